@@ -1,0 +1,176 @@
+/*
+ * tcp.h — the public face of the TCP/IPv4 engine.
+ *
+ * The engine is sans-I/O: it never reads a clock, opens a file or touches the
+ * network. The caller hands it
+ *   - raw IPv4 packets            stack_input()
+ *   - the passing of time         stack_tick(), and `now` on every call
+ *   - socket calls                tcp_socket(), tcp_connect(), tcp_send(), ...
+ * and it hands back
+ *   - packets to send             through cfg.output
+ *   - everything that happened    through cfg.on_event (see event.h)
+ *   - when it next needs time     stack_next_deadline()
+ * Everything lives in one `struct stack`; there is no global state, so any
+ * number of stacks can share a process (the simulator runs two).
+ *
+ * Socket calls mirror the BSD socket API, non-blocking, and map onto the user
+ * calls of RFC 9293 §3.10: connect = OPEN (active), listen = OPEN (passive),
+ * send = SEND, recv = RECEIVE, close/shutdown = CLOSE, abort = ABORT,
+ * tcp_status = STATUS. Errors are returned as negative errno values
+ * (-ECONNREFUSED, -ECONNRESET, -ETIMEDOUT, -EADDRINUSE, -ENOTCONN, -EPIPE,
+ * -EAGAIN, -EINVAL, -EBADF, ...).
+ */
+#ifndef TCPLAB_TCP_H
+#define TCPLAB_TCP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "event.h"
+#include "tcp_state.h"
+
+#define TCP_TIME_NEVER UINT64_MAX
+
+typedef void (*stack_output_fn)(void *ctx, const uint8_t *pkt, size_t len);
+
+struct stack_config {
+    const char *name;         /* host name used in events ("client", "stack"); must outlive the stack */
+    uint32_t addr;            /* this stack's IPv4 address, host order */
+    stack_output_fn output;   /* called with each packet to send (required) */
+    void *output_ctx;
+    tev_fn on_event;          /* called with every event (may be NULL) */
+    void *event_ctx;
+
+    uint16_t mss;             /* MSS we advertise, bytes (1460) */
+    uint32_t sndbuf;          /* send buffer per connection, bytes (65536) */
+    uint32_t rcvbuf;          /* receive buffer per connection, bytes (65536) */
+    bool window_scaling;      /* offer RFC 7323 window scale (false) */
+    uint8_t wscale;           /* shift we offer when window_scaling (7) */
+    bool delayed_ack;         /* delay ACKs of in-order data (true) */
+    uint64_t delack_us;       /* delayed ACK timeout (40 ms, as Linux; RFC 1122 allows up to 500 ms) */
+    bool nagle;               /* Nagle's algorithm, RFC 1122 §4.2.3.4 (true) */
+
+    uint64_t rto_initial_us;  /* RFC 6298 (2.1): 1 s */
+    uint64_t rto_min_us;      /* RFC 6298 (2.4): 1 s (Linux uses 200 ms) */
+    uint64_t rto_max_us;      /* RFC 6298 (2.5): at least 60 s; 120 s as Linux */
+    unsigned syn_retries;     /* SYN retransmissions before ETIMEDOUT (6, as Linux) */
+    unsigned synack_retries;  /* SYN,ACK retransmissions before giving up (5) */
+    unsigned data_retries;    /* data/FIN retransmissions before ETIMEDOUT (15) */
+
+    uint64_t msl_us;          /* maximum segment lifetime; TIME_WAIT lasts 2*MSL (30 s) */
+    uint64_t keepalive_idle_us;  /* default for SO_KEEPALIVE sockets (7200 s) */
+    uint64_t keepalive_intvl_us; /* (75 s) */
+    unsigned keepalive_probes;   /* (9) */
+
+    uint8_t isn_key[16];      /* RFC 6528 secret; fixed in simulation for reproducible runs */
+    uint16_t ephemeral_lo, ephemeral_hi; /* client port range (40000..60999) */
+    uint32_t max_sockets;     /* descriptor table size (1 << 20) */
+};
+
+/* Fill in the defaults above (addr 10.7.0.2, key all zero). */
+void stack_config_defaults(struct stack_config *cfg);
+
+struct stack;
+
+struct stack *stack_new(const struct stack_config *cfg);
+void stack_free(struct stack *s);
+const struct stack_config *stack_config(const struct stack *s);
+
+/* A packet arrived from the network. Malformed packets, packets not for this
+ * stack and anything the engine refuses are dropped with a TEV_DROP event. */
+void stack_input(struct stack *s, uint64_t now, const uint8_t *pkt, size_t len);
+
+/* Fire every timer whose deadline is <= now. */
+void stack_tick(struct stack *s, uint64_t now);
+
+/* The earliest pending timer, or TCP_TIME_NEVER. */
+uint64_t stack_next_deadline(const struct stack *s);
+
+/* Counters, for the UI, tests and benchmarks. */
+struct stack_stats {
+    uint64_t pkts_in, pkts_out;
+    uint64_t drops;                     /* all TEV_DROP events */
+    uint64_t drops_by_reason[32];       /* index: reason + 16 (wire errors are negative) */
+    uint64_t retransmissions;
+    uint64_t conns_active;              /* connection blocks alive, TIME_WAIT included */
+    uint64_t conns_time_wait;
+};
+void stack_get_stats(const struct stack *s, struct stack_stats *out);
+#define STACK_DROP_INDEX(reason) ((reason) + 16)
+
+/* ---- socket calls (RFC 9293 §3.10.1-3.10.6) ---------------------------- */
+
+enum tcp_shut { TCP_SHUT_RD = 0, TCP_SHUT_WR = 1, TCP_SHUT_RDWR = 2 };
+
+enum tcp_sockopt {
+    TCP_OPT_KEEPALIVE,   /* SO_KEEPALIVE: 0/1 */
+    TCP_OPT_KEEPIDLE,    /* TCP_KEEPIDLE: seconds */
+    TCP_OPT_KEEPINTVL,   /* TCP_KEEPINTVL: seconds */
+    TCP_OPT_KEEPCNT,     /* TCP_KEEPCNT: probes */
+    TCP_OPT_NODELAY,     /* TCP_NODELAY: 1 disables Nagle */
+    TCP_OPT_REUSEADDR,   /* SO_REUSEADDR: 1 lets bind() take a port held in TIME_WAIT */
+    TCP_OPT_LINGER0,     /* SO_LINGER {1, 0}: close() aborts with RST */
+    TCP_OPT_DELACK,      /* 0 = ACK every segment at once */
+    TCP_OPT_SNDBUF,      /* bytes; before connect/listen */
+    TCP_OPT_RCVBUF,      /* bytes; before connect/listen */
+    TCP_OPT_USER_TIMEOUT /* milliseconds, 0 = retry counts only */
+};
+
+/* Readiness bits from tcp_poll(), as poll(2) means them. */
+#define TCP_POLLIN 0x1   /* recv would not return -EAGAIN (data, EOF or error); accept ready */
+#define TCP_POLLOUT 0x4  /* send would accept bytes; connect finished */
+#define TCP_POLLERR 0x8  /* a pending error (refused, reset, timed out) */
+#define TCP_POLLHUP 0x10 /* both directions are finished */
+
+int tcp_socket(struct stack *s, uint64_t now);
+int tcp_bind(struct stack *s, uint64_t now, int sd, uint16_t port);
+int tcp_listen(struct stack *s, uint64_t now, int sd, int backlog);
+/* Returns a new descriptor for a connection whose handshake is complete, or
+ * -EAGAIN. `peer` (may be NULL) receives the remote address and port. */
+int tcp_accept(struct stack *s, uint64_t now, int sd, struct tcp_tuple *tuple);
+/* Sends SYN and returns 0 (in progress, like EINPROGRESS); completion or
+ * failure shows in tcp_poll() / a TEV_STATE event / tcp_status().error. */
+int tcp_connect(struct stack *s, uint64_t now, int sd, uint32_t addr, uint16_t port);
+ssize_t tcp_send(struct stack *s, uint64_t now, int sd, const void *buf, size_t len);
+/* Returns bytes read, 0 at end of stream (the peer's FIN), -EAGAIN when
+ * nothing is there yet, or the connection's error. */
+ssize_t tcp_recv(struct stack *s, uint64_t now, int sd, void *buf, size_t len);
+int tcp_shutdown(struct stack *s, uint64_t now, int sd, enum tcp_shut how);
+/* Orderly close: FIN after the queued data. With unread data in the receive
+ * buffer (or LINGER0) the connection is reset instead (RFC 2525 §2.17).
+ * The descriptor is released at once; the connection lives on as needed. */
+int tcp_close(struct stack *s, uint64_t now, int sd);
+/* ABORT: send RST (if synchronized), drop everything, release sd. */
+int tcp_abort(struct stack *s, uint64_t now, int sd);
+int tcp_setsockopt(struct stack *s, uint64_t now, int sd, enum tcp_sockopt opt, long value);
+unsigned tcp_poll(const struct stack *s, int sd);
+
+/* STATUS (RFC 9293 §3.10.6), shaped like Linux's TCP_INFO. */
+struct tcp_status {
+    enum tcp_state state;
+    struct tcp_tuple tuple;
+    int error;                 /* pending error (-ECONNRESET...), 0 if none */
+    bool listening;            /* a listening socket: the queue fields are valid */
+    uint32_t syn_queue_len, accept_queue_len, backlog; /* listener only */
+    uint32_t iss, irs;         /* initial send / receive sequence numbers */
+    uint32_t snd_una, snd_nxt, snd_wnd; /* snd_wnd scaled, bytes */
+    uint32_t rcv_nxt, rcv_wnd;
+    uint32_t send_queue;       /* bytes queued, not yet acknowledged */
+    uint32_t recv_queue;       /* bytes received, not yet read */
+    uint16_t mss;              /* effective send MSS */
+    uint8_t snd_wscale, rcv_wscale;
+    uint64_t srtt_us, rttvar_us, rto_us;
+    unsigned backoff;          /* consecutive retransmissions of snd_una */
+    uint64_t timers[TCP_NTIMERS]; /* deadline of each timer, TCP_TIME_NEVER if idle */
+};
+int tcp_status(const struct stack *s, int sd, struct tcp_status *out);
+
+/* Visit every connection block (not listeners): for the live connection
+ * table. `sd` is -1 for connections no longer owned by a descriptor
+ * (closed by the application, still finishing, e.g. in TIME_WAIT). */
+typedef void (*tcp_conn_visit_fn)(void *ctx, int sd, const struct tcp_status *st);
+void stack_foreach_conn(const struct stack *s, tcp_conn_visit_fn fn, void *ctx);
+
+#endif

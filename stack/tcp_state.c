@@ -1,0 +1,81 @@
+/*
+ * tcp_state.c — state names and the table of legal transitions
+ * (RFC 9293 §3.3.2, Figure 5, plus the transitions the text of §3.10 adds).
+ */
+#include <string.h>
+
+#include "tcp_state.h"
+
+static const char *const state_names[TCP_NSTATES] = {
+    [TCP_CLOSED] = "CLOSED",
+    [TCP_LISTEN] = "LISTEN",
+    [TCP_SYN_SENT] = "SYN_SENT",
+    [TCP_SYN_RECEIVED] = "SYN_RECEIVED",
+    [TCP_ESTABLISHED] = "ESTABLISHED",
+    [TCP_FIN_WAIT_1] = "FIN_WAIT_1",
+    [TCP_FIN_WAIT_2] = "FIN_WAIT_2",
+    [TCP_CLOSE_WAIT] = "CLOSE_WAIT",
+    [TCP_CLOSING] = "CLOSING",
+    [TCP_LAST_ACK] = "LAST_ACK",
+    [TCP_TIME_WAIT] = "TIME_WAIT",
+};
+
+const char *tcp_state_name(enum tcp_state s)
+{
+    return (unsigned)s < TCP_NSTATES ? state_names[s] : "?";
+}
+
+int tcp_state_from_name(const char *name)
+{
+    for (int s = 0; s < TCP_NSTATES; s++)
+        if (!strcmp(name, state_names[s]))
+            return s;
+    return -1;
+}
+
+/* Figure 5 of RFC 9293, edge by edge, then the edges its text adds. */
+const struct tcp_transition tcp_transitions[] = {
+    /* Figure 5 */
+    {TCP_CLOSED, TCP_LISTEN, "passive OPEN", ""},
+    {TCP_CLOSED, TCP_SYN_SENT, "active OPEN", "snd SYN"},
+    {TCP_LISTEN, TCP_SYN_RECEIVED, "rcv SYN", "snd SYN,ACK"},
+    {TCP_LISTEN, TCP_SYN_SENT, "SEND", "snd SYN"},
+    {TCP_LISTEN, TCP_CLOSED, "CLOSE", ""},
+    {TCP_SYN_SENT, TCP_SYN_RECEIVED, "rcv SYN", "snd SYN,ACK"},
+    {TCP_SYN_SENT, TCP_ESTABLISHED, "rcv SYN,ACK", "snd ACK"},
+    {TCP_SYN_SENT, TCP_CLOSED, "CLOSE", ""},
+    {TCP_SYN_RECEIVED, TCP_ESTABLISHED, "rcv ACK of SYN", ""},
+    {TCP_SYN_RECEIVED, TCP_FIN_WAIT_1, "CLOSE", "snd FIN"},
+    {TCP_SYN_RECEIVED, TCP_LISTEN, "rcv RST", ""},
+    {TCP_ESTABLISHED, TCP_FIN_WAIT_1, "CLOSE", "snd FIN"},
+    {TCP_ESTABLISHED, TCP_CLOSE_WAIT, "rcv FIN", "snd ACK"},
+    {TCP_FIN_WAIT_1, TCP_FIN_WAIT_2, "rcv ACK of FIN", ""},
+    {TCP_FIN_WAIT_1, TCP_CLOSING, "rcv FIN", "snd ACK"},
+    {TCP_FIN_WAIT_2, TCP_TIME_WAIT, "rcv FIN", "snd ACK"},
+    {TCP_CLOSING, TCP_TIME_WAIT, "rcv ACK of FIN", ""},
+    {TCP_CLOSE_WAIT, TCP_LAST_ACK, "CLOSE", "snd FIN"},
+    {TCP_LAST_ACK, TCP_CLOSED, "rcv ACK of FIN", ""},
+    {TCP_TIME_WAIT, TCP_CLOSED, "timeout=2MSL", ""},
+    /* §3.10.7.4: FIN,ACK acknowledging our FIN in FIN_WAIT_1 */
+    {TCP_FIN_WAIT_1, TCP_TIME_WAIT, "rcv FIN,ACK of FIN", "snd ACK"},
+    /* RST, ABORT, and retransmission or user timeouts */
+    {TCP_SYN_SENT, TCP_CLOSED, "rcv RST / timeout", ""},
+    {TCP_SYN_RECEIVED, TCP_CLOSED, "rcv RST / ABORT / timeout", ""},
+    {TCP_ESTABLISHED, TCP_CLOSED, "rcv RST / ABORT / timeout", ""},
+    {TCP_FIN_WAIT_1, TCP_CLOSED, "rcv RST / ABORT / timeout", ""},
+    {TCP_FIN_WAIT_2, TCP_CLOSED, "rcv RST / ABORT / timeout", ""},
+    {TCP_CLOSE_WAIT, TCP_CLOSED, "rcv RST / ABORT / timeout", ""},
+    {TCP_CLOSING, TCP_CLOSED, "rcv RST / ABORT / timeout", ""},
+    {TCP_LAST_ACK, TCP_CLOSED, "rcv RST / timeout", ""},
+};
+const size_t tcp_ntransitions = sizeof tcp_transitions / sizeof tcp_transitions[0];
+
+bool tcp_transition_legal(enum tcp_state from, enum tcp_state to)
+{
+    if (from == to)
+        return true;
+    for (size_t i = 0; i < tcp_ntransitions; i++)
+        if (tcp_transitions[i].from == from && tcp_transitions[i].to == to)
+            return true;
+    return false;
+}

@@ -1,0 +1,149 @@
+/*
+ * wire.h — IPv4, TCP and ICMP echo on the wire: parse untrusted bytes into
+ * plain representation structs, and build packets back from them.
+ *
+ * This is the bottom of the data flow in DESIGN.md: every packet the stack
+ * receives goes through wire_ipv4_parse() and wire_tcp_parse() first, and
+ * every packet it sends is made by wire_tcp_build(). Parsing never reads past
+ * the buffer it is given and reports each kind of malformation as its own
+ * error, so a dropped packet always has a precise reason.
+ *
+ * All integers in the representation structs are in host byte order; the
+ * conversion to network byte order (big-endian) happens only here.
+ */
+#ifndef TCPLAB_WIRE_H
+#define TCPLAB_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Every way a packet can be malformed; each is a distinct negative value. */
+enum wire_err {
+    WIRE_OK = 0,
+    WIRE_ERR_TRUNCATED_IP = -1,     /* shorter than a minimal IPv4 header */
+    WIRE_ERR_BAD_VERSION = -2,      /* version field is not 4 */
+    WIRE_ERR_BAD_IHL = -3,          /* IHL < 5, or header longer than the buffer */
+    WIRE_ERR_BAD_TOTAL_LENGTH = -4, /* total length < IHL or > bytes received */
+    WIRE_ERR_BAD_IP_CHECKSUM = -5,  /* IPv4 header checksum does not verify */
+    WIRE_ERR_FRAGMENT = -6,         /* MF set or fragment offset non-zero */
+    WIRE_ERR_NOT_TCP = -7,          /* protocol is neither TCP nor handled ICMP */
+    WIRE_ERR_TRUNCATED_TCP = -8,    /* IP payload shorter than 20 bytes */
+    WIRE_ERR_BAD_DATA_OFFSET = -9,  /* data offset < 5 or beyond the segment */
+    WIRE_ERR_BAD_OPTION_LENGTH = -10, /* option length 0 or 1, or runs past the header */
+    WIRE_ERR_BAD_CHECKSUM = -11,    /* TCP checksum (with pseudo-header) fails */
+    WIRE_ERR_TRUNCATED_ICMP = -12,  /* ICMP message shorter than its header */
+    WIRE_ERR_BAD_ICMP_CHECKSUM = -13,
+    WIRE_ERR_NOT_ECHO = -14,        /* ICMP, but not an echo request */
+    WIRE_ERR_COUNT_ = 15            /* number of codes including WIRE_OK */
+};
+
+/* "bad_checksum", "truncated_ip", ... : the reason names used in traces. */
+const char *wire_err_name(int err);
+
+#define WIRE_PROTO_ICMP 1
+#define WIRE_PROTO_TCP 6
+#define WIRE_IPV4_HDR_LEN 20
+#define WIRE_TCP_HDR_LEN 20
+#define WIRE_TCP_MAX_OPT_LEN 40
+
+/* TCP header flag bits (RFC 9293 §3.1). */
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+#define TCP_URG 0x20
+#define TCP_ECE 0x40
+#define TCP_CWR 0x80
+
+struct wire_ipv4 {
+    uint8_t ihl;          /* header length in bytes (20..60) */
+    uint8_t tos;          /* DSCP + ECN byte */
+    uint16_t total_len;   /* header + payload, bytes */
+    uint16_t id;          /* identification */
+    uint16_t frag;        /* flags (3 bits) and fragment offset (13 bits), raw */
+    uint8_t ttl;          /* time to live */
+    uint8_t proto;        /* 6 = TCP, 1 = ICMP */
+    uint16_t checksum;    /* header checksum as received / built */
+    uint32_t src, dst;    /* addresses */
+    const uint8_t *payload; /* points into the parsed buffer */
+    size_t payload_len;   /* total_len - ihl */
+};
+
+/* TCP options this stack understands (RFC 9293 §3.2, RFC 7323, RFC 2018). */
+struct wire_tcp_opts {
+    bool has_mss;          /* MSS option present (kind 2) */
+    uint16_t mss;
+    bool has_wscale;       /* window scale present (kind 3) */
+    uint8_t wscale;        /* shift count as sent (not clamped) */
+    bool sack_permitted;   /* SACK-permitted present (kind 4) */
+    bool has_ts;           /* timestamps present (kind 8) */
+    uint32_t ts_val, ts_ecr;
+    uint8_t n_unknown;     /* unknown options skipped (well-formed) */
+};
+
+struct wire_tcp {
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint8_t data_off;      /* header length in bytes (20..60) */
+    uint8_t flags;         /* TCP_FIN | TCP_SYN | ... */
+    uint16_t win;          /* window field as on the wire (unscaled) */
+    uint16_t checksum;     /* as received / built */
+    uint16_t urg;          /* urgent pointer */
+    struct wire_tcp_opts opts;
+    const uint8_t *payload; /* the segment text, points into the parsed buffer */
+    size_t payload_len;
+};
+
+struct wire_icmp_echo {
+    uint8_t type;          /* 8 = request, 0 = reply */
+    uint16_t id, seqno;
+    const uint8_t *data;   /* echo data, points into the parsed buffer */
+    size_t data_len;
+};
+
+/* RFC 1071 Internet checksum: one's-complement sum folded to 16 bits, then
+ * complemented. `initial` lets a pseudo-header sum be carried in. */
+uint32_t wire_sum(const uint8_t *buf, size_t len, uint32_t initial);
+uint16_t wire_sum_fold(uint32_t sum);
+
+/* Parse an IPv4 packet. Verifies version, IHL, total length, header checksum
+ * and rejects fragments. Bytes after total_len (link padding) are ignored.
+ * Returns WIRE_OK or a negative enum wire_err. */
+int wire_ipv4_parse(const uint8_t *buf, size_t len, struct wire_ipv4 *out);
+
+/* Parse the TCP segment carried by `ip` (ip->proto must be TCP, else
+ * WIRE_ERR_NOT_TCP). Verifies the checksum with the pseudo-header, the data
+ * offset and every option's length. */
+int wire_tcp_parse(const struct wire_ipv4 *ip, struct wire_tcp *out);
+
+/* Parse an ICMP echo request carried by `ip`. */
+int wire_icmp_echo_parse(const struct wire_ipv4 *ip, struct wire_icmp_echo *out);
+
+/* Build a whole IPv4+TCP packet into buf. The options to emit are those set in
+ * tcp->opts (MSS, window scale, SACK-permitted, timestamps, padded with NOPs
+ * to a multiple of 4); tcp->data_off and tcp->checksum are computed and
+ * written back. ttl 64, DF set, the given IP id. Returns the packet length,
+ * or 0 if `cap` is too small. */
+size_t wire_tcp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint16_t ip_id,
+                      struct wire_tcp *tcp, const uint8_t *payload, size_t payload_len);
+
+/* Build an ICMP echo reply to `req` (addresses swapped). Returns length or 0. */
+size_t wire_icmp_echo_reply_build(uint8_t *buf, size_t cap, const struct wire_ipv4 *req_ip,
+                                  const struct wire_icmp_echo *req, uint16_t ip_id);
+
+/* Flags as tcpdump writes them: "S", "S.", ".", "P.", "F.", "FP.", "R", "R.".
+ * Order F S R P U E W, then "." for ACK. `out` needs 10 bytes. Returns out. */
+char *wire_flags_str(uint8_t flags, char out[10]);
+
+/* Parse tcpdump letters back into flag bits; -1 if a letter is unknown. */
+int wire_flags_parse(const char *s);
+
+/* "10.7.0.2" into `out` (16 bytes); returns out. Address in host order. */
+char *wire_addr_str(uint32_t addr, char out[16]);
+
+/* Parse dotted quad into host-order address. 0 on success, -1 if malformed. */
+int wire_addr_parse(const char *s, uint32_t *out);
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * commands.h — the subcommands of the tcplab program (DESIGN.md "Command
+ * line"). Each lives in its own ui/cmd_*.c; main.c only dispatches.
+ *
+ * Every command returns the process exit status: 0 success, 1 the network
+ * said no (refused, reset, timeout, failed replay), 2 bad usage or bad input.
+ * argv[0] is the subcommand's name.
+ */
+#ifndef TCPLAB_COMMANDS_H
+#define TCPLAB_COMMANDS_H
+
+#define EXIT_NETWORK 1
+#define EXIT_USAGE 2
+
+int cmd_demo(int argc, char **argv);    /* ui/cmd_demo.c */
+int cmd_play(int argc, char **argv);    /* ui/cmd_play.c */
+int cmd_replay(int argc, char **argv);  /* ui/cmd_replay.c */
+int cmd_listen(int argc, char **argv);  /* ui/cmd_listen.c */
+int cmd_connect(int argc, char **argv); /* ui/cmd_connect.c */
+
+#endif
