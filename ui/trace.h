@@ -1,0 +1,73 @@
+/*
+ * trace.h — the non-interactive renderers of the event stream (DESIGN.md
+ * "renderers"): a tcpdump-like text trace, the JSON Lines trace, and pcap
+ * files through libpcap. Each has a tev_fn-shaped entry point so it can be
+ * plugged straight into a stack's or a link's event sink; tev_fanout feeds
+ * several at once.
+ */
+#ifndef TCPLAB_TRACE_H
+#define TCPLAB_TRACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../stack/event.h"
+
+/* Per-connection memory of the initial sequence numbers, so numbers can be
+ * shown relative to them (tcpdump's default; `-S` shows them absolute). */
+#define TRACE_MAX_ISN 64
+struct trace_isn {
+    uint32_t a_addr, b_addr;   /* the two ends; a < b by (addr, port) */
+    uint16_t a_port, b_port;
+    uint32_t isn_a, isn_b;     /* first SEQ seen from a and from b */
+    bool have_a, have_b;
+};
+struct trace_seqmap {
+    struct trace_isn conns[TRACE_MAX_ISN];
+    unsigned next;             /* round-robin replacement when full */
+};
+/* Relative seq and ack of a segment (learning ISNs from SYNs as it goes). */
+void trace_seqmap_relative(struct trace_seqmap *m, uint32_t src, uint16_t sport, uint32_t dst,
+                           uint16_t dport, const struct wire_tcp *tcp, uint32_t *seq,
+                           uint32_t *ack);
+
+/* ---- text trace ---------------------------------------------------------- */
+struct trace_text {
+    FILE *out;
+    bool relative;             /* relative sequence numbers */
+    bool show_timers;          /* include timer arm/cancel lines (fire is always shown) */
+    struct trace_seqmap seqmap;
+};
+void trace_text_init(struct trace_text *t, FILE *out, bool relative);
+/* Format one event as one line (no newline) into buf; returns its length,
+ * or 0 if this event is not shown. */
+size_t trace_text_format(struct trace_text *t, const struct tev *ev, char *buf, size_t cap);
+/* tev_fn: ctx is a struct trace_text *. */
+void trace_text_event(void *ctx, const struct tev *ev);
+
+/* ---- JSON Lines ------------------------------------------------------------ */
+/* tev_fn: ctx is a FILE *. One object per event, as DESIGN.md specifies. */
+void trace_json_event(void *ctx, const struct tev *ev);
+
+/* ---- pcap ---------------------------------------------------------------- */
+struct pcap_out;
+/* LINKTYPE_RAW (IPv4 packets, no link header). NULL with a message in err. */
+struct pcap_out *pcap_out_open(const char *path, char *err, size_t errlen);
+void pcap_out_packet(struct pcap_out *p, uint64_t t_us, const uint8_t *pkt, size_t len);
+/* tev_fn: writes the packet of every outgoing or incoming segment (TEV_SEGMENT)
+ * and every dropped packet (TEV_DROP, dir in). ctx is a struct pcap_out *. */
+void pcap_out_event(void *ctx, const struct tev *ev);
+void pcap_out_close(struct pcap_out *p);
+
+/* ---- fan-out ------------------------------------------------------------- */
+#define TEV_FANOUT_MAX 8
+struct tev_fanout {
+    unsigned n;
+    tev_fn fn[TEV_FANOUT_MAX];
+    void *ctx[TEV_FANOUT_MAX];
+};
+void tev_fanout_add(struct tev_fanout *f, tev_fn fn, void *ctx);
+void tev_fanout_event(void *ctx, const struct tev *ev);
+
+#endif
