@@ -1,0 +1,53 @@
+/*
+ * tun_dev.h — a Linux TUN device for the stack, configured over rtnetlink.
+ *
+ * In DESIGN.md's data flow this is the real wire under tun_loop.h: the kernel
+ * sees a point-to-point-ish interface (default tl0) with its own address
+ * (default 10.7.0.1/24); whatever it routes into that subnet comes out of the
+ * device's file descriptor as a raw IPv4 packet (IFF_TUN | IFF_NO_PI), and
+ * whatever we write into it the kernel receives as if from the wire.
+ *
+ * The device is not persistent: closing it (tun_dev_close(), or the process
+ * dying) removes the interface.
+ */
+#ifndef TCPLAB_TUN_DEV_H
+#define TCPLAB_TUN_DEV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct tun_dev_config {
+    char name[16];          /* interface name (IFNAMSIZ), "tl0" */
+    uint32_t kernel_addr;   /* the kernel's address on it, host order (10.7.0.1) */
+    uint8_t prefix_len;     /* its prefix length (24) */
+    unsigned mtu;           /* 1500 */
+};
+void tun_dev_config_defaults(struct tun_dev_config *cfg);
+
+struct tun_dev;
+
+/* Create, address and bring up the interface. Returns 0 and *out, or a
+ * negative errno with a message in msg saying what to do:
+ *   -EEXIST  an interface of that name already exists
+ *   -EPERM   not permitted (needs root or CAP_NET_ADMIN)
+ *   -ENOENT  no /dev/net/tun
+ *   -EINVAL  bad name or MTU */
+int tun_dev_open(const struct tun_dev_config *cfg, struct tun_dev **out, char *msg, size_t msglen);
+/* Close the descriptor, which removes the interface. */
+void tun_dev_close(struct tun_dev *d);
+
+int tun_dev_fd(const struct tun_dev *d);          /* non-blocking */
+int tun_dev_ifindex(const struct tun_dev *d);
+const char *tun_dev_name(const struct tun_dev *d);
+unsigned tun_dev_mtu(const struct tun_dev *d);
+
+/* One packet: bytes read, -EAGAIN when drained, or another negative errno. */
+ssize_t tun_dev_read(struct tun_dev *d, uint8_t *buf, size_t cap);
+/* One packet: 0 or a negative errno. */
+int tun_dev_write(struct tun_dev *d, const uint8_t *pkt, size_t len);
+/* True if the interface still exists (it may be deleted with `ip link del`). */
+bool tun_dev_alive(const struct tun_dev *d);
+
+#endif
