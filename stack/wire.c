@@ -1,0 +1,528 @@
+/*
+ * wire.c — IPv4, TCP and ICMP echo headers on the wire (RFC 791, RFC 9293
+ * §3.1-3.2, RFC 7323, RFC 2018, RFC 792), and the Internet checksum
+ * (RFC 1071).
+ *
+ * Parsing follows one pattern everywhere: check that the bytes we are about
+ * to read are there, then read them, then check what they say. Each check
+ * that fails has its own error code, so a dropped packet always carries a
+ * precise reason (DESIGN.md: "every dropped packet with its reason"). The
+ * parsers copy header fields into plain structs in host byte order and keep
+ * pointers into the caller's buffer for the payload; nothing is allocated.
+ *
+ * Building goes the other way: a struct wire_tcp plus addresses and payload
+ * become a complete IPv4 packet with both checksums filled in.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "wire.h"
+
+/* ---- byte order helpers ------------------------------------------------- */
+
+static inline uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static inline void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* ---- error names -------------------------------------------------------- */
+
+const char *wire_err_name(int err)
+{
+    static const char *const names[WIRE_ERR_COUNT_] = {
+        [0] = "ok",
+        [-WIRE_ERR_TRUNCATED_IP] = "truncated_ip",
+        [-WIRE_ERR_BAD_VERSION] = "bad_version",
+        [-WIRE_ERR_BAD_IHL] = "bad_ihl",
+        [-WIRE_ERR_BAD_TOTAL_LENGTH] = "bad_total_length",
+        [-WIRE_ERR_BAD_IP_CHECKSUM] = "bad_ip_checksum",
+        [-WIRE_ERR_FRAGMENT] = "fragment",
+        [-WIRE_ERR_NOT_TCP] = "not_tcp",
+        [-WIRE_ERR_TRUNCATED_TCP] = "truncated_tcp",
+        [-WIRE_ERR_BAD_DATA_OFFSET] = "bad_data_offset",
+        [-WIRE_ERR_BAD_OPTION_LENGTH] = "bad_option_length",
+        [-WIRE_ERR_BAD_CHECKSUM] = "bad_checksum",
+        [-WIRE_ERR_TRUNCATED_ICMP] = "truncated_icmp",
+        [-WIRE_ERR_BAD_ICMP_CHECKSUM] = "bad_icmp_checksum",
+        [-WIRE_ERR_NOT_ECHO] = "not_echo",
+    };
+    if (err <= 0 && err > -WIRE_ERR_COUNT_)
+        return names[-err];
+    return "unknown";
+}
+
+/* ---- the Internet checksum (RFC 1071) ------------------------------------ */
+
+/*
+ * The checksum is the one's-complement sum of the data taken as big-endian
+ * 16-bit words. RFC 1071 §2 lists the properties that make it fast:
+ *   (B) it does not depend on byte order: summing native-order words and
+ *       swapping the bytes of the folded result gives the same answer;
+ *   (C) words can be summed in parallel: adding 64-bit chunks with their
+ *       carries fed back in (end-around carry) and folding down to 16 bits
+ *       at the end equals summing 16-bit words one by one.
+ * So the main loop reads 8 bytes at a time (memcpy: the buffer may be at
+ * any alignment) and the fold happens once, at the end. Bytes past the last
+ * whole 8-byte chunk are copied into a zeroed chunk, which is exactly the
+ * RFC's "pad an odd byte with zero" rule, at the same offsets.
+ */
+
+/* Add with end-around carry: the carry out of bit 63 comes back in at bit 0. */
+static inline uint64_t add_carry(uint64_t sum, uint64_t v)
+{
+    sum += v;
+    return sum + (sum < v);
+}
+
+static uint64_t sum_native(const uint8_t *p, size_t len)
+{
+    uint64_t s0 = 0, s1 = 0;
+    uint64_t w[4];
+
+    /* Two accumulators so consecutive adds do not wait on each other. */
+    while (len >= 32) {
+        memcpy(w, p, 32);
+        s0 = add_carry(s0, w[0]);
+        s1 = add_carry(s1, w[1]);
+        s0 = add_carry(s0, w[2]);
+        s1 = add_carry(s1, w[3]);
+        p += 32;
+        len -= 32;
+    }
+    while (len >= 8) {
+        memcpy(w, p, 8);
+        s0 = add_carry(s0, w[0]);
+        p += 8;
+        len -= 8;
+    }
+    if (len) {
+        w[0] = 0;
+        memcpy(w, p, len);
+        s1 = add_carry(s1, w[0]);
+    }
+    return add_carry(s0, s1);
+}
+
+/* Fold a 64-bit end-around-carry sum to 16 bits (still in native order). */
+static inline uint16_t fold64(uint64_t s)
+{
+    s = (s & 0xffffffffu) + (s >> 32);
+    s = (s & 0xffffffffu) + (s >> 32);
+    s = (s & 0xffffu) + (s >> 16);
+    s = (s & 0xffffu) + (s >> 16);
+    return (uint16_t)s;
+}
+
+static inline uint16_t native_to_be_value(uint16_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return (uint16_t)(v >> 8 | v << 8);
+#else
+    return v;
+#endif
+}
+
+/* Partial sum: at most 0xffff plus the folded `initial`, so results can be
+ * chained (as long as every chunk but the last has an even length). */
+uint32_t wire_sum(const uint8_t *buf, size_t len, uint32_t initial)
+{
+    uint32_t data = native_to_be_value(fold64(sum_native(buf, len)));
+    uint32_t init = (initial & 0xffffu) + (initial >> 16);
+    return data + init;
+}
+
+/* Fold to 16 bits and complement: the value to put in a checksum field, or,
+ * over data that includes its checksum field, 0 when the data is intact. */
+uint16_t wire_sum_fold(uint32_t sum)
+{
+    sum = (sum & 0xffffu) + (sum >> 16);
+    sum = (sum & 0xffffu) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+/* The TCP pseudo-header (RFC 9293 §3.1): source, destination, zero,
+ * protocol, TCP length. */
+static uint32_t pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto, size_t len)
+{
+    uint32_t s = (src >> 16) + (src & 0xffffu) + (dst >> 16) + (dst & 0xffffu);
+    return s + proto + (uint32_t)len;
+}
+
+/* ---- IPv4 (RFC 791 §3.1) -------------------------------------------------- */
+
+#define IP_FLAG_DF          0x4000
+#define IP_FLAG_MF          0x2000
+#define IP_FRAG_OFFSET_MASK 0x1fff
+
+int wire_ipv4_parse(const uint8_t *buf, size_t len, struct wire_ipv4 *out)
+{
+    if (len < WIRE_IPV4_HDR_LEN)
+        return WIRE_ERR_TRUNCATED_IP;
+    if (buf[0] >> 4 != 4)
+        return WIRE_ERR_BAD_VERSION;
+    size_t ihl = (size_t)(buf[0] & 0x0f) * 4;
+    if (ihl < WIRE_IPV4_HDR_LEN || ihl > len)
+        return WIRE_ERR_BAD_IHL;
+    size_t total = get16(buf + 2);
+    /* Bytes after total_len are link-layer padding and are ignored. */
+    if (total < ihl || total > len)
+        return WIRE_ERR_BAD_TOTAL_LENGTH;
+    if (wire_sum_fold(wire_sum(buf, ihl, 0)) != 0)
+        return WIRE_ERR_BAD_IP_CHECKSUM;
+    uint16_t frag = get16(buf + 6);
+    /* No reassembly: the stack never sends fragments (DF) and drops them. */
+    if (frag & (IP_FLAG_MF | IP_FRAG_OFFSET_MASK))
+        return WIRE_ERR_FRAGMENT;
+
+    out->ihl = (uint8_t)ihl;
+    out->tos = buf[1];
+    out->total_len = (uint16_t)total;
+    out->id = get16(buf + 4);
+    out->frag = frag;
+    out->ttl = buf[8];
+    out->proto = buf[9];
+    out->checksum = get16(buf + 10);
+    out->src = get32(buf + 12);
+    out->dst = get32(buf + 16);
+    out->payload = buf + ihl;
+    out->payload_len = total - ihl;
+    return WIRE_OK;
+}
+
+/* ---- TCP (RFC 9293 §3.1, §3.2) --------------------------------------------- */
+
+enum tcp_opt_kind {
+    OPT_EOL = 0,       /* end of option list */
+    OPT_NOP = 1,       /* no-operation (padding) */
+    OPT_MSS = 2,       /* maximum segment size, length 4 (RFC 9293 §3.7.1) */
+    OPT_WSCALE = 3,    /* window scale, length 3 (RFC 7323 §2) */
+    OPT_SACK_PERM = 4, /* SACK permitted, length 2 (RFC 2018 §2) */
+    OPT_TS = 8,        /* timestamps, length 10 (RFC 7323 §3) */
+};
+
+/* Walk the option list. Every option other than EOL and NOP has a length
+ * byte that counts the kind and length bytes too, so a length below 2 would
+ * never advance and one past the end would read beyond the header: both are
+ * rejected. Options we know must also have their defined length; any other
+ * kind is skipped by its length (RFC 9293 §3.2: "must be prepared to handle
+ * an illegal option length ... and unknown options"). */
+static int parse_options(const uint8_t *p, size_t len, struct wire_tcp_opts *o)
+{
+    size_t i = 0;
+    while (i < len) {
+        uint8_t kind = p[i];
+        if (kind == OPT_EOL)
+            break;
+        if (kind == OPT_NOP) {
+            i++;
+            continue;
+        }
+        if (i + 1 >= len)
+            return WIRE_ERR_BAD_OPTION_LENGTH;
+        size_t olen = p[i + 1];
+        if (olen < 2 || olen > len - i)
+            return WIRE_ERR_BAD_OPTION_LENGTH;
+        const uint8_t *v = p + i + 2;
+        switch (kind) {
+        case OPT_MSS:
+            if (olen != 4)
+                return WIRE_ERR_BAD_OPTION_LENGTH;
+            o->has_mss = true;
+            o->mss = get16(v);
+            break;
+        case OPT_WSCALE:
+            if (olen != 3)
+                return WIRE_ERR_BAD_OPTION_LENGTH;
+            o->has_wscale = true;
+            o->wscale = v[0];
+            break;
+        case OPT_SACK_PERM:
+            if (olen != 2)
+                return WIRE_ERR_BAD_OPTION_LENGTH;
+            o->sack_permitted = true;
+            break;
+        case OPT_TS:
+            if (olen != 10)
+                return WIRE_ERR_BAD_OPTION_LENGTH;
+            o->has_ts = true;
+            o->ts_val = get32(v);
+            o->ts_ecr = get32(v + 4);
+            break;
+        default:
+            if (o->n_unknown < UINT8_MAX)
+                o->n_unknown++;
+            break;
+        }
+        i += olen;
+    }
+    return WIRE_OK;
+}
+
+int wire_tcp_parse(const struct wire_ipv4 *ip, struct wire_tcp *out)
+{
+    if (ip->proto != WIRE_PROTO_TCP)
+        return WIRE_ERR_NOT_TCP;
+    const uint8_t *p = ip->payload;
+    size_t len = ip->payload_len;
+    if (len < WIRE_TCP_HDR_LEN)
+        return WIRE_ERR_TRUNCATED_TCP;
+    size_t off = (size_t)(p[12] >> 4) * 4;
+    if (off < WIRE_TCP_HDR_LEN || off > len)
+        return WIRE_ERR_BAD_DATA_OFFSET;
+    /* Checksum before options: a corrupted packet should be reported as
+     * corrupted, not as whatever its damaged option bytes happen to say. */
+    uint32_t sum = wire_sum(p, len, pseudo_sum(ip->src, ip->dst, WIRE_PROTO_TCP, len));
+    if (wire_sum_fold(sum) != 0)
+        return WIRE_ERR_BAD_CHECKSUM;
+
+    memset(&out->opts, 0, sizeof out->opts);
+    int err = parse_options(p + WIRE_TCP_HDR_LEN, off - WIRE_TCP_HDR_LEN, &out->opts);
+    if (err)
+        return err;
+    out->sport = get16(p);
+    out->dport = get16(p + 2);
+    out->seq = get32(p + 4);
+    out->ack = get32(p + 8);
+    out->data_off = (uint8_t)off;
+    out->flags = p[13];
+    out->win = get16(p + 14);
+    out->checksum = get16(p + 16);
+    out->urg = get16(p + 18);
+    out->payload = p + off;
+    out->payload_len = len - off;
+    return WIRE_OK;
+}
+
+/* Options in the order Linux sends them on a SYN (MSS, SACK-permitted,
+ * timestamps, window scale), each aligned the way RFC 7323 Appendix A
+ * suggests, so captures look familiar. Returns the length, a multiple of 4. */
+static size_t build_options(uint8_t *p, const struct wire_tcp_opts *o)
+{
+    size_t n = 0;
+    if (o->has_mss) {
+        p[n++] = OPT_MSS;
+        p[n++] = 4;
+        put16(p + n, o->mss);
+        n += 2;
+    }
+    if (o->sack_permitted && o->has_ts) {
+        p[n++] = OPT_SACK_PERM;
+        p[n++] = 2;
+    } else if (o->sack_permitted) {
+        p[n++] = OPT_NOP;
+        p[n++] = OPT_NOP;
+        p[n++] = OPT_SACK_PERM;
+        p[n++] = 2;
+    } else if (o->has_ts) {
+        p[n++] = OPT_NOP;
+        p[n++] = OPT_NOP;
+    }
+    if (o->has_ts) {
+        p[n++] = OPT_TS;
+        p[n++] = 10;
+        put32(p + n, o->ts_val);
+        put32(p + n + 4, o->ts_ecr);
+        n += 8;
+    }
+    if (o->has_wscale) {
+        p[n++] = OPT_NOP;
+        p[n++] = OPT_WSCALE;
+        p[n++] = 3;
+        p[n++] = o->wscale;
+    }
+    while (n % 4)
+        p[n++] = OPT_NOP;
+    return n;
+}
+
+static void build_ipv4_header(uint8_t *b, size_t total, uint16_t ip_id, uint8_t proto, uint32_t src,
+                              uint32_t dst)
+{
+    b[0] = 0x45; /* version 4, IHL 5: we never send IP options */
+    b[1] = 0;
+    put16(b + 2, (uint16_t)total);
+    put16(b + 4, ip_id);
+    put16(b + 6, IP_FLAG_DF);
+    b[8] = 64;
+    b[9] = proto;
+    put16(b + 10, 0);
+    put32(b + 12, src);
+    put32(b + 16, dst);
+    put16(b + 10, wire_sum_fold(wire_sum(b, WIRE_IPV4_HDR_LEN, 0)));
+}
+
+size_t wire_tcp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint16_t ip_id,
+                      struct wire_tcp *tcp, const uint8_t *payload, size_t payload_len)
+{
+    uint8_t opts[WIRE_TCP_MAX_OPT_LEN];
+    size_t optlen = build_options(opts, &tcp->opts);
+    size_t off = WIRE_TCP_HDR_LEN + optlen;
+    size_t seglen = off + payload_len;
+    size_t total = WIRE_IPV4_HDR_LEN + seglen;
+    if (total > cap || total > UINT16_MAX)
+        return 0;
+
+    uint8_t *t = buf + WIRE_IPV4_HDR_LEN;
+    /* memmove: the caller may have placed the payload in buf already. */
+    if (payload_len)
+        memmove(t + off, payload, payload_len);
+    put16(t, tcp->sport);
+    put16(t + 2, tcp->dport);
+    put32(t + 4, tcp->seq);
+    put32(t + 8, tcp->ack);
+    t[12] = (uint8_t)((off / 4) << 4);
+    t[13] = tcp->flags;
+    put16(t + 14, tcp->win);
+    put16(t + 16, 0);
+    put16(t + 18, tcp->urg);
+    memcpy(t + WIRE_TCP_HDR_LEN, opts, optlen);
+    uint32_t sum = wire_sum(t, seglen, pseudo_sum(src, dst, WIRE_PROTO_TCP, seglen));
+    tcp->checksum = wire_sum_fold(sum);
+    put16(t + 16, tcp->checksum);
+    tcp->data_off = (uint8_t)off;
+    tcp->payload = t + off;
+    tcp->payload_len = payload_len;
+
+    build_ipv4_header(buf, total, ip_id, WIRE_PROTO_TCP, src, dst);
+    return total;
+}
+
+/* ---- ICMP echo (RFC 792) -------------------------------------------------- */
+
+#define ICMP_ECHO_REPLY   0
+#define ICMP_ECHO_REQUEST 8
+#define ICMP_HDR_LEN      8
+
+int wire_icmp_echo_parse(const struct wire_ipv4 *ip, struct wire_icmp_echo *out)
+{
+    if (ip->proto != WIRE_PROTO_ICMP)
+        return WIRE_ERR_NOT_TCP;
+    const uint8_t *p = ip->payload;
+    if (ip->payload_len < ICMP_HDR_LEN)
+        return WIRE_ERR_TRUNCATED_ICMP;
+    if (wire_sum_fold(wire_sum(p, ip->payload_len, 0)) != 0)
+        return WIRE_ERR_BAD_ICMP_CHECKSUM;
+    if (p[0] != ICMP_ECHO_REQUEST || p[1] != 0)
+        return WIRE_ERR_NOT_ECHO;
+    out->type = p[0];
+    out->id = get16(p + 4);
+    out->seqno = get16(p + 6);
+    out->data = p + ICMP_HDR_LEN;
+    out->data_len = ip->payload_len - ICMP_HDR_LEN;
+    return WIRE_OK;
+}
+
+size_t wire_icmp_echo_reply_build(uint8_t *buf, size_t cap, const struct wire_ipv4 *req_ip,
+                                  const struct wire_icmp_echo *req, uint16_t ip_id)
+{
+    size_t total = WIRE_IPV4_HDR_LEN + ICMP_HDR_LEN + req->data_len;
+    if (total > cap || total > UINT16_MAX)
+        return 0;
+    uint8_t *p = buf + WIRE_IPV4_HDR_LEN;
+    if (req->data_len)
+        memmove(p + ICMP_HDR_LEN, req->data, req->data_len);
+    p[0] = ICMP_ECHO_REPLY;
+    p[1] = 0;
+    put16(p + 2, 0);
+    put16(p + 4, req->id);
+    put16(p + 6, req->seqno);
+    put16(p + 2, wire_sum_fold(wire_sum(p, ICMP_HDR_LEN + req->data_len, 0)));
+    build_ipv4_header(buf, total, ip_id, WIRE_PROTO_ICMP, req_ip->dst, req_ip->src);
+    return total;
+}
+
+/* ---- flags and addresses as people write them ---------------------------- */
+
+/* tcpdump's letters, in tcpdump's order; ACK is written last, as ".". */
+static const struct {
+    uint8_t bit;
+    char letter;
+} flag_letters[] = {
+    {TCP_FIN, 'F'}, {TCP_SYN, 'S'}, {TCP_RST, 'R'}, {TCP_PSH, 'P'},
+    {TCP_URG, 'U'}, {TCP_ECE, 'E'}, {TCP_CWR, 'W'}, {TCP_ACK, '.'},
+};
+
+char *wire_flags_str(uint8_t flags, char out[10])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof flag_letters / sizeof flag_letters[0]; i++)
+        if (flags & flag_letters[i].bit)
+            out[n++] = flag_letters[i].letter;
+    if (n == 0)
+        memcpy(out, "none", 5);
+    else
+        out[n] = '\0';
+    return out;
+}
+
+int wire_flags_parse(const char *s)
+{
+    if (strcmp(s, "none") == 0)
+        return 0;
+    if (*s == '\0')
+        return -1;
+    int flags = 0;
+    for (; *s; s++) {
+        size_t i = 0;
+        while (i < sizeof flag_letters / sizeof flag_letters[0] && flag_letters[i].letter != *s)
+            i++;
+        if (i == sizeof flag_letters / sizeof flag_letters[0])
+            return -1;
+        flags |= flag_letters[i].bit;
+    }
+    return flags;
+}
+
+char *wire_addr_str(uint32_t addr, char out[16])
+{
+    snprintf(out, 16, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 0xff, (addr >> 8) & 0xff,
+             addr & 0xff);
+    return out;
+}
+
+/* Strict dotted quad: four decimal numbers 0..255, no signs, no spaces, no
+ * leading zeros (which some parsers read as octal). */
+int wire_addr_parse(const char *s, uint32_t *out)
+{
+    uint32_t addr = 0;
+    for (int part = 0; part < 4; part++) {
+        if (part > 0 && *s++ != '.')
+            return -1;
+        if (*s < '0' || *s > '9')
+            return -1;
+        unsigned v = 0;
+        int digits = 0;
+        const char *start = s;
+        while (*s >= '0' && *s <= '9') {
+            v = v * 10 + (unsigned)(*s++ - '0');
+            if (++digits > 3)
+                return -1;
+        }
+        if (v > 255 || (digits > 1 && *start == '0'))
+            return -1;
+        addr = addr << 8 | v;
+    }
+    if (*s != '\0')
+        return -1;
+    *out = addr;
+    return 0;
+}
