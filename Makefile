@@ -1,0 +1,81 @@
+# tcplab — a thin wrapper over CMake so the README's commands stay short.
+#
+#   make / make build   configure build/ (RelWithDebInfo) and build everything
+#   make demo           build, then play the first lesson (or the text demo)
+#   make test           build, then run every test with ctest
+#   make sanitize       ASan + UBSan build in build-asan/, run the unit tests
+#   make fuzz-smoke     a short libFuzzer run (fuzz/smoke.sh)
+#   make bench          the benchmarks (bench/run)
+#   make format         clang-format the sources
+#   make clean          remove build/, build-asan/ and build-fuzz/
+#
+# Missing Debian packages are installed by scripts/deps.sh when run as root;
+# otherwise it prints the command to run. TCPLAB_REQUIRE_TUN=1 makes tests
+# that need a TUN device fail instead of skipping when they cannot get one.
+
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+ASAN_DIR ?= build-asan
+JOBS ?= 2
+# Default per-test limit in seconds, for tests that do not set their own.
+TEST_TIMEOUT ?= 300
+CTEST_ARGS ?=
+
+export TCPLAB_REQUIRE_TUN
+MAKEFLAGS += --no-print-directory
+
+SOURCE_DIRS := stack tun scenarios ui tests bench fuzz
+
+.PHONY: all build configure demo test sanitize fuzz-smoke bench clean format deps deps-test
+
+all: build
+
+deps:
+	@scripts/deps.sh build
+
+deps-test:
+	@scripts/deps.sh test
+
+# The generated Makefile only exists once a configure succeeded.
+$(BUILD_DIR)/Makefile:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+configure: deps $(BUILD_DIR)/Makefile
+
+build: configure
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+
+# Play the first lesson in the ncurses UI once `tcplab play` works and a
+# lesson exists; until then (or without a terminal) show the text demo.
+demo: build
+	@lesson=$$(ls scenarios/lessons/01-*.tcps 2>/dev/null | head -n 1); \
+	if [ -n "$$lesson" ] && ./$(BUILD_DIR)/tcplab play --help >/dev/null 2>&1; then \
+		if [ -t 0 ] && [ -t 1 ]; then \
+			exec ./$(BUILD_DIR)/tcplab play "$$lesson"; \
+		fi; \
+		echo "(not a terminal: showing the text demo instead of $$lesson)"; \
+	fi; \
+	exec ./$(BUILD_DIR)/tcplab demo
+
+test: deps-test build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS) --timeout $(TEST_TIMEOUT) $(CTEST_ARGS)
+
+sanitize: deps
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DTCPLAB_SANITIZE=ON
+	cmake --build $(ASAN_DIR) -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --test-dir $(ASAN_DIR) -L unit --output-on-failure -j$(JOBS) --timeout $(TEST_TIMEOUT)
+
+fuzz-smoke: deps-test
+	@if [ -f fuzz/smoke.sh ]; then bash fuzz/smoke.sh; \
+	else echo "fuzz-smoke: fuzz/smoke.sh does not exist yet; nothing to run"; fi
+
+bench: build
+	@if [ -f bench/run ]; then bash bench/run; \
+	else echo "bench: bench/run does not exist yet; nothing to run"; fi
+
+format:
+	find $(SOURCE_DIRS) -name '*.[ch]' -print0 | xargs -0 -r clang-format -i
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-fuzz
