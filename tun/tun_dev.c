@@ -1,0 +1,242 @@
+/*
+ * tun_dev.c — create a TUN interface and configure it through rtnetlink.
+ *
+ * Steps, in the order the kernel needs them:
+ *   1. open /dev/net/tun and TUNSETIFF with IFF_TUN | IFF_NO_PI: the
+ *      interface exists from now until the descriptor is closed;
+ *   2. RTM_NEWLINK: set its MTU and the IFF_UP flag;
+ *   3. RTM_NEWADDR: give the kernel its address and prefix on it, which also
+ *      installs the route to the subnet (so 10.7.0.2 goes into the device).
+ * Netlink requests are built and sent with libmnl and each one is
+ * acknowledged (NLM_F_ACK), so a refusal comes back as an errno.
+ */
+#include "tun_dev.h"
+
+#include <errno.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <net/if.h>
+#include <linux/if_tun.h>
+#include <linux/rtnetlink.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../stack/wire.h"
+
+struct tun_dev {
+    int fd;
+    int ifindex;
+    unsigned mtu;
+    char name[IFNAMSIZ];
+};
+
+void tun_dev_config_defaults(struct tun_dev_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->name, sizeof cfg->name, "tl0");
+    cfg->kernel_addr = 0x0a070001; /* 10.7.0.1 */
+    cfg->prefix_len = 24;
+    cfg->mtu = 1500;
+}
+
+/* Send one request on a fresh rtnetlink socket and wait for its ACK.
+ * Returns 0 or the negative errno the kernel answered with. */
+static int rtnl_request(struct nlmsghdr *nlh)
+{
+    struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+    if (!nl)
+        return -errno;
+    int rc = 0;
+    if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    unsigned portid = mnl_socket_get_portid(nl);
+    nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+    nlh->nlmsg_seq = (unsigned)time(NULL);
+    if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    char buf[8192];
+    for (int tries = 0; tries < 16; tries++) {
+        ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof buf);
+        if (n < 0) {
+            rc = -errno;
+            break;
+        }
+        /* mnl_cb_run turns an NLMSG_ERROR with a non-zero code into -1/errno
+         * and the final ACK (error 0) into MNL_CB_STOP. */
+        int r = mnl_cb_run(buf, (size_t)n, nlh->nlmsg_seq, portid, NULL, NULL);
+        if (r == MNL_CB_ERROR) {
+            rc = -errno;
+            break;
+        }
+        if (r == MNL_CB_STOP)
+            break;
+    }
+out:
+    mnl_socket_close(nl);
+    return rc;
+}
+
+static int link_set_mtu_up(int ifindex, unsigned mtu)
+{
+    char buf[8192];
+    struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = RTM_NEWLINK;
+    struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
+    ifi->ifi_family = AF_UNSPEC;
+    ifi->ifi_index = ifindex;
+    ifi->ifi_flags = IFF_UP;
+    ifi->ifi_change = IFF_UP;
+    mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+    return rtnl_request(nlh);
+}
+
+static int addr_add(int ifindex, uint32_t addr, uint8_t prefix_len)
+{
+    char buf[8192];
+    struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = RTM_NEWADDR;
+    nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+    struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof *ifa);
+    ifa->ifa_family = AF_INET;
+    ifa->ifa_prefixlen = prefix_len;
+    ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+    ifa->ifa_index = (unsigned)ifindex;
+    uint32_t be = htonl(addr);
+    mnl_attr_put(nlh, IFA_LOCAL, sizeof be, &be);
+    mnl_attr_put(nlh, IFA_ADDRESS, sizeof be, &be);
+    return rtnl_request(nlh);
+}
+
+static void perm_message(char *msg, size_t msglen, const char *name)
+{
+    snprintf(msg, msglen,
+             "cannot create TUN device %s: operation not permitted — run as root or with "
+             "CAP_NET_ADMIN, e.g. `sudo tcplab listen`, or inside `unshare -rn`",
+             name);
+}
+
+int tun_dev_open(const struct tun_dev_config *cfg, struct tun_dev **out, char *msg, size_t msglen)
+{
+    *out = NULL;
+    size_t nlen = strnlen(cfg->name, sizeof cfg->name);
+    if (nlen == 0 || nlen >= IFNAMSIZ || strchr(cfg->name, '/') || strchr(cfg->name, ' ')) {
+        snprintf(msg, msglen, "bad interface name '%.15s': use 1 to 15 characters, no '/' or spaces",
+                 cfg->name);
+        return -EINVAL;
+    }
+    if (cfg->mtu < 100 || cfg->mtu > 65535) {
+        snprintf(msg, msglen, "bad MTU %u: use a value from 100 to 65535", cfg->mtu);
+        return -EINVAL;
+    }
+    /* Refuse a name in use rather than attach to someone else's device. */
+    if (if_nametoindex(cfg->name) != 0) {
+        snprintf(msg, msglen,
+                 "interface %s already exists (another tcplab, or something else) — "
+                 "choose another name with --tun NAME, or remove it",
+                 cfg->name);
+        return -EEXIST;
+    }
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        if (e == EPERM || e == EACCES)
+            perm_message(msg, msglen, cfg->name);
+        else
+            snprintf(msg, msglen, "cannot open /dev/net/tun: %s — is the tun module available?",
+                     strerror(e));
+        return e == EACCES ? -EPERM : -e;
+    }
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    memcpy(ifr.ifr_name, cfg->name, nlen);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        int e = errno;
+        close(fd);
+        if (e == EPERM || e == EACCES)
+            perm_message(msg, msglen, cfg->name);
+        else if (e == EBUSY || e == EEXIST || e == EINVAL)
+            snprintf(msg, msglen, "cannot create TUN device %s: %s — choose another name with --tun",
+                     cfg->name, strerror(e));
+        else
+            snprintf(msg, msglen, "cannot create TUN device %s: %s", cfg->name, strerror(e));
+        return e == EACCES ? -EPERM : (e == EBUSY ? -EEXIST : -e);
+    }
+    struct tun_dev *d = calloc(1, sizeof *d);
+    if (!d) {
+        close(fd);
+        snprintf(msg, msglen, "out of memory");
+        return -ENOMEM;
+    }
+    d->fd = fd;
+    d->mtu = cfg->mtu;
+    memcpy(d->name, ifr.ifr_name, IFNAMSIZ);
+    d->name[IFNAMSIZ - 1] = 0;
+    d->ifindex = (int)if_nametoindex(d->name);
+    int rc = d->ifindex > 0 ? 0 : -ENODEV;
+    const char *what = "find";
+    if (rc == 0) {
+        what = "set MTU / bring up";
+        rc = link_set_mtu_up(d->ifindex, cfg->mtu);
+    }
+    if (rc == 0) {
+        what = "add the kernel's address to";
+        rc = addr_add(d->ifindex, cfg->kernel_addr, cfg->prefix_len);
+    }
+    if (rc < 0) {
+        char a[16];
+        if (rc == -EPERM)
+            perm_message(msg, msglen, d->name);
+        else
+            snprintf(msg, msglen, "cannot %s interface %s (kernel address %s/%u): %s", what,
+                     d->name, wire_addr_str(cfg->kernel_addr, a), cfg->prefix_len, strerror(-rc));
+        tun_dev_close(d);
+        return rc;
+    }
+    *out = d;
+    return 0;
+}
+
+void tun_dev_close(struct tun_dev *d)
+{
+    if (!d)
+        return;
+    close(d->fd);
+    free(d);
+}
+
+int tun_dev_fd(const struct tun_dev *d) { return d->fd; }
+int tun_dev_ifindex(const struct tun_dev *d) { return d->ifindex; }
+const char *tun_dev_name(const struct tun_dev *d) { return d->name; }
+unsigned tun_dev_mtu(const struct tun_dev *d) { return d->mtu; }
+
+ssize_t tun_dev_read(struct tun_dev *d, uint8_t *buf, size_t cap)
+{
+    ssize_t n = read(d->fd, buf, cap);
+    if (n < 0)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    return n;
+}
+
+int tun_dev_write(struct tun_dev *d, const uint8_t *pkt, size_t len)
+{
+    ssize_t n = write(d->fd, pkt, len);
+    if (n < 0)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    return 0;
+}
+
+bool tun_dev_alive(const struct tun_dev *d)
+{
+    return (int)if_nametoindex(d->name) == d->ifindex;
+}

@@ -1,0 +1,393 @@
+/*
+ * tun_loop.c — the real-time loop that joins a stack to a TUN device.
+ *
+ * Each wake-up (tun_loop_step) does, in order:
+ *   1. poll() until the earliest of: the stack's next timer, the caller's
+ *      limit, the follow-up callback's deadline, the next kernel-state poll;
+ *   2. drain the TUN device until EAGAIN, feeding each packet to the stack
+ *      (the stack's replies are written back at once by stack_output);
+ *   3. fire the stack's due timers;
+ *   4. run the callbacks of the extra descriptors that are ready;
+ *   5. run the follow-up callback (services, UI), then read the kernel's
+ *      socket table if something worth seeing happened.
+ * Nothing in here busy-waits: with no traffic and no timer, poll() sleeps.
+ */
+#include "tun_loop.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kdiag.h"
+
+#define TUN_LOOP_MAX_FDS 64
+#define TUN_LOOP_BATCH 512           /* packets per wake-up before timers get a turn */
+#define TUN_LOOP_PRED_WAIT_US 10000  /* cap on waits while a predicate is watched */
+#define TUN_LOOP_KDIAG_MIN_GAP_US 2000
+
+struct loop_fd {
+    int fd;
+    short events;
+    tun_fd_fn fn;
+    void *ctx;
+};
+
+struct tun_loop {
+    struct tun_loop_config cfg;
+    struct tun_dev *dev;
+    struct stack *stack;
+    struct kdiag *kdiag;
+    uint64_t start_ns;           /* CLOCK_MONOTONIC at creation */
+    struct loop_fd fds[TUN_LOOP_MAX_FDS];
+    unsigned nfds;
+    tun_after_fn after;
+    void *after_ctx;
+    uint64_t after_deadline;
+    bool stop;
+    int sigfd;                   /* signalfd for SIGINT/SIGTERM, or -1 */
+    sigset_t old_mask;
+    int signo;
+    bool kdiag_dirty;            /* a SYN/FIN/RST or a state change since the last poll */
+    uint64_t kdiag_last, kdiag_next;
+    struct tun_loop_stats stats;
+    uint8_t buf[65536];
+};
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t tun_loop_now(const struct tun_loop *l) { return (mono_ns() - l->start_ns) / 1000u; }
+uint64_t tun_loop_clock(void *ctx) { return tun_loop_now(ctx); }
+
+void tun_loop_config_defaults(struct tun_loop_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    tun_dev_config_defaults(&cfg->dev);
+    stack_config_defaults(&cfg->stack);
+    cfg->stack.name = "stack";
+    cfg->stack.mss = (uint16_t)(cfg->dev.mtu - 40);
+    cfg->kernel_state = true;
+    cfg->kdiag_interval_us = 100000;
+    cfg->watch_signals = true;
+}
+
+/* ---- the stack's seams: output and events ------------------------------- */
+
+static void loop_output(void *ctx, const uint8_t *pkt, size_t len)
+{
+    struct tun_loop *l = ctx;
+    if (l->cfg.on_packet)
+        l->cfg.on_packet(l->cfg.packet_ctx, tun_loop_now(l), TEV_OUT, pkt, len);
+    int rc = tun_dev_write(l->dev, pkt, len);
+    if (rc < 0) {
+        /* The kernel refused it (queue full, device going away): for TCP this
+         * is the same as a loss on the wire, and retransmission covers it. */
+        l->stats.write_errors++;
+        return;
+    }
+    l->stats.pkts_out++;
+    l->stats.bytes_out += len;
+}
+
+static void loop_event(void *ctx, const struct tev *ev)
+{
+    struct tun_loop *l = ctx;
+    if (ev->kind == TEV_STATE ||
+        (ev->kind == TEV_SEGMENT && (ev->u.seg.tcp.flags & (TCP_SYN | TCP_FIN | TCP_RST))))
+        l->kdiag_dirty = true;
+    if (l->cfg.on_event)
+        l->cfg.on_event(l->cfg.event_ctx, ev);
+}
+
+/* ---- creation ----------------------------------------------------------- */
+
+static int watch_signals(struct tun_loop *l)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &set, &l->old_mask) < 0)
+        return -errno;
+    l->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (l->sigfd < 0) {
+        int e = errno;
+        sigprocmask(SIG_SETMASK, &l->old_mask, NULL);
+        return -e;
+    }
+    return 0;
+}
+
+struct tun_loop *tun_loop_new(const struct tun_loop_config *cfg, int *err, char *msg,
+                              size_t msglen)
+{
+    struct tun_loop *l = calloc(1, sizeof *l);
+    if (!l) {
+        *err = -ENOMEM;
+        snprintf(msg, msglen, "out of memory");
+        return NULL;
+    }
+    l->cfg = *cfg;
+    l->sigfd = -1;
+    l->start_ns = mono_ns() - 1000; /* so `now` is never 0 */
+    int rc = tun_dev_open(&cfg->dev, &l->dev, msg, msglen);
+    if (rc < 0) {
+        *err = rc;
+        free(l);
+        return NULL;
+    }
+    struct stack_config sc = cfg->stack;
+    sc.output = loop_output;
+    sc.output_ctx = l;
+    sc.on_event = loop_event;
+    sc.event_ctx = l;
+    if (!sc.name)
+        sc.name = "stack";
+    l->stack = stack_new(&sc);
+    if (!l->stack) {
+        *err = -ENOMEM;
+        snprintf(msg, msglen, "cannot create the stack (out of memory or bad configuration)");
+        goto fail;
+    }
+    if (cfg->kernel_state && cfg->on_event) {
+        int kerr = 0;
+        l->kdiag = kdiag_new(sc.addr, "kernel", cfg->on_event, cfg->event_ctx, &kerr);
+        /* Without sock_diag the stack still works; the kernel's side is just
+         * not shown. */
+        if (!l->kdiag)
+            fprintf(stderr, "tcplab: warning: cannot read the kernel's sockets (sock_diag): %s\n",
+                    strerror(-kerr));
+    }
+    if (l->cfg.kdiag_interval_us == 0)
+        l->cfg.kdiag_interval_us = 100000;
+    if (cfg->watch_signals && (rc = watch_signals(l)) < 0) {
+        *err = rc;
+        snprintf(msg, msglen, "cannot watch SIGINT/SIGTERM: %s", strerror(-rc));
+        goto fail;
+    }
+    l->after_deadline = TCP_TIME_NEVER;
+    l->kdiag_next = TCP_TIME_NEVER;
+    return l;
+fail:
+    if (l->stack)
+        stack_free(l->stack);
+    kdiag_free(l->kdiag);
+    tun_dev_close(l->dev);
+    free(l);
+    return NULL;
+}
+
+void tun_loop_free(struct tun_loop *l)
+{
+    if (!l)
+        return;
+    if (l->sigfd >= 0) {
+        close(l->sigfd);
+        sigprocmask(SIG_SETMASK, &l->old_mask, NULL);
+    }
+    kdiag_free(l->kdiag);
+    stack_free(l->stack);
+    tun_dev_close(l->dev);
+    free(l);
+}
+
+struct stack *tun_loop_stack(struct tun_loop *l) { return l->stack; }
+
+/* ---- extra descriptors ------------------------------------------------------ */
+
+int tun_loop_add_fd(struct tun_loop *l, int fd, short events, tun_fd_fn fn, void *ctx)
+{
+    for (unsigned i = 0; i < l->nfds; i++)
+        if (l->fds[i].fd == fd)
+            return -EEXIST;
+    if (l->nfds == TUN_LOOP_MAX_FDS)
+        return -ENOSPC;
+    l->fds[l->nfds++] = (struct loop_fd){fd, events, fn, ctx};
+    return 0;
+}
+
+int tun_loop_set_fd_events(struct tun_loop *l, int fd, short events)
+{
+    for (unsigned i = 0; i < l->nfds; i++)
+        if (l->fds[i].fd == fd) {
+            l->fds[i].events = events;
+            return 0;
+        }
+    return -ENOENT;
+}
+
+void tun_loop_del_fd(struct tun_loop *l, int fd)
+{
+    for (unsigned i = 0; i < l->nfds; i++)
+        if (l->fds[i].fd == fd) {
+            l->fds[i] = l->fds[--l->nfds];
+            return;
+        }
+}
+
+void tun_loop_set_after(struct tun_loop *l, tun_after_fn fn, void *ctx)
+{
+    l->after = fn;
+    l->after_ctx = ctx;
+    l->after_deadline = 0; /* run it on the next wake-up */
+}
+
+void tun_loop_stop(struct tun_loop *l) { l->stop = true; }
+int tun_loop_signal(const struct tun_loop *l) { return l->signo; }
+
+/* ---- kernel state --------------------------------------------------------- */
+
+void tun_loop_kernel_refresh(struct tun_loop *l)
+{
+    if (!l->kdiag)
+        return;
+    uint64_t now = tun_loop_now(l);
+    kdiag_poll(l->kdiag, now);
+    l->kdiag_dirty = false;
+    l->kdiag_last = now;
+    struct stack_stats st;
+    stack_get_stats(l->stack, &st);
+    /* Keep looking while either side still has something to show: the
+     * kernel's TIME_WAIT outlives the stack's connection by a minute. */
+    if (st.conns_active > 0 || kdiag_count(l->kdiag) > 0)
+        l->kdiag_next = now + l->cfg.kdiag_interval_us;
+    else
+        l->kdiag_next = TCP_TIME_NEVER;
+}
+
+static void kdiag_after_wakeup(struct tun_loop *l, uint64_t now)
+{
+    if (!l->kdiag)
+        return;
+    if (l->kdiag_dirty) {
+        if (now >= l->kdiag_last + TUN_LOOP_KDIAG_MIN_GAP_US)
+            tun_loop_kernel_refresh(l);
+        else if (l->kdiag_next > l->kdiag_last + TUN_LOOP_KDIAG_MIN_GAP_US)
+            l->kdiag_next = l->kdiag_last + TUN_LOOP_KDIAG_MIN_GAP_US;
+    } else if (now >= l->kdiag_next) {
+        tun_loop_kernel_refresh(l);
+    }
+}
+
+/* ---- one wake-up ---------------------------------------------------------- */
+
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+/* Returns 0, or -ENODEV when the interface has gone. */
+static int drain_tun(struct tun_loop *l)
+{
+    for (int i = 0; i < TUN_LOOP_BATCH; i++) {
+        ssize_t n = tun_dev_read(l->dev, l->buf, sizeof l->buf);
+        if (n == -EAGAIN || n == -EINTR)
+            return 0;
+        if (n < 0)
+            return tun_dev_alive(l->dev) ? (int)n : -ENODEV;
+        uint64_t now = tun_loop_now(l);
+        l->stats.pkts_in++;
+        l->stats.bytes_in += (uint64_t)n;
+        if (l->cfg.on_packet)
+            l->cfg.on_packet(l->cfg.packet_ctx, now, TEV_IN, l->buf, (size_t)n);
+        stack_input(l->stack, now, l->buf, (size_t)n);
+    }
+    return 0;
+}
+
+static void read_signals(struct tun_loop *l)
+{
+    struct signalfd_siginfo si;
+    while (read(l->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        l->signo = (int)si.ssi_signo;
+        l->stop = true;
+    }
+}
+
+int tun_loop_step(struct tun_loop *l, uint64_t limit)
+{
+    if (l->stop)
+        return -EINTR;
+    struct pollfd pfd[TUN_LOOP_MAX_FDS + 2];
+    unsigned n = 0;
+    pfd[n++] = (struct pollfd){.fd = tun_dev_fd(l->dev), .events = POLLIN};
+    if (l->sigfd >= 0)
+        pfd[n++] = (struct pollfd){.fd = l->sigfd, .events = POLLIN};
+    unsigned first_user = n;
+    struct loop_fd user[TUN_LOOP_MAX_FDS]; /* callbacks may add or remove fds */
+    unsigned nuser = l->nfds;
+    memcpy(user, l->fds, nuser * sizeof user[0]);
+    for (unsigned i = 0; i < nuser; i++)
+        pfd[n++] = (struct pollfd){.fd = user[i].events ? user[i].fd : -1,
+                                   .events = user[i].events};
+
+    uint64_t wake = min_u64(limit, stack_next_deadline(l->stack));
+    wake = min_u64(wake, l->after_deadline);
+    wake = min_u64(wake, l->kdiag_next);
+    uint64_t now = tun_loop_now(l);
+    int timeout = -1;
+    if (wake != TCP_TIME_NEVER)
+        timeout = wake <= now ? 0 : (int)min_u64((wake - now + 999) / 1000, 60000);
+    int pr = poll(pfd, n, timeout);
+    if (pr < 0 && errno != EINTR)
+        return -errno;
+    l->stats.wakeups++;
+
+    if (pr > 0 && pfd[0].revents) {
+        int rc = drain_tun(l);
+        if (rc == 0 && (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)))
+            rc = tun_dev_alive(l->dev) ? 0 : -ENODEV;
+        if (rc < 0)
+            return rc;
+    }
+    now = tun_loop_now(l);
+    if (stack_next_deadline(l->stack) <= now)
+        stack_tick(l->stack, now);
+    if (pr > 0 && l->sigfd >= 0 && pfd[1].revents)
+        read_signals(l);
+    for (unsigned i = 0; pr > 0 && i < nuser; i++)
+        if (pfd[first_user + i].revents && user[i].fn)
+            user[i].fn(user[i].ctx, user[i].fd, pfd[first_user + i].revents);
+    now = tun_loop_now(l);
+    if (l->after)
+        l->after_deadline = l->after(l->after_ctx, now);
+    kdiag_after_wakeup(l, tun_loop_now(l));
+    /* A wake-up with no traffic at all may mean the interface was deleted
+     * (poll reports POLLERR then, but be safe on old kernels). */
+    return l->stop ? -EINTR : 0;
+}
+
+int tun_loop_run_until(struct tun_loop *l, uint64_t until, bool (*pred)(void *ctx), void *ctx)
+{
+    for (;;) {
+        if (pred && pred(ctx))
+            return 1;
+        uint64_t now = tun_loop_now(l);
+        if (now >= until)
+            return 0;
+        uint64_t limit = until;
+        if (pred)
+            limit = min_u64(limit, now + TUN_LOOP_PRED_WAIT_US);
+        int rc = tun_loop_step(l, limit);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+int tun_loop_run(struct tun_loop *l)
+{
+    for (;;) {
+        int rc = tun_loop_step(l, TCP_TIME_NEVER);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+void tun_loop_get_stats(const struct tun_loop *l, struct tun_loop_stats *out) { *out = l->stats; }
