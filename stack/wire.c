@@ -15,7 +15,7 @@
  */
 #include <stdio.h>
 #include <string.h>
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(WIRE_PORTABLE_SUM)
 #include <x86intrin.h> /* _addcarry_u64 */
 #endif
 
@@ -103,12 +103,13 @@ static inline uint64_t add_carry(uint64_t s, uint64_t v)
 
 /* The main loop, 64 bytes per round. On x86-64 it is a chain of ADC
  * instructions, one per 8 bytes, the carry handed from one to the next in
- * the flags and from round to round in `c`. (Each step writes a fresh
+ * the flags and from round to round in `c`. Build with -DWIRE_PORTABLE_SUM
+ * to test the portable path on x86-64. (Each step writes a fresh
  * variable: with one reused variable GCC keeps the sum in memory.) */
 static uint64_t sum_64_byte_blocks(const uint8_t *p, size_t nblocks)
 {
     uint64_t s = 0;
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(WIRE_PORTABLE_SUM)
     unsigned long long r0, r1, r2, r3, r4, r5, r6, r7;
     unsigned char c = 0;
     for (; nblocks; nblocks--, p += 64) {
