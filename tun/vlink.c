@@ -607,7 +607,7 @@ void vlink_run_until(struct vlink *l, uint64_t t)
  * reordering with no time limit (they wait for traffic that may never come). */
 static bool idle_until(const struct vlink *l, uint64_t until)
 {
-    if (l->inflight)
+    if (l->inflight || next_held_release(l) != TCP_TIME_NEVER)
         return false;
     uint64_t next = vlink_next_time(l);
     return next == TCP_TIME_NEVER || next > until;
