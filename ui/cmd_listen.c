@@ -1,12 +1,207 @@
-/* cmd_listen.c — placeholder until this command is built; see its issue. */
+/*
+ * cmd_listen.c — `tcplab listen`: the stack as a server on a TUN device.
+ *
+ * Wires the pieces together: net options (netopts.h) → TUN device, stack and
+ * loop (tun_loop.h) → the little servers (services.h) → the event sinks
+ * (text trace on stderr, JSON Lines, pcap, and with --ui the live view of
+ * ui/live.h). Runs until SIGINT or SIGTERM, then removes the device.
+ */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "../tun/services.h"
 #include "commands.h"
+#include "live.h"
+#include "netopts.h"
+
+/* The live view is another module; until it is linked in, --ui says so
+ * instead of failing to build. */
+#pragma weak ui_live_open
+#pragma weak ui_live_event
+#pragma weak ui_live_fd
+#pragma weak ui_live_input
+#pragma weak ui_live_refresh
+#pragma weak ui_live_close
+
+static const char usage[] =
+    "usage: tcplab listen [net options] [--ui] [PORT[:SERVICE]]...\n"
+    "\n"
+    "Create the TUN device, put the tcplab stack at --addr (10.7.0.2) and serve\n"
+    "until Ctrl-C. SERVICE is echo, discard, chargen, daytime or http; a PORT alone\n"
+    "gets its usual service (7 echo, 9 discard, 13 daytime, 19 chargen, 80 http)\n"
+    "or echo. No ports: 7:echo 9:discard 13:daytime 19:chargen 80:http. Other\n"
+    "ports answer a SYN with RST. The stack answers ping.\n"
+    "\n"
+    "  --ui    the live view (connection table, ladder, events) instead of the\n"
+    "          text trace on stderr\n"
+    "\n"
+    "examples:\n"
+    "  sudo tcplab listen                      then: nc 10.7.0.2 7, curl http://10.7.0.2/\n"
+    "  sudo tcplab listen --msl 1 --pcap l.pcap 8080:http\n"
+    "  sudo unshare --net sh -c 'ip link set lo up; tcplab listen & sleep 1; nc 10.7.0.2 7'\n"
+    "\n"
+    "exit status: 0 stopped by Ctrl-C/SIGTERM, 1 the device could not be made (not\n"
+    "permitted) or went away, 2 bad usage.\n";
+
+struct listen_ctx {
+    struct svc_server *svc;
+    struct ui_live *ui;
+    struct netopts_sinks sinks;
+    struct tun_loop *loop;
+};
+
+static void listen_event(void *ctx, const struct tev *ev)
+{
+    struct listen_ctx *c = ctx;
+    if (c->svc)
+        svc_event(c->svc, ev);
+    if (c->sinks.fanout.n)
+        tev_fanout_event(&c->sinks.fanout, ev);
+}
+
+static void ui_sink(void *ctx, const struct tev *ev)
+{
+    struct listen_ctx *c = ctx;
+    if (c->ui)
+        ui_live_event(c->ui, ev);
+}
+
+static uint64_t listen_after(void *ctx, uint64_t now)
+{
+    struct listen_ctx *c = ctx;
+    uint64_t next = svc_run(c->svc, now);
+    if (c->ui) {
+        uint64_t u = ui_live_refresh(c->ui, now);
+        if (u < next)
+            next = u;
+    }
+    return next;
+}
+
+static void ui_keys(void *ctx, int fd, short revents)
+{
+    (void)fd;
+    (void)revents;
+    struct listen_ctx *c = ctx;
+    if (!ui_live_input(c->ui, tun_loop_now(c->loop)))
+        tun_loop_stop(c->loop);
+}
+
+/* PORT[:SERVICE] arguments; a port given twice is an error. */
+static int parse_specs(const struct netopts *o, struct svc_spec *specs, size_t *n)
+{
+    if (o->nargs == 0) {
+        *n = svc_default_specs(specs, 16);
+        return 0;
+    }
+    for (int i = 0; i < o->nargs; i++) {
+        char msg[200];
+        if (svc_spec_parse(o->args[i], &specs[i], msg, sizeof msg) < 0) {
+            fprintf(stderr, "tcplab listen: %s\nTry 'tcplab listen --help'.\n", msg);
+            return -1;
+        }
+        for (int j = 0; j < i; j++)
+            if (specs[j].port == specs[i].port) {
+                fprintf(stderr, "tcplab listen: port %u is given twice — one service per port\n",
+                        specs[i].port);
+                return -1;
+            }
+    }
+    *n = (size_t)o->nargs;
+    return 0;
+}
+
+static void banner(const struct netopts *o, const struct svc_spec *specs, size_t n)
+{
+    char a[16], k[16];
+    wire_addr_str(o->loop.stack.addr, a);
+    wire_addr_str(o->loop.dev.kernel_addr, k);
+    fprintf(stderr, "tcplab listen: stack at %s on %s (kernel side %s/%u, MTU %u), serving", a,
+            o->loop.dev.name, k, o->loop.dev.prefix_len, o->loop.dev.mtu);
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, " %u:%s", specs[i].port, svc_kind_name(specs[i].kind));
+    fprintf(stderr, "\n  try: nc %s %u   ping %s   (Ctrl-C to stop)\n", a, specs[0].port, a);
+}
 
 int cmd_listen(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "tcplab listen: not built yet\n");
-    return EXIT_USAGE;
+    struct netopts o;
+    enum netopts_result pr = netopts_parse(&o, argc, argv, "listen", usage, true);
+    if (pr != NETOPTS_OK)
+        return pr == NETOPTS_EXIT0 ? 0 : EXIT_USAGE;
+    struct svc_spec specs[16];
+    size_t nspecs = 0;
+    if (parse_specs(&o, specs, &nspecs) < 0)
+        return EXIT_USAGE;
+    if (o.ui && !ui_live_open) {
+        fprintf(stderr, "tcplab listen: --ui: the live view is not built yet; run without --ui "
+                        "(the text trace goes to stderr)\n");
+        return EXIT_USAGE;
+    }
+
+    struct listen_ctx c;
+    memset(&c, 0, sizeof c);
+    if (netopts_open_sinks(&o, &c.sinks, o.ui ? ui_sink : NULL, &c) < 0)
+        return EXIT_USAGE;
+    o.loop.on_event = listen_event;
+    o.loop.event_ctx = &c;
+
+    int err = 0;
+    char msg[512];
+    c.loop = tun_loop_new(&o.loop, &err, msg, sizeof msg);
+    if (!c.loop) {
+        fprintf(stderr, "tcplab listen: %s\n", msg);
+        netopts_close_sinks(&c.sinks);
+        return (err == -EEXIST || err == -EINVAL) ? EXIT_USAGE : EXIT_NETWORK;
+    }
+    struct stack *s = tun_loop_stack(c.loop);
+    c.svc = svc_new(s, tun_loop_now(c.loop), specs, nspecs, &err);
+    if (!c.svc) {
+        fprintf(stderr, "tcplab listen: cannot listen: %s\n", strerror(-err));
+        tun_loop_free(c.loop);
+        netopts_close_sinks(&c.sinks);
+        return EXIT_NETWORK;
+    }
+    if (o.ui) {
+        char title[128], a[16];
+        snprintf(title, sizeof title, "tcplab listen · %s %s", o.loop.dev.name,
+                 wire_addr_str(o.loop.stack.addr, a));
+        c.ui = ui_live_open(s, title);
+        if (!c.ui) {
+            svc_free(c.svc);
+            tun_loop_free(c.loop);
+            netopts_close_sinks(&c.sinks);
+            return EXIT_USAGE;
+        }
+        tun_loop_add_fd(c.loop, ui_live_fd(c.ui), POLLIN, ui_keys, &c);
+    } else if (!o.quiet) {
+        banner(&o, specs, nspecs);
+    }
+    tun_loop_set_after(c.loop, listen_after, &c);
+
+    int rc = tun_loop_run(c.loop);
+
+    int status = 0;
+    if (c.ui)
+        ui_live_close(c.ui);
+    if (rc == -ENODEV) {
+        fprintf(stderr, "tcplab listen: interface %s disappeared (deleted?) — stopping\n",
+                o.loop.dev.name);
+        status = EXIT_NETWORK;
+    } else if (rc != -EINTR) {
+        fprintf(stderr, "tcplab listen: the TUN device failed: %s — stopping\n", strerror(-rc));
+        status = EXIT_NETWORK;
+    } else if (!o.quiet && !o.ui) {
+        struct svc_stats st;
+        svc_get_stats(c.svc, &st);
+        fprintf(stderr, "tcplab listen: stopped; %llu connections served\n",
+                (unsigned long long)st.accepted);
+    }
+    svc_free(c.svc);
+    tun_loop_free(c.loop);
+    netopts_close_sinks(&c.sinks);
+    return status;
 }

@@ -1,0 +1,58 @@
+/*
+ * netopts.h — the "net options" shared by `tcplab listen` and `tcplab
+ * connect` (DESIGN.md "Command line"), and the event sinks they ask for.
+ *
+ *   --tun NAME  --kernel-addr A.B.C.D/N  --addr A.B.C.D  --mtu N
+ *   --msl SECONDS  --syn-retries N  --pcap FILE  --trace FILE.jsonl  --quiet
+ *
+ * Parsing fills a tun_loop_config; opening the sinks wires the text trace
+ * (stderr unless --quiet), the JSON Lines file and the pcap file to the loop.
+ */
+#ifndef TCPLAB_NETOPTS_H
+#define TCPLAB_NETOPTS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "../tun/tun_loop.h"
+#include "trace.h"
+
+struct netopts {
+    struct tun_loop_config loop; /* device, stack and loop settings */
+    const char *pcap_path;       /* --pcap, or NULL */
+    const char *trace_path;      /* --trace, or NULL */
+    bool quiet;                  /* --quiet: no text trace on stderr */
+    bool ui;                     /* --ui (listen only) */
+    char *args[16];              /* positional arguments, in order */
+    int nargs;
+};
+
+enum netopts_result {
+    NETOPTS_OK,    /* go on */
+    NETOPTS_EXIT0, /* --help or --version was printed: exit 0 */
+    NETOPTS_USAGE, /* a message and the usage were printed: exit 2 */
+};
+
+/* `cmd` is "listen" or "connect"; `usage` is the command's usage text (its
+ * first line is repeated after an error). --ui is accepted only if allow_ui. */
+enum netopts_result netopts_parse(struct netopts *o, int argc, char **argv, const char *cmd,
+                                  const char *usage, bool allow_ui);
+
+/* The sinks asked for on the command line. */
+struct netopts_sinks {
+    struct tev_fanout fanout;  /* every event goes here */
+    struct trace_text text;
+    FILE *json;
+    struct pcap_out *pcap;
+};
+
+/* Open the files and fill cfg->on_event / on_packet of o->loop; with
+ * `extra` (may be NULL) one more event sink is added (the live UI).
+ * Returns 0, or -1 with a message on stderr (exit 2: bad file argument). */
+int netopts_open_sinks(struct netopts *o, struct netopts_sinks *s, tev_fn extra, void *extra_ctx);
+void netopts_close_sinks(struct netopts_sinks *s);
+
+/* The help text for the net options, for the commands' --help. */
+extern const char netopts_help[];
+
+#endif
