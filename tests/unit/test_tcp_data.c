@@ -1,0 +1,291 @@
+/*
+ * test_tcp_data.c — data transfer in ESTABLISHED (RFC 9293 §3.8, §3.10.7.4
+ * "seventh, process the segment text"): in-order delivery, out-of-order
+ * segments held and reassembled, duplicates delivered once, the receive
+ * window, Nagle's algorithm (RFC 1122 §4.2.3.4) on and off, and the errors
+ * the socket calls return. The peer's ISN sits just below 2^32, so every
+ * stream here crosses the wrap of the sequence space.
+ */
+#include "tcptest.h"
+
+/* Read everything available and check it is the pattern from offset `from`. */
+static size_t recv_and_check_pattern(struct tt *t, size_t from, size_t want)
+{
+    uint8_t buf[8192];
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = tcp_recv(t->s, t->now, t->sd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; i++)
+            if (buf[i] != tt_pattern(from + got + (size_t)i))
+                tt_fail_at(__FILE__, __LINE__, "byte %zu of the stream is wrong",
+                           from + got + (size_t)i);
+        got += (size_t)n;
+    }
+    assert_int_equal(got, want);
+    return got;
+}
+
+static void test_in_order_data_is_delivered_and_acked(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    tt_in_data(t, 1, 1, NULL, 100);
+    tt_expect(t, TCP_ACK, 1, 101, 0);
+    assert_true(tcp_poll(t->s, t->sd) & TCP_POLLIN);
+    assert_int_equal(tt_status(t).recv_queue, 100);
+    recv_and_check_pattern(t, 0, 100);
+    assert_int_equal(tt_status(t).recv_queue, 0);
+    char c;
+    assert_int_equal(tcp_recv(t->s, t->now, t->sd, &c, 1), -EAGAIN);
+    tt_free(t);
+}
+
+/* RFC 9293 §3.10.7.4: segments beyond RCV.NXT are held (not delivered) and
+ * delivered in order once the gap is filled; each out-of-order arrival is
+ * answered with an ACK of RCV.NXT. */
+static void test_out_of_order_segments_are_held_and_reassembled(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    tt_in_data(t, 1001, 1, NULL, 500); /* third piece */
+    tt_expect(t, TCP_ACK, 1, 1, 0);
+    tt_in_data(t, 501, 1, NULL, 500); /* second piece */
+    tt_expect(t, TCP_ACK, 1, 1, 0);
+    char c;
+    assert_int_equal(tcp_recv(t->s, t->now, t->sd, &c, 1), -EAGAIN);
+    tt_in_data(t, 1, 1, NULL, 500); /* the gap is filled: everything at once */
+    tt_expect(t, TCP_ACK, 1, 1501, 0);
+    recv_and_check_pattern(t, 0, 1500);
+    tt_free(t);
+}
+
+/* Out-of-order pieces that overlap each other and the in-order data. */
+static void test_overlapping_out_of_order_segments_reassemble_exactly(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    tt_in_data(t, 301, 1, NULL, 300); /* 300..599 */
+    tt_in_data(t, 201, 1, NULL, 200); /* 200..399, overlaps */
+    tt_in_data(t, 551, 1, NULL, 100); /* 550..649, overlaps */
+    tt_drain(t);
+    tt_in_data(t, 1, 1, NULL, 250); /* 0..249 */
+    tt_expect(t, TCP_ACK, 1, 651, 0);
+    recv_and_check_pattern(t, 0, 650);
+    tt_free(t);
+}
+
+/* A retransmitted segment whose data was already received is acknowledged
+ * (RFC 9293 §3.10.7.4: unacceptable segment -> ACK) and not delivered again. */
+static void test_duplicate_segment_data_is_not_delivered_twice(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    tt_in_data(t, 1, 1, NULL, 100);
+    tt_expect(t, TCP_ACK, 1, 101, 0);
+    tt_in_data(t, 1, 1, NULL, 100);
+    tt_expect(t, TCP_ACK, 1, 101, 0);
+    tt_in_data(t, 51, 1, NULL, 100); /* half old, half new */
+    tt_expect(t, TCP_ACK, 1, 151, 0);
+    recv_and_check_pattern(t, 0, 150);
+    tt_free(t);
+}
+
+/* Sent data stays queued until acknowledged; a partial ACK frees part. */
+static void test_sent_data_is_queued_until_acknowledged(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, "0123456789", 10), 10);
+    tt_expect(t, TCP_ACK, 1, 1, 10);
+    assert_int_equal(tt_status(t).send_queue, 10);
+    tt_in(t, TCP_ACK, 1, 5, NULL);
+    assert_int_equal(tt_status(t).send_queue, 6);
+    assert_int_equal(tt_status(t).snd_una, t->iss + 5);
+    tt_in(t, TCP_ACK, 1, 11, NULL);
+    assert_int_equal(tt_status(t).send_queue, 0);
+    tt_expect_nothing(t);
+    tt_free(t);
+}
+
+/* The sent bytes are the bytes given to send(). */
+static void test_sent_segment_carries_the_application_bytes(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, "hello, world", 12), 12);
+    const struct tt_pkt *p = tt_expect(t, TCP_ACK, 1, 1, 12);
+    assert_memory_equal(p->tcp.payload, "hello, world", 12);
+    tt_free(t);
+}
+
+/* The window we advertise never exceeds the free receive buffer. */
+static void test_advertised_window_shrinks_with_unread_data(void **state)
+{
+    struct stack_config cfg;
+    tt_config(&cfg);
+    cfg.rcvbuf = 4096;
+    struct tt *t = tt_established(&cfg);
+    tt_in_data(t, 1, 1, NULL, 1000);
+    const struct tt_pkt *ack = tt_expect(t, TCP_ACK, 1, 1001, 0);
+    assert_true(ack->tcp.win <= 4096 - 1000);
+    tt_in_data(t, 1001, 1, NULL, 3096);
+    ack = tt_expect(t, TCP_ACK, 1, 4097, 0);
+    assert_int_equal(ack->tcp.win, 0);
+    /* text beyond the window is not accepted */
+    tt_in_data(t, 4097, 1, NULL, 100);
+    tt_expect(t, TCP_ACK, 1, 4097, 0);
+    recv_and_check_pattern(t, 0, 4096);
+    tt_free(t);
+}
+
+/* Reading a full buffer reopens the window with a window update. */
+static void test_reading_a_full_buffer_sends_a_window_update(void **state)
+{
+    struct stack_config cfg;
+    tt_config(&cfg);
+    cfg.rcvbuf = 4096;
+    struct tt *t = tt_established(&cfg);
+    tt_in_data(t, 1, 1, NULL, 4096);
+    const struct tt_pkt *ack = tt_expect(t, TCP_ACK, 1, 4097, 0);
+    assert_int_equal(ack->tcp.win, 0);
+    recv_and_check_pattern(t, 0, 4096);
+    const struct tt_pkt *upd = tt_expect(t, TCP_ACK, 1, 4097, 0);
+    assert_true(upd->tcp.win >= 2048);
+    tt_free(t);
+}
+
+/* Nagle (RFC 1122 §4.2.3.4): while data is unacknowledged, small segments
+ * are held and coalesced until the ACK comes. */
+static void test_nagle_holds_small_segments_while_data_is_unacknowledged(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    assert_true(stack_config(t->s)->nagle);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, "a", 1), 1);
+    tt_expect(t, TCP_ACK, 1, 1, 1);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, "b", 1), 1);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, "c", 1), 1);
+    tt_expect_nothing(t);
+    tt_in(t, TCP_ACK, 1, 2, NULL);
+    const struct tt_pkt *p = tt_expect(t, TCP_ACK, 2, 1, 2);
+    assert_memory_equal(p->tcp.payload, "bc", 2);
+    tt_free(t);
+}
+
+static void test_nodelay_sends_small_segments_at_once(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    assert_int_equal(tcp_setsockopt(t->s, t->now, t->sd, TCP_OPT_NODELAY, 1), 0);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, "a", 1), 1);
+    tt_expect(t, TCP_ACK, 1, 1, 1);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, "b", 1), 1);
+    tt_expect(t, TCP_ACK, 2, 1, 1);
+    tt_free(t);
+}
+
+/* Nagle never holds back a full-sized segment. */
+static void test_nagle_sends_full_sized_segments(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    static char buf[2 * 1460 + 10];
+    memset(buf, 'z', sizeof buf);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, buf, sizeof buf), (ssize_t)sizeof buf);
+    tt_expect(t, TCP_ACK, 1, 1, 1460);
+    tt_expect(t, TCP_ACK, 1461, 1, 1460);
+    tt_expect_nothing(t); /* the 10-byte tail waits for an ACK */
+    tt_in(t, TCP_ACK, 1, 2921, NULL);
+    tt_expect(t, TCP_ACK, 2921, 1, 10);
+    tt_free(t);
+}
+
+/* The send window limits what is in flight: a 1000-byte peer window lets
+ * 1000 bytes out, the rest after the ACK. */
+static void test_sender_respects_the_peer_window(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    assert_int_equal(tcp_setsockopt(t->s, t->now, t->sd, TCP_OPT_NODELAY, 1), 0);
+    tt_in_win(t, TCP_ACK, 1, 1, 1000);
+    static char buf[3000];
+    memset(buf, 'w', sizeof buf);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, buf, sizeof buf), 3000);
+    tt_expect(t, TCP_ACK, 1, 1, 1000);
+    tt_expect_nothing(t);
+    tt_in_win(t, TCP_ACK, 1, 1001, 1000);
+    tt_expect(t, TCP_ACK, 1001, 1, 1000);
+    tt_expect_nothing(t);
+    tt_free(t);
+}
+
+/* ---- errors like the socket API ---------------------------------------- */
+
+static void test_send_on_unconnected_socket_is_enotconn(void **state)
+{
+    struct tt *t = tt_new(NULL);
+    int sd = tcp_socket(t->s, t->now);
+    assert_int_equal(tcp_send(t->s, t->now, sd, "x", 1), -ENOTCONN);
+    char c;
+    assert_int_equal(tcp_recv(t->s, t->now, sd, &c, 1), -ENOTCONN);
+    tt_expect_nothing(t);
+    tt_free(t);
+}
+
+static void test_send_on_closed_descriptor_is_ebadf(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    int sd = t->sd;
+    assert_int_equal(tcp_close(t->s, t->now, sd), 0);
+    t->sd = -1;
+    assert_int_equal(tcp_send(t->s, t->now, sd, "x", 1), -EBADF);
+    tt_free(t);
+}
+
+/* After the peer's reset, the first call reports ECONNRESET; sending is
+ * then EPIPE, as on a socket whose connection is gone. */
+static void test_send_after_reset_reports_econnreset_then_epipe(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    tt_in(t, TCP_RST, 1, 0, NULL);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, "x", 1), -ECONNRESET);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, "x", 1), -EPIPE);
+    tt_expect_nothing(t);
+    tt_free(t);
+}
+
+static void test_connect_on_connected_socket_is_eisconn(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    assert_int_equal(tcp_connect(t->s, t->now, t->sd, TT_PEER_ADDR, TT_SERVER_PORT), -EISCONN);
+    tt_expect_nothing(t);
+    tt_assert_state(t, TCP_ESTABLISHED);
+    tt_free(t);
+}
+
+static void test_listen_on_port_in_use_is_eaddrinuse(void **state)
+{
+    struct tt *t = tt_listener(NULL);
+    int sd = tcp_socket(t->s, t->now);
+    int rc = tcp_bind(t->s, t->now, sd, TT_SERVER_PORT);
+    if (rc == 0)
+        rc = tcp_listen(t->s, t->now, sd, 4);
+    assert_int_equal(rc, -EADDRINUSE);
+    tt_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_in_order_data_is_delivered_and_acked),
+        cmocka_unit_test(test_out_of_order_segments_are_held_and_reassembled),
+        cmocka_unit_test(test_overlapping_out_of_order_segments_reassemble_exactly),
+        cmocka_unit_test(test_duplicate_segment_data_is_not_delivered_twice),
+        cmocka_unit_test(test_sent_data_is_queued_until_acknowledged),
+        cmocka_unit_test(test_sent_segment_carries_the_application_bytes),
+        cmocka_unit_test(test_advertised_window_shrinks_with_unread_data),
+        cmocka_unit_test(test_reading_a_full_buffer_sends_a_window_update),
+        cmocka_unit_test(test_nagle_holds_small_segments_while_data_is_unacknowledged),
+        cmocka_unit_test(test_nodelay_sends_small_segments_at_once),
+        cmocka_unit_test(test_nagle_sends_full_sized_segments),
+        cmocka_unit_test(test_sender_respects_the_peer_window),
+        cmocka_unit_test(test_send_on_unconnected_socket_is_enotconn),
+        cmocka_unit_test(test_send_on_closed_descriptor_is_ebadf),
+        cmocka_unit_test(test_send_after_reset_reports_econnreset_then_epipe),
+        cmocka_unit_test(test_connect_on_connected_socket_is_eisconn),
+        cmocka_unit_test(test_listen_on_port_in_use_is_eaddrinuse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

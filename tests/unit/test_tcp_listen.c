@@ -1,0 +1,195 @@
+/*
+ * test_tcp_listen.c — passive open (RFC 9293 §3.10.7.2, LISTEN) and the
+ * listen backlog: a SYN queue of half-open connections and an accept queue
+ * of completed ones, each bounded, both visible in tcp_status(); accept()
+ * hands out a new descriptor distinct from the listener.
+ */
+#include "tcptest.h"
+
+/* The peer's SYN from its port `pport`; true if the listener answered with
+ * SYN,ACK (then t->iss is that connection's ISS). */
+static bool peer_syn_from(struct tt *t, uint16_t pport)
+{
+    t->pport = pport;
+    struct tt_seg syn = {.flags = TCP_SYN, .seq = 0, .opts = {.has_mss = true, .mss = 1460}};
+    tt_in_seg(t, &syn);
+    const struct tt_pkt *p = tt_next(t);
+    if (!p)
+        return false;
+    if (p->tcp_err != WIRE_OK || p->tcp.flags != (TCP_SYN | TCP_ACK) || p->tcp.dport != pport)
+        tt_fail_at(__FILE__, __LINE__, "a SYN was answered with something other than SYN,ACK");
+    t->iss = p->tcp.seq;
+    return true;
+}
+
+/* Complete the handshake of the connection from `pport`. */
+static void peer_ack_from(struct tt *t, uint16_t pport, uint32_t iss)
+{
+    t->pport = pport;
+    t->iss = iss;
+    tt_in(t, TCP_ACK, 1, 1, NULL);
+}
+
+static struct tcp_status listener_status(const struct tt *t)
+{
+    struct tcp_status st;
+    assert_int_equal(tcp_status(t->s, t->lsd, &st), 0);
+    assert_true(st.listening);
+    return st;
+}
+
+static void test_accept_returns_a_new_descriptor_distinct_from_the_listener(void **state)
+{
+    struct tt *t = tt_syn_received(NULL);
+    tt_in(t, TCP_ACK, 1, 1, NULL);
+    struct tcp_tuple tu;
+    memset(&tu, 0, sizeof tu);
+    int sd = tcp_accept(t->s, t->now, t->lsd, &tu);
+    assert_true(sd >= 0);
+    assert_int_not_equal(sd, t->lsd);
+    assert_int_equal(tu.raddr, TT_PEER_ADDR);
+    assert_int_equal(tu.rport, TT_PEER_CLIENT_PORT);
+    assert_int_equal(tu.lport, TT_SERVER_PORT);
+    struct tcp_status st;
+    assert_int_equal(tcp_status(t->s, sd, &st), 0);
+    assert_int_equal(st.state, TCP_ESTABLISHED);
+    assert_false(st.listening);
+    assert_int_equal(listener_status(t).state, TCP_LISTEN);
+    /* the listener still listens */
+    assert_true(peer_syn_from(t, TT_PEER_CLIENT_PORT + 1));
+    tt_free(t);
+}
+
+static void test_accept_with_no_completed_connection_is_eagain(void **state)
+{
+    struct tt *t = tt_listener(NULL);
+    assert_int_equal(tcp_accept(t->s, t->now, t->lsd, NULL), -EAGAIN);
+    assert_false(tcp_poll(t->s, t->lsd) & TCP_POLLIN);
+    tt_do_peer_syn(t); /* half-open is not enough */
+    assert_int_equal(tcp_accept(t->s, t->now, t->lsd, NULL), -EAGAIN);
+    tt_in(t, TCP_ACK, 1, 1, NULL);
+    assert_true(tcp_poll(t->s, t->lsd) & TCP_POLLIN);
+    assert_true(tcp_accept(t->s, t->now, t->lsd, NULL) >= 0);
+    tt_free(t);
+}
+
+/* The SYN queue holds half-open connections, the accept queue completed
+ * ones; tcp_status() shows both. */
+static void test_syn_queue_and_accept_queue_are_visible_in_status(void **state)
+{
+    struct tt *t = tt_new(NULL);
+    tt_do_listen(t, 4);
+    struct tcp_status st = listener_status(t);
+    assert_int_equal(st.backlog, 4);
+    assert_int_equal(st.syn_queue_len, 0);
+    assert_int_equal(st.accept_queue_len, 0);
+    assert_true(peer_syn_from(t, 50001));
+    uint32_t iss1 = t->iss;
+    assert_true(peer_syn_from(t, 50002));
+    st = listener_status(t);
+    assert_int_equal(st.syn_queue_len, 2);
+    assert_int_equal(st.accept_queue_len, 0);
+    peer_ack_from(t, 50001, iss1);
+    tt_expect_nothing(t);
+    st = listener_status(t);
+    assert_int_equal(st.syn_queue_len, 1);
+    assert_int_equal(st.accept_queue_len, 1);
+    int sd = tcp_accept(t->s, t->now, t->lsd, NULL);
+    assert_true(sd >= 0);
+    st = listener_status(t);
+    assert_int_equal(st.syn_queue_len, 1);
+    assert_int_equal(st.accept_queue_len, 0);
+    tt_free(t);
+}
+
+/* A full accept queue: the SYN of one more client is dropped (no SYN,ACK,
+ * a TEV_DROP backlog_full), so the client retries later; after accept()
+ * makes room, its retransmitted SYN is answered. */
+static void test_backlog_overflow_drops_syn_when_accept_queue_full(void **state)
+{
+    struct tt *t = tt_new(NULL);
+    tt_do_listen(t, 2);
+    for (uint16_t i = 0; i < 2; i++) {
+        assert_true(peer_syn_from(t, 50001 + i));
+        peer_ack_from(t, 50001 + i, t->iss);
+        tt_expect_nothing(t);
+    }
+    struct tcp_status st = listener_status(t);
+    assert_int_equal(st.accept_queue_len, 2);
+    size_t drops = tt_count_drops(t, TCP_DROP_BACKLOG_FULL);
+    assert_false(peer_syn_from(t, 50003));
+    assert_int_equal(tt_count_drops(t, TCP_DROP_BACKLOG_FULL), drops + 1);
+    struct stack_stats ss;
+    stack_get_stats(t->s, &ss);
+    assert_true(ss.drops_by_reason[STACK_DROP_INDEX(TCP_DROP_BACKLOG_FULL)] >= 1);
+    st = listener_status(t);
+    assert_int_equal(st.accept_queue_len, 2);
+    assert_int_equal(st.syn_queue_len, 0);
+    /* room again */
+    assert_true(tcp_accept(t->s, t->now, t->lsd, NULL) >= 0);
+    assert_true(peer_syn_from(t, 50003));
+    tt_free(t);
+}
+
+/* The SYN queue is bounded too: a flood of SYNs that never complete does
+ * not grow it without limit, and the excess is dropped with backlog_full. */
+static void test_syn_queue_is_bounded_and_overflow_is_dropped(void **state)
+{
+    struct tt *t = tt_new(NULL);
+    tt_do_listen(t, 2);
+    unsigned answered = 0;
+    for (uint16_t i = 0; i < 64; i++)
+        answered += peer_syn_from(t, (uint16_t)(40000 + i));
+    struct tcp_status st = listener_status(t);
+    assert_true(answered < 64);
+    assert_int_equal(st.syn_queue_len, answered);
+    assert_true(tt_count_drops(t, TCP_DROP_BACKLOG_FULL) >= 64 - answered);
+    tt_free(t);
+}
+
+/* A retransmitted SYN for a half-open connection is answered with the same
+ * SYN,ACK and does not make a second connection. */
+static void test_retransmitted_syn_gets_same_synack_and_no_second_connection(void **state)
+{
+    struct tt *t = tt_syn_received(NULL);
+    uint32_t iss = t->iss;
+    tt_advance(t, 200 * TT_MS);
+    struct tt_seg syn = {.flags = TCP_SYN, .seq = 0, .opts = {.has_mss = true, .mss = 1460}};
+    tt_in_seg(t, &syn);
+    const struct tt_pkt *p = tt_next(t);
+    assert_non_null(p);
+    assert_int_equal(p->tcp.flags, TCP_SYN | TCP_ACK);
+    assert_int_equal(p->tcp.seq, iss);
+    assert_int_equal(p->rack, 1);
+    assert_int_equal(listener_status(t).syn_queue_len, 1);
+    tt_free(t);
+}
+
+/* Data may ride on the ACK completing the handshake; it is delivered to the
+ * accepted connection. */
+static void test_data_on_the_handshake_ack_reaches_the_accepted_socket(void **state)
+{
+    struct tt *t = tt_syn_received(NULL);
+    tt_in_data(t, 1, 1, "early", 5);
+    tt_expect(t, TCP_ACK, 1, 6, 0);
+    t->sd = tcp_accept(t->s, t->now, t->lsd, NULL);
+    assert_true(t->sd >= 0);
+    char buf[8];
+    assert_int_equal(tcp_recv(t->s, t->now, t->sd, buf, sizeof buf), 5);
+    assert_memory_equal(buf, "early", 5);
+    tt_free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_accept_returns_a_new_descriptor_distinct_from_the_listener),
+        cmocka_unit_test(test_accept_with_no_completed_connection_is_eagain),
+        cmocka_unit_test(test_syn_queue_and_accept_queue_are_visible_in_status),
+        cmocka_unit_test(test_backlog_overflow_drops_syn_when_accept_queue_full),
+        cmocka_unit_test(test_syn_queue_is_bounded_and_overflow_is_dropped),
+        cmocka_unit_test(test_retransmitted_syn_gets_same_synack_and_no_second_connection),
+        cmocka_unit_test(test_data_on_the_handshake_ack_reaches_the_accepted_socket),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
