@@ -1,0 +1,674 @@
+#!/usr/bin/env python3
+"""TUN integration tests: tcplab's stack against the kernel's own TCP.
+
+Each test is one function below, run as `tun_test.py NAME` inside a private
+network namespace made by netns-run.sh (ctest does this; see CMakeLists.txt).
+The stack runs as `tcplab listen` or `tcplab connect` on a TUN device; the
+kernel side is real sockets, nc and curl. Checks are on behaviour: bytes,
+exit statuses, messages, and the JSON Lines trace (states the stack went
+through, the kernel's states seen via sock_diag, drop reasons).
+
+Every wait is bounded; every process started here is stopped here, by PID.
+Exit status: 0 pass, 1 fail (with a message), 77 skip.
+"""
+import hashlib
+import json
+import os
+import random
+import selectors
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+TCPLAB = os.environ.get("TCPLAB", "tcplab")
+STACK = "10.7.0.2"
+KERNEL = "10.7.0.1"
+WORK = tempfile.mkdtemp(prefix="tcplab-tun-")
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def iface_exists(name="tl0"):
+    return os.path.exists(f"/sys/class/net/{name}")
+
+
+def wait_for(pred, timeout, what, step=0.02):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(step)
+    raise Fail(f"timed out after {timeout}s waiting for {what}")
+
+
+class Listen:
+    """`tcplab listen` in the background, with a JSON trace."""
+
+    def __init__(self, *args, trace=True, tun="tl0"):
+        self.trace = os.path.join(WORK, f"listen-{os.getpid()}-{random.randrange(1 << 30)}.jsonl")
+        self.stderr_path = self.trace + ".err"
+        self.tun = tun
+        cmd = [TCPLAB, "listen", "--quiet"]
+        if trace:
+            cmd += ["--trace", self.trace]
+        cmd += list(args)
+        self.err = open(self.stderr_path, "w")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stderr=self.err)
+        try:
+            wait_for(lambda: iface_exists(tun) or self.proc.poll() is not None, 5,
+                     "the TUN device to appear")
+            check(self.proc.poll() is None, f"tcplab listen exited early: {self.stderr()}")
+            # The kernel's address on the device means it is configured and up.
+            wait_for(lambda: KERNEL in subprocess.run(["ip", "-br", "addr", "show", tun],
+                                                      capture_output=True, text=True).stdout,
+                     5, "the device's address")
+        except BaseException:
+            self.kill()
+            raise
+
+    def stderr(self):
+        self.err.flush()
+        with open(self.stderr_path) as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stop it the way a user would; it must exit 0 and remove the device."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise Fail("tcplab listen did not exit within 10 s of " + signal.Signals(sig).name)
+        check(rc == 0, f"tcplab listen exited {rc} after {signal.Signals(sig).name}: {self.stderr()}")
+        wait_for(lambda: not iface_exists(self.tun), 3, "the TUN device to be removed")
+        return rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+    def events(self):
+        out = []
+        with open(self.trace) as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    out.append(json.loads(line))
+        return out
+
+
+def run(cmd, timeout, input=None):
+    return subprocess.run(cmd, input=input, capture_output=True, timeout=timeout)
+
+
+def tcp_roundtrip(port, data, timeout=10):
+    """Send data, half-close, read to EOF; returns what came back."""
+    s = socket.create_connection((STACK, port), timeout=timeout)
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+    got = bytearray()
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+    s.close()
+    return bytes(got)
+
+
+def conn_name(local, remote):
+    return f"{local[0]}:{local[1]}-{remote[0]}:{remote[1]}"
+
+
+def stack_states(events, stack_port, kernel_port):
+    """The `to` states, in order, of the stack's connection STACK:stack_port <-> KERNEL:kernel_port."""
+    want = {conn_name((STACK, stack_port), (KERNEL, kernel_port)),
+            conn_name((KERNEL, kernel_port), (STACK, stack_port))}
+    return [e for e in events if e.get("ev") == "state" and e.get("conn") in want
+            and e.get("host", "stack") != "kernel"]
+
+
+def kernel_events(events, kernel_port):
+    """TEV_KERNEL events about the kernel socket using kernel_port."""
+    out = []
+    for e in events:
+        if e.get("ev") != "kernel":
+            continue
+        if f":{kernel_port}" in json.dumps(e):
+            out.append(e)
+    return out
+
+
+def is_subsequence(want, seq):
+    it = iter(seq)
+    return all(any(x == w for x in it) for w in want)
+
+
+# ---------------------------------------------------------------------------
+# the tests
+
+
+def test_ping():
+    """The stack answers ICMP echo (a raw ICMP socket plays `ping`)."""
+    L = Listen()
+    try:
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        s.settimeout(3)
+        ident, payload = 0x7c1a, b"tcplab-ping-payload"
+        for seqno in range(1, 4):
+            hdr = struct.pack("!BBHHH", 8, 0, 0, ident, seqno)
+            csum = inet_checksum(hdr + payload)
+            s.sendto(struct.pack("!BBHHH", 8, 0, csum, ident, seqno) + payload, (STACK, 0))
+            while True:
+                pkt, addr = s.recvfrom(2048)
+                ihl = (pkt[0] & 0xF) * 4
+                typ, code, _, rid, rseq = struct.unpack("!BBHHH", pkt[ihl:ihl + 8])
+                if addr[0] == STACK and typ == 0 and rid == ident and rseq == seqno:
+                    check(pkt[ihl + 8:] == payload, "echo reply data differs from the request")
+                    break
+    finally:
+        L.stop()
+    icmp = [e for e in L.events() if e.get("ev") == "icmp"]
+    check(len(icmp) >= 3, f"expected 3 icmp events in the trace, saw {len(icmp)}")
+
+
+def inet_checksum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def test_nc_echo_roundtrip():
+    L = Listen()
+    try:
+        r = run(["nc", "-N", "-w", "5", STACK, "7"], 15, input=b"hello, tcplab\n")
+        check(r.returncode == 0, f"nc failed ({r.returncode}): {r.stderr!r}")
+        check(r.stdout == b"hello, tcplab\n", f"echo returned {r.stdout!r}")
+    finally:
+        L.stop()
+
+
+def pseudo_random_stream(total, seed, chunk=1 << 16):
+    rnd = random.Random(seed)
+    block = rnd.randbytes(chunk)
+    sent = 0
+    i = 0
+    while sent < total:
+        n = min(chunk, total - sent)
+        # rotate the block so the stream does not repeat with a short period
+        k = (i * 7919) % chunk
+        yield (block[k:] + block[:k])[:n]
+        sent += n
+        i += 1
+
+
+def echo_bulk(total, timeout):
+    """Send `total` bytes through echo, read them back; compare SHA-256."""
+    s = socket.create_connection((STACK, 7), timeout=timeout)
+    sent_hash = hashlib.sha256()
+    errors = []
+
+    def sender():
+        try:
+            for blk in pseudo_random_stream(total, 42):
+                sent_hash.update(blk)
+                s.sendall(blk)
+            s.shutdown(socket.SHUT_WR)
+        except Exception as e:  # reported by the main thread
+            errors.append(e)
+
+    t = threading.Thread(target=sender, daemon=True)
+    start = time.monotonic()
+    t.start()
+    got_hash = hashlib.sha256()
+    got = 0
+    while True:
+        b = s.recv(1 << 18)
+        if not b:
+            break
+        got_hash.update(b)
+        got += len(b)
+        check(time.monotonic() - start < timeout, f"echo of {total} bytes not done in {timeout}s")
+    t.join(timeout=5)
+    s.close()
+    check(not errors, f"sender failed: {errors}")
+    check(got == total, f"sent {total} bytes, echo returned {got}")
+    check(sent_hash.hexdigest() == got_hash.hexdigest(), "SHA-256 of sent and echoed data differ")
+    log(f"echo {total} bytes in {time.monotonic() - start:.2f}s, sha256 {got_hash.hexdigest()[:16]}…")
+
+
+def test_echo_100mb_sha256():
+    L = Listen(trace=False)
+    try:
+        echo_bulk(100 * 1000 * 1000, 120)
+    finally:
+        L.stop()
+
+
+def test_200_concurrent_clients():
+    """200 connections open at once; each gets its own message echoed."""
+    L = Listen(trace=False)
+    n = 200
+    sel = selectors.DefaultSelector()
+    try:
+        conns = []
+        for i in range(n):
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex((STACK, 7))
+            msg = f"client {i:03d} says hello\n".encode() * 20
+            conns.append({"s": s, "msg": msg, "out": 0, "got": bytearray(), "done": False})
+            sel.register(s, selectors.EVENT_WRITE | selectors.EVENT_READ, conns[-1])
+        deadline = time.monotonic() + 30
+        finished = 0
+        while finished < n:
+            check(time.monotonic() < deadline, f"only {finished} of {n} clients served in 30 s")
+            for key, ev in sel.select(timeout=1):
+                c = key.data
+                s = c["s"]
+                if ev & selectors.EVENT_WRITE and c["out"] < len(c["msg"]):
+                    try:
+                        c["out"] += s.send(c["msg"][c["out"]:])
+                    except BlockingIOError:
+                        pass
+                    if c["out"] == len(c["msg"]):
+                        s.shutdown(socket.SHUT_WR)
+                        sel.modify(s, selectors.EVENT_READ, c)
+                if ev & selectors.EVENT_READ:
+                    try:
+                        b = s.recv(65536)
+                    except BlockingIOError:
+                        continue
+                    if b:
+                        c["got"] += b
+                    else:
+                        sel.unregister(s)
+                        s.close()
+                        c["done"] = True
+                        finished += 1
+        bad = [i for i, c in enumerate(conns) if bytes(c["got"]) != c["msg"]]
+        check(not bad, f"{len(bad)} clients got wrong echoes, e.g. #{bad[:5]}")
+    finally:
+        L.stop()
+
+
+def test_kernel_closes_first():
+    """The kernel client closes first: the stack goes CLOSE_WAIT -> LAST_ACK ->
+    CLOSED and the kernel's socket is seen in TIME_WAIT (sock_diag)."""
+    L = Listen()
+    try:
+        s = socket.create_connection((STACK, 7), timeout=5)
+        port = s.getsockname()[1]
+        s.sendall(b"bye\n")
+        check(s.recv(100) == b"bye\n", "no echo")
+        s.close()  # our FIN first
+        # until the kernel's TIME_WAIT has been reported (bounded)
+        wait_for(lambda: any("TIME_WAIT" in json.dumps(e) for e in kernel_events(L.events(), port)),
+                 5, "a TEV_KERNEL event with TIME_WAIT in the trace")
+    finally:
+        L.stop()
+    ev = L.events()
+    tos = [e["to"] for e in stack_states(ev, 7, port)]
+    check(is_subsequence(["ESTABLISHED", "CLOSE_WAIT", "LAST_ACK", "CLOSED"], tos),
+          f"stack states were {tos}")
+    ks = kernel_events(ev, port)
+    check(ks and any("TIME_WAIT" in json.dumps(e) for e in ks), f"kernel events were {ks}")
+
+
+def stack_closes_first(fetch, port):
+    L = Listen("--msl", "1")
+    try:
+        cport, data = fetch()
+        wait_for(lambda: "CLOSED" in [e["to"] for e in stack_states(L.events(), port, cport)
+                                      if e["from"] == "TIME_WAIT"],
+                 6, "TIME_WAIT -> CLOSED after 2*MSL")
+    finally:
+        L.stop()
+    st = stack_states(L.events(), port, cport)
+    tos = [e["to"] for e in st]
+    check(is_subsequence(["ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "TIME_WAIT", "CLOSED"], tos) or
+          is_subsequence(["ESTABLISHED", "FIN_WAIT_1", "CLOSING", "TIME_WAIT", "CLOSED"], tos),
+          f"stack states were {tos}")
+    tw = [e for e in st if e["to"] == "TIME_WAIT"][0]
+    closed = [e for e in st if e["from"] == "TIME_WAIT" and e["to"] == "CLOSED"][0]
+    # 2*MSL with --msl 1: the timer may not fire early (a lower bound, not a speed test).
+    check(closed["t"] - tw["t"] >= 1.99, f"TIME_WAIT lasted {closed['t'] - tw['t']:.3f}s, not 2*MSL")
+    return data
+
+
+def test_stack_closes_first_daytime():
+    def fetch():
+        s = socket.create_connection((STACK, 13), timeout=5)
+        port = s.getsockname()[1]
+        data = b""
+        while True:
+            b = s.recv(1000)
+            if not b:
+                break
+            data += b
+        s.close()
+        return port, data
+    data = stack_closes_first(fetch, 13)
+    check(data.endswith(b"\r\n") and b"UTC" in data, f"daytime said {data!r}")
+
+
+def test_stack_closes_first_http_curl():
+    def fetch():
+        port = 40123
+        r = run(["curl", "-s", "-m", "5", "--local-port", str(port), f"http://{STACK}/"], 10)
+        check(r.returncode == 0, f"curl failed ({r.returncode}): {r.stderr!r}")
+        return port, r.stdout
+    body = stack_closes_first(fetch, 80)
+    check(b"tcplab" in body and KERNEL.encode() in body and b"ESTABLISHED" in body,
+          f"the page does not describe the connection: {body[:300]!r}")
+
+
+def test_unserved_port_refused():
+    L = Listen()
+    try:
+        try:
+            socket.create_connection((STACK, 5555), timeout=5)
+            raise Fail("connect to an unserved port succeeded")
+        except ConnectionRefusedError:
+            pass
+    finally:
+        L.stop()
+
+
+def test_connect_refused():
+    r = run([TCPLAB, "connect", "--quiet", KERNEL, "5999"], 20, input=b"")
+    check(r.returncode == 1, f"status {r.returncode}, want 1; stderr {r.stderr!r}")
+    check(b"refused" in r.stderr, f"stderr does not say refused: {r.stderr!r}")
+    check(not iface_exists(), "the TUN device is still there after exit")
+
+
+def test_connect_to_kernel_listener_half_close():
+    """Data both ways; the stack's FIN (stdin EOF) arrives while the kernel's
+    direction stays open; the kernel answers after it and closes."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("0.0.0.0", 5000))
+    srv.listen(1)
+    srv.settimeout(15)
+    result = {}
+
+    def server():
+        try:
+            c, _ = srv.accept()
+            c.settimeout(10)
+            got = b""
+            while True:
+                b = c.recv(65536)
+                if not b:
+                    break  # the stack's FIN: half-closed
+                got += b
+            result["got"] = got
+            c.sendall(b"kernel heard %d bytes\n" % len(got) + b"k" * 100000)
+            c.close()
+        except Exception as e:
+            result["error"] = e
+
+    t = threading.Thread(target=server, daemon=True)
+    t.start()
+    data = os.urandom(50000)
+    r = run([TCPLAB, "connect", "--quiet", KERNEL, "5000"], 30, input=data)
+    t.join(timeout=5)
+    srv.close()
+    check("error" not in result, f"kernel server failed: {result.get('error')}")
+    check(result.get("got") == data, "the kernel did not receive stdin intact")
+    check(r.returncode == 0, f"status {r.returncode}; stderr {r.stderr!r}")
+    check(r.stdout == b"kernel heard 50000 bytes\n" + b"k" * 100000,
+          f"stdout was {len(r.stdout)} bytes: {r.stdout[:60]!r}")
+
+
+def test_linger0_abort_resets_stack_connection():
+    L = Listen()
+    try:
+        s = socket.create_connection((STACK, 7), timeout=5)
+        port = s.getsockname()[1]
+        s.sendall(b"x")
+        check(s.recv(10) == b"x", "no echo")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()  # RST
+        wait_for(lambda: any(e["to"] == "CLOSED" for e in stack_states(L.events(), 7, port)), 5,
+                 "the stack's connection to close on RST")
+        check(tcp_roundtrip(7, b"still here\n") == b"still here\n",
+              "echo does not work after the reset")
+    finally:
+        L.stop()
+    st = stack_states(L.events(), 7, port)
+    last = st[-1]
+    check(last["from"] == "ESTABLISHED" and last["to"] == "CLOSED",
+          f"expected ESTABLISHED -> CLOSED on RST, saw {[(e['from'], e['to']) for e in st]}")
+    segs = [e for e in L.events() if e.get("ev") == "seg" and e.get("dir") == "in"
+            and "R" in e.get("flags", "") and e.get("src", "").endswith(f":{port}")]
+    check(segs, "no incoming RST segment in the trace")
+
+
+def nft(rules):
+    r = subprocess.run(["nft", "-f", "-"], input=rules.encode(), capture_output=True)
+    if r.returncode != 0:
+        raise Fail(f"nft refused the rules: {r.stderr.decode()}")
+
+
+def test_connect_syn_retries_then_timed_out():
+    nft("""table inet tcplab_test {
+  chain input { type filter hook input priority 0; tcp dport 5001 tcp flags & syn == syn drop; }
+}""")
+    trace = os.path.join(WORK, "syn.jsonl")
+    r = run([TCPLAB, "connect", "--quiet", "--syn-retries", "3", "--trace", trace, KERNEL, "5001"],
+            60, input=b"")
+    check(r.returncode == 1, f"status {r.returncode}, want 1; stderr {r.stderr!r}")
+    check(b"timed out" in r.stderr, f"stderr does not say timed out: {r.stderr!r}")
+    ev = [json.loads(line) for line in open(trace) if line.strip()]
+    syns = [e["t"] for e in ev if e.get("ev") == "seg" and e.get("dir") == "out"
+            and e.get("flags") == "S"]
+    check(len(syns) == 4, f"expected the SYN and 3 retransmissions, saw {len(syns)} SYNs")
+    gaps = [b - a for a, b in zip(syns, syns[1:])]
+    check(all(b > a * 1.5 for a, b in zip(gaps, gaps[1:])), f"gaps do not grow: {gaps}")
+
+
+def test_echo_20mb_with_5pct_loss_both_ways():
+    L = Listen(trace=False)
+    try:
+        nft("""table inet tcplab_loss {
+  chain input { type filter hook input priority 0; ip saddr 10.7.0.2 numgen random mod 100 < 5 drop; }
+  chain output { type filter hook output priority 0; ip daddr 10.7.0.2 numgen random mod 100 < 5 drop; }
+}""")
+        echo_bulk(20 * 1000 * 1000, 150)
+        r = subprocess.run(["nft", "list", "table", "inet", "tcplab_loss"], capture_output=True,
+                           text=True)
+        log(r.stdout.strip().splitlines()[-1] if r.stdout else "")
+    finally:
+        L.stop()
+
+
+def test_pcap_opens_in_tshark_with_valid_checksums():
+    pcap = os.path.join(WORK, "t.pcap")
+    L = Listen("--pcap", pcap)
+    try:
+        check(tcp_roundtrip(7, b"pcap me\n") == b"pcap me\n", "no echo")
+        check(tcp_roundtrip(13, b"").endswith(b"\r\n"), "no daytime")
+    finally:
+        L.stop()
+
+    def count(filt):
+        r = run(["tshark", "-r", pcap, "-o", "tcp.check_checksum:TRUE", "-o",
+                 "ip.check_checksum:TRUE", "-Y", filt, "-T", "fields", "-e", "frame.number"], 60)
+        check(r.returncode == 0, f"tshark failed: {r.stderr!r}")
+        return len(r.stdout.split())
+
+    check(count("tcp.checksum.status == 0 || ip.checksum.status == 0") == 0, "bad checksums in pcap")
+    check(count("tcp.checksum.status == 1 && ip.checksum.status == 1") >= 10,
+          "tshark did not verify the checksums")
+    check(count("tcp.flags.syn == 1 && tcp.flags.ack == 0") >= 2, "no SYN in the pcap")
+    check(count("tcp.flags.syn == 1 && tcp.flags.ack == 1") >= 2, "no SYN,ACK in the pcap")
+    check(count("tcp.flags.fin == 1 && ip.src == 10.7.0.2") >= 2, "no FIN from the stack")
+    check(count("tcp.flags.fin == 1 && ip.src == 10.7.0.1") >= 2, "no FIN from the kernel")
+
+
+def raw_send(pkt):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+    dst = socket.inet_ntoa(pkt[16:20])
+    s.sendto(pkt, (dst, 0))
+    s.close()
+
+
+def ip_header(proto, payload_len, dst=STACK, frag=0x4000, ident=1):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + payload_len, ident, frag, 64, proto, 0,
+                    socket.inet_aton(KERNEL), socket.inet_aton(dst))
+    return h[:10] + struct.pack("!H", inet_checksum(h)) + h[12:]
+
+
+def tcp_segment(sport, dport, flags, payload=b"", dst=STACK, bad_sum=False, doff=5, opts=b""):
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, 1000, 0, doff << 4, flags, 65535, 0, 0) + opts
+    pseudo = socket.inet_aton(KERNEL) + socket.inet_aton(dst) + struct.pack(
+        "!BBH", 0, 6, len(hdr) + len(payload))
+    csum = inet_checksum(pseudo + hdr + payload)
+    if bad_sum:
+        csum ^= 0x5555
+    return hdr[:16] + struct.pack("!H", csum) + hdr[18:] + payload
+
+
+def test_bad_packets_dropped_with_reasons_and_service_continues():
+    L = Listen()
+    try:
+        # an established connection that must survive all of it
+        s = socket.create_connection((STACK, 7), timeout=5)
+        s.sendall(b"before\n")
+        check(s.recv(100) == b"before\n", "no echo before")
+        seg = tcp_segment(40001, 7, 0x02, bad_sum=True)
+        raw_send(ip_header(6, len(seg)) + seg)                       # bad TCP checksum
+        seg = tcp_segment(40002, 7, 0x02, dst="10.7.0.77")
+        raw_send(ip_header(6, len(seg), dst="10.7.0.77") + seg)      # not for the stack
+        seg = tcp_segment(40003, 7, 0x02, payload=b"A" * 64)
+        pkt = ip_header(6, len(seg), frag=0x2000, ident=77) + seg    # first fragment (MF)
+        raw_send(pkt)
+        udp = struct.pack("!HHHH", 5000, 7, 12, 0) + b"abcd"
+        raw_send(ip_header(17, len(udp)) + udp)                      # UDP: another protocol
+        seg = tcp_segment(40004, 7, 0x02, doff=15)                   # data offset past the end
+        raw_send(ip_header(6, len(seg)) + seg)
+        seg = tcp_segment(40005, 7, 0x02, doff=6, opts=bytes([2, 9, 0, 0]))  # option runs past
+        raw_send(ip_header(6, len(seg)) + seg)
+        for _ in range(200):                                         # random garbage as TCP
+            junk = os.urandom(random.randrange(0, 60))
+            raw_send(ip_header(6, len(junk)) + junk)
+        s.sendall(b"after\n")
+        check(s.recv(100) == b"after\n", "the old connection broke")
+        s.close()
+        check(tcp_roundtrip(7, b"new\n") == b"new\n", "a new connection does not work")
+        time.sleep(0.2)
+    finally:
+        L.stop()
+    reasons = {e.get("reason") for e in L.events() if e.get("ev") == "drop"}
+    for want in ("bad_checksum", "not_for_us", "fragment", "bad_data_offset"):
+        check(want in reasons, f"no drop with reason {want}; reasons seen: {sorted(map(str, reasons))}")
+    check(any(r and r not in ("bad_checksum", "not_for_us", "fragment", "bad_data_offset",
+                              "truncated_tcp") for r in reasons),
+          f"no drop for the UDP packet / bad option; reasons seen: {sorted(map(str, reasons))}")
+
+
+def test_tun_name_in_use_is_status_2():
+    subprocess.run(["ip", "link", "add", "tl0", "type", "dummy"], check=True)
+    r = run([TCPLAB, "listen", "--quiet"], 10)
+    check(r.returncode == 2, f"status {r.returncode}, want 2")
+    check(b"already exists" in r.stderr and b"--tun" in r.stderr, f"message: {r.stderr!r}")
+
+
+def test_bad_arguments_are_status_2():
+    for args, word in ([["--addr", "10.7.0.300"], b"--addr"], [["70000"], b"out of range"],
+                       [["--kernel-addr", "10.7.0.1"], b"--kernel-addr"],
+                       [["7:nosuch"], b"unknown service"], [["--mtu", "20"], b"--mtu"],
+                       [["--msl", "-1"], b"--msl"], [["--addr", "10.8.0.2"], b"subnet"],
+                       [["--bogus"], b"unknown option"]):
+        r = run([TCPLAB, "listen", "--quiet"] + args, 10)
+        check(r.returncode == 2, f"{args}: status {r.returncode}, want 2")
+        check(word in r.stderr, f"{args}: message does not mention {word!r}: {r.stderr!r}")
+    r = run([TCPLAB, "connect", KERNEL, "0"], 10)
+    check(r.returncode == 2 and b"PORT" in r.stderr, f"connect port 0: {r.returncode} {r.stderr!r}")
+    check(not iface_exists(), "a TUN device was left behind")
+
+
+def test_not_permitted_message_and_status_1():
+    r = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+             "--bounding-set=-all", TCPLAB, "listen", "--quiet"], 10)
+    check(r.returncode == 1, f"status {r.returncode}, want 1: {r.stderr!r}")
+    for w in (b"cannot create TUN device tl0", b"not permitted", b"CAP_NET_ADMIN", b"sudo"):
+        check(w in r.stderr, f"message lacks {w!r}: {r.stderr!r}")
+
+
+def test_interface_deleted_ends_the_process():
+    L = Listen()
+    subprocess.run(["ip", "link", "del", "tl0"], check=True)
+    try:
+        rc = L.proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        L.kill()
+        raise Fail("tcplab listen still runs 5 s after its interface was deleted")
+    check(rc == 1, f"status {rc}, want 1")
+    check("disappeared" in L.stderr(), f"message: {L.stderr()!r}")
+
+
+def test_idle_loop_sleeps_and_sigint_cleans_up():
+    """No busy-waiting: over 3 s idle the process uses (almost) no CPU. And
+    SIGINT ends it with status 0 and the device removed."""
+    L = Listen()
+    try:
+        time.sleep(0.5)
+
+        def cpu_ticks():
+            with open(f"/proc/{L.proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])  # utime + stime
+        before = cpu_ticks()
+        time.sleep(3)
+        used = (cpu_ticks() - before) / os.sysconf("SC_CLK_TCK")
+        # a spinning loop would use ~3 s; an idle one ~0
+        check(used < 0.3, f"idle process used {used:.2f}s of CPU in 3 s")
+    finally:
+        L.stop(signal.SIGINT)
+
+
+TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
+
+
+def main():
+    if len(sys.argv) != 2 or sys.argv[1] not in TESTS:
+        print("usage: tun_test.py TEST\ntests: " + " ".join(TESTS), file=sys.stderr)
+        return 2
+    if os.geteuid() != 0 and os.environ.get("TCPLAB_REQUIRE_TUN") != "1":
+        print("SKIP: needs root inside the namespace", file=sys.stderr)
+        return 77
+    try:
+        TESTS[sys.argv[1]]()
+    except Fail as e:
+        print(f"FAIL {sys.argv[1]}: {e}", file=sys.stderr)
+        return 1
+    print(f"PASS {sys.argv[1]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
