@@ -1,0 +1,211 @@
+/*
+ * bench_tun_ceiling.c — the TUN ceiling: the least work that still looks like
+ * a TCP server to the kernel, on the same kind of TUN device as tcplab.
+ *
+ * It keeps no state at all. Every packet is answered from its own header:
+ *   SYN            -> SYN,ACK (fixed ISN, our MSS, the same window tcplab offers)
+ *   data and/or FIN -> ACK of exactly that segment; a FIN is answered with
+ *                     FIN,ACK, so connect+close completes on both sides
+ *   pure ACK, RST  -> nothing
+ * Whatever tcplab's stack does beyond this (connection lookup, state,
+ * buffers, timers, events) is its cost; this program is the reference that
+ * bench/tun_*.sh measures tcplab against, using the same loop shape: poll(),
+ * drain the device until EAGAIN, write each answer at once.
+ *
+ * usage: bench_tun_ceiling [--tun NAME] [--kernel-addr A.B.C.D/N] [--addr A.B.C.D]
+ *                          [--mtu N] [--window BYTES] [--wscale N]
+ * Runs until SIGINT/SIGTERM, then prints packets in/out on stderr.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../stack/wire.h"
+#include "../tun/tun_dev.h"
+
+static volatile sig_atomic_t stop;
+static void on_signal(int sig) { stop = sig; }
+
+struct ceiling {
+    struct tun_dev *dev;
+    uint32_t addr;
+    uint16_t mss, window;
+    int wscale; /* -1: no window scale option */
+    unsigned long long in, out;
+};
+
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)(v >> 16));
+    put16(p + 2, (uint16_t)v);
+}
+
+static uint16_t csum(const uint8_t *p, size_t len, uint32_t sum)
+{
+    for (; len > 1; p += 2, len -= 2)
+        sum += get16(p);
+    if (len)
+        sum += (uint32_t)p[0] << 8;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+/* Answer one packet (see the file comment). */
+static void answer(struct ceiling *c, const uint8_t *pkt, size_t len)
+{
+    if (len < 40 || (pkt[0] >> 4) != 4 || pkt[9] != WIRE_PROTO_TCP)
+        return;
+    size_t ihl = (size_t)(pkt[0] & 15) * 4;
+    size_t tot = get16(pkt + 2);
+    if (tot > len || ihl + 20 > tot || get32(pkt + 16) != c->addr)
+        return;
+    const uint8_t *t = pkt + ihl;
+    size_t doff = (size_t)(t[12] >> 4) * 4;
+    if (doff < 20 || ihl + doff > tot)
+        return;
+    uint8_t flags = t[13];
+    if (flags & TCP_RST)
+        return;
+    uint32_t seq = get32(t + 4), ack = get32(t + 8);
+    size_t paylen = tot - ihl - doff;
+    uint8_t rflags;
+    uint32_t rseq, rack;
+    if ((flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+        rflags = TCP_SYN | TCP_ACK;
+        rseq = 0x10000000u;
+        rack = seq + 1;
+    } else {
+        size_t seglen = paylen + ((flags & TCP_FIN) ? 1 : 0);
+        if (seglen == 0)
+            return;
+        rflags = TCP_ACK | (flags & TCP_FIN);
+        rseq = ack;
+        rack = seq + (uint32_t)seglen;
+    }
+    uint8_t r[60];
+    size_t thl = 20;
+    memset(r, 0, sizeof r);
+    if (rflags & TCP_SYN) {
+        uint8_t *o = r + 40;
+        o[0] = 2, o[1] = 4;
+        put16(o + 2, c->mss);
+        thl += 4;
+        if (c->wscale >= 0) {
+            o[4] = 1, o[5] = 3, o[6] = 3, o[7] = (uint8_t)c->wscale;
+            thl += 4;
+        }
+    }
+    /* IPv4 header */
+    r[0] = 0x45;
+    put16(r + 2, (uint16_t)(20 + thl));
+    r[6] = 0x40; /* DF */
+    r[8] = 64;
+    r[9] = WIRE_PROTO_TCP;
+    memcpy(r + 12, pkt + 16, 4);
+    memcpy(r + 16, pkt + 12, 4);
+    put16(r + 10, csum(r, 20, 0));
+    /* TCP header */
+    uint8_t *h = r + 20;
+    memcpy(h, t + 2, 2);
+    memcpy(h + 2, t, 2);
+    put32(h + 4, rseq);
+    put32(h + 8, rack);
+    h[12] = (uint8_t)((thl / 4) << 4);
+    h[13] = rflags;
+    put16(h + 14, c->window);
+    uint32_t pseudo = get16(r + 12) + get16(r + 14) + get16(r + 16) + get16(r + 18) +
+                      WIRE_PROTO_TCP + (uint32_t)thl;
+    put16(h + 16, csum(h, thl, pseudo));
+    if (tun_dev_write(c->dev, r, 20 + thl) == 0)
+        c->out++;
+}
+
+static int parse_args(int argc, char **argv, struct tun_dev_config *dc, struct ceiling *c)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v)
+            return -1;
+        i++;
+        if (!strcmp(o, "--tun")) {
+            snprintf(dc->name, sizeof dc->name, "%s", v);
+        } else if (!strcmp(o, "--addr")) {
+            if (wire_addr_parse(v, &c->addr) < 0)
+                return -1;
+        } else if (!strcmp(o, "--kernel-addr")) {
+            char a[32];
+            snprintf(a, sizeof a, "%s", v);
+            char *slash = strchr(a, '/');
+            if (!slash)
+                return -1;
+            *slash = 0;
+            if (wire_addr_parse(a, &dc->kernel_addr) < 0)
+                return -1;
+            dc->prefix_len = (uint8_t)atoi(slash + 1);
+        } else if (!strcmp(o, "--mtu")) {
+            dc->mtu = (unsigned)atoi(v);
+        } else if (!strcmp(o, "--window")) {
+            c->window = (uint16_t)atoi(v);
+        } else if (!strcmp(o, "--wscale")) {
+            c->wscale = atoi(v);
+        } else {
+            return -1;
+        }
+    }
+    c->mss = (uint16_t)(dc->mtu - 40);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct tun_dev_config dc;
+    tun_dev_config_defaults(&dc);
+    struct ceiling c = {.addr = 0x0a070002, .window = 65535, .wscale = -1};
+    if (parse_args(argc, argv, &dc, &c) < 0) {
+        fprintf(stderr, "usage: bench_tun_ceiling [--tun NAME] [--kernel-addr A.B.C.D/N] "
+                        "[--addr A.B.C.D] [--mtu N] [--window BYTES] [--wscale N]\n");
+        return 2;
+    }
+    char msg[512];
+    int rc = tun_dev_open(&dc, &c.dev, msg, sizeof msg);
+    if (rc < 0) {
+        fprintf(stderr, "bench_tun_ceiling: %s\n", msg);
+        return rc == -EEXIST || rc == -EINVAL ? 2 : 1;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    static uint8_t buf[65536];
+    while (!stop) {
+        struct pollfd p = {.fd = tun_dev_fd(c.dev), .events = POLLIN};
+        if (poll(&p, 1, -1) < 0 && errno != EINTR)
+            break;
+        if (p.revents & (POLLERR | POLLHUP))
+            break;
+        for (;;) {
+            ssize_t n = tun_dev_read(c.dev, buf, sizeof buf);
+            if (n < 0)
+                break;
+            c.in++;
+            answer(&c, buf, (size_t)n);
+        }
+    }
+    fprintf(stderr, "bench_tun_ceiling: %llu packets in, %llu out\n", c.in, c.out);
+    tun_dev_close(c.dev);
+    return 0;
+}
