@@ -1,0 +1,71 @@
+#!/bin/sh
+# bench/tun_connrate.sh [BUILD_DIR] — connections per second from a kernel
+# client: connect, shutdown(SHUT_WR), read to EOF, close; one at a time and
+# 16 in flight. Servers, each measured in this same run:
+#   veth     kernel TCP in a second namespace over a veth pair (reference a)
+#   ceiling  bench_tun_ceiling on a TUN device (reference b)
+#   tcplab   tcplab listen 9:discard on a TUN device
+# Each server gets a fresh namespace, so TIME_WAIT sockets of one run do not
+# crowd the next. Env: TUN_BENCH_CONNS (default 5000) connections per run.
+set -eu
+B=$(cd "${1:-${TCPLAB_BUILD:-build}}" && pwd)
+N=${TUN_BENCH_CONNS:-5000}
+if ! unshare --net true 2>/dev/null; then
+    echo "tun_connrate: needs root (unshare --net); skipped" >&2
+    exit 77
+fi
+KC=$B/bench/bench_tun_kclient
+
+# One measurement in its own namespace: SERVER-KIND INFLIGHT -> conns/s
+measure() {
+    unshare --net sh -s "$B" "$1" "$2" "$N" <<'EOF'
+set -eu
+B=$1 KIND=$2 INFLIGHT=$3 N=$4
+KC=$B/bench/bench_tun_kclient
+ip link set lo up
+sysctl -q -w net.ipv4.ip_local_port_range="1024 65000"
+wait_dev() {
+    i=0
+    until ip -br addr show tl0 2>/dev/null | grep -q 10.7.0.1; do
+        i=$((i + 1)); [ $i -lt 250 ] || { echo "no tl0" >&2; exit 1; }
+        sleep 0.02
+    done
+}
+case $KIND in
+veth)
+    unshare --net sleep 600 & NS=$!
+    sleep 0.1
+    ip link add tbv0 type veth peer name tbv1
+    ip link set tbv1 netns $NS
+    ip addr add 10.8.0.1/24 dev tbv0
+    ip link set tbv0 up
+    nsenter -t $NS -n sh -c 'ip link set lo up; ip addr add 10.8.0.2/24 dev tbv1; ip link set tbv1 up'
+    nsenter -t $NS -n "$KC" sink 9 & P=$!
+    sleep 0.3
+    R=$("$KC" conns 10.8.0.2 9 "$N" "$INFLIGHT")
+    kill $P $NS ;;
+ceiling)
+    "$B/bench/bench_tun_ceiling" 2>/dev/null & P=$!
+    wait_dev
+    R=$("$KC" conns 10.7.0.2 9 "$N" "$INFLIGHT")
+    kill $P ;;
+tcplab)
+    "$B/tcplab" listen --quiet 9:discard & P=$!
+    wait_dev
+    R=$("$KC" conns 10.7.0.2 9 "$N" "$INFLIGHT")
+    kill $P ;;
+esac
+wait 2>/dev/null || true
+echo "$R" | awk '{print $4}'
+EOF
+}
+
+echo "connections/s (connect + shutdown + read EOF + close), $N per run:"
+for f in 1 16; do
+    V=$(measure veth $f)
+    C=$(measure ceiling $f)
+    T=$(measure tcplab $f)
+    printf "  %2d in flight: veth %7.0f/s   TUN ceiling %7.0f/s   tcplab %7.0f/s = %s%% of ceiling (target >= 70%%)\n" \
+        "$f" "$V" "$C" "$T" "$(awk -v a="$T" -v b="$C" 'BEGIN {printf "%.0f", 100 * a / b}')"
+done
+echo "command: sudo bench/tun_connrate.sh $B"
