@@ -1,0 +1,305 @@
+/*
+ * conn_table.c — where connections are found.
+ *
+ *  - the connection table: a hash table keyed by the 4-tuple (local address,
+ *    local port, remote address, remote port), which is how RFC 9293 §3.10.7
+ *    identifies the connection a segment belongs to. Chained, grown by
+ *    doubling, so a lookup costs the same with 10 or 100,000 connections.
+ *  - listeners, by local port (a segment with no connection of its own goes
+ *    to the listener on its destination port, if any).
+ *  - the descriptor table (what tcp_socket() hands out).
+ *  - a min-heap of connections ordered by their earliest timer, so
+ *    stack_next_deadline() is O(1) and a timer change is O(log n).
+ *  - per-port reference counts, for bind()'s EADDRINUSE and ephemeral ports.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcp_internal.h"
+
+#define CONN_TABLE_INITIAL 64
+
+static uint32_t tuple_hash(const struct tcp_tuple *t)
+{
+    uint64_t x = ((uint64_t)t->raddr << 32) ^ ((uint64_t)t->rport << 16) ^ t->lport ^
+                 ((uint64_t)t->laddr * 0x9E3779B97F4A7C15ULL);
+    x ^= x >> 31;
+    x *= 0xBF58476D1CE4E5B9ULL;
+    x ^= x >> 29;
+    return (uint32_t)x;
+}
+
+static inline bool tuple_eq(const struct tcp_tuple *a, const struct tcp_tuple *b)
+{
+    return a->lport == b->lport && a->rport == b->rport && a->raddr == b->raddr &&
+           a->laddr == b->laddr;
+}
+
+int conn_table_init(struct stack *s)
+{
+    s->nbuckets = CONN_TABLE_INITIAL;
+    s->buckets = calloc(s->nbuckets, sizeof *s->buckets);
+    s->port_refs = calloc(65536, sizeof *s->port_refs);
+    if (!s->buckets || !s->port_refs)
+        return -ENOMEM;
+    s->ephemeral_next = s->cfg.ephemeral_lo;
+    return 0;
+}
+
+void conn_table_free(struct stack *s)
+{
+    free(s->buckets);
+    free(s->port_refs);
+    free(s->fds);
+    free(s->heap);
+}
+
+/* ---- 4-tuple table ---------------------------------------------------------- */
+
+struct tcp_conn *conn_lookup(const struct stack *s, const struct tcp_tuple *t)
+{
+    struct tcp_conn *c = s->buckets[tuple_hash(t) & (s->nbuckets - 1)];
+    while (c && !tuple_eq(&c->tuple, t))
+        c = c->hnext;
+    return c;
+}
+
+static void conn_table_grow(struct stack *s)
+{
+    uint32_t n = s->nbuckets * 2;
+    struct tcp_conn **nb = calloc(n, sizeof *nb);
+    if (!nb)
+        return; /* keep the longer chains; still correct */
+    for (uint32_t i = 0; i < s->nbuckets; i++) {
+        struct tcp_conn *c = s->buckets[i];
+        while (c) {
+            struct tcp_conn *next = c->hnext;
+            uint32_t b = tuple_hash(&c->tuple) & (n - 1);
+            c->hnext = nb[b];
+            nb[b] = c;
+            c = next;
+        }
+    }
+    free(s->buckets);
+    s->buckets = nb;
+    s->nbuckets = n;
+}
+
+int conn_hash_insert(struct stack *s, struct tcp_conn *c)
+{
+    if (conn_lookup(s, &c->tuple))
+        return -EADDRINUSE;
+    if (s->nhashed >= s->nbuckets)
+        conn_table_grow(s);
+    uint32_t b = tuple_hash(&c->tuple) & (s->nbuckets - 1);
+    c->hnext = s->buckets[b];
+    s->buckets[b] = c;
+    c->hashed = 1;
+    s->nhashed++;
+    return 0;
+}
+
+void conn_hash_remove(struct stack *s, struct tcp_conn *c)
+{
+    if (!c->hashed)
+        return;
+    struct tcp_conn **pp = &s->buckets[tuple_hash(&c->tuple) & (s->nbuckets - 1)];
+    while (*pp && *pp != c)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = c->hnext;
+    c->hnext = NULL;
+    c->hashed = 0;
+    s->nhashed--;
+}
+
+/* ---- listeners -------------------------------------------------------------- */
+
+struct tcp_conn *listener_lookup(const struct stack *s, uint16_t port)
+{
+    struct tcp_conn *c = s->listeners[port % TCP_LISTEN_BUCKETS];
+    while (c && c->tuple.lport != port)
+        c = c->hnext;
+    return c;
+}
+
+void listener_insert(struct stack *s, struct tcp_conn *c)
+{
+    struct tcp_conn **head = &s->listeners[c->tuple.lport % TCP_LISTEN_BUCKETS];
+    c->hnext = *head;
+    *head = c;
+    c->listening = 1;
+}
+
+void listener_remove(struct stack *s, struct tcp_conn *c)
+{
+    if (!c->listening)
+        return;
+    struct tcp_conn **pp = &s->listeners[c->tuple.lport % TCP_LISTEN_BUCKETS];
+    while (*pp && *pp != c)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = c->hnext;
+    c->hnext = NULL;
+    c->listening = 0;
+}
+
+/* ---- descriptors -------------------------------------------------------------- */
+
+/* The lowest free descriptor, as POSIX hands out file descriptors. */
+int fd_alloc(struct stack *s, struct tcp_conn *c)
+{
+    uint32_t i = s->fd_hint;
+    while (i < s->fds_cap && s->fds[i])
+        i++;
+    if (i == s->fds_cap) {
+        if (s->fds_cap >= s->cfg.max_sockets)
+            return -EMFILE;
+        uint32_t n = s->fds_cap ? s->fds_cap * 2 : 16;
+        if (n > s->cfg.max_sockets)
+            n = s->cfg.max_sockets;
+        struct tcp_conn **nf = realloc(s->fds, n * sizeof *nf);
+        if (!nf)
+            return -ENOMEM;
+        memset(nf + s->fds_cap, 0, (n - s->fds_cap) * sizeof *nf);
+        s->fds = nf;
+        s->fds_cap = n;
+    }
+    s->fds[i] = c;
+    s->fd_hint = i + 1;
+    c->sd = (int)i + TCP_FD_BASE;
+    return c->sd;
+}
+
+struct tcp_conn *fd_get(const struct stack *s, int sd)
+{
+    if (sd < TCP_FD_BASE || (uint32_t)(sd - TCP_FD_BASE) >= s->fds_cap)
+        return NULL;
+    return s->fds[sd - TCP_FD_BASE];
+}
+
+void fd_release(struct stack *s, int sd)
+{
+    uint32_t i = (uint32_t)(sd - TCP_FD_BASE);
+    if (sd < TCP_FD_BASE || i >= s->fds_cap)
+        return;
+    if (s->fds[i])
+        s->fds[i]->sd = -1;
+    s->fds[i] = NULL;
+    if (i < s->fd_hint)
+        s->fd_hint = i;
+}
+
+/* ---- timer heap ---------------------------------------------------------------- */
+
+static inline void heap_set(struct stack *s, uint32_t i, struct tcp_conn *c)
+{
+    s->heap[i] = c;
+    c->heap_idx = i;
+}
+
+static void heap_sift_up(struct stack *s, uint32_t i)
+{
+    struct tcp_conn *c = s->heap[i];
+    while (i > 0) {
+        uint32_t parent = (i - 1) / 2;
+        if (s->heap[parent]->deadline <= c->deadline)
+            break;
+        heap_set(s, i, s->heap[parent]);
+        i = parent;
+    }
+    heap_set(s, i, c);
+}
+
+static void heap_sift_down(struct stack *s, uint32_t i)
+{
+    struct tcp_conn *c = s->heap[i];
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        uint64_t best = c->deadline;
+        if (l < s->heap_len && s->heap[l]->deadline < best) {
+            m = l;
+            best = s->heap[l]->deadline;
+        }
+        if (r < s->heap_len && s->heap[r]->deadline < best)
+            m = r;
+        if (m == i)
+            break;
+        heap_set(s, i, s->heap[m]);
+        i = m;
+    }
+    heap_set(s, i, c);
+}
+
+static void heap_remove(struct stack *s, struct tcp_conn *c)
+{
+    uint32_t i = c->heap_idx;
+    c->heap_idx = TCP_HEAP_NONE;
+    s->heap_len--;
+    if (i == s->heap_len)
+        return;
+    struct tcp_conn *moved = s->heap[s->heap_len];
+    heap_set(s, i, moved);
+    heap_sift_up(s, i);
+    heap_sift_down(s, moved->heap_idx);
+}
+
+void conn_heap_update(struct stack *s, struct tcp_conn *c)
+{
+    if (c->deadline == TCP_TIME_NEVER) {
+        if (c->heap_idx != TCP_HEAP_NONE)
+            heap_remove(s, c);
+        return;
+    }
+    if (c->heap_idx == TCP_HEAP_NONE) {
+        if (s->heap_len == s->heap_cap) {
+            uint32_t n = s->heap_cap ? s->heap_cap * 2 : 64;
+            struct tcp_conn **nh = realloc(s->heap, n * sizeof *nh);
+            if (!nh)
+                return; /* out of memory: this connection's timers will not fire */
+            s->heap = nh;
+            s->heap_cap = n;
+        }
+        heap_set(s, s->heap_len++, c);
+        heap_sift_up(s, c->heap_idx);
+        return;
+    }
+    heap_sift_up(s, c->heap_idx);
+    heap_sift_down(s, c->heap_idx);
+}
+
+/* ---- ports ------------------------------------------------------------------------ */
+
+void port_ref(struct stack *s, struct tcp_conn *c)
+{
+    if (c->bound)
+        return;
+    s->port_refs[c->tuple.lport]++;
+    c->bound = 1;
+}
+
+void port_unref(struct stack *s, struct tcp_conn *c)
+{
+    if (!c->bound)
+        return;
+    s->port_refs[c->tuple.lport]--;
+    c->bound = 0;
+}
+
+bool port_in_use(const struct stack *s, uint16_t port)
+{
+    return s->port_refs[port] != 0;
+}
+
+uint16_t port_ephemeral(struct stack *s)
+{
+    uint32_t lo = s->cfg.ephemeral_lo, hi = s->cfg.ephemeral_hi;
+    uint32_t n = hi - lo + 1;
+    for (uint32_t tries = 0; tries < n; tries++) {
+        uint32_t p = s->ephemeral_next;
+        s->ephemeral_next = p >= hi ? lo : p + 1;
+        if (p != 0 && !port_in_use(s, (uint16_t)p))
+            return (uint16_t)p;
+    }
+    return 0;
+}

@@ -1,0 +1,758 @@
+/*
+ * tcp_in.c — RFC 9293 §3.10.7 SEGMENT ARRIVES.
+ *
+ * Read this file next to the RFC. The segment is first matched to a
+ * connection (conn_table.c); then, as in the RFC:
+ *   §3.10.7.1  no connection (CLOSED)     tcp_in_closed()
+ *   §3.10.7.2  LISTEN                     tcp_in_listen()
+ *   §3.10.7.3  SYN-SENT                   tcp_in_syn_sent()
+ *   §3.10.7.4  every other state          tcp_in_other_states(), in the
+ *              RFC's eight steps: sequence number, RST, security, SYN,
+ *              ACK, URG, segment text, FIN.
+ * The segment travels as a `struct tcp_seg` argument; nothing is global.
+ * Every state change goes through tcp_set_state() (tcp_conn.c), every RST
+ * decision through tcp_rst.c.
+ */
+#include <string.h>
+
+#include "tcp_internal.h"
+
+static inline uint32_t min_u32(uint32_t a, uint32_t b)
+{
+    return a < b ? a : b;
+}
+
+static void tcp_drop_seg(struct stack *s, const struct tcp_conn *c, const struct tcp_seg *seg,
+                         int reason)
+{
+    stack_drop(s, c, reason, seg->raw, seg->raw_len);
+}
+
+/* Options of a SYN we received: the send MSS (RFC 9293 §3.7.1: 536 if the
+ * peer said nothing) and window scaling (RFC 7323 §2.2: used only if both
+ * SYNs carried the option; shifts above 14 are taken as 14, §2.3). */
+static void tcp_take_syn_options(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg)
+{
+    const struct wire_tcp_opts *o = &seg->th->opts;
+    uint16_t peer_mss = o->has_mss ? o->mss : 536;
+    c->mss = peer_mss < s->cfg.mss ? peer_mss : s->cfg.mss;
+    if (c->mss < 64)
+        c->mss = 64;
+    if (o->has_wscale && s->cfg.window_scaling) {
+        c->ws_ok = 1;
+        c->snd_wscale = o->wscale > 14 ? 14 : o->wscale;
+        c->rcv_wscale = s->cfg.wscale;
+    } else {
+        c->ws_ok = 0;
+        c->snd_wscale = 0;
+        c->rcv_wscale = 0;
+    }
+    /* Timestamps and SACK-permitted are parsed but never agreed to. */
+}
+
+/* RFC 9293 §3.10.7.4 fifth step, the window update rule: take SEG.WND only
+ * from a segment newer than the one it was last taken from. */
+static void tcp_update_send_window(struct tcp_conn *c, const struct tcp_seg *seg, bool syn)
+{
+    c->snd_wnd = syn ? seg->wnd : seg->wnd << c->snd_wscale;
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = seg->ack;
+    if (c->snd_wnd > c->max_snd_wnd)
+        c->max_snd_wnd = c->snd_wnd;
+    if (c->snd_wnd > 0)
+        c->persist_backoff = 0;
+}
+
+/* Our SYN has been acknowledged (SYN_SENT or SYN_RECEIVED). */
+static void tcp_syn_acked(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg)
+{
+    c->snd_una = seg->ack;
+    if (c->rtt_timing && seq_gt(seg->ack, c->rtt_seq))
+        tcp_rtt_sample(&c->rtt, s->now - c->rtt_start, &s->cfg);
+    c->rtt_timing = 0;
+    c->backoff = 0;
+    tcp_timer_cancel(s, c, TCP_TIMER_RTX);
+    tcp_timer_cancel(s, c, TCP_TIMER_USER);
+}
+
+/* Just entered ESTABLISHED: a CLOSE issued during the handshake can now
+ * send its FIN (RFC 9293 §3.10.4, "queue for processing after entering
+ * ESTABLISHED state"). */
+static void tcp_after_established(struct stack *s, struct tcp_conn *c)
+{
+    if (c->close_pending) {
+        c->close_pending = 0;
+        tcp_close_send_side(s, c, "close()");
+    }
+}
+
+/* ==== §3.10.7.1 CLOSED ==================================================== */
+
+/* "If the state is CLOSED (i.e., TCB does not exist), then all data in the
+ * incoming segment is discarded. An incoming segment containing a RST is
+ * discarded. An incoming segment not containing a RST causes a RST to be
+ * sent in response." */
+static void tcp_in_closed(struct stack *s, const struct tcp_seg *seg)
+{
+    if (seg->flags & TCP_RST) {
+        tcp_drop_seg(s, NULL, seg, TCP_DROP_NO_CONNECTION);
+        return;
+    }
+    tcp_rst_reply(s, seg);
+}
+
+/* ==== §3.10.7.2 LISTEN ===================================================== */
+
+static void tcp_in_listen(struct stack *s, struct tcp_conn *l, const struct tcp_seg *seg,
+                          const struct tcp_tuple *tuple)
+{
+    /* First, check for a RST: "An incoming RST segment could not be valid
+     * since it could not have been sent in response to anything sent by
+     * this incarnation of the connection. An incoming RST should be
+     * ignored." */
+    if (seg->flags & TCP_RST) {
+        tcp_drop_seg(s, l, seg, TCP_DROP_NO_CONNECTION);
+        return;
+    }
+    /* Second, check for an ACK: "Any acknowledgment is bad if it arrives on
+     * a connection still in the LISTEN state. An acceptable reset segment
+     * should be formed for any arriving ACK-bearing segment." */
+    if (seg->flags & TCP_ACK) {
+        tcp_drop_seg(s, l, seg, TCP_DROP_BAD_ACK);
+        tcp_rst_reply(s, seg);
+        return;
+    }
+    /* Third, check for a SYN. */
+    if (!(seg->flags & TCP_SYN)) {
+        /* Fourth, other control or text: "drop the segment and return". */
+        tcp_drop_seg(s, l, seg, TCP_DROP_NO_CONNECTION);
+        return;
+    }
+    /* The listen backlog: half-open connections wait in the SYN queue,
+     * complete ones in the accept queue. Like Linux, a SYN that finds
+     * either full is dropped silently; the client will retry it. */
+    if (l->syn_q_len >= l->backlog || l->acc_q_len >= l->backlog) {
+        tcp_drop_seg(s, l, seg, TCP_DROP_BACKLOG_FULL);
+        return;
+    }
+    struct tcp_conn *c = conn_new(s);
+    if (!c)
+        return;
+    c->tuple = *tuple;
+    if (conn_hash_insert(s, c) < 0) {
+        conn_destroy(c);
+        return;
+    }
+    port_ref(s, c);
+    /* The new connection inherits the listener's socket options. */
+    c->passive = 1;
+    c->listener = l;
+    l->syn_q_len++;
+    c->sndbuf = l->sndbuf;
+    c->rcvbuf = l->rcvbuf;
+    c->opt_nodelay = l->opt_nodelay;
+    c->opt_delack = l->opt_delack;
+    c->opt_keepalive = l->opt_keepalive;
+    c->ka_idle_us = l->ka_idle_us;
+    c->ka_intvl_us = l->ka_intvl_us;
+    c->ka_cnt = l->ka_cnt;
+    c->user_timeout_us = l->user_timeout_us;
+    c->state = TCP_LISTEN; /* born as a copy of the listener, then: */
+
+    /* "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be
+     * selected and a SYN segment sent of the form
+     * <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. SND.NXT is set to ISS+1 and
+     * SND.UNA to ISS. The connection state should be changed to
+     * SYN-RECEIVED." Text sent with the SYN is not kept (like Linux without
+     * TCP Fast Open): it is not acknowledged, so the peer sends it again. */
+    c->irs = seg->seq;
+    c->rcv_nxt = seg->seq + 1;
+    c->rcv_adv = c->rcv_nxt;
+    c->iss = tcp_isn(s->cfg.isn_key, tuple, s->now);
+    c->snd_una = c->iss;
+    c->snd_nxt = c->iss;
+    tcp_take_syn_options(s, c, seg);
+    tcp_update_send_window(c, seg, true);
+    c->last_rcv_us = s->now;
+    /* Third step, security: this stack has no security compartments. */
+    tcp_set_state(s, c, TCP_SYN_RECEIVED, "rcvd SYN");
+    tcp_send_syn(s, c, false);
+}
+
+/* ==== §3.10.7.3 SYN-SENT =================================================== */
+
+static void tcp_in_text_and_fin(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg);
+
+static void tcp_in_syn_sent(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg)
+{
+    /* First, check the ACK bit: "If SEG.ACK =< ISS or SEG.ACK > SND.NXT,
+     * send a reset (unless the RST bit is set, if so drop the segment and
+     * return) <SEQ=SEG.ACK><CTL=RST>". */
+    if ((seg->flags & TCP_ACK) && (seq_leq(seg->ack, c->iss) || seq_gt(seg->ack, c->snd_nxt))) {
+        tcp_drop_seg(s, c, seg, TCP_DROP_BAD_ACK);
+        tcp_rst_reply(s, seg);
+        return;
+    }
+    /* Second, check the RST bit: "If the ACK was acceptable, then signal
+     * to the user "error: connection reset", drop the segment, enter CLOSED
+     * state ... Otherwise (no ACK), drop the segment and return." The
+     * socket API calls this "connection refused". */
+    if (seg->flags & TCP_RST) {
+        if (tcp_rst_acceptable_syn_sent(c, seg))
+            tcp_conn_fail(s, c, -ECONNREFUSED, "rcvd RST");
+        else
+            tcp_drop_seg(s, c, seg, TCP_DROP_RST_OUT_OF_WINDOW);
+        return;
+    }
+    /* Third, security: not implemented (no compartments). */
+    /* Fifth: "If neither of the SYN or RST bits is set, then drop the
+     * segment and return." */
+    if (!(seg->flags & TCP_SYN)) {
+        tcp_drop_seg(s, c, seg, TCP_DROP_UNACCEPTABLE);
+        return;
+    }
+    /* Fourth, check the SYN bit: "RCV.NXT is set to SEG.SEQ+1, IRS is set
+     * to SEG.SEQ. SND.UNA should be advanced to equal SEG.ACK (if there is
+     * an ACK), and any segments on the retransmission queue that are thereby
+     * acknowledged should be removed." */
+    c->irs = seg->seq;
+    c->rcv_nxt = seg->seq + 1;
+    c->rcv_adv = c->rcv_nxt;
+    c->last_rcv_us = s->now;
+    tcp_take_syn_options(s, c, seg);
+    if (seg->flags & TCP_ACK) {
+        /* "If SND.UNA > ISS (our SYN has been ACKed), change the connection
+         * state to ESTABLISHED, form an ACK segment <SEQ=SND.NXT>
+         * <ACK=RCV.NXT><CTL=ACK> and send it. Data or controls that were
+         * queued for transmission MAY be included. ... If there are other
+         * controls or text in the segment, then continue processing at the
+         * sixth step." */
+        tcp_syn_acked(s, c, seg);
+        tcp_update_send_window(c, seg, true);
+        tcp_set_state(s, c, TCP_ESTABLISHED, "rcvd SYN,ACK");
+        c->ack_owed = 1;
+        if (seg->data_len || (seg->flags & TCP_FIN)) {
+            struct tcp_seg rest = *seg; /* the SYN's sequence number is used up */
+            rest.seq = seg->seq + 1;
+            rest.flags &= (uint8_t)~TCP_SYN;
+            tcp_in_text_and_fin(s, c, &rest);
+        }
+        tcp_after_established(s, c);
+        tcp_output(s, c); /* queued data carries the ACK */
+        if (c->ack_owed)
+            tcp_send_ack(s, c);
+        return;
+    }
+    /* "Otherwise, enter SYN-RECEIVED, form a SYN,ACK segment
+     * <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it." — simultaneous
+     * open: both ends sent a SYN and each received the other's. */
+    tcp_update_send_window(c, seg, true);
+    tcp_set_state(s, c, TCP_SYN_RECEIVED, "rcvd SYN");
+    c->rtt_timing = 0; /* our SYN goes out twice: Karn */
+    tcp_send_syn(s, c, false);
+}
+
+/* ==== §3.10.7.4 Other states ============================================== */
+
+/* The acceptability test of the first step (the table in §3.10.7.4):
+ *   SEG.LEN = 0, RCV.WND = 0:  SEG.SEQ = RCV.NXT
+ *   SEG.LEN = 0, RCV.WND > 0:  RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND
+ *   SEG.LEN > 0, RCV.WND = 0:  not acceptable
+ *   SEG.LEN > 0, RCV.WND > 0:  RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND
+ *                           or RCV.NXT =< SEG.SEQ+SEG.LEN-1 < RCV.NXT+RCV.WND */
+static bool tcp_seq_acceptable(const struct tcp_conn *c, const struct tcp_seg *seg, uint32_t wnd)
+{
+    uint32_t nxt = c->rcv_nxt;
+    if (seg->len == 0) {
+        if (wnd == 0)
+            return seg->seq == nxt;
+        return seq_in_range(seg->seq, nxt, nxt + wnd);
+    }
+    if (wnd == 0)
+        return false;
+    return seq_in_range(seg->seq, nxt, nxt + wnd) ||
+           seq_in_range(seg->seq + seg->len - 1, nxt, nxt + wnd);
+}
+
+/* Fifth step for the synchronized states: the ACK field. */
+static void tcp_ack_received(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg)
+{
+    uint32_t ack = seg->ack;
+    uint32_t new_wnd = seg->wnd << c->snd_wscale;
+    if (seq_gt(ack, c->snd_una)) {
+        /* "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any
+         * segments on the retransmission queue that are thereby entirely
+         * acknowledged are removed." The queue is the send ring: drop the
+         * acknowledged bytes (our FIN, if acknowledged, is not a byte). */
+        uint32_t data = ack - c->snd_una;
+        if (c->fin_queued && seq_gt(ack, c->fin_seq))
+            data = c->fin_seq - c->snd_una;
+        rbuf_consume(&c->sndq, min_u32(data, c->sndq.len));
+        c->snd_una = ack;
+        c->dupacks = 0;
+        /* RFC 6298 §3 with Karn's rule: only a segment sent once is timed. */
+        if (c->rtt_timing && seq_gt(ack, c->rtt_seq)) {
+            tcp_rtt_sample(&c->rtt, s->now - c->rtt_start, &s->cfg);
+            c->rtt_timing = 0;
+        }
+        c->backoff = 0;
+        if (c->in_recovery) {
+            if (seq_lt(ack, c->recover))
+                tcp_retransmit_first(s, c); /* partial ACK: the next hole */
+            else
+                c->in_recovery = 0;
+        }
+        /* RFC 6298 (5.2) all data acknowledged: stop the timer; (5.3) new
+         * data acknowledged: restart it. The user timeout restarts too. */
+        if (c->snd_una == c->snd_nxt) {
+            tcp_timer_cancel(s, c, TCP_TIMER_RTX);
+            tcp_timer_cancel(s, c, TCP_TIMER_USER);
+        } else {
+            tcp_timer_arm(s, c, TCP_TIMER_RTX, s->now + c->rtt.rto_us);
+            if (c->user_timeout_us)
+                tcp_timer_arm(s, c, TCP_TIMER_USER, s->now + c->user_timeout_us);
+        }
+    } else if (ack == c->snd_una && seg->data_len == 0 && !(seg->flags & (TCP_SYN | TCP_FIN)) &&
+               new_wnd == c->snd_wnd && c->snd_nxt != c->snd_una) {
+        /* A duplicate ACK (RFC 5681 §2). The third in a row means a segment
+         * was lost while later ones arrived: fast retransmit (RFC 5681
+         * §3.2) without waiting for the timer. There is no congestion
+         * window to halve — a documented limit. */
+        if (++c->dupacks == 3 && !c->in_recovery) {
+            c->in_recovery = 1;
+            c->recover = c->snd_nxt;
+            tcp_retransmit_first(s, c);
+        }
+    }
+    /* "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated.
+     * If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)),
+     * set SND.WND <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set
+     * SND.WL2 <- SEG.ACK." */
+    if (seq_lt(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, ack)))
+        tcp_update_send_window(c, seg, false);
+}
+
+/* How much of a segment's text the seventh step took. */
+enum tcp_text { TCP_TEXT_ALL, TCP_TEXT_HELD, TCP_TEXT_CUT };
+
+/* Seventh step: "ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2: Once in the
+ * ESTABLISHED state, it is possible to deliver segment text to user RECEIVE
+ * buffers." Text beyond RCV.NXT is "held for later processing" in place in
+ * the receive ring (see rbuf.c). */
+static enum tcp_text tcp_in_text(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg)
+{
+    if (seg->data_len == 0)
+        return TCP_TEXT_ALL;
+    if (c->state != TCP_ESTABLISHED && c->state != TCP_FIN_WAIT_1 && c->state != TCP_FIN_WAIT_2)
+        return TCP_TEXT_ALL; /* "This should not occur ... Ignore the segment text." */
+    if (!c->rcvq.buf && rbuf_init(&c->rcvq, c->rcvbuf) < 0)
+        return TCP_TEXT_CUT;
+    const uint8_t *data = seg->data;
+    uint32_t n = seg->data_len;
+    int32_t off = (int32_t)(seg->seq - c->rcv_nxt);
+    if (off < 0) { /* "only the new parts are processed" */
+        uint32_t old = (uint32_t)-off;
+        if (old >= n) {
+            c->ack_owed = 1;
+            return TCP_TEXT_ALL;
+        }
+        data += old;
+        n -= old;
+        off = 0;
+    }
+    uint32_t space = c->rcvbuf - c->rcvq.len;
+    if ((uint32_t)off >= space) {
+        tcp_drop_seg(s, c, seg, TCP_DROP_RCV_WINDOW_FULL);
+        c->ack_owed = 1;
+        return TCP_TEXT_CUT;
+    }
+    enum tcp_text result = off == 0 ? TCP_TEXT_ALL : TCP_TEXT_HELD;
+    if ((uint32_t)off + n > space) { /* trim to the window */
+        n = space - (uint32_t)off;
+        result = TCP_TEXT_CUT;
+    }
+    if (off == 0) {
+        rbuf_write_at(&c->rcvq, c->rcvq.len, data, n);
+        uint32_t adv = tcp_asm_advance(&c->ooo, n);
+        c->rcvq.len += adv;
+        c->rcv_nxt += adv;
+        /* RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: delay the ACK, but ACK
+         * at least every second full-sized segment, and at once when a
+         * hole was filled (RFC 5681 §4.2). */
+        c->delack_bytes += n;
+        if (adv > n || c->ooo.n || !c->opt_delack || c->delack_bytes >= 2u * c->mss)
+            c->ack_owed = 1;
+        else if (!tcp_timer_armed(c, TCP_TIMER_DELACK))
+            tcp_timer_arm(s, c, TCP_TIMER_DELACK, s->now + s->cfg.delack_us);
+    } else {
+        /* Out of order: keep it in place in the receive ring, remember the
+         * range, and send a duplicate ACK at once (RFC 5681 §4.2). */
+        if (tcp_asm_add(&c->ooo, (uint32_t)off, n) == 0) {
+            rbuf_write_at(&c->rcvq, c->rcvq.len + (uint32_t)off, data, n);
+        } else {
+            tcp_drop_seg(s, c, seg, TCP_DROP_RCV_WINDOW_FULL);
+            result = TCP_TEXT_CUT;
+        }
+        c->ack_owed = 1;
+    }
+    /* Nobody will read an orphan's data: consume it (it was acknowledged). */
+    if (c->sd < 0 && !c->listener)
+        rbuf_consume(&c->rcvq, c->rcvq.len);
+    return result;
+}
+
+/* Eighth step: the FIN bit. A FIN is processed when everything before it
+ * has arrived; one that comes early is remembered until then. */
+static void tcp_in_fin(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg,
+                       enum tcp_text text)
+{
+    if ((seg->flags & TCP_FIN) && text != TCP_TEXT_CUT && !c->rcv_fin) {
+        uint32_t fin_seq = seg->seq + seg->data_len;
+        if (seq_geq(fin_seq, c->rcv_nxt)) {
+            c->rcv_fin_held = 1;
+            c->rcv_fin_seq = fin_seq;
+        }
+    }
+    if (!c->rcv_fin_held || c->rcv_fin_seq != c->rcv_nxt || c->rcv_fin)
+        return;
+    /* "If the FIN bit is set, signal the user "connection closing" and
+     * return any pending RECEIVEs with same message, advance RCV.NXT over
+     * the FIN, and send an acknowledgment for the FIN." */
+    c->rcv_fin = 1;
+    c->rcv_fin_held = 0;
+    c->rcv_nxt += 1;
+    c->ack_owed = 1;
+    switch (c->state) {
+    case TCP_SYN_RECEIVED:
+    case TCP_ESTABLISHED:
+        tcp_set_state(s, c, TCP_CLOSE_WAIT, "rcvd FIN");
+        break;
+    case TCP_FIN_WAIT_1:
+        /* "If our FIN has been ACKed (perhaps in this segment), then enter
+         * TIME-WAIT, start the time-wait timer, turn off the other timers;
+         * otherwise, enter the CLOSING state." */
+        if (tcp_our_fin_acked(c))
+            tcp_set_state(s, c, TCP_TIME_WAIT, "rcvd FIN,ACK of our FIN");
+        else
+            tcp_set_state(s, c, TCP_CLOSING, "rcvd FIN");
+        break;
+    case TCP_FIN_WAIT_2:
+        tcp_set_state(s, c, TCP_TIME_WAIT, "rcvd FIN");
+        break;
+    default:
+        break; /* CLOSE-WAIT, CLOSING, LAST-ACK: "Remain in the ... state." */
+    }
+}
+
+static void tcp_in_text_and_fin(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg)
+{
+    /* Sixth, check the URG bit: urgent data is not supported; the urgent
+     * pointer is ignored and the bytes are delivered as ordinary data
+     * (RFC 6093 advises new applications not to use it). */
+    enum tcp_text text = tcp_in_text(s, c, seg);
+    tcp_in_fin(s, c, seg, text);
+}
+
+/* Passive open complete: from the SYN queue to the accept queue. */
+static void tcp_move_to_accept_queue(struct tcp_conn *c)
+{
+    struct tcp_conn *l = c->listener;
+    if (!l)
+        return;
+    if (l->syn_q_len)
+        l->syn_q_len--;
+    c->in_accept_q = 1;
+    c->qnext = NULL;
+    if (l->acc_tail)
+        l->acc_tail->qnext = c;
+    else
+        l->acc_head = c;
+    l->acc_tail = c;
+    l->acc_q_len++;
+}
+
+/* Special cases that the RFC's steps would get wrong or that real stacks
+ * treat specially, checked before the first step. Returns true if the
+ * segment has been dealt with. */
+static bool tcp_in_special(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg)
+{
+    uint8_t f = seg->flags;
+    if (c->state == TCP_SYN_RECEIVED && (f & TCP_SYN) && !(f & TCP_RST) && seg->seq == c->irs) {
+        if (!(f & TCP_ACK)) {
+            /* The peer sent its SYN again: our SYN,ACK was lost. The first
+             * step would answer with a bare ACK the peer (in SYN_SENT)
+             * drops; like Linux, send the SYN,ACK again instead. */
+            tcp_retransmit_first(s, c);
+            return true;
+        }
+        if (!c->passive && seg->ack == c->snd_nxt) {
+            /* Simultaneous open, RFC 9293 Figure 8 line 7: the peer's
+             * SYN,ACK acknowledges our SYN. Its SYN was already counted, so
+             * the first step would call it old; Linux lets it through, and
+             * so do we: ESTABLISHED. */
+            tcp_syn_acked(s, c, seg);
+            tcp_update_send_window(c, seg, true);
+            tcp_set_state(s, c, TCP_ESTABLISHED, "rcvd SYN,ACK");
+            tcp_after_established(s, c);
+            tcp_output(s, c);
+            tcp_send_ack(s, c);
+            return true;
+        }
+    }
+    if (c->state == TCP_TIME_WAIT && (f & TCP_SYN) && !(f & (TCP_ACK | TCP_RST)) &&
+        seq_gt(seg->seq, c->rcv_nxt)) {
+        /* A new SYN for a 4-tuple in TIME_WAIT. RFC 9293 would answer with
+         * an ACK (fourth step). Like Linux and BSD (RFC 6191 without
+         * timestamps), accept it as a new connection if its sequence number
+         * is beyond anything the old connection used: old duplicates cannot
+         * be mistaken for new data. */
+        struct tcp_conn *l = listener_lookup(s, c->tuple.lport);
+        if (l) {
+            struct tcp_tuple t = c->tuple;
+            tcp_set_state(s, c, TCP_CLOSED, "rcvd SYN for a new connection");
+            tcp_in_listen(s, l, seg, &t);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void tcp_in_other_states(struct stack *s, struct tcp_conn *c, struct tcp_seg *seg)
+{
+    c->last_rcv_us = s->now;
+    c->ka_probes = 0;
+    if (tcp_in_special(s, c, seg))
+        return;
+
+    /* ---- first, check sequence number ---- */
+    uint32_t wnd = tcp_rcv_space(c);
+    if (!tcp_seq_acceptable(c, seg, wnd)) {
+        if (wnd == 0 && seg->seq == c->rcv_nxt && !(seg->flags & (TCP_RST | TCP_SYN))) {
+            /* "If the RCV.WND is zero, no segments will be acceptable, but
+             * special allowance should be made to accept valid ACKs, URGs,
+             * and RSTs": process the ACK, drop the text, and say so. */
+            if (seg->data_len)
+                tcp_drop_seg(s, c, seg, TCP_DROP_RCV_WINDOW_FULL);
+            seg->data_len = 0;
+            seg->flags &= (uint8_t)~TCP_FIN;
+            seg->len = 0;
+            c->ack_owed = 1;
+        } else {
+            /* "If an incoming segment is not acceptable, an acknowledgment
+             * should be sent in reply (unless the RST bit is set, if so drop
+             * the segment and return)". */
+            if (seg->flags & TCP_RST) {
+                tcp_drop_seg(s, c, seg, TCP_DROP_RST_OUT_OF_WINDOW);
+                return;
+            }
+            if (seg->flags & TCP_SYN) {
+                /* RFC 5961 §4.2: a SYN gets a challenge ACK "irrespective
+                 * of the sequence number" — see the fourth step. */
+                tcp_drop_seg(s, c, seg, TCP_DROP_SYN_CHALLENGED);
+                tcp_send_challenge_ack(s, c);
+                return;
+            }
+            if (c->state == TCP_TIME_WAIT && (seg->flags & TCP_FIN)) {
+                /* The eighth step's TIME-WAIT rule, reached here because a
+                 * retransmitted FIN is old: "Acknowledge it, and restart
+                 * the 2 MSL timeout." */
+                tcp_timer_arm(s, c, TCP_TIMER_TIME_WAIT, s->now + 2 * s->cfg.msl_us);
+            }
+            tcp_drop_seg(s, c, seg, TCP_DROP_UNACCEPTABLE);
+            tcp_send_ack(s, c);
+            return;
+        }
+    }
+
+    /* ---- second, check the RST bit ---- */
+    if (seg->flags & TCP_RST) {
+        switch (tcp_rst_check(c, seg)) {
+        case TCP_RST_IGNORE:
+            tcp_drop_seg(s, c, seg, TCP_DROP_RST_IN_TIME_WAIT);
+            return;
+        case TCP_RST_CHALLENGE:
+            tcp_drop_seg(s, c, seg, TCP_DROP_RST_CHALLENGED);
+            tcp_send_challenge_ack(s, c);
+            return;
+        case TCP_RST_DROP:
+            tcp_drop_seg(s, c, seg, TCP_DROP_RST_OUT_OF_WINDOW);
+            return;
+        case TCP_RST_ACCEPT:
+            break;
+        }
+        switch (c->state) {
+        case TCP_SYN_RECEIVED:
+            /* "If this connection was initiated with a passive OPEN (i.e.,
+             * came from the LISTEN state), then return this connection to
+             * LISTEN state and return." The listener is still there; the
+             * half-open block is simply freed. "If this connection was
+             * initiated with an active OPEN (i.e., came from SYN-SENT
+             * state), then the connection was refused". */
+            if (c->passive) {
+                tcp_set_state(s, c, TCP_LISTEN, "rcvd RST");
+                conn_drop_child(s, c);
+            } else {
+                tcp_conn_fail(s, c, -ECONNREFUSED, "rcvd RST");
+            }
+            return;
+        case TCP_ESTABLISHED:
+        case TCP_FIN_WAIT_1:
+        case TCP_FIN_WAIT_2:
+        case TCP_CLOSE_WAIT:
+            /* "any outstanding RECEIVEs and SEND should receive "reset"
+             * responses. All segment queues should be flushed. Users should
+             * also receive an unsolicited general "connection reset" signal.
+             * Enter the CLOSED state, delete the TCB, and return." */
+            tcp_conn_fail(s, c, -ECONNRESET, "rcvd RST");
+            return;
+        default:
+            /* CLOSING, LAST-ACK: "enter the CLOSED state, delete the TCB". */
+            tcp_set_state(s, c, TCP_CLOSED, "rcvd RST");
+            return;
+        }
+    }
+
+    /* ---- third, check security: no compartments in this stack ---- */
+
+    /* ---- fourth, check the SYN bit ---- */
+    if (seg->flags & TCP_SYN) {
+        if (c->state == TCP_SYN_RECEIVED && c->passive) {
+            /* "If the connection was initiated with a passive OPEN, then
+             * return this connection to the LISTEN state and return." */
+            tcp_set_state(s, c, TCP_LISTEN, "rcvd SYN");
+            conn_drop_child(s, c);
+            return;
+        }
+        /* RFC 5961 §4.2: "send a challenge ACK ... After sending the
+         * acknowledgment, TCP implementations MUST drop the unacceptable
+         * segment and stop processing further." */
+        tcp_drop_seg(s, c, seg, TCP_DROP_SYN_CHALLENGED);
+        tcp_send_challenge_ack(s, c);
+        return;
+    }
+
+    /* ---- fifth, check the ACK field ---- */
+    if (!(seg->flags & TCP_ACK)) {
+        /* "if the ACK bit is off, drop the segment and return" */
+        tcp_drop_seg(s, c, seg, TCP_DROP_NO_ACK);
+        return;
+    }
+    if (c->state == TCP_SYN_RECEIVED) {
+        /* "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state and
+         * continue processing with the variables below set to:
+         * SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ, SND.WL2 <- SEG.ACK. If the
+         * segment acknowledgment is not acceptable, form a reset segment
+         * <SEQ=SEG.ACK><CTL=RST> and send it." */
+        if (!(seq_lt(c->snd_una, seg->ack) && seq_leq(seg->ack, c->snd_nxt))) {
+            tcp_drop_seg(s, c, seg, TCP_DROP_BAD_ACK);
+            tcp_rst_reply(s, seg);
+            return;
+        }
+        if (c->listener && c->listener->acc_q_len >= c->listener->backlog) {
+            /* Accept queue full: like Linux, ignore the ACK; the SYN,ACK
+             * will be retransmitted and the peer's ACK with it. */
+            tcp_drop_seg(s, c, seg, TCP_DROP_BACKLOG_FULL);
+            return;
+        }
+        tcp_syn_acked(s, c, seg);
+        tcp_update_send_window(c, seg, false);
+        tcp_set_state(s, c, TCP_ESTABLISHED, "rcvd ACK of SYN");
+        tcp_move_to_accept_queue(c);
+        tcp_after_established(s, c);
+    }
+    /* RFC 9293: "If the ACK acks something not yet sent (SEG.ACK > SND.NXT)
+     * then send an ACK, drop the segment, and return." RFC 5961 §5.2 adds:
+     * an ACK older than SND.UNA - MAX.SND.WND is dropped the same way. */
+    if (seq_gt(seg->ack, c->snd_nxt) || seq_lt(seg->ack, c->snd_una - c->max_snd_wnd)) {
+        tcp_drop_seg(s, c, seg, TCP_DROP_BAD_ACK);
+        tcp_send_ack(s, c);
+        return;
+    }
+    tcp_ack_received(s, c, seg);
+    switch (c->state) {
+    case TCP_CLOSING:
+        /* "if the ACK acknowledges our FIN, then enter the TIME-WAIT state;
+         * otherwise, ignore the segment." */
+        if (tcp_our_fin_acked(c))
+            tcp_set_state(s, c, TCP_TIME_WAIT, "rcvd ACK of FIN");
+        return;
+    case TCP_LAST_ACK:
+        /* "The only thing that can arrive in this state is an
+         * acknowledgment of our FIN. If our FIN is now acknowledged, delete
+         * the TCB, enter the CLOSED state, and return." */
+        if (tcp_our_fin_acked(c)) {
+            tcp_set_state(s, c, TCP_CLOSED, "rcvd ACK of FIN");
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    /* FIN-WAIT-1 → FIN-WAIT-2 "if our FIN is now acknowledged" is done after
+     * the eighth step: if this same segment carries the peer's FIN, the
+     * connection goes straight to TIME-WAIT, one transition, not two. */
+
+    /* ---- sixth (URG), seventh (text), eighth (FIN) ---- */
+    tcp_in_text_and_fin(s, c, seg);
+
+    if (c->state == TCP_FIN_WAIT_1 && tcp_our_fin_acked(c)) {
+        tcp_set_state(s, c, TCP_FIN_WAIT_2, "rcvd ACK of FIN");
+        /* An orphan in FIN_WAIT_2 would wait forever for a FIN that may
+         * never come; bound it with the 2MSL timer (as BSD does). */
+        if (c->sd < 0)
+            tcp_timer_arm(s, c, TCP_TIMER_TIME_WAIT, s->now + 2 * s->cfg.msl_us);
+    }
+    if (c->state == TCP_CLOSED)
+        return;
+    tcp_output(s, c);
+    if (c->ack_owed)
+        tcp_send_ack(s, c);
+}
+
+void tcp_input(struct stack *s, const struct wire_ipv4 *ip, const struct wire_tcp *th,
+               const uint8_t *raw, size_t len)
+{
+    struct tcp_seg seg = {
+        .ip = ip,
+        .th = th,
+        .seq = th->seq,
+        .ack = th->ack,
+        .len = (uint32_t)th->payload_len + ((th->flags & TCP_SYN) ? 1 : 0) +
+               ((th->flags & TCP_FIN) ? 1 : 0),
+        .wnd = th->win,
+        .flags = th->flags,
+        .data = th->payload,
+        .data_len = (uint32_t)th->payload_len,
+        .raw = raw,
+        .raw_len = len,
+    };
+    struct tcp_tuple t = {
+        .laddr = ip->dst, .raddr = ip->src, .lport = th->dport, .rport = th->sport};
+    struct tcp_conn *c = conn_lookup(s, &t);
+    struct tcp_conn *l = c ? NULL : listener_lookup(s, th->dport);
+
+    if (stack_observed(s)) {
+        struct tev ev;
+        stack_event_init(s, &ev, TEV_SEGMENT, c ? c : l);
+        ev.tuple = t;
+        ev.u.seg.dir = TEV_IN;
+        ev.u.seg.tcp = *th;
+        ev.u.seg.src = ip->src;
+        ev.u.seg.dst = ip->dst;
+        ev.u.seg.raw = raw;
+        ev.u.seg.raw_len = len;
+        stack_emit(s, &ev);
+    }
+
+    if (!c) {
+        if (l)
+            tcp_in_listen(s, l, &seg, &t);
+        else
+            tcp_in_closed(s, &seg);
+        return;
+    }
+    if (c->state == TCP_SYN_SENT)
+        tcp_in_syn_sent(s, c, &seg);
+    else
+        tcp_in_other_states(s, c, &seg);
+}

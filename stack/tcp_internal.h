@@ -1,0 +1,338 @@
+/*
+ * tcp_internal.h — the engine's private types: the stack, the connection
+ * block (RFC 9293 §3.3.1 "Transmission Control Block"), the segment being
+ * processed, and the functions the engine's files share.
+ *
+ * Nothing outside stack/ includes this file (the smoke test does, to check
+ * SipHash against its published vector). Observers read the event stream.
+ *
+ * Files of the engine, in the order RFC 9293 §3.10 describes them:
+ *   stack.c       stack_new/free, stack_input (IPv4 → ICMP echo / TCP demux)
+ *   conn_table.c  4-tuple hash, listeners by port, descriptors, timer heap, ports
+ *   tcp_conn.c    connection blocks: create, free, tcp_set_state()
+ *   tcp_user.c    §3.10.1-3.10.6 user calls (socket API)
+ *   tcp_in.c      §3.10.7 SEGMENT ARRIVES
+ *   tcp_out.c     segment output, send queue, retransmission, window updates
+ *   tcp_timer.c   §3.10.8 timeouts and the RFC 6298 RTT estimator
+ *   tcp_rst.c     every rule about sending and accepting RST
+ *   isn.c         RFC 6528 initial sequence numbers (SipHash-2-4)
+ *   rbuf.c        ring buffers and the out-of-order assembler
+ */
+#ifndef TCPLAB_TCP_INTERNAL_H
+#define TCPLAB_TCP_INTERNAL_H
+
+#include <assert.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "seq.h"
+#include "tcp.h"
+#include "tcp_state.h"
+#include "wire.h"
+
+/* ---- ring buffer (rbuf.c) ---------------------------------------------- */
+
+/* A byte ring. `head` is the offset of the oldest byte, `len` how many are
+ * held. The send queue keeps bytes from SND.UNA on; the receive queue keeps
+ * in-order bytes not yet read, and out-of-order bytes beyond them. */
+struct rbuf {
+    uint8_t *buf; /* NULL until the connection first needs it */
+    uint32_t cap, head, len;
+};
+
+int rbuf_init(struct rbuf *r, uint32_t cap);
+void rbuf_release(struct rbuf *r);
+/* Copy in at offset `off` from head (off + n <= cap); len is not changed. */
+void rbuf_write_at(struct rbuf *r, uint32_t off, const void *src, uint32_t n);
+void rbuf_read_at(const struct rbuf *r, uint32_t off, void *dst, uint32_t n);
+/* Append at the tail; returns how many bytes fitted. */
+uint32_t rbuf_append(struct rbuf *r, const void *src, uint32_t n);
+/* Pointer to n contiguous bytes at `off`, or NULL if they wrap around. */
+const uint8_t *rbuf_peek(const struct rbuf *r, uint32_t off, uint32_t n);
+void rbuf_consume(struct rbuf *r, uint32_t n);
+
+/* Out-of-order assembler: which byte ranges beyond RCV.NXT are already held
+ * in the receive ring. Offsets are relative to RCV.NXT, intervals sorted and
+ * disjoint. A handful of holes is plenty; more and the segment is dropped
+ * (the sender will retransmit it). */
+#define TCP_ASM_MAX 8
+struct tcp_asm {
+    uint8_t n;
+    struct {
+        uint32_t off, len;
+    } iv[TCP_ASM_MAX];
+};
+/* Remember [off, off+len). Returns 0, or -1 when there is no room. */
+int tcp_asm_add(struct tcp_asm *a, uint32_t off, uint32_t len);
+/* `n` bytes were placed at RCV.NXT: returns how many bytes are now in order
+ * (n plus any held ranges that became contiguous) and rebases the rest. */
+uint32_t tcp_asm_advance(struct tcp_asm *a, uint32_t n);
+
+/* ---- RTT estimator, RFC 6298 (tcp_timer.c) ------------------------------ */
+
+struct tcp_rtt {
+    uint64_t srtt_us;   /* smoothed round-trip time */
+    uint64_t rttvar_us; /* round-trip time variation */
+    uint64_t rto_us;    /* current retransmission timeout (backed off) */
+    bool measured;      /* a first sample has been taken */
+};
+void tcp_rtt_init_2_1(struct tcp_rtt *r, const struct stack_config *cfg);
+void tcp_rtt_first_sample_2_2(struct tcp_rtt *r, uint64_t rtt_us, const struct stack_config *cfg);
+void tcp_rtt_next_sample_2_3(struct tcp_rtt *r, uint64_t rtt_us, const struct stack_config *cfg);
+void tcp_rtt_sample(struct tcp_rtt *r, uint64_t rtt_us, const struct stack_config *cfg);
+void tcp_rtt_backoff_5_5(struct tcp_rtt *r, const struct stack_config *cfg);
+
+/* ---- the connection block (RFC 9293 §3.3.1) ----------------------------- */
+
+#define TCP_HEAP_NONE UINT32_MAX
+
+struct tcp_conn {
+    /* where the block lives */
+    struct tcp_conn *hnext;    /* next in its hash bucket (4-tuple or listener table) */
+    struct tcp_conn *listener; /* passive open not yet accepted: its listening socket */
+    struct tcp_conn *qnext;    /* next in the listener's accept queue, or the graveyard */
+    uint32_t heap_idx;         /* slot in the stack's timer heap, TCP_HEAP_NONE if none */
+    int sd;                    /* descriptor; -1 if orphaned or not yet accepted */
+    struct tcp_tuple tuple;
+    uint64_t deadline;            /* the earliest of timers[] */
+    uint64_t timers[TCP_NTIMERS]; /* each timer's deadline, TCP_TIME_NEVER if idle */
+
+    uint8_t state;              /* enum tcp_state */
+    unsigned hashed : 1;        /* in the 4-tuple table */
+    unsigned bound : 1;         /* holds a reference on tuple.lport */
+    unsigned listening : 1;     /* in the listener table */
+    unsigned passive : 1;       /* created by a listener (passive OPEN) */
+    unsigned dead : 1;          /* waiting in the graveyard to be freed */
+    unsigned connected : 1;     /* has reached a synchronized state once */
+    unsigned fin_queued : 1;    /* user CLOSE/SHUT_WR: send FIN after the data */
+    unsigned rcv_fin : 1;       /* the peer's FIN has been received in order */
+    unsigned rcv_fin_held : 1;  /* a FIN arrived out of order: rcv_fin_seq */
+    unsigned shut_rd : 1;       /* shutdown(SHUT_RD) */
+    unsigned err_taken : 1;     /* the pending error was returned once */
+    unsigned ws_ok : 1;         /* window scaling agreed in both SYNs */
+    unsigned in_recovery : 1;   /* retransmitting holes up to `recover` */
+    unsigned rtt_timing : 1;    /* rtt_seq is being timed */
+    unsigned ack_owed : 1;      /* an ACK must go out before we return */
+    unsigned in_accept_q : 1;   /* complete, waiting in the listener's accept queue */
+    unsigned close_pending : 1; /* CLOSE before ESTABLISHED: FIN once established */
+    unsigned opt_keepalive : 1, opt_nodelay : 1, opt_delack : 1;
+    unsigned opt_reuseaddr : 1, opt_linger0 : 1;
+    int err; /* pending error for the user, -errno, 0 if none */
+
+    /* send sequence variables */
+    uint32_t iss;              /* initial send sequence number */
+    uint32_t snd_una;          /* oldest unacknowledged sequence number */
+    uint32_t snd_nxt;          /* next sequence number to send */
+    uint32_t snd_max;          /* highest sequence number sent + 1 */
+    uint32_t snd_wnd;          /* send window, bytes (scaled) */
+    uint32_t snd_wl1, snd_wl2; /* seq and ack of the segment last used to update snd_wnd */
+    uint32_t max_snd_wnd;      /* largest window the peer offered (RFC 5961 §5, SWS) */
+    uint32_t fin_seq;          /* sequence number of our FIN, once fin_queued */
+    uint32_t recover;          /* retransmit holes until SND.UNA reaches this */
+    /* receive sequence variables */
+    uint32_t irs;     /* initial receive sequence number */
+    uint32_t rcv_nxt; /* next sequence number expected */
+    uint32_t rcv_adv; /* right edge of the window last advertised */
+    uint32_t rcv_fin_seq;
+    uint16_t mss; /* effective send MSS */
+    uint8_t snd_wscale, rcv_wscale;
+
+    uint32_t sndbuf, rcvbuf; /* buffer sizes (allocated lazily) */
+    struct rbuf sndq, rcvq;
+    struct tcp_asm ooo;
+
+    struct tcp_rtt rtt;
+    uint32_t rtt_seq;   /* the sequence number being timed (Karn) */
+    uint64_t rtt_start; /* when it was sent */
+    uint16_t backoff;   /* consecutive retransmission timeouts */
+    uint16_t dupacks;   /* duplicate ACKs in a row */
+    uint16_t persist_backoff;
+    uint16_t ka_probes;    /* keepalive probes sent without answer */
+    uint32_t delack_bytes; /* bytes received since our last ACK */
+    uint64_t last_rcv_us;  /* time of the last segment received (keepalive) */
+    uint64_t ka_idle_us, ka_intvl_us;
+    uint32_t ka_cnt;
+    uint64_t user_timeout_us;
+
+    /* listeners only */
+    uint32_t backlog, syn_q_len, acc_q_len;
+    struct tcp_conn *acc_head, *acc_tail;
+};
+
+/* ---- the stack ----------------------------------------------------------- */
+
+#define TCP_LISTEN_BUCKETS 64
+#define TCP_FD_BASE        3 /* first descriptor handed out, like a process after stdio */
+
+struct stack {
+    struct stack_config cfg;
+    uint64_t now; /* the `now` of the call being processed */
+    struct stack_stats stats;
+
+    struct tcp_conn **buckets; /* 4-tuple hash table */
+    uint32_t nbuckets, nhashed;
+    struct tcp_conn *listeners[TCP_LISTEN_BUCKETS];
+
+    struct tcp_conn **fds; /* descriptor table, index sd - TCP_FD_BASE */
+    uint32_t fds_cap, fd_hint;
+
+    struct tcp_conn **heap; /* min-heap of connections by next deadline */
+    uint32_t heap_len, heap_cap;
+
+    uint32_t *port_refs; /* per local port: blocks bound to it */
+    uint32_t ephemeral_next;
+    uint16_t ip_id;
+
+    struct tcp_conn *graveyard; /* freed at the end of the current call */
+    uint8_t *pkt;               /* scratch buffer for one outgoing packet */
+    size_t pkt_cap;
+    uint8_t *payload_tmp; /* linearised payload when the ring wraps */
+};
+
+/* The segment being processed (RFC 9293 §3.3.1 "current segment variables"),
+ * passed explicitly from function to function. */
+struct tcp_seg {
+    const struct wire_ipv4 *ip;
+    const struct wire_tcp *th;
+    uint32_t seq; /* SEG.SEQ */
+    uint32_t ack; /* SEG.ACK */
+    uint32_t len; /* SEG.LEN: payload, plus one for SYN and for FIN */
+    uint32_t wnd; /* SEG.WND as on the wire (unscaled) */
+    uint8_t flags;
+    const uint8_t *data; /* payload */
+    uint32_t data_len;
+    const uint8_t *raw; /* the whole packet, for events */
+    size_t raw_len;
+};
+
+/* ---- stack.c: events and counters --------------------------------------- */
+
+static inline bool stack_observed(const struct stack *s)
+{
+    return s->cfg.on_event != NULL;
+}
+void stack_event_init(const struct stack *s, struct tev *ev, enum tev_kind kind,
+                      const struct tcp_conn *c);
+void stack_emit(struct stack *s, const struct tev *ev);
+/* Count a dropped packet and report it. */
+void stack_drop(struct stack *s, const struct tcp_conn *c, int reason, const uint8_t *raw,
+                size_t len);
+/* Report a user call and its result; returns `result` for tail calls. */
+long stack_call(struct stack *s, int sd, const struct tcp_conn *c, enum tcp_call call, long arg,
+                long result);
+/* Free the connections that died during this call. */
+void stack_reap(struct stack *s);
+
+/* ---- conn_table.c -------------------------------------------------------- */
+
+struct tcp_conn *conn_lookup(const struct stack *s, const struct tcp_tuple *t);
+int conn_hash_insert(struct stack *s, struct tcp_conn *c);
+void conn_hash_remove(struct stack *s, struct tcp_conn *c);
+struct tcp_conn *listener_lookup(const struct stack *s, uint16_t port);
+void listener_insert(struct stack *s, struct tcp_conn *c);
+void listener_remove(struct stack *s, struct tcp_conn *c);
+int fd_alloc(struct stack *s, struct tcp_conn *c);
+struct tcp_conn *fd_get(const struct stack *s, int sd);
+void fd_release(struct stack *s, int sd);
+void conn_heap_update(struct stack *s, struct tcp_conn *c);
+void port_ref(struct stack *s, struct tcp_conn *c);
+void port_unref(struct stack *s, struct tcp_conn *c);
+bool port_in_use(const struct stack *s, uint16_t port);
+/* A free local port from cfg's ephemeral range, or 0. */
+uint16_t port_ephemeral(struct stack *s);
+int conn_table_init(struct stack *s);
+void conn_table_free(struct stack *s);
+
+/* ---- tcp_conn.c ---------------------------------------------------------- */
+
+struct tcp_conn *conn_new(struct stack *s);
+/* Every state change goes through here: checks Figure 5, reports TEV_STATE
+ * with `cause`, and does what entering the state means (TIME_WAIT frees the
+ * buffers and arms 2MSL; CLOSED cancels timers and leaves the table). */
+void tcp_set_state(struct stack *s, struct tcp_conn *c, enum tcp_state to, const char *cause);
+/* The connection is finished: record `err` for the user and enter CLOSED. */
+void tcp_conn_fail(struct stack *s, struct tcp_conn *c, int err, const char *cause);
+int conn_alloc_buffers(struct tcp_conn *c);
+/* Put on the graveyard (freed by stack_reap) once no descriptor refers to it. */
+void conn_maybe_bury(struct stack *s, struct tcp_conn *c);
+void conn_destroy(struct tcp_conn *c);
+/* A passive open that will not complete (RST, retries exhausted, listener
+ * closed): take it out of the listener's queues and free it. */
+void conn_drop_child(struct stack *s, struct tcp_conn *c);
+void conn_fill_status(const struct stack *s, const struct tcp_conn *c, struct tcp_status *st);
+static inline bool tcp_state_synchronized(enum tcp_state st)
+{
+    return st >= TCP_ESTABLISHED;
+}
+
+/* ---- tcp_out.c ----------------------------------------------------------- */
+
+/* Send what the window, Nagle and SWS avoidance allow, and a FIN if due. */
+void tcp_output(struct stack *s, struct tcp_conn *c);
+/* The same, but send one segment even if SWS avoidance or Nagle would wait
+ * (the persist timer's "override timeout", RFC 9293 §3.8.6.2.1). */
+void tcp_output_forced(struct stack *s, struct tcp_conn *c);
+/* CLOSE for the sending direction (close() or shutdown(SHUT_WR)). */
+void tcp_close_send_side(struct stack *s, struct tcp_conn *c, const char *cause);
+static inline bool tcp_our_fin_acked(const struct tcp_conn *c)
+{
+    return c->fin_queued && seq_gt(c->snd_una, c->fin_seq);
+}
+void tcp_send_ack(struct stack *s, struct tcp_conn *c);
+void tcp_send_syn(struct stack *s, struct tcp_conn *c, bool retransmission);
+/* Retransmit the segment at SND.UNA (data, FIN, or SYN). */
+void tcp_retransmit_first(struct stack *s, struct tcp_conn *c);
+void tcp_send_keepalive_probe(struct stack *s, struct tcp_conn *c);
+void tcp_send_window_probe(struct stack *s, struct tcp_conn *c);
+/* After the application read: advertise a window that opened enough. */
+void tcp_maybe_window_update(struct stack *s, struct tcp_conn *c);
+/* Build one IPv4+TCP packet, report it, hand it to cfg.output. */
+void tcp_emit_packet(struct stack *s, const struct tcp_conn *c, uint32_t src, uint32_t dst,
+                     struct wire_tcp *th, const uint8_t *payload, size_t n, bool retransmission,
+                     bool probe);
+/* Receive window we can offer now: free receive space, capped by scaling. */
+uint32_t tcp_rcv_space(const struct tcp_conn *c);
+
+/* ---- tcp_in.c ------------------------------------------------------------ */
+
+void tcp_input(struct stack *s, const struct wire_ipv4 *ip, const struct wire_tcp *th,
+               const uint8_t *raw, size_t len);
+
+/* ---- tcp_timer.c --------------------------------------------------------- */
+
+void tcp_timer_arm(struct stack *s, struct tcp_conn *c, enum tcp_timer t, uint64_t deadline);
+void tcp_timer_cancel(struct stack *s, struct tcp_conn *c, enum tcp_timer t);
+void tcp_timer_cancel_all(struct stack *s, struct tcp_conn *c);
+static inline bool tcp_timer_armed(const struct tcp_conn *c, enum tcp_timer t)
+{
+    return c->timers[t] != TCP_TIME_NEVER;
+}
+/* Arm the retransmission timer for RTO from now, and the user timeout. */
+void tcp_timer_arm_rtx(struct stack *s, struct tcp_conn *c);
+void tcp_timer_arm_keepalive(struct stack *s, struct tcp_conn *c);
+void tcp_timers_run(struct stack *s);
+
+/* ---- tcp_rst.c ----------------------------------------------------------- */
+
+/* §3.10.7.1: answer a segment that has no connection (or an unacceptable
+ * ACK in LISTEN / SYN_SENT / SYN_RECEIVED) with a RST. Never answers a RST. */
+void tcp_rst_reply(struct stack *s, const struct tcp_seg *seg);
+/* §3.10.4 ABORT and RFC 2525 §2.17: reset a synchronized connection. */
+void tcp_rst_abort(struct stack *s, struct tcp_conn *c);
+enum tcp_rst_verdict { TCP_RST_ACCEPT, TCP_RST_CHALLENGE, TCP_RST_DROP, TCP_RST_IGNORE };
+/* RFC 5961 §3.2 / RFC 1337: what to do with a RST in a synchronized state. */
+enum tcp_rst_verdict tcp_rst_check(const struct tcp_conn *c, const struct tcp_seg *seg);
+/* RFC 5961 §3.2 and RFC 9293 §3.10.7.3: a RST in SYN_SENT counts only if
+ * it acknowledges our SYN. */
+bool tcp_rst_acceptable_syn_sent(const struct tcp_conn *c, const struct tcp_seg *seg);
+/* RFC 5961 §3.2, §4.2, §5.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. */
+void tcp_send_challenge_ack(struct stack *s, struct tcp_conn *c);
+
+/* ---- isn.c --------------------------------------------------------------- */
+
+uint64_t tcp_siphash24(const uint8_t key[16], const uint8_t *msg, size_t len);
+uint32_t tcp_isn(const uint8_t key[16], const struct tcp_tuple *t, uint64_t now_us);
+
+#endif

@@ -1,0 +1,300 @@
+/*
+ * tcp_out.c — what the engine sends: data from the send queue, SYN and FIN,
+ * ACKs and window updates, probes and retransmissions.
+ *
+ * The send queue holds every byte from SND.UNA on; bytes between SND.UNA
+ * and SND.NXT are in flight, the rest wait for window. tcp_output() sends
+ * as much as the rules allow:
+ *   - the peer's window (RFC 9293 §3.8.6): never past SND.UNA + SND.WND;
+ *     there is no congestion window (no RFC 5681 slow start — a documented
+ *     limit of this teaching stack);
+ *   - sender silly-window avoidance (§3.8.6.2.1): a segment smaller than
+ *     the MSS goes only if it carries everything queued (and Nagle agrees)
+ *     or at least half the largest window the peer ever offered;
+ *   - Nagle (RFC 1122 §4.2.3.4, switchable with TCP_NODELAY): while data is
+ *     in flight, a small tail waits for the ACK;
+ *   - PSH on the segment that empties the queue; FIN after the last byte.
+ * The receive side's window is advertised here too, with receiver
+ * silly-window avoidance (§3.8.6.2.2).
+ */
+#include <string.h>
+
+#include "tcp_internal.h"
+
+static inline uint32_t min_u32(uint32_t a, uint32_t b)
+{
+    return a < b ? a : b;
+}
+
+uint32_t tcp_rcv_space(const struct tcp_conn *c)
+{
+    uint32_t space = c->rcvbuf > c->rcvq.len ? c->rcvbuf - c->rcvq.len : 0;
+    uint32_t max = 65535u << c->rcv_wscale;
+    return space < max ? space : max;
+}
+
+/* The window field for a non-SYN segment. RFC 9293 §3.8.6.2.2: the right
+ * edge only moves when it can move by min(buffer/2, MSS), so a slow reader
+ * does not make the peer send tiny segments. Records RCV.ADV. */
+static uint16_t tcp_window_field(struct tcp_conn *c)
+{
+    uint32_t space = tcp_rcv_space(c);
+    uint32_t adv = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    uint32_t wnd = space;
+    if (space > adv && space - adv < min_u32(c->rcvbuf / 2, c->mss))
+        wnd = adv;
+    uint32_t field = wnd >> c->rcv_wscale;
+    if (field > 65535)
+        field = 65535;
+    uint32_t edge = c->rcv_nxt + (field << c->rcv_wscale);
+    if (seq_gt(edge, c->rcv_adv))
+        c->rcv_adv = edge;
+    return (uint16_t)field;
+}
+
+void tcp_emit_packet(struct stack *s, const struct tcp_conn *c, uint32_t src, uint32_t dst,
+                     struct wire_tcp *th, const uint8_t *payload, size_t n, bool retransmission,
+                     bool probe)
+{
+    size_t len = wire_tcp_build(s->pkt, s->pkt_cap, src, dst, s->ip_id++, th, payload, n);
+    if (!len)
+        return;
+    s->stats.pkts_out++;
+    if (retransmission)
+        s->stats.retransmissions++;
+    if (stack_observed(s)) {
+        struct tev ev;
+        stack_event_init(s, &ev, TEV_SEGMENT, c);
+        ev.tuple.laddr = src;
+        ev.tuple.raddr = dst;
+        ev.tuple.lport = th->sport;
+        ev.tuple.rport = th->dport;
+        ev.u.seg.dir = TEV_OUT;
+        ev.u.seg.tcp = *th;
+        ev.u.seg.src = src;
+        ev.u.seg.dst = dst;
+        ev.u.seg.raw = s->pkt;
+        ev.u.seg.raw_len = len;
+        ev.u.seg.retransmission = retransmission;
+        ev.u.seg.probe = probe;
+        stack_emit(s, &ev);
+    }
+    s->cfg.output(s->cfg.output_ctx, s->pkt, len);
+}
+
+/* Send one segment of connection c: `n` bytes from send-queue offset
+ * `qoff`, with the given flags. Every segment but the first SYN carries
+ * ACK, so sending one settles any ACK we owe. */
+static void tcp_xmit(struct stack *s, struct tcp_conn *c, uint32_t seq, uint8_t flags,
+                     uint32_t qoff, uint32_t n, bool retransmission, bool probe)
+{
+    struct wire_tcp th;
+    memset(&th, 0, sizeof th);
+    th.sport = c->tuple.lport;
+    th.dport = c->tuple.rport;
+    th.seq = seq;
+    th.flags = flags;
+    if (flags & TCP_ACK)
+        th.ack = c->rcv_nxt;
+    if (flags & TCP_SYN) {
+        /* RFC 9293 §3.7.1: MSS option; RFC 7323 §2.2: window scale, offered
+         * in our SYN when configured, and in a SYN,ACK only if the peer's SYN
+         * offered it. The window in a SYN is never scaled. */
+        th.opts.has_mss = true;
+        th.opts.mss = s->cfg.mss;
+        bool offer = c->state == TCP_SYN_SENT ? s->cfg.window_scaling : c->ws_ok;
+        if (offer) {
+            th.opts.has_wscale = true;
+            th.opts.wscale = s->cfg.wscale;
+        }
+        uint32_t space = c->rcvbuf - c->rcvq.len;
+        th.win = (uint16_t)min_u32(space, 65535);
+        c->rcv_adv = c->rcv_nxt + th.win;
+    } else {
+        th.win = tcp_window_field(c);
+    }
+    const uint8_t *payload = NULL;
+    if (n) {
+        payload = rbuf_peek(&c->sndq, qoff, n);
+        if (!payload) {
+            rbuf_read_at(&c->sndq, qoff, s->payload_tmp, n);
+            payload = s->payload_tmp;
+        }
+    }
+    if (flags & TCP_ACK) {
+        c->ack_owed = 0;
+        c->delack_bytes = 0;
+        if (tcp_timer_armed(c, TCP_TIMER_DELACK))
+            tcp_timer_cancel(s, c, TCP_TIMER_DELACK);
+    }
+    tcp_emit_packet(s, c, c->tuple.laddr, c->tuple.raddr, &th, payload, n, retransmission, probe);
+}
+
+void tcp_send_syn(struct stack *s, struct tcp_conn *c, bool retransmission)
+{
+    uint8_t flags = c->state == TCP_SYN_SENT ? TCP_SYN : TCP_SYN | TCP_ACK;
+    tcp_xmit(s, c, c->iss, flags, 0, 0, retransmission, false);
+    c->snd_nxt = c->iss + 1;
+    c->snd_max = c->snd_nxt;
+    if (!retransmission && !tcp_timer_armed(c, TCP_TIMER_RTX)) {
+        c->rtt_timing = 1;
+        c->rtt_seq = c->iss;
+        c->rtt_start = s->now;
+        tcp_timer_arm_rtx(s, c);
+    }
+}
+
+/* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
+void tcp_send_ack(struct stack *s, struct tcp_conn *c)
+{
+    if (c->state == TCP_SYN_SENT || c->state == TCP_CLOSED || c->state == TCP_LISTEN)
+        return;
+    tcp_xmit(s, c, c->snd_nxt, TCP_ACK, 0, 0, false, false);
+}
+
+/* RFC 1122 §4.2.3.6: a keepalive probe is an ACK with SEG.SEQ = SND.NXT-1,
+ * which the peer must answer with an ACK. We send no garbage byte. */
+void tcp_send_keepalive_probe(struct stack *s, struct tcp_conn *c)
+{
+    tcp_xmit(s, c, c->snd_nxt - 1, TCP_ACK, 0, 0, false, true);
+}
+
+/* Zero-window probe (RFC 9293 §3.8.6.1). RFC 9293 suggests sending one new
+ * byte; like Linux we send an ACK with the already-acknowledged sequence
+ * number SND.UNA-1, which the receiver must answer with an ACK carrying its
+ * current window — no byte is pushed into a closed window. */
+void tcp_send_window_probe(struct stack *s, struct tcp_conn *c)
+{
+    tcp_xmit(s, c, c->snd_una - 1, TCP_ACK, 0, 0, false, true);
+}
+
+static bool tcp_state_sends_data(enum tcp_state st)
+{
+    return st == TCP_ESTABLISHED || st == TCP_CLOSE_WAIT || st == TCP_FIN_WAIT_1 ||
+           st == TCP_LAST_ACK || st == TCP_CLOSING;
+}
+
+static void tcp_output_ex(struct stack *s, struct tcp_conn *c, bool force)
+{
+    if (!tcp_state_sends_data(c->state))
+        return;
+    for (;;) {
+        uint32_t off = c->snd_nxt - c->snd_una; /* bytes in flight */
+        uint32_t qlen = c->sndq.len;
+        if (off > qlen)
+            break; /* our FIN has been sent: nothing follows it */
+        uint32_t avail = qlen - off;
+        uint32_t wnd_end = c->snd_una + c->snd_wnd;
+        uint32_t room = seq_gt(wnd_end, c->snd_nxt) ? wnd_end - c->snd_nxt : 0;
+        uint32_t n = min_u32(min_u32(avail, c->mss), room);
+        /* The FIN goes with (or after) the last byte. A bare FIN needs no
+         * window: it carries no data. */
+        bool fin = c->fin_queued && n == avail;
+        if (n == 0 && !fin)
+            break;
+        if (n < c->mss && !fin && !force) {
+            if (n < avail) {
+                /* window-limited: sender SWS avoidance */
+                if (n < c->max_snd_wnd / 2)
+                    break;
+            } else if (!c->opt_nodelay && c->snd_nxt != c->snd_una) {
+                break; /* Nagle: wait for the ACK of what is in flight */
+            }
+        }
+        force = false;
+        uint8_t flags = TCP_ACK;
+        if (n > 0 && n == avail)
+            flags |= TCP_PSH;
+        if (fin)
+            flags |= TCP_FIN;
+        tcp_xmit(s, c, c->snd_nxt, flags, off, n, false, false);
+        if (!c->rtt_timing) { /* RFC 6298: time one segment per round trip */
+            c->rtt_timing = 1;
+            c->rtt_seq = c->snd_nxt;
+            c->rtt_start = s->now;
+        }
+        c->snd_nxt += n + (fin ? 1 : 0);
+        c->snd_max = c->snd_nxt;
+        if (!tcp_timer_armed(c, TCP_TIMER_RTX))
+            tcp_timer_arm_rtx(s, c); /* RFC 6298 (5.1) */
+        if (fin)
+            break;
+    }
+    /* RFC 9293 §3.8.6.1: data waiting, nothing in flight, and the window
+     * will not let it go — only the persist timer can find out when the
+     * window reopens (the peer's window update could be lost). */
+    bool waiting = c->snd_nxt == c->snd_una && c->sndq.len > 0;
+    if (waiting && !tcp_timer_armed(c, TCP_TIMER_PERSIST)) {
+        uint64_t d = c->rtt.rto_us << (c->persist_backoff < 16 ? c->persist_backoff : 16);
+        if (d > s->cfg.rto_max_us)
+            d = s->cfg.rto_max_us;
+        tcp_timer_arm(s, c, TCP_TIMER_PERSIST, s->now + d);
+    } else if (!waiting && tcp_timer_armed(c, TCP_TIMER_PERSIST)) {
+        tcp_timer_cancel(s, c, TCP_TIMER_PERSIST);
+        c->persist_backoff = 0;
+    }
+}
+
+void tcp_output(struct stack *s, struct tcp_conn *c)
+{
+    tcp_output_ex(s, c, false);
+}
+
+void tcp_output_forced(struct stack *s, struct tcp_conn *c)
+{
+    tcp_output_ex(s, c, true);
+}
+
+void tcp_retransmit_first(struct stack *s, struct tcp_conn *c)
+{
+    if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {
+        tcp_send_syn(s, c, true);
+        return;
+    }
+    uint32_t inflight = c->snd_nxt - c->snd_una;
+    uint32_t qlen = c->sndq.len;
+    uint32_t n = min_u32(min_u32(qlen, c->mss), inflight);
+    bool fin = c->fin_queued && inflight > qlen && n == qlen;
+    if (n == 0 && !fin)
+        return;
+    uint8_t flags = TCP_ACK;
+    if (n > 0 && n == qlen)
+        flags |= TCP_PSH;
+    if (fin)
+        flags |= TCP_FIN;
+    c->rtt_timing = 0; /* Karn: never time a retransmitted segment */
+    tcp_xmit(s, c, c->snd_una, flags, 0, n, true, false);
+}
+
+void tcp_maybe_window_update(struct stack *s, struct tcp_conn *c)
+{
+    if (c->state != TCP_ESTABLISHED && c->state != TCP_FIN_WAIT_1 && c->state != TCP_FIN_WAIT_2)
+        return;
+    uint32_t adv = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
+    uint32_t space = tcp_rcv_space(c);
+    uint32_t thresh = min_u32(c->rcvbuf / 2, c->mss);
+    /* Tell the peer when the window grew by a useful amount and what it
+     * knows is at most half of it (so bulk readers do not ACK every read). */
+    if (space >= adv + thresh && (adv <= space / 2 || adv < c->mss))
+        tcp_send_ack(s, c);
+}
+
+void tcp_close_send_side(struct stack *s, struct tcp_conn *c, const char *cause)
+{
+    switch (c->state) {
+    case TCP_SYN_SENT:
+    case TCP_SYN_RECEIVED:
+        /* RFC 9293 §3.10.4: queue the FIN until ESTABLISHED. */
+        c->close_pending = 1;
+        break;
+    case TCP_ESTABLISHED:
+    case TCP_CLOSE_WAIT:
+        c->fin_queued = 1;
+        c->fin_seq = c->snd_una + c->sndq.len;
+        tcp_set_state(s, c, c->state == TCP_ESTABLISHED ? TCP_FIN_WAIT_1 : TCP_LAST_ACK, cause);
+        tcp_output(s, c);
+        break;
+    default:
+        break; /* already closing */
+    }
+}
