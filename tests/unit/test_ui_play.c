@@ -1,0 +1,459 @@
+/*
+ * test_ui_play.c — the whole frame of `tcplab play`, in memory: what a
+ * learner sees at each step of a hand-made teardown timeline
+ * (test_ui_fixture.h), at 100x30 and at 80x24.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "test_ui_fixture.h"
+
+struct ctx {
+    struct scn_timeline *tl;
+    struct ui_player p;
+    struct ui_view_opts o;
+};
+
+static int setup(void **state)
+{
+    ui_locale_init();
+    struct ctx *c = calloc(1, sizeof *c);
+    c->tl = fx_teardown_timeline();
+    ui_player_init(&c->p, c->tl);
+    ui_view_opts_defaults(&c->o);
+    c->o.title = c->tl->title_en;
+    *state = c;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct ctx *c = *state;
+    ui_player_free(&c->p);
+    fx_free(c->tl);
+    free(c);
+    return 0;
+}
+
+static struct screen *at_step(struct ctx *c, size_t k, int w, int h)
+{
+    ui_player_seek(&c->p, k);
+    return fx_render(&c->p, &c->o, w, h);
+}
+
+static bool row_has(const struct screen *s, int y, const char *text)
+{
+    char buf[4096];
+    screen_row_text(s, y, buf, sizeof buf);
+    return strstr(buf, text) != NULL;
+}
+
+/* Column of the first occurrence of a character on row y, or -1. */
+static int col_of(const struct screen *s, int y, uint32_t ch)
+{
+    for (int x = 0; x < s->w; x++)
+        if (screen_cell(s, x, y)->ch == ch)
+            return x;
+    return -1;
+}
+
+static void test_handshake_labels_use_relative_sequence_numbers_by_default(void **state)
+{
+    struct ctx *c = *state;
+    struct screen *s = at_step(c, 2, 100, 30);
+    assert_true(screen_contains(s, "SYN seq=0 win=64240 <mss 1460>"));
+    assert_true(screen_contains(s, "SYN,ACK seq=0 ack=1 win=65160 <mss 1460>"));
+    assert_true(screen_contains(s, "ACK seq=1 ack=1"));
+    screen_free(s);
+}
+
+static void test_key_a_shows_absolute_sequence_numbers(void **state)
+{
+    struct ctx *c = *state;
+    c->o.absolute = true;
+    struct screen *s = at_step(c, 2, 100, 30);
+    assert_true(screen_contains(s, "SYN seq=1000000 win=64240"));
+    assert_true(screen_contains(s, "SYN,ACK seq=3000000000 ack=1000001"));
+    assert_false(screen_contains(s, "SYN seq=0 "));
+    screen_free(s);
+}
+
+static void test_data_segments_show_their_length(void **state)
+{
+    struct ctx *c = *state;
+    struct screen *s = at_step(c, 4, 100, 30);
+    assert_true(screen_contains(s, "PSH,ACK seq=1 ack=1 len=5"));
+    assert_true(screen_contains(s, "ACK seq=1 ack=6 win=65155"));
+    screen_free(s);
+}
+
+static void test_arrows_point_from_sender_to_receiver(void **state)
+{
+    struct ctx *c = *state;
+    struct screen *s = at_step(c, 2, 100, 30);
+    int syn = fx_row_of(s, "SYN seq=0 win"), synack = fx_row_of(s, "SYN,ACK seq=0");
+    assert_true(syn >= 0 && synack > syn);
+    struct ui_ladder_geom g;
+    ui_ladder_geometry(98, 2, &g);
+    int client_x = 1 + g.col_x[0], server_x = 1 + g.col_x[1];
+    assert_int_equal(col_of(s, syn, 0x25b6), server_x - 1);    /* ▶ at the server */
+    assert_int_equal(col_of(s, synack, 0x25c0), client_x + 1); /* ◀ at the client */
+    screen_free(s);
+}
+
+static void test_lost_segment_dies_half_way_with_a_cross(void **state)
+{
+    struct ctx *c = *state;
+    struct screen *s = at_step(c, 7, 100, 30);
+    int y = fx_row_of(s, "FIN,ACK seq=1 ack=7");
+    assert_true(y >= 0);
+    assert_true(row_has(s, y, "lost"));
+    int x = col_of(s, y, 0x2717);
+    assert_true(x > 35 && x < 65);              /* between the columns, about half-way */
+    assert_int_equal(col_of(s, y, 0x25c0), -1); /* never reaches the client */
+    screen_free(s);
+}
+
+static void test_retransmission_is_marked(void **state)
+{
+    struct ctx *c = *state;
+    struct screen *s = at_step(c, 8, 100, 30);
+    int y = fx_row_of(s, "(retransmission)");
+    assert_true(y >= 0);
+    assert_true(row_has(s, y, "\u21bb FIN,ACK seq=1 ack=7"));
+    screen_free(s);
+}
+
+static void test_state_boxes_show_the_state_and_why_it_changed(void **state)
+{
+    struct ctx *c = *state;
+    struct screen *s = at_step(c, 5, 100, 30);
+    assert_true(row_has(s, 3, "FIN_WAIT_2"));
+    assert_true(row_has(s, 3, "rcvd ACK of our FIN"));
+    assert_true(row_has(s, 3, "CLOSE_WAIT"));
+    assert_true(row_has(s, 3, "rcvd FIN"));
+    /* Changed during this step: double-lined boxes. */
+    assert_true(row_has(s, 2, "\u2554"));
+    screen_free(s);
+    /* Step 6 changes no state: single-lined boxes. */
+    s = at_step(c, 6, 100, 30);
+    assert_false(row_has(s, 2, "\u2554"));
+    assert_true(row_has(s, 2, "\u250c"));
+    screen_free(s);
+}
+
+static void test_socket_calls_are_written_beside_their_endpoint(void **state)
+{
+    struct ctx *c = *state;
+    struct screen *s = at_step(c, 6, 100, 30);
+    assert_true(screen_contains(s, "listen(4)"));
+    assert_true(screen_contains(s, "connect()"));
+    assert_true(screen_contains(s, "accept() \u2192 fd 4"));
+    assert_true(screen_contains(s, "send(5) = 5"));
+    assert_true(screen_contains(s, "recv() = 0"));
+    int y = fx_row_of(s, "connect()");
+    struct ui_ladder_geom g;
+    ui_ladder_geometry(98, 2, &g);
+    char buf[512];
+    screen_row_text(s, y, buf, sizeof buf);
+    assert_true((int)(strstr(buf, "connect()") - buf) < 1 + g.col_x[0]); /* client's lane, left */
+    y = fx_row_of(s, "recv() = 0");
+    assert_true(col_of(s, y, 'r') > 1 + g.col_x[1]); /* server's lane, right */
+    screen_free(s);
+}
+
+static void test_listen_queues_count_half_open_and_unaccepted_connections(void **state)
+{
+    struct ctx *c = *state;
+    /* Just after the server's SYN_RECEIVED: one half-open connection. */
+    ui_model_reset(&c->p.model);
+    for (size_t i = 0; i < c->tl->nevents; i++) {
+        ui_model_apply_next(&c->p.model);
+        const struct tev *e = c->tl->events[i];
+        if (e->kind == TEV_STATE && e->u.state.to == TCP_SYN_RECEIVED)
+            break;
+    }
+    assert_int_equal(c->p.model.hosts[1].syn_queue, 1);
+    assert_int_equal(c->p.model.hosts[1].accept_queue, 0);
+    assert_int_equal(c->p.model.hosts[1].backlog, 4);
+    struct screen *s = at_step(c, 2, 100, 30);
+    assert_true(screen_contains(s, "SYN q \u25a1\u25a1\u25a1\u25a1 0/4"));
+    assert_true(screen_contains(s, "accept q \u25a0\u25a1\u25a1\u25a1 1/4"));
+    screen_free(s);
+    s = at_step(c, 3, 100, 30);
+    assert_true(screen_contains(s, "accept q \u25a1\u25a1\u25a1\u25a1 0/4"));
+    screen_free(s);
+}
+
+static void test_time_wait_bar_counts_down(void **state)
+{
+    struct ctx *c = *state;
+    ui_player_seek(&c->p, 8);
+    const struct ui_timer *t = &c->p.model.hosts[0].timers[TCP_TIMER_TIME_WAIT];
+    assert_true(t->armed);
+    char full[128], half[128];
+    ui_timer_text(t, TCP_TIMER_TIME_WAIT, t->armed_us, 10, full, sizeof full);
+    ui_timer_text(t, TCP_TIMER_TIME_WAIT, t->armed_us + 2000000, 10, half, sizeof half);
+    assert_non_null(strstr(full, "2MSL 4.0s"));
+    assert_non_null(strstr(full, "\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588\u2588"));
+    assert_non_null(strstr(half, "2MSL 2.0s"));
+    assert_non_null(strstr(half, "\u2588\u2588\u2588\u2588\u2588\u2591\u2591\u2591\u2591\u2591"));
+    struct screen *s = at_step(c, 8, 100, 30);
+    assert_true(screen_contains(s, "2MSL 4.0s"));
+    screen_free(s);
+    s = at_step(c, 9, 100, 30);
+    assert_false(row_has(s, 5, "2MSL")); /* expired: no bar under the box */
+    assert_true(screen_contains(s, "2MSL timeout"));
+    screen_free(s);
+}
+
+static void test_narration_in_english_and_in_chinese(void **state)
+{
+    struct ctx *c = *state;
+    struct screen *s = at_step(c, 2, 100, 30);
+    assert_true(screen_contains(s, "three-way"));
+    assert_true(screen_contains(s, "narration \u00b7 English"));
+    screen_free(s);
+    c->o.zh = true;
+    s = at_step(c, 2, 100, 30);
+    assert_true(screen_contains(s, "客户端的 ACK 完成三次握手"));
+    assert_false(screen_contains(s, "three-way"));
+    screen_free(s);
+}
+
+static void test_chinese_narration_wraps_inside_its_panel_at_80x24(void **state)
+{
+    struct ctx *c = *state;
+    c->o.zh = true;
+    struct screen *s = at_step(c, 8, 80, 24);
+    struct ui_layout l;
+    struct ui_layout_opts lo = {2, false, false};
+    ui_layout_play(&l, 80, 24, &lo);
+    char buf[1024];
+    int chinese_rows = 0;
+    for (int y = l.narration.y; y < l.narration.y + l.narration.h; y++) {
+        screen_row_text(s, y, buf, sizeof buf);
+        assert_true(ui_text_width(buf) <= 80);
+        if (strstr(buf, "重传") || strstr(buf, "TIME_WAIT"))
+            chinese_rows++;
+        assert_int_equal(screen_cell(s, 79, y)->ch, 0x2502); /* the frame is intact */
+    }
+    assert_true(chinese_rows >= 1);
+    screen_free(s);
+}
+
+static void test_help_overlay_lists_every_key(void **state)
+{
+    struct ctx *c = *state;
+    c->o.help = true;
+    struct screen *s = at_step(c, 3, 80, 24);
+    for (size_t i = 0; i < ui_play_nkeys; i++) {
+        assert_true(screen_contains(s, ui_play_keys[i].keys));
+        assert_true(screen_contains(s, ui_play_keys[i].en));
+    }
+    screen_free(s);
+    c->o.zh = true;
+    s = at_step(c, 3, 100, 30);
+    for (size_t i = 0; i < ui_play_nkeys; i++)
+        assert_true(screen_contains(s, ui_play_keys[i].zh));
+    screen_free(s);
+}
+
+static void settle_all(struct ui_player *p)
+{
+    for (int i = 0; i < 1000 && ui_player_busy(p); i++)
+        ui_player_tick(p, 0.1);
+}
+
+static void test_step_back_restores_the_exact_earlier_screen(void **state)
+{
+    struct ctx *c = *state;
+    for (size_t k = 0; k <= c->tl->nsteps; k++) {
+        struct screen *before = at_step(c, k, 100, 30);
+        ui_player_next(&c->p);
+        settle_all(&c->p);
+        struct screen *after = fx_render(&c->p, &c->o, 100, 30);
+        if (k < c->tl->nsteps)
+            assert_false(screen_equal(before, after));
+        ui_player_prev(&c->p);
+        if (k == c->tl->nsteps) {
+            ui_player_next(&c->p); /* at the end, "next" stays: step to k again */
+            settle_all(&c->p);
+        }
+        struct screen *back = fx_render(&c->p, &c->o, 100, 30);
+        if (!screen_equal(before, back)) {
+            screen_write_text(before, stdout);
+            screen_write_text(back, stdout);
+            fail_msg("step %zu differs after going forward and back", k);
+        }
+        screen_free(before);
+        screen_free(after);
+        screen_free(back);
+    }
+}
+
+static void test_arrow_in_flight_is_drawn_part_way_then_whole(void **state)
+{
+    struct ctx *c = *state;
+    ui_player_seek(&c->p, 1);
+    ui_player_next(&c->p);
+    for (int i = 0; i < 100 && c->p.flying_row < 0; i++)
+        ui_player_tick(&c->p, 0.001);
+    assert_true(c->p.flying_row >= 0);
+    ui_player_tick(&c->p, 0.3); /* about 40% of the way */
+    struct screen *s = fx_render(&c->p, &c->o, 100, 30);
+    int y = -1;
+    for (int r = 0; r < s->h && y < 0; r++)
+        if (row_has(s, r, "SYN_SENT") && col_of(s, r, 0x25b6) > 0)
+            y = r;
+    assert_true(y >= 0);
+    int head = col_of(s, y, 0x25b6);
+    assert_true(head > 20 && head < 70);
+    assert_false(row_has(s, y, "<mss 1460>")); /* the label is not all revealed yet */
+    screen_free(s);
+    settle_all(&c->p);
+    s = fx_render(&c->p, &c->o, 100, 30);
+    assert_true(screen_contains(s, "SYN seq=0 win=64240 <mss 1460>"));
+    screen_free(s);
+}
+
+static void test_80x24_still_shows_states_labels_and_narration(void **state)
+{
+    struct ctx *c = *state;
+    struct screen *s = at_step(c, 5, 80, 24);
+    assert_true(screen_contains(s, "FIN_WAIT_2"));
+    assert_true(screen_contains(s, "CLOSE_WAIT"));
+    assert_true(screen_contains(s, "FIN,ACK seq=6 ack=1"));
+    assert_true(screen_contains(s, "The client closes first"));
+    assert_true(screen_contains(s, "step 5/9"));
+    assert_true(screen_contains(s, "q quit"));
+    char buf[1024];
+    for (int y = 0; y < 24; y++) {
+        screen_row_text(s, y, buf, sizeof buf);
+        assert_true(ui_text_width(buf) <= 80);
+    }
+    screen_free(s);
+}
+
+static void test_labels_are_cut_to_the_room_between_columns(void **state)
+{
+    struct ctx *c = *state;
+    ui_player_seek(&c->p, 2);
+    struct screen *s = screen_new(44, 6);
+    struct ui_rect r = {0, 0, 44, 6};
+    ui_view_ladder(s, r, &c->p.model, -1, 1, &c->o);
+    int y = fx_row_of(s, "SYN seq=0");
+    assert_true(y >= 0);
+    assert_true(row_has(s, y, "\u2026"));
+    assert_false(row_has(s, y, "<mss 1460>"));
+    struct ui_ladder_geom g;
+    ui_ladder_geometry(44, 2, &g);
+    assert_int_equal(col_of(s, y, 0x25b6), g.col_x[1] - 1); /* the head still reaches the server */
+    screen_free(s);
+}
+
+static void test_state_diagram_is_drawn_from_the_engine_table(void **state)
+{
+    struct ctx *c = *state;
+    enum tcp_state edges[64][2];
+    size_t n = ui_graph_edges(edges, 64);
+    assert_true(n >= 20 && n <= 64);
+    for (size_t i = 0; i < n; i++)
+        assert_true(tcp_transition_legal(edges[i][0], edges[i][1]));
+    /* Every edge of Figure 5 is drawn. */
+    static const enum tcp_state fig5[][2] = {
+        {TCP_CLOSED, TCP_LISTEN},
+        {TCP_CLOSED, TCP_SYN_SENT},
+        {TCP_LISTEN, TCP_SYN_RECEIVED},
+        {TCP_LISTEN, TCP_SYN_SENT},
+        {TCP_SYN_SENT, TCP_SYN_RECEIVED},
+        {TCP_SYN_SENT, TCP_ESTABLISHED},
+        {TCP_SYN_RECEIVED, TCP_ESTABLISHED},
+        {TCP_SYN_RECEIVED, TCP_FIN_WAIT_1},
+        {TCP_ESTABLISHED, TCP_FIN_WAIT_1},
+        {TCP_ESTABLISHED, TCP_CLOSE_WAIT},
+        {TCP_FIN_WAIT_1, TCP_FIN_WAIT_2},
+        {TCP_FIN_WAIT_1, TCP_CLOSING},
+        {TCP_FIN_WAIT_2, TCP_TIME_WAIT},
+        {TCP_CLOSING, TCP_TIME_WAIT},
+        {TCP_CLOSE_WAIT, TCP_LAST_ACK},
+        {TCP_LAST_ACK, TCP_CLOSED},
+        {TCP_TIME_WAIT, TCP_CLOSED},
+    };
+    for (size_t f = 0; f < sizeof fig5 / sizeof fig5[0]; f++) {
+        bool found = false;
+        for (size_t i = 0; i < n; i++)
+            found |= edges[i][0] == fig5[f][0] && edges[i][1] == fig5[f][1];
+        assert_true(found);
+    }
+    c->o.graph = true;
+    struct screen *s = at_step(c, 5, 100, 30);
+    int y = fx_row_of(s, "client \u25b6 FIN_WAIT_2");
+    assert_true(y >= 0);
+    y = fx_row_of(s, "\u2501rcv ACK of FIN\u2501\u25b6 FIN_WAIT_2"); /* the edge just taken, lit */
+    assert_true(y >= 0);
+    assert_true(row_has(s, y, "FIN_WAIT_1"));
+    screen_free(s);
+}
+
+static void test_details_show_each_field_in_network_byte_order(void **state)
+{
+    struct ctx *c = *state;
+    c->o.details = true;
+    ui_player_seek(&c->p, 2);
+    c->o.selected = 0;
+    while ((size_t)c->o.selected < c->p.model.nrows && !c->p.model.rows[c->o.selected].has_arrow)
+        c->o.selected++;
+    struct screen *s = fx_render(&c->p, &c->o, 130, 40);
+    assert_true(screen_contains(s, "segment details \u00b7 SYN seq=0"));
+    assert_true(screen_contains(s, "00 0f 42 40"));  /* seq 1000000, most significant first */
+    assert_true(screen_contains(s, "fa f0"));        /* window 64240 */
+    assert_true(screen_contains(s, "1f 90"));        /* port 8080 */
+    assert_true(screen_contains(s, "02 04 05 b4"));  /* MSS option 1460 */
+    assert_true(screen_contains(s, "0000   45 00")); /* hex dump with offsets */
+    assert_true(screen_contains(s, "relative"));
+    screen_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_handshake_labels_use_relative_sequence_numbers_by_default, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_a_shows_absolute_sequence_numbers, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_data_segments_show_their_length, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_arrows_point_from_sender_to_receiver, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_segment_dies_half_way_with_a_cross, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_retransmission_is_marked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_boxes_show_the_state_and_why_it_changed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_socket_calls_are_written_beside_their_endpoint, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_listen_queues_count_half_open_and_unaccepted_connections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_wait_bar_counts_down, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_narration_in_english_and_in_chinese, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chinese_narration_wraps_inside_its_panel_at_80x24,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_help_overlay_lists_every_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_step_back_restores_the_exact_earlier_screen, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_arrow_in_flight_is_drawn_part_way_then_whole, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_80x24_still_shows_states_labels_and_narration, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_labels_are_cut_to_the_room_between_columns, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_state_diagram_is_drawn_from_the_engine_table, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_details_show_each_field_in_network_byte_order, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,101 @@
+/*
+ * view.h — the views of the classroom UI. Each draws one panel of the
+ * screen model (screen.h) from the playback model (player.h); none touches
+ * the terminal. ui_render_play() puts a whole frame together from the
+ * layout (layout.h). One file per view: view_ladder.c, view_state.c,
+ * view_diagram.c, view_narration.c, view_details.c, view_status.c,
+ * view_help.c, view_play.c (the frame), view_live.c (the live table).
+ */
+#ifndef TCPLAB_VIEW_H
+#define TCPLAB_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layout.h"
+#include "player.h"
+#include "screen.h"
+
+/* How the user has set up the view (keys a, d, g, l, ?, arrows). */
+struct ui_view_opts {
+    bool absolute;      /* absolute sequence numbers (default relative) */
+    bool zh;            /* narration in Chinese */
+    bool details;       /* segment details panel */
+    bool graph;         /* whole state diagram instead of the ladder */
+    bool help;          /* help overlay */
+    bool flash;         /* draw changed states in the flash style */
+    int selected;       /* selected ladder row; -1 = the latest segment */
+    int ladder_scroll;  /* rows scrolled up from the bottom (0 = follow) */
+    int details_scroll; /* lines scrolled in the details panel */
+    const char *title;  /* scenario title in the chosen language */
+    const char *mode;   /* "VIRTUAL" or "TUN" */
+};
+void ui_view_opts_defaults(struct ui_view_opts *o);
+
+/* The whole frame of `tcplab play`. */
+void ui_render_play(struct screen *s, const struct ui_player *p, const struct ui_view_opts *o);
+/* "terminal 70x20 is too small ..." centred on the screen. */
+void ui_view_too_small(struct screen *s, int need_w, int need_h);
+
+/* ---- ladder (view_ladder.c) ------------------------------------------------ */
+/* Column x of each endpoint inside a ladder of width w, and the lane widths. */
+struct ui_ladder_geom {
+    int ncols;
+    int col_x[UI_MAX_HOSTS]; /* relative to the ladder's x */
+    int lane_left, lane_right;
+};
+void ui_ladder_geometry(int w, int nhosts, struct ui_ladder_geom *g);
+/* "SYN seq=0 win=64240 <mss 1460>", "PSH,ACK seq=1 ack=1 len=5", with
+ * "(retransmission)" / "✗ lost" marks. Relative numbers unless absolute. */
+size_t ui_segment_label(const struct ui_model *m, const struct ui_arrow *a, bool absolute,
+                        char *buf, size_t cap);
+/* "SYN,ACK", "FIN,PSH,ACK", "RST" */
+void ui_flags_words(uint8_t flags, char *buf, size_t cap);
+/* Lane text for an item: "connect()", "accept() → fd 4", "recv() = 0",
+ * "shutdown(SHUT_WR)", "connect() = ECONNREFUSED", "ESTABLISHED", ... */
+size_t ui_item_text(const struct ui_model *m, const struct ui_item *it, char *buf, size_t cap);
+/* "ECONNREFUSED" for -111 ... */
+const char *ui_errno_name(long neg_errno);
+/* The ladder rows of `m` into rect r. flying_row/progress animate one arrow. */
+void ui_view_ladder(struct screen *s, struct ui_rect r, const struct ui_model *m, int flying_row,
+                    double progress, const struct ui_view_opts *o);
+/* The row the view treats as selected (o->selected, or the latest arrow). */
+int ui_ladder_selected(const struct ui_model *m, const struct ui_view_opts *o);
+
+/* ---- state boxes, timers, queues (view_state.c) ----------------------------- */
+void ui_view_states(struct screen *s, struct ui_rect r, bool boxed, const struct ui_model *m,
+                    uint64_t now_us, bool flash, size_t flash_from);
+/* "rtx 1.0s [████░░░░]" for one timer into buf. */
+size_t ui_timer_text(const struct ui_timer *t, enum tcp_timer which, uint64_t now_us, int bar,
+                     char *buf, size_t cap);
+
+/* ---- state diagram (view_diagram.c) ------------------------------------------ */
+/* One line per endpoint: "client  ESTABLISHED ─CLOSE/snd FIN→ [FIN_WAIT_1] → FIN_WAIT_2 | ..." */
+void ui_view_diagram_line(struct screen *s, int x, int y, int w, const struct ui_model *m,
+                          int host);
+/* The whole RFC 9293 Figure 5 graph, current states marked, last edges lit. */
+void ui_view_graph(struct screen *s, struct ui_rect r, const struct ui_model *m);
+/* Diagram edges drawn by ui_view_graph (for the tests): from, to. */
+size_t ui_graph_edges(enum tcp_state (*edges)[2], size_t max);
+
+/* ---- narration (view_narration.c) -------------------------------------------- */
+void ui_view_narration(struct screen *s, struct ui_rect r, const struct scn_step *step, bool zh);
+
+/* ---- segment details (view_details.c) ---------------------------------------- */
+void ui_view_details(struct screen *s, struct ui_rect r, const struct ui_model *m, int row,
+                     const struct ui_view_opts *o);
+
+/* ---- status bar, key bar, help (view_status.c, view_help.c) ------------------ */
+void ui_view_status(struct screen *s, struct ui_rect r, const struct ui_player *p,
+                    const struct ui_view_opts *o);
+void ui_view_keybar(struct screen *s, struct ui_rect r, const struct ui_view_opts *o);
+struct ui_key_help {
+    const char *keys; /* "space", "→ n" */
+    const char *en, *zh;
+};
+extern const struct ui_key_help ui_play_keys[];
+extern const size_t ui_play_nkeys;
+void ui_view_help(struct screen *s, bool zh);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * view_help.c — the list of every key (the one table the help overlay, the
+ * docs and the tests all use) and the help overlay drawn over the frame.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "view.h"
+
+const struct ui_key_help ui_play_keys[] = {
+    {"space", "play / pause", "播放 / 暂停"},
+    {"\u2192  n", "next step", "下一步"},
+    {"\u2190  b", "step back (replayed from the record)", "后退一步（按记录重放）"},
+    {"+  -", "faster / slower", "加快 / 减慢"},
+    {"Home  End", "first / last step", "第一步 / 最后一步"},
+    {"\u2191  \u2193", "select a segment", "选择报文段"},
+    {"PgUp PgDn", "scroll the ladder or the details", "滚动梯形图或详情"},
+    {"d", "segment details: fields and hex", "报文段详情：字段与十六进制"},
+    {"a", "absolute / relative sequence numbers", "绝对 / 相对序列号"},
+    {"g", "whole state diagram (RFC 9293)", "完整状态图（RFC 9293）"},
+    {"l", "narration in English / 中文", "解说语言 English / 中文"},
+    {"?", "this help (any key closes it)", "本帮助（按任意键关闭）"},
+    {"q", "quit", "退出"},
+};
+const size_t ui_play_nkeys = sizeof ui_play_keys / sizeof ui_play_keys[0];
+
+void ui_view_help(struct screen *s, bool zh)
+{
+    int w = 64, h = (int)ui_play_nkeys + 6;
+    if (w > s->w - 2)
+        w = s->w - 2;
+    if (h > s->h - 2)
+        h = s->h - 2;
+    int x = (s->w - w) / 2, y = (s->h - h) / 2;
+    screen_fill(s, x, y, w, h, ' ', SC_NORMAL);
+    screen_box(s, x, y, w, h, true, (uint16_t)(SC_TITLE | SA_BOLD), zh ? "按键 keys" : "keys 按键");
+    for (size_t i = 0; i < ui_play_nkeys && (int)i < h - 5; i++) {
+        screen_print(s, x + 3, y + 2 + (int)i, 12, (uint16_t)(SC_HILITE | SA_BOLD),
+                     ui_play_keys[i].keys);
+        screen_print(s, x + 16, y + 2 + (int)i, w - 18, SC_NORMAL,
+                     zh ? ui_play_keys[i].zh : ui_play_keys[i].en);
+    }
+    screen_print(s, x + 3, y + h - 3, w - 6, SC_DIM,
+                 zh ? "箭头：已发送 ──▶  丢失 ──✗  重传 ↻  双线框:状态刚改变"
+                    : "arrows: sent \u2500\u2500\u25b6  lost \u2500\u2500\u2717  "
+                      "retransmitted \u21bb  double box: state just changed");
+}

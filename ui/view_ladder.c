@@ -1,0 +1,391 @@
+/*
+ * view_ladder.c — the ladder diagram: one column per endpoint, time flowing
+ * down, each segment an arrow labelled like `SYN seq=0 win=64240 <mss 1460>`,
+ * and beside each column a lane with the socket calls, state changes, drops
+ * and timer expiries of that endpoint.
+ *
+ * The arrow in flight is drawn up to where it has got to; a lost one stops
+ * half-way with ✗. Rows scroll so the newest stays in sight unless the user
+ * scrolled or selected an older row.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "view.h"
+
+void ui_view_opts_defaults(struct ui_view_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->selected = -1;
+    o->title = "";
+    o->mode = "VIRTUAL";
+}
+
+const char *ui_errno_name(long e)
+{
+    switch (-e) {
+    case ECONNREFUSED:
+        return "ECONNREFUSED";
+    case ECONNRESET:
+        return "ECONNRESET";
+    case ETIMEDOUT:
+        return "ETIMEDOUT";
+    case EADDRINUSE:
+        return "EADDRINUSE";
+    case ENOTCONN:
+        return "ENOTCONN";
+    case EPIPE:
+        return "EPIPE";
+    case EAGAIN:
+        return "EAGAIN";
+    case EINVAL:
+        return "EINVAL";
+    case EBADF:
+        return "EBADF";
+    case EISCONN:
+        return "EISCONN";
+    case EALREADY:
+        return "EALREADY";
+    case EINPROGRESS:
+        return "EINPROGRESS";
+    case ENOMEM:
+        return "ENOMEM";
+    case EMFILE:
+        return "EMFILE";
+    case EHOSTUNREACH:
+        return "EHOSTUNREACH";
+    case ENETUNREACH:
+        return "ENETUNREACH";
+    case EOPNOTSUPP:
+        return "EOPNOTSUPP";
+    default:
+        return "error";
+    }
+}
+
+void ui_flags_words(uint8_t flags, char *buf, size_t cap)
+{
+    static const struct {
+        uint8_t bit;
+        const char *word;
+    } order[] = {{TCP_SYN, "SYN"}, {TCP_FIN, "FIN"}, {TCP_RST, "RST"}, {TCP_PSH, "PSH"},
+                 {TCP_URG, "URG"}, {TCP_ACK, "ACK"}, {TCP_ECE, "ECE"}, {TCP_CWR, "CWR"}};
+    size_t len = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+        if (flags & order[i].bit)
+            len += (size_t)snprintf(buf + len, len < cap ? cap - len : 0, "%s%s", len ? "," : "",
+                                    order[i].word);
+    if (!len)
+        snprintf(buf, cap, "(none)");
+}
+
+size_t ui_segment_label(const struct ui_model *m, const struct ui_arrow *a, bool absolute,
+                        char *buf, size_t cap)
+{
+    const struct tev *ev = m->tl->events[a->ev];
+    const struct wire_tcp *t = &ev->u.seg.tcp;
+    char flags[48];
+    ui_flags_words(t->flags, flags, sizeof flags);
+    uint32_t seq = t->seq, ack = t->ack;
+    if (!absolute && a->rel_known) {
+        seq = a->rel_seq;
+        ack = a->rel_ack;
+    }
+    size_t n = 0;
+#define ADD(...) n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, __VA_ARGS__)
+    if (a->retransmission)
+        ADD("\u21bb ");
+    if (a->duplicate)
+        ADD("dup ");
+    ADD("%s seq=%u", flags, seq);
+    if (t->flags & TCP_ACK)
+        ADD(" ack=%u", ack);
+    if (t->payload_len)
+        ADD(" len=%zu", t->payload_len);
+    if (a->show_win)
+        ADD(" win=%u", t->win);
+    const struct wire_tcp_opts *op = &t->opts;
+    if (op->has_mss || op->has_wscale || op->sack_permitted || op->has_ts) {
+        const char *sep = "";
+        ADD(" <");
+        if (op->has_mss) {
+            ADD("mss %u", op->mss);
+            sep = ",";
+        }
+        if (op->has_wscale) {
+            ADD("%swscale %u", sep, op->wscale);
+            sep = ",";
+        }
+        if (op->sack_permitted) {
+            ADD("%ssackOK", sep);
+            sep = ",";
+        }
+        if (op->has_ts)
+            ADD("%sTS", sep);
+        ADD(">");
+    }
+    if (a->retransmission)
+        ADD(" (retransmission)");
+#undef ADD
+    return n < cap ? n : cap - 1;
+}
+
+static const char *shut_name(long how)
+{
+    switch (how) {
+    case 0:
+        return "SHUT_RD";
+    case 1:
+        return "SHUT_WR";
+    case 2:
+        return "SHUT_RDWR";
+    default:
+        return "?";
+    }
+}
+
+size_t ui_item_text(const struct ui_model *m, const struct ui_item *it, char *buf, size_t cap)
+{
+    const struct tev *ev = m->tl->events[it->ev];
+    int n = 0;
+    switch (it->kind) {
+    case UI_ITEM_STATE:
+        n = snprintf(buf, cap, "%s", tcp_state_name(ev->u.state.to));
+        break;
+    case UI_ITEM_DROP:
+        n = snprintf(buf, cap, "drop: %s", tev_drop_reason_name(ev->u.drop.reason));
+        break;
+    case UI_ITEM_TIMER:
+        n = snprintf(buf, cap, "%s timeout", tcp_timer_name(ev->u.timer.which));
+        break;
+    case UI_ITEM_CALL: {
+        long r = ev->u.call.result, arg = ev->u.call.arg;
+        const char *name = tcp_call_name(ev->u.call.call);
+        char args[32] = "";
+        switch (ev->u.call.call) {
+        case TCP_CALL_SHUTDOWN:
+            snprintf(args, sizeof args, "%s", shut_name(arg));
+            break;
+        case TCP_CALL_LISTEN:
+            snprintf(args, sizeof args, "%ld", arg);
+            break;
+        case TCP_CALL_BIND:
+            snprintf(args, sizeof args, ":%ld", arg);
+            break;
+        case TCP_CALL_SEND:
+            snprintf(args, sizeof args, "%ld", arg);
+            break;
+        case TCP_CALL_ABORT:
+            name = "close";
+            snprintf(args, sizeof args, "linger 0");
+            break;
+        default:
+            break;
+        }
+        if (r < 0)
+            n = snprintf(buf, cap, "%s(%s) = %s", name, args, ui_errno_name(r));
+        else if (ev->u.call.call == TCP_CALL_ACCEPT || ev->u.call.call == TCP_CALL_SOCKET)
+            n = snprintf(buf, cap, "%s() \u2192 fd %ld", name, r);
+        else if (ev->u.call.call == TCP_CALL_RECV || ev->u.call.call == TCP_CALL_SEND)
+            n = snprintf(buf, cap, "%s(%s) = %ld", name, args, r);
+        else
+            n = snprintf(buf, cap, "%s(%s)", name, args);
+        break;
+    }
+    case UI_ITEM_NONE:
+        buf[0] = 0;
+        break;
+    }
+    return n < 0 ? 0 : ((size_t)n < cap ? (size_t)n : cap - 1);
+}
+
+static uint16_t item_attr(const struct ui_model *m, const struct ui_item *it)
+{
+    const struct tev *ev = m->tl->events[it->ev];
+    switch (it->kind) {
+    case UI_ITEM_STATE:
+        return SC_STATE | SA_BOLD;
+    case UI_ITEM_CALL:
+        return ev->u.call.result < 0 ? (SC_LOST | SA_BOLD) : (SC_CALL | SA_BOLD);
+    case UI_ITEM_DROP:
+        return SC_LOST;
+    case UI_ITEM_TIMER:
+        return SC_TIMER;
+    default:
+        return SC_NORMAL;
+    }
+}
+
+void ui_ladder_geometry(int w, int nhosts, struct ui_ladder_geom *g)
+{
+    memset(g, 0, sizeof *g);
+    g->ncols = nhosts < 1 ? 1 : (nhosts > UI_MAX_HOSTS ? UI_MAX_HOSTS : nhosts);
+    int lane = w / 6;
+    if (lane < 12)
+        lane = 12;
+    if (lane > 20)
+        lane = 20;
+    g->lane_left = g->lane_right = lane;
+    int first = lane, last = w - 1 - lane;
+    if (g->ncols == 1) {
+        g->col_x[0] = first;
+        return;
+    }
+    for (int i = 0; i < g->ncols; i++)
+        g->col_x[i] = first + (last - first) * i / (g->ncols - 1);
+}
+
+int ui_ladder_selected(const struct ui_model *m, const struct ui_view_opts *o)
+{
+    if (o->selected >= 0 && (size_t)o->selected < m->nrows)
+        return o->selected;
+    for (size_t r = m->nrows; r-- > 0;)
+        if (m->rows[r].has_arrow)
+            return (int)r;
+    return -1;
+}
+
+/* Draw one arrow on row y. The finished picture of the arrow is composed
+ * first (shaft, head or ✗, label); then only the part the arrow has
+ * travelled so far is copied, so the label is revealed as it passes. */
+static void draw_arrow(struct screen *s, int x0, int y, const struct ui_ladder_geom *g,
+                       const struct ui_model *m, const struct ui_arrow *a, double progress,
+                       bool selected, const struct ui_view_opts *o)
+{
+    if (a->from < 0 || a->to < 0 || a->from >= g->ncols || a->to >= g->ncols || a->from == a->to)
+        return;
+    int xs = x0 + g->col_x[a->from], xd = x0 + g->col_x[a->to];
+    int dir = xd > xs ? 1 : -1;
+    int left = (dir > 0 ? xs : xd) + 1;
+    int span = (xd - xs) * dir - 1; /* cells strictly between the columns */
+    if (span < 4 || span > 1000)
+        return;
+    uint16_t attr = a->lost             ? (uint16_t)SC_LOST
+                    : a->retransmission ? (uint16_t)SC_RTX
+                                        : (uint16_t)(a->from == 0 ? SC_HOST_A : SC_HOST_B);
+    uint16_t lattr = (uint16_t)(attr | (selected ? SA_REVERSE : 0));
+    char label[160];
+    ui_segment_label(m, a, o->absolute, label, sizeof label);
+
+    struct scr_cell cells[1000];
+    struct screen row = {.w = span, .h = 1, .ascii = s->ascii, .cells = cells};
+    screen_clear(&row);
+    int len = a->lost ? span / 2 : span; /* cells the shaft covers */
+    int shaft0 = dir > 0 ? 0 : span - len;
+    screen_hline(&row, shaft0, 0, len, 0x2500, attr);
+    int headj = dir > 0 ? len - 1 : span - len;
+    if (a->lost)
+        screen_putc(&row, headj, 0, 0x2717, (uint16_t)(SC_LOST | SA_BOLD));
+    else
+        screen_putc(&row, headj, 0, dir > 0 ? 0x25b6 : 0x25c0, (uint16_t)(attr | SA_BOLD));
+    int room = len - 6;
+    if (room >= 3) {
+        int lw = ui_text_width(label);
+        if (lw > room)
+            lw = room;
+        int lx = shaft0 + (len - lw - 2) / 2;
+        screen_putc(&row, lx, 0, ' ', attr);
+        screen_print(&row, lx + 1, 0, lw, lattr, label);
+        screen_putc(&row, lx + 1 + lw, 0, ' ', attr);
+    }
+    if (a->lost)
+        screen_print(&row, dir > 0 ? headj + 2 : headj - 6, 0, 5, (uint16_t)(SC_LOST | SA_BOLD),
+                     "lost");
+
+    double stop = a->lost ? 0.5 : 1.0;
+    bool settled = progress >= stop;
+    int reach = settled ? span : (int)(progress * span + 0.5);
+    if (reach < 1)
+        reach = 1;
+    for (int j = 0; j < span; j++) {
+        int k = dir > 0 ? j : span - 1 - j; /* how far along the journey this cell is */
+        if (k >= reach)
+            continue;
+        const struct scr_cell *c = &cells[j];
+        if (!settled && k == reach - 1) {
+            screen_putc(s, left + j, y, dir > 0 ? 0x25b6 : 0x25c0, (uint16_t)(attr | SA_BOLD));
+            continue;
+        }
+        if (c->width == 0)
+            continue;
+        if (c->width == 2 && (dir > 0 ? k + 1 >= reach : false))
+            continue;
+        screen_putc(s, left + j, y, c->ch, c->attr);
+    }
+}
+
+static void draw_lane(struct screen *s, int x0, int y, const struct ui_ladder_geom *g, int w,
+                      const struct ui_model *m, int host, const struct ui_item *it)
+{
+    char text[96];
+    ui_item_text(m, it, text, sizeof text);
+    uint16_t attr = item_attr(m, it);
+    int col = x0 + g->col_x[host];
+    if (host == 0 && g->ncols > 1) {
+        int room = g->lane_left - 2;
+        int tw = ui_text_width(text);
+        if (tw > room)
+            tw = room;
+        screen_print(s, col - 1 - tw, y, room, attr, text);
+    } else if (host == g->ncols - 1) {
+        screen_print(s, col + 2, y, x0 + w - col - 2, attr, text);
+    } else {
+        int next = host + 1 < g->ncols ? x0 + g->col_x[host + 1] : x0 + w;
+        screen_print(s, col + 2, y, next - col - 3, attr, text);
+    }
+}
+
+void ui_view_ladder(struct screen *s, struct ui_rect r, const struct ui_model *m, int flying_row,
+                    double progress, const struct ui_view_opts *o)
+{
+    if (r.h <= 0 || r.w <= 0)
+        return;
+    struct ui_ladder_geom g;
+    ui_ladder_geometry(r.w, (int)m->nhosts, &g);
+    screen_fill(s, r.x, r.y, r.w, r.h, ' ', SC_NORMAL);
+
+    /* Rows shown: [first, first + avail). When older rows are hidden, the
+     * top line says how many. */
+    long shown = (long)m->nrows;
+    int sel = ui_ladder_selected(m, o);
+    int avail = r.h, y0 = r.y;
+    long first = shown - avail - o->ladder_scroll;
+    if (o->selected >= 0 && sel >= 0 && sel < first)
+        first = sel;
+    if (first > 0 && avail > 1) {
+        avail--;
+        y0++;
+        first = shown - avail - o->ladder_scroll;
+        if (o->selected >= 0 && sel >= 0) {
+            if (sel < first)
+                first = sel;
+            if (sel >= first + avail)
+                first = sel - avail + 1;
+        }
+    }
+    if (first < 0)
+        first = 0;
+    for (int i = 0; i < r.h; i++)
+        for (int c = 0; c < g.ncols; c++)
+            screen_putc(s, r.x + g.col_x[c], r.y + i, 0x2502, SC_FRAME);
+    if (y0 > r.y)
+        screen_printf(s, r.x + 1, r.y, g.lane_left - 2, SC_DIM, "\u2191 %ld more", first);
+
+    for (int i = 0; i < avail; i++) {
+        int y = y0 + i;
+        long ri = first + i;
+        if (ri >= shown)
+            break;
+        const struct ui_row *row = &m->rows[ri];
+        if (row->has_arrow) {
+            double p = (int)ri == flying_row ? progress : 1.0;
+            bool selected = (o->details || o->selected >= 0) && (int)ri == sel;
+            draw_arrow(s, r.x, y, &g, m, &row->arrow, p, selected, o);
+        }
+        for (int h = 0; h < g.ncols; h++)
+            if (row->lane[h].kind != UI_ITEM_NONE)
+                draw_lane(s, r.x, y, &g, r.w, m, h, &row->lane[h]);
+    }
+}

@@ -1,0 +1,115 @@
+/*
+ * view_play.c — one whole frame of `tcplab play`: the layout (layout.h)
+ * filled in by the views, in the order that lets the help overlay cover the
+ * rest. This is the only function the terminal loop and headless mode call.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "view.h"
+
+void ui_view_too_small(struct screen *s, int need_w, int need_h)
+{
+    screen_clear(s);
+    char msg[160];
+    snprintf(msg, sizeof msg, "terminal %dx%d is too small", s->w, s->h);
+    char msg2[160];
+    snprintf(msg2, sizeof msg2,
+             "tcplab needs at least %dx%d: enlarge the window or use a smaller font", need_w,
+             need_h);
+    int y = s->h / 2 - 1;
+    int w1 = ui_text_width(msg), w2 = ui_text_width(msg2);
+    screen_print(s, w1 < s->w ? (s->w - w1) / 2 : 0, y, s->w, (uint16_t)(SC_LOST | SA_BOLD), msg);
+    screen_print(s, w2 < s->w ? (s->w - w2) / 2 : 0, y + 1, s->w, SC_NORMAL, msg2);
+    screen_print(s, 0, y + 2 < s->h ? y + 2 : s->h - 1, s->w, SC_DIM, "(q quits)");
+}
+
+static void host_title(const struct ui_host *h, char *buf, size_t cap)
+{
+    snprintf(buf, cap, " %s %s \u00b7 %s ", h->name, h->label,
+             h->kernel ? "kernel" : "tcplab stack");
+}
+
+/* A divider across the frame with a title: ├ narration ─────┤ */
+static void divider(struct screen *s, int y, const char *title)
+{
+    screen_putc(s, 0, y, 0x251c, SC_FRAME);
+    screen_hline(s, 1, y, s->w - 2, 0x2500, SC_FRAME);
+    screen_putc(s, s->w - 1, y, 0x2524, SC_FRAME);
+    if (title) {
+        int used = screen_print(s, 2, y, s->w - 4, SC_FRAME, " ");
+        used +=
+            screen_print(s, 2 + used, y, s->w - 4 - used, (uint16_t)(SC_TITLE | SA_BOLD), title);
+        screen_print(s, 2 + used, y, s->w - 4 - used, SC_FRAME, " ");
+    }
+}
+
+void ui_render_play(struct screen *s, const struct ui_player *p, const struct ui_view_opts *o)
+{
+    const struct ui_model *m = &p->model;
+    screen_clear(s);
+    struct ui_layout l;
+    struct ui_layout_opts lo = {(int)m->nhosts, o->details, o->graph};
+    ui_layout_play(&l, s->w, s->h, &lo);
+    if (l.too_small) {
+        ui_view_too_small(s, UI_MIN_W, UI_MIN_H);
+        return;
+    }
+    ui_view_status(s, l.status, p, o);
+    screen_box(s, l.frame.x, l.frame.y, l.frame.w, l.frame.h, false, SC_FRAME, NULL);
+
+    /* Endpoint names in the top edge, over their columns. */
+    struct ui_ladder_geom g;
+    ui_ladder_geometry(l.ladder.w, (int)m->nhosts, &g);
+    for (size_t i = 0; i < m->nhosts; i++) {
+        char t[128];
+        host_title(&m->hosts[i], t, sizeof t);
+        int tw = ui_text_width(t);
+        int x;
+        if (i == 0)
+            x = 2;
+        else if (i == m->nhosts - 1)
+            x = s->w - 2 - tw;
+        else
+            x = l.ladder.x + g.col_x[i] - tw / 2;
+        uint16_t a = (uint16_t)((i == 0 ? SC_HOST_A : SC_HOST_B) | SA_BOLD);
+        screen_print(s, x < 1 ? 1 : x, l.frame.y, s->w - 2 - (x < 1 ? 1 : x), a, t);
+    }
+
+    const struct scn_step *step = ui_player_current_step(p);
+    size_t flash_from = step ? step->first_event : SIZE_MAX;
+    ui_view_states(s, l.states, l.boxed_states, m, p->clock_us, o->flash, flash_from);
+    if (l.ladder.h > 0)
+        ui_view_ladder(s, l.ladder, m, p->flying_row, p->progress, o);
+    if (l.details.h > 0) {
+        int row = ui_ladder_selected(m, o);
+        if (l.details.x > 1) {
+            screen_vline(s, l.details.x - 1, l.details.y, l.details.h, 0x2502, SC_FRAME);
+        } else {
+            char t[192] = "segment details";
+            if (row >= 0 && m->rows[row].has_arrow) {
+                char lab[160];
+                ui_segment_label(m, &m->rows[row].arrow, o->absolute, lab, sizeof lab);
+                snprintf(t, sizeof t, "segment details \u00b7 %s", lab);
+            }
+            divider(s, l.details.y - 1, t);
+        }
+        ui_view_details(s, l.details, m, row, o);
+    }
+    if (l.graph.h > 0)
+        ui_view_graph(s, l.graph, m);
+    if (l.narration_sep >= 0) {
+        divider(s, l.narration_sep,
+                o->zh ? "narration \u00b7 \u4e2d\u6587" : "narration \u00b7 English");
+        ui_view_narration(s, l.narration, step, o->zh);
+    }
+    if (l.diagram_sep >= 0) {
+        divider(s, l.diagram_sep, "state machine");
+        for (int i = 0; i < l.diagram.h && (size_t)i < m->nhosts; i++)
+            ui_view_diagram_line(s, l.diagram.x + 1, l.diagram.y + i, l.diagram.w - 2, m, i);
+    }
+    ui_view_keybar(s, l.keys, o);
+    if (o->help)
+        ui_view_help(s, o->zh);
+}

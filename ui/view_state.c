@@ -1,0 +1,173 @@
+/*
+ * view_state.c — each endpoint's current state in a box, with the cause of
+ * the last change ("rcvd SYN,ACK", "close()"), the kernel's own view of its
+ * socket when running against real kernel sockets, the running timers as
+ * countdown bars, and a listener's SYN and accept queues.
+ *
+ * A state that changed during the current step is drawn in a double-lined
+ * box (and flashes, in colour); an unchanged one in a single-lined box, so
+ * the change is visible without colour too.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "view.h"
+
+static const char *timer_label(enum tcp_timer w)
+{
+    switch (w) {
+    case TCP_TIMER_RTX:
+        return "rtx";
+    case TCP_TIMER_PERSIST:
+        return "persist";
+    case TCP_TIMER_KEEPALIVE:
+        return "keepalive";
+    case TCP_TIMER_DELACK:
+        return "delack";
+    case TCP_TIMER_TIME_WAIT:
+        return "2MSL";
+    case TCP_TIMER_USER:
+        return "user";
+    default:
+        return "?";
+    }
+}
+
+size_t ui_timer_text(const struct ui_timer *t, enum tcp_timer which, uint64_t now_us, int bar,
+                     char *buf, size_t cap)
+{
+    uint64_t left = t->deadline_us > now_us ? t->deadline_us - now_us : 0;
+    uint64_t full = t->deadline_us > t->armed_us ? t->deadline_us - t->armed_us : 1;
+    int filled = bar > 0 ? (int)((double)left / (double)full * bar + 0.5) : 0;
+    if (filled > bar)
+        filled = bar;
+    size_t n = 0;
+#define ADD(...) n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, __VA_ARGS__)
+    ADD("%s", timer_label(which));
+    if (which == TCP_TIMER_RTX && t->backoff)
+        ADD("#%u", t->backoff);
+    ADD(" %.1fs", (double)left / 1e6);
+    if (bar > 0) {
+        ADD(" \u2595");
+        for (int i = 0; i < bar; i++)
+            ADD("%s", i < filled ? "\u2588" : "\u2591");
+        ADD("\u258f");
+    }
+#undef ADD
+    return n < cap ? n : cap - 1;
+}
+
+/* "SYN q ■■□□ 2/4" */
+static size_t queue_text(const char *name, unsigned used, long limit, char *buf, size_t cap)
+{
+    size_t n = (size_t)snprintf(buf, cap, "%s ", name);
+    if (limit > 0 && limit <= 16) {
+        for (long i = 0; i < limit && n < cap; i++)
+            n += (size_t)snprintf(buf + n, cap - n, "%s", i < (long)used ? "\u25a0" : "\u25a1");
+        n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, " %u/%ld", used, limit);
+    } else if (limit > 0) {
+        n += (size_t)snprintf(buf + n, cap - n, "%u/%ld", used, limit);
+    } else {
+        n += (size_t)snprintf(buf + n, cap - n, "%u", used);
+    }
+    return n < cap ? n : cap - 1;
+}
+
+/* The line under the box: timers, or the listener's queues. */
+static void timers_line(struct screen *s, int x, int y, int w, const struct ui_host *h,
+                        uint64_t now_us)
+{
+    int used = 0;
+    char buf[160];
+    if (h->listening) {
+        queue_text("SYN q", h->syn_queue, h->backlog, buf, sizeof buf);
+        used += screen_print(s, x + used, y, w - used, SC_TIMER, buf);
+        used += screen_print(s, x + used, y, w - used, SC_DIM, " \u00b7 ");
+        queue_text("accept q", h->accept_queue, h->backlog, buf, sizeof buf);
+        used += screen_print(s, x + used, y, w - used, SC_TIMER, buf);
+    }
+    for (int t = 0; t < TCP_NTIMERS && used < w; t++) {
+        if (!h->timers[t].armed || t == TCP_TIMER_DELACK)
+            continue;
+        if (used)
+            used += screen_print(s, x + used, y, w - used, SC_DIM, "  ");
+        int bar = t == TCP_TIMER_TIME_WAIT ? 12 : 6;
+        ui_timer_text(&h->timers[t], (enum tcp_timer)t, now_us, bar, buf, sizeof buf);
+        if (ui_text_width(buf) > w - used)
+            ui_timer_text(&h->timers[t], (enum tcp_timer)t, now_us, 0, buf, sizeof buf);
+        used += screen_print(s, x + used, y, w - used, SC_TIMER, buf);
+    }
+}
+
+static void host_state(const struct ui_host *h, char *buf, size_t cap)
+{
+    if (h->have_state)
+        snprintf(buf, cap, "%s", tcp_state_name(h->state));
+    else if (h->have_kernel)
+        snprintf(buf, cap, "%s", tcp_state_name(h->kernel_state));
+    else
+        snprintf(buf, cap, "CLOSED");
+}
+
+static void host_note(const struct ui_host *h, char *buf, size_t cap)
+{
+    buf[0] = 0;
+    if (h->have_state && h->cause)
+        snprintf(buf, cap, "%s", h->cause);
+}
+
+void ui_view_states(struct screen *s, struct ui_rect r, bool boxed, const struct ui_model *m,
+                    uint64_t now_us, bool flash, size_t flash_from)
+{
+    if (r.h <= 0 || m->nhosts == 0)
+        return;
+    screen_fill(s, r.x, r.y, r.w, r.h, ' ', SC_NORMAL);
+    int n = (int)m->nhosts;
+    int cw = r.w / n;
+    for (int i = 0; i < n; i++) {
+        const struct ui_host *h = &m->hosts[i];
+        int x = r.x + i * cw + 1, w = cw - 2;
+        bool right = n > 1 && i == n - 1; /* mirror the last column, like the ladder */
+        bool changed = h->changed_at > flash_from && h->changed_at > 0;
+        uint16_t sattr = changed ? (uint16_t)(SC_CHANGED | SA_BOLD | (flash ? SA_REVERSE : 0))
+                                 : (uint16_t)(SC_STATE | SA_BOLD);
+        char state[32], note[96], kern[48] = "";
+        host_state(h, state, sizeof state);
+        host_note(h, note, sizeof note);
+        if (h->have_kernel && h->have_state)
+            snprintf(kern, sizeof kern, "kernel: %s", tcp_state_name(h->kernel_state));
+        else if (h->have_kernel)
+            snprintf(kern, sizeof kern, "(kernel's own state)");
+        if (h->listening && !h->have_kernel && boxed)
+            snprintf(kern, sizeof kern, "listening :%u", h->listen_port);
+
+        if (boxed) {
+            int bw = 16;
+            int bx = right ? x + w - bw : x;
+            screen_box(s, bx, r.y, bw, 3, changed, (uint16_t)(changed ? SC_CHANGED : SC_FRAME),
+                       NULL);
+            screen_print(s, bx + 2, r.y + 1, bw - 3, sattr, state);
+            int tx = right ? x : bx + bw + 1, tw = w - bw - 1;
+            char cause[112];
+            snprintf(cause, sizeof cause, right ? "%s \u2192" : "\u2190 %s", note);
+            const char *lines[3] = {kern, note[0] ? cause : "", ""};
+            for (int l = 0; l < 3; l++) {
+                int lw = ui_text_width(lines[l]);
+                int px = right ? tx + tw - (lw < tw ? lw : tw) : tx;
+                screen_print(s, px, r.y + l, tw, l == 1 ? (uint16_t)SC_NORMAL : (uint16_t)SC_DIM,
+                             lines[l]);
+            }
+            timers_line(s, x, r.y + 3, w, h, now_us);
+        } else {
+            char line[160];
+            snprintf(line, sizeof line, "%s%s%s", note[0] ? "\u2190 " : "", note,
+                     kern[0] ? "  " : "");
+            int used = screen_print(s, x, r.y, w, SC_FRAME, changed ? "\u2551" : "[");
+            used += screen_print(s, x + used, r.y, w - used, sattr, state);
+            used += screen_print(s, x + used, r.y, w - used, SC_FRAME, changed ? "\u2551 " : "] ");
+            used += screen_print(s, x + used, r.y, w - used, SC_NORMAL, line);
+            screen_print(s, x + used, r.y, w - used, SC_DIM, kern);
+            timers_line(s, x, r.y + 1, w, h, now_us);
+        }
+    }
+}
