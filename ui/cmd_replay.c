@@ -1,12 +1,469 @@
-/* cmd_replay.c — placeholder until this command is built; see its issue. */
+/*
+ * cmd_replay.c — `tcplab replay [--tun] [--update] [--seed N] FILE...`: run
+ * scenarios headless as regression tests (DESIGN.md "Command line").
+ *
+ * For each file: parse it (any error in any file: status 2, nothing runs),
+ * run it (scenarios/scenario.h), check its expectations, and on the virtual
+ * link compare the run's normalised text trace with the golden trace stored
+ * beside it (foo.tcps -> foo.trace). One line per scenario, PASS or FAIL with
+ * a readable account, and a last line "N passed, N failed".
+ *
+ * The golden trace is the text trace of ui/trace.h with relative sequence
+ * numbers and without times (docs/scenarios.md "Golden traces"); each step
+ * starts with "== LINE: STATEMENT" so a difference points at the step.
+ */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "commands.h"
+#include "scenario.h"
+#include "scn_internal.h" /* the file's own seed: the golden trace records it */
+#include "trace.h"
+
+#define DIFF_MAX_CELLS  (4000u * 4000u)
+#define DIFF_MAX_OUTPUT 60
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tcplab replay [--tun] [--update] [--seed N] SCENARIO.tcps...\n\n"
+               "Run scenarios headless and check them: every expectation, and (on the\n"
+               "virtual link) the golden trace stored beside each file (foo.trace).\n\n"
+               "  --tun       run against the kernel's sockets on a TUN device (files with\n"
+               "              `tun yes`; needs root in a private network namespace:\n"
+               "              sudo unshare --net tcplab replay --tun FILE)\n"
+               "  --update    write the golden traces from this run\n"
+               "  --seed N    use seed N instead of the file's own\n\n"
+               "Prints PASS or FAIL per scenario and ends with \"N passed, N failed\".\n"
+               "Exit status: 0 all passed, 1 a failure, 2 bad usage or a bad file.\n"
+               "The language: docs/scenarios.md\n");
+}
+
+/* ---- growing text ------------------------------------------------------------ */
+
+struct text {
+    char *buf;
+    size_t len, cap;
+};
+
+static int text_add(struct text *t, const char *s, size_t n)
+{
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 4096;
+        while (cap < t->len + n + 1)
+            cap *= 2;
+        char *b = realloc(t->buf, cap);
+        if (!b)
+            return -1;
+        t->buf = b;
+        t->cap = cap;
+    }
+    memcpy(t->buf + t->len, s, n);
+    t->len += n;
+    t->buf[t->len] = 0;
+    return 0;
+}
+
+static int text_line(struct text *t, const char *s)
+{
+    return text_add(t, s, strlen(s)) < 0 ? -1 : text_add(t, "\n", 1);
+}
+
+/* ---- the golden trace ---------------------------------------------------------- */
+
+/* Drop the time the text trace starts a line with: the golden trace holds
+ * times only where the scenario asserts them. */
+static const char *strip_time(const char *line)
+{
+    const char *p = line;
+    while (*p == ' ')
+        p++;
+    const char *q = p;
+    while ((*q >= '0' && *q <= '9') || *q == '.' || *q == ':')
+        q++;
+    if (q > p && (*q == 's' || *q == ' ')) {
+        if (*q == 's')
+            q++;
+        while (*q == ' ')
+            q++;
+        return q;
+    }
+    return line;
+}
+
+static int golden_text(const struct scn_timeline *tl, uint64_t seed, struct text *out)
+{
+    char line[1024];
+    struct trace_text tt;
+    trace_text_init(&tt, NULL, true);
+    tt.show_timers = false;
+    snprintf(line, sizeof line, "# tcplab golden trace, seed %llu", (unsigned long long)seed);
+    if (text_line(out, line) < 0)
+        return -1;
+    for (size_t i = 0; i < tl->nsteps; i++) {
+        const struct scn_step *st = &tl->steps[i];
+        snprintf(line, sizeof line, "== %d: %s", st->line, st->text ? st->text : "");
+        if (text_line(out, line) < 0)
+            return -1;
+        for (size_t e = st->first_event; e < st->end_event && e < tl->nevents; e++) {
+            size_t n = trace_text_format(&tt, tl->events[e], line, sizeof line);
+            if (n == 0)
+                continue;
+            line[n < sizeof line ? n : sizeof line - 1] = 0;
+            /* one event may render as several lines */
+            char *save = NULL;
+            for (char *l = strtok_r(line, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+                if (text_line(out, strip_time(l)) < 0)
+                    return -1;
+        }
+    }
+    return 0;
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct text t = {0};
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        if (text_add(&t, buf, n) < 0)
+            break;
+    fclose(f);
+    if (!t.buf)
+        text_add(&t, "", 0);
+    *len = t.len;
+    return t.buf;
+}
+
+static int write_all(const char *path, const char *s, size_t n)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return -errno;
+    size_t w = fwrite(s, 1, n, f);
+    int bad = ferror(f) || w != n;
+    if (fclose(f) != 0 || bad) {
+        remove(tmp);
+        return -EIO;
+    }
+    if (rename(tmp, path) != 0) {
+        int e = -errno;
+        remove(tmp);
+        return e;
+    }
+    return 0;
+}
+
+/* The seed a golden trace was made with, from its first line; 0 if none. */
+static uint64_t golden_seed(const char *g)
+{
+    unsigned long long seed = 0;
+    if (sscanf(g, "# tcplab golden trace, seed %llu", &seed) == 1)
+        return seed;
+    return 0;
+}
+
+/* ---- a line diff (LCS), for a readable account of what changed ---------------- */
+
+struct lines {
+    const char **l;
+    size_t n;
+};
+
+static int split_lines(char *s, struct lines *out)
+{
+    size_t cap = 64;
+    out->l = malloc(cap * sizeof *out->l);
+    out->n = 0;
+    if (!out->l)
+        return -1;
+    char *save = NULL;
+    for (char *l = strtok_r(s, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        if (out->n == cap) {
+            cap *= 2;
+            const char **n = realloc(out->l, cap * sizeof *n);
+            if (!n)
+                return -1;
+            out->l = n;
+        }
+        out->l[out->n++] = l;
+    }
+    return 0;
+}
+
+static void print_diff(FILE *f, const struct lines *a, const struct lines *b)
+{
+    size_t n = a->n, m = b->n;
+    /* Common head and tail first: usually the change is small. */
+    size_t head = 0;
+    while (head < n && head < m && strcmp(a->l[head], b->l[head]) == 0)
+        head++;
+    size_t tail = 0;
+    while (tail < n - head && tail < m - head &&
+           strcmp(a->l[n - 1 - tail], b->l[m - 1 - tail]) == 0)
+        tail++;
+    size_t an = n - head - tail, bn = m - head - tail;
+    int printed = 0;
+    size_t ctx = head >= 3 ? head - 3 : 0;
+    fprintf(f, "    @@ golden line %zu @@\n", head + 1);
+    for (size_t i = ctx; i < head; i++)
+        fprintf(f, "      %s\n", a->l[i]);
+    uint16_t *dp = NULL;
+    if ((an + 1) * (bn + 1) <= DIFF_MAX_CELLS && an < 65535 && bn < 65535)
+        dp = calloc((an + 1) * (bn + 1), sizeof *dp);
+    if (dp) {
+        /* dp[i][j] = LCS of a[head+i..] and b[head+j..] */
+        for (size_t i = an; i-- > 0;)
+            for (size_t j = bn; j-- > 0;)
+                dp[i * (bn + 1) + j] = strcmp(a->l[head + i], b->l[head + j]) == 0
+                                           ? (uint16_t)(dp[(i + 1) * (bn + 1) + j + 1] + 1)
+                                           : (dp[(i + 1) * (bn + 1) + j] > dp[i * (bn + 1) + j + 1]
+                                                  ? dp[(i + 1) * (bn + 1) + j]
+                                                  : dp[i * (bn + 1) + j + 1]);
+        size_t i = 0, j = 0;
+        while ((i < an || j < bn) && printed < DIFF_MAX_OUTPUT) {
+            if (i < an && j < bn && strcmp(a->l[head + i], b->l[head + j]) == 0) {
+                fprintf(f, "      %s\n", a->l[head + i]);
+                i++, j++;
+            } else if (j < bn &&
+                       (i == an || dp[i * (bn + 1) + j + 1] >= dp[(i + 1) * (bn + 1) + j])) {
+                fprintf(f, "    + %s\n", b->l[head + j++]);
+            } else {
+                fprintf(f, "    - %s\n", a->l[head + i++]);
+            }
+            printed++;
+        }
+        free(dp);
+    } else {
+        for (size_t i = 0; i < an && printed < DIFF_MAX_OUTPUT / 2; i++, printed++)
+            fprintf(f, "    - %s\n", a->l[head + i]);
+        for (size_t j = 0; j < bn && printed < DIFF_MAX_OUTPUT; j++, printed++)
+            fprintf(f, "    + %s\n", b->l[head + j]);
+    }
+    if (printed >= DIFF_MAX_OUTPUT)
+        fprintf(f, "    ... (more differences)\n");
+    else
+        for (size_t k = 0; k < 2 && k < tail; k++)
+            fprintf(f, "      %s\n", a->l[n - tail + k]);
+}
+
+/* ---- one scenario -------------------------------------------------------------- */
+
+enum outcome { OUT_PASS, OUT_FAIL, OUT_SKIP, OUT_ERROR };
+
+static void golden_path(const char *file, char *out, size_t cap)
+{
+    size_t n = strlen(file);
+    if (n > 5 && strcmp(file + n - 5, ".tcps") == 0)
+        n -= 5;
+    snprintf(out, cap, "%.*s.trace", (int)n, file);
+}
+
+static const char *display_name(const char *file, char *buf, size_t cap)
+{
+    const char *b = strrchr(file, '/');
+    b = b ? b + 1 : file;
+    size_t n = strlen(b);
+    if (n > 5 && strcmp(b + n - 5, ".tcps") == 0)
+        n -= 5;
+    snprintf(buf, cap, "%.*s", (int)n, b);
+    return buf;
+}
+
+struct replay_opts {
+    bool tun, update;
+    uint64_t seed;
+};
+
+/* Check the run's trace against the golden one; prints the account of a
+ * difference to `acc`. Returns true if they agree (or were written). */
+static bool check_golden(const char *file, const struct scn_timeline *tl, uint64_t seed,
+                         const struct replay_opts *ro, FILE *acc)
+{
+    char gpath[4096];
+    golden_path(file, gpath, sizeof gpath);
+    struct text run = {0};
+    if (golden_text(tl, seed, &run) < 0) {
+        fprintf(acc, "  out of memory while making the trace\n");
+        free(run.buf);
+        return false;
+    }
+    if (ro->update) {
+        int r = write_all(gpath, run.buf, run.len);
+        free(run.buf);
+        if (r < 0) {
+            fprintf(acc, "  cannot write %s: %s\n", gpath, strerror(-r));
+            return false;
+        }
+        return true;
+    }
+    size_t glen;
+    char *gold = read_all(gpath, &glen);
+    if (!gold) {
+        fprintf(acc, "  no golden trace %s: %s\n", gpath, strerror(errno));
+        fprintf(acc, "  create it with: tcplab replay --update %s\n", file);
+        free(run.buf);
+        return false;
+    }
+    bool ok = true;
+    uint64_t gseed = golden_seed(gold);
+    if (gseed != seed) {
+        /* Made with another seed: random impairments differ, nothing to compare. */
+    } else if (glen != run.len || memcmp(gold, run.buf, glen) != 0) {
+        ok = false;
+        fprintf(acc, "  the trace differs from the golden trace %s (- golden, + this run):\n",
+                gpath);
+        struct lines a = {0}, b = {0};
+        if (split_lines(gold, &a) == 0 && split_lines(run.buf, &b) == 0)
+            print_diff(acc, &a, &b);
+        free(a.l);
+        free(b.l);
+        fprintf(acc, "  if the change is intended: tcplab replay --update %s\n", file);
+    }
+    free(gold);
+    free(run.buf);
+    return ok;
+}
+
+static enum outcome replay_one(const char *file, struct scn *s, const struct replay_opts *ro,
+                               int *run_err)
+{
+    char name[256];
+    display_name(file, name, sizeof name);
+    if (ro->tun && !scn_supports_tun(s)) {
+        printf("SKIP %s: not meant to run against the kernel (no `tun yes`)\n", name);
+        return OUT_SKIP;
+    }
+    struct scn_run_opts opts = {.seed = ro->seed, .tun = ro->tun};
+    struct scn_result res;
+    struct scn_timeline *tl = NULL;
+    int r = scn_run(s, &opts, &res, ro->tun ? NULL : &tl);
+    if (r < 0) {
+        *run_err = r;
+        printf("FAIL %s\n  could not run: %s\n", name, res.report ? res.report : strerror(-r));
+        scn_result_free(&res);
+        return OUT_FAIL;
+    }
+    char *acc_buf = NULL;
+    size_t acc_len = 0;
+    FILE *acc = open_memstream(&acc_buf, &acc_len);
+    bool golden_ok = true;
+    if (tl && acc)
+        golden_ok = check_golden(file, tl, ro->seed ? ro->seed : s->seed, ro, acc);
+    if (acc)
+        fclose(acc);
+    bool pass = res.failures == 0 && golden_ok;
+    printf("%s %s\n", pass ? "PASS" : "FAIL", name);
+    if (res.failures) {
+        printf("  %u of %u expectations failed:\n%s", res.failures, res.expectations,
+               res.report ? res.report : "");
+    }
+    if (acc_buf && acc_len)
+        fputs(acc_buf, stdout);
+    free(acc_buf);
+    scn_result_free(&res);
+    scn_timeline_free(tl);
+    return pass ? OUT_PASS : OUT_FAIL;
+}
+
+static int parse_seed(const char *v, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || *end || end == v || v[0] == '-' || x == 0 || x > UINT32_MAX)
+        return -1;
+    *out = x;
+    return 0;
+}
 
 int cmd_replay(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "tcplab replay: not built yet\n");
-    return EXIT_USAGE;
+    struct replay_opts ro = {0};
+    const char **files = calloc((size_t)argc + 1, sizeof *files);
+    if (!files)
+        return EXIT_USAGE;
+    int nfiles = 0;
+    bool only_files = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_files || a[0] != '-' || a[1] == 0) {
+            files[nfiles++] = a;
+        } else if (strcmp(a, "--") == 0) {
+            only_files = true;
+        } else if (strcmp(a, "--tun") == 0) {
+            ro.tun = true;
+        } else if (strcmp(a, "--update") == 0) {
+            ro.update = true;
+        } else if (strcmp(a, "--seed") == 0 || strncmp(a, "--seed=", 7) == 0) {
+            const char *v = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v || parse_seed(v, &ro.seed) < 0) {
+                fprintf(stderr, "tcplab replay: --seed needs a whole number from 1 to %u\n",
+                        UINT32_MAX);
+                free(files);
+                return EXIT_USAGE;
+            }
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            free(files);
+            return 0;
+        } else {
+            fprintf(stderr, "tcplab replay: unknown option %s\n", a);
+            usage(stderr);
+            free(files);
+            return EXIT_USAGE;
+        }
+    }
+    if (nfiles == 0) {
+        fprintf(stderr, "tcplab replay: no scenario given\n");
+        usage(stderr);
+        free(files);
+        return EXIT_USAGE;
+    }
+    if (ro.tun && ro.update) {
+        fprintf(stderr, "tcplab replay: --update writes golden traces, which come from the "
+                        "virtual link only; drop --tun or --update\n");
+        free(files);
+        return EXIT_USAGE;
+    }
+    /* Every file is read first: a bad file runs nothing. */
+    struct scn **scns = calloc((size_t)nfiles, sizeof *scns);
+    bool bad = !scns;
+    for (int i = 0; i < nfiles && scns; i++) {
+        struct scn_error err;
+        scns[i] = scn_parse_file(files[i], &err);
+        if (!scns[i]) {
+            scn_error_print(&err, stderr);
+            bad = true;
+        }
+    }
+    if (bad) {
+        for (int i = 0; scns && i < nfiles; i++)
+            scn_free(scns[i]);
+        free(scns);
+        free(files);
+        return EXIT_USAGE;
+    }
+    unsigned passed = 0, failed = 0;
+    int run_err = 0;
+    for (int i = 0; i < nfiles; i++) {
+        enum outcome o = replay_one(files[i], scns[i], &ro, &run_err);
+        if (o == OUT_PASS)
+            passed++;
+        else if (o == OUT_FAIL)
+            failed++;
+        fflush(stdout);
+    }
+    printf("%u passed, %u failed\n", passed, failed);
+    for (int i = 0; i < nfiles; i++)
+        scn_free(scns[i]);
+    free(scns);
+    free(files);
+    return failed ? EXIT_NETWORK : 0;
 }
