@@ -660,6 +660,22 @@ static void tcp_in_other_states(struct stack *s, struct tcp_conn *c, struct tcp_
         tcp_move_to_accept_queue(c);
         tcp_after_established(s, c);
     }
+    if (c->snd_una == c->iss && c->state == TCP_FIN_WAIT_1) {
+        /* Closed in SYN_RECEIVED (FIN sent before our SYN was acknowledged):
+         * this ACK must first acknowledge the SYN, as in SYN-RECEIVED. */
+        if (!(seq_lt(c->snd_una, seg->ack) && seq_leq(seg->ack, c->snd_nxt))) {
+            tcp_drop_seg(s, c, seg, TCP_DROP_BAD_ACK);
+            tcp_rst_reply(s, seg);
+            return;
+        }
+        struct tcp_seg syn_only = *seg;
+        syn_only.ack = c->iss + 1;
+        tcp_syn_acked(s, c, &syn_only);
+        tcp_update_send_window(c, seg, false);
+        c->connected = 1;
+        if (c->snd_una != c->snd_nxt)
+            tcp_timer_arm_rtx(s, c);
+    }
     /* RFC 9293: "If the ACK acks something not yet sent (SEG.ACK > SND.NXT)
      * then send an ACK, drop the segment, and return." RFC 5961 §5.2 adds:
      * an ACK older than SND.UNA - MAX.SND.WND is dropped the same way. */
@@ -673,9 +689,11 @@ static void tcp_in_other_states(struct stack *s, struct tcp_conn *c, struct tcp_
     case TCP_CLOSING:
         /* "if the ACK acknowledges our FIN, then enter the TIME-WAIT state;
          * otherwise, ignore the segment." */
-        if (tcp_our_fin_acked(c))
+        if (tcp_our_fin_acked(c)) {
             tcp_set_state(s, c, TCP_TIME_WAIT, "rcvd ACK of FIN");
-        return;
+            return;
+        }
+        break; /* it may have acknowledged data: more can go out below */
     case TCP_LAST_ACK:
         /* "The only thing that can arrive in this state is an
          * acknowledgment of our FIN. If our FIN is now acknowledged, delete

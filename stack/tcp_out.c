@@ -192,15 +192,13 @@ static void tcp_output_ex(struct stack *s, struct tcp_conn *c, bool force)
         bool fin = c->fin_queued && n == avail;
         if (n == 0 && !fin)
             break;
-        if (n < c->mss && !fin && !force) {
-            if (n < avail) {
-                /* window-limited: sender SWS avoidance */
-                if (n < c->max_snd_wnd / 2)
-                    break;
-            } else if (!c->opt_nodelay && c->snd_nxt != c->snd_una) {
-                break; /* Nagle: wait for the ACK of what is in flight */
-            }
-        }
+        /* A segment smaller than the MSS: Nagle's rule decides, as in
+         * Linux, which also makes it the sender's SWS avoidance — a small
+         * segment goes when nothing is in flight (or TCP_NODELAY), or when
+         * it is at least half the largest window the peer offered. */
+        if (n < c->mss && !fin && !force && !c->opt_nodelay && c->snd_nxt != c->snd_una &&
+            !(n < avail && n >= c->max_snd_wnd / 2))
+            break;
         force = false;
         uint8_t flags = TCP_ACK;
         if (n > 0 && n == avail)
@@ -251,6 +249,12 @@ void tcp_retransmit_first(struct stack *s, struct tcp_conn *c)
         tcp_send_syn(s, c, true);
         return;
     }
+    if (c->snd_una == c->iss) {
+        /* Closed in SYN_RECEIVED: our SYN is still unacknowledged. */
+        c->rtt_timing = 0;
+        tcp_xmit(s, c, c->iss, TCP_SYN | TCP_ACK, 0, 0, true, false);
+        return;
+    }
     uint32_t inflight = c->snd_nxt - c->snd_una;
     uint32_t qlen = c->sndq.len;
     uint32_t n = min_u32(min_u32(qlen, c->mss), inflight);
@@ -282,9 +286,27 @@ void tcp_maybe_window_update(struct stack *s, struct tcp_conn *c)
 void tcp_close_send_side(struct stack *s, struct tcp_conn *c, const char *cause)
 {
     switch (c->state) {
-    case TCP_SYN_SENT:
     case TCP_SYN_RECEIVED:
-        /* RFC 9293 §3.10.4: queue the FIN until ESTABLISHED. */
+        /* §3.10.4 CLOSE in SYN-RECEIVED: "If no SENDs have been issued and
+         * there is no pending data to send, then form a FIN segment and
+         * send it, and enter FIN-WAIT-1 state; otherwise, queue for
+         * processing after entering ESTABLISHED state." */
+        if (c->sndq.len == 0) {
+            c->fin_queued = 1;
+            c->fin_seq = c->iss + 1;
+            tcp_set_state(s, c, TCP_FIN_WAIT_1, cause);
+            tcp_xmit(s, c, c->fin_seq, TCP_FIN | TCP_ACK, 0, 0, false, false);
+            c->snd_nxt = c->fin_seq + 1;
+            c->snd_max = c->snd_nxt;
+            if (!tcp_timer_armed(c, TCP_TIMER_RTX))
+                tcp_timer_arm_rtx(s, c);
+        } else {
+            c->close_pending = 1;
+        }
+        break;
+    case TCP_SYN_SENT:
+        /* §3.10.4 CLOSE in SYN-SENT deletes the TCB (tcp_close does that);
+         * a shutdown(SHUT_WR) is kept until the connection is established. */
         c->close_pending = 1;
         break;
     case TCP_ESTABLISHED:

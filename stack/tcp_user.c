@@ -139,19 +139,27 @@ int tcp_accept(struct stack *s, uint64_t now, int sd, struct tcp_tuple *tuple)
     return (int)call_done(s, sd, l, TCP_CALL_ACCEPT, 0, r);
 }
 
+static void tcp_listener_drop_children(struct stack *s, struct tcp_conn *l);
+
 /* OPEN, active: "Create a new transmission control block (TCB) ... A SYN
  * segment of the form <SEQ=ISS><CTL=SYN> is sent. Set SND.UNA to ISS,
  * SND.NXT to ISS+1, enter SYN-SENT state, and return." */
 static int tcp_open_active(struct stack *s, struct tcp_conn *c, uint32_t addr, uint16_t port)
 {
-    if (c->listening)
-        return -EINVAL;
-    if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED)
-        return -EALREADY;
-    if (c->state != TCP_CLOSED || c->connected)
-        return -EISCONN;
     if (addr == 0 || port == 0)
         return -EINVAL;
+    if (c->listening) {
+        /* §3.10.2 SEND in LISTEN: "If the remote socket is specified, then
+         * change the connection from passive to active, select an ISS. Send
+         * a SYN segment, set SND.UNA to ISS, SND.NXT to ISS+1. Enter
+         * SYN-SENT state." connect() is how the socket API names it. */
+        tcp_listener_drop_children(s, c);
+        listener_remove(s, c);
+    } else if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {
+        return -EALREADY;
+    } else if (c->state != TCP_CLOSED || c->connected) {
+        return -EISCONN;
+    }
     if (!c->bound) {
         int err = tcp_bind_port(s, c, 0);
         if (err)
@@ -296,11 +304,9 @@ int tcp_shutdown(struct stack *s, uint64_t now, int sd, enum tcp_shut how)
     return (int)call_done(s, sd, c, TCP_CALL_SHUTDOWN, how, r);
 }
 
-/* Closing a listener: "CLOSE ... LISTEN: Any outstanding RECEIVEs are
- * returned with "error: closing" responses. Delete TCB, enter CLOSED
- * state". Its children go too: connections waiting in the accept queue are
- * reset (as Linux does), half-open ones are forgotten. */
-static void tcp_close_listener(struct stack *s, struct tcp_conn *l, const char *cause)
+/* A listener going away takes its children: connections waiting in the
+ * accept queue are reset (as Linux does), half-open ones are forgotten. */
+static void tcp_listener_drop_children(struct stack *s, struct tcp_conn *l)
 {
     for (uint32_t i = 0; i < s->nbuckets; i++) {
         struct tcp_conn *c = s->buckets[i];
@@ -314,6 +320,14 @@ static void tcp_close_listener(struct stack *s, struct tcp_conn *l, const char *
             c = next;
         }
     }
+}
+
+/* Closing a listener: "CLOSE ... LISTEN: Any outstanding RECEIVEs are
+ * returned with "error: closing" responses. Delete TCB, enter CLOSED
+ * state". */
+static void tcp_close_listener(struct stack *s, struct tcp_conn *l, const char *cause)
+{
+    tcp_listener_drop_children(s, l);
     tcp_set_state(s, l, TCP_CLOSED, cause);
 }
 
@@ -355,8 +369,6 @@ int tcp_close(struct stack *s, uint64_t now, int sd)
                       c->opt_linger0 ? "close() with SO_LINGER 0" : "close() with unread data");
     } else {
         tcp_close_send_side(s, c, "close()");
-        if (c->state == TCP_SYN_RECEIVED)
-            c->close_pending = 1;
         if (c->state == TCP_FIN_WAIT_2 && !tcp_timer_armed(c, TCP_TIMER_TIME_WAIT))
             tcp_timer_arm(s, c, TCP_TIMER_TIME_WAIT, s->now + 2 * s->cfg.msl_us);
         if (c->state == TCP_TIME_WAIT)
