@@ -31,6 +31,8 @@ void ui_model_init(struct ui_model *m, const struct scn_timeline *tl)
 
 void ui_model_free(struct ui_model *m)
 {
+    free(m->early);
+    m->early = NULL;
     free(m->rows);
     m->rows = NULL;
     m->nrows = m->cap_rows = 0;
@@ -41,10 +43,21 @@ void ui_model_reset(struct ui_model *m)
     const struct scn_timeline *tl = m->tl;
     struct ui_row *rows = m->rows;
     size_t cap = m->cap_rows;
+    bool *early = m->early;
+    size_t early_cap = m->early_cap;
     memset(m, 0, sizeof *m);
     m->tl = tl;
     m->rows = rows;
     m->cap_rows = cap;
+    if (!early || early_cap < tl->nevents) {
+        free(early);
+        early_cap = tl->nevents ? tl->nevents : 1;
+        early = malloc(early_cap);
+    }
+    if (early)
+        memset(early, 0, early_cap);
+    m->early = early;
+    m->early_cap = early ? early_cap : 0;
     m->nhosts = tl->nhosts < UI_MAX_HOSTS ? tl->nhosts : UI_MAX_HOSTS;
     for (size_t i = 0; i < m->nhosts; i++) {
         struct ui_host *h = &m->hosts[i];
@@ -102,7 +115,7 @@ static struct ui_row *new_row(struct ui_model *m)
 
 /* A lane item goes on the last row if that lane is still free there, so a
  * state change sits beside the segment that caused it. */
-static void add_item(struct ui_model *m, int host, enum ui_item_kind kind, size_t ev)
+static void add_item(struct ui_model *m, int host, enum ui_item_kind kind, size_t ev, bool returned)
 {
     if (host < 0 || host >= UI_MAX_HOSTS)
         return;
@@ -113,7 +126,7 @@ static void add_item(struct ui_model *m, int host, enum ui_item_kind kind, size_
         row = new_row(m);
     if (!row)
         return;
-    row->lane[host] = (struct ui_item){kind, ev};
+    row->lane[host] = (struct ui_item){kind, ev, returned};
     m->last_row_changed = (size_t)(row - m->rows);
 }
 
@@ -270,8 +283,32 @@ static void count_queues(struct ui_model *m)
     }
 }
 
+static void apply_call(struct ui_model *m, size_t idx, const struct tev *ev, int host);
+
+/* A state change caused by a call ("connect()", "close()"): the call's own
+ * event follows its effects in the stream; show it first, as it happened. */
+static void pull_call_forward(struct ui_model *m, size_t idx, const struct tev *ev, int host)
+{
+    const char *cause = ev->u.state.cause;
+    size_t len = cause ? strlen(cause) : 0;
+    if (len < 3 || strcmp(cause + len - 2, "()") || !m->early)
+        return;
+    for (size_t j = idx + 1; j < m->tl->nevents && j < idx + 32; j++) {
+        const struct tev *e = m->tl->events[j];
+        if (e->t_us != ev->t_us || ui_model_host_of(m, e) != host)
+            return;
+        if (e->kind == TEV_CALL && !m->early[j] &&
+            !strncmp(cause, tcp_call_name(e->u.call.call), len - 2)) {
+            m->early[j] = true;
+            apply_call(m, j, e, host);
+            return;
+        }
+    }
+}
+
 static void apply_state(struct ui_model *m, size_t idx, const struct tev *ev, int host)
 {
+    pull_call_forward(m, idx, ev, host);
     struct ui_host *h = &m->hosts[host];
     enum tcp_state from = ev->u.state.from, to = ev->u.state.to;
     bool listener = to == TCP_LISTEN || (from == TCP_LISTEN && to == TCP_CLOSED &&
@@ -300,7 +337,7 @@ static void apply_state(struct ui_model *m, size_t idx, const struct tev *ev, in
         h->cause = ev->u.state.cause;
         h->changed_at = idx + 1;
     }
-    add_item(m, host, UI_ITEM_STATE, idx);
+    add_item(m, host, UI_ITEM_STATE, idx, false);
 }
 
 static void apply_call(struct ui_model *m, size_t idx, const struct tev *ev, int host)
@@ -327,7 +364,10 @@ static void apply_call(struct ui_model *m, size_t idx, const struct tev *ev, int
             hit->accepted = true;
         count_queues(m);
     }
-    add_item(m, host, UI_ITEM_CALL, idx);
+    /* connect() is reported twice: when it sends the SYN and when it
+     * returns, once the connection is established (or refused). */
+    bool returned = c == TCP_CALL_CONNECT && h->have_state && h->state != TCP_SYN_SENT;
+    add_item(m, host, UI_ITEM_CALL, idx, returned);
 }
 
 static void apply_timer(struct ui_model *m, size_t idx, const struct tev *ev, int host)
@@ -347,7 +387,7 @@ static void apply_timer(struct ui_model *m, size_t idx, const struct tev *ev, in
         t->armed = false;
         if (w == TCP_TIMER_RTX || w == TCP_TIMER_KEEPALIVE || w == TCP_TIMER_PERSIST ||
             w == TCP_TIMER_USER)
-            add_item(m, host, UI_ITEM_TIMER, idx);
+            add_item(m, host, UI_ITEM_TIMER, idx, false);
         break;
     case TEV_TIMER_CANCEL:
         t->armed = false;
@@ -372,7 +412,7 @@ static int apply(struct ui_model *m, size_t idx)
             apply_state(m, idx, ev, host);
         break;
     case TEV_CALL:
-        if (host >= 0)
+        if (host >= 0 && !(m->early && m->early[idx]))
             apply_call(m, idx, ev, host);
         break;
     case TEV_TIMER:
@@ -381,7 +421,7 @@ static int apply(struct ui_model *m, size_t idx)
         break;
     case TEV_DROP:
         if (host >= 0)
-            add_item(m, host, UI_ITEM_DROP, idx);
+            add_item(m, host, UI_ITEM_DROP, idx, false);
         break;
     case TEV_KERNEL: {
         /* The kernel reports its own sockets: pin them on a kernel host. */

@@ -69,7 +69,8 @@ enum ui_item_kind { UI_ITEM_NONE = 0, UI_ITEM_CALL, UI_ITEM_STATE, UI_ITEM_DROP,
 /* Something written in an endpoint's lane beside the ladder. */
 struct ui_item {
     enum ui_item_kind kind;
-    size_t ev; /* index into the timeline's events */
+    size_t ev;     /* index into the timeline's events */
+    bool returned; /* a call reported when it returned, not when it began (connect) */
 };
 
 /* A segment drawn as an arrow between two columns. */
@@ -112,6 +113,10 @@ struct ui_model {
         bool have_isn, have_win;
     } dirs[UI_MAX_ISN]; /* per direction of a connection: ISN and last window */
     size_t ndirs;
+    /* Calls shown ahead of their place in the stream: the engine reports a
+     * call after what it caused, the ladder shows it before. */
+    bool *early;
+    size_t early_cap;
     struct ui_conn conns[UI_MAX_CONNS];
     size_t nconns;
 };

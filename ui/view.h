@@ -80,7 +80,10 @@ void ui_view_graph(struct screen *s, struct ui_rect r, const struct ui_model *m)
 size_t ui_graph_edges(enum tcp_state (*edges)[2], size_t max);
 
 /* ---- narration (view_narration.c) -------------------------------------------- */
-void ui_view_narration(struct screen *s, struct ui_rect r, const struct scn_step *step, bool zh);
+/* The narration of step k (1-based; 0 = before the first step). A step with
+ * no words of its own shows its statement, then the last words said. */
+void ui_view_narration(struct screen *s, struct ui_rect r, const struct scn_timeline *tl, size_t k,
+                       bool zh);
 
 /* ---- segment details (view_details.c) ---------------------------------------- */
 void ui_view_details(struct screen *s, struct ui_rect r, const struct ui_model *m, int row,

@@ -186,7 +186,11 @@ size_t ui_item_text(const struct ui_model *m, const struct ui_item *it, char *bu
         }
         if (r < 0)
             n = snprintf(buf, cap, "%s(%s) = %s", name, args, ui_errno_name(r));
-        else if (ev->u.call.call == TCP_CALL_ACCEPT || ev->u.call.call == TCP_CALL_SOCKET)
+        else if (it->returned)
+            n = snprintf(buf, cap, "%s() = %ld", name, r);
+        else if (ev->u.call.call == TCP_CALL_SOCKET)
+            n = snprintf(buf, cap, "socket() = %ld", r);
+        else if (ev->u.call.call == TCP_CALL_ACCEPT)
             n = snprintf(buf, cap, "%s() \u2192 fd %ld", name, r);
         else if (ev->u.call.call == TCP_CALL_RECV || ev->u.call.call == TCP_CALL_SEND)
             n = snprintf(buf, cap, "%s(%s) = %ld", name, args, r);
@@ -324,7 +328,7 @@ static void draw_lane(struct screen *s, int x0, int y, const struct ui_ladder_ge
     uint16_t attr = item_attr(m, it);
     int col = x0 + g->col_x[host];
     if (host == 0 && g->ncols > 1) {
-        int room = g->lane_left - 2;
+        int room = g->lane_left - 1;
         int tw = ui_text_width(text);
         if (tw > room)
             tw = room;

@@ -102,7 +102,7 @@ void ui_render_play(struct screen *s, const struct ui_player *p, const struct ui
     if (l.narration_sep >= 0) {
         divider(s, l.narration_sep,
                 o->zh ? "narration \u00b7 \u4e2d\u6587" : "narration \u00b7 English");
-        ui_view_narration(s, l.narration, step, o->zh);
+        ui_view_narration(s, l.narration, p->tl, p->step, o->zh);
     }
     if (l.diagram_sep >= 0) {
         divider(s, l.diagram_sep, "state machine");

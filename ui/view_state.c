@@ -58,10 +58,11 @@ size_t ui_timer_text(const struct ui_timer *t, enum tcp_timer which, uint64_t no
 }
 
 /* "SYN q ■■□□ 2/4" */
-static size_t queue_text(const char *name, unsigned used, long limit, char *buf, size_t cap)
+static size_t queue_text(const char *name, unsigned used, long limit, bool boxes, char *buf,
+                         size_t cap)
 {
     size_t n = (size_t)snprintf(buf, cap, "%s ", name);
-    if (limit > 0 && limit <= 16) {
+    if (boxes && limit > 0 && limit <= 8) {
         for (long i = 0; i < limit && n < cap; i++)
             n += (size_t)snprintf(buf + n, cap - n, "%s", i < (long)used ? "\u25a0" : "\u25a1");
         n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, " %u/%ld", used, limit);
@@ -75,15 +76,15 @@ static size_t queue_text(const char *name, unsigned used, long limit, char *buf,
 
 /* The line under the box: timers, or the listener's queues. */
 static void timers_line(struct screen *s, int x, int y, int w, const struct ui_host *h,
-                        uint64_t now_us)
+                        uint64_t now_us, bool with_queues)
 {
     int used = 0;
     char buf[160];
-    if (h->listening) {
-        queue_text("SYN q", h->syn_queue, h->backlog, buf, sizeof buf);
+    if (h->listening && with_queues) {
+        queue_text("SYN q", h->syn_queue, h->backlog, false, buf, sizeof buf);
         used += screen_print(s, x + used, y, w - used, SC_TIMER, buf);
         used += screen_print(s, x + used, y, w - used, SC_DIM, " \u00b7 ");
-        queue_text("accept q", h->accept_queue, h->backlog, buf, sizeof buf);
+        queue_text("accept q", h->accept_queue, h->backlog, false, buf, sizeof buf);
         used += screen_print(s, x + used, y, w - used, SC_TIMER, buf);
     }
     for (int t = 0; t < TCP_NTIMERS && used < w; t++) {
@@ -138,8 +139,11 @@ void ui_view_states(struct screen *s, struct ui_rect r, bool boxed, const struct
             snprintf(kern, sizeof kern, "kernel: %s", tcp_state_name(h->kernel_state));
         else if (h->have_kernel)
             snprintf(kern, sizeof kern, "(kernel's own state)");
-        if (h->listening && !h->have_kernel && boxed)
-            snprintf(kern, sizeof kern, "listening :%u", h->listen_port);
+        char synq[64] = "", accq[64] = "";
+        if (h->listening) {
+            queue_text("SYN queue", h->syn_queue, h->backlog, true, synq, sizeof synq);
+            queue_text("accept queue", h->accept_queue, h->backlog, true, accq, sizeof accq);
+        }
 
         if (boxed) {
             int bw = 16;
@@ -150,14 +154,17 @@ void ui_view_states(struct screen *s, struct ui_rect r, bool boxed, const struct
             int tx = right ? x : bx + bw + 1, tw = w - bw - 1;
             char cause[112];
             snprintf(cause, sizeof cause, right ? "%s \u2192" : "\u2190 %s", note);
-            const char *lines[3] = {kern, note[0] ? cause : "", ""};
+            const char *lines[3] = {kern[0] ? kern : synq, note[0] ? cause : "",
+                                    kern[0] ? "" : accq};
             for (int l = 0; l < 3; l++) {
                 int lw = ui_text_width(lines[l]);
                 int px = right ? tx + tw - (lw < tw ? lw : tw) : tx;
-                screen_print(s, px, r.y + l, tw, l == 1 ? (uint16_t)SC_NORMAL : (uint16_t)SC_DIM,
-                             lines[l]);
+                uint16_t la = l == 1                                 ? (uint16_t)SC_NORMAL
+                              : lines[l] == synq || lines[l] == accq ? (uint16_t)SC_TIMER
+                                                                     : (uint16_t)SC_DIM;
+                screen_print(s, px, r.y + l, tw, la, lines[l]);
             }
-            timers_line(s, x, r.y + 3, w, h, now_us);
+            timers_line(s, x, r.y + 3, w, h, now_us, kern[0] != 0);
         } else {
             char line[160];
             snprintf(line, sizeof line, "%s%s%s", note[0] ? "\u2190 " : "", note,
@@ -167,7 +174,7 @@ void ui_view_states(struct screen *s, struct ui_rect r, bool boxed, const struct
             used += screen_print(s, x + used, r.y, w - used, SC_FRAME, changed ? "\u2551 " : "] ");
             used += screen_print(s, x + used, r.y, w - used, SC_NORMAL, line);
             screen_print(s, x + used, r.y, w - used, SC_DIM, kern);
-            timers_line(s, x, r.y + 1, w, h, now_us);
+            timers_line(s, x, r.y + 1, w, h, now_us, true);
         }
     }
 }

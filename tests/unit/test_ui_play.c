@@ -181,11 +181,11 @@ static void test_listen_queues_count_half_open_and_unaccepted_connections(void *
     assert_int_equal(c->p.model.hosts[1].accept_queue, 0);
     assert_int_equal(c->p.model.hosts[1].backlog, 4);
     struct screen *s = at_step(c, 2, 100, 30);
-    assert_true(screen_contains(s, "SYN q \u25a1\u25a1\u25a1\u25a1 0/4"));
-    assert_true(screen_contains(s, "accept q \u25a0\u25a1\u25a1\u25a1 1/4"));
+    assert_true(screen_contains(s, "SYN queue \u25a1\u25a1\u25a1\u25a1 0/4"));
+    assert_true(screen_contains(s, "accept queue \u25a0\u25a1\u25a1\u25a1 1/4"));
     screen_free(s);
     s = at_step(c, 3, 100, 30);
-    assert_true(screen_contains(s, "accept q \u25a1\u25a1\u25a1\u25a1 0/4"));
+    assert_true(screen_contains(s, "accept queue \u25a1\u25a1\u25a1\u25a1 0/4"));
     screen_free(s);
 }
 
