@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <net/if.h>
+#include <linux/if_link.h>
 #include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
 #include <stdbool.h>
@@ -86,7 +87,10 @@ out:
     return rc;
 }
 
-static int link_set_mtu_up(int ifindex, unsigned mtu)
+/* RTM_NEWLINK on our interface: `flags` (IFF_UP) and optionally the MTU and
+ * "no IPv6 link-local address" (so the kernel does not send router
+ * solicitations and MLD reports into a device that only speaks IPv4). */
+static int link_set(int ifindex, unsigned flags, unsigned mtu, bool no_ipv6_ll)
 {
     char buf[8192];
     struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -94,10 +98,29 @@ static int link_set_mtu_up(int ifindex, unsigned mtu)
     struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
     ifi->ifi_family = AF_UNSPEC;
     ifi->ifi_index = ifindex;
-    ifi->ifi_flags = IFF_UP;
-    ifi->ifi_change = IFF_UP;
-    mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+    ifi->ifi_flags = flags;
+    ifi->ifi_change = flags;
+    if (mtu)
+        mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+    if (no_ipv6_ll) {
+        struct nlattr *spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+        struct nlattr *in6 = mnl_attr_nest_start(nlh, AF_INET6);
+        mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+        mnl_attr_nest_end(nlh, in6);
+        mnl_attr_nest_end(nlh, spec);
+    }
     return rtnl_request(nlh);
+}
+
+static int link_set_mtu_up(int ifindex, unsigned mtu)
+{
+    /* Without IPv6 in the kernel the AF_SPEC part is refused: retry without. */
+    int rc = link_set(ifindex, 0, mtu, true);
+    if (rc < 0 && rc != -EPERM)
+        rc = link_set(ifindex, 0, mtu, false);
+    if (rc < 0)
+        return rc;
+    return link_set(ifindex, IFF_UP, 0, false);
 }
 
 static int addr_add(int ifindex, uint32_t addr, uint8_t prefix_len)

@@ -37,6 +37,7 @@ static const char usage[] =
 
 struct conn_ctx {
     struct tun_loop *loop;
+    struct netopts_sinks *sinks;
     struct stack *stack;
     int sd;
     bool connected;
@@ -93,6 +94,7 @@ static bool write_all(int fd, const uint8_t *p, size_t len)
 static uint64_t connect_after(void *ctx, uint64_t now)
 {
     struct conn_ctx *c = ctx;
+    netopts_flush_sinks(c->sinks);
     if (c->done)
         return TCP_TIME_NEVER;
     unsigned ev = tcp_poll(c->stack, c->sd);
@@ -207,6 +209,7 @@ int cmd_connect(int argc, char **argv)
         return (err == -EEXIST || err == -EINVAL) ? EXIT_USAGE : EXIT_NETWORK;
     }
     c->stack = tun_loop_stack(c->loop);
+    c->sinks = &sinks;
     uint64_t now = tun_loop_now(c->loop);
     c->sd = tcp_socket(c->stack, now);
     int rc = c->sd < 0 ? c->sd : tcp_connect(c->stack, now, c->sd, addr, port);

@@ -73,6 +73,7 @@ static uint64_t listen_after(void *ctx, uint64_t now)
 {
     struct listen_ctx *c = ctx;
     uint64_t next = svc_run(c->svc, now);
+    netopts_flush_sinks(&c->sinks);
     if (c->ui) {
         uint64_t u = ui_live_refresh(c->ui, now);
         if (u < next)

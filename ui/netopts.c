@@ -273,6 +273,12 @@ int netopts_open_sinks(struct netopts *o, struct netopts_sinks *s, tev_fn extra,
     return 0;
 }
 
+void netopts_flush_sinks(struct netopts_sinks *s)
+{
+    if (s->json)
+        fflush(s->json);
+}
+
 void netopts_close_sinks(struct netopts_sinks *s)
 {
     if (s->json)

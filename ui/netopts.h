@@ -51,6 +51,9 @@ struct netopts_sinks {
  * Returns 0, or -1 with a message on stderr (exit 2: bad file argument). */
 int netopts_open_sinks(struct netopts *o, struct netopts_sinks *s, tev_fn extra, void *extra_ctx);
 void netopts_close_sinks(struct netopts_sinks *s);
+/* Push buffered trace lines to the file (once per loop wake-up, so a reader
+ * of the JSON file sees events within one wake-up, at one write each). */
+void netopts_flush_sinks(struct netopts_sinks *s);
 
 /* The help text for the net options, for the commands' --help. */
 extern const char netopts_help[];
