@@ -68,8 +68,8 @@ struct vlink_reorder_rule {
 
 /* A packet held back by the reorder impairment, one slot per direction. */
 struct vlink_held {
-    struct vlink_pkt *pkt;   /* NULL when nothing is held */
-    uint64_t release_us;     /* deliver then if nothing overtook it; NEVER = no limit */
+    struct vlink_pkt *pkt; /* NULL when nothing is held */
+    uint64_t release_us;   /* deliver then if nothing overtook it; NEVER = no limit */
 };
 
 #define VLINK_NDIRS (VLINK_MAX_HOSTS * VLINK_MAX_HOSTS)
@@ -112,7 +112,10 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-static uint64_t rotl64(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static uint64_t rotl64(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
 
 static uint64_t xoshiro_next(uint64_t s[4])
 {
@@ -128,7 +131,10 @@ static uint64_t xoshiro_next(uint64_t s[4])
 }
 
 /* Uniform in [0, 1) with 53 bits of precision. */
-static double prng_unit(struct vlink *l) { return (double)(xoshiro_next(l->prng) >> 11) * 0x1.0p-53; }
+static double prng_unit(struct vlink *l)
+{
+    return (double)(xoshiro_next(l->prng) >> 11) * 0x1.0p-53;
+}
 
 /* ---- looking into packets (without trusting them) ------------------------ */
 
@@ -148,7 +154,10 @@ static uint32_t be32_at(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static uint16_t be16_at(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint16_t be16_at(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
 
 static void peek_packet(const uint8_t *pkt, size_t len, struct vlink_peek *out)
 {
@@ -173,9 +182,13 @@ static void peek_packet(const uint8_t *pkt, size_t len, struct vlink_peek *out)
     out->payload_len = total - ihl > data_off ? total - ihl - data_off : 0;
 }
 
-static bool host_matches(int rule_host, int host) { return rule_host == VLINK_ANY || rule_host == host; }
+static bool host_matches(int rule_host, int host)
+{
+    return rule_host == VLINK_ANY || rule_host == host;
+}
 
-static bool packet_matches(const struct vlink_match *m, int from, int to, const struct vlink_peek *pk)
+static bool packet_matches(const struct vlink_match *m, int from, int to,
+                           const struct vlink_peek *pk)
 {
     if (!host_matches(m->from, from) || !host_matches(m->to, to))
         return false;
@@ -186,7 +199,10 @@ static bool packet_matches(const struct vlink_match *m, int from, int to, const 
     return true;
 }
 
-static int dir_index(int from, int to) { return from * VLINK_MAX_HOSTS + to; }
+static int dir_index(int from, int to)
+{
+    return from * VLINK_MAX_HOSTS + to;
+}
 
 /* ---- events -------------------------------------------------------------- */
 
@@ -310,7 +326,7 @@ static uint64_t added_delay(const struct vlink *l, int from, int to)
 }
 
 static struct vlink_reorder_rule *reorder_rule_for(struct vlink *l, int from, int to,
-                                                    const struct vlink_peek *pk)
+                                                   const struct vlink_peek *pk)
 {
     for (unsigned i = 0; i < l->nreorders; i++)
         if (packet_matches(&l->reorders[i].m, from, to, pk))
@@ -406,7 +422,10 @@ static void host_output(void *ctx, const uint8_t *pkt, size_t len)
 }
 
 /* Every event of every host goes to the link's sink, in the order it happens. */
-static void host_event(void *ctx, const struct tev *ev) { emit(ctx, ev); }
+static void host_event(void *ctx, const struct tev *ev)
+{
+    emit(ctx, ev);
+}
 
 /* ---- public API ---------------------------------------------------------- */
 
@@ -503,9 +522,15 @@ int vlink_host_by_name(const struct vlink *l, const char *name)
     return -1;
 }
 
-int vlink_nhosts(const struct vlink *l) { return l->nhosts; }
+int vlink_nhosts(const struct vlink *l)
+{
+    return l->nhosts;
+}
 
-uint64_t vlink_now(const struct vlink *l) { return l->now; }
+uint64_t vlink_now(const struct vlink *l)
+{
+    return l->now;
+}
 
 static uint64_t next_held_release(const struct vlink *l)
 {
@@ -616,7 +641,8 @@ static bool idle_until(const struct vlink *l, uint64_t until)
 bool vlink_run_idle(struct vlink *l, uint64_t horizon_us, unsigned long max_steps)
 {
     for (unsigned long steps = 0;; steps++) {
-        uint64_t until = l->now > TCP_TIME_NEVER - horizon_us ? TCP_TIME_NEVER : l->now + horizon_us;
+        uint64_t until =
+            l->now > TCP_TIME_NEVER - horizon_us ? TCP_TIME_NEVER : l->now + horizon_us;
         if (idle_until(l, until))
             return true;
         if (steps >= max_steps)
@@ -627,8 +653,8 @@ bool vlink_run_idle(struct vlink *l, uint64_t horizon_us, unsigned long max_step
 
 /* ---- impairment setters -------------------------------------------------- */
 
-static void add_count_rule(struct vlink_count_rule *rules, unsigned *n,
-                           const struct vlink_match *m, unsigned count)
+static void add_count_rule(struct vlink_count_rule *rules, unsigned *n, const struct vlink_match *m,
+                           unsigned count)
 {
     if (count == 0 || *n >= VLINK_MAX_RULES)
         return;
@@ -707,6 +733,12 @@ void vlink_restore(struct vlink *l)
     emit_link(l, TEV_LINK_CABLE, "link", "link", NULL, 0, 0, 1);
 }
 
-bool vlink_is_cut(const struct vlink *l) { return l->cut; }
+bool vlink_is_cut(const struct vlink *l)
+{
+    return l->cut;
+}
 
-void vlink_get_stats(const struct vlink *l, struct vlink_stats *out) { *out = l->stats; }
+void vlink_get_stats(const struct vlink *l, struct vlink_stats *out)
+{
+    *out = l->stats;
+}
