@@ -291,6 +291,23 @@ bool port_in_use(const struct stack *s, uint16_t port)
     return s->port_refs[port] != 0;
 }
 
+uint16_t port_ephemeral_for(struct stack *s, const struct tcp_tuple *t)
+{
+    uint32_t lo = s->cfg.ephemeral_lo, hi = s->cfg.ephemeral_hi;
+    uint32_t n = hi - lo + 1;
+    struct tcp_tuple probe = *t;
+    /* Like Linux's connect(): a port is fine if no listener holds it and
+     * this exact 4-tuple is not in use (other remote ends may share it). */
+    for (uint32_t tries = 0; tries < n; tries++) {
+        uint32_t p = s->ephemeral_next;
+        s->ephemeral_next = p >= hi ? lo : p + 1;
+        probe.lport = (uint16_t)p;
+        if (p != 0 && !listener_lookup(s, (uint16_t)p) && !conn_lookup(s, &probe))
+            return (uint16_t)p;
+    }
+    return 0;
+}
+
 uint16_t port_ephemeral(struct stack *s)
 {
     uint32_t lo = s->cfg.ephemeral_lo, hi = s->cfg.ephemeral_hi;

@@ -242,6 +242,8 @@ void port_unref(struct stack *s, struct tcp_conn *c);
 bool port_in_use(const struct stack *s, uint16_t port);
 /* A free local port from cfg's ephemeral range, or 0. */
 uint16_t port_ephemeral(struct stack *s);
+/* For connect(): a local port that makes the 4-tuple `t` unique, or 0. */
+uint16_t port_ephemeral_for(struct stack *s, const struct tcp_tuple *t);
 int conn_table_init(struct stack *s);
 void conn_table_free(struct stack *s);
 

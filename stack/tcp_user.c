@@ -160,14 +160,16 @@ static int tcp_open_active(struct stack *s, struct tcp_conn *c, uint32_t addr, u
     } else if (c->state != TCP_CLOSED || c->connected) {
         return -EISCONN;
     }
-    if (!c->bound) {
-        int err = tcp_bind_port(s, c, 0);
-        if (err)
-            return err;
-    }
     c->tuple.laddr = s->cfg.addr;
     c->tuple.raddr = addr;
     c->tuple.rport = port;
+    if (!c->bound) {
+        uint16_t p = port_ephemeral_for(s, &c->tuple);
+        if (p == 0)
+            return -EADDRNOTAVAIL; /* every local port is taken for this peer */
+        c->tuple.lport = p;
+        port_ref(s, c);
+    }
     if (conn_hash_insert(s, c) < 0)
         return -EADDRINUSE; /* this 4-tuple exists (perhaps in TIME_WAIT) */
     c->err = 0;

@@ -88,7 +88,14 @@ static void ev_cb(void *ctx, const struct tev *ev)
         e->net->states[e->idx][ev->u.state.to]++;
 }
 
+static void net_init_cfg(struct net *n, bool observe, void (*tweak)(struct stack_config *));
+
 static void net_init(struct net *n, bool observe)
+{
+    net_init_cfg(n, observe, NULL);
+}
+
+static void net_init_cfg(struct net *n, bool observe, void (*tweak)(struct stack_config *))
 {
     memset(n, 0, sizeof *n);
     n->q = calloc(MAXQ, sizeof *n->q);
@@ -105,6 +112,8 @@ static void net_init(struct net *n, bool observe)
             cfg.on_event = ev_cb;
             cfg.event_ctx = &eps[i];
         }
+        if (tweak)
+            tweak(&cfg);
         n->st[i] = stack_new(&cfg);
         assert_non_null(n->st[i]);
     }
@@ -307,6 +316,70 @@ static void test_simultaneous_open_and_close(void **state)
     net_free(&n);
 }
 
+static void big_windows(struct stack_config *cfg)
+{
+    cfg->window_scaling = true;
+    cfg->rcvbuf = 1u << 20;
+    cfg->sndbuf = 1u << 20;
+}
+
+/* RFC 7323: both SYNs carry the option, so windows beyond 64 KiB work. */
+static void test_window_scaling_moves_windows_beyond_64k(void **state)
+{
+    (void)state;
+    struct net n;
+    net_init_cfg(&n, false, big_windows);
+    int csd, ssd, lsd;
+    open_pair(&n, 443, &csd, &ssd, &lsd);
+    struct tcp_status st;
+    assert_int_equal(tcp_status(n.st[0], csd, &st), 0);
+    assert_int_equal(st.snd_wscale, 7);
+    assert_int_equal(st.rcv_wscale, 7);
+    /* the client's ACK of the SYN,ACK carried a scaled window */
+    assert_int_equal(tcp_status(n.st[1], ssd, &st), 0);
+    assert_true(st.snd_wnd > 65535);
+    transfer(&n, 0, csd, 1, ssd, 3000000);
+    net_free(&n);
+}
+
+/* Many connections opened and closed leave only TIME_WAIT blocks, and
+ * those go after 2MSL. */
+static void test_connection_churn_leaves_nothing_after_2msl(void **state)
+{
+    (void)state;
+    struct net n;
+    net_init(&n, false);
+    int lsd = tcp_socket(n.st[1], 0);
+    assert_int_equal(tcp_bind(n.st[1], 0, lsd, 7), 0);
+    assert_int_equal(tcp_listen(n.st[1], 0, lsd, 16), 0);
+    for (int i = 0; i < 300; i++) {
+        int c = tcp_socket(n.st[0], n.now);
+        assert_int_equal(tcp_connect(n.st[0], n.now, c, ADDR_B, 7), 0);
+        net_run(&n, 10000);
+        int a = tcp_accept(n.st[1], n.now, lsd, NULL);
+        assert_true(a >= 0);
+        assert_int_equal(tcp_send(n.st[0], n.now, c, "hi", 2), 2);
+        net_run(&n, 10000);
+        char b[4];
+        assert_int_equal(tcp_recv(n.st[1], n.now, a, b, 4), 2);
+        tcp_close(n.st[0], n.now, c);
+        net_run(&n, 10000);
+        tcp_close(n.st[1], n.now, a);
+        net_run(&n, 10000);
+    }
+    struct stack_stats st;
+    stack_get_stats(n.st[0], &st);
+    assert_int_equal(st.conns_time_wait, 300);
+    stack_get_stats(n.st[1], &st);
+    assert_int_equal(st.conns_active, 0);
+    net_run(&n, 61000000);
+    stack_get_stats(n.st[0], &st);
+    assert_int_equal(st.conns_time_wait, 0);
+    assert_int_equal(st.conns_active, 0);
+    assert_true(stack_next_deadline(n.st[0]) == TCP_TIME_NEVER);
+    net_free(&n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +388,8 @@ int main(void)
         cmocka_unit_test(test_connect_to_closed_port_is_refused),
         cmocka_unit_test(test_lossy_transfer_delivers_every_byte),
         cmocka_unit_test(test_simultaneous_open_and_close),
+        cmocka_unit_test(test_window_scaling_moves_windows_beyond_64k),
+        cmocka_unit_test(test_connection_churn_leaves_nothing_after_2msl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
