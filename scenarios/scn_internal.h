@@ -59,6 +59,7 @@ enum scn_kind {
     SCN_REBOOT,
     SCN_WAIT,
     SCN_WAIT_UNTIL,
+    /* expectations come last: the runner tells them apart by kind >= SCN_EXPECT_SEG */
     SCN_EXPECT_SEG,
     SCN_EXPECT_NOTHING,
     SCN_EXPECT_STATE,

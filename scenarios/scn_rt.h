@@ -151,6 +151,8 @@ struct rt {
     size_t nsegs, capsegs;
     struct rt_drop *drops;
     size_t ndrops, capdrops;
+    size_t exchange;   /* first segment of the current exchange */
+    int exchange_line; /* the statement that began it */
     struct rt_isn *isns;
     size_t nisns, capisns;
 

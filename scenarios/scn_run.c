@@ -476,17 +476,19 @@ void rt_on_event(void *ctx, const struct tev *ev)
 
 /* A call's return that the engine does not report by itself (a blocking
  * connect() returning), so the timeline shows when the program went on. */
-static void emit_return(struct rt *rt, int h, int sd, enum tcp_call call, long result, long arg)
+static void emit_return(struct rt *rt, int h, const struct rt_sock *so, enum tcp_call call,
+                        long result)
 {
     struct tev ev;
     memset(&ev, 0, sizeof ev);
     ev.kind = TEV_CALL;
     ev.t_us = now(rt);
     ev.host = rt->hosts[h].name;
-    ev.sd = sd;
+    ev.sd = so->sd;
+    ev.tuple = so->tuple;
     ev.u.call.call = call;
     ev.u.call.result = result;
-    ev.u.call.arg = arg;
+    ev.u.call.arg = so->tuple.rport;
     rt_on_event(rt, &ev);
 }
 
@@ -585,15 +587,15 @@ static void service_host(struct rt *rt, int h)
         if (ev & TCP_POLLERR) {
             int e = h_error(rt, h, so->sd);
             long r = e ? e : -ECONNREFUSED;
-            emit_return(rt, h, so->sd, TCP_CALL_CONNECT, r, so->tuple.rport);
+            emit_return(rt, h, so, TCP_CALL_CONNECT, r);
             complete(rt, h, r, NULL, 0);
         } else if ((ev & TCP_POLLOUT) || st == TCP_ESTABLISHED || st == TCP_CLOSE_WAIT) {
-            emit_return(rt, h, so->sd, TCP_CALL_CONNECT, 0, so->tuple.rport);
+            emit_return(rt, h, so, TCP_CALL_CONNECT, 0);
             complete(rt, h, 0, NULL, 0);
         } else if (st == TCP_CLOSED) {
             int e = h_error(rt, h, so->sd);
             if (e) {
-                emit_return(rt, h, so->sd, TCP_CALL_CONNECT, e, so->tuple.rport);
+                emit_return(rt, h, so, TCP_CALL_CONNECT, e);
                 complete(rt, h, e, NULL, 0);
             }
         }
@@ -1053,22 +1055,19 @@ static void exec_reboot(struct rt *rt, const struct scn_stmt *st)
 
 struct seg_arg {
     int from, to;
-    bool skip_acks;
+    bool any_flags;
+    uint8_t flags;
 };
 
-static bool bare_ack(const struct rt_seg *g)
-{
-    return g->flags == TCP_ACK && g->len == 0;
-}
-
-/* The index of the segment an expectation takes, or -1 (none yet). */
+/* The index of the segment an expectation takes: the oldest one from A to B
+ * not taken yet whose flags are the ones expected; -1 if none yet. */
 static long seg_candidate(struct rt *rt, const struct seg_arg *a)
 {
-    for (size_t i = 0; i < rt->nsegs; i++) {
+    for (size_t i = rt->exchange; i < rt->nsegs; i++) {
         const struct rt_seg *g = &rt->segs[i];
         if (g->taken || g->from != a->from || g->to != a->to)
             continue;
-        if (a->skip_acks && bare_ack(g))
+        if (!a->any_flags && g->flags != a->flags)
             continue;
         return (long)i;
     }
@@ -1215,14 +1214,14 @@ static void exec_expect_seg(struct rt *rt, const struct scn_stmt *st)
 {
     const struct scn_segspec *sp = &st->u.seg;
     struct seg_arg a = {
-        .from = sp->from, .to = sp->to, .skip_acks = sp->any_flags || sp->flags != TCP_ACK};
+        .from = sp->from, .to = sp->to, .any_flags = sp->any_flags, .flags = sp->flags};
     rt->expectations++;
     bool got = run_until(rt, deadline_in(rt, st->timeout_us), seg_ready, &a);
-    /* Bare ACKs passed over on the way are taken as skipped. */
+    /* Segments with other flags passed over on the way can no longer be taken. */
     long idx = got ? seg_candidate(rt, &a) : -1;
     char skipped[600] = "";
     size_t so = 0;
-    for (size_t i = 0; i < rt->nsegs && (idx < 0 || i < (size_t)idx); i++) {
+    for (size_t i = rt->exchange; i < rt->nsegs && (idx < 0 || i < (size_t)idx); i++) {
         struct rt_seg *g = &rt->segs[i];
         if (g->taken || g->from != a.from || g->to != a.to)
             continue;
@@ -1230,15 +1229,28 @@ static void exec_expect_seg(struct rt *rt, const struct scn_stmt *st)
         if (so + 200 < sizeof skipped) {
             char b[300];
             fmt_seg(rt, g, b, sizeof b);
-            so += (size_t)snprintf(skipped + so, sizeof skipped - so, "    skipped:  %s\n", b);
+            so += (size_t)snprintf(skipped + so, sizeof skipped - so, "    passed:   %s\n", b);
         }
     }
     if (idx < 0) {
         fail_begin(rt, st);
         rep(rt, "    expected: %s\n", st->text + strlen("expect "));
-        rep(rt, "    happened: nothing from %s to %s within %.3fs\n", rt->hosts[a.from].name,
-            rt->hosts[a.to].name, (double)st->timeout_us / 1e6);
+        rep(rt, "    happened: no such segment from %s to %s within %.3fs\n",
+            rt->hosts[a.from].name, rt->hosts[a.to].name, (double)st->timeout_us / 1e6);
         rep(rt, "%s", skipped);
+        for (size_t i = 0; i < rt->exchange; i++) {
+            const struct rt_seg *g = &rt->segs[i];
+            if (!g->taken && g->from == a.from && g->to == a.to &&
+                (a.any_flags || g->flags == a.flags)) {
+                char b[300];
+                fmt_seg(rt, g, b, sizeof b);
+                rep(rt,
+                    "    note:     a matching segment was sent earlier, before the statement "
+                    "on line %d began a new exchange:\n              %s\n",
+                    rt->exchange_line, b);
+                break;
+            }
+        }
         return;
     }
     rt->segs[idx].taken = true;
@@ -1288,48 +1300,74 @@ static void exec_expect_state(struct rt *rt, const struct scn_stmt *st, bool is_
         tcp_state_name(now_st), (double)st->timeout_us / 1e6);
 }
 
-static void exec_expect_queue(struct rt *rt, const struct scn_stmt *st)
+/* The listening socket a queue expectation means, or -1. */
+static int queue_listener(struct rt *rt, const struct scn_target *t)
 {
-    rt->expectations++;
-    const struct scn_target *t = &st->u.queue.tgt;
     struct rt_host *H = &rt->hosts[t->host];
     int k = t->sock >= 0 ? rt->named[t->sock] : H->cur;
     if (k < 0 || !rt->socks[k].listening)
         k = H->last_listener;
-    if (k < 0 || rt->socks[k].sd < 0) {
-        fail_begin(rt, st);
-        rep(rt, "    happened: %s has no listening socket\n", target_name(rt, t));
-        return;
-    }
-    long syn = 0, acc = 0;
+    if (k < 0 || rt->socks[k].sd < 0)
+        return -1;
+    return k;
+}
+
+static void queue_lengths(struct rt *rt, int h, int k, long *syn, long *acc)
+{
+    struct rt_host *H = &rt->hosts[h];
+    *syn = *acc = 0;
     if (!H->kernel) {
         struct tcp_status s;
         if (tcp_status(H->stack, rt->socks[k].sd, &s) == 0) {
-            syn = s.syn_queue_len;
-            acc = s.accept_queue_len;
+            *syn = s.syn_queue_len;
+            *acc = s.accept_queue_len;
         }
-    } else {
-        /* The kernel's queues, counted from its connections on that port. */
-        for (size_t i = 0; i < rt->nconns; i++) {
-            const struct rt_conn *c = &rt->conns[i];
-            if (c->host != t->host || c->t.lport != rt->socks[k].lport || !c->t.rport)
-                continue;
-            bool accepted = false;
-            for (size_t j = 0; j < rt->nsocks; j++)
-                if (rt->socks[j].accepted && rt->socks[j].host == t->host &&
-                    tuple_eq(&rt->socks[j].tuple, &c->t))
-                    accepted = true;
-            if (c->state == TCP_SYN_RECEIVED)
-                syn++;
-            else if (c->state == TCP_ESTABLISHED && !accepted)
-                acc++;
-        }
+        return;
     }
-    if ((st->u.queue.syn != SCN_NO_VALUE && st->u.queue.syn != syn) ||
-        (st->u.queue.accept != SCN_NO_VALUE && st->u.queue.accept != acc)) {
-        fail_begin(rt, st);
-        rep(rt, "    happened: syn=%ld accept=%ld\n", syn, acc);
+    /* The kernel's queues, counted from its connections on that port. */
+    for (size_t i = 0; i < rt->nconns; i++) {
+        const struct rt_conn *c = &rt->conns[i];
+        if (c->host != h || c->t.lport != rt->socks[k].lport || !c->t.rport)
+            continue;
+        bool accepted = false;
+        for (size_t j = 0; j < rt->nsocks; j++)
+            if (rt->socks[j].accepted && rt->socks[j].host == h &&
+                tuple_eq(&rt->socks[j].tuple, &c->t))
+                accepted = true;
+        if (c->state == TCP_SYN_RECEIVED)
+            (*syn)++;
+        else if (c->state == TCP_ESTABLISHED && !accepted)
+            (*acc)++;
     }
+}
+
+static bool queue_holds(struct rt *rt, const void *arg)
+{
+    const struct scn_stmt *st = arg;
+    int k = queue_listener(rt, &st->u.queue.tgt);
+    if (k < 0)
+        return false;
+    long syn, acc;
+    queue_lengths(rt, st->u.queue.tgt.host, k, &syn, &acc);
+    return (st->u.queue.syn == SCN_NO_VALUE || st->u.queue.syn == syn) &&
+           (st->u.queue.accept == SCN_NO_VALUE || st->u.queue.accept == acc);
+}
+
+static void exec_expect_queue(struct rt *rt, const struct scn_stmt *st)
+{
+    rt->expectations++;
+    if (run_until(rt, deadline_in(rt, st->timeout_us), queue_holds, st))
+        return;
+    int k = queue_listener(rt, &st->u.queue.tgt);
+    fail_begin(rt, st);
+    if (k < 0) {
+        rep(rt, "    happened: %s has no listening socket\n", target_name(rt, &st->u.queue.tgt));
+        return;
+    }
+    long syn, acc;
+    queue_lengths(rt, st->u.queue.tgt.host, k, &syn, &acc);
+    rep(rt, "    happened: syn=%ld accept=%ld (waited %.3fs)\n", syn, acc,
+        (double)st->timeout_us / 1e6);
 }
 
 struct call_arg {
@@ -1349,8 +1387,12 @@ static void exec_expect_call(struct rt *rt, const struct scn_stmt *st)
     enum tcp_call call = st->u.ecall.call;
     const struct rt_callrec *rec;
     if (t->sock >= 0) {
-        int k = rt->named[t->sock];
-        rec = k >= 0 ? &rt->socks[k].last[call] : NULL;
+        struct rt_pending *p = &rt->hosts[t->host].pend;
+        if (rt->named[t->sock] < 0 && p->active && p->as_sock == t->sock && p->call == call)
+            /* `accept as NAME` still blocked: NAME is what it will return. */
+            rec = &rt->hosts[t->host].last[call];
+        else
+            rec = rt->named[t->sock] >= 0 ? &rt->socks[rt->named[t->sock]].last[call] : NULL;
     } else {
         rec = &rt->hosts[t->host].last[call];
     }
@@ -1783,6 +1825,12 @@ int scn_run(const struct scn *s, const struct scn_run_opts *opts, struct scn_res
     rt->t0 = now(rt);
     for (size_t i = 0; i < s->nstmts && !rt->fatal; i++) {
         rt->step_failed = false;
+        bool is_expect = s->stmts[i].kind >= SCN_EXPECT_SEG;
+        if (!is_expect && (i == 0 || s->stmts[i - 1].kind >= SCN_EXPECT_SEG)) {
+            /* A new exchange: older segments nobody expected are history. */
+            rt->exchange = rt->nsegs;
+            rt->exchange_line = s->stmts[i].line;
+        }
         if (rt->tl)
             rt->tl->steps[i].first_event = i == 0 ? 0 : rt->tl->nevents;
         exec_step(rt, &s->stmts[i]);

@@ -231,11 +231,11 @@ static void print_diff(FILE *f, const struct lines *a, const struct lines *b)
             if (i < an && j < bn && strcmp(a->l[head + i], b->l[head + j]) == 0) {
                 fprintf(f, "      %s\n", a->l[head + i]);
                 i++, j++;
-            } else if (j < bn &&
-                       (i == an || dp[i * (bn + 1) + j + 1] >= dp[(i + 1) * (bn + 1) + j])) {
-                fprintf(f, "    + %s\n", b->l[head + j++]);
-            } else {
+            } else if (i < an &&
+                       (j == bn || dp[(i + 1) * (bn + 1) + j] >= dp[i * (bn + 1) + j + 1])) {
                 fprintf(f, "    - %s\n", a->l[head + i++]);
+            } else {
+                fprintf(f, "    + %s\n", b->l[head + j++]);
             }
             printed++;
         }
