@@ -1,12 +1,383 @@
-/* cmd_play.c — placeholder until this command is built; see its issue. */
+/*
+ * cmd_play.c — `tcplab play`: run a scenario once, record its timeline, and
+ * let a teacher walk through it in the terminal (or, headless, print the
+ * screen after N steps).
+ *
+ * Data flow: scn_parse_file -> scn_run (records every event) -> ui_player
+ * (position in the record) -> ui_render_play (screen model) -> term (the
+ * only ncurses user) or screen_write_text (--dump-screen). Stepping back
+ * rebuilds the picture from the record; the network is never run twice.
+ */
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 #include "commands.h"
+#include "player.h"
+#include "screen.h"
+#include "term.h"
+#include "view.h"
+
+struct play_args {
+    bool tun, ascii, zh, lang_set;
+    double speed;
+    long dump_steps; /* -1: interactive */
+    int w, h;
+    const char *path;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(
+        out,
+        "usage: tcplab play [--tun] [--lang en|zh] [--speed X] [--ascii]\n"
+        "                   [--dump-screen N] [--size WxH] SCENARIO\n\n"
+        "Animate a scenario (a .tcps file) in the terminal: the ladder of segments,\n"
+        "each side's state, timers, socket calls and the narration.\n\n"
+        "  --tun            run the peer as real kernel sockets on a TUN device (root)\n"
+        "  --lang en|zh     narration language (default: from LANG / LC_ALL)\n"
+        "  --speed X        playback speed, %g to %g (default 1)\n"
+        "  --ascii          draw with ASCII only (terminals without line drawing)\n"
+        "  --dump-screen N  do not open the UI: print the screen after N steps\n"
+        "  --size WxH       screen size for --dump-screen (default 100x30)\n\n"
+        "keys: space play/pause, \u2192/n step, \u2190/b back, +/- speed, Home/End,\n"
+        "      \u2191/\u2193 select, d details, a abs/rel, g diagram, l language, ? help, q quit\n",
+        UI_SPEED_MIN, UI_SPEED_MAX);
+}
+
+/* zh when the locale says Chinese (LC_ALL, then LC_MESSAGES, then LANG). */
+static bool locale_is_zh(void)
+{
+    const char *vars[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v)
+            return !strncmp(v, "zh", 2);
+    }
+    return false;
+}
+
+static int parse_args(int argc, char **argv, struct play_args *a)
+{
+    static const struct option opts[] = {
+        {"tun", no_argument, NULL, 't'},
+        {"lang", required_argument, NULL, 'l'},
+        {"speed", required_argument, NULL, 's'},
+        {"ascii", no_argument, NULL, 'a'},
+        {"dump-screen", required_argument, NULL, 'd'},
+        {"size", required_argument, NULL, 'z'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(a, 0, sizeof *a);
+    a->speed = 1;
+    a->dump_steps = -1;
+    a->w = 100;
+    a->h = 30;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 't':
+            a->tun = true;
+            break;
+        case 'a':
+            a->ascii = true;
+            break;
+        case 'l':
+            if (strcmp(optarg, "en") && strcmp(optarg, "zh")) {
+                fprintf(stderr, "tcplab play: --lang must be en or zh, not '%s'\n", optarg);
+                return -1;
+            }
+            a->zh = !strcmp(optarg, "zh");
+            a->lang_set = true;
+            break;
+        case 's':
+            a->speed = strtod(optarg, &end);
+            if (*end || end == optarg || a->speed < UI_SPEED_MIN || a->speed > UI_SPEED_MAX) {
+                fprintf(stderr, "tcplab play: --speed must be a number from %g to %g, not '%s'\n",
+                        UI_SPEED_MIN, UI_SPEED_MAX, optarg);
+                return -1;
+            }
+            break;
+        case 'd':
+            a->dump_steps = strtol(optarg, &end, 10);
+            if (*end || end == optarg || a->dump_steps < 0) {
+                fprintf(stderr, "tcplab play: --dump-screen wants a number of steps, not '%s'\n",
+                        optarg);
+                return -1;
+            }
+            break;
+        case 'z':
+            if (sscanf(optarg, "%dx%d%c", &a->w, &a->h, (char[]){0}) != 2 || a->w < 10 ||
+                a->h < 5 || a->w > 1000 || a->h > 500) {
+                fprintf(stderr, "tcplab play: --size wants WIDTHxHEIGHT such as 100x30, not '%s'\n",
+                        optarg);
+                return -1;
+            }
+            break;
+        case 'h':
+            return 1;
+        default:
+            fprintf(stderr, "tcplab play: unknown option '%s'\n", argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, optind >= argc ? "tcplab play: which scenario? give a .tcps file\n"
+                                       : "tcplab play: one scenario at a time\n");
+        return -1;
+    }
+    a->path = argv[optind];
+    if (!a->lang_set)
+        a->zh = locale_is_zh();
+    return 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *title_of(const struct scn_timeline *tl, bool zh, const char *path)
+{
+    const char *t = zh ? tl->title_zh : tl->title_en;
+    if (!t || !*t)
+        t = zh ? tl->title_en : tl->title_zh;
+    if (!t || !*t) {
+        const char *slash = strrchr(path, '/');
+        t = slash ? slash + 1 : path;
+    }
+    return t;
+}
+
+/* Move the selection to the previous / next row that has a segment. */
+static void select_arrow(const struct ui_model *m, struct ui_view_opts *o, int dir)
+{
+    int cur = ui_ladder_selected(m, o);
+    for (int r = cur + dir; r >= 0 && (size_t)r < m->nrows; r += dir)
+        if (m->rows[r].has_arrow) {
+            o->selected = r;
+            return;
+        }
+    if (dir > 0)
+        o->selected = -1; /* past the newest: follow the newest again */
+}
+
+/* One key. Returns false to quit. */
+static bool handle_key(int key, struct ui_player *p, struct ui_view_opts *o, int screen_h)
+{
+    if (o->help && key != TK_NONE && key != TK_RESIZE) {
+        o->help = false; /* any key closes the help */
+        return key != 'q' && key != 'Q';
+    }
+    switch (key) {
+    case 'q':
+    case 'Q':
+    case TK_EOF:
+        return false;
+    case ' ':
+        ui_player_toggle_play(p);
+        break;
+    case TK_RIGHT:
+    case 'n':
+        ui_player_next(p);
+        o->selected = -1;
+        break;
+    case TK_LEFT:
+    case 'b':
+        ui_player_prev(p);
+        o->selected = -1;
+        break;
+    case '+':
+    case '=':
+        ui_player_faster(p);
+        break;
+    case '-':
+    case '_':
+        ui_player_slower(p);
+        break;
+    case TK_HOME:
+        ui_player_first(p);
+        o->selected = -1;
+        break;
+    case TK_END:
+        ui_player_last(p);
+        o->selected = -1;
+        break;
+    case TK_UP:
+    case 'k':
+        select_arrow(&p->model, o, -1);
+        break;
+    case TK_DOWN:
+    case 'j':
+        select_arrow(&p->model, o, +1);
+        break;
+    case TK_PGUP:
+        if (o->details)
+            o->details_scroll = o->details_scroll > 5 ? o->details_scroll - 5 : 0;
+        else
+            o->ladder_scroll += screen_h / 3;
+        break;
+    case TK_PGDN:
+        if (o->details)
+            o->details_scroll += 5;
+        else
+            o->ladder_scroll =
+                o->ladder_scroll > screen_h / 3 ? o->ladder_scroll - screen_h / 3 : 0;
+        break;
+    case 'a':
+        o->absolute = !o->absolute;
+        break;
+    case 'd':
+        o->details = !o->details;
+        o->graph = false;
+        o->details_scroll = 0;
+        break;
+    case 'g':
+        o->graph = !o->graph;
+        o->details = false;
+        break;
+    case 'l':
+        o->zh = !o->zh;
+        break;
+    case '?':
+        o->help = true;
+        break;
+    case TK_ESC:
+        o->help = o->details = o->graph = false;
+        break;
+    default:
+        break;
+    }
+    return true;
+}
+
+static int interactive(struct ui_player *p, struct ui_view_opts *o, const struct play_args *a,
+                       const struct scn_timeline *tl)
+{
+    char err[256];
+    struct term *t = term_open(err, sizeof err);
+    if (!t) {
+        fprintf(stderr, "tcplab play: %s\n", err);
+        return EXIT_USAGE;
+    }
+    int w, h;
+    term_size(t, &w, &h);
+    struct screen *s = screen_new(w, h);
+    if (!s) {
+        term_close(t);
+        fprintf(stderr, "tcplab play: out of memory\n");
+        return EXIT_NETWORK;
+    }
+    s->ascii = a->ascii;
+    double last = now_s();
+    bool running = true;
+    while (running) {
+        o->title = title_of(tl, o->zh, a->path);
+        /* Blink the changed state box a few times after a change. */
+        o->flash = p->flash_s > 0 && ((int)(p->flash_s * 5) % 2 == 0);
+        ui_render_play(s, p, o);
+        term_blit(t, s);
+        bool busy = ui_player_busy(p);
+        int key = term_getkey(t, busy ? 33 : -1);
+        double now = now_s();
+        double dt = busy ? now - last : 0;
+        last = now;
+        if (key == TK_RESIZE) {
+            term_size(t, &w, &h);
+            screen_resize(s, w, h);
+        } else if (key != TK_NONE) {
+            running = handle_key(key, p, o, h);
+        }
+        if (dt > 0.25)
+            dt = 0.25; /* after a stall, do not jump */
+        if (busy)
+            ui_player_tick(p, dt);
+    }
+    screen_free(s);
+    term_close(t);
+    return 0;
+}
 
 int cmd_play(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "tcplab play: not built yet\n");
-    return EXIT_USAGE;
+    struct play_args a;
+    int r = parse_args(argc, argv, &a);
+    if (r != 0) {
+        usage(r > 0 ? stdout : stderr);
+        return r > 0 ? 0 : EXIT_USAGE;
+    }
+    bool utf8 = ui_locale_init();
+
+    struct scn_error err;
+    memset(&err, 0, sizeof err);
+    struct scn *scn = scn_parse_file(a.path, &err);
+    if (!scn) {
+        scn_error_print(&err, stderr);
+        return EXIT_USAGE;
+    }
+    if (a.tun && !scn_supports_tun(scn)) {
+        fprintf(stderr,
+                "tcplab play: %s cannot run against kernel sockets (no 'tun yes' in it); "
+                "run it without --tun\n",
+                a.path);
+        scn_free(scn);
+        return EXIT_USAGE;
+    }
+    struct scn_run_opts ro = {.tun = a.tun};
+    struct scn_result res;
+    memset(&res, 0, sizeof res);
+    struct scn_timeline *tl = NULL;
+    int rc = scn_run(scn, &ro, &res, &tl);
+    if (rc < 0 || !tl) {
+        fprintf(stderr, "tcplab play: could not run %s: %s\n", a.path,
+                res.report ? res.report : strerror(-rc));
+        scn_result_free(&res);
+        scn_free(scn);
+        return EXIT_NETWORK;
+    }
+
+    struct ui_player p;
+    ui_player_init(&p, tl);
+    ui_player_set_speed(&p, a.speed);
+    struct ui_view_opts o;
+    ui_view_opts_defaults(&o);
+    o.zh = a.zh;
+    o.mode = tl->tun ? "TUN" : "VIRTUAL";
+    o.title = title_of(tl, o.zh, a.path);
+
+    int status = 0;
+    if (a.dump_steps >= 0) {
+        struct screen *s = screen_new(a.w, a.h);
+        if (s) {
+            s->ascii = a.ascii;
+            ui_player_seek(&p, (size_t)a.dump_steps);
+            ui_render_play(s, &p, &o);
+            screen_write_text(s, stdout);
+            screen_free(s);
+        }
+    } else {
+        if (!utf8 && !a.ascii) {
+            fprintf(stderr, "tcplab play: the locale is not UTF-8; drawing with ASCII "
+                            "(set LANG=C.UTF-8 or similar for line drawing)\n");
+            a.ascii = true;
+        }
+        if (res.failures)
+            fprintf(stderr, "tcplab play: %u expectation(s) did not hold; steps marked\n",
+                    res.failures);
+        status = interactive(&p, &o, &a, tl);
+    }
+    ui_player_free(&p);
+    scn_timeline_free(tl);
+    scn_result_free(&res);
+    scn_free(scn);
+    return status;
 }

@@ -306,6 +306,33 @@ static void pull_call_forward(struct ui_model *m, size_t idx, const struct tev *
     }
 }
 
+/* A segment a call sent (SYN by connect(), data by send(), FIN by close()
+ * or shutdown(), RST by an abortive close): the call's event comes after
+ * the segment; show the call first. */
+static void pull_call_for_segment(struct ui_model *m, size_t idx, const struct tev *ev, int host)
+{
+    uint8_t f = ev->u.seg.tcp.flags;
+    if (!m->early || ev->u.seg.retransmission)
+        return;
+    for (size_t j = idx + 1; j < m->tl->nevents && j < idx + 32; j++) {
+        const struct tev *e = m->tl->events[j];
+        if (e->t_us != ev->t_us || ui_model_host_of(m, e) != host)
+            return;
+        if (e->kind != TEV_CALL || m->early[j])
+            continue;
+        enum tcp_call c = e->u.call.call;
+        bool caused = (c == TCP_CALL_CONNECT && (f & TCP_SYN) && !(f & TCP_ACK)) ||
+                      (c == TCP_CALL_SEND && ev->u.seg.tcp.payload_len > 0) ||
+                      ((c == TCP_CALL_CLOSE || c == TCP_CALL_SHUTDOWN) && (f & TCP_FIN)) ||
+                      ((c == TCP_CALL_ABORT || c == TCP_CALL_CLOSE) && (f & TCP_RST));
+        if (caused) {
+            m->early[j] = true;
+            apply_call(m, j, e, host);
+            return;
+        }
+    }
+}
+
 static void apply_state(struct ui_model *m, size_t idx, const struct tev *ev, int host)
 {
     pull_call_forward(m, idx, ev, host);
@@ -404,6 +431,8 @@ static int apply(struct ui_model *m, size_t idx)
         m->now_us = ev->t_us;
     switch (ev->kind) {
     case TEV_SEGMENT:
+        if (host >= 0 && ev->u.seg.dir == TEV_OUT)
+            pull_call_for_segment(m, idx, ev, host);
         if (host >= 0)
             row = apply_segment(m, idx, ev, host);
         break;

@@ -315,6 +315,19 @@ static uint32_t ascii_for(uint32_t ch)
         return '~'; /* … */
     case 0x21bb:
         return '@'; /* ↻ */
+    case 0x2016:
+        return '|'; /* ‖ */
+    case 0x2595:
+        return '['; /* ▕ */
+    case 0x258f:
+        return ']'; /* ▏ */
+    case 0x00bb:
+        return '>'; /* » */
+    case 0x2014:
+    case 0x2013:
+        return '-';
+    case 0x00a7:
+        return 'S'; /* § */
     default:
         return 0;
     }
@@ -339,7 +352,7 @@ int screen_putc(struct screen *s, int x, int y, uint32_t ch, uint16_t attr)
         uint32_t a = ascii_for(ch);
         if (a)
             ch = a;
-        else if (ch > 0x7e && ui_char_width(ch) == 1 && ch >= 0x2000)
+        else if (ch > 0x7e && ui_char_width(ch) == 1)
             ch = '?';
     }
     int w = ui_char_width(ch);

@@ -1,0 +1,118 @@
+#!/bin/bash
+# End-to-end test of `tcplab play` as a person uses it: in a real terminal
+# (tmux, on a private tmux server), at 100x30 and at 80x24. Keys are sent
+# with send-keys and the screen is read back with capture-pane; we check the
+# states, segment labels, narration in both languages, the help overlay and
+# step back.
+#
+# usage: run_tmux.sh TCPLAB SCENARIO     (SCENARIO: tests/ui/teardown.tcps)
+# exit: 0 all passed, 1 a check failed, 77 tmux is not installed (skip).
+set -u
+TCPLAB=${1:?usage: run_tmux.sh TCPLAB SCENARIO}
+SCENARIO=${2:?usage: run_tmux.sh TCPLAB SCENARIO}
+command -v tmux >/dev/null || { echo "tmux not installed: skipping"; exit 77; }
+
+SOCK="tcplab-ui-test-$$"
+T="tmux -L $SOCK"
+passed=0
+failed=0
+trap '$T kill-server 2>/dev/null' EXIT
+
+screen() { $T capture-pane -t play -p 2>/dev/null; }
+
+# wait_for TEXT: poll the pane (animations take a moment) for up to 10 s.
+wait_for() {
+    local i
+    for i in $(seq 1 100); do
+        screen | grep -qF -- "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+wait_gone() {
+    local i
+    for i in $(seq 1 100); do
+        screen | grep -qF -- "$1" || return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+check() { # check NAME COMMAND...
+    local name=$1
+    shift
+    if "$@"; then
+        passed=$((passed + 1))
+        echo "ok   $SIZE $name"
+    else
+        failed=$((failed + 1))
+        echo "FAIL $SIZE $name"
+        echo "---- screen ----"
+        screen
+        echo "----------------"
+    fi
+}
+
+keys() { $T send-keys -t play "$@"; }
+
+for SIZE in 100x30 80x24; do
+    W=${SIZE%x*}
+    H=${SIZE#*x}
+    $T kill-server 2>/dev/null
+    $T new-session -d -s play -x "$W" -y "$H" \
+        "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color '$TCPLAB' play --lang en '$SCENARIO'; sleep 30"
+    check "starts at step 0" wait_for "step 0/11"
+    check "names both endpoints" wait_for "server 10.7.0.1:8080"
+
+    keys n
+    check "step 1: server listens" wait_for "LISTEN"
+    keys n
+    check "step 2: SYN label, relative numbers" wait_for "SYN seq=0 win=65535 <mss 1460>"
+    check "step 2: client in SYN_SENT" wait_for "SYN_SENT"
+    check "step 2: connect() in the calls lane" wait_for "connect()"
+    keys n n
+    check "step 4: SYN,ACK label" wait_for "SYN,ACK seq=0 ack=1"
+    check "step 4: data length shown" wait_for "PSH,ACK seq=1 ack=1 len=5"
+    check "step 4: English narration" wait_for "Five bytes of data"
+
+    keys a
+    check "a: absolute numbers" wait_gone "SYN,ACK seq=0 ack=1"
+    keys a
+    check "a again: relative numbers" wait_for "SYN,ACK seq=0 ack=1"
+
+    keys n n n n n n
+    check "step 10: lost FIN dies half-way" wait_for "✗"
+    check "step 10: retransmission marked" wait_for "(retransmission)"
+    check "step 10: client in TIME_WAIT" wait_for "TIME_WAIT"
+    check "step 10: 2MSL countdown" wait_for "2MSL"
+    check "step 10: narration" wait_for "The server retransmits its FIN"
+
+    keys l
+    check "l: Chinese narration" wait_for "服务器重传 FIN"
+    keys l
+    check "l again: English narration" wait_for "The server retransmits its FIN"
+
+    keys '?'
+    check "?: help lists step back" wait_for "step back (replayed from the record)"
+    check "?: help lists quit" wait_for "quit"
+    keys x
+    check "any key closes help" wait_gone "replayed from the record"
+
+    keys Left
+    check "← steps back to step 9" wait_for "step 9/11"
+    check "step back removes the retransmission" wait_gone "(retransmission)"
+    check "step back restores step 9's narration" wait_for "its FIN is lost on the way"
+    keys b
+    check "b steps back to step 8" wait_for "step 8/11"
+
+    keys d
+    check "d: segment details in network byte order" wait_for "network byte order"
+    keys d
+
+    keys q
+    check "q quits" wait_gone "tcplab ·"
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
