@@ -113,7 +113,7 @@ int tcp_listen(struct stack *s, uint64_t now, int sd, int backlog)
 int tcp_accept(struct stack *s, uint64_t now, int sd, struct tcp_tuple *tuple)
 {
     s->now = now;
-    struct tcp_conn *l = fd_get(s, sd);
+    struct tcp_conn *l = fd_get(s, sd), *child = NULL;
     int r;
     if (!l) {
         r = -EBADF;
@@ -134,9 +134,11 @@ int tcp_accept(struct stack *s, uint64_t now, int sd, struct tcp_tuple *tuple)
             c->listener = NULL;
             if (tuple)
                 *tuple = c->tuple;
+            child = c;
         }
     }
-    return (int)call_done(s, sd, l, TCP_CALL_ACCEPT, 0, r);
+    /* Reported with the new connection's 4-tuple when there is one. */
+    return (int)call_done(s, sd, child ? child : l, TCP_CALL_ACCEPT, 0, r);
 }
 
 static void tcp_listener_drop_children(struct stack *s, struct tcp_conn *l);
@@ -174,6 +176,10 @@ static int tcp_open_active(struct stack *s, struct tcp_conn *c, uint32_t addr, u
         return -EADDRINUSE; /* this 4-tuple exists (perhaps in TIME_WAIT) */
     c->err = 0;
     c->err_taken = 0;
+    c->fin_queued = c->close_pending = c->rcv_fin = c->rcv_fin_held = c->shut_rd = 0;
+    c->in_recovery = c->rtt_timing = c->ack_owed = 0;
+    c->ooo.n = 0;
+    c->backoff = c->dupacks = c->persist_backoff = c->ka_probes = 0;
     c->iss = tcp_isn(s->cfg.isn_key, &c->tuple, s->now);
     c->snd_una = c->iss;
     c->snd_nxt = c->iss;
