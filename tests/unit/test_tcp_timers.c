@@ -178,12 +178,13 @@ static void test_rtt_estimator_follows_rfc6298_formulas(void **state)
 
     uint32_t next = st.snd_nxt - t->iss;
     send_one_segment(t, next, 1);
-    tt_advance(t, 300 * TT_MS);
+    tt_advance(t, 250 * TT_MS); /* a slower sample, still inside the 300 ms RTO */
+    tt_expect_nothing(t);
     tt_in(t, TCP_ACK, 1, next + 1, NULL);
     st = tt_status(t);
-    assert_int_equal(st.rttvar_us, 87500); /* 3/4*50 + 1/4*|100-300| ms */
-    assert_int_equal(st.srtt_us, 125000);  /* 7/8*100 + 1/8*300 ms */
-    assert_int_equal(st.rto_us, 475000);   /* 125 + 4*87.5 ms */
+    assert_int_equal(st.rttvar_us, 75000); /* 3/4*50 + 1/4*|100-250| ms */
+    assert_int_equal(st.srtt_us, 118750);  /* 7/8*100 + 1/8*250 ms */
+    assert_int_equal(st.rto_us, 418750);   /* 118.75 + 4*75 ms */
     tt_free(t);
 }
 
