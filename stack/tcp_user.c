@@ -360,8 +360,6 @@ int tcp_close(struct stack *s, uint64_t now, int sd)
     struct tcp_conn *c = fd_get(s, sd);
     if (!c)
         return (int)call_done(s, sd, NULL, TCP_CALL_CLOSE, 0, -EBADF);
-    /* Report the call while the descriptor still names the connection. */
-    call_done(s, sd, c, TCP_CALL_CLOSE, 0, 0);
     fd_release(s, sd);
     if (c->listening) {
         tcp_close_listener(s, c, "close()");
@@ -385,8 +383,8 @@ int tcp_close(struct stack *s, uint64_t now, int sd)
             rbuf_consume(&c->rcvq, c->rcvq.len);
     }
     tcp_release_if_closed(s, c);
-    stack_reap(s);
-    return 0;
+    /* The block may be on the graveyard: it is freed only after this. */
+    return (int)call_done(s, sd, c, TCP_CALL_CLOSE, 0, 0);
 }
 
 /* ABORT: "SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT:
@@ -398,7 +396,6 @@ int tcp_abort(struct stack *s, uint64_t now, int sd)
     struct tcp_conn *c = fd_get(s, sd);
     if (!c)
         return (int)call_done(s, sd, NULL, TCP_CALL_ABORT, 0, -EBADF);
-    call_done(s, sd, c, TCP_CALL_ABORT, 0, 0);
     fd_release(s, sd);
     if (c->listening) {
         tcp_close_listener(s, c, "abort()");
@@ -409,8 +406,7 @@ int tcp_abort(struct stack *s, uint64_t now, int sd)
         tcp_set_state(s, c, TCP_CLOSED, "abort()");
     }
     tcp_release_if_closed(s, c);
-    stack_reap(s);
-    return 0;
+    return (int)call_done(s, sd, c, TCP_CALL_ABORT, 0, 0);
 }
 
 static int tcp_setsockopt_impl(struct stack *s, struct tcp_conn *c, enum tcp_sockopt opt,
