@@ -1,0 +1,448 @@
+/*
+ * trace_text.c — the event stream as a tcpdump-like text trace, one line per
+ * event (DESIGN.md "renderers"). Without --quiet this is what `tcplab
+ * listen` and `tcplab connect` print on stderr, and a normalised form of it
+ * (times removed) is the golden trace of every scenario, so the output
+ * holds nothing that changes from run to run: no pointers, no wall clock.
+ *
+ * Every line starts with the event time in seconds and the reporting host:
+ *     0.001000 client  out 10.7.0.2.40000 > 10.7.0.1.8080: Flags [S], seq 0, win 65535, ...
+ *     0.001000 client  CLOSED -> SYN_SENT (connect())
+ * Segments are written as tcpdump writes them (flag letters, "seq a:b",
+ * options), with "out"/"in " saying which way the segment crossed the
+ * reporting host, as tcpdump -i any does. Sequence numbers are relative
+ * to each side's initial sequence number unless `relative` is false.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../stack/tcp.h" /* enum tcp_shut */
+#include "trace.h"
+#include "trace_util.h"
+
+/* ---- relative sequence numbers ------------------------------------------------ */
+
+/* Is (a_addr, a_port) before (b_addr, b_port)? Orders the two ends of a
+ * connection so both directions find the same entry. */
+static bool end_before(uint32_t a_addr, uint16_t a_port, uint32_t b_addr, uint16_t b_port)
+{
+    return a_addr < b_addr || (a_addr == b_addr && a_port < b_port);
+}
+
+static struct trace_isn *seqmap_find(struct trace_seqmap *m, uint32_t a_addr, uint16_t a_port,
+                                     uint32_t b_addr, uint16_t b_port)
+{
+    for (unsigned i = 0; i < TRACE_MAX_ISN; i++) {
+        struct trace_isn *c = &m->conns[i];
+        if ((c->have_a || c->have_b) && c->a_addr == a_addr && c->a_port == a_port &&
+            c->b_addr == b_addr && c->b_port == b_port)
+            return c;
+    }
+    /* Not known yet: take a free entry, or the oldest one round-robin. */
+    struct trace_isn *c = NULL;
+    for (unsigned i = 0; i < TRACE_MAX_ISN && !c; i++)
+        if (!m->conns[i].have_a && !m->conns[i].have_b)
+            c = &m->conns[i];
+    if (!c) {
+        c = &m->conns[m->next];
+        m->next = (m->next + 1) % TRACE_MAX_ISN;
+    }
+    memset(c, 0, sizeof *c);
+    c->a_addr = a_addr;
+    c->a_port = a_port;
+    c->b_addr = b_addr;
+    c->b_port = b_port;
+    return c;
+}
+
+/*
+ * Like tcpdump: a side's base is the sequence number of its SYN, or, for a
+ * connection first seen in the middle, of the first segment seen from it.
+ * A SYN with a new sequence number from a side already known starts a new
+ * connection on the same four-tuple (after TIME_WAIT), so the other side is
+ * forgotten until it answers. ACK numbers are relative to the other side.
+ */
+void trace_seqmap_relative(struct trace_seqmap *m, uint32_t src, uint16_t sport, uint32_t dst,
+                           uint16_t dport, const struct wire_tcp *tcp, uint32_t *seq, uint32_t *ack)
+{
+    bool src_is_a = end_before(src, sport, dst, dport);
+    struct trace_isn *c =
+        src_is_a ? seqmap_find(m, src, sport, dst, dport) : seqmap_find(m, dst, dport, src, sport);
+    uint32_t *mine = src_is_a ? &c->isn_a : &c->isn_b;
+    bool *have_mine = src_is_a ? &c->have_a : &c->have_b;
+    uint32_t *theirs = src_is_a ? &c->isn_b : &c->isn_a;
+    bool *have_theirs = src_is_a ? &c->have_b : &c->have_a;
+
+    if (tcp->flags & TCP_SYN) {
+        if (*have_mine && *mine != tcp->seq && !(tcp->flags & TCP_ACK))
+            *have_theirs = false;
+        *mine = tcp->seq;
+        *have_mine = true;
+    } else if (!*have_mine) {
+        *mine = tcp->seq;
+        *have_mine = true;
+    }
+    *seq = tcp->seq - *mine;
+    *ack = *have_theirs ? tcp->ack - *theirs : tcp->ack;
+}
+
+/* ---- a bounded line builder ------------------------------------------------------ */
+
+struct line {
+    char *buf;
+    size_t cap, len; /* len may exceed cap: the line was cut */
+};
+
+static void line_printf(struct line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void line_printf(struct line *l, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    size_t room = l->len < l->cap ? l->cap - l->len : 0;
+    int n = vsnprintf(room ? l->buf + l->len : NULL, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        l->len += (size_t)n;
+}
+
+/* ---- pieces shared by several kinds of line ----------------------------------------- */
+
+/* Seconds with microseconds, from integers: no floating point, so the same
+ * time always prints the same way. */
+static void put_time(struct line *l, uint64_t t_us)
+{
+    line_printf(l, "%3" PRIu64 ".%06" PRIu64, t_us / 1000000, t_us % 1000000);
+}
+
+static void put_endpoint(struct line *l, uint32_t addr, uint16_t port)
+{
+    char a[16];
+    line_printf(l, "%s.%u", wire_addr_str(addr, a), port);
+}
+
+/* The errno names the socket API uses, for call results (also used by the
+ * JSON renderer). */
+const char *trace_errno_name(long err)
+{
+    switch (err) {
+    case ECONNREFUSED:
+        return "ECONNREFUSED";
+    case ECONNRESET:
+        return "ECONNRESET";
+    case ECONNABORTED:
+        return "ECONNABORTED";
+    case ETIMEDOUT:
+        return "ETIMEDOUT";
+    case EADDRINUSE:
+        return "EADDRINUSE";
+    case EADDRNOTAVAIL:
+        return "EADDRNOTAVAIL";
+    case ENOTCONN:
+        return "ENOTCONN";
+    case EISCONN:
+        return "EISCONN";
+    case EPIPE:
+        return "EPIPE";
+    case EAGAIN:
+        return "EAGAIN";
+    case EINPROGRESS:
+        return "EINPROGRESS";
+    case EALREADY:
+        return "EALREADY";
+    case EINVAL:
+        return "EINVAL";
+    case EBADF:
+        return "EBADF";
+    case ENOTSOCK:
+        return "ENOTSOCK";
+    case EMFILE:
+        return "EMFILE";
+    case ENOMEM:
+        return "ENOMEM";
+    case ENOBUFS:
+        return "ENOBUFS";
+    case EOPNOTSUPP:
+        return "EOPNOTSUPP";
+    case ENETUNREACH:
+        return "ENETUNREACH";
+    case EHOSTUNREACH:
+        return "EHOSTUNREACH";
+    case EDESTADDRREQ:
+        return "EDESTADDRREQ";
+    case ENOPROTOOPT:
+        return "ENOPROTOOPT";
+    }
+    return NULL;
+}
+
+/* "0", "5", "ECONNREFUSED", or "errno 99" for one without a name here. */
+static void put_call_result(struct line *l, long result)
+{
+    const char *name = result < 0 ? trace_errno_name(-result) : NULL;
+    if (name)
+        line_printf(l, "%s", name);
+    else if (result < 0)
+        line_printf(l, "errno %ld", -result);
+    else
+        line_printf(l, "%ld", result);
+}
+
+/* "Flags [S.], seq 0, ack 1, win 65535, options [mss 1460], length 0" */
+static void put_segment_body(struct line *l, struct trace_text *t, uint32_t src, uint32_t dst,
+                             const struct wire_tcp *tcp)
+{
+    uint32_t seq = tcp->seq, ack = tcp->ack;
+    if (t->relative)
+        trace_seqmap_relative(&t->seqmap, src, tcp->sport, dst, tcp->dport, tcp, &seq, &ack);
+    char flags[10];
+    line_printf(l, "Flags [%s]", wire_flags_str(tcp->flags, flags));
+    /* tcpdump shows seq only when the segment occupies sequence space or
+     * is a RST, and a range a:b when it carries data. */
+    if (tcp->payload_len)
+        line_printf(l, ", seq %" PRIu32 ":%" PRIu32, seq, seq + (uint32_t)tcp->payload_len);
+    else if (tcp->flags & (TCP_SYN | TCP_FIN | TCP_RST))
+        line_printf(l, ", seq %" PRIu32, seq);
+    if (tcp->flags & TCP_ACK)
+        line_printf(l, ", ack %" PRIu32, ack);
+    line_printf(l, ", win %u", tcp->win);
+    const struct wire_tcp_opts *o = &tcp->opts;
+    if (o->has_mss || o->has_wscale || o->sack_permitted || o->has_ts || o->n_unknown) {
+        const char *sep = "";
+        line_printf(l, ", options [");
+        if (o->has_mss) {
+            line_printf(l, "%smss %u", sep, o->mss);
+            sep = ",";
+        }
+        if (o->sack_permitted) {
+            line_printf(l, "%ssackOK", sep);
+            sep = ",";
+        }
+        if (o->has_ts) {
+            line_printf(l, "%sTS val %" PRIu32 " ecr %" PRIu32, sep, o->ts_val, o->ts_ecr);
+            sep = ",";
+        }
+        if (o->has_wscale) {
+            line_printf(l, "%swscale %u", sep, o->wscale);
+            sep = ",";
+        }
+        if (o->n_unknown)
+            line_printf(l, "%s%u unknown", sep, o->n_unknown);
+        line_printf(l, "]");
+    }
+    line_printf(l, ", length %zu", tcp->payload_len);
+}
+
+/* A raw packet as "10.7.0.2.40000 > 10.7.0.1.8080 [S.]", or the protocol
+ * and length when it does not parse as TCP. */
+static void put_packet_summary(struct line *l, const uint8_t *raw, size_t len)
+{
+    struct wire_ipv4 ip;
+    struct wire_tcp tcp;
+    char a[16], b[16], flags[10];
+    if (!raw || wire_ipv4_parse(raw, len, &ip) != WIRE_OK) {
+        line_printf(l, "%zu bytes", len);
+        return;
+    }
+    if (wire_tcp_parse(&ip, &tcp) != WIRE_OK) {
+        line_printf(l, "%s > %s proto %u, %zu bytes", wire_addr_str(ip.src, a),
+                    wire_addr_str(ip.dst, b), ip.proto, len);
+        return;
+    }
+    put_endpoint(l, ip.src, tcp.sport);
+    line_printf(l, " > ");
+    put_endpoint(l, ip.dst, tcp.dport);
+    line_printf(l, " [%s]", wire_flags_str(tcp.flags, flags));
+}
+
+/* ---- one line per kind of event -------------------------------------------------- */
+
+static void format_segment(struct line *l, struct trace_text *t, const struct tev *ev)
+{
+    line_printf(l, "%s ", ev->u.seg.dir == TEV_OUT ? "out" : "in ");
+    put_endpoint(l, ev->u.seg.src, ev->u.seg.tcp.sport);
+    line_printf(l, " > ");
+    put_endpoint(l, ev->u.seg.dst, ev->u.seg.tcp.dport);
+    line_printf(l, ": ");
+    put_segment_body(l, t, ev->u.seg.src, ev->u.seg.dst, &ev->u.seg.tcp);
+    if (ev->u.seg.retransmission)
+        line_printf(l, " (retransmission)");
+    if (ev->u.seg.probe)
+        line_printf(l, " (probe)");
+}
+
+static void format_call(struct line *l, const struct tev *ev)
+{
+    const struct tcp_tuple *tu = &ev->tuple;
+    long arg = ev->u.call.arg;
+    char a[16];
+    line_printf(l, "%s(", tcp_call_name(ev->u.call.call));
+    switch (ev->u.call.call) {
+    case TCP_CALL_CONNECT:
+        line_printf(l, "%s:%u", wire_addr_str(tu->raddr, a), tu->rport);
+        break;
+    case TCP_CALL_BIND:
+        line_printf(l, "%ld", arg);
+        break;
+    case TCP_CALL_LISTEN:
+        if (tu->lport)
+            line_printf(l, "%u, ", tu->lport);
+        line_printf(l, "backlog %ld", arg);
+        break;
+    case TCP_CALL_SEND:
+    case TCP_CALL_RECV:
+        line_printf(l, "%ld", arg);
+        break;
+    case TCP_CALL_SHUTDOWN:
+        line_printf(l, "%s",
+                    arg == TCP_SHUT_RD   ? "SHUT_RD"
+                    : arg == TCP_SHUT_WR ? "SHUT_WR"
+                                         : "SHUT_RDWR");
+        break;
+    case TCP_CALL_SETSOCKOPT:
+        line_printf(l, "%ld", arg);
+        break;
+    default:
+        break;
+    }
+    line_printf(l, ") = ");
+    put_call_result(l, ev->u.call.result);
+    if (ev->u.call.call == TCP_CALL_ACCEPT && ev->u.call.result >= 0 && tu->raddr)
+        line_printf(l, " (%s:%u)", wire_addr_str(tu->raddr, a), tu->rport);
+}
+
+static void format_link(struct line *l, const struct tev *ev)
+{
+    const char *action = tev_link_action_name(ev->u.link.action);
+    if (ev->u.link.action == TEV_LINK_CABLE) {
+        line_printf(l, "cable %s", ev->u.link.arg ? "restored" : "cut");
+        return;
+    }
+    line_printf(l, "%s %s > %s", action, ev->u.link.from ? ev->u.link.from : "?",
+                ev->u.link.to ? ev->u.link.to : "?");
+    struct wire_ipv4 ip;
+    struct wire_tcp tcp;
+    if (ev->u.link.raw && wire_ipv4_parse(ev->u.link.raw, ev->u.link.raw_len, &ip) == WIRE_OK &&
+        wire_tcp_parse(&ip, &tcp) == WIRE_OK) {
+        char flags[10];
+        line_printf(l, " [%s]", wire_flags_str(tcp.flags, flags));
+        if (tcp.payload_len)
+            line_printf(l, " length %zu", tcp.payload_len);
+    } else if (ev->u.link.raw) {
+        line_printf(l, " (%zu bytes)", ev->u.link.raw_len);
+    }
+    if (ev->u.link.action == TEV_LINK_DELAYED || ev->u.link.action == TEV_LINK_REORDERED) {
+        line_printf(l, " until ");
+        uint64_t u = ev->u.link.until_us;
+        line_printf(l, "%" PRIu64 ".%06" PRIu64, u / 1000000, u % 1000000);
+    }
+}
+
+static void format_kernel(struct line *l, const struct tev *ev)
+{
+    put_endpoint(l, ev->tuple.laddr, ev->tuple.lport);
+    line_printf(l, " > ");
+    put_endpoint(l, ev->tuple.raddr, ev->tuple.rport);
+    if (ev->u.kernel.gone) {
+        line_printf(l, ": gone");
+        if (ev->u.kernel.prev < TCP_NSTATES)
+            line_printf(l, " (was %s)", tcp_state_name(ev->u.kernel.prev));
+        return;
+    }
+    line_printf(l, ": %s", tcp_state_name(ev->u.kernel.state));
+    if (ev->u.kernel.prev < TCP_NSTATES && ev->u.kernel.prev != ev->u.kernel.state)
+        line_printf(l, " (was %s)", tcp_state_name(ev->u.kernel.prev));
+}
+
+size_t trace_text_format(struct trace_text *t, const struct tev *ev, char *buf, size_t cap)
+{
+    /* Timers: a fired timer is a cause of what follows and always shown;
+     * arming and cancelling happen on nearly every segment and are
+     * shown only when asked for. */
+    if (ev->kind == TEV_TIMER && ev->u.timer.action != TEV_TIMER_FIRE && !t->show_timers)
+        return 0;
+    if (ev->kind >= TEV_NKINDS)
+        return 0;
+
+    struct line l = {buf, cap, 0};
+    if (cap)
+        buf[0] = '\0';
+    put_time(&l, ev->t_us);
+    line_printf(&l, " %-7s ", ev->host ? ev->host : (ev->kind == TEV_LINK ? "link" : "?"));
+
+    switch (ev->kind) {
+    case TEV_SEGMENT:
+        format_segment(&l, t, ev);
+        break;
+    case TEV_STATE:
+        line_printf(&l, "%s -> %s", tcp_state_name(ev->u.state.from),
+                    tcp_state_name(ev->u.state.to));
+        if (ev->u.state.cause && ev->u.state.cause[0])
+            line_printf(&l, " (%s)", ev->u.state.cause);
+        break;
+    case TEV_TIMER: {
+        const char *name = tcp_timer_name(ev->u.timer.which);
+        uint64_t d = ev->u.timer.deadline_us;
+        if (ev->u.timer.action == TEV_TIMER_FIRE)
+            line_printf(&l, "timer %s fired", name);
+        else if (ev->u.timer.action == TEV_TIMER_ARM)
+            line_printf(&l, "timer %s armed, fires at %" PRIu64 ".%06" PRIu64, name, d / 1000000,
+                        d % 1000000);
+        else
+            line_printf(&l, "timer %s cancelled", name);
+        if (ev->u.timer.which == TCP_TIMER_RTX && ev->u.timer.backoff &&
+            ev->u.timer.action != TEV_TIMER_CANCEL)
+            line_printf(&l, " (backoff %u)", ev->u.timer.backoff);
+        break;
+    }
+    case TEV_DROP:
+        line_printf(&l, "drop %s", tev_drop_reason_name(ev->u.drop.reason));
+        if (ev->u.drop.raw) {
+            line_printf(&l, " ");
+            put_packet_summary(&l, ev->u.drop.raw, ev->u.drop.raw_len);
+        }
+        break;
+    case TEV_CALL:
+        format_call(&l, ev);
+        break;
+    case TEV_ICMP: {
+        char a[16], b[16];
+        line_printf(&l, "%s > %s: ICMP echo request, id %u, seq %u, answered",
+                    wire_addr_str(ev->u.icmp.src, a), wire_addr_str(ev->u.icmp.dst, b),
+                    ev->u.icmp.id, ev->u.icmp.seqno);
+        break;
+    }
+    case TEV_LINK:
+        format_link(&l, ev);
+        break;
+    case TEV_KERNEL:
+        format_kernel(&l, ev);
+        break;
+    case TEV_NKINDS:
+        break;
+    }
+    if (l.len >= cap) /* cut: keep what fits, terminated */
+        return cap ? cap - 1 : 0;
+    return l.len;
+}
+
+void trace_text_init(struct trace_text *t, FILE *out, bool relative)
+{
+    memset(t, 0, sizeof *t);
+    t->out = out;
+    t->relative = relative;
+}
+
+void trace_text_event(void *ctx, const struct tev *ev)
+{
+    struct trace_text *t = ctx;
+    char buf[512];
+    size_t n = trace_text_format(t, ev, buf, sizeof buf - 1);
+    if (n == 0 || !t->out)
+        return;
+    buf[n++] = '\n';
+    fwrite(buf, 1, n, t->out);
+}

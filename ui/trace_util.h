@@ -1,0 +1,11 @@
+/*
+ * trace_util.h — small pieces shared by the text and JSON renderers
+ * (ui/trace_text.c, ui/trace_json.c). Not part of the public trace.h.
+ */
+#ifndef TCPLAB_TRACE_UTIL_H
+#define TCPLAB_TRACE_UTIL_H
+
+/* "ECONNREFUSED" for ECONNREFUSED (a positive errno), NULL if unnamed. */
+const char *trace_errno_name(long err);
+
+#endif
