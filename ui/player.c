@@ -295,6 +295,8 @@ static void pull_call_forward(struct ui_model *m, size_t idx, const struct tev *
         return;
     for (size_t j = idx + 1; j < m->tl->nevents && j < idx + 32; j++) {
         const struct tev *e = m->tl->events[j];
+        if (e->kind == TEV_LINK)
+            continue; /* the link acting on what was just sent */
         if (e->t_us != ev->t_us || ui_model_host_of(m, e) != host)
             return;
         if (e->kind == TEV_CALL && !m->early[j] &&
@@ -316,6 +318,8 @@ static void pull_call_for_segment(struct ui_model *m, size_t idx, const struct t
         return;
     for (size_t j = idx + 1; j < m->tl->nevents && j < idx + 32; j++) {
         const struct tev *e = m->tl->events[j];
+        if (e->kind == TEV_LINK)
+            continue; /* the link acting on what was just sent */
         if (e->t_us != ev->t_us || ui_model_host_of(m, e) != host)
             return;
         if (e->kind != TEV_CALL || m->early[j])

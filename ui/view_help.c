@@ -26,7 +26,7 @@ const size_t ui_play_nkeys = sizeof ui_play_keys / sizeof ui_play_keys[0];
 
 void ui_view_help(struct screen *s, bool zh)
 {
-    int w = 64, h = (int)ui_play_nkeys + 6;
+    int w = 72, h = (int)ui_play_nkeys + 6;
     if (w > s->w - 2)
         w = s->w - 2;
     if (h > s->h - 2)
@@ -42,6 +42,6 @@ void ui_view_help(struct screen *s, bool zh)
     }
     screen_print(s, x + 3, y + h - 3, w - 6, SC_DIM,
                  zh ? "箭头：已发送 ──▶  丢失 ──✗  重传 ↻  双线框:状态刚改变"
-                    : "arrows: sent \u2500\u2500\u25b6  lost \u2500\u2500\u2717  "
-                      "retransmitted \u21bb  double box: state just changed");
+                    : "sent \u2500\u2500\u25b6   lost \u2500\u2500\u2717   retransmitted \u21bb   "
+                      "double box: state just changed");
 }

@@ -419,6 +419,87 @@ static void test_details_show_each_field_in_network_byte_order(void **state)
     screen_free(s);
 }
 
+/* A timeline in the engine's own order: a call's event comes after the
+ * state change and the segment it caused, all at one instant. */
+static struct scn_timeline *engine_order_timeline(bool kernel_peer)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    struct scn_timeline *tl = &f->tl;
+    tl->nhosts = 2;
+    snprintf(tl->hosts[0].name, sizeof tl->hosts[0].name, "client");
+    snprintf(tl->hosts[0].label, sizeof tl->hosts[0].label, "10.7.0.2:40312");
+    tl->hosts[0].addr = FX_CLIENT_ADDR;
+    snprintf(tl->hosts[1].name, sizeof tl->hosts[1].name, "server");
+    snprintf(tl->hosts[1].label, sizeof tl->hosts[1].label, "10.7.0.1:8080");
+    tl->hosts[1].addr = FX_SERVER_ADDR;
+    tl->hosts[1].kernel = kernel_peer;
+    fx_state(f, C_, TCP_ESTABLISHED, TCP_FIN_WAIT_1, "close()", false);
+    fx_seg(f, C_, TCP_FIN | TCP_ACK, FX_ISN_C + 1, FX_ISN_S + 1, 64240, NULL, true, false);
+    fx_call(f, C_, TCP_CALL_CLOSE, 0, 0);
+    for (size_t i = 0; i < tl->nevents; i++)
+        tl->events[i]->t_us = 1000; /* one instant, as the engine reports it */
+    if (kernel_peer) {
+        struct tev k;
+        memset(&k, 0, sizeof k);
+        k.kind = TEV_KERNEL;
+        k.host = "kernel";
+        k.tuple = fx_tuple(S_);
+        k.u.kernel.state = TCP_CLOSE_WAIT;
+        k.u.kernel.prev = TCP_ESTABLISHED;
+        fx_push(f, &k);
+    }
+    fx_step(f, "client: close", "The client closes.", "客户端关闭。");
+    return tl;
+}
+
+/* The row of the ladder (not the state boxes) that contains text, or -1. */
+static int ladder_row_of(const struct screen *s, const char *text)
+{
+    struct ui_layout l;
+    struct ui_layout_opts lo = {2, false, false};
+    ui_layout_play(&l, s->w, s->h, &lo);
+    for (int y = l.ladder.y; y < l.ladder.y + l.ladder.h; y++)
+        if (row_has(s, y, text))
+            return y;
+    return -1;
+}
+
+static void test_a_call_is_drawn_before_the_segment_it_caused(void **state)
+{
+    struct ctx *c = *state;
+    struct scn_timeline *tl = engine_order_timeline(false);
+    struct ui_player p;
+    ui_player_init(&p, tl);
+    ui_player_seek(&p, 1);
+    struct screen *s = fx_render(&p, &c->o, 100, 30);
+    int call = ladder_row_of(s, "close()"), fin = ladder_row_of(s, "FIN,ACK seq=");
+    assert_true(call >= 0 && fin >= 0);
+    assert_true(call < fin);                    /* close() first, then FIN_WAIT_1 and its FIN */
+    assert_true(row_has(s, fin, "FIN_WAIT_1")); /* the state beside its segment */
+    screen_free(s);
+    ui_player_free(&p);
+    fx_free(tl);
+}
+
+static void test_kernel_peer_shows_the_kernels_own_state(void **state)
+{
+    struct ctx *c = *state;
+    struct scn_timeline *tl = engine_order_timeline(true);
+    struct ui_player p;
+    ui_player_init(&p, tl);
+    ui_player_seek(&p, 1);
+    struct screen *s = fx_render(&p, &c->o, 100, 30);
+    assert_true(screen_contains(s, "server 10.7.0.1:8080 \u00b7 kernel"));
+    assert_true(screen_contains(s, "client 10.7.0.2:40312 \u00b7 tcplab stack"));
+    assert_true(screen_contains(s, "(kernel's own state)"));
+    int y = fx_row_of(s, "(kernel's own state)");
+    assert_true(y >= 0 && y <= 5);
+    assert_true(screen_contains(s, "CLOSE_WAIT"));
+    screen_free(s);
+    ui_player_free(&p);
+    fx_free(tl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -453,6 +534,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_state_diagram_is_drawn_from_the_engine_table, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_details_show_each_field_in_network_byte_order, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_call_is_drawn_before_the_segment_it_caused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_kernel_peer_shows_the_kernels_own_state, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
