@@ -180,6 +180,36 @@ static void test_data_on_the_handshake_ack_reaches_the_accepted_socket(void **st
     tt_free(t);
 }
 
+/* Closing a listener (RFC 9293 §3.10.4, CLOSE in LISTEN) must not leave
+ * connections nobody will ever accept: a completed one still in the accept
+ * queue is reset (as Linux does), and the listener's port is free again. */
+static void test_closing_listener_resets_unaccepted_connections(void **state)
+{
+    struct tt *t = tt_syn_received(NULL);
+    tt_in(t, TCP_ACK, 1, 1, NULL);
+    tt_expect_nothing(t);
+    assert_int_equal(listener_status(t).accept_queue_len, 1);
+    assert_int_equal(tcp_close(t->s, t->now, t->lsd), 0);
+    t->lsd = -1;
+    tt_expect_rst(t, 1);
+    tt_assert_state(t, TCP_CLOSED);
+    int sd = tcp_socket(t->s, t->now);
+    assert_int_equal(tcp_bind(t->s, t->now, sd, TT_SERVER_PORT), 0);
+    tt_free(t);
+}
+
+/* RFC 5961 §3.2 holds in SYN_RECEIVED too: a RST in the window but not at
+ * RCV.NXT gets a challenge ACK and the half-open connection stays. */
+static void test_syn_received_rst_in_window_but_not_exact_gets_challenge_ack(void **state)
+{
+    struct tt *t = tt_syn_received(NULL);
+    tt_in(t, TCP_RST, 10, 0, NULL);
+    tt_expect(t, TCP_ACK, 1, 1, 0);
+    tt_assert_state(t, TCP_SYN_RECEIVED);
+    assert_int_equal(listener_status(t).syn_queue_len, 1);
+    tt_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -190,6 +220,8 @@ int main(void)
         cmocka_unit_test(test_syn_queue_is_bounded_and_overflow_is_dropped),
         cmocka_unit_test(test_retransmitted_syn_gets_same_synack_and_no_second_connection),
         cmocka_unit_test(test_data_on_the_handshake_ack_reaches_the_accepted_socket),
+        cmocka_unit_test(test_closing_listener_resets_unaccepted_connections),
+        cmocka_unit_test(test_syn_received_rst_in_window_but_not_exact_gets_challenge_ack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

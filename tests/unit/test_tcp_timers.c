@@ -444,6 +444,67 @@ static void test_delayed_ack_off_acks_each_segment_at_once(void **state)
     tt_free(t);
 }
 
+/* RFC 9293 §3.10.8, USER TIMEOUT: when data stays unacknowledged longer
+ * than the user timeout, the connection is aborted with ETIMEDOUT — long
+ * before the retry count would end it. It is checked when the
+ * retransmission timer runs, so it may land on the first expiry after
+ * the timeout. */
+static void test_user_timeout_aborts_unacknowledged_data_with_etimedout(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    assert_int_equal(tcp_setsockopt(t->s, t->now, t->sd, TCP_OPT_USER_TIMEOUT, 5000), 0);
+    uint64_t start = t->now;
+    send_one_segment(t, 1, 1);
+    tt_advance(t, 5 * TT_SEC - 1);
+    tt_assert_state(t, TCP_ESTABLISHED);
+    tt_advance(t, 3 * TT_SEC); /* 1+2+4: the next expiry is at 7 s */
+    tt_assert_state(t, TCP_CLOSED);
+    assert_int_equal(tt_status(t).error, -ETIMEDOUT);
+    assert_true(t->now - start <= 8 * TT_SEC);
+    tt_free(t);
+}
+
+/* The event stream shows the retransmission timer's life: armed when data
+ * is sent, fired at the RTO (the retransmission is marked as one on its
+ * TEV_SEGMENT), cancelled when everything is acknowledged. */
+static void test_rtx_timer_events_show_arm_fire_cancel_and_retransmission_flag(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    size_t mark = t->ev_len;
+    uint64_t sent_at = t->now;
+    send_one_segment(t, 1, 1);
+    assert_int_not_equal(tt_wait_output(t, 10 * TT_SEC), TCP_TIME_NEVER);
+    tt_expect(t, TCP_ACK, 1, 1, 1);
+    tt_in(t, TCP_ACK, 1, 2, NULL);
+    bool armed = false, fired = false, cancelled = false;
+    int data_out = 0, retransmitted = 0;
+    for (size_t i = mark; i < t->ev_len; i++) {
+        const struct tev *ev = t->ev[i];
+        if (ev->kind == TEV_TIMER && ev->u.timer.which == TCP_TIMER_RTX) {
+            if (ev->u.timer.action == TEV_TIMER_ARM && !armed) {
+                armed = true;
+                assert_int_equal(ev->u.timer.deadline_us, sent_at + 1 * TT_SEC);
+            }
+            if (ev->u.timer.action == TEV_TIMER_FIRE) {
+                fired = true;
+                assert_int_equal(ev->t_us, sent_at + 1 * TT_SEC);
+            }
+            if (ev->u.timer.action == TEV_TIMER_CANCEL && fired)
+                cancelled = true;
+        }
+        if (ev->kind == TEV_SEGMENT && ev->u.seg.dir == TEV_OUT && ev->u.seg.tcp.payload_len == 1) {
+            data_out++;
+            retransmitted += ev->u.seg.retransmission;
+        }
+    }
+    assert_true(armed);
+    assert_true(fired);
+    assert_true(cancelled);
+    assert_int_equal(data_out, 2);
+    assert_int_equal(retransmitted, 1);
+    tt_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -466,6 +527,8 @@ int main(void)
         cmocka_unit_test(test_delayed_ack_acks_every_second_full_segment_at_once),
         cmocka_unit_test(test_out_of_order_segment_is_acked_at_once_even_with_delayed_ack),
         cmocka_unit_test(test_delayed_ack_off_acks_each_segment_at_once),
+        cmocka_unit_test(test_user_timeout_aborts_unacknowledged_data_with_etimedout),
+        cmocka_unit_test(test_rtx_timer_events_show_arm_fire_cancel_and_retransmission_flag),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

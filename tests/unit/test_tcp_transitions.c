@@ -396,6 +396,60 @@ static void test_last_ack_to_closed_on_rst(void **state)
     tt_free(t);
 }
 
+/* Every TEV_STATE event says what caused it (the UI and the traces print
+ * it), and every state change is a legal edge of the table. */
+static void test_every_state_event_names_its_cause_and_is_legal(void **state)
+{
+    struct tt *(*builders[])(const struct stack_config *) = {
+        tt_syn_received, tt_established_passive, tt_time_wait, tt_closing, tt_last_ack,
+    };
+    for (size_t b = 0; b < sizeof builders / sizeof builders[0]; b++) {
+        struct tt *t = builders[b](NULL);
+        tt_advance(t, 3 * TT_MSL_US);
+        size_t n = 0;
+        for (size_t i = 0; i < t->ev_len; i++) {
+            const struct tev *ev = t->ev[i];
+            if (ev->kind != TEV_STATE)
+                continue;
+            n++;
+            if (!ev->u.state.cause || !ev->u.state.cause[0])
+                tt_fail_at(__FILE__, __LINE__, "state event %s -> %s has no cause",
+                           tcp_state_name(ev->u.state.from), tcp_state_name(ev->u.state.to));
+            if (!tcp_transition_legal(ev->u.state.from, ev->u.state.to))
+                tt_fail_at(__FILE__, __LINE__, "state event %s -> %s is not in tcp_transitions[]",
+                           tcp_state_name(ev->u.state.from), tcp_state_name(ev->u.state.to));
+        }
+        assert_true(n >= 2);
+        tt_free(t);
+    }
+}
+
+/* Each socket call is reported as a TEV_CALL with its result. */
+static void test_socket_calls_are_reported_with_their_results(void **state)
+{
+    struct tt *t = tt_new(NULL);
+    int sd = tcp_socket(t->s, t->now);
+    assert_int_equal(tcp_connect(t->s, t->now, sd, TT_PEER_ADDR, TT_SERVER_PORT), 0);
+    char c;
+    assert_int_equal(tcp_recv(t->s, t->now, sd, &c, 1), -EAGAIN);
+    bool saw_socket = false, saw_connect = false, saw_recv = false;
+    for (size_t i = 0; i < t->ev_len; i++) {
+        const struct tev *ev = t->ev[i];
+        if (ev->kind != TEV_CALL)
+            continue;
+        if (ev->u.call.call == TCP_CALL_SOCKET && ev->u.call.result == sd)
+            saw_socket = true;
+        if (ev->u.call.call == TCP_CALL_CONNECT && ev->u.call.result == 0 && ev->sd == sd)
+            saw_connect = true;
+        if (ev->u.call.call == TCP_CALL_RECV && ev->u.call.result == -EAGAIN)
+            saw_recv = true;
+    }
+    assert_true(saw_socket);
+    assert_true(saw_connect);
+    assert_true(saw_recv);
+    tt_free(t);
+}
+
 /* ---- the whole table ------------------------------------------------------- */
 
 /* Runs last: every edge of tcp_transitions[] must have been reported as a
@@ -452,6 +506,8 @@ int main(void)
         cmocka_unit_test(test_close_wait_to_closed_on_rst),
         cmocka_unit_test(test_closing_to_closed_on_rst),
         cmocka_unit_test(test_last_ack_to_closed_on_rst),
+        cmocka_unit_test(test_every_state_event_names_its_cause_and_is_legal),
+        cmocka_unit_test(test_socket_calls_are_reported_with_their_results),
         /* must stay last */
         cmocka_unit_test(test_every_figure_5_transition_is_exercised),
     };
