@@ -30,6 +30,7 @@ struct ui_view_opts {
     int details_scroll; /* lines scrolled in the details panel */
     const char *title;  /* scenario title in the chosen language */
     const char *mode;   /* "VIRTUAL" or "TUN" */
+    size_t new_from;    /* events from this index on belong to the current step (drawn bold) */
 };
 void ui_view_opts_defaults(struct ui_view_opts *o);
 

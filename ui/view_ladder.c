@@ -9,6 +9,7 @@
  * scrolled or selected an older row.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ void ui_view_opts_defaults(struct ui_view_opts *o)
     o->selected = -1;
     o->title = "";
     o->mode = "VIRTUAL";
+    o->new_from = SIZE_MAX;
 }
 
 const char *ui_errno_name(long e)
@@ -269,6 +271,9 @@ static void draw_arrow(struct screen *s, int x0, int y, const struct ui_ladder_g
     uint16_t attr = a->lost             ? (uint16_t)SC_LOST
                     : a->retransmission ? (uint16_t)SC_RTX
                                         : (uint16_t)(a->from == 0 ? SC_HOST_A : SC_HOST_B);
+    /* What the current step sent stands out; the history stays plain. */
+    if (a->ev >= o->new_from)
+        attr |= SA_BOLD;
     uint16_t lattr = (uint16_t)(attr | (selected ? SA_REVERSE : 0));
     char label[160];
     ui_segment_label(m, a, o->absolute, label, sizeof label);

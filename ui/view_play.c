@@ -80,8 +80,11 @@ void ui_render_play(struct screen *s, const struct ui_player *p, const struct ui
     const struct scn_step *step = ui_player_current_step(p);
     size_t flash_from = step ? step->first_event : SIZE_MAX;
     ui_view_states(s, l.states, l.boxed_states, m, p->clock_us, o->flash, flash_from);
-    if (l.ladder.h > 0)
-        ui_view_ladder(s, l.ladder, m, p->flying_row, p->progress, o);
+    if (l.ladder.h > 0) {
+        struct ui_view_opts lo2 = *o;
+        lo2.new_from = flash_from;
+        ui_view_ladder(s, l.ladder, m, p->flying_row, p->progress, &lo2);
+    }
     if (l.details.h > 0) {
         int row = ui_ladder_selected(m, o);
         if (l.details.x > 1) {

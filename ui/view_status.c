@@ -23,7 +23,9 @@ void ui_view_status(struct screen *s, struct ui_rect r, const struct ui_player *
     screen_fill(s, r.x, r.y, r.w, r.h, ' ', a);
     char right[128], speed[16];
     speed_text(p->speed, speed, sizeof speed);
-    snprintf(right, sizeof right, "%s  %s %s  step %zu/%zu  t=%.3fs ", o->mode,
+    const struct scn_step *st = ui_player_current_step(p);
+    snprintf(right, sizeof right, "%s%s  %s %s  step %zu/%zu  t=%.3fs ",
+             st && st->failed ? "\u2717 expectation failed  " : "", o->mode,
              p->playing ? "\u25b6" : "\u2016", speed, p->step, p->tl->nsteps,
              (double)p->clock_us / 1e6);
     int rw = ui_text_width(right);
