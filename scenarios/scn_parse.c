@@ -160,7 +160,8 @@ static int fail_at(struct parser *P, const char *at, const char *hint, const cha
         va_start(ap, fmt);
         vsnprintf(P->err->msg, sizeof P->err->msg, fmt, ap);
         va_end(ap);
-        snprintf(P->err->hint, sizeof P->err->hint, "%s", hint ? hint : "");
+        snprintf(P->err->hint, sizeof P->err->hint, "%s",
+                 hint && *hint ? hint : "docs/scenarios.md describes every statement");
     }
     return -1;
 }
@@ -579,7 +580,8 @@ static int parse_dir(struct parser *P, int i, int *from, int *to)
     if (parse_host(P, i + 2, to) < 0)
         return -1;
     if (*from == *to)
-        return fail_tok(P, i + 2, NULL, "a direction needs two different hosts");
+        return fail_tok(P, i + 2, "a direction is from one host to another, e.g. client -> server",
+                        "a direction needs two different hosts");
     return 0;
 }
 
@@ -1066,7 +1068,7 @@ static int parse_port_word(struct parser *P, int i, const char *w, uint16_t *por
     if (parse_uint(P, i, w, 65535, &v) < 0)
         return -1;
     if (v == 0)
-        return fail_tok(P, i, NULL, "port 0 is not a port");
+        return fail_tok(P, i, "ports are 1 to 65535", "port 0 is not a port");
     *port = (uint16_t)v;
     return 0;
 }

@@ -1,0 +1,44 @@
+#!/bin/sh
+# command-line.sh TCPLAB SCENARIO_ROOT — `tcplab replay`'s contract:
+# usage errors are status 2; one line per scenario; the last line is exactly
+# "N passed, N failed"; status 0 when all pass, 1 when one fails.
+set -u
+tcplab=$1
+root=$2
+fail=0
+check() { # expected-status description command...
+    want=$1; shift; what=$1; shift
+    "$@" >/dev/null 2>&1
+    got=$?
+    if [ $got -ne $want ]; then
+        echo "FAIL: $what: status $got, expected $want" >&2
+        fail=1
+    fi
+}
+check 2 "no file" "$tcplab" replay
+check 2 "unknown option" "$tcplab" replay --frobnicate "$root/regress/handshake.tcps"
+check 2 "--seed without a number" "$tcplab" replay --seed
+check 2 "--seed not a number" "$tcplab" replay --seed x "$root/regress/handshake.tcps"
+check 2 "a file that does not exist" "$tcplab" replay /nonexistent/x.tcps
+check 0 "--help" "$tcplab" replay --help
+out=$("$tcplab" replay "$root/regress/handshake.tcps" "$root/regress/refused.tcps")
+status=$?
+[ $status -eq 0 ] || { echo "FAIL: two good files: status $status" >&2; fail=1; }
+[ "$(printf '%s\n' "$out" | tail -1)" = "2 passed, 0 failed" ] ||
+    { echo "FAIL: last line: $(printf '%s\n' "$out" | tail -1)" >&2; fail=1; }
+printf '%s\n' "$out" | grep -qx "PASS handshake" || { echo "FAIL: no 'PASS handshake'" >&2; fail=1; }
+printf '%s\n' "$out" | grep -qx "PASS refused" || { echo "FAIL: no 'PASS refused'" >&2; fail=1; }
+# A scenario whose golden trace is missing fails (status 1) and says how to make it.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cp "$root/regress/handshake.tcps" "$tmp/"
+out=$("$tcplab" replay "$tmp/handshake.tcps")
+status=$?
+[ $status -eq 1 ] || { echo "FAIL: missing golden trace: status $status" >&2; fail=1; }
+printf '%s\n' "$out" | grep -q -- "--update" || { echo "FAIL: no hint to --update" >&2; fail=1; }
+[ "$(printf '%s\n' "$out" | tail -1)" = "0 passed, 1 failed" ] || { echo "FAIL: last line" >&2; fail=1; }
+# --update writes it, and then the replay passes.
+"$tcplab" replay --update "$tmp/handshake.tcps" >/dev/null || { echo "FAIL: --update" >&2; fail=1; }
+"$tcplab" replay "$tmp/handshake.tcps" >/dev/null || { echo "FAIL: replay after --update" >&2; fail=1; }
+[ $fail -eq 0 ] && echo "replay command line: ok"
+exit $fail
