@@ -14,12 +14,14 @@
  */
 #include "tcptest.h"
 
-#define DEFAULT_SEEDS  500
-#define MIN_STREAM     (20 * 1024) /* per direction */
-#define MAX_STREAM     (200 * 1024)
-#define MAX_LOSS       0.30
-#define MAX_STEPS      5000000UL
-#define MAX_VIRTUAL_US (6 * 3600 * TT_SEC)
+#define DEFAULT_SEEDS 500
+#define MIN_STREAM    (20 * 1024) /* per direction */
+#define MAX_STREAM    (200 * 1024)
+#define MAX_LOSS      0.30
+#define MAX_STEPS     5000000UL
+/* A stall is a day of virtual time in which no application byte moves;
+ * slow recovery (RTO backed off to rto_max) is allowed, a livelock is not. */
+#define STALL_US (24 * 3600 * TT_SEC)
 
 /* splitmix64: small, good enough, and the same everywhere. */
 struct prng {
@@ -58,6 +60,7 @@ static char failure[512];
 /* Totals over all seeds, printed at the end so a run shows what it covered. */
 static struct {
     uint64_t bytes, pkts, lost, duplicated, reordered;
+    uint64_t slowest_us, slowest_seed; /* longest conversation in virtual time */
 } totals;
 
 static bool violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -157,6 +160,49 @@ static void fill_random(struct prng *r, uint8_t *p, size_t n)
         p[i] = (uint8_t)(prng_next(r) >> 56);
 }
 
+/* The last `n` segment, state, timer and drop events, one line each. */
+static void print_tail(const struct tt_pair *p, size_t n)
+{
+    size_t from = p->ev_len > n ? p->ev_len - n : 0;
+    for (size_t i = from; i < p->ev_len; i++) {
+        const struct tev *ev = p->ev[i];
+        char fl[10];
+        switch (ev->kind) {
+        case TEV_SEGMENT:
+            printf("%12.6f %-6s %s %-3s seq=%u ack=%u len=%zu win=%u%s%s\n", ev->t_us / 1e6,
+                   ev->host, ev->u.seg.dir == TEV_OUT ? "out" : "in ",
+                   wire_flags_str(ev->u.seg.tcp.flags, fl), ev->u.seg.tcp.seq, ev->u.seg.tcp.ack,
+                   ev->u.seg.tcp.payload_len, ev->u.seg.tcp.win,
+                   ev->u.seg.retransmission ? " (rtx)" : "", ev->u.seg.probe ? " (probe)" : "");
+            break;
+        case TEV_STATE:
+            printf("%12.6f %-6s state %s -> %s (%s)\n", ev->t_us / 1e6, ev->host,
+                   tcp_state_name(ev->u.state.from), tcp_state_name(ev->u.state.to),
+                   ev->u.state.cause);
+            break;
+        case TEV_TIMER:
+            printf("%12.6f %-6s timer %s %s deadline=%.6f backoff=%u\n", ev->t_us / 1e6, ev->host,
+                   tcp_timer_name(ev->u.timer.which),
+                   ev->u.timer.action == TEV_TIMER_ARM    ? "arm"
+                   : ev->u.timer.action == TEV_TIMER_FIRE ? "fire"
+                                                          : "cancel",
+                   ev->u.timer.deadline_us / 1e6, ev->u.timer.backoff);
+            break;
+        case TEV_DROP:
+            printf("%12.6f %-6s drop %s\n", ev->t_us / 1e6, ev->host,
+                   tev_drop_reason_name(ev->u.drop.reason));
+            break;
+        case TEV_LINK:
+            printf("%12.6f link   %s %s->%s\n", ev->t_us / 1e6,
+                   tev_link_action_name(ev->u.link.action), ev->u.link.from ? ev->u.link.from : "",
+                   ev->u.link.to ? ev->u.link.to : "");
+            break;
+        default:
+            break;
+        }
+    }
+}
+
 static struct stack_config property_config(const char *name, uint32_t addr, uint8_t key)
 {
     struct stack_config cfg;
@@ -186,10 +232,23 @@ static bool run_seed(uint64_t seed, bool verbose)
 
     struct stack_config ccfg = property_config("client", TT_STACK_ADDR, 1);
     struct stack_config scfg = property_config("server", TT_PEER_ADDR, 2);
-    ccfg.delayed_ack = prng_range(&r, 0, 1);
-    scfg.nagle = prng_range(&r, 0, 1);
+    /* Vary what shapes the flow: small buffers (zero windows, persist
+     * probes), small MSS, window scaling, delayed ACK and Nagle. */
+    struct stack_config *cfgs[2] = {&ccfg, &scfg};
+    for (int i = 0; i < 2; i++) {
+        struct stack_config *k = cfgs[i];
+        k->delayed_ack = prng_range(&r, 0, 1);
+        k->nagle = prng_range(&r, 0, 1);
+        k->window_scaling = prng_range(&r, 0, 1);
+        k->wscale = (uint8_t)prng_range(&r, 0, 8);
+        k->mss = (uint16_t)prng_range(&r, 200, 1460);
+        k->rcvbuf = (uint32_t)prng_range(&r, 2048, 128 * 1024);
+        k->sndbuf = (uint32_t)prng_range(&r, 2048, 128 * 1024);
+    }
     struct tt_pair *p = tt_pair_new(&ccfg, &scfg, seed);
-    p->record = false;
+    /* TCPLAB_PROPERTY_TRACE=N with a replayed seed prints the last N events. */
+    const char *trace = verbose ? getenv("TCPLAB_PROPERTY_TRACE") : NULL;
+    p->record = trace && atoi(trace) > 0;
     failure[0] = 0;
     bool ok = true;
 
@@ -214,7 +273,8 @@ static bool run_seed(uint64_t seed, bool verbose)
     s.sd = p->ssd;
     const struct vlink_match any = {.from = VLINK_ANY, .to = VLINK_ANY};
     unsigned long steps = 0;
-    uint64_t start = vlink_now(p->l);
+    uint64_t start = vlink_now(p->l), last_progress = start;
+    size_t last_moved = 0;
     while (!(c.closed && s.closed)) {
         uint64_t now = vlink_now(p->l);
         if (!app_run(&c, now, &r) || !app_run(&s, now, &r)) {
@@ -225,10 +285,24 @@ static bool run_seed(uint64_t seed, bool verbose)
             vlink_reorder_next(p->l, &any, prng_range(&r, 100, 20000));
         if (prng_range(&r, 0, 99) < dup_pct)
             vlink_duplicate_next(p->l, &any, 1);
-        if (++steps > MAX_STEPS || now - start > MAX_VIRTUAL_US) {
+        size_t moved = c.sent + c.got + s.sent + s.got;
+        if (moved != last_moved) {
+            last_moved = moved;
+            last_progress = now;
+        }
+        if (++steps > MAX_STEPS || now - last_progress > STALL_US) {
+            struct tcp_status cs = {0}, ss = {0};
+            tcp_status(c.s, c.sd, &cs);
+            tcp_status(s.s, s.sd, &ss);
             ok = violation(
-                "no progress: client sent %zu/%zu got %zu/%zu, server sent %zu/%zu got %zu/%zu",
-                c.sent, c.out_len, c.got, c.want_len, s.sent, s.out_len, s.got, s.want_len);
+                "no progress for %.0f s of virtual time (%lu steps, %.0f s in all): client (%s, "
+                "snd_wnd %u, send_queue %u, recv_queue %u, rcv_wnd %u, backoff %u) "
+                "sent %zu/%zu got %zu/%zu; server (%s, snd_wnd %u, send_queue %u, "
+                "recv_queue %u, rcv_wnd %u, backoff %u) sent %zu/%zu got %zu/%zu",
+                (now - last_progress) / 1e6, steps, (now - start) / 1e6, tcp_state_name(cs.state),
+                cs.snd_wnd, cs.send_queue, cs.recv_queue, cs.rcv_wnd, cs.backoff, c.sent, c.out_len,
+                c.got, c.want_len, tcp_state_name(ss.state), ss.snd_wnd, ss.send_queue,
+                ss.recv_queue, ss.rcv_wnd, ss.backoff, s.sent, s.out_len, s.got, s.want_len);
             goto out;
         }
         if (c.closed && s.closed)
@@ -260,7 +334,18 @@ out:;
     totals.lost += ls.lost;
     totals.duplicated += ls.duplicated;
     totals.reordered += ls.reordered;
+    if (vlink_now(p->l) > totals.slowest_us) {
+        totals.slowest_us = vlink_now(p->l);
+        totals.slowest_seed = seed;
+    }
+    if (p->record)
+        print_tail(p, (size_t)atoi(trace));
     if (verbose) {
+        for (int i = 0; i < 2; i++)
+            printf("%s: mss %u rcvbuf %u sndbuf %u wscale %s%u delayed_ack %d nagle %d\n",
+                   cfgs[i]->name, cfgs[i]->mss, cfgs[i]->rcvbuf, cfgs[i]->sndbuf,
+                   cfgs[i]->window_scaling ? "on " : "off ", cfgs[i]->wscale, cfgs[i]->delayed_ack,
+                   cfgs[i]->nagle);
         printf("seed %llu: client->server %zu bytes, server->client %zu bytes, loss %.1f%%, "
                "reorder %u%%, duplicate %u%%; link sent %llu, lost %llu, duplicated %llu, "
                "reordered %llu; virtual time %.1f s\n",
@@ -299,10 +384,11 @@ static void test_every_byte_arrives_once_in_order_under_loss_reorder_duplication
                         (unsigned long long)seed, (unsigned long long)seed, failure);
     }
     printf("%lu seeds: %.1f MB delivered and checked; the link carried %llu packets, lost %llu, "
-           "duplicated %llu, reordered %llu\n",
+           "duplicated %llu, reordered %llu; the slowest seed (%llu) took %.0f s of virtual time\n",
            nseeds, totals.bytes / 1e6, (unsigned long long)totals.pkts,
            (unsigned long long)totals.lost, (unsigned long long)totals.duplicated,
-           (unsigned long long)totals.reordered);
+           (unsigned long long)totals.reordered, (unsigned long long)totals.slowest_seed,
+           totals.slowest_us / 1e6);
     if (failed)
         fail_msg("%lu of %lu seeds failed", failed, nseeds);
 }
