@@ -25,10 +25,15 @@ void ui_view_too_small(struct screen *s, int need_w, int need_h)
     screen_print(s, 0, y + 2 < s->h ? y + 2 : s->h - 1, s->w, SC_DIM, "(q quits)");
 }
 
-static void host_title(const struct ui_host *h, char *buf, size_t cap)
+/* The longest of "name label · kernel", "name label", "name" that fits. */
+static void host_title(const struct ui_host *h, int room, char *buf, size_t cap)
 {
     snprintf(buf, cap, " %s %s \u00b7 %s ", h->name, h->label,
              h->kernel ? "kernel" : "tcplab stack");
+    if (ui_text_width(buf) > room)
+        snprintf(buf, cap, " %s %s ", h->name, h->label);
+    if (ui_text_width(buf) > room)
+        snprintf(buf, cap, " %s ", h->name);
 }
 
 /* A divider across the frame with a title: ├ narration ─────┤ */
@@ -64,7 +69,8 @@ void ui_render_play(struct screen *s, const struct ui_player *p, const struct ui
     ui_ladder_geometry(l.ladder.w, (int)m->nhosts, &g);
     for (size_t i = 0; i < m->nhosts; i++) {
         char t[128];
-        host_title(&m->hosts[i], t, sizeof t);
+        int room = m->nhosts <= 2 ? (s->w - 6) / 2 : (s->w - 4) / (int)m->nhosts - 1;
+        host_title(&m->hosts[i], room, t, sizeof t);
         int tw = ui_text_width(t);
         int x;
         if (i == 0)

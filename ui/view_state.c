@@ -96,7 +96,13 @@ static void timers_line(struct screen *s, int x, int y, int w, const struct ui_h
         ui_timer_text(&h->timers[t], (enum tcp_timer)t, now_us, bar, buf, sizeof buf);
         if (ui_text_width(buf) > w - used)
             ui_timer_text(&h->timers[t], (enum tcp_timer)t, now_us, 0, buf, sizeof buf);
-        used += screen_print(s, x + used, y, w - used, SC_TIMER, buf);
+        /* The engine times an orphaned FIN_WAIT_2 with the same timer (as
+         * Linux's tcp_fin_timeout): it is not 2MSL yet, say what it is. */
+        if (t == TCP_TIMER_TIME_WAIT && h->state == TCP_FIN_WAIT_2)
+            used += screen_print(s, x + used, y, w - used, SC_TIMER, "FIN_WAIT_2 limit");
+        used +=
+            screen_print(s, x + used, y, w - used, SC_TIMER,
+                         t == TCP_TIMER_TIME_WAIT && h->state == TCP_FIN_WAIT_2 ? buf + 4 : buf);
     }
 }
 
@@ -145,7 +151,7 @@ void ui_view_states(struct screen *s, struct ui_rect r, bool boxed, const struct
             queue_text("accept queue", h->accept_queue, h->backlog, true, accq, sizeof accq);
         }
 
-        if (boxed) {
+        if (boxed && cw >= 44) {
             int bw = 16;
             int bx = right ? x + w - bw : x;
             screen_box(s, bx, r.y, bw, 3, changed, (uint16_t)(changed ? SC_CHANGED : SC_FRAME),
@@ -166,6 +172,8 @@ void ui_view_states(struct screen *s, struct ui_rect r, bool boxed, const struct
             }
             timers_line(s, x, r.y + 3, w, h, now_us, kern[0] != 0);
         } else {
+            /* One line for the state; below it the queues and timers (on
+             * separate lines when there is room). */
             char line[160];
             snprintf(line, sizeof line, "%s%s%s", note[0] ? "\u2190 " : "", note,
                      kern[0] ? "  " : "");
@@ -174,7 +182,16 @@ void ui_view_states(struct screen *s, struct ui_rect r, bool boxed, const struct
             used += screen_print(s, x + used, r.y, w - used, SC_FRAME, changed ? "\u2551 " : "] ");
             used += screen_print(s, x + used, r.y, w - used, SC_NORMAL, line);
             screen_print(s, x + used, r.y, w - used, SC_DIM, kern);
-            timers_line(s, x, r.y + 1, w, h, now_us, true);
+            if (r.h >= 3 && h->listening) {
+                char q[64];
+                queue_text("SYN q", h->syn_queue, h->backlog, false, q, sizeof q);
+                int u = screen_print(s, x, r.y + 1, w, SC_TIMER, q);
+                queue_text(" \u00b7 accept q", h->accept_queue, h->backlog, false, q, sizeof q);
+                screen_print(s, x + u, r.y + 1, w - u, SC_TIMER, q);
+                timers_line(s, x, r.y + 2, w, h, now_us, false);
+            } else {
+                timers_line(s, x, r.y + 1, w, h, now_us, true);
+            }
         }
     }
 }
