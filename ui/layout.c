@@ -33,6 +33,17 @@ void ui_layout_play(struct ui_layout *l, int w, int h, const struct ui_layout_op
 
     int diag_lines = roomy ? nhosts : (nhosts < 2 ? nhosts : 2);
     int narr_lines = roomy ? 3 : 2;
+    /* Long narration borrows rows from the ladder, which keeps at least 8. */
+    if (o->narration > narr_lines) {
+        int ladder_now = (bottom - diag_lines - 1 - narr_lines - 1) - (2 + (roomy ? 4 : 2));
+        int extra = o->narration - narr_lines;
+        if (extra > 6 - narr_lines)
+            extra = 6 - narr_lines;
+        if (extra > ladder_now - 8)
+            extra = ladder_now - 8;
+        if (extra > 0)
+            narr_lines += extra;
+    }
     l->diagram = rect(inner_x, bottom - diag_lines, inner_w, diag_lines);
     l->diagram_sep = l->diagram.y - 1;
     l->narration = rect(inner_x, l->diagram_sep - narr_lines, inner_w, narr_lines);

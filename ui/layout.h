@@ -39,9 +39,11 @@ struct ui_layout {
 };
 
 struct ui_layout_opts {
-    int nhosts;   /* endpoints (columns) */
-    bool details; /* segment details shown */
-    bool graph;   /* whole state diagram shown instead of the ladder */
+    int nhosts;    /* endpoints (columns) */
+    bool details;  /* segment details shown */
+    bool graph;    /* whole state diagram shown instead of the ladder */
+    int narration; /* lines the narration needs (0: the default); it grows up to 6 lines
+                      while the ladder keeps 8 rows */
 };
 
 void ui_layout_play(struct ui_layout *l, int w, int h, const struct ui_layout_opts *o);

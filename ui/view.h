@@ -83,8 +83,10 @@ size_t ui_graph_edges(enum tcp_state (*edges)[2], size_t max);
 /* ---- narration (view_narration.c) -------------------------------------------- */
 /* The narration of step k (1-based; 0 = before the first step). A step with
  * no words of its own shows its statement, then the last words said. */
-void ui_view_narration(struct screen *s, struct ui_rect r, const struct scn_timeline *tl, size_t k,
-                       bool zh);
+int ui_view_narration(struct screen *s, struct ui_rect r, const struct scn_timeline *tl, size_t k,
+                      bool zh);
+/* Lines the narration of step k needs at width w (s == NULL above counts only). */
+int ui_narration_height(const struct scn_timeline *tl, size_t k, bool zh, int w);
 
 /* ---- segment details (view_details.c) ---------------------------------------- */
 void ui_view_details(struct screen *s, struct ui_rect r, const struct ui_model *m, int row,

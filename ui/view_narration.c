@@ -37,23 +37,26 @@ static int print_wrapped(struct screen *s, int x, int y, int w, int last_row, ui
             buf[ui_text_fit(buf, w - 1)] = 0;
             strcat(buf, "\u2026");
         }
-        screen_print(s, x, y, w, attr, buf);
+        if (s)
+            screen_print(s, x, y, w, attr, buf);
     }
     return y;
 }
 
-void ui_view_narration(struct screen *s, struct ui_rect r, const struct scn_timeline *tl, size_t k,
-                       bool zh)
+int ui_view_narration(struct screen *s, struct ui_rect r, const struct scn_timeline *tl, size_t k,
+                      bool zh)
 {
     if (r.h <= 0)
-        return;
-    screen_fill(s, r.x, r.y, r.w, r.h, ' ', SC_NORMAL);
+        return 0;
+    if (s)
+        screen_fill(s, r.x, r.y, r.w, r.h, ' ', SC_NORMAL);
     int x = r.x + 1, w = r.w - 2, y = r.y, last = r.y + r.h - 1;
     if (k == 0 || k > tl->nsteps) {
-        print_wrapped(s, x, y, w, last, SC_DIM,
-                      zh ? "按 \u2192 或 n 走一步，按空格键自动播放，按 ? 查看全部按键。"
-                         : "Press \u2192 or n to take a step, space to play, ? for every key.");
-        return;
+        return print_wrapped(
+                   s, x, y, w, last, SC_DIM,
+                   zh ? "按 \u2192 或 n 走一步，按空格键自动播放，按 ? 查看全部按键。"
+                      : "Press \u2192 or n to take a step, space to play, ? for every key.") -
+               r.y;
     }
     bool fallback;
     const struct scn_step *cur = &tl->steps[k - 1];
@@ -66,12 +69,20 @@ void ui_view_narration(struct screen *s, struct ui_rect r, const struct scn_time
         for (size_t j = k - 1; j-- > 0 && !text;)
             text = words(&tl->steps[j], zh, &fallback);
         if (!text)
-            return;
+            return y - r.y;
     }
     if (fallback) {
-        int used = screen_print(s, x, y, w, SC_DIM, zh ? "(en) " : "(zh) ");
+        int used = 5; /* "(en) " */
+        if (s)
+            screen_print(s, x, y, w, SC_DIM, zh ? "(en) " : "(zh) ");
         x += used;
         w -= used;
     }
-    print_wrapped(s, x, y, w, last, SC_NORMAL, text);
+    return print_wrapped(s, x, y, w, last, SC_NORMAL, text) - r.y;
+}
+
+int ui_narration_height(const struct scn_timeline *tl, size_t k, bool zh, int w)
+{
+    struct ui_rect r = {0, 0, w, 32};
+    return ui_view_narration(NULL, r, tl, k, zh);
 }

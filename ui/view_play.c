@@ -55,7 +55,8 @@ void ui_render_play(struct screen *s, const struct ui_player *p, const struct ui
     const struct ui_model *m = &p->model;
     screen_clear(s);
     struct ui_layout l;
-    struct ui_layout_opts lo = {(int)m->nhosts, o->details, o->graph};
+    struct ui_layout_opts lo = {(int)m->nhosts, o->details, o->graph,
+                                ui_narration_height(p->tl, p->step, o->zh, s->w - 2)};
     ui_layout_play(&l, s->w, s->h, &lo);
     if (l.too_small) {
         ui_view_too_small(s, UI_MIN_W, UI_MIN_H);

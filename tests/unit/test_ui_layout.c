@@ -90,6 +90,26 @@ static void test_below_80x24_is_too_small_and_says_how_big_it_must_be(void **sta
     screen_free(s);
 }
 
+static void test_long_narration_borrows_ladder_rows_but_leaves_eight(void **state)
+{
+    (void)state;
+    struct ui_layout l;
+    struct ui_layout_opts o = {.nhosts = 2, .narration = 4};
+    ui_layout_play(&l, 80, 24, &o);
+    assert_int_equal(l.narration.h, 4);
+    assert_true(l.ladder.h >= 8);
+    assert_panels_disjoint(&l);
+    o.narration = 20; /* never more than 6 lines */
+    ui_layout_play(&l, 100, 30, &o);
+    assert_int_equal(l.narration.h, 6);
+    assert_true(l.ladder.h >= 8);
+    assert_panels_disjoint(&l);
+    ui_layout_play(&l, 80, 24, &o);
+    assert_true(l.ladder.h >= 8);
+    assert_true(l.narration.h <= 6);
+    assert_panels_disjoint(&l);
+}
+
 static void test_details_take_the_lower_part_when_narrow_and_the_side_when_wide(void **state)
 {
     (void)state;
@@ -156,6 +176,7 @@ int main(void)
         cmocka_unit_test(test_100x30_has_boxed_states_three_narration_lines_and_a_tall_ladder),
         cmocka_unit_test(test_80x24_collapses_state_boxes_to_one_line_and_keeps_eight_ladder_rows),
         cmocka_unit_test(test_below_80x24_is_too_small_and_says_how_big_it_must_be),
+        cmocka_unit_test(test_long_narration_borrows_ladder_rows_but_leaves_eight),
         cmocka_unit_test(test_details_take_the_lower_part_when_narrow_and_the_side_when_wide),
         cmocka_unit_test(test_whole_diagram_replaces_ladder_and_narration),
         cmocka_unit_test(test_ladder_columns_leave_lanes_and_fit_the_width),

@@ -231,7 +231,7 @@ static void test_chinese_narration_wraps_inside_its_panel_at_80x24(void **state)
     c->o.zh = true;
     struct screen *s = at_step(c, 8, 80, 24);
     struct ui_layout l;
-    struct ui_layout_opts lo = {2, false, false};
+    struct ui_layout_opts lo = {2, false, false, ui_narration_height(c->tl, 8, true, 78)};
     ui_layout_play(&l, 80, 24, &lo);
     char buf[1024];
     int chinese_rows = 0;
@@ -456,8 +456,9 @@ static struct scn_timeline *engine_order_timeline(bool kernel_peer)
 static int ladder_row_of(const struct screen *s, const char *text)
 {
     struct ui_layout l;
-    struct ui_layout_opts lo = {2, false, false};
+    struct ui_layout_opts lo = {2, false, false, 0};
     ui_layout_play(&l, s->w, s->h, &lo);
+    l.ladder.h = l.narration_sep - l.ladder.y; /* up to the narration, however tall */
     for (int y = l.ladder.y; y < l.ladder.y + l.ladder.h; y++)
         if (row_has(s, y, text))
             return y;
