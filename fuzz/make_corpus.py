@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Write the seed corpora for the fuzz targets (python3 standard library only).
+
+    python3 fuzz/make_corpus.py        # rewrites fuzz/corpus/packet/ and fuzz/corpus/wire/
+
+Packets are written with zero checksums: both targets fix checksums when the
+control/mode bit 0x01 is set, which every seed here sets (the fuzzer then
+mutates from valid packets and also tries with the bit cleared).
+
+fuzz/corpus/packet/ — records for fuzz_packet.c: [ctl][act][len16][packet]...
+  ctl 0x0f = fix checksums, peer->stack addresses, connection ports, seq/ack
+  relative to what the stack last sent the peer (see fuzz_packet.c),
+  so seq 0 ack 0 is "the next byte, acknowledging everything sent".
+fuzz/corpus/wire/ — one mode byte (0x01) and one raw IPv4 packet, for fuzz_wire.c.
+"""
+import os
+import struct
+
+PEER = bytes([10, 7, 0, 1])
+STACK = bytes([10, 7, 0, 2])
+FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+
+
+def ipv4(proto, payload, src=PEER, dst=STACK, frag=0x4000, ihl=5):
+    total = ihl * 4 + len(payload)
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, total, 1, frag, 64, proto, 0, src, dst)
+    return hdr + b"\x00" * (ihl * 4 - 20) + payload
+
+
+def tcp(flags, seq=0, ack=0, data=b"", win=65535, opts=b"", sport=5555, dport=80):
+    while len(opts) % 4:
+        opts += b"\x01"
+    off = (20 + len(opts)) // 4
+    hdr = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, off << 4, flags, win, 0, 0)
+    return ipv4(6, hdr + opts + data)
+
+
+SYN_OPTS = (
+    b"\x02\x04\x05\xb4"  # MSS 1460
+    + b"\x04\x02"  # SACK permitted
+    + b"\x08\x0a" + struct.pack("!II", 12345, 0)  # timestamps
+    + b"\x01\x03\x03\x07"  # NOP, window scale 7
+)
+
+
+def icmp_echo(data=b"ping"):
+    return ipv4(1, struct.pack("!BBHHH", 8, 0, 0, 0x1234, 1) + data)
+
+
+def record(pkt, ctl=0x0F, act=0x00):
+    return struct.pack("!BBH", ctl, act, len(pkt)) + pkt
+
+
+PACKET_SEEDS = {
+    "data_then_read": record(tcp(PSH | ACK, 0, 0, b"hello"), act=0x01),
+    "ack_data_then_fin": record(tcp(ACK)) + record(tcp(FIN | ACK), act=0x09)
+    + record(tcp(ACK), act=0xC0),
+    "we_close_first": record(tcp(ACK), act=0x08) + record(tcp(ACK))
+    + record(tcp(FIN | ACK), act=0xC0),
+    "partial_ack": record(tcp(ACK, 0, 0xFFFFFFFC), act=0x81),
+    "rst_exact": record(tcp(RST, 0, 0)),
+    "rst_in_window_challenged": record(tcp(RST, 100, 0)),
+    "syn_on_established": record(tcp(SYN, 0, 0, opts=SYN_OPTS)),
+    "new_connection_with_options": record(tcp(SYN, 1000, 0, opts=SYN_OPTS, sport=6000), ctl=0x03)
+    + record(tcp(ACK, 1001, 0, sport=6000), ctl=0x03),
+    "out_of_order_data": record(tcp(PSH | ACK, 10, 0, b"world")) + record(tcp(PSH | ACK, 0, 0, b"0123456789"), act=0x01),
+    "zero_window_then_open": record(tcp(ACK, win=0), act=0x42) + record(tcp(ACK), act=0x80),
+    "retransmission_timeouts": record(tcp(ACK, 0, 0), act=0x82) + record(b"", act=0xC0),
+    "ping": record(icmp_echo(), ctl=0x03),
+    "udp": record(ipv4(17, b"\x00\x35\x00\x35\x00\x0c\x00\x00abcd"), ctl=0x03),
+    "fragment": record(ipv4(6, b"\x00" * 20, frag=0x2000), ctl=0x03),
+    "ip_options": record(ipv4(6, b"\x15\xb3\x00\x50" + b"\x00" * 8 + b"\x50\x10\xff\xff\x00\x00\x00\x00", ihl=6), ctl=0x03),
+    "connect_out": record(b"", ctl=0, act=0x20),
+    "garbage": record(bytes(range(40)), ctl=0),
+}
+
+WIRE_SEEDS = {
+    "syn_all_options": tcp(SYN, 1000, 0, opts=SYN_OPTS),
+    "data_odd_length": tcp(PSH | ACK, 1, 1, b"hello"),
+    "fin_ack": tcp(FIN | ACK, 7, 9),
+    "rst": tcp(RST, 7, 0),
+    "unknown_options": tcp(ACK, 1, 1, opts=b"\x1e\x06\xff\xff\xff\xff\x05\x0a" + b"\x00" * 8),
+    "eol_then_junk": tcp(ACK, 1, 1, opts=b"\x02\x04\x05\xb4\x00\x1e\x00\x00"),
+    "ping": icmp_echo(b"abcdefg"),
+    "ip_options": ipv4(6, tcp(ACK)[20:], ihl=7),
+}
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    for sub, seeds, prefix in (("packet", PACKET_SEEDS, b""), ("wire", WIRE_SEEDS, b"\x01")):
+        d = os.path.join(here, "corpus", sub)
+        os.makedirs(d, exist_ok=True)
+        for name, data in seeds.items():
+            with open(os.path.join(d, name), "wb") as f:
+                f.write(prefix + data)
+    print("wrote", len(PACKET_SEEDS), "packet seeds and", len(WIRE_SEEDS), "wire seeds")
+
+
+if __name__ == "__main__":
+    main()
