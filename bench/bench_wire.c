@@ -8,7 +8,7 @@
  * instructions per packet, counted by callgrind:
  *   valgrind --tool=callgrind --callgrind-out-file=cg.out build/bench/bench_wire 20000
  *   callgrind_annotate --inclusive=yes cg.out | grep -E 'wire_(ipv4|tcp)_(parse|build)'
- * then divide each function's inclusive count by N. bench/wire_instructions.sh
+ * then divide each function's inclusive count by N. bench/wire.sh
  * does exactly that. Without valgrind it prints nanoseconds per packet.
  *
  * Usage: bench_wire [N]   (default 1000000, at most 100000000)
