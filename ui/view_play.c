@@ -25,15 +25,36 @@ void ui_view_too_small(struct screen *s, int need_w, int need_h)
     screen_print(s, 0, y + 2 < s->h ? y + 2 : s->h - 1, s->w, SC_DIM, "(q quits)");
 }
 
-/* The longest of "name label · kernel", "name label", "name" that fits. */
-static void host_title(const struct ui_host *h, int room, char *buf, size_t cap)
+/* "name label · kernel|tcplab stack" (level 0), "name label" (1), "name" (2);
+ * a kernel endpoint keeps "· kernel" at every level. */
+static void host_title(const struct ui_host *h, int level, char *buf, size_t cap)
 {
-    snprintf(buf, cap, " %s %s \u00b7 %s ", h->name, h->label,
-             h->kernel ? "kernel" : "tcplab stack");
-    if (ui_text_width(buf) > room)
-        snprintf(buf, cap, " %s %s ", h->name, h->label);
-    if (ui_text_width(buf) > room)
-        snprintf(buf, cap, " %s ", h->name);
+    if (level == 0)
+        snprintf(buf, cap, " %s %s \u00b7 %s ", h->name, h->label,
+                 h->kernel ? "kernel" : "tcplab stack");
+    else if (level == 1) /* which end is the kernel matters most: it stays */
+        snprintf(buf, cap, " %s %s%s ", h->name, h->label, h->kernel ? " \u00b7 kernel" : "");
+    else
+        snprintf(buf, cap, " %s%s ", h->name, h->kernel ? " \u00b7 kernel" : "");
+}
+
+/* The most detailed title level at which every endpoint's title fits. */
+static int title_level(const struct ui_model *m, int w)
+{
+    for (int level = 0; level < 2; level++) {
+        int total = 0, widest = 0;
+        for (size_t i = 0; i < m->nhosts; i++) {
+            char t[160];
+            host_title(&m->hosts[i], level, t, sizeof t);
+            int tw = ui_text_width(t);
+            total += tw + 1;
+            if (tw > widest)
+                widest = tw;
+        }
+        if (m->nhosts <= 2 ? total <= w - 4 : widest <= (w - 4) / (int)m->nhosts - 1)
+            return level;
+    }
+    return 2;
 }
 
 /* A divider across the frame with a title: ├ narration ─────┤ */
@@ -68,10 +89,10 @@ void ui_render_play(struct screen *s, const struct ui_player *p, const struct ui
     /* Endpoint names in the top edge, over their columns. */
     struct ui_ladder_geom g;
     ui_ladder_geometry(l.ladder.w, (int)m->nhosts, &g);
+    int level = title_level(m, s->w);
     for (size_t i = 0; i < m->nhosts; i++) {
-        char t[128];
-        int room = m->nhosts <= 2 ? (s->w - 6) / 2 : (s->w - 4) / (int)m->nhosts - 1;
-        host_title(&m->hosts[i], room, t, sizeof t);
+        char t[160];
+        host_title(&m->hosts[i], level, t, sizeof t);
         int tw = ui_text_width(t);
         int x;
         if (i == 0)
