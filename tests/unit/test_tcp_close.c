@@ -114,6 +114,27 @@ static void test_last_ack_retransmits_fin_after_rto(void **state)
     tt_free(t);
 }
 
+/* The FIN is retransmitted like data, and like data it is given up after
+ * cfg.data_retries: FIN_WAIT_1 -> CLOSED with ETIMEDOUT (1+2+4 s). */
+static void test_unacknowledged_fin_is_given_up_after_data_retries(void **state)
+{
+    struct stack_config cfg;
+    tt_config(&cfg);
+    cfg.data_retries = 2;
+    struct tt *t = tt_fin_wait_1(&cfg);
+    uint64_t start = t->now;
+    for (int i = 0; i < 2; i++) {
+        assert_int_not_equal(tt_wait_output(t, 100 * TT_SEC), TCP_TIME_NEVER);
+        tt_expect(t, TCP_FIN | TCP_ACK, 1, 1, 0);
+    }
+    tt_advance(t, start + 7 * TT_SEC - 1 - t->now);
+    tt_assert_state(t, TCP_FIN_WAIT_1);
+    tt_advance(t, 1);
+    tt_assert_state(t, TCP_CLOSED);
+    tt_expect_state_event(t, TCP_FIN_WAIT_1, TCP_CLOSED, NULL);
+    tt_free(t);
+}
+
 /* Half-close: shutdown(SHUT_WR) sends FIN, but the receive side stays open
  * (RFC 9293 §3.6: "the user who CLOSEs may continue to RECEIVE until the
  * other side also CLOSEs"). */
@@ -254,6 +275,7 @@ int main(void)
         cmocka_unit_test(test_bind_to_port_after_time_wait_expired_succeeds),
         cmocka_unit_test(test_fin_wait_1_retransmits_fin_after_rto),
         cmocka_unit_test(test_last_ack_retransmits_fin_after_rto),
+        cmocka_unit_test(test_unacknowledged_fin_is_given_up_after_data_retries),
         cmocka_unit_test(test_shutdown_write_sends_fin_and_still_receives),
         cmocka_unit_test(test_send_after_shutdown_write_is_epipe),
         cmocka_unit_test(test_recv_returns_data_then_zero_after_fin),

@@ -211,6 +211,87 @@ static void test_sender_respects_the_peer_window(void **state)
     tt_free(t);
 }
 
+/* A FIN beyond a hole is held like text (RFC 9293 §3.10.7.4, eighth: the
+ * FIN is processed only when everything before it has arrived). */
+static void test_fin_beyond_a_hole_waits_for_the_hole(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    uint8_t tail[100];
+    for (size_t i = 0; i < sizeof tail; i++)
+        tail[i] = tt_pattern(100 + i);
+    struct tt_seg seg = {
+        .flags = TCP_FIN | TCP_ACK, .seq = 101, .ack = 1, .data = tail, .len = 100};
+    tt_in_seg(t, &seg);
+    tt_expect(t, TCP_ACK, 1, 1, 0);
+    tt_assert_state(t, TCP_ESTABLISHED);
+    tt_in_data(t, 1, 1, NULL, 100);
+    tt_expect(t, TCP_ACK, 1, 202, 0); /* 200 bytes and the FIN */
+    tt_assert_state(t, TCP_CLOSE_WAIT);
+    recv_and_check_pattern(t, 0, 200);
+    char c;
+    assert_int_equal(tcp_recv(t->s, t->now, t->sd, &c, 1), 0);
+    tt_free(t);
+}
+
+/* send() takes no more than the send buffer holds; the rest is the
+ * caller's (-EAGAIN when full), and POLLOUT comes back once ACKs free room. */
+static void test_send_takes_at_most_the_free_send_buffer(void **state)
+{
+    struct stack_config cfg;
+    tt_config(&cfg);
+    cfg.sndbuf = 4096;
+    struct tt *t = tt_established(&cfg);
+    tt_in_win(t, TCP_ACK, 1, 1, 1000); /* a small peer window keeps data queued */
+    static char buf[10000];
+    memset(buf, 's', sizeof buf);
+    ssize_t n = tcp_send(t->s, t->now, t->sd, buf, sizeof buf);
+    assert_true(n > 0 && n <= 4096);
+    while (n < 4096) {
+        ssize_t m = tcp_send(t->s, t->now, t->sd, buf, sizeof buf);
+        if (m <= 0)
+            break;
+        n += m;
+    }
+    assert_int_equal(n, 4096);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, buf, sizeof buf), -EAGAIN);
+    assert_false(tcp_poll(t->s, t->sd) & TCP_POLLOUT);
+    assert_int_equal(tt_status(t).send_queue, 4096);
+    tt_drain(t);
+    tt_in_win(t, TCP_ACK, 1, 1001, 1000);
+    assert_true(tcp_poll(t->s, t->sd) & TCP_POLLOUT);
+    tt_free(t);
+}
+
+/* Our ACK of the SYN,ACK was lost and the peer sends SYN,ACK again: it
+ * must be acknowledged again (RFC 9293 §3.10.7.4 / RFC 5961 §4: an ACK with
+ * SND.NXT and RCV.NXT), and nothing changes. */
+static void test_retransmitted_syn_ack_in_established_is_acked_again(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    struct tt_seg synack = {
+        .flags = TCP_SYN | TCP_ACK, .seq = 0, .ack = 1, .opts = {.has_mss = true, .mss = 1460}};
+    tt_in_seg(t, &synack);
+    tt_expect(t, TCP_ACK, 1, 1, 0);
+    tt_expect_nothing(t);
+    tt_assert_state(t, TCP_ESTABLISHED);
+    tt_in_data(t, 1, 1, NULL, 10);
+    tt_expect(t, TCP_ACK, 1, 11, 0);
+    tt_free(t);
+}
+
+/* Data the peer sends after its FIN is not part of the stream. */
+static void test_data_after_the_peers_fin_is_not_delivered(void **state)
+{
+    struct tt *t = tt_close_wait(NULL);
+    tt_in_data(t, 2, 1, NULL, 10);
+    const struct tt_pkt *p = tt_next(t);
+    if (p) /* an ACK may answer it; it must still say RCV.NXT = 2 */
+        assert_int_equal(p->rack, 2);
+    char c;
+    assert_int_equal(tcp_recv(t->s, t->now, t->sd, &c, 1), 0);
+    tt_free(t);
+}
+
 /* ---- errors like the socket API ---------------------------------------- */
 
 static void test_send_on_unconnected_socket_is_enotconn(void **state)
@@ -281,6 +362,10 @@ int main(void)
         cmocka_unit_test(test_nodelay_sends_small_segments_at_once),
         cmocka_unit_test(test_nagle_sends_full_sized_segments),
         cmocka_unit_test(test_sender_respects_the_peer_window),
+        cmocka_unit_test(test_fin_beyond_a_hole_waits_for_the_hole),
+        cmocka_unit_test(test_send_takes_at_most_the_free_send_buffer),
+        cmocka_unit_test(test_retransmitted_syn_ack_in_established_is_acked_again),
+        cmocka_unit_test(test_data_after_the_peers_fin_is_not_delivered),
         cmocka_unit_test(test_send_on_unconnected_socket_is_enotconn),
         cmocka_unit_test(test_send_on_closed_descriptor_is_ebadf),
         cmocka_unit_test(test_send_after_reset_reports_econnreset_then_epipe),

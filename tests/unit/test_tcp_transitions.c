@@ -424,6 +424,27 @@ static void test_every_state_event_names_its_cause_and_is_legal(void **state)
     }
 }
 
+/* Every packet the stack sends is reported once as an outgoing TEV_SEGMENT
+ * (the traces, the pcap and the UI rely on it), with the same bytes. */
+static void test_every_sent_segment_is_reported_once(void **state)
+{
+    struct tt *t = tt_time_wait(NULL);
+    tt_advance(t, 3 * TT_MSL_US);
+    size_t n = 0;
+    for (size_t i = 0; i < t->ev_len; i++) {
+        const struct tev *ev = t->ev[i];
+        if (ev->kind != TEV_SEGMENT || ev->u.seg.dir != TEV_OUT)
+            continue;
+        assert_true(n < t->out_len);
+        assert_int_equal(ev->u.seg.raw_len, t->out[n].len);
+        assert_memory_equal(ev->u.seg.raw, t->out[n].raw, t->out[n].len);
+        n++;
+    }
+    assert_int_equal(n, t->out_len);
+    assert_true(n >= 3);
+    tt_free(t);
+}
+
 /* Each socket call is reported as a TEV_CALL with its result. */
 static void test_socket_calls_are_reported_with_their_results(void **state)
 {
@@ -508,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_last_ack_to_closed_on_rst),
         cmocka_unit_test(test_every_state_event_names_its_cause_and_is_legal),
         cmocka_unit_test(test_socket_calls_are_reported_with_their_results),
+        cmocka_unit_test(test_every_sent_segment_is_reported_once),
         /* must stay last */
         cmocka_unit_test(test_every_figure_5_transition_is_exercised),
     };
