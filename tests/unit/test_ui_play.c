@@ -497,8 +497,41 @@ static void test_kernel_peer_shows_the_kernels_own_state(void **state)
     assert_true(y >= 0 && y <= 5);
     assert_true(screen_contains(s, "CLOSE_WAIT"));
     screen_free(s);
+    s = fx_render(&p, &c->o, 80, 24); /* short titles: the kernel still says so */
+    assert_true(screen_contains(s, "10.7.0.1:8080 \u00b7 kernel"));
+    screen_free(s);
     ui_player_free(&p);
     fx_free(tl);
+}
+
+static void test_every_size_and_step_keeps_the_frame_whole(void **state)
+{
+    struct ctx *c = *state;
+    char buf[4096];
+    for (int w = 80; w <= 170; w += 9)
+        for (int h = 24; h <= 52; h += 4)
+            for (size_t k = 0; k <= c->tl->nsteps; k += 3) {
+                for (int mode = 0; mode < 3; mode++) {
+                    c->o.details = mode == 1;
+                    c->o.graph = mode == 2;
+                    struct screen *s = at_step(c, k, w, h);
+                    assert_int_equal(screen_cell(s, 0, 1)->ch, 0x250c);     /* ┌ */
+                    assert_int_equal(screen_cell(s, w - 1, 1)->ch, 0x2510); /* ┐ */
+                    assert_int_equal(screen_cell(s, 0, h - 1)->ch, 0x2514); /* └ */
+                    assert_int_equal(screen_cell(s, w - 1, h - 1)->ch, 0x2518);
+                    for (int y = 2; y < h - 1; y++) {
+                        assert_true(screen_cell(s, 0, y)->ch == 0x2502 ||
+                                    screen_cell(s, 0, y)->ch == 0x251c);
+                        screen_row_text(s, y, buf, sizeof buf);
+                        assert_true(ui_text_width(buf) <= w);
+                    }
+                    screen_free(s);
+                }
+            }
+    c->o.details = c->o.graph = false;
+    struct screen *s = at_step(c, 3, 79, 24);
+    assert_true(screen_contains(s, "too small"));
+    screen_free(s);
 }
 
 int main(void)
@@ -539,6 +572,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_call_is_drawn_before_the_segment_it_caused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_kernel_peer_shows_the_kernels_own_state, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_every_size_and_step_keeps_the_frame_whole, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
