@@ -228,11 +228,11 @@ void ui_ladder_geometry(int w, int nhosts, struct ui_ladder_geom *g)
 {
     memset(g, 0, sizeof *g);
     g->ncols = nhosts < 1 ? 1 : (nhosts > UI_MAX_HOSTS ? UI_MAX_HOSTS : nhosts);
-    int lane = w / 6;
+    int lane = (w + 4) / 5;
     if (lane < 12)
         lane = 12;
-    if (lane > 20)
-        lane = 20;
+    if (lane > 18)
+        lane = 18;
     g->lane_left = g->lane_right = lane;
     int first = lane, last = w - 1 - lane;
     if (g->ncols == 1) {
@@ -289,7 +289,7 @@ static void draw_arrow(struct screen *s, int x0, int y, const struct ui_ladder_g
         screen_putc(&row, headj, 0, 0x2717, (uint16_t)(SC_LOST | SA_BOLD));
     else
         screen_putc(&row, headj, 0, dir > 0 ? 0x25b6 : 0x25c0, (uint16_t)(attr | SA_BOLD));
-    int room = len - 6;
+    int room = len - 4;
     if (room >= 3) {
         int lw = ui_text_width(label);
         if (lw > room)
