@@ -266,7 +266,11 @@ void tcp_retransmit_first(struct stack *s, struct tcp_conn *c)
         flags |= TCP_PSH;
     if (fin)
         flags |= TCP_FIN;
-    c->rtt_timing = 0; /* Karn: never time a retransmitted segment */
+    /* Karn's rule (RFC 6298 §3): a retransmitted segment must not be
+     * timed — but only the one resent; a segment sent once after it may
+     * still give a sample. */
+    if (c->rtt_timing && seq_in_range(c->rtt_seq, c->snd_una, c->snd_una + n + (fin ? 1 : 0)))
+        c->rtt_timing = 0;
     tcp_xmit(s, c, c->snd_una, flags, 0, n, true, false);
 }
 
