@@ -114,5 +114,24 @@ for SIZE in 100x30 80x24; do
     check "q quits" wait_gone "tcplab ·"
 done
 
+# Colour: some foreground colours normally; none at all with NO_COLOR set
+# (meaning then rests on bold / reverse / underline and on the characters).
+colours() { # colours NO_COLOR_VALUE -> number of foreground colour SGRs on screen
+    $T kill-server 2>/dev/null
+    T="tmux -L $SOCK-c$1"
+    $T new-session -d -s play -x 100 -y 30 \
+        "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color NO_COLOR=$1 '$TCPLAB' play --lang en '$SCENARIO'; sleep 30"
+    wait_for "step 0/11" || return 1
+    keys n n
+    wait_for "SYN seq=0" || return 1
+    $T capture-pane -t play -p -e | grep -oE $'\e\\[([0-9;]*;)?(3[0-7]|9[0-7]|38;5;[0-9]+)(;[0-9;]*)?m' | wc -l
+    $T kill-server
+}
+SIZE=100x30
+n=$(colours "")
+check "colours by default ($n colour codes)" test "${n:-0}" -gt 0
+n=$(colours 1)
+check "NO_COLOR=1: no colour codes ($n)" test "${n:-1}" -eq 0
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
