@@ -44,6 +44,10 @@ static uint16_t tcp_window_field(struct tcp_conn *c)
     if (space > adv && space - adv < min_u32(c->rcvbuf / 2, c->mss))
         wnd = adv;
     uint32_t field = wnd >> c->rcv_wscale;
+    /* With scaling, rounding down the edge we already promised would look
+     * like a shrinking window (RFC 7323 §2.4); round it up if it fits. */
+    if (wnd == adv && (field << c->rcv_wscale) < adv && ((field + 1) << c->rcv_wscale) <= space)
+        field++;
     if (field > 65535)
         field = 65535;
     uint32_t edge = c->rcv_nxt + (field << c->rcv_wscale);
