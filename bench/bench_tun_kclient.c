@@ -9,7 +9,8 @@
  *                                close; prints "conns N SECONDS conns/s"
  *   tw HOST PORTS N INFLIGHT     N connections over the comma-separated
  *                                PORTS, each: connect, read to EOF (the
- *                                server closes first), close
+ *                                server closes first), close; each from its
+ *                                own bound source port, so every tuple is new
  *   hold HOST PORT N             open N connections, print "held N", keep
  *                                them until stdin closes, then close them
  *   sink PORT                    a kernel discard server (the veth
@@ -104,12 +105,24 @@ struct flight {
     int stage; /* 0 connecting, 1 reading to EOF */
 };
 
-static int start_conn(int ep, const struct sockaddr_in *a, struct flight *f)
+/* sport 0: an ephemeral port; otherwise bind it (tw mode gives every
+ * connection its own tuple, so no TIME_WAIT entry is reused). */
+static int start_conn(int ep, const struct sockaddr_in *a, struct flight *f, int sport)
 {
     f->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     if (f->fd < 0)
         return -errno;
     f->stage = 0;
+    if (sport) {
+        int one = 1;
+        setsockopt(f->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        struct sockaddr_in b = addr_of("0.0.0.0", sport);
+        if (bind(f->fd, (struct sockaddr *)&b, sizeof b) < 0) {
+            int e = errno;
+            close(f->fd);
+            return -e;
+        }
+    }
     if (connect(f->fd, (const struct sockaddr *)a, sizeof *a) < 0 && errno != EINPROGRESS) {
         int e = errno;
         close(f->fd);
@@ -130,18 +143,24 @@ static int many(const char *host, const char *ports, long n, int inflight, bool 
     struct sockaddr_in addrs[16];
     for (int i = 0; i < np; i++)
         addrs[i] = addr_of(host, plist[i]);
+    if (!half_close && n > (long)np * 64000) {
+        fprintf(stderr, "tw: at most %d connections with %d ports\n", np * 64000, np);
+        return 2;
+    }
+#define SPORT(i) (half_close ? 0 : 1024 + (int)((i) / np))
     int ep = epoll_create1(0);
     struct flight *fl = calloc((size_t)inflight, sizeof *fl);
     long started = 0, done = 0, failed = 0;
     double t0 = now_s();
     for (int i = 0; i < inflight && started < n;) {
-        int rc = start_conn(ep, &addrs[started % np], &fl[i]);
+        int rc = start_conn(ep, &addrs[started % np], &fl[i], SPORT(started));
         started++;
         if (rc == 0)
             i++;
         else
             failed++, done++;
     }
+    (void)0;
     struct epoll_event evs[64];
     while (done < n) {
         if (now_s() - t0 > GIVE_UP_S) {
@@ -157,6 +176,8 @@ static int many(const char *host, const char *ports, long n, int inflight, bool 
                 socklen_t len = sizeof err;
                 getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &err, &len);
                 if (err) {
+                    if (failed < 3)
+                        fprintf(stderr, "connection failed: %s\n", strerror(err));
                     failed++;
                     goto finished;
                 }
@@ -181,10 +202,12 @@ static int many(const char *host, const char *ports, long n, int inflight, bool 
             close(f->fd);
             done++;
             while (started < n) {
-                int rc = start_conn(ep, &addrs[started % np], f);
+                int rc = start_conn(ep, &addrs[started % np], f, SPORT(started));
                 started++;
                 if (rc == 0)
                     break;
+                if (failed < 3)
+                    fprintf(stderr, "connection not started: %s\n", strerror(-rc));
                 failed++;
                 done++;
             }
@@ -203,6 +226,9 @@ static int hold(const char *host, int port, long n)
     double t0 = now_s();
     for (long i = 0; i < n; i++) {
         fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        /* so their TIME_WAIT entries do not block tw mode's explicit binds later */
+        int one = 1;
+        setsockopt(fds[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         if (fds[i] < 0 || connect(fds[i], (struct sockaddr *)&a, sizeof a) < 0) {
             fprintf(stderr, "hold: connection %ld: %s\n", i, strerror(errno));
             return 1;

@@ -54,8 +54,9 @@ static void print_stats(struct meter *m, uint64_t now)
 {
     struct stack_stats st;
     stack_get_stats(tun_loop_stack(m->loop), &st);
-    struct svc_stats sv;
-    svc_get_stats(m->svc, &sv);
+    struct svc_stats sv = {0};
+    if (m->svc)
+        svc_get_stats(m->svc, &sv);
     struct mallinfo2 mi = mallinfo2();
     printf("stats t=%.3f conns=%llu time_wait=%llu heap=%zu rss_kb=%ld hwm_kb=%ld accepted=%llu\n",
            (double)now / 1e6, (unsigned long long)st.conns_active,
