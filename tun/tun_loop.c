@@ -359,8 +359,6 @@ int tun_loop_step(struct tun_loop *l, uint64_t limit)
     if (l->after)
         l->after_deadline = l->after(l->after_ctx, now);
     kdiag_after_wakeup(l, tun_loop_now(l));
-    /* A wake-up with no traffic at all may mean the interface was deleted
-     * (poll reports POLLERR then, but be safe on old kernels). */
     return l->stop ? -EINTR : 0;
 }
 
