@@ -17,14 +17,18 @@
 #include "live.h"
 #include "netopts.h"
 
-/* The live view is another module; until it is linked in, --ui says so
- * instead of failing to build. */
+/* The live view is another module (ui/live.c). Until it exists the calls
+ * below are weak references that stay NULL and --ui says "not built yet".
+ * Once it exists the references are ordinary ones, so the linker pulls
+ * live.c's object out of the library (weak references alone would not). */
+#if !__has_include("live.c")
 #pragma weak ui_live_open
 #pragma weak ui_live_event
 #pragma weak ui_live_fd
 #pragma weak ui_live_input
 #pragma weak ui_live_refresh
 #pragma weak ui_live_close
+#endif
 
 static const char usage[] =
     "usage: tcplab listen [net options] [--ui] [PORT[:SERVICE]]...\n"
