@@ -46,10 +46,14 @@ int main(int argc, char **argv)
      * packet sits at an arbitrary offset in a receive buffer. */
     static uint8_t storage[1600];
     uint8_t *pkt = storage + 1;
-    struct wire_tcp tcp = {.sport = 40000, .dport = 9, .seq = 123456, .ack = 654321,
-                           .flags = TCP_ACK | TCP_PSH, .win = 502};
-    size_t len = wire_tcp_build(pkt, sizeof storage - 1, 0x0a070001, 0x0a070002, 1, &tcp,
-                                payload, sizeof payload);
+    struct wire_tcp tcp = {.sport = 40000,
+                           .dport = 9,
+                           .seq = 123456,
+                           .ack = 654321,
+                           .flags = TCP_ACK | TCP_PSH,
+                           .win = 502};
+    size_t len = wire_tcp_build(pkt, sizeof storage - 1, 0x0a070001, 0x0a070002, 1, &tcp, payload,
+                                sizeof payload);
     if (len != 1500) {
         fprintf(stderr, "bench_wire: built %zu bytes, expected 1500\n", len);
         return 1;
