@@ -274,10 +274,24 @@ static void finish(struct svc_server *sv, struct svc_conn *c, uint64_t now)
 
 enum step { STEP_MORE, STEP_WAIT, STEP_DONE };
 
+/* tcp_poll() before each call: a call that could only say EAGAIN is not
+ * made, so the trace shows the calls that did something. */
+static bool can_read(struct svc_server *sv, struct svc_conn *c)
+{
+    return tcp_poll(sv->stack, c->sd) & (TCP_POLLIN | TCP_POLLERR | TCP_POLLHUP);
+}
+
+static bool can_write(struct svc_server *sv, struct svc_conn *c)
+{
+    return tcp_poll(sv->stack, c->sd) & (TCP_POLLOUT | TCP_POLLERR | TCP_POLLHUP);
+}
+
 /* Send what is queued in c->out. */
 static enum step flush_out(struct svc_server *sv, struct svc_conn *c, uint64_t now)
 {
     while (c->out_off < c->out_len) {
+        if (!can_write(sv, c))
+            return STEP_WAIT;
         ssize_t n = tcp_send(sv->stack, now, c->sd, c->out + c->out_off, c->out_len - c->out_off);
         if (n == -EAGAIN)
             return STEP_WAIT;
@@ -295,6 +309,8 @@ static enum step flush_out(struct svc_server *sv, struct svc_conn *c, uint64_t n
 /* Read into iobuf: >0 bytes, 0 at EOF (sets peer_eof), -EAGAIN, or error. */
 static ssize_t read_some(struct svc_server *sv, struct svc_conn *c, uint64_t now, size_t max)
 {
+    if (!can_read(sv, c))
+        return -EAGAIN;
     ssize_t n = tcp_recv(sv->stack, now, c->sd, sv->iobuf, max < SVC_IOBUF ? max : SVC_IOBUF);
     if (n == 0)
         c->peer_eof = true;
@@ -343,6 +359,8 @@ static enum step serve_chargen(struct svc_server *sv, struct svc_conn *c, uint64
     if (n == 0 || (n < 0 && n != -EAGAIN))
         return STEP_DONE;
     const size_t cycle = 95 * 74;
+    if (!can_write(sv, c))
+        return n > 0 ? STEP_MORE : STEP_WAIT;
     ssize_t sent = tcp_send(sv->stack, now, c->sd, sv->chargen + c->chargen_off, cycle);
     if (sent > 0) {
         c->chargen_off = (c->chargen_off + (size_t)sent) % cycle;
@@ -525,6 +543,8 @@ static void accept_all(struct svc_server *sv, uint64_t now)
 {
     for (size_t i = 0; i < sv->nlisteners; i++) {
         for (int k = 0; k < SVC_ACCEPT_SLICE; k++) {
+            if (!(tcp_poll(sv->stack, sv->listeners[i].sd) & TCP_POLLIN))
+                break;
             struct tcp_tuple t;
             int sd = tcp_accept(sv->stack, now, sv->listeners[i].sd, &t);
             if (sd < 0)
