@@ -6,15 +6,23 @@
  * Each input gets a fresh stack at 10.7.0.2 with a listener on port 80 and
  * one connection already ESTABLISHED with a peer at 10.7.0.1:5555 (made by
  * feeding the stack a real handshake), with a little unacknowledged data in
- * flight. The input is then read as a sequence of records:
+ * flight. The input is one configuration byte, then a sequence of records:
  *
- *   [ctl] [act] [len_hi] [len_lo] [len bytes of packet]   (repeated)
+ *   [cfg] then ([ctl] [act] [len_hi] [len_lo] [len bytes of packet])...
+ *
+ * cfg chooses the engine's options and how the connection was opened:
+ *   0x01 window scaling offered        0x02 delayed ACK off
+ *   0x04 Nagle off                     0x08 tiny buffers (2 KB, else 8 KB)
+ *   0x10 the peer's SYN carries window scale, SACK-permitted, timestamps
+ *   0x20 keepalive on the connection (idle 10 s, interval 5 s, 3 probes)
+ *   0x40 active open: the stack connects to the peer (else the peer
+ *        connects to the listener)
  *
  * ctl says how to touch up the packet so the fuzzer gets past the checks a
  * random packet never passes (each bit off = the raw bytes as given):
  *   0x01 fix the IPv4 header checksum and the TCP/ICMP checksum
  *   0x02 set source/destination addresses to peer -> stack
- *   0x04 set the ports to the established connection's (5555 -> 80)
+ *   0x04 set the ports to the established connection's (5555 -> the stack's)
  *   0x08 treat seq/ack as offsets from the next sequence numbers of the
  *        connection on those ports, as the stack's last segment to the
  *        peer shows them (its ACK, and its SEQ plus what it occupied), so
@@ -57,6 +65,7 @@ struct harness {
     size_t last_out_len;
     uint32_t peer_next;  /* what the stack expects next from the peer (its last ACK) */
     uint32_t stack_next; /* the end of what the stack has sent the peer */
+    uint16_t stack_port; /* the stack's port on the connection with the peer */
     int listener, conn;
     struct trace_text text;
     FILE *devnull;
@@ -70,8 +79,9 @@ static void capture_output(void *ctx, const uint8_t *pkt, size_t len)
     struct wire_ipv4 ip;
     struct wire_tcp tcp;
     if (wire_ipv4_parse(pkt, len, &ip) != WIRE_OK || wire_tcp_parse(&ip, &tcp) != WIRE_OK ||
-        tcp.dport != PEER_PORT || tcp.sport != LISTEN_PORT)
+        tcp.dport != PEER_PORT)
         return;
+    h->stack_port = tcp.sport;
     if (tcp.flags & TCP_ACK)
         h->peer_next = tcp.ack;
     h->stack_next =
@@ -90,24 +100,43 @@ static void render_event(void *ctx, const struct tev *ev)
     tev_free(tev_clone(ev));
 }
 
-static void send_segment(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack,
-                         bool with_mss)
+static void send_segment(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack, uint8_t cfg)
 {
     uint8_t pkt[128];
     struct wire_tcp tcp = {.sport = PEER_PORT,
-                           .dport = LISTEN_PORT,
+                           .dport = h->stack_port,
                            .seq = seq,
                            .ack = ack,
                            .flags = flags,
                            .win = 65535};
-    tcp.opts.has_mss = with_mss;
-    tcp.opts.mss = 1460;
+    if (flags & TCP_SYN) {
+        tcp.opts.has_mss = true;
+        tcp.opts.mss = 1460;
+        if (cfg & 0x10) {
+            tcp.opts.has_wscale = true;
+            tcp.opts.wscale = 7;
+            tcp.opts.sack_permitted = true;
+            tcp.opts.has_ts = true;
+            tcp.opts.ts_val = 1;
+        }
+    }
     size_t n = wire_tcp_build(pkt, sizeof pkt, PEER_ADDR, STACK_ADDR, 1, &tcp, NULL, 0);
     stack_input(h->s, h->now, pkt, n);
 }
 
-/* Listener on port 80, and one connection through a real handshake. */
-static bool harness_start(struct harness *h)
+/* The stack's SYN or SYN,ACK to the peer, from the last packet it sent. */
+static bool last_syn(const struct harness *h, uint8_t flags, struct wire_tcp *out)
+{
+    struct wire_ipv4 ip;
+    return wire_ipv4_parse(h->last_out, h->last_out_len, &ip) == WIRE_OK &&
+           wire_tcp_parse(&ip, out) == WIRE_OK && out->flags == flags;
+}
+
+/* Listener on port 80, and one connection through a real handshake, opened
+ * passively (the peer's SYN to the listener) or actively (the stack's
+ * connect()). If the engine does not complete it, the input still runs
+ * against whatever state there is. */
+static bool harness_start(struct harness *h, uint8_t cfg_bits)
 {
     struct stack_config cfg;
     stack_config_defaults(&cfg);
@@ -118,7 +147,11 @@ static bool harness_start(struct harness *h)
     cfg.on_event = render_event;
     cfg.event_ctx = h;
     cfg.max_sockets = 64;
-    cfg.sndbuf = cfg.rcvbuf = 8192; /* small buffers: window edges are reachable */
+    cfg.window_scaling = cfg_bits & 0x01;
+    cfg.delayed_ack = !(cfg_bits & 0x02);
+    cfg.nagle = !(cfg_bits & 0x04);
+    /* Small buffers, so window edges and full buffers are reachable. */
+    cfg.sndbuf = cfg.rcvbuf = (cfg_bits & 0x08) ? 2048 : 8192;
     h->s = stack_new(&cfg);
     if (!h->s)
         return false;
@@ -127,18 +160,34 @@ static bool harness_start(struct harness *h)
     tcp_bind(h->s, h->now, h->listener, LISTEN_PORT);
     tcp_listen(h->s, h->now, h->listener, 4);
 
+    struct wire_tcp syn;
     h->last_out_len = 0;
-    send_segment(h, TCP_SYN, PEER_ISN, 0, true);
-    struct wire_ipv4 ip;
-    struct wire_tcp synack;
-    if (wire_ipv4_parse(h->last_out, h->last_out_len, &ip) != WIRE_OK ||
-        wire_tcp_parse(&ip, &synack) != WIRE_OK || synack.flags != (TCP_SYN | TCP_ACK))
-        return true; /* the engine did not answer: fuzz the listener alone */
-    h->now += 1000;
-    send_segment(h, TCP_ACK, PEER_ISN + 1, synack.seq + 1, false);
-    h->conn = tcp_accept(h->s, h->now, h->listener, NULL);
-    if (h->conn >= 0)
-        tcp_send(h->s, h->now, h->conn, "in flight", 9);
+    if (cfg_bits & 0x40) {
+        int sd = tcp_socket(h->s, h->now);
+        tcp_connect(h->s, h->now, sd, PEER_ADDR, PEER_PORT);
+        if (!last_syn(h, TCP_SYN, &syn))
+            return true;
+        h->now += 1000;
+        send_segment(h, TCP_SYN | TCP_ACK, PEER_ISN, syn.seq + 1, cfg_bits);
+        h->conn = sd;
+    } else {
+        h->stack_port = LISTEN_PORT;
+        send_segment(h, TCP_SYN, PEER_ISN, 0, cfg_bits);
+        if (!last_syn(h, TCP_SYN | TCP_ACK, &syn))
+            return true;
+        h->now += 1000;
+        send_segment(h, TCP_ACK, PEER_ISN + 1, syn.seq + 1, cfg_bits);
+        h->conn = tcp_accept(h->s, h->now, h->listener, NULL);
+    }
+    if (h->conn < 0)
+        return true;
+    if (cfg_bits & 0x20) {
+        tcp_setsockopt(h->s, h->now, h->conn, TCP_OPT_KEEPIDLE, 10);
+        tcp_setsockopt(h->s, h->now, h->conn, TCP_OPT_KEEPINTVL, 5);
+        tcp_setsockopt(h->s, h->now, h->conn, TCP_OPT_KEEPCNT, 3);
+        tcp_setsockopt(h->s, h->now, h->conn, TCP_OPT_KEEPALIVE, 1);
+    }
+    tcp_send(h->s, h->now, h->conn, "in flight", 9);
     return true;
 }
 
@@ -175,7 +224,7 @@ static void touch_up(struct harness *h, uint8_t ctl, uint8_t *p, size_t len)
     bool tcp_hdr = p[9] == WIRE_PROTO_TCP && ihl >= 20 && ihl + 20 <= len;
     if (tcp_hdr && (ctl & 0x04)) {
         put16(p + ihl, PEER_PORT);
-        put16(p + ihl + 2, LISTEN_PORT);
+        put16(p + ihl + 2, h->stack_port);
     }
     if (tcp_hdr && (ctl & 0x08)) {
         put32(p + ihl + 4, get32(p + ihl + 4) + h->peer_next);
@@ -251,7 +300,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     h.devnull = devnull;
     h.conn = -1;
     trace_text_init(&h.text, getenv("FUZZ_TRACE") ? stderr : NULL, true);
-    if (!harness_start(&h)) {
+    if (size < 1)
+        return 0;
+    uint8_t cfg = data[0];
+    data++;
+    size--;
+    if (!harness_start(&h, cfg)) {
         stack_free(h.s);
         return 0;
     }

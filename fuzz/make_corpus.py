@@ -7,7 +7,8 @@ Packets are written with zero checksums: both targets fix checksums when the
 control/mode bit 0x01 is set, which every seed here sets (the fuzzer then
 mutates from valid packets and also tries with the bit cleared).
 
-fuzz/corpus/packet/ — records for fuzz_packet.c: [ctl][act][len16][packet]...
+fuzz/corpus/packet/ — for fuzz_packet.c: [cfg] then records [ctl][act][len16][packet]...
+  cfg picks the engine options and the kind of open (0x40 = the stack connects).
   ctl 0x0f = fix checksums, peer->stack addresses, connection ports, seq/ack
   relative to what the stack last sent the peer (see fuzz_packet.c),
   so seq 0 ack 0 is "the next byte, acknowledging everything sent".
@@ -74,6 +75,16 @@ PACKET_SEEDS = {
     "garbage": record(bytes(range(40)), ctl=0),
 }
 
+# A few seeds again under other engine configurations (see fuzz_packet.c).
+CONFIG_VARIANTS = {
+    "active_open_": 0x40,
+    "wscale_sack_ts_": 0x11,
+    "no_delack_no_nagle_tiny_": 0x0E,
+    "keepalive_": 0x20,
+}
+VARIANT_OF = ["data_then_read", "ack_data_then_fin", "we_close_first", "zero_window_then_open",
+              "retransmission_timeouts", "out_of_order_data"]
+
 WIRE_SEEDS = {
     "syn_all_options": tcp(SYN, 1000, 0, opts=SYN_OPTS),
     "data_odd_length": tcp(PSH | ACK, 1, 1, b"hello"),
@@ -88,13 +99,18 @@ WIRE_SEEDS = {
 
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    for sub, seeds, prefix in (("packet", PACKET_SEEDS, b""), ("wire", WIRE_SEEDS, b"\x01")):
+    packet = {name: b"\x00" + data for name, data in PACKET_SEEDS.items()}
+    for prefix, cfg in CONFIG_VARIANTS.items():
+        for name in VARIANT_OF:
+            packet[prefix + name] = bytes([cfg]) + PACKET_SEEDS[name]
+    packet["keepalive_idle"] = b"\x20" + record(b"", ctl=0, act=0xC0)
+    for sub, seeds, prefix in (("packet", packet, b""), ("wire", WIRE_SEEDS, b"\x01")):
         d = os.path.join(here, "corpus", sub)
         os.makedirs(d, exist_ok=True)
         for name, data in seeds.items():
             with open(os.path.join(d, name), "wb") as f:
                 f.write(prefix + data)
-    print("wrote", len(PACKET_SEEDS), "packet seeds and", len(WIRE_SEEDS), "wire seeds")
+    print("wrote", len(packet), "packet seeds and", len(WIRE_SEEDS), "wire seeds")
 
 
 if __name__ == "__main__":
