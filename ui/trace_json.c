@@ -228,6 +228,8 @@ static void format_event(struct jbuf *j, const struct tev *ev)
             jb_conn(j, &ev->tuple);
         jb_str_field(j, "call", tcp_call_name(ev->u.call.call));
         jb_printf(j, ",\"arg\":%ld", ev->u.call.arg);
+        if (ev->u.call.call == TCP_CALL_SETSOCKOPT)
+            jb_str_field(j, "opt", trace_sockopt_name(ev->u.call.arg));
         if (name)
             jb_str_field(j, "result", name);
         else
@@ -258,8 +260,7 @@ static void format_event(struct jbuf *j, const struct tev *ev)
         jb_str_field(j, "state", tcp_state_name(ev->u.kernel.state));
         if (ev->u.kernel.prev < TCP_NSTATES)
             jb_str_field(j, "prev", tcp_state_name(ev->u.kernel.prev));
-        if (ev->u.kernel.gone)
-            jb_printf(j, ",\"gone\":true");
+        jb_printf(j, ",\"gone\":%s", ev->u.kernel.gone ? "true" : "false");
         break;
     case TEV_NKINDS:
         break;

@@ -179,6 +179,37 @@ const char *trace_errno_name(long err)
     return NULL;
 }
 
+/* The socket API's name for each option tcp_setsockopt() takes (the
+ * setsockopt event carries the option, not the value). */
+const char *trace_sockopt_name(long opt)
+{
+    switch (opt) {
+    case TCP_OPT_KEEPALIVE:
+        return "SO_KEEPALIVE";
+    case TCP_OPT_KEEPIDLE:
+        return "TCP_KEEPIDLE";
+    case TCP_OPT_KEEPINTVL:
+        return "TCP_KEEPINTVL";
+    case TCP_OPT_KEEPCNT:
+        return "TCP_KEEPCNT";
+    case TCP_OPT_NODELAY:
+        return "TCP_NODELAY";
+    case TCP_OPT_REUSEADDR:
+        return "SO_REUSEADDR";
+    case TCP_OPT_LINGER0:
+        return "SO_LINGER";
+    case TCP_OPT_DELACK:
+        return "DELAYED_ACK"; /* tcplab's own switch */
+    case TCP_OPT_SNDBUF:
+        return "SO_SNDBUF";
+    case TCP_OPT_RCVBUF:
+        return "SO_RCVBUF";
+    case TCP_OPT_USER_TIMEOUT:
+        return "TCP_USER_TIMEOUT";
+    }
+    return "?";
+}
+
 /* "0", "5", "ECONNREFUSED", or "errno 99" for one without a name here. */
 static void put_call_result(struct line *l, long result)
 {
@@ -303,7 +334,7 @@ static void format_call(struct line *l, const struct tev *ev)
                                          : "SHUT_RDWR");
         break;
     case TCP_CALL_SETSOCKOPT:
-        line_printf(l, "%ld", arg);
+        line_printf(l, "%s", trace_sockopt_name(arg));
         break;
     default:
         break;

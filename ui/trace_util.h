@@ -8,4 +8,7 @@
 /* "ECONNREFUSED" for ECONNREFUSED (a positive errno), NULL if unnamed. */
 const char *trace_errno_name(long err);
 
+/* "SO_KEEPALIVE" for TCP_OPT_KEEPALIVE (enum tcp_sockopt), "?" if unknown. */
+const char *trace_sockopt_name(long opt);
+
 #endif

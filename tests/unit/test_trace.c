@@ -323,6 +323,12 @@ static void test_text_calls_show_arguments_and_errno_names(void **state)
     l.u.call.arg = TCP_SHUT_WR;
     l.u.call.result = -ENOTCONN;
     assert_string_equal(text_of(&t, &l), "  0.000000 server  shutdown(SHUT_WR) = ENOTCONN");
+    l.u.call.call = TCP_CALL_SETSOCKOPT;
+    l.u.call.arg = TCP_OPT_KEEPIDLE;
+    l.u.call.result = 0;
+    assert_string_equal(text_of(&t, &l), "  0.000000 server  setsockopt(TCP_KEEPIDLE) = 0");
+    l.u.call.arg = TCP_OPT_LINGER0;
+    assert_string_equal(text_of(&t, &l), "  0.000000 server  setsockopt(SO_LINGER) = 0");
 }
 
 static void test_text_link_kernel_and_icmp_events(void **state)
@@ -477,6 +483,10 @@ static void test_json_state_drop_timer_call_lines(void **state)
                         "\"call\":\"connect\",\"arg\":0,\"result\":\"ECONNREFUSED\"}\n");
     c.u.call.result = 0;
     assert_non_null(strstr(json_of(&c), "\"result\":0}"));
+    c.u.call.call = TCP_CALL_SETSOCKOPT;
+    c.u.call.arg = TCP_OPT_KEEPALIVE;
+    assert_non_null(strstr(json_of(&c), "\"call\":\"setsockopt\",\"arg\":0,"
+                                        "\"opt\":\"SO_KEEPALIVE\",\"result\":0}"));
 }
 
 static void test_json_link_kernel_icmp_lines(void **state)
@@ -502,7 +512,8 @@ static void test_json_link_kernel_icmp_lines(void **state)
     k.u.kernel.prev = TCP_FIN_WAIT_2;
     assert_string_equal(json_of(&k), "{\"t\":0,\"ev\":\"kernel\",\"host\":\"kernel\","
                                      "\"conn\":\"10.7.0.1:8080-10.7.0.2:40000\","
-                                     "\"state\":\"TIME_WAIT\",\"prev\":\"FIN_WAIT_2\"}\n");
+                                     "\"state\":\"TIME_WAIT\",\"prev\":\"FIN_WAIT_2\","
+                                     "\"gone\":false}\n");
 
     struct tev i = base_event(TEV_ICMP, 0, NULL);
     i.u.icmp.src = SERVER;
