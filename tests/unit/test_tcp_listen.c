@@ -210,6 +210,99 @@ static void test_syn_received_rst_in_window_but_not_exact_gets_challenge_ack(voi
     tt_free(t);
 }
 
+/* The connection table keeps many connections apart: 300 clients to one
+ * listener, each sending its own message, each answered on its own
+ * connection (lookup by 4-tuple, DESIGN.md). */
+static void test_many_concurrent_connections_keep_their_data_apart(void **state)
+{
+    enum { N = 300 };
+    struct tt_pair *p = tt_pair_new(NULL, NULL, 7);
+    p->record = false;
+    uint64_t now = tt_pair_now(p);
+    p->lsd = tcp_socket(p->s, now);
+    assert_int_equal(tcp_bind(p->s, now, p->lsd, TT_SERVER_PORT), 0);
+    assert_int_equal(tcp_listen(p->s, now, p->lsd, N), 0);
+    int csd[N], ssd[N];
+    for (int i = 0; i < N; i++) {
+        csd[i] = tcp_socket(p->c, now);
+        assert_true(csd[i] >= 0);
+        assert_int_equal(tcp_connect(p->c, now, csd[i], TT_PEER_ADDR, TT_SERVER_PORT), 0);
+    }
+    tt_pair_run(p, 1 * TT_SEC);
+    int accepted = 0;
+    for (;;) {
+        struct tcp_tuple tu;
+        int sd = tcp_accept(p->s, tt_pair_now(p), p->lsd, &tu);
+        if (sd < 0)
+            break;
+        ssd[accepted++] = sd;
+    }
+    assert_int_equal(accepted, N);
+    for (int i = 0; i < N; i++) {
+        char msg[32];
+        int len = snprintf(msg, sizeof msg, "client %d", i);
+        assert_int_equal(tcp_send(p->c, tt_pair_now(p), csd[i], msg, (size_t)len), len);
+    }
+    tt_pair_run(p, 1 * TT_SEC);
+    /* each server socket echoes what it got back on the same connection */
+    for (int i = 0; i < N; i++) {
+        char buf[64];
+        ssize_t n = tcp_recv(p->s, tt_pair_now(p), ssd[i], buf, sizeof buf);
+        assert_true(n > 0);
+        assert_int_equal(tcp_send(p->s, tt_pair_now(p), ssd[i], buf, (size_t)n), n);
+    }
+    tt_pair_run(p, 1 * TT_SEC);
+    for (int i = 0; i < N; i++) {
+        char want[32], buf[64];
+        int len = snprintf(want, sizeof want, "client %d", i);
+        ssize_t n = tcp_recv(p->c, tt_pair_now(p), csd[i], buf, sizeof buf);
+        assert_int_equal(n, len);
+        assert_memory_equal(buf, want, (size_t)len);
+    }
+    tt_pair_free(p);
+}
+
+/* When the ephemeral port range is used up, connect() fails with an error
+ * and sends nothing — it does not reuse a port in use. */
+static void test_connect_fails_cleanly_when_ephemeral_ports_run_out(void **state)
+{
+    struct stack_config cfg;
+    tt_config(&cfg);
+    cfg.ephemeral_lo = 40000;
+    cfg.ephemeral_hi = 40002;
+    struct tt *t = tt_new(&cfg);
+    uint16_t ports[3];
+    for (int i = 0; i < 3; i++) {
+        int sd = tcp_socket(t->s, t->now);
+        assert_int_equal(tcp_connect(t->s, t->now, sd, TT_PEER_ADDR, TT_SERVER_PORT), 0);
+        const struct tt_pkt *syn = tt_next(t);
+        assert_non_null(syn);
+        ports[i] = syn->tcp.sport;
+        assert_true(ports[i] >= 40000 && ports[i] <= 40002);
+        for (int j = 0; j < i; j++)
+            assert_int_not_equal(ports[i], ports[j]);
+    }
+    int sd = tcp_socket(t->s, t->now);
+    int rc = tcp_connect(t->s, t->now, sd, TT_PEER_ADDR, TT_SERVER_PORT);
+    assert_true(rc < 0);
+    tt_expect_nothing(t);
+    tt_free(t);
+}
+
+/* The descriptor table is bounded by cfg.max_sockets: one more socket()
+ * fails with an error instead of growing without limit. */
+static void test_socket_fails_cleanly_when_descriptors_run_out(void **state)
+{
+    struct stack_config cfg;
+    tt_config(&cfg);
+    cfg.max_sockets = 4;
+    struct tt *t = tt_new(&cfg);
+    for (int i = 0; i < 4; i++)
+        assert_true(tcp_socket(t->s, t->now) >= 0);
+    assert_true(tcp_socket(t->s, t->now) < 0);
+    tt_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +314,9 @@ int main(void)
         cmocka_unit_test(test_retransmitted_syn_gets_same_synack_and_no_second_connection),
         cmocka_unit_test(test_data_on_the_handshake_ack_reaches_the_accepted_socket),
         cmocka_unit_test(test_closing_listener_resets_unaccepted_connections),
+        cmocka_unit_test(test_many_concurrent_connections_keep_their_data_apart),
+        cmocka_unit_test(test_connect_fails_cleanly_when_ephemeral_ports_run_out),
+        cmocka_unit_test(test_socket_fails_cleanly_when_descriptors_run_out),
         cmocka_unit_test(test_syn_received_rst_in_window_but_not_exact_gets_challenge_ack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
