@@ -292,6 +292,56 @@ static void test_data_after_the_peers_fin_is_not_delivered(void **state)
     tt_free(t);
 }
 
+/* tcp_poll() as poll(2) means it: POLLOUT once connected; POLLIN for data
+ * and for the end of the stream; POLLHUP when both directions are done;
+ * POLLERR (and POLLIN: recv() returns the error) after a reset. */
+static void test_poll_reports_readiness_like_poll2(void **state)
+{
+    struct tt *t = tt_syn_sent(NULL);
+    assert_false(tcp_poll(t->s, t->sd) & TCP_POLLOUT);
+    tt_in(t, TCP_SYN | TCP_ACK, 0, 1, NULL);
+    tt_drain(t);
+    unsigned ev = tcp_poll(t->s, t->sd);
+    assert_true(ev & TCP_POLLOUT);
+    assert_false(ev & (TCP_POLLIN | TCP_POLLERR | TCP_POLLHUP));
+    tt_in_data(t, 1, 1, NULL, 10);
+    assert_true(tcp_poll(t->s, t->sd) & TCP_POLLIN);
+    recv_and_check_pattern(t, 0, 10);
+    assert_false(tcp_poll(t->s, t->sd) & TCP_POLLIN);
+    tt_in(t, TCP_FIN | TCP_ACK, 11, 1, NULL);
+    ev = tcp_poll(t->s, t->sd);
+    assert_true(ev & TCP_POLLIN);
+    assert_false(ev & TCP_POLLHUP); /* we can still send */
+    assert_int_equal(tcp_shutdown(t->s, t->now, t->sd, TCP_SHUT_WR), 0);
+    tt_in(t, TCP_ACK, 12, 2, NULL);
+    assert_true(tcp_poll(t->s, t->sd) & TCP_POLLHUP);
+    tt_free(t);
+
+    t = tt_established(NULL);
+    tt_in(t, TCP_RST, 1, 0, NULL);
+    ev = tcp_poll(t->s, t->sd);
+    assert_true(ev & TCP_POLLERR);
+    assert_true(ev & TCP_POLLIN);
+    tt_free(t);
+}
+
+/* An idle stack asks for no wake-up: with no data in flight, no delayed
+ * ACK, no keepalive and no TIME_WAIT, stack_next_deadline() is NEVER (the
+ * real-time loop must not spin), and TIME_WAIT leaves no timer behind. */
+static void test_idle_stack_has_no_pending_deadline(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, "x", 1), 1);
+    tt_in(t, TCP_ACK, 1, 2, NULL);
+    assert_true(stack_next_deadline(t->s) == TCP_TIME_NEVER);
+    tt_free(t);
+    t = tt_time_wait(NULL);
+    assert_true(stack_next_deadline(t->s) != TCP_TIME_NEVER);
+    tt_advance(t, 2 * TT_MSL_US);
+    assert_true(stack_next_deadline(t->s) == TCP_TIME_NEVER);
+    tt_free(t);
+}
+
 /* ---- errors like the socket API ---------------------------------------- */
 
 static void test_send_on_unconnected_socket_is_enotconn(void **state)
@@ -366,6 +416,8 @@ int main(void)
         cmocka_unit_test(test_send_takes_at_most_the_free_send_buffer),
         cmocka_unit_test(test_retransmitted_syn_ack_in_established_is_acked_again),
         cmocka_unit_test(test_data_after_the_peers_fin_is_not_delivered),
+        cmocka_unit_test(test_poll_reports_readiness_like_poll2),
+        cmocka_unit_test(test_idle_stack_has_no_pending_deadline),
         cmocka_unit_test(test_send_on_unconnected_socket_is_enotconn),
         cmocka_unit_test(test_send_on_closed_descriptor_is_ebadf),
         cmocka_unit_test(test_send_after_reset_reports_econnreset_then_epipe),

@@ -152,6 +152,18 @@ static void test_synack_carries_window_scale_only_if_the_syn_did(void **state)
     tt_free(t);
 }
 
+/* RFC 7323 §2.3: a shift above 14 is used as 14. */
+static void test_window_scale_above_14_is_used_as_14(void **state)
+{
+    struct stack_config cfg;
+    tt_config(&cfg);
+    cfg.window_scaling = true;
+    struct wire_tcp_opts o = {.has_mss = true, .mss = 1460, .has_wscale = true, .wscale = 15};
+    struct tt *t = established_with_synack(&cfg, &o, 0);
+    assert_int_equal(tt_status(t).snd_wscale, 14);
+    tt_free(t);
+}
+
 /* With window scaling switched off, neither SYN nor SYN,ACK offers it. */
 static void test_window_scale_not_offered_when_disabled(void **state)
 {
@@ -240,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_window_scale_is_used_when_both_offer_it),
         cmocka_unit_test(test_window_scale_is_not_used_when_the_peer_does_not_offer_it),
         cmocka_unit_test(test_synack_carries_window_scale_only_if_the_syn_did),
+        cmocka_unit_test(test_window_scale_above_14_is_used_as_14),
         cmocka_unit_test(test_window_scale_not_offered_when_disabled),
         cmocka_unit_test(test_isn_differs_per_connection_and_is_reproducible),
         cmocka_unit_test(test_simultaneous_open_between_two_stacks),
