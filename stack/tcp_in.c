@@ -421,6 +421,7 @@ static void tcp_in_fin(struct stack *s, struct tcp_conn *c, const struct tcp_seg
     c->rcv_fin = 1;
     c->rcv_fin_held = 0;
     c->rcv_nxt += 1;
+    c->rcv_adv += 1; /* the FIN takes sequence space, not buffer space: same window */
     c->ack_owed = 1;
     switch (c->state) {
     case TCP_SYN_RECEIVED:
