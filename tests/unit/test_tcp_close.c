@@ -135,6 +135,39 @@ static void test_unacknowledged_fin_is_given_up_after_data_retries(void **state)
     tt_free(t);
 }
 
+/* The peer did not get our ACK of its FIN and sends the FIN again: in
+ * CLOSE_WAIT and LAST_ACK it is acknowledged again (an old segment gets an
+ * ACK, RFC 9293 §3.10.7.4) and the state stays. */
+static void test_close_wait_reacks_retransmitted_fin(void **state)
+{
+    struct tt *t = tt_close_wait(NULL);
+    tt_in(t, TCP_FIN | TCP_ACK, 1, 1, NULL);
+    tt_expect(t, TCP_ACK, 1, 2, 0);
+    tt_assert_state(t, TCP_CLOSE_WAIT);
+    tt_free(t);
+}
+
+static void test_last_ack_reacks_retransmitted_fin(void **state)
+{
+    struct tt *t = tt_last_ack(NULL);
+    tt_in(t, TCP_FIN | TCP_ACK, 1, 1, NULL);
+    tt_expect(t, TCP_ACK, 2, 2, 0);
+    tt_assert_state(t, TCP_LAST_ACK);
+    tt_in(t, TCP_ACK, 2, 2, NULL);
+    tt_assert_state(t, TCP_CLOSED);
+    tt_free(t);
+}
+
+/* In CLOSING, the peer's retransmitted FIN is acknowledged again too. */
+static void test_closing_reacks_retransmitted_fin(void **state)
+{
+    struct tt *t = tt_closing(NULL);
+    tt_in(t, TCP_FIN | TCP_ACK, 1, 1, NULL);
+    tt_expect(t, TCP_ACK, 2, 2, 0);
+    tt_assert_state(t, TCP_CLOSING);
+    tt_free(t);
+}
+
 /* Half-close: shutdown(SHUT_WR) sends FIN, but the receive side stays open
  * (RFC 9293 §3.6: "the user who CLOSEs may continue to RECEIVE until the
  * other side also CLOSEs"). */
@@ -276,6 +309,9 @@ int main(void)
         cmocka_unit_test(test_fin_wait_1_retransmits_fin_after_rto),
         cmocka_unit_test(test_last_ack_retransmits_fin_after_rto),
         cmocka_unit_test(test_unacknowledged_fin_is_given_up_after_data_retries),
+        cmocka_unit_test(test_close_wait_reacks_retransmitted_fin),
+        cmocka_unit_test(test_last_ack_reacks_retransmitted_fin),
+        cmocka_unit_test(test_closing_reacks_retransmitted_fin),
         cmocka_unit_test(test_shutdown_write_sends_fin_and_still_receives),
         cmocka_unit_test(test_send_after_shutdown_write_is_epipe),
         cmocka_unit_test(test_recv_returns_data_then_zero_after_fin),

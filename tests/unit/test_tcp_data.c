@@ -292,6 +292,44 @@ static void test_data_after_the_peers_fin_is_not_delivered(void **state)
     tt_free(t);
 }
 
+/* RFC 9293 §3.10.7.4: "If the RCV.WND is zero, no segments will be
+ * acceptable, but special allowance should be made to accept valid ACKs".
+ * With our buffer full, the peer's ACK of our data must still count. */
+static void test_zero_receive_window_still_accepts_acks(void **state)
+{
+    struct stack_config cfg;
+    tt_config(&cfg);
+    cfg.rcvbuf = 4096;
+    struct tt *t = tt_established(&cfg);
+    tt_in_data(t, 1, 1, NULL, 4096);
+    const struct tt_pkt *ack = tt_expect(t, TCP_ACK, 1, 4097, 0);
+    assert_int_equal(ack->tcp.win, 0);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, "reply", 5), 5);
+    tt_expect(t, TCP_ACK, 1, 4097, 5);
+    tt_in(t, TCP_ACK, 4097, 6, NULL);
+    assert_int_equal(tt_status(t).send_queue, 0);
+    tt_advance(t, 10 * TT_SEC); /* and no retransmission follows */
+    tt_expect_nothing(t);
+    tt_free(t);
+}
+
+/* The peer probes our zero window with one byte: it is not accepted, and
+ * the answer is an ACK of RCV.NXT with the (still zero) window. */
+static void test_zero_window_probe_from_peer_is_answered_with_current_window(void **state)
+{
+    struct stack_config cfg;
+    tt_config(&cfg);
+    cfg.rcvbuf = 4096;
+    struct tt *t = tt_established(&cfg);
+    tt_in_data(t, 1, 1, NULL, 4096);
+    tt_expect(t, TCP_ACK, 1, 4097, 0);
+    tt_in_data(t, 4097, 1, NULL, 1);
+    const struct tt_pkt *p = tt_expect(t, TCP_ACK, 1, 4097, 0);
+    assert_int_equal(p->tcp.win, 0);
+    assert_int_equal(tt_status(t).recv_queue, 4096);
+    tt_free(t);
+}
+
 /* tcp_poll() as poll(2) means it: POLLOUT once connected; POLLIN for data
  * and for the end of the stream; POLLHUP when both directions are done;
  * POLLERR (and POLLIN: recv() returns the error) after a reset. */
@@ -416,6 +454,8 @@ int main(void)
         cmocka_unit_test(test_send_takes_at_most_the_free_send_buffer),
         cmocka_unit_test(test_retransmitted_syn_ack_in_established_is_acked_again),
         cmocka_unit_test(test_data_after_the_peers_fin_is_not_delivered),
+        cmocka_unit_test(test_zero_receive_window_still_accepts_acks),
+        cmocka_unit_test(test_zero_window_probe_from_peer_is_answered_with_current_window),
         cmocka_unit_test(test_poll_reports_readiness_like_poll2),
         cmocka_unit_test(test_idle_stack_has_no_pending_deadline),
         cmocka_unit_test(test_send_on_unconnected_socket_is_enotconn),
