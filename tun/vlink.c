@@ -29,12 +29,12 @@
  * engine that keeps asking for time it has already been given. */
 #define VLINK_MAX_ROUNDS_PER_INSTANT 100000
 
-/* A packet in flight, owned by the link. Kept in one list sorted by
- * (due_us, order) so delivery order is total and deterministic. */
+/* A packet in flight, owned by the link. Kept in one list sorted by due_us;
+ * packets due at the same instant stay in the order they were queued, so
+ * delivery order is total and deterministic. */
 struct vlink_pkt {
     struct vlink_pkt *next;
     uint64_t due_us;
-    uint64_t order; /* sequence number of queueing, breaks ties */
     int from, to;
     size_t len;
     uint8_t data[];
@@ -78,12 +78,12 @@ struct vlink {
     struct vlink_config cfg;
     uint64_t now;
     uint64_t prng[4];
-    uint64_t order;
 
     struct vlink_host hosts[VLINK_MAX_HOSTS];
     int nhosts;
 
-    struct vlink_pkt *inflight; /* sorted by (due_us, order) */
+    struct vlink_pkt *inflight; /* sorted by due_us, ties in queueing order */
+    struct vlink_pkt *inflight_tail;
     uint64_t last_due[VLINK_NDIRS];
     struct vlink_held held[VLINK_NDIRS];
 
@@ -250,12 +250,25 @@ static void emit_pkt(struct vlink *l, enum tev_link_action action, const struct 
 
 static void queue_insert(struct vlink *l, struct vlink_pkt *p)
 {
-    p->order = l->order++;
     struct vlink_pkt **pp = &l->inflight;
+    /* Usually the latest packet is due last: append without walking. */
+    if (l->inflight_tail && l->inflight_tail->due_us <= p->due_us)
+        pp = &l->inflight_tail->next;
     while (*pp && (*pp)->due_us <= p->due_us)
         pp = &(*pp)->next;
     p->next = *pp;
     *pp = p;
+    if (!p->next)
+        l->inflight_tail = p;
+}
+
+static struct vlink_pkt *queue_pop(struct vlink *l)
+{
+    struct vlink_pkt *p = l->inflight;
+    l->inflight = p->next;
+    if (!l->inflight)
+        l->inflight_tail = NULL;
+    return p;
 }
 
 static struct vlink_pkt *pkt_copy(const struct vlink_pkt *p)
@@ -458,11 +471,8 @@ void vlink_free(struct vlink *l)
         stack_free(l->hosts[i].stack);
         free(l->hosts[i].name);
     }
-    while (l->inflight) {
-        struct vlink_pkt *p = l->inflight;
-        l->inflight = p->next;
-        free(p);
-    }
+    while (l->inflight)
+        free(queue_pop(l));
     for (int d = 0; d < VLINK_NDIRS; d++)
         free(l->held[d].pkt);
     free(l);
@@ -574,8 +584,7 @@ static bool deliver_due(struct vlink *l)
 {
     bool any = false;
     while (l->inflight && l->inflight->due_us <= l->now) {
-        struct vlink_pkt *p = l->inflight;
-        l->inflight = p->next;
+        struct vlink_pkt *p = queue_pop(l);
         any = true;
         if (l->cut) {
             lose(l, p, TEV_LINK_CUT); /* in flight when the cable was cut */
