@@ -9,8 +9,8 @@
  * Whatever happens, the bytes recv() returns are exactly the stream, in
  * order, none twice; every ACK the stack sends acknowledges only bytes the
  * peer really sent; RCV.NXT never goes back; the connection stays
- * ESTABLISHED. (RFC 9293 §3.4 acceptability test, §3.10.7.4 "seventh,
- * process the segment text", §3.8.6 window management.)
+ * ESTABLISHED, even when blind RSTs and SYNs are mixed in (RFC 5961). (RFC 9293 §3.4 acceptability
+ * test, §3.10.7.4 "seventh, process the segment text", §3.8.6 window management.)
  *
  * Send path: the peer is a hostile receiver, acknowledging at random —
  * old ACKs, ACKs of unsent data, windows opening, shrinking and closing.
@@ -94,6 +94,16 @@ static bool run_receiver(uint64_t seed, char *why, size_t whylen)
                              .data = data,
                              .len = len};
         tt_in_seg(t, &seg);
+        if (prng_range(&r, 0, 49) == 0) {
+            /* a blind RST or SYN (RFC 5961): anywhere but exactly RCV.NXT,
+             * it must not end the connection */
+            uint32_t rcv_nxt = tt_status(t).rcv_nxt - t->peer_isn;
+            uint32_t at = rcv_nxt + (uint32_t)prng_range(&r, 1, 200000);
+            if (prng_range(&r, 0, 1))
+                at = rcv_nxt - (uint32_t)prng_range(&r, 1, 200000);
+            struct tt_seg blind = {.flags = prng_range(&r, 0, 1) ? TCP_RST : TCP_SYN, .seq = at};
+            tt_in_seg(t, &blind);
+        }
         if (prng_range(&r, 0, 4) == 0)
             tt_advance(t, (uint64_t)prng_range(&r, 0, 300) * TT_MS);
 
