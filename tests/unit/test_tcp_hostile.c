@@ -1,16 +1,16 @@
 /*
  * test_tcp_hostile.c — the engine against a hostile peer, both ways.
  *
- * Receive path: the peer is a hostile sender. The
- * scripted peer sends thousands of segments of random length at random
- * places around the receive window — overlapping, duplicated, far out of
- * window, across the 2^32 wrap — always carrying the right bytes for their
- * position in the stream, while the application reads in random amounts.
+ * Receive path: the peer is a hostile sender. It sends thousands of
+ * segments of random length at random places around the receive window —
+ * overlapping, duplicated, far out of window, across the 2^32 wrap — always
+ * carrying the right bytes for their position in the stream, mixed with
+ * blind RSTs and SYNs, while the application reads in random amounts.
  * Whatever happens, the bytes recv() returns are exactly the stream, in
  * order, none twice; every ACK the stack sends acknowledges only bytes the
  * peer really sent; RCV.NXT never goes back; the connection stays
- * ESTABLISHED, even when blind RSTs and SYNs are mixed in (RFC 5961). (RFC 9293 §3.4 acceptability
- * test, §3.10.7.4 "seventh, process the segment text", §3.8.6 window management.)
+ * ESTABLISHED. (RFC 9293 §3.4 acceptability test, §3.10.7.4 "seventh,
+ * process the segment text", §3.8.6 window management; RFC 5961.)
  *
  * Send path: the peer is a hostile receiver, acknowledging at random —
  * old ACKs, ACKs of unsent data, windows opening, shrinking and closing.
