@@ -7,7 +7,9 @@
  *
  * Each seed drives one conversation between two stacks on the virtual link:
  * a random stream each way (sizes and bytes from the seed), written and read
- * in random chunk sizes, both directions at once, then both sides close.
+ * in random chunk sizes, both directions at once, then both sides close;
+ * MSS, buffers, window scaling, delayed ACK and Nagle vary per seed, and
+ * one seed in five has its cable cut for up to a minute.
  * Everything is deterministic: a failing seed fails the same way every time,
  * and TCPLAB_PROPERTY_SEED=N replays just that one (with a summary of what
  * the link did). TCPLAB_PROPERTY_SEEDS=N changes how many seeds run (500).
@@ -229,6 +231,10 @@ static bool run_seed(uint64_t seed, bool verbose)
     double loss = prng_unit(&r) * MAX_LOSS;
     unsigned reorder_pct = (unsigned)prng_range(&r, 0, 20);
     unsigned dup_pct = (unsigned)prng_range(&r, 0, 20);
+    /* One seed in five also has the cable cut once for up to a minute. */
+    bool outage = prng_range(&r, 0, 4) == 0;
+    uint64_t cut_after = (uint64_t)prng_range(&r, 0, 2000) * 1000;
+    uint64_t cut_for = (uint64_t)prng_range(&r, 1, 60000) * 1000;
 
     struct stack_config ccfg = property_config("client", TT_STACK_ADDR, 1);
     struct stack_config scfg = property_config("server", TT_PEER_ADDR, 2);
@@ -285,6 +291,11 @@ static bool run_seed(uint64_t seed, bool verbose)
             vlink_reorder_next(p->l, &any, prng_range(&r, 100, 20000));
         if (prng_range(&r, 0, 99) < dup_pct)
             vlink_duplicate_next(p->l, &any, 1);
+        if (outage && !vlink_is_cut(p->l) && now >= start + cut_after &&
+            now < start + cut_after + cut_for)
+            vlink_cut(p->l);
+        if (vlink_is_cut(p->l) && now >= start + cut_after + cut_for)
+            vlink_restore(p->l);
         size_t moved = c.sent + c.got + s.sent + s.got;
         if (moved != last_moved) {
             last_moved = moved;
@@ -347,10 +358,11 @@ out:;
                    cfgs[i]->window_scaling ? "on " : "off ", cfgs[i]->wscale, cfgs[i]->delayed_ack,
                    cfgs[i]->nagle);
         printf("seed %llu: client->server %zu bytes, server->client %zu bytes, loss %.1f%%, "
-               "reorder %u%%, duplicate %u%%; link sent %llu, lost %llu, duplicated %llu, "
+               "reorder %u%%, duplicate %u%%, cable cut %s; link sent %llu, lost %llu, duplicated "
+               "%llu, "
                "reordered %llu; virtual time %.1f s\n",
                (unsigned long long)seed, len_c, len_s, loss * 100, reorder_pct, dup_pct,
-               (unsigned long long)ls.sent, (unsigned long long)ls.lost,
+               outage ? "once" : "never", (unsigned long long)ls.sent, (unsigned long long)ls.lost,
                (unsigned long long)ls.duplicated, (unsigned long long)ls.reordered,
                vlink_now(p->l) / 1e6);
     }
