@@ -168,6 +168,33 @@ static void test_closing_reacks_retransmitted_fin(void **state)
     tt_free(t);
 }
 
+/* After TIME_WAIT has ended the connection is gone: a late FIN is
+ * answered as any segment for no connection is, <SEQ=SEG.ACK><CTL=RST>
+ * (RFC 9293 §3.10.7.1). */
+static void test_late_fin_after_time_wait_gets_rst(void **state)
+{
+    struct tt *t = tt_time_wait(NULL);
+    tt_advance(t, 2 * TT_MSL_US);
+    tt_assert_state(t, TCP_CLOSED);
+    tt_in(t, TCP_FIN | TCP_ACK, 1, 2, NULL);
+    tt_expect(t, TCP_RST, 2, 0, 0);
+    tt_free(t);
+}
+
+/* RFC 1122 §4.2.2.13: "if new data is received after CLOSE is called, its
+ * TCP SHOULD send a RST to show that data was lost." Here the application
+ * closed (FIN_WAIT_2, no descriptor) and the peer still sends text. */
+static void test_data_arriving_after_close_gets_rst(void **state)
+{
+    struct tt *t = tt_fin_wait_2(NULL);
+    tt_in_data(t, 1, 2, "late", 4);
+    const struct tt_pkt *p = tt_next(t);
+    assert_non_null(p);
+    assert_true(p->tcp.flags & TCP_RST);
+    assert_int_equal(tt_state(t), TCP_CLOSED);
+    tt_free(t);
+}
+
 /* Half-close: shutdown(SHUT_WR) sends FIN, but the receive side stays open
  * (RFC 9293 §3.6: "the user who CLOSEs may continue to RECEIVE until the
  * other side also CLOSEs"). */
@@ -312,6 +339,8 @@ int main(void)
         cmocka_unit_test(test_close_wait_reacks_retransmitted_fin),
         cmocka_unit_test(test_last_ack_reacks_retransmitted_fin),
         cmocka_unit_test(test_closing_reacks_retransmitted_fin),
+        cmocka_unit_test(test_late_fin_after_time_wait_gets_rst),
+        cmocka_unit_test(test_data_arriving_after_close_gets_rst),
         cmocka_unit_test(test_shutdown_write_sends_fin_and_still_receives),
         cmocka_unit_test(test_send_after_shutdown_write_is_epipe),
         cmocka_unit_test(test_recv_returns_data_then_zero_after_fin),

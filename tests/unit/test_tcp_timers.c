@@ -491,6 +491,17 @@ static void test_out_of_order_segment_is_acked_at_once_even_with_delayed_ack(voi
     tt_free(t);
 }
 
+/* RFC 5681 §4.2: a segment that fills a hole is acknowledged at once. */
+static void test_segment_filling_a_hole_is_acked_at_once_even_with_delayed_ack(void **state)
+{
+    struct tt *t = connection_with_delayed_ack();
+    tt_in_data(t, 101, 1, NULL, 100);
+    tt_expect(t, TCP_ACK, 1, 1, 0);
+    tt_in_data(t, 1, 1, NULL, 100);
+    tt_expect(t, TCP_ACK, 1, 201, 0);
+    tt_free(t);
+}
+
 static void test_delayed_ack_off_acks_each_segment_at_once(void **state)
 {
     struct tt *t = tt_established(NULL); /* the harness turns delayed ACK off */
@@ -582,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_delayed_ack_is_sent_after_delack_timeout),
         cmocka_unit_test(test_delayed_ack_acks_every_second_full_segment_at_once),
         cmocka_unit_test(test_out_of_order_segment_is_acked_at_once_even_with_delayed_ack),
+        cmocka_unit_test(test_segment_filling_a_hole_is_acked_at_once_even_with_delayed_ack),
         cmocka_unit_test(test_delayed_ack_off_acks_each_segment_at_once),
         cmocka_unit_test(test_user_timeout_aborts_unacknowledged_data_with_etimedout),
         cmocka_unit_test(test_rtx_timer_events_show_arm_fire_cancel_and_retransmission_flag),
