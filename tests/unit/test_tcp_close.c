@@ -3,6 +3,7 @@
  * stream, FIN retransmission, simultaneous close, and TIME_WAIT — its 2*MSL
  * timer, its re-ACK of a retransmitted FIN, and the port it holds.
  */
+#include "seq.h"
 #include "tcptest.h"
 
 /* RFC 9293 §3.6.1: TIME_WAIT lasts 2*MSL, then the connection is deleted. */
@@ -195,6 +196,39 @@ static void test_data_arriving_after_close_gets_rst(void **state)
     tt_free(t);
 }
 
+/* RFC 1122 §4.2.2.13: a host MAY reopen a connection straight from
+ * TIME_WAIT on a new SYN if it "assigns its initial sequence number for the
+ * new connection to be larger than the largest sequence number it used on
+ * the previous connection incarnation". docs/engine.md says the engine does
+ * this for a SYN above RCV.NXT when a listener exists; the new ISS must then
+ * be above the old SND.NXT. An old SYN (at or below RCV.NXT) is not a new
+ * connection: TIME_WAIT stays. */
+static void test_time_wait_reopened_by_new_syn_uses_a_larger_isn(void **state)
+{
+    struct tt *t = tt_established_passive(NULL);
+    assert_int_equal(tcp_close(t->s, t->now, t->sd), 0);
+    t->sd = -1;
+    tt_expect(t, TCP_FIN | TCP_ACK, 1, 1, 0);
+    tt_in(t, TCP_ACK, 1, 2, NULL);
+    tt_in(t, TCP_FIN | TCP_ACK, 1, 2, NULL);
+    tt_expect(t, TCP_ACK, 2, 2, 0);
+    tt_assert_state(t, TCP_TIME_WAIT);
+    uint32_t old_snd_nxt = t->iss + 2;
+
+    tt_advance(t, 1 * TT_SEC);
+    tt_in(t, TCP_SYN, 0, 0, NULL); /* an old duplicate SYN */
+    tt_assert_state(t, TCP_TIME_WAIT);
+    tt_drain(t);
+
+    tt_in(t, TCP_SYN, 100000, 0, NULL); /* a new incarnation */
+    const struct tt_pkt *p = tt_next(t);
+    assert_non_null(p);
+    assert_int_equal(p->tcp.flags, TCP_SYN | TCP_ACK);
+    assert_int_equal(p->tcp.ack, t->peer_isn + 100001);
+    assert_true(seq_gt(p->tcp.seq, old_snd_nxt));
+    tt_free(t);
+}
+
 /* Half-close: shutdown(SHUT_WR) sends FIN, but the receive side stays open
  * (RFC 9293 §3.6: "the user who CLOSEs may continue to RECEIVE until the
  * other side also CLOSEs"). */
@@ -341,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_closing_reacks_retransmitted_fin),
         cmocka_unit_test(test_late_fin_after_time_wait_gets_rst),
         cmocka_unit_test(test_data_arriving_after_close_gets_rst),
+        cmocka_unit_test(test_time_wait_reopened_by_new_syn_uses_a_larger_isn),
         cmocka_unit_test(test_shutdown_write_sends_fin_and_still_receives),
         cmocka_unit_test(test_send_after_shutdown_write_is_epipe),
         cmocka_unit_test(test_recv_returns_data_then_zero_after_fin),
