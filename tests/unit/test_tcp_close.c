@@ -229,6 +229,28 @@ static void test_time_wait_reopened_by_new_syn_uses_a_larger_isn(void **state)
     tt_free(t);
 }
 
+/* An orphaned FIN_WAIT_2 (the application closed; the peer acknowledged
+ * our FIN but never sends its own) does not live forever: docs/engine.md
+ * closes it after 2*MSL, as BSD does. With the descriptor still open
+ * (shutdown) it waits, as the RFC says. */
+static void test_orphaned_fin_wait_2_is_closed_after_2msl(void **state)
+{
+    struct tt *t = tt_fin_wait_2(NULL);
+    tt_advance(t, 2 * TT_MSL_US - 1);
+    tt_assert_state(t, TCP_FIN_WAIT_2);
+    tt_advance(t, 1);
+    tt_assert_state(t, TCP_CLOSED);
+    tt_free(t);
+
+    t = tt_established(NULL);
+    assert_int_equal(tcp_shutdown(t->s, t->now, t->sd, TCP_SHUT_WR), 0);
+    tt_expect(t, TCP_FIN | TCP_ACK, 1, 1, 0);
+    tt_in(t, TCP_ACK, 1, 2, NULL);
+    tt_advance(t, 10 * TT_MSL_US);
+    tt_assert_state(t, TCP_FIN_WAIT_2);
+    tt_free(t);
+}
+
 /* Half-close: shutdown(SHUT_WR) sends FIN, but the receive side stays open
  * (RFC 9293 §3.6: "the user who CLOSEs may continue to RECEIVE until the
  * other side also CLOSEs"). */
@@ -376,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_late_fin_after_time_wait_gets_rst),
         cmocka_unit_test(test_data_arriving_after_close_gets_rst),
         cmocka_unit_test(test_time_wait_reopened_by_new_syn_uses_a_larger_isn),
+        cmocka_unit_test(test_orphaned_fin_wait_2_is_closed_after_2msl),
         cmocka_unit_test(test_shutdown_write_sends_fin_and_still_receives),
         cmocka_unit_test(test_send_after_shutdown_write_is_epipe),
         cmocka_unit_test(test_recv_returns_data_then_zero_after_fin),

@@ -303,6 +303,66 @@ static void test_socket_fails_cleanly_when_descriptors_run_out(void **state)
     tt_free(t);
 }
 
+/* The ACK completing a handshake finds the accept queue full: it is
+ * dropped (the connection stays half-open, docs/engine.md, as Linux), and
+ * once accept() has made room the SYN,ACK retransmission gets the
+ * handshake completed. */
+static void test_handshake_completed_when_accept_queue_has_room_again(void **state)
+{
+    struct tt *t = tt_new(NULL);
+    tt_do_listen(t, 2);
+    assert_true(peer_syn_from(t, 50001)); /* B: stays half-open for now */
+    uint32_t iss_b = t->iss;
+    for (uint16_t port = 50002; port <= 50003; port++) { /* A and C complete */
+        assert_true(peer_syn_from(t, port));
+        peer_ack_from(t, port, t->iss);
+    }
+    assert_int_equal(listener_status(t).accept_queue_len, 2); /* full */
+    peer_ack_from(t, 50001, iss_b);                           /* B's ACK finds it full: dropped */
+    tt_expect_nothing(t);
+    assert_int_equal(listener_status(t).accept_queue_len, 2);
+    assert_int_equal(listener_status(t).syn_queue_len, 1);
+    assert_true(tcp_accept(t->s, t->now, t->lsd, NULL) >= 0);
+    /* B's SYN,ACK is retransmitted and B answers it */
+    assert_int_not_equal(tt_wait_output(t, 10 * TT_SEC), TCP_TIME_NEVER);
+    const struct tt_pkt *p = tt_next(t);
+    assert_non_null(p);
+    assert_int_equal(p->tcp.flags, TCP_SYN | TCP_ACK);
+    assert_int_equal(p->tcp.dport, 50001);
+    peer_ack_from(t, 50001, iss_b);
+    assert_int_equal(listener_status(t).accept_queue_len, 2);
+    assert_int_equal(listener_status(t).syn_queue_len, 0);
+    tt_free(t);
+}
+
+/* Text on a SYN is not kept (docs/engine.md: as Linux without Fast Open):
+ * the SYN,ACK acknowledges the SYN only, so the peer sends the text again,
+ * and it is delivered exactly once. */
+static void test_data_on_syn_is_not_acknowledged_and_arrives_once_when_resent(void **state)
+{
+    struct tt *t = tt_listener(NULL);
+    struct tt_seg syn = {.flags = TCP_SYN,
+                         .seq = 0,
+                         .data = "abc",
+                         .len = 3,
+                         .opts = {.has_mss = true, .mss = 1460}};
+    tt_in_seg(t, &syn);
+    const struct tt_pkt *p = tt_next(t);
+    assert_non_null(p);
+    assert_int_equal(p->tcp.flags, TCP_SYN | TCP_ACK);
+    t->iss = p->tcp.seq;
+    assert_int_equal(p->tcp.ack, t->peer_isn + 1);
+    tt_in_data(t, 1, 1, "abc", 3);
+    tt_expect(t, TCP_ACK, 1, 4, 0);
+    t->sd = tcp_accept(t->s, t->now, t->lsd, NULL);
+    assert_true(t->sd >= 0);
+    char buf[8];
+    assert_int_equal(tcp_recv(t->s, t->now, t->sd, buf, sizeof buf), 3);
+    assert_memory_equal(buf, "abc", 3);
+    assert_int_equal(tcp_recv(t->s, t->now, t->sd, buf, sizeof buf), -EAGAIN);
+    tt_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +377,8 @@ int main(void)
         cmocka_unit_test(test_many_concurrent_connections_keep_their_data_apart),
         cmocka_unit_test(test_connect_fails_cleanly_when_ephemeral_ports_run_out),
         cmocka_unit_test(test_socket_fails_cleanly_when_descriptors_run_out),
+        cmocka_unit_test(test_handshake_completed_when_accept_queue_has_room_again),
+        cmocka_unit_test(test_data_on_syn_is_not_acknowledged_and_arrives_once_when_resent),
         cmocka_unit_test(test_syn_received_rst_in_window_but_not_exact_gets_challenge_ack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
