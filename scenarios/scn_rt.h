@@ -123,6 +123,9 @@ struct scn_net {
     /* Hand a forged packet to host `to` (a stack) now. */
     void (*inject)(struct rt *rt, int to, const uint8_t *pkt, size_t len);
     void (*destroy)(struct rt *rt);
+    /* A call was made on a kernel socket: look at the kernel's states now
+     * (transient ones such as LAST_ACK last only until our next packet). */
+    void (*kernel_changed)(struct rt *rt);
     double time_tolerance; /* fraction allowed on asserted times (0 = exact) */
     uint64_t time_slack_us;
 };

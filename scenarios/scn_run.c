@@ -590,6 +590,10 @@ static void service_host(struct rt *rt, int h)
             emit_return(rt, h, so, TCP_CALL_CONNECT, r);
             complete(rt, h, r, NULL, 0);
         } else if ((ev & TCP_POLLOUT) || st == TCP_ESTABLISHED || st == TCP_CLOSE_WAIT) {
+            if (!so->have_tuple && h_tuple(rt, h, so->sd, &so->tuple) && so->tuple.rport) {
+                so->have_tuple = true;
+                so->lport = so->tuple.lport;
+            }
             emit_return(rt, h, so, TCP_CALL_CONNECT, 0);
             complete(rt, h, 0, NULL, 0);
         } else if (st == TCP_CLOSED) {
@@ -882,7 +886,7 @@ static void exec_call(struct rt *rt, const struct scn_stmt *st)
                 }
         }
         r = h_connect(rt, h, so->sd, addr, st->u.call.port);
-        if (h_tuple(rt, h, so->sd, &so->tuple) && so->tuple.lport) {
+        if (h_tuple(rt, h, so->sd, &so->tuple) && so->tuple.lport && so->tuple.rport) {
             so->have_tuple = true;
             so->lport = so->tuple.lport;
         }
@@ -946,6 +950,8 @@ static void exec_call(struct rt *rt, const struct scn_stmt *st)
     default:
         break;
     }
+    if (H->kernel && rt->net.kernel_changed)
+        rt->net.kernel_changed(rt);
     service(rt);
 }
 
