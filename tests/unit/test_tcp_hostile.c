@@ -337,11 +337,186 @@ static void test_random_acks_and_windows_never_break_the_senders_rules(void **st
         fail_msg("%u seeds failed", failed);
 }
 
+/* Chaos: random socket calls, random segments from a peer that only
+ * roughly follows the conversation (right or nearly right numbers, any
+ * flags), random waits. Whatever happens: every state change is an edge of
+ * tcp_transitions[]; SND.UNA <= SND.NXT; the next deadline is never in the
+ * past after a tick; no segment the stack sends fails to parse; and (under
+ * the sanitizers in CI) nothing reads or writes out of bounds or leaks. */
+static bool run_chaos(uint64_t seed, char *why, size_t whylen)
+{
+    struct prng r = {seed * 7919 + 3};
+    struct stack_config cfg;
+    tt_config(&cfg);
+    cfg.delayed_ack = prng_range(&r, 0, 1);
+    cfg.rcvbuf = (uint32_t)prng_range(&r, 1000, 20000);
+    cfg.msl_us = (uint64_t)prng_range(&r, 1, 5) * TT_SEC;
+    struct tt *t = tt_new(&cfg);
+    t->sport = TT_SERVER_PORT;
+    t->pport = TT_PEER_CLIENT_PORT;
+    int sds[8];
+    int nsd = 0;
+    bool ok = true;
+    size_t checked = 0;
+    for (int step = 0; step < 400 && ok; step++) {
+        int sd = nsd ? sds[prng_range(&r, 0, nsd - 1)] : -1;
+        char buf[3000];
+        memset(buf, 'c', sizeof buf);
+        switch (prng_range(&r, 0, 15)) {
+        case 0:
+            if (nsd < 8) {
+                int n = tcp_socket(t->s, t->now);
+                if (n >= 0)
+                    sds[nsd++] = n;
+            }
+            break;
+        case 1:
+            if (sd >= 0) {
+                tcp_bind(t->s, t->now, sd, TT_SERVER_PORT);
+                tcp_listen(t->s, t->now, sd, (int)prng_range(&r, 1, 4));
+            }
+            break;
+        case 2:
+            if (sd >= 0)
+                tcp_connect(t->s, t->now, sd, TT_PEER_ADDR,
+                            (uint16_t)(prng_range(&r, 0, 1) ? TT_PEER_CLIENT_PORT : 81));
+            break;
+        case 3:
+            if (sd >= 0) {
+                int n = tcp_accept(t->s, t->now, sd, NULL);
+                if (n >= 0 && nsd < 8)
+                    sds[nsd++] = n;
+            }
+            break;
+        case 4:
+            if (sd >= 0)
+                tcp_send(t->s, t->now, sd, buf, (size_t)prng_range(&r, 0, sizeof buf));
+            break;
+        case 5:
+            if (sd >= 0)
+                tcp_recv(t->s, t->now, sd, buf, (size_t)prng_range(&r, 1, sizeof buf));
+            break;
+        case 6:
+            if (sd >= 0)
+                tcp_shutdown(t->s, t->now, sd, (enum tcp_shut)prng_range(&r, 0, 2));
+            break;
+        case 7:
+        case 8:
+            if (sd >= 0) {
+                if (prng_range(&r, 0, 3) == 0)
+                    tcp_abort(t->s, t->now, sd);
+                else
+                    tcp_close(t->s, t->now, sd);
+                for (int i = 0; i < nsd; i++)
+                    if (sds[i] == sd)
+                        sds[i] = sds[--nsd];
+            }
+            break;
+        case 9:
+            tt_advance(t, (uint64_t)prng_range(&r, 0, 3000) * TT_MS);
+            break;
+        default: {
+            /* a segment from the peer, numbered after what the stack last
+             * sent it (right, or a little off), with random flags */
+            uint32_t seq = 0, ack = 0;
+            uint16_t sport = TT_PEER_CLIENT_PORT, dport = TT_SERVER_PORT;
+            if (t->out_len) {
+                const struct tt_pkt *last = &t->out[t->out_len - 1];
+                if (last->tcp_err == WIRE_OK) {
+                    seq = last->tcp.ack;
+                    ack = last->tcp.seq + (uint32_t)last->tcp.payload_len +
+                          ((last->tcp.flags & (TCP_SYN | TCP_FIN)) ? 1 : 0);
+                    sport = last->tcp.dport;
+                    dport = last->tcp.sport;
+                }
+            }
+            if (prng_range(&r, 0, 3) == 0)
+                seq += (uint32_t)prng_range(&r, -3000, 3000);
+            if (prng_range(&r, 0, 3) == 0)
+                ack += (uint32_t)prng_range(&r, -3000, 3000);
+            static const uint8_t flag_sets[] = {
+                TCP_SYN, TCP_SYN | TCP_ACK, TCP_ACK, TCP_ACK | TCP_PSH, TCP_FIN | TCP_ACK,
+                TCP_RST, TCP_RST | TCP_ACK, TCP_ACK, TCP_FIN,           TCP_SYN | TCP_FIN};
+            uint8_t flags = flag_sets[prng_range(&r, 0, sizeof flag_sets - 1)];
+            struct tt_seg seg = {.flags = flags,
+                                 .seq = seq,
+                                 .ack = ack,
+                                 .absolute = true,
+                                 .sport = sport,
+                                 .dport = dport,
+                                 .data = buf,
+                                 .len =
+                                     (size_t)(prng_range(&r, 0, 2) ? 0 : prng_range(&r, 1, 1460)),
+                                 .win = (uint16_t)prng_range(&r, 0, 65535),
+                                 .win0 = prng_range(&r, 0, 9) == 0};
+            if (flags & TCP_SYN)
+                seg.opts = (struct wire_tcp_opts){.has_mss = true,
+                                                  .mss = (uint16_t)prng_range(&r, 1, 1460)};
+            tt_in_seg(t, &seg);
+        }
+        }
+        /* invariants */
+        for (; checked < t->ev_len && ok; checked++) {
+            const struct tev *ev = t->ev[checked];
+            if (ev->kind == TEV_STATE && !tcp_transition_legal(ev->u.state.from, ev->u.state.to)) {
+                snprintf(why, whylen, "step %d: illegal transition %s -> %s (%s)", step,
+                         tcp_state_name(ev->u.state.from), tcp_state_name(ev->u.state.to),
+                         ev->u.state.cause);
+                ok = false;
+            }
+        }
+        for (size_t i = t->out_head; i < t->out_len && ok; i++)
+            if (t->out[i].tcp_err != WIRE_OK) {
+                snprintf(why, whylen, "step %d: the stack sent a packet that does not parse (%s)",
+                         step, wire_err_name(t->out[i].tcp_err));
+                ok = false;
+            }
+        t->out_head = t->out_len;
+        for (int i = 0; i < nsd && ok; i++) {
+            struct tcp_status st;
+            if (tcp_status(t->s, sds[i], &st) == 0 && !st.listening &&
+                seq_gt(st.snd_una, st.snd_nxt)) {
+                snprintf(why, whylen, "step %d: SND.UNA beyond SND.NXT", step);
+                ok = false;
+            }
+        }
+        stack_tick(t->s, t->now);
+        if (ok && stack_next_deadline(t->s) <= t->now) {
+            snprintf(why, whylen, "step %d: after a tick the next deadline is not in the future",
+                     step);
+            ok = false;
+        }
+    }
+    tt_free(t);
+    return ok;
+}
+
+static void test_random_calls_and_segments_keep_every_invariant(void **state)
+{
+    const char *one = getenv("TCPLAB_HOSTILE_SEED");
+    uint64_t first = 1, last = 5 * seeds_to_run();
+    if (one && *one)
+        first = last = strtoull(one, NULL, 10);
+    unsigned failed = 0;
+    for (uint64_t seed = first; seed <= last; seed++) {
+        char why[256] = "";
+        if (run_chaos(seed, why, sizeof why))
+            continue;
+        if (++failed <= 5)
+            print_error("chaos test failed at seed %llu (replay: TCPLAB_HOSTILE_SEED=%llu "
+                        "./test_tcp_hostile): %s\n",
+                        (unsigned long long)seed, (unsigned long long)seed, why);
+    }
+    if (failed)
+        fail_msg("%u seeds failed", failed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_overlapping_segments_deliver_the_stream_exactly_once),
         cmocka_unit_test(test_random_acks_and_windows_never_break_the_senders_rules),
+        cmocka_unit_test(test_random_calls_and_segments_keep_every_invariant),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
