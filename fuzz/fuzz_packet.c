@@ -36,7 +36,10 @@
  * so retransmission, TIME_WAIT and keepalive paths run too.
  *
  * Every event the engine emits goes through the text and JSON renderers and
- * tev_clone(), so they are fuzzed on real events as well.
+ * tev_clone(), so they are fuzzed on real events as well. Besides crashes,
+ * leaks and undefined behaviour, a few invariants abort: every state change
+ * is in the transition table, SND.UNA <= SND.NXT, and the queues stay
+ * within the buffer sizes.
  *
  * Run: fuzz/smoke.sh, or build-fuzz/fuzz/fuzz_packet fuzz/corpus/packet;
  * FUZZ_TRACE=1 build-fuzz/fuzz/fuzz_packet FILE prints the text trace of
@@ -47,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "seq.h"
 #include "tcp.h"
 #include "trace.h"
 #include "wire.h"
@@ -98,6 +102,21 @@ static void render_event(void *ctx, const struct tev *ev)
         trace_text_format(&h->text, ev, line, sizeof line);
     trace_json_event(h->devnull, ev);
     tev_free(tev_clone(ev));
+    /* Every state change must be an edge of RFC 9293 Figure 5 (the table). */
+    if (ev->kind == TEV_STATE && !tcp_transition_legal(ev->u.state.from, ev->u.state.to))
+        abort();
+}
+
+/* Things that hold whatever the network says: checked after every record. */
+static void check_invariants(const struct harness *h, uint32_t bufsize)
+{
+    struct tcp_status st;
+    if (h->conn < 0 || tcp_status(h->s, h->conn, &st) != 0)
+        return;
+    if (st.state >= TCP_NSTATES || !seq_leq(st.snd_una, st.snd_nxt))
+        abort();
+    if (st.recv_queue > bufsize || st.send_queue > bufsize + 2) /* + SYN and FIN */
+        abort();
 }
 
 static void send_segment(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack, uint8_t cfg)
@@ -328,6 +347,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         data += len;
         size -= len;
         app_actions(&h, act);
+        check_invariants(&h, (cfg & 0x08) ? 2048 : 8192);
     }
 
     /* Let every pending timer fire, in order, a bounded number of times. */
