@@ -13,9 +13,14 @@
  * starts with "== LINE: STATEMENT" so a difference points at the step.
  */
 #include <errno.h>
+#include <net/if.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "scenario.h"
@@ -279,6 +284,7 @@ static const char *display_name(const char *file, char *buf, size_t cap)
 struct replay_opts {
     bool tun, update;
     uint64_t seed;
+    int shared_netns_warned;
 };
 
 /* Check the run's trace against the golden one; prints the account of a
@@ -331,7 +337,30 @@ static bool check_golden(const char *file, const struct scn_timeline *tl, uint64
     return ok;
 }
 
-static enum outcome replay_one(const char *file, struct scn *s, const struct replay_opts *ro,
+/* With --tun each scenario gets a network namespace of its own: the kernel
+ * sockets of one scenario (a FIN still being retransmitted, a TIME_WAIT)
+ * must not meet the next one, and nothing ever touches the caller's
+ * network. Returns 0 or a negative errno (then the current namespace is
+ * used, which is fine for one scenario run inside `unshare --net`). */
+static int fresh_netns(void)
+{
+    if (unshare(CLONE_NEWNET) < 0)
+        return -errno;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof ifr);
+        snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+        if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+            ifr.ifr_flags |= IFF_UP;
+            ioctl(fd, SIOCSIFFLAGS, &ifr);
+        }
+        close(fd);
+    }
+    return 0;
+}
+
+static enum outcome replay_one(const char *file, struct scn *s, struct replay_opts *ro,
                                int *run_err)
 {
     char name[256];
@@ -340,6 +369,11 @@ static enum outcome replay_one(const char *file, struct scn *s, const struct rep
         printf("SKIP %s: not meant to run against the kernel (no `tun yes`)\n", name);
         return OUT_SKIP;
     }
+    if (ro->tun && fresh_netns() < 0 && ro->shared_netns_warned++ == 0)
+        fprintf(stderr,
+                "tcplab replay: cannot make a network namespace per scenario (%s); "
+                "running in the current one\n",
+                strerror(errno));
     struct scn_run_opts opts = {.seed = ro->seed, .tun = ro->tun};
     struct scn_result res;
     struct scn_timeline *tl = NULL;
