@@ -5,18 +5,28 @@
 # states, segment labels, narration in both languages, the help overlay and
 # step back.
 #
-# usage: run_tmux.sh TCPLAB SCENARIO     (SCENARIO: tests/ui/teardown.tcps)
+# usage: run_tmux.sh TCPLAB SCENARIO [LESSON]
+#   SCENARIO: tests/ui/teardown.tcps (the detailed checks are written for it)
+#   LESSON:   scenarios/lessons/01-*.tcps, checked with what holds for any lesson
 # exit: 0 all passed, 1 a check failed, 77 tmux is not installed (skip).
 set -u
 TCPLAB=${1:?usage: run_tmux.sh TCPLAB SCENARIO}
 SCENARIO=${2:?usage: run_tmux.sh TCPLAB SCENARIO}
 command -v tmux >/dev/null || { echo "tmux not installed: skipping"; exit 77; }
 
+# One tmux server per session, never reused: a server just killed may still
+# hold its socket for a moment.
 SOCK="tcplab-ui-test-$$"
 T="tmux -L $SOCK"
 passed=0
 failed=0
-trap '$T kill-server 2>/dev/null' EXIT
+cleanup() {
+    local s
+    for s in "$SOCK"-100 "$SOCK"-80 "$SOCK"-lesson "$SOCK"-c "$SOCK"-c1; do
+        tmux -L "$s" kill-server 2>/dev/null
+    done
+}
+trap cleanup EXIT
 
 screen() { $T capture-pane -t play -p 2>/dev/null; }
 
@@ -59,9 +69,9 @@ keys() { $T send-keys -t play "$@"; }
 for SIZE in 100x30 80x24; do
     W=${SIZE%x*}
     H=${SIZE#*x}
-    $T kill-server 2>/dev/null
+    T="tmux -L $SOCK-$W"
     $T new-session -d -s play -x "$W" -y "$H" \
-        "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color '$TCPLAB' play --lang en '$SCENARIO'; sleep 30"
+        "env LANG=C.UTF-8 LC_ALL=C.UTF-8 '$TCPLAB' play --lang en '$SCENARIO'; sleep 30"
     check "starts at step 0" wait_for "step 0/11"
     check "names both endpoints" wait_for "server 10.7.0.1:8080"
 
@@ -114,13 +124,41 @@ for SIZE in 100x30 80x24; do
     check "q quits" wait_gone "tcplab ·"
 done
 
+# A classroom lesson, with checks that hold for any lesson: steps advance,
+# segments and states appear, narration switches to Chinese, help, step back.
+LESSON=${3:-}
+if [ -n "$LESSON" ]; then
+    SIZE=lesson
+    T="tmux -L $SOCK-lesson"
+    $T new-session -d -s play -x 100 -y 30 \
+        "env LANG=C.UTF-8 LC_ALL=C.UTF-8 '$TCPLAB' play --lang en '$LESSON'; sleep 30"
+    check "lesson starts at step 0" wait_for "step 0/"
+    total=$(screen | grep -oE 'step 0/[0-9]+' | head -1 | cut -d/ -f2)
+    for i in $(seq 1 "${total:-0}"); do
+        screen | grep -qF "SYN seq=0" && break
+        keys n
+        sleep 0.2
+    done
+    check "lesson: the SYN is drawn" wait_for "SYN seq=0"
+    check "lesson: a state is shown" wait_for "SYN_SENT"
+    keys l
+    check "lesson: narration in Chinese" wait_for "narration · 中文"
+    check "lesson: Chinese text on screen" bash -c "$T capture-pane -t play -p | grep -qP '[\x{4e00}-\x{9fff}]'"
+    keys l '?'
+    check "lesson: help" wait_for "select a segment"
+    keys x End
+    check "lesson: End goes to the last step" wait_for "step $total/$total"
+    keys b
+    check "lesson: b steps back" wait_for "step $((total - 1))/$total"
+    keys q
+fi
+
 # Colour: some foreground colours normally; none at all with NO_COLOR set
 # (meaning then rests on bold / reverse / underline and on the characters).
 colours() { # colours NO_COLOR_VALUE -> number of foreground colour SGRs on screen
-    $T kill-server 2>/dev/null
     T="tmux -L $SOCK-c$1"
     $T new-session -d -s play -x 100 -y 30 \
-        "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=xterm-256color NO_COLOR=$1 '$TCPLAB' play --lang en '$SCENARIO'; sleep 30"
+        "env LANG=C.UTF-8 LC_ALL=C.UTF-8 NO_COLOR=$1 '$TCPLAB' play --lang en '$SCENARIO'; sleep 30"
     wait_for "step 0/11" || return 1
     keys n n
     wait_for "SYN seq=0" || return 1
