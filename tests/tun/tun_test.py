@@ -508,7 +508,7 @@ def test_echo_20mb_with_5pct_loss_both_ways():
   chain input { type filter hook input priority 0; ip saddr 10.7.0.2 numgen random mod 100 < 5 drop; }
   chain output { type filter hook output priority 0; ip daddr 10.7.0.2 numgen random mod 100 < 5 drop; }
 }""")
-        echo_bulk(20 * 1000 * 1000, 150)
+        echo_bulk(20 * 1000 * 1000, 170)
     finally:
         L.stop()
 
