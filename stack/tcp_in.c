@@ -288,9 +288,14 @@ static void tcp_ack_received(struct stack *s, struct tcp_conn *c, const struct t
         if (c->fin_queued && seq_gt(ack, c->fin_seq))
             data = c->fin_seq - c->snd_una;
         rbuf_consume(&c->sndq, min_u32(data, c->sndq.len));
+        /* Karn's algorithm in full: an ACK that newly covers retransmitted
+         * bytes was caused by the retransmission, whatever else it covers
+         * - it gives no RTT sample (Linux: FLAG_RETRANS_DATA_ACKED). */
+        if (seq_lt(c->snd_una, c->rtx_high))
+            c->rtt_timing = 0;
         c->snd_una = ack;
         c->dupacks = 0;
-        /* RFC 6298 §3 with Karn's rule: only a segment sent once is timed. */
+        /* RFC 6298 §3: the timed segment was sent once and is now acked. */
         if (c->rtt_timing && seq_gt(ack, c->rtt_seq)) {
             tcp_rtt_sample(&c->rtt, s->now - c->rtt_start, &s->cfg);
             c->rtt_timing = 0;
@@ -345,6 +350,19 @@ static enum tcp_text tcp_in_text(struct stack *s, struct tcp_conn *c, const stru
         return TCP_TEXT_ALL;
     if (c->state != TCP_ESTABLISHED && c->state != TCP_FIN_WAIT_1 && c->state != TCP_FIN_WAIT_2)
         return TCP_TEXT_ALL; /* "This should not occur ... Ignore the segment text." */
+    if (c->state != TCP_ESTABLISHED && ((c->sd < 0 && !c->listener) || c->shut_rd)) {
+        /* RFC 1122 §4.2.2.13: "if new data is received after CLOSE is
+         * called, its TCP SHOULD send a RST to show that data was lost."
+         * Acknowledging bytes nobody will read would tell the peer they
+         * were delivered. Linux does the same (and for SHUT_RD). */
+        if (seq_gt(seg->seq + seg->data_len, c->rcv_nxt)) {
+            tcp_rst_abort(s, c);
+            tcp_conn_fail(s, c, -ECONNRESET, "rcvd data after close()");
+            return TCP_TEXT_CUT;
+        }
+        c->ack_owed = 1; /* only old bytes: acknowledge them again */
+        return TCP_TEXT_ALL;
+    }
     if (!c->rcvq.buf && rbuf_init(&c->rcvq, c->rcvbuf) < 0)
         return TCP_TEXT_CUT;
     const uint8_t *data = seg->data;
@@ -395,9 +413,6 @@ static enum tcp_text tcp_in_text(struct stack *s, struct tcp_conn *c, const stru
         }
         c->ack_owed = 1;
     }
-    /* Nobody will read an orphan's data: consume it (it was acknowledged). */
-    if (c->sd < 0 && !c->listener)
-        rbuf_consume(&c->rcvq, c->rcvq.len);
     return result;
 }
 
@@ -451,7 +466,8 @@ static void tcp_in_text_and_fin(struct stack *s, struct tcp_conn *c, const struc
      * pointer is ignored and the bytes are delivered as ordinary data
      * (RFC 6093 advises new applications not to use it). */
     enum tcp_text text = tcp_in_text(s, c, seg);
-    tcp_in_fin(s, c, seg, text);
+    if (c->state != TCP_CLOSED)
+        tcp_in_fin(s, c, seg, text);
 }
 
 /* Passive open complete: from the SYN queue to the accept queue. */

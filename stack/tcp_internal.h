@@ -131,6 +131,7 @@ struct tcp_conn {
     uint32_t max_snd_wnd;      /* largest window the peer offered (RFC 5961 §5, SWS) */
     uint32_t fin_seq;          /* sequence number of our FIN, once fin_queued */
     uint32_t recover;          /* retransmit holes until SND.UNA reaches this */
+    uint32_t rtx_high;         /* end of the furthest retransmitted range (Karn) */
     /* receive sequence variables */
     uint32_t irs;     /* initial receive sequence number */
     uint32_t rcv_nxt; /* next sequence number expected */

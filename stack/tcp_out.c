@@ -140,6 +140,7 @@ void tcp_send_syn(struct stack *s, struct tcp_conn *c, bool retransmission)
     tcp_xmit(s, c, c->iss, flags, 0, 0, retransmission, false);
     c->snd_nxt = c->iss + 1;
     c->snd_max = c->snd_nxt;
+    c->rtx_high = c->iss;
     if (!retransmission && !tcp_timer_armed(c, TCP_TIMER_RTX)) {
         c->rtt_timing = 1;
         c->rtt_seq = c->iss;
@@ -250,6 +251,7 @@ void tcp_output_forced(struct stack *s, struct tcp_conn *c)
 void tcp_retransmit_first(struct stack *s, struct tcp_conn *c)
 {
     if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {
+        c->rtt_timing = 0; /* Karn: the SYN went out twice */
         tcp_send_syn(s, c, true);
         return;
     }
@@ -270,11 +272,13 @@ void tcp_retransmit_first(struct stack *s, struct tcp_conn *c)
         flags |= TCP_PSH;
     if (fin)
         flags |= TCP_FIN;
-    /* Karn's rule (RFC 6298 §3): a retransmitted segment must not be
-     * timed — but only the one resent; a segment sent once after it may
-     * still give a sample. */
-    if (c->rtt_timing && seq_in_range(c->rtt_seq, c->snd_una, c->snd_una + n + (fin ? 1 : 0)))
-        c->rtt_timing = 0;
+    /* Karn's algorithm (RFC 6298 §3, as BSD does it): stop timing on any
+     * retransmission, and remember how far retransmitted data reaches: an
+     * ACK covering any of it gives no sample (tcp_in.c). */
+    c->rtt_timing = 0;
+    uint32_t end = c->snd_una + n + (fin ? 1 : 0);
+    if (seq_gt(end, c->rtx_high))
+        c->rtx_high = end;
     tcp_xmit(s, c, c->snd_una, flags, 0, n, true, false);
 }
 

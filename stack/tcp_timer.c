@@ -197,7 +197,8 @@ static void tcp_timeout_rtx(struct stack *s, struct tcp_conn *c)
     }
     c->backoff++;
     tcp_rtt_backoff_5_5(&c->rtt, &s->cfg);
-    c->dupacks = 0; /* (Karn's rule is applied by tcp_retransmit_first) */
+    c->rtt_timing = 0; /* Karn's rule */
+    c->dupacks = 0;
     if (tcp_state_synchronized(c->state)) {
         /* Everything up to SND.NXT may be lost: retransmit each hole as the
          * ACKs come back (see tcp_in.c, partial ACKs). */
