@@ -466,8 +466,13 @@ static int apply(struct ui_model *m, size_t idx)
             if (m->hosts[i].kernel)
                 k = (int)i;
         if (k >= 0) {
+            enum tcp_state was = m->hosts[k].kernel_state;
+            bool had = m->hosts[k].have_kernel;
             m->hosts[k].have_kernel = !ev->u.kernel.gone;
             m->hosts[k].kernel_state = ev->u.kernel.gone ? TCP_CLOSED : ev->u.kernel.state;
+            /* The kernel's states go down its lane, like the stack's. */
+            if (!had || was != m->hosts[k].kernel_state)
+                add_item(m, k, UI_ITEM_KERNEL, idx, false);
         }
         break;
     }

@@ -64,7 +64,14 @@ struct ui_conn {
     bool accepted; /* handed to the application by accept() */
 };
 
-enum ui_item_kind { UI_ITEM_NONE = 0, UI_ITEM_CALL, UI_ITEM_STATE, UI_ITEM_DROP, UI_ITEM_TIMER };
+enum ui_item_kind {
+    UI_ITEM_NONE = 0,
+    UI_ITEM_CALL,
+    UI_ITEM_STATE,
+    UI_ITEM_DROP,
+    UI_ITEM_TIMER,
+    UI_ITEM_KERNEL /* the kernel's own state of its socket (TUN) */
+};
 
 /* Something written in an endpoint's lane beside the ladder. */
 struct ui_item {

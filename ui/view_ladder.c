@@ -159,6 +159,10 @@ size_t ui_item_text(const struct ui_model *m, const struct ui_item *it, char *bu
     case UI_ITEM_DROP:
         n = snprintf(buf, cap, "drop: %s", tev_drop_reason_name(ev->u.drop.reason));
         break;
+    case UI_ITEM_KERNEL:
+        n = snprintf(buf, cap, "%s",
+                     ev->u.kernel.gone ? "(socket gone)" : tcp_state_name(ev->u.kernel.state));
+        break;
     case UI_ITEM_TIMER:
         n = snprintf(buf, cap, "%s timeout", tcp_timer_name(ev->u.timer.which));
         break;
@@ -219,6 +223,8 @@ static uint16_t item_attr(const struct ui_model *m, const struct ui_item *it)
         return SC_LOST;
     case UI_ITEM_TIMER:
         return SC_TIMER;
+    case UI_ITEM_KERNEL:
+        return SC_STATE | SA_BOLD;
     default:
         return SC_NORMAL;
     }

@@ -237,7 +237,7 @@ static void draw_table(struct screen *s, struct ui_rect r, struct ui_live_state 
 {
     char line[256], l[32], rm[32], a[16], timers[96];
     screen_printf(s, r.x, r.y, r.w, (uint16_t)(SC_TITLE | SA_BOLD),
-                  "  %-4s %-21s %-21s %-12s %6s %6s  %-8s %s", "sd", "local", "remote", "state",
+                  "  %-4s %-18s %-18s %-12s %6s %6s  %-12s %s", "sd", "local", "remote", "state",
                   "send-Q", "recv-Q", "kernel", "timers");
     if (st->nrows == 0) {
         screen_print(s, r.x + 2, r.y + 1, r.w - 2, SC_DIM,
@@ -262,7 +262,7 @@ static void draw_table(struct screen *s, struct ui_rect r, struct ui_live_state 
         else
             snprintf(sd, sizeof sd, "-");
         bool is_sel = i + first == sel;
-        snprintf(line, sizeof line, "%s %-4s %-21s %-21s %-12s %6u %6u  %-8.8s %s",
+        snprintf(line, sizeof line, "%s %-4s %-18s %-18s %-12s %6u %6u  %-12.12s %s",
                  is_sel ? "\u25b6" : " ", sd, l, rm, tcp_state_name(ts->state), ts->send_queue,
                  ts->recv_queue, kernel_state_of(st, &ts->tuple), timers);
         screen_print(s, r.x, r.y + 1 + i, r.w,

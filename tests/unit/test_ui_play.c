@@ -496,6 +496,14 @@ static void test_kernel_peer_shows_the_kernels_own_state(void **state)
     int y = fx_row_of(s, "(kernel's own state)");
     assert_true(y >= 0 && y <= 5);
     assert_true(screen_contains(s, "CLOSE_WAIT"));
+    /* ... and in the kernel's lane of the ladder, right of its column. */
+    y = ladder_row_of(s, "CLOSE_WAIT");
+    assert_true(y >= 0);
+    struct ui_ladder_geom g;
+    ui_ladder_geometry(98, 2, &g);
+    char buf[1024];
+    screen_row_text(s, y, buf, sizeof buf);
+    assert_true(ui_text_width(buf) > 1 + g.col_x[1]);
     screen_free(s);
     s = fx_render(&p, &c->o, 80, 24); /* short titles: the kernel still says so */
     assert_true(screen_contains(s, "10.7.0.1:8080 \u00b7 kernel"));
