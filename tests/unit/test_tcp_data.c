@@ -380,6 +380,58 @@ static void test_idle_stack_has_no_pending_deadline(void **state)
     tt_free(t);
 }
 
+/* Our own sequence numbers across 2^32 (RFC 9293 §3.4: all arithmetic is
+ * modulo 2^32). The ISS cannot be chosen through the API, but RFC 6528
+ * makes it a hash plus a 4-microsecond clock: the test measures that slope
+ * and opens the connection at the moment that puts the ISS 2001 below 2^32
+ * (skipped if the ISS does not follow such a clock). */
+static void test_send_sequence_numbers_cross_the_2_32_wrap(void **state)
+{
+    struct tt *a = tt_new(NULL), *b = tt_new(NULL);
+    b->now = a->now + 4000;
+    tt_do_connect(a);
+    tt_do_connect(b);
+    uint32_t iss0 = a->iss, slope = b->iss - a->iss;
+    uint64_t t0 = a->now;
+    tt_free(a);
+    tt_free(b);
+    if (slope != 1000)
+        skip();
+    const uint32_t want = 0xffffffffu - 2000;
+    struct tt *t = tt_new(NULL);
+    t->now = t0 + 4 * (uint64_t)(uint32_t)(want - iss0);
+    tt_do_connect(t);
+    if (t->iss != want) {
+        tt_free(t);
+        skip();
+    }
+    struct tt_seg synack = {
+        .flags = TCP_SYN | TCP_ACK, .seq = 0, .ack = 1, .opts = {.has_mss = true, .mss = 1460}};
+    tt_in_seg(t, &synack);
+    tt_expect(t, TCP_ACK, 1, 1, 0);
+    assert_int_equal(tcp_setsockopt(t->s, t->now, t->sd, TCP_OPT_NODELAY, 1), 0);
+    static char buf[6000];
+    memset(buf, 'w', sizeof buf);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, buf, sizeof buf), 6000);
+    tt_expect(t, TCP_ACK, 1, 1, 1460);
+    tt_expect(t, TCP_ACK, 1461, 1, 1460); /* this one crosses 2^32 */
+    tt_expect(t, TCP_ACK, 2921, 1, 1460);
+    tt_in(t, TCP_ACK, 1, 2921, NULL); /* an ACK number past the wrap */
+    assert_int_equal(tt_status(t).send_queue, 6000 - 2920);
+    tt_drain(t);
+    tt_in(t, TCP_ACK, 1, 6001, NULL);
+    struct tcp_status st = tt_status(t);
+    assert_int_equal(st.send_queue, 0);
+    assert_int_equal(st.snd_una, want + 6001); /* a small number now */
+    assert_true(st.snd_una < 6001);
+    assert_int_equal(tcp_close(t->s, t->now, t->sd), 0);
+    t->sd = -1;
+    tt_expect(t, TCP_FIN | TCP_ACK, 6001, 1, 0);
+    tt_in(t, TCP_ACK, 1, 6002, NULL);
+    tt_assert_state(t, TCP_FIN_WAIT_2);
+    tt_free(t);
+}
+
 /* ---- errors like the socket API ---------------------------------------- */
 
 static void test_send_on_unconnected_socket_is_enotconn(void **state)
@@ -458,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_zero_window_probe_from_peer_is_answered_with_current_window),
         cmocka_unit_test(test_poll_reports_readiness_like_poll2),
         cmocka_unit_test(test_idle_stack_has_no_pending_deadline),
+        cmocka_unit_test(test_send_sequence_numbers_cross_the_2_32_wrap),
         cmocka_unit_test(test_send_on_unconnected_socket_is_enotconn),
         cmocka_unit_test(test_send_on_closed_descriptor_is_ebadf),
         cmocka_unit_test(test_send_after_reset_reports_econnreset_then_epipe),
