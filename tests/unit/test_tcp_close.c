@@ -11,6 +11,10 @@ static void test_time_wait_expires_after_exactly_2msl(void **state)
 {
     struct tt *t = tt_time_wait(NULL);
     uint64_t entered = t->now;
+    struct tcp_status st;
+    assert_true(tt_find_conn(t, &st));
+    assert_int_equal(st.timers[TCP_TIMER_TIME_WAIT], entered + 2 * TT_MSL_US);
+    assert_true(st.timers[TCP_TIMER_RTX] == TCP_TIME_NEVER);
     tt_advance(t, 2 * TT_MSL_US - 1);
     tt_assert_state(t, TCP_TIME_WAIT);
     tt_advance(t, 1);
