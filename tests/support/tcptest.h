@@ -130,7 +130,8 @@ void tt_in_seg(struct tt *t, const struct tt_seg *seg);
 void tt_in(struct tt *t, uint8_t flags, uint32_t rseq, uint32_t rack, const char *data);
 /* The peer sends `len` bytes of text (pattern bytes if data is NULL). */
 void tt_in_data(struct tt *t, uint32_t rseq, uint32_t rack, const void *data, size_t len);
-/* Same, with a zero window, for persist tests. */
+/* The peer sends flags/seq/ack advertising window `win` (0 is a real zero
+ * window: persist and window-update tests). */
 void tt_in_win(struct tt *t, uint8_t flags, uint32_t rseq, uint32_t rack, uint16_t win);
 
 /* ---- what the stack sent ---------------------------------------------- */
