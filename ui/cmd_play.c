@@ -223,8 +223,10 @@ static bool handle_key(int key, struct ui_player *p, struct ui_view_opts *o, int
     case TK_PGUP:
         if (o->details)
             o->details_scroll = o->details_scroll > 5 ? o->details_scroll - 5 : 0;
-        else
+        else if ((size_t)(o->ladder_scroll + screen_h / 3) < p->model.nrows)
             o->ladder_scroll += screen_h / 3;
+        else
+            o->ladder_scroll = (int)p->model.nrows;
         break;
     case TK_PGDN:
         if (o->details)
