@@ -9,7 +9,8 @@
  * a random stream each way (sizes and bytes from the seed), written and read
  * in random chunk sizes, both directions at once, then both sides close;
  * MSS, buffers, window scaling, delayed ACK and Nagle vary per seed, and
- * one seed in five has its cable cut for up to a minute.
+ * one seed in three has a delay that changes (reordering in bulk), one in
+ * five has its cable cut for up to a minute.
  * Everything is deterministic: a failing seed fails the same way every time,
  * and TCPLAB_PROPERTY_SEED=N replays just that one (with a summary of what
  * the link did). TCPLAB_PROPERTY_SEEDS=N changes how many seeds run (500).
@@ -231,6 +232,7 @@ static bool run_seed(uint64_t seed, bool verbose)
     double loss = prng_unit(&r) * MAX_LOSS;
     unsigned reorder_pct = (unsigned)prng_range(&r, 0, 20);
     unsigned dup_pct = (unsigned)prng_range(&r, 0, 20);
+    bool jitter = prng_range(&r, 0, 2) == 0; /* one seed in three */
     /* One seed in five also has the cable cut once for up to a minute. */
     bool outage = prng_range(&r, 0, 4) == 0;
     uint64_t cut_after = (uint64_t)prng_range(&r, 0, 2000) * 1000;
@@ -291,6 +293,9 @@ static bool run_seed(uint64_t seed, bool verbose)
             vlink_reorder_next(p->l, &any, prng_range(&r, 100, 20000));
         if (prng_range(&r, 0, 99) < dup_pct)
             vlink_duplicate_next(p->l, &any, 1);
+        if (jitter && prng_range(&r, 0, 99) < 5) /* changing delay reorders in bulk */
+            vlink_set_delay(p->l, (int)prng_range(&r, 0, 1), VLINK_ANY,
+                            (uint64_t)prng_range(&r, 0, 5000));
         if (outage && !vlink_is_cut(p->l) && now >= start + cut_after &&
             now < start + cut_after + cut_for)
             vlink_cut(p->l);
@@ -358,13 +363,14 @@ out:;
                    cfgs[i]->window_scaling ? "on " : "off ", cfgs[i]->wscale, cfgs[i]->delayed_ack,
                    cfgs[i]->nagle);
         printf("seed %llu: client->server %zu bytes, server->client %zu bytes, loss %.1f%%, "
-               "reorder %u%%, duplicate %u%%, cable cut %s; link sent %llu, lost %llu, duplicated "
+               "reorder %u%%, duplicate %u%%, jitter %s, cable cut %s; link sent %llu, lost %llu, "
+               "duplicated "
                "%llu, "
                "reordered %llu; virtual time %.1f s\n",
                (unsigned long long)seed, len_c, len_s, loss * 100, reorder_pct, dup_pct,
-               outage ? "once" : "never", (unsigned long long)ls.sent, (unsigned long long)ls.lost,
-               (unsigned long long)ls.duplicated, (unsigned long long)ls.reordered,
-               vlink_now(p->l) / 1e6);
+               jitter ? "yes" : "no", outage ? "once" : "never", (unsigned long long)ls.sent,
+               (unsigned long long)ls.lost, (unsigned long long)ls.duplicated,
+               (unsigned long long)ls.reordered, vlink_now(p->l) / 1e6);
     }
     free(c.out);
     free(s.out);
