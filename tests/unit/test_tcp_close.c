@@ -255,6 +255,31 @@ static void test_orphaned_fin_wait_2_is_closed_after_2msl(void **state)
     tt_free(t);
 }
 
+/* shutdown(SHUT_WR) while the handshake is still going: the FIN waits
+ * until the connection is ESTABLISHED (RFC 9293 §3.10.4, CLOSE in SYN-SENT
+ * with a send pending: "queue for processing after entering ESTABLISHED";
+ * docs/engine.md). */
+static void test_shutdown_write_in_syn_sent_sends_fin_once_established(void **state)
+{
+    struct tt *t = tt_syn_sent(NULL);
+    assert_int_equal(tcp_shutdown(t->s, t->now, t->sd, TCP_SHUT_WR), 0);
+    tt_expect_nothing(t);
+    tt_assert_state(t, TCP_SYN_SENT);
+    tt_in(t, TCP_SYN | TCP_ACK, 0, 1, NULL);
+    const struct tt_pkt *p = tt_next(t);
+    assert_non_null(p);
+    if (!(p->tcp.flags & TCP_FIN)) { /* a bare ACK first, then the FIN */
+        assert_int_equal(p->tcp.flags, TCP_ACK);
+        p = tt_next(t);
+        assert_non_null(p);
+    }
+    assert_int_equal(p->tcp.flags, TCP_FIN | TCP_ACK);
+    assert_int_equal(p->rseq, 1);
+    assert_int_equal(p->rack, 1);
+    tt_assert_state(t, TCP_FIN_WAIT_1);
+    tt_free(t);
+}
+
 /* Half-close: shutdown(SHUT_WR) sends FIN, but the receive side stays open
  * (RFC 9293 §3.6: "the user who CLOSEs may continue to RECEIVE until the
  * other side also CLOSEs"). */
@@ -403,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_data_arriving_after_close_gets_rst),
         cmocka_unit_test(test_time_wait_reopened_by_new_syn_uses_a_larger_isn),
         cmocka_unit_test(test_orphaned_fin_wait_2_is_closed_after_2msl),
+        cmocka_unit_test(test_shutdown_write_in_syn_sent_sends_fin_once_established),
         cmocka_unit_test(test_shutdown_write_sends_fin_and_still_receives),
         cmocka_unit_test(test_send_after_shutdown_write_is_epipe),
         cmocka_unit_test(test_recv_returns_data_then_zero_after_fin),

@@ -198,6 +198,20 @@ static void test_closing_listener_resets_unaccepted_connections(void **state)
     tt_free(t);
 }
 
+/* ... and a half-open connection is forgotten with its listener: the
+ * peer's ACK that would have completed it gets a reset (<SEQ=SEG.ACK>). */
+static void test_closing_listener_forgets_half_open_connections(void **state)
+{
+    struct tt *t = tt_syn_received(NULL);
+    assert_int_equal(tcp_close(t->s, t->now, t->lsd), 0);
+    t->lsd = -1;
+    tt_drain(t);
+    tt_assert_state(t, TCP_CLOSED);
+    tt_in(t, TCP_ACK, 1, 1, NULL);
+    tt_expect(t, TCP_RST, 1, 0, 0);
+    tt_free(t);
+}
+
 /* RFC 5961 §3.2 holds in SYN_RECEIVED too: a RST in the window but not at
  * RCV.NXT gets a challenge ACK and the half-open connection stays. */
 static void test_syn_received_rst_in_window_but_not_exact_gets_challenge_ack(void **state)
@@ -374,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_retransmitted_syn_gets_same_synack_and_no_second_connection),
         cmocka_unit_test(test_data_on_the_handshake_ack_reaches_the_accepted_socket),
         cmocka_unit_test(test_closing_listener_resets_unaccepted_connections),
+        cmocka_unit_test(test_closing_listener_forgets_half_open_connections),
         cmocka_unit_test(test_many_concurrent_connections_keep_their_data_apart),
         cmocka_unit_test(test_connect_fails_cleanly_when_ephemeral_ports_run_out),
         cmocka_unit_test(test_socket_fails_cleanly_when_descriptors_run_out),
