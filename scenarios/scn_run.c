@@ -886,7 +886,14 @@ static void exec_call(struct rt *rt, const struct scn_stmt *st)
                 }
         }
         r = h_connect(rt, h, so->sd, addr, st->u.call.port);
-        if (h_tuple(rt, h, so->sd, &so->tuple) && so->tuple.lport && so->tuple.rport) {
+        /* The local port is known at once (the kernel's SYN is read only at
+         * the next step, and is attributed to this host by it); the peer may
+         * not be yet, but it is where we connected to. */
+        if (h_tuple(rt, h, so->sd, &so->tuple) && so->tuple.lport) {
+            if (!so->tuple.rport) {
+                so->tuple.raddr = addr;
+                so->tuple.rport = st->u.call.port;
+            }
             so->have_tuple = true;
             so->lport = so->tuple.lport;
         }
