@@ -531,9 +531,7 @@ int scn_tun_setup(struct rt *rt, char *msg, size_t msglen)
     int err = tun_dev_open(&dc, &t->dev, why, sizeof why);
     if (err < 0) {
         snprintf(msg, msglen, "%s%s", why[0] ? why : "cannot create the TUN device",
-                 err == -EPERM ? " (scenarios with --tun: sudo unshare --net tcplab replay "
-                                 "--tun FILE)"
-                               : "");
+                 err == -EPERM ? " (for scenarios: sudo tcplab replay --tun FILE)" : "");
         return err;
     }
 
