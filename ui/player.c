@@ -163,15 +163,18 @@ bool ui_model_relative(const struct ui_model *m, const struct tev *ev, uint32_t 
     *ack = t->ack;
     int fwd = find_dir(m, ev->u.seg.src, t->sport, ev->u.seg.dst, t->dport);
     int rev = find_dir(m, ev->u.seg.dst, t->dport, ev->u.seg.src, t->sport);
-    if (fwd < 0 || !m->dirs[fwd].have_isn)
-        return false;
-    *seq = t->seq - m->dirs[fwd].isn;
-    if (t->flags & TCP_ACK) {
-        if (rev < 0 || !m->dirs[rev].have_isn)
-            return false;
-        *ack = t->ack - m->dirs[rev].isn;
+    bool known = false;
+    /* Each number relative to its own direction's ISN when that is known
+     * (a RST from a closed port: its seq is as sent, its ack relative). */
+    if (fwd >= 0 && m->dirs[fwd].have_isn) {
+        *seq = t->seq - m->dirs[fwd].isn;
+        known = true;
     }
-    return true;
+    if ((t->flags & TCP_ACK) && rev >= 0 && m->dirs[rev].have_isn) {
+        *ack = t->ack - m->dirs[rev].isn;
+        known = true;
+    }
+    return known;
 }
 
 /* ---- applying events ---------------------------------------------------------- */
@@ -283,7 +286,7 @@ static void count_queues(struct ui_model *m)
     }
 }
 
-static void apply_call(struct ui_model *m, size_t idx, const struct tev *ev, int host);
+static void apply_call(struct ui_model *m, size_t idx, const struct tev *ev, int host, bool early);
 
 /* A state change caused by a call ("connect()", "close()"): the call's own
  * event follows its effects in the stream; show it first, as it happened. */
@@ -302,7 +305,7 @@ static void pull_call_forward(struct ui_model *m, size_t idx, const struct tev *
         if (e->kind == TEV_CALL && !m->early[j] &&
             !strncmp(cause, tcp_call_name(e->u.call.call), len - 2)) {
             m->early[j] = true;
-            apply_call(m, j, e, host);
+            apply_call(m, j, e, host, true);
             return;
         }
     }
@@ -331,7 +334,7 @@ static void pull_call_for_segment(struct ui_model *m, size_t idx, const struct t
                       ((c == TCP_CALL_ABORT || c == TCP_CALL_CLOSE) && (f & TCP_RST));
         if (caused) {
             m->early[j] = true;
-            apply_call(m, j, e, host);
+            apply_call(m, j, e, host, true);
             return;
         }
     }
@@ -371,7 +374,7 @@ static void apply_state(struct ui_model *m, size_t idx, const struct tev *ev, in
     add_item(m, host, UI_ITEM_STATE, idx, false);
 }
 
-static void apply_call(struct ui_model *m, size_t idx, const struct tev *ev, int host)
+static void apply_call(struct ui_model *m, size_t idx, const struct tev *ev, int host, bool early)
 {
     struct ui_host *h = &m->hosts[host];
     enum tcp_call c = ev->u.call.call;
@@ -397,7 +400,7 @@ static void apply_call(struct ui_model *m, size_t idx, const struct tev *ev, int
     }
     /* connect() is reported twice: when it sends the SYN and when it
      * returns, once the connection is established (or refused). */
-    bool returned = c == TCP_CALL_CONNECT && h->have_state && h->state != TCP_SYN_SENT;
+    bool returned = c == TCP_CALL_CONNECT && !early && h->have_state && h->state != TCP_SYN_SENT;
     add_item(m, host, UI_ITEM_CALL, idx, returned);
 }
 
@@ -446,7 +449,7 @@ static int apply(struct ui_model *m, size_t idx)
         break;
     case TEV_CALL:
         if (host >= 0 && !(m->early && m->early[idx]))
-            apply_call(m, idx, ev, host);
+            apply_call(m, idx, ev, host, false);
         break;
     case TEV_TIMER:
         if (host >= 0)

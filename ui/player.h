@@ -139,8 +139,9 @@ int ui_model_apply_next(struct ui_model *m);
 void ui_model_apply_until(struct ui_model *m, size_t n);
 /* Host index for an event (by host name, then by address), or -1. */
 int ui_model_host_of(const struct ui_model *m, const struct tev *ev);
-/* Relative sequence numbers of a segment given the ISNs learned so far.
- * Returns false if an ISN is unknown (then the numbers are absolute). */
+/* Relative sequence numbers of a segment given the ISNs learned so far:
+ * seq relative to its sender's ISN, ack to the receiver's, each only when
+ * that ISN is known (else left absolute). False if neither is known. */
 bool ui_model_relative(const struct ui_model *m, const struct tev *ev, uint32_t *seq,
                        uint32_t *ack);
 

@@ -331,21 +331,34 @@ static void draw_arrow(struct screen *s, int x0, int y, const struct ui_ladder_g
     }
 }
 
+/* An item in an endpoint's lane. Text too long for an outer lane, on a row
+ * without an arrow, runs inside the column instead of being cut. */
 static void draw_lane(struct screen *s, int x0, int y, const struct ui_ladder_geom *g, int w,
-                      const struct ui_model *m, int host, const struct ui_item *it)
+                      const struct ui_model *m, int host, const struct ui_item *it, bool free_row)
 {
     char text[96];
     ui_item_text(m, it, text, sizeof text);
     uint16_t attr = item_attr(m, it);
     int col = x0 + g->col_x[host];
+    int tw = ui_text_width(text);
     if (host == 0 && g->ncols > 1) {
         int room = g->lane_left - 1;
-        int tw = ui_text_width(text);
+        if (tw > room && free_row) {
+            screen_print(s, col + 2, y, x0 + g->col_x[1] - col - 3, attr, text);
+            return;
+        }
         if (tw > room)
             tw = room;
         screen_print(s, col - 1 - tw, y, room, attr, text);
     } else if (host == g->ncols - 1) {
-        screen_print(s, col + 2, y, x0 + w - col - 2, attr, text);
+        int room = x0 + w - col - 2;
+        if (tw > room && free_row && g->ncols > 1) {
+            int left = x0 + g->col_x[host - 1] + 2;
+            int x = col - 1 - tw < left ? left : col - 1 - tw;
+            screen_print(s, x, y, col - 1 - x, attr, text);
+            return;
+        }
+        screen_print(s, col + 2, y, room, attr, text);
     } else {
         int next = host + 1 < g->ncols ? x0 + g->col_x[host + 1] : x0 + w;
         screen_print(s, col + 2, y, next - col - 3, attr, text);
@@ -401,6 +414,6 @@ void ui_view_ladder(struct screen *s, struct ui_rect r, const struct ui_model *m
         }
         for (int h = 0; h < g.ncols; h++)
             if (row->lane[h].kind != UI_ITEM_NONE)
-                draw_lane(s, r.x, y, &g, r.w, m, h, &row->lane[h]);
+                draw_lane(s, r.x, y, &g, r.w, m, h, &row->lane[h], !row->has_arrow);
     }
 }
