@@ -542,6 +542,41 @@ static void test_every_size_and_step_keeps_the_frame_whole(void **state)
     screen_free(s);
 }
 
+static void test_refused_connect_shows_rst_relative_ack_and_the_error(void **state)
+{
+    struct ctx *c = *state;
+    struct fx *f = calloc(1, sizeof *f);
+    struct scn_timeline *tl = &f->tl;
+    tl->nhosts = 2;
+    snprintf(tl->hosts[0].name, sizeof tl->hosts[0].name, "client");
+    snprintf(tl->hosts[0].label, sizeof tl->hosts[0].label, "10.7.0.2:40312");
+    tl->hosts[0].addr = FX_CLIENT_ADDR;
+    snprintf(tl->hosts[1].name, sizeof tl->hosts[1].name, "server");
+    snprintf(tl->hosts[1].label, sizeof tl->hosts[1].label, "10.7.0.1:8080");
+    tl->hosts[1].addr = FX_SERVER_ADDR;
+    /* In the engine's order: state, SYN, then the call; RST back; the error. */
+    fx_state(f, C_, TCP_CLOSED, TCP_SYN_SENT, "connect()", false);
+    fx_seg(f, C_, TCP_SYN, FX_ISN_C, 0, 64240, NULL, false, false);
+    fx_call(f, C_, TCP_CALL_CONNECT, 0, FX_SPORT);
+    for (size_t i = 0; i < tl->nevents; i++)
+        tl->events[i]->t_us = 0;
+    fx_seg(f, S_, TCP_RST | TCP_ACK, 0, FX_ISN_C + 1, 0, NULL, false, false);
+    fx_state(f, C_, TCP_SYN_SENT, TCP_CLOSED, "rcvd RST", false);
+    fx_call(f, C_, TCP_CALL_CONNECT, -111 /* ECONNREFUSED */, FX_SPORT);
+    fx_step(f, "client: connect server:8080", "Nobody listens: RST.", "没有人监听：RST。");
+    struct ui_player p;
+    ui_player_init(&p, tl);
+    ui_player_seek(&p, 1);
+    struct screen *s = fx_render(&p, &c->o, 100, 30);
+    assert_true(screen_contains(s, "RST,ACK seq=0 ack=1"));
+    assert_true(screen_contains(s, "connect() = ECONNREFUSED"));
+    assert_true(screen_contains(s, "connect()"));
+    assert_false(screen_contains(s, "connect() = 0")); /* the first one began, it did not return */
+    screen_free(s);
+    ui_player_free(&p);
+    fx_free(tl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -583,6 +618,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_every_size_and_step_keeps_the_frame_whole, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_refused_connect_shows_rst_relative_ack_and_the_error,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
