@@ -6,14 +6,17 @@
 #   ceiling  bench_tun_ceiling on a TUN device (reference b)
 #   tcplab   tcplab listen 9:discard on a TUN device
 # Each server gets a fresh namespace, so TIME_WAIT sockets of one run do not
-# crowd the next. Env: TUN_BENCH_CONNS (default 20000) connections per run.
+# crowd the next. The three servers take turns, TUN_BENCH_REPS times (3),
+# and the median of each is reported: the machine is shared and noisy.
+# Env: TUN_BENCH_CONNS (default 10000) connections per run.
 set -eu
 # BUILD_DIR defaults to $BENCH_BUILD (set by bench/run), else ./build.
 B=$(cd "${1:-${BENCH_BUILD:-build}}" && pwd)
 if [ -z "${TCPLAB_IN_NETNS:-}" ] && [ -f "$B/CMakeCache.txt" ]; then
     cmake --build "$B" -j2 --target tcplab bench_tun_ceiling bench_tun_kclient bench_tun_server >/dev/null
 fi
-N=${TUN_BENCH_CONNS:-20000}
+N=${TUN_BENCH_CONNS:-10000}
+REPS=${TUN_BENCH_REPS:-3}
 if ! unshare --net true 2>/dev/null; then
     echo "tun_connrate: needs root (unshare --net); skipped" >&2
     exit 0
@@ -65,11 +68,19 @@ echo "$R" | awk '{print $4}'
 EOF
 }
 
-echo "connections/s (connect + shutdown + read EOF + close), $N per run:"
+median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+echo "connections/s (connect + shutdown + read EOF + close), $N per run, median of $REPS:"
 for f in 1 16; do
-    V=$(measure veth $f)
-    C=$(measure ceiling $f)
-    T=$(measure tcplab $f)
+    V="" C="" T=""
+    r=0
+    while [ $r -lt "$REPS" ]; do
+        V="$V $(measure veth $f)"
+        C="$C $(measure ceiling $f)"
+        T="$T $(measure tcplab $f)"
+        r=$((r + 1))
+    done
+    V=$(echo "$V" | median) C=$(echo "$C" | median) T=$(echo "$T" | median)
     printf "  %2d in flight: veth %7.0f/s   TUN ceiling %7.0f/s   tcplab %7.0f/s = %s%% of ceiling (target >= 70%%)\n" \
         "$f" "$V" "$C" "$T" "$(awk -v a="$T" -v b="$C" 'BEGIN {printf "%.0f", 100 * a / b}')"
 done
