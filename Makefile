@@ -20,6 +20,8 @@ JOBS ?= 2
 # Default per-test limit in seconds, for tests that do not set their own.
 TEST_TIMEOUT ?= 300
 CTEST_ARGS ?=
+# Extra cmake -D options for a new build directory, e.g. CMAKE_ARGS=-DTCPLAB_WERROR=OFF
+CMAKE_ARGS ?=
 
 export TCPLAB_REQUIRE_TUN
 MAKEFLAGS += --no-print-directory
@@ -38,7 +40,7 @@ deps-test:
 
 # The generated Makefile only exists once a configure succeeded.
 $(BUILD_DIR)/Makefile:
-	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
 
 configure: deps $(BUILD_DIR)/Makefile
 
@@ -61,7 +63,7 @@ test: deps-test build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS) --timeout $(TEST_TIMEOUT) $(CTEST_ARGS)
 
 sanitize: deps
-	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DTCPLAB_SANITIZE=ON
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DTCPLAB_SANITIZE=ON $(CMAKE_ARGS)
 	cmake --build $(ASAN_DIR) -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --test-dir $(ASAN_DIR) -L unit --output-on-failure -j$(JOBS) --timeout $(TEST_TIMEOUT)
