@@ -577,6 +577,52 @@ static void test_refused_connect_shows_rst_relative_ack_and_the_error(void **sta
     fx_free(tl);
 }
 
+static void test_play_runs_through_every_step_and_stops_at_the_end(void **state)
+{
+    struct ctx *c = *state;
+    ui_player_seek(&c->p, 0);
+    ui_player_toggle_play(&c->p);
+    assert_true(c->p.playing);
+    for (int i = 0; i < 100000 && c->p.playing; i++)
+        ui_player_tick(&c->p, 0.05);
+    assert_false(c->p.playing);
+    assert_int_equal(c->p.step, c->tl->nsteps);
+    assert_int_equal(c->p.model.applied, c->tl->nevents);
+    for (int i = 0; i < 40 && ui_player_busy(&c->p); i++)
+        ui_player_tick(&c->p, 0.05); /* the last state change's flash fades */
+    assert_false(ui_player_busy(&c->p)); /* idle: the terminal loop may block */
+    /* space at the end plays again from the start */
+    ui_player_toggle_play(&c->p);
+    assert_true(c->p.playing);
+    assert_int_equal(c->p.step, 0);
+}
+
+static void test_speed_scales_the_animation(void **state)
+{
+    struct ctx *c = *state;
+    double progress[2];
+    for (int k = 0; k < 2; k++) {
+        ui_player_seek(&c->p, 1);
+        ui_player_set_speed(&c->p, k == 0 ? 1.0 : 2.0);
+        ui_player_next(&c->p);
+        for (int i = 0; i < 1000 && c->p.flying_row < 0; i++)
+            ui_player_tick(&c->p, 0.0001);
+        assert_true(c->p.flying_row >= 0);
+        ui_player_tick(&c->p, 0.2);
+        progress[k] = c->p.progress;
+    }
+    assert_true(progress[1] > progress[0] * 1.8 && progress[1] < progress[0] * 2.2);
+    ui_player_set_speed(&c->p, 1.0);
+    ui_player_faster(&c->p);
+    assert_true(c->p.speed == 2.0);
+    for (int i = 0; i < 10; i++)
+        ui_player_faster(&c->p);
+    assert_true(c->p.speed == UI_SPEED_MAX);
+    for (int i = 0; i < 20; i++)
+        ui_player_slower(&c->p);
+    assert_true(c->p.speed == UI_SPEED_MIN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -620,6 +666,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_refused_connect_shows_rst_relative_ack_and_the_error,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_play_runs_through_every_step_and_stops_at_the_end,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_speed_scales_the_animation, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
