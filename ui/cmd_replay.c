@@ -97,6 +97,20 @@ static const char *strip_time(const char *line)
     return line;
 }
 
+/* A link event says until when it holds a packet back: a time too. */
+static void strip_until(char *line)
+{
+    if (strncmp(line, "link", 4) != 0)
+        return;
+    char *u = strstr(line, " until ");
+    if (!u)
+        return;
+    char *e = u + 7;
+    while ((*e >= '0' && *e <= '9') || *e == '.' || *e == 's')
+        e++;
+    memmove(u, e, strlen(e) + 1);
+}
+
 static int golden_text(const struct scn_timeline *tl, uint64_t seed, struct text *out)
 {
     char line[1024];
@@ -118,9 +132,12 @@ static int golden_text(const struct scn_timeline *tl, uint64_t seed, struct text
             line[n < sizeof line ? n : sizeof line - 1] = 0;
             /* one event may render as several lines */
             char *save = NULL;
-            for (char *l = strtok_r(line, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-                if (text_line(out, strip_time(l)) < 0)
+            for (char *l = strtok_r(line, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                char *t = (char *)strip_time(l);
+                strip_until(t);
+                if (text_line(out, t) < 0)
                     return -1;
+            }
         }
     }
     return 0;
