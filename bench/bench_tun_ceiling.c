@@ -28,7 +28,10 @@
 #include "../tun/tun_dev.h"
 
 static volatile sig_atomic_t stop;
-static void on_signal(int sig) { stop = sig; }
+static void on_signal(int sig)
+{
+    stop = sig;
+}
 
 struct ceiling {
     struct tun_dev *dev;
@@ -38,7 +41,10 @@ struct ceiling {
     unsigned long long in, out;
 };
 
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
 static uint32_t get32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];

@@ -44,19 +44,32 @@ struct kdiag {
 enum tcp_state kdiag_state_from_linux(int s)
 {
     switch (s) {
-    case 1: return TCP_ESTABLISHED;
-    case 2: return TCP_SYN_SENT;
-    case 3: return TCP_SYN_RECEIVED;
-    case 4: return TCP_FIN_WAIT_1;
-    case 5: return TCP_FIN_WAIT_2;
-    case 6: return TCP_TIME_WAIT;
-    case 7: return TCP_CLOSED;
-    case 8: return TCP_CLOSE_WAIT;
-    case 9: return TCP_LAST_ACK;
-    case 10: return TCP_LISTEN;
-    case 11: return TCP_CLOSING;
-    case 12: return TCP_SYN_RECEIVED; /* TCP_NEW_SYN_RECV: a request socket */
-    default: return TCP_NSTATES;
+    case 1:
+        return TCP_ESTABLISHED;
+    case 2:
+        return TCP_SYN_SENT;
+    case 3:
+        return TCP_SYN_RECEIVED;
+    case 4:
+        return TCP_FIN_WAIT_1;
+    case 5:
+        return TCP_FIN_WAIT_2;
+    case 6:
+        return TCP_TIME_WAIT;
+    case 7:
+        return TCP_CLOSED;
+    case 8:
+        return TCP_CLOSE_WAIT;
+    case 9:
+        return TCP_LAST_ACK;
+    case 10:
+        return TCP_LISTEN;
+    case 11:
+        return TCP_CLOSING;
+    case 12:
+        return TCP_SYN_RECEIVED; /* TCP_NEW_SYN_RECV: a request socket */
+    default:
+        return TCP_NSTATES;
     }
 }
 
@@ -94,7 +107,10 @@ void kdiag_free(struct kdiag *kd)
     free(kd);
 }
 
-size_t kdiag_count(const struct kdiag *kd) { return kd->ncur; }
+size_t kdiag_count(const struct kdiag *kd)
+{
+    return kd->ncur;
+}
 
 static int tuple_cmp(const struct tcp_tuple *a, const struct tcp_tuple *b)
 {

@@ -238,21 +238,44 @@ int kpeer_setsockopt(struct kpeer *k, int h, enum tcp_sockopt opt, long value)
     socklen_t len = sizeof v;
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
     switch (opt) {
-    case TCP_OPT_KEEPALIVE: name = SO_KEEPALIVE; break;
-    case TCP_OPT_REUSEADDR: name = SO_REUSEADDR; break;
-    case TCP_OPT_SNDBUF: name = SO_SNDBUF; break;
-    case TCP_OPT_RCVBUF: name = SO_RCVBUF; break;
+    case TCP_OPT_KEEPALIVE:
+        name = SO_KEEPALIVE;
+        break;
+    case TCP_OPT_REUSEADDR:
+        name = SO_REUSEADDR;
+        break;
+    case TCP_OPT_SNDBUF:
+        name = SO_SNDBUF;
+        break;
+    case TCP_OPT_RCVBUF:
+        name = SO_RCVBUF;
+        break;
     case TCP_OPT_LINGER0:
         name = SO_LINGER;
         lg.l_onoff = value != 0;
         p = &lg;
         len = sizeof lg;
         break;
-    case TCP_OPT_KEEPIDLE: level = IPPROTO_TCP; name = TCP_KEEPIDLE; break;
-    case TCP_OPT_KEEPINTVL: level = IPPROTO_TCP; name = TCP_KEEPINTVL; break;
-    case TCP_OPT_KEEPCNT: level = IPPROTO_TCP; name = TCP_KEEPCNT; break;
-    case TCP_OPT_NODELAY: level = IPPROTO_TCP; name = TCP_NODELAY; break;
-    case TCP_OPT_USER_TIMEOUT: level = IPPROTO_TCP; name = TCP_USER_TIMEOUT; break;
+    case TCP_OPT_KEEPIDLE:
+        level = IPPROTO_TCP;
+        name = TCP_KEEPIDLE;
+        break;
+    case TCP_OPT_KEEPINTVL:
+        level = IPPROTO_TCP;
+        name = TCP_KEEPINTVL;
+        break;
+    case TCP_OPT_KEEPCNT:
+        level = IPPROTO_TCP;
+        name = TCP_KEEPCNT;
+        break;
+    case TCP_OPT_NODELAY:
+        level = IPPROTO_TCP;
+        name = TCP_NODELAY;
+        break;
+    case TCP_OPT_USER_TIMEOUT:
+        level = IPPROTO_TCP;
+        name = TCP_USER_TIMEOUT;
+        break;
     case TCP_OPT_DELACK:
         level = IPPROTO_TCP;
         name = TCP_QUICKACK;

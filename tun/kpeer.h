@@ -31,8 +31,8 @@
 #define KPEER_MAX_SOCKETS 256
 
 struct kpeer_config {
-    const char *host;       /* name in TEV_CALL events ("server"); must outlive the kpeer */
-    tev_fn on_event;        /* receives one TEV_CALL per call (may be NULL) */
+    const char *host; /* name in TEV_CALL events ("server"); must outlive the kpeer */
+    tev_fn on_event;  /* receives one TEV_CALL per call (may be NULL) */
     void *event_ctx;
     /* The clock used to stamp events, in the same time base as the stack's
      * `now` (tun_loop_now() for a TUN run). NULL: CLOCK_MONOTONIC in us. */

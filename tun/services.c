@@ -21,27 +21,30 @@
 #include "../stack/wire.h"
 
 #define SVC_MAX_LISTENERS 32
-#define SVC_IOBUF 16384
-#define SVC_SLICE 32          /* send/recv steps per connection per run */
-#define SVC_ACCEPT_SLICE 1024 /* accepts per listener per run */
-#define SVC_HISTORY 512       /* recent state changes kept for the http page */
-#define SVC_HTTP_REQ_MAX 2048
+#define SVC_IOBUF         16384
+#define SVC_SLICE         32   /* send/recv steps per connection per run */
+#define SVC_ACCEPT_SLICE  1024 /* accepts per listener per run */
+#define SVC_HISTORY       512  /* recent state changes kept for the http page */
+#define SVC_HTTP_REQ_MAX  2048
 
 static const char *const kind_names[SVC_NKINDS] = {"echo", "discard", "chargen", "daytime", "http"};
 
-const char *svc_kind_name(enum svc_kind k) { return k < SVC_NKINDS ? kind_names[k] : "?"; }
+const char *svc_kind_name(enum svc_kind k)
+{
+    return k < SVC_NKINDS ? kind_names[k] : "?";
+}
 
 struct svc_conn {
     int sd;
     enum svc_kind kind;
     struct tcp_tuple tuple;
     bool dirty, in_dirty_list;
-    bool peer_eof;            /* the peer's FIN was read */
-    bool started;             /* daytime/http: answer queued */
-    uint8_t *out;             /* bytes waiting to be sent (echo, http) */
+    bool peer_eof; /* the peer's FIN was read */
+    bool started;  /* daytime/http: answer queued */
+    uint8_t *out;  /* bytes waiting to be sent (echo, http) */
     size_t out_len, out_off;
-    size_t chargen_off;       /* position in the chargen cycle */
-    char *req;                /* http: the request read so far */
+    size_t chargen_off; /* position in the chargen cycle */
+    char *req;          /* http: the request read so far */
     size_t req_len;
 };
 
@@ -61,13 +64,13 @@ struct svc_server {
     struct stack *stack;
     struct svc_listener listeners[SVC_MAX_LISTENERS];
     size_t nlisteners;
-    struct svc_conn **by_sd;  /* indexed by descriptor */
+    struct svc_conn **by_sd; /* indexed by descriptor */
     size_t cap;
-    int *dirty;               /* descriptors to serve */
+    int *dirty; /* descriptors to serve */
     size_t ndirty, capdirty;
-    bool sweep_all;           /* an event without a descriptor: look at everything */
+    bool sweep_all; /* an event without a descriptor: look at everything */
     struct svc_history hist[SVC_HISTORY];
-    size_t nhist;             /* total recorded; the ring keeps the last SVC_HISTORY */
+    size_t nhist; /* total recorded; the ring keeps the last SVC_HISTORY */
     char chargen[2 * 95 * 74];
     uint8_t iobuf[SVC_IOBUF];
     struct svc_stats stats;
@@ -188,7 +191,10 @@ void svc_free(struct svc_server *sv)
     free(sv);
 }
 
-void svc_get_stats(const struct svc_server *sv, struct svc_stats *out) { *out = sv->stats; }
+void svc_get_stats(const struct svc_server *sv, struct svc_stats *out)
+{
+    *out = sv->stats;
+}
 
 /* ---- bookkeeping ------------------------------------------------------------------ */
 
@@ -409,7 +415,8 @@ static enum step serve_daytime(struct svc_server *sv, struct svc_conn *c, uint64
     return st == STEP_MORE ? STEP_DONE : st;
 }
 
-__attribute__((format(printf, 4, 5))) static int appendf(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int appendf(char *buf, size_t cap, size_t *len,
+                                                         const char *fmt, ...)
 {
     if (*len >= cap)
         return -1;
@@ -513,12 +520,18 @@ static enum step serve_http(struct svc_server *sv, struct svc_conn *c, uint64_t 
 static enum step serve_one(struct svc_server *sv, struct svc_conn *c, uint64_t now)
 {
     switch (c->kind) {
-    case SVC_ECHO: return serve_echo(sv, c, now);
-    case SVC_DISCARD: return serve_discard(sv, c, now);
-    case SVC_CHARGEN: return serve_chargen(sv, c, now);
-    case SVC_DAYTIME: return serve_daytime(sv, c, now);
-    case SVC_HTTP: return serve_http(sv, c, now);
-    default: return STEP_DONE;
+    case SVC_ECHO:
+        return serve_echo(sv, c, now);
+    case SVC_DISCARD:
+        return serve_discard(sv, c, now);
+    case SVC_CHARGEN:
+        return serve_chargen(sv, c, now);
+    case SVC_DAYTIME:
+        return serve_daytime(sv, c, now);
+    case SVC_HTTP:
+        return serve_http(sv, c, now);
+    default:
+        return STEP_DONE;
     }
 }
 

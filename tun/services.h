@@ -59,9 +59,9 @@ void svc_event(struct svc_server *sv, const struct tev *ev);
 uint64_t svc_run(struct svc_server *sv, uint64_t now);
 
 struct svc_stats {
-    uint64_t accepted;      /* connections accepted */
-    uint64_t finished;      /* connections closed by the service */
-    uint64_t open;          /* descriptors the services hold now */
+    uint64_t accepted; /* connections accepted */
+    uint64_t finished; /* connections closed by the service */
+    uint64_t open;     /* descriptors the services hold now */
     uint64_t bytes_in, bytes_out;
 };
 void svc_get_stats(const struct svc_server *sv, struct svc_stats *out);

@@ -153,8 +153,8 @@ int tun_dev_open(const struct tun_dev_config *cfg, struct tun_dev **out, char *m
     *out = NULL;
     size_t nlen = strnlen(cfg->name, sizeof cfg->name);
     if (nlen == 0 || nlen >= IFNAMSIZ || strchr(cfg->name, '/') || strchr(cfg->name, ' ')) {
-        snprintf(msg, msglen, "bad interface name '%.15s': use 1 to 15 characters, no '/' or spaces",
-                 cfg->name);
+        snprintf(msg, msglen,
+                 "bad interface name '%.15s': use 1 to 15 characters, no '/' or spaces", cfg->name);
         return -EINVAL;
     }
     if (cfg->mtu < 100 || cfg->mtu > 65535) {
@@ -189,8 +189,9 @@ int tun_dev_open(const struct tun_dev_config *cfg, struct tun_dev **out, char *m
         if (e == EPERM || e == EACCES)
             perm_message(msg, msglen, cfg->name);
         else if (e == EBUSY || e == EEXIST || e == EINVAL)
-            snprintf(msg, msglen, "cannot create TUN device %s: %s — choose another name with --tun",
-                     cfg->name, strerror(e));
+            snprintf(msg, msglen,
+                     "cannot create TUN device %s: %s — choose another name with --tun", cfg->name,
+                     strerror(e));
         else
             snprintf(msg, msglen, "cannot create TUN device %s: %s", cfg->name, strerror(e));
         return e == EACCES ? -EPERM : (e == EBUSY ? -EEXIST : -e);
@@ -238,10 +239,22 @@ void tun_dev_close(struct tun_dev *d)
     free(d);
 }
 
-int tun_dev_fd(const struct tun_dev *d) { return d->fd; }
-int tun_dev_ifindex(const struct tun_dev *d) { return d->ifindex; }
-const char *tun_dev_name(const struct tun_dev *d) { return d->name; }
-unsigned tun_dev_mtu(const struct tun_dev *d) { return d->mtu; }
+int tun_dev_fd(const struct tun_dev *d)
+{
+    return d->fd;
+}
+int tun_dev_ifindex(const struct tun_dev *d)
+{
+    return d->ifindex;
+}
+const char *tun_dev_name(const struct tun_dev *d)
+{
+    return d->name;
+}
+unsigned tun_dev_mtu(const struct tun_dev *d)
+{
+    return d->mtu;
+}
 
 ssize_t tun_dev_read(struct tun_dev *d, uint8_t *buf, size_t cap)
 {

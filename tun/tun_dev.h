@@ -19,10 +19,10 @@
 #include <sys/types.h>
 
 struct tun_dev_config {
-    char name[16];          /* interface name (IFNAMSIZ), "tl0" */
-    uint32_t kernel_addr;   /* the kernel's address on it, host order (10.7.0.1) */
-    uint8_t prefix_len;     /* its prefix length (24) */
-    unsigned mtu;           /* 1500 */
+    char name[16];        /* interface name (IFNAMSIZ), "tl0" */
+    uint32_t kernel_addr; /* the kernel's address on it, host order (10.7.0.1) */
+    uint8_t prefix_len;   /* its prefix length (24) */
+    unsigned mtu;         /* 1500 */
 };
 void tun_dev_config_defaults(struct tun_dev_config *cfg);
 
@@ -38,7 +38,7 @@ int tun_dev_open(const struct tun_dev_config *cfg, struct tun_dev **out, char *m
 /* Close the descriptor, which removes the interface. */
 void tun_dev_close(struct tun_dev *d);
 
-int tun_dev_fd(const struct tun_dev *d);          /* non-blocking */
+int tun_dev_fd(const struct tun_dev *d); /* non-blocking */
 int tun_dev_ifindex(const struct tun_dev *d);
 const char *tun_dev_name(const struct tun_dev *d);
 unsigned tun_dev_mtu(const struct tun_dev *d);

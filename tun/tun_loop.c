@@ -26,9 +26,9 @@
 
 #include "kdiag.h"
 
-#define TUN_LOOP_MAX_FDS 64
-#define TUN_LOOP_BATCH 512           /* packets per wake-up before timers get a turn */
-#define TUN_LOOP_PRED_WAIT_US 10000  /* cap on waits while a predicate is watched */
+#define TUN_LOOP_MAX_FDS          64
+#define TUN_LOOP_BATCH            512   /* packets per wake-up before timers get a turn */
+#define TUN_LOOP_PRED_WAIT_US     10000 /* cap on waits while a predicate is watched */
 #define TUN_LOOP_KDIAG_MIN_GAP_US 2000
 
 struct loop_fd {
@@ -43,17 +43,17 @@ struct tun_loop {
     struct tun_dev *dev;
     struct stack *stack;
     struct kdiag *kdiag;
-    uint64_t start_ns;           /* CLOCK_MONOTONIC at creation */
+    uint64_t start_ns; /* CLOCK_MONOTONIC at creation */
     struct loop_fd fds[TUN_LOOP_MAX_FDS];
     unsigned nfds;
     tun_after_fn after;
     void *after_ctx;
     uint64_t after_deadline;
     bool stop;
-    int sigfd;                   /* signalfd for SIGINT/SIGTERM, or -1 */
+    int sigfd; /* signalfd for SIGINT/SIGTERM, or -1 */
     sigset_t old_mask;
     int signo;
-    bool kdiag_dirty;            /* a SYN/FIN/RST or a state change since the last poll */
+    bool kdiag_dirty; /* a SYN/FIN/RST or a state change since the last poll */
     uint64_t kdiag_last, kdiag_next;
     struct tun_loop_stats stats;
     uint8_t buf[65536];
@@ -66,8 +66,14 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t tun_loop_now(const struct tun_loop *l) { return (mono_ns() - l->start_ns) / 1000u; }
-uint64_t tun_loop_clock(void *ctx) { return tun_loop_now(ctx); }
+uint64_t tun_loop_now(const struct tun_loop *l)
+{
+    return (mono_ns() - l->start_ns) / 1000u;
+}
+uint64_t tun_loop_clock(void *ctx)
+{
+    return tun_loop_now(ctx);
+}
 
 void tun_loop_config_defaults(struct tun_loop_config *cfg)
 {
@@ -128,8 +134,7 @@ static int watch_signals(struct tun_loop *l)
     return 0;
 }
 
-struct tun_loop *tun_loop_new(const struct tun_loop_config *cfg, int *err, char *msg,
-                              size_t msglen)
+struct tun_loop *tun_loop_new(const struct tun_loop_config *cfg, int *err, char *msg, size_t msglen)
 {
     struct tun_loop *l = calloc(1, sizeof *l);
     if (!l) {
@@ -201,7 +206,10 @@ void tun_loop_free(struct tun_loop *l)
     free(l);
 }
 
-struct stack *tun_loop_stack(struct tun_loop *l) { return l->stack; }
+struct stack *tun_loop_stack(struct tun_loop *l)
+{
+    return l->stack;
+}
 
 /* ---- extra descriptors ------------------------------------------------------ */
 
@@ -242,8 +250,14 @@ void tun_loop_set_after(struct tun_loop *l, tun_after_fn fn, void *ctx)
     l->after_deadline = 0; /* run it on the next wake-up */
 }
 
-void tun_loop_stop(struct tun_loop *l) { l->stop = true; }
-int tun_loop_signal(const struct tun_loop *l) { return l->signo; }
+void tun_loop_stop(struct tun_loop *l)
+{
+    l->stop = true;
+}
+int tun_loop_signal(const struct tun_loop *l)
+{
+    return l->signo;
+}
 
 /* ---- kernel state --------------------------------------------------------- */
 
@@ -281,7 +295,10 @@ static void kdiag_after_wakeup(struct tun_loop *l, uint64_t now)
 
 /* ---- one wake-up ---------------------------------------------------------- */
 
-static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
 
 /* Returns 0, or -ENODEV when the interface has gone. */
 static int drain_tun(struct tun_loop *l)
@@ -325,8 +342,8 @@ int tun_loop_step(struct tun_loop *l, uint64_t limit)
     unsigned nuser = l->nfds;
     memcpy(user, l->fds, nuser * sizeof user[0]);
     for (unsigned i = 0; i < nuser; i++)
-        pfd[n++] = (struct pollfd){.fd = user[i].events ? user[i].fd : -1,
-                                   .events = user[i].events};
+        pfd[n++] =
+            (struct pollfd){.fd = user[i].events ? user[i].fd : -1, .events = user[i].events};
 
     uint64_t wake = min_u64(limit, stack_next_deadline(l->stack));
     wake = min_u64(wake, l->after_deadline);
@@ -388,4 +405,7 @@ int tun_loop_run(struct tun_loop *l)
     }
 }
 
-void tun_loop_get_stats(const struct tun_loop *l, struct tun_loop_stats *out) { *out = l->stats; }
+void tun_loop_get_stats(const struct tun_loop *l, struct tun_loop_stats *out)
+{
+    *out = l->stats;
+}

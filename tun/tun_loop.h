@@ -37,12 +37,12 @@ typedef void (*tun_packet_fn)(void *ctx, uint64_t t_us, enum tev_dir dir, const 
                               size_t len);
 
 struct tun_loop_config {
-    struct tun_dev_config dev;  /* device name, kernel address/prefix, MTU */
-    struct stack_config stack;  /* the stack (addr, msl, syn_retries, mss, ...);
-                                 * output and on_event are filled in by the loop */
-    tev_fn on_event;            /* every event: the stack's and the kernel's (may be NULL) */
+    struct tun_dev_config dev; /* device name, kernel address/prefix, MTU */
+    struct stack_config stack; /* the stack (addr, msl, syn_retries, mss, ...);
+                                * output and on_event are filled in by the loop */
+    tev_fn on_event;           /* every event: the stack's and the kernel's (may be NULL) */
     void *event_ctx;
-    tun_packet_fn on_packet;    /* every packet in and out (may be NULL) */
+    tun_packet_fn on_packet; /* every packet in and out (may be NULL) */
     void *packet_ctx;
     bool kernel_state;          /* report the kernel's sockets (TEV_KERNEL) */
     uint64_t kdiag_interval_us; /* how often while connections exist (100 ms) */
@@ -109,8 +109,8 @@ void tun_loop_kernel_refresh(struct tun_loop *l);
 /* Packets moved through the device, for tests and benchmarks. */
 struct tun_loop_stats {
     uint64_t pkts_in, pkts_out, bytes_in, bytes_out;
-    uint64_t wakeups;        /* poll() returns */
-    uint64_t write_errors;   /* packets the device refused (ENOBUFS, ...) */
+    uint64_t wakeups;      /* poll() returns */
+    uint64_t write_errors; /* packets the device refused (ENOBUFS, ...) */
 };
 void tun_loop_get_stats(const struct tun_loop *l, struct tun_loop_stats *out);
 

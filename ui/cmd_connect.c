@@ -41,10 +41,10 @@ struct conn_ctx {
     struct stack *stack;
     int sd;
     bool connected;
-    bool stdin_eof;        /* stdin ended (or the peer closed: stop reading it) */
-    bool shut_wr;          /* our FIN is queued */
-    bool peer_fin;         /* the peer's FIN was read */
-    int error;             /* the connection failed: -ECONNREFUSED ... */
+    bool stdin_eof; /* stdin ended (or the peer closed: stop reading it) */
+    bool shut_wr;   /* our FIN is queued */
+    bool peer_fin;  /* the peer's FIN was read */
+    int error;      /* the connection failed: -ECONNREFUSED ... */
     bool done;
     uint8_t out[CONNECT_BUF]; /* read from stdin, not yet accepted by the stack */
     size_t out_len, out_off;
@@ -54,10 +54,14 @@ struct conn_ctx {
 static const char *error_words(int err)
 {
     switch (err) {
-    case -ECONNREFUSED: return "connection refused (nothing listens on that port)";
-    case -ECONNRESET: return "connection reset by the peer";
-    case -ETIMEDOUT: return "connection timed out (no answer; is a firewall dropping it?)";
-    default: return strerror(-err);
+    case -ECONNREFUSED:
+        return "connection refused (nothing listens on that port)";
+    case -ECONNRESET:
+        return "connection reset by the peer";
+    case -ETIMEDOUT:
+        return "connection timed out (no answer; is a firewall dropping it?)";
+    default:
+        return strerror(-err);
     }
 }
 

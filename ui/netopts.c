@@ -141,9 +141,8 @@ enum netopts_result netopts_parse(struct netopts *o, int argc, char **argv, cons
             o->ui = true;
             continue;
         }
-        static const char *const with_value[] = {"--tun",  "--kernel-addr", "--addr",
-                                                 "--mtu",  "--msl",         "--syn-retries",
-                                                 "--pcap", "--trace"};
+        static const char *const with_value[] = {"--tun", "--kernel-addr", "--addr", "--mtu",
+                                                 "--msl", "--syn-retries", "--pcap", "--trace"};
         bool known = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             known |= !strcmp(name, with_value[k]);

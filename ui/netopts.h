@@ -40,7 +40,7 @@ enum netopts_result netopts_parse(struct netopts *o, int argc, char **argv, cons
 
 /* The sinks asked for on the command line. */
 struct netopts_sinks {
-    struct tev_fanout fanout;  /* every event goes here */
+    struct tev_fanout fanout; /* every event goes here */
     struct trace_text text;
     FILE *json;
     struct pcap_out *pcap;

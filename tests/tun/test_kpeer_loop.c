@@ -16,15 +16,14 @@
 #include "tun_loop.h"
 
 #define KERNEL 0x0a070001u
-#define STACK 0x0a070002u
+#define STACK  0x0a070002u
 #define SECOND 1000000u
 
 static int failures;
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__, __LINE__, __func__,        \
-                    #cond);                                                                        \
+            fprintf(stderr, "%s:%d: %s: check failed: %s\n", __FILE__, __LINE__, __func__, #cond); \
             failures++;                                                                            \
             return;                                                                                \
         }                                                                                          \
@@ -34,9 +33,9 @@ struct world {
     struct tun_loop *loop;
     struct stack *stack;
     struct kpeer *kp;
-    unsigned calls_by_server;     /* TEV_CALL events from the kernel peer */
-    bool kernel_time_wait_seen;   /* a TEV_KERNEL in TIME_WAIT for port 5000 */
-    int sd, h;                    /* predicate arguments */
+    unsigned calls_by_server;   /* TEV_CALL events from the kernel peer */
+    bool kernel_time_wait_seen; /* a TEV_KERNEL in TIME_WAIT for port 5000 */
+    int sd, h;                  /* predicate arguments */
 };
 
 static void on_event(void *ctx, const struct tev *ev)
@@ -66,8 +65,11 @@ static int world_open(struct world *w)
         return err == -EPERM ? 77 : 1;
     }
     w->stack = tun_loop_stack(w->loop);
-    struct kpeer_config kc = {.host = "server", .on_event = on_event, .event_ctx = w,
-                              .clock = tun_loop_clock, .clock_ctx = w->loop};
+    struct kpeer_config kc = {.host = "server",
+                              .on_event = on_event,
+                              .event_ctx = w,
+                              .clock = tun_loop_clock,
+                              .clock_ctx = w->loop};
     w->kp = kpeer_new(&kc);
     return w->kp ? 0 : 1;
 }
