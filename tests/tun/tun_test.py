@@ -454,6 +454,61 @@ def test_connect_to_kernel_listener_half_close():
           f"stdout was {len(r.stdout)} bytes: {r.stdout[:60]!r}")
 
 
+def test_connect_reset_by_kernel_says_reset():
+    """A kernel server that aborts (SO_LINGER 0): tcplab connect says "reset", status 1."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("0.0.0.0", 5002))
+    srv.listen(1)
+    srv.settimeout(15)
+
+    def server():
+        try:
+            c, _ = srv.accept()
+            c.recv(100)
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            c.close()
+        except OSError:
+            pass
+
+    t = threading.Thread(target=server, daemon=True)
+    t.start()
+    # stdin stays open (a pipe nobody closes), so only the RST can end it
+    p = subprocess.Popen([TCPLAB, "connect", "--quiet", KERNEL, "5002"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        p.stdin.write(b"hello\n")
+        p.stdin.flush()
+        out, err = p.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise Fail("tcplab connect did not end after the kernel's RST")
+    finally:
+        t.join(timeout=5)
+        srv.close()
+    check(p.returncode == 1, f"status {p.returncode}, want 1; stderr {err!r}")
+    check(b"reset" in err, f"stderr does not say reset: {err!r}")
+
+
+def test_chargen_streams_rfc864_lines():
+    L = Listen(trace=False)
+    try:
+        s = socket.create_connection((STACK, 19), timeout=5)
+        got = b""
+        while len(got) < 20000:
+            b = s.recv(65536)
+            check(b, "chargen ended by itself")
+            got += b
+        s.close()
+    finally:
+        L.stop()
+    lines = got.split(b"\r\n")[:-1]
+    check(len(lines) > 200, "too few lines")
+    for i, line in enumerate(lines[:-1]):
+        want = bytes(32 + (i + k) % 95 for k in range(72))
+        check(line == want, f"line {i} is {line[:20]!r}…, want {want[:20]!r}…")
+
+
 def test_linger0_abort_resets_stack_connection():
     L = Listen()
     try:
