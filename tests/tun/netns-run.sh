@@ -31,4 +31,15 @@ if [ ! -c /dev/net/tun ]; then
     echo "SKIP: /dev/net/tun is missing (modprobe tun)" >&2
     exit 77
 fi
+# Inside a user namespace (unshare -rn) /dev/net/tun may still be closed to
+# us: try to make a device once before running the test.
+if ! ip tuntap add dev tlprobe0 mode tun 2>/dev/null; then
+    if [ "$TCPLAB_REQUIRE_TUN" = 1 ]; then
+        echo "FAIL: cannot create a TUN device in the namespace (TCPLAB_REQUIRE_TUN=1)" >&2
+        exit 1
+    fi
+    echo "SKIP: cannot create a TUN device in the namespace: run as root" >&2
+    exit 77
+fi
+ip link del tlprobe0
 exec "$@"
