@@ -10,6 +10,8 @@
  *   4. run the callbacks of the extra descriptors that are ready;
  *   5. run the follow-up callback (services, UI), then read the kernel's
  *      socket table if something worth seeing happened.
+ * The kernel's table is also read just before the stack sees a SYN, FIN or
+ * RST from the kernel: that is when its short-lived states can be caught.
  * Nothing in here busy-waits: with no traffic and no timer, poll() sleeps.
  */
 #include "tun_loop.h"
@@ -300,6 +302,17 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
     return a < b ? a : b;
 }
 
+/* A TCP segment from the kernel with SYN, FIN or RST: the kernel has just
+ * changed state to send it (SYN_SENT, FIN_WAIT_1, LAST_ACK, ...), and the
+ * stack's answer may change it again within microseconds. */
+static bool kernel_just_moved(const uint8_t *pkt, size_t len)
+{
+    if (len < 40 || (pkt[0] >> 4) != 4 || pkt[9] != WIRE_PROTO_TCP)
+        return false;
+    size_t ihl = (size_t)(pkt[0] & 15) * 4;
+    return ihl + 14 <= len && (pkt[ihl + 13] & (TCP_SYN | TCP_FIN | TCP_RST));
+}
+
 /* Returns 0, or -ENODEV when the interface has gone. */
 static int drain_tun(struct tun_loop *l)
 {
@@ -314,6 +327,10 @@ static int drain_tun(struct tun_loop *l)
         l->stats.bytes_in += (uint64_t)n;
         if (l->cfg.on_packet)
             l->cfg.on_packet(l->cfg.packet_ctx, now, TEV_IN, l->buf, (size_t)n);
+        /* Read the kernel's sockets before the stack answers, or states
+         * that last one round trip (LAST_ACK, FIN_WAIT_1) are never seen. */
+        if (l->kdiag && kernel_just_moved(l->buf, (size_t)n))
+            tun_loop_kernel_refresh(l);
         stack_input(l->stack, now, l->buf, (size_t)n);
     }
     return 0;
