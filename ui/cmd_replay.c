@@ -338,6 +338,8 @@ static bool check_golden(const char *file, const struct scn_timeline *tl, uint64
     uint64_t gseed = golden_seed(gold);
     if (gseed != seed) {
         /* Made with another seed: random impairments differ, nothing to compare. */
+        fprintf(acc, "  note: golden trace %s was made with seed %llu, not %llu: not compared\n",
+                gpath, (unsigned long long)gseed, (unsigned long long)seed);
     } else if (glen != run.len || memcmp(gold, run.buf, glen) != 0) {
         ok = false;
         fprintf(acc, "  the trace differs from the golden trace %s (- golden, + this run):\n",
