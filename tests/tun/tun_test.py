@@ -337,8 +337,11 @@ def test_kernel_closes_first():
     tos = [e["to"] for e in stack_states(ev, 7, port)]
     check(is_subsequence(["ESTABLISHED", "CLOSE_WAIT", "LAST_ACK", "CLOSED"], tos),
           f"stack states were {tos}")
-    ks = kernel_events(ev, port)
-    check(ks and any("TIME_WAIT" in json.dumps(e) for e in ks), f"kernel events were {ks}")
+    ks = [e.get("state") for e in kernel_events(ev, port)]
+    # FIN_WAIT_1 lasts one round trip: it is seen because the kernel's sockets
+    # are read just before the stack handles the kernel's FIN.
+    check(is_subsequence(["ESTABLISHED", "FIN_WAIT_1", "TIME_WAIT"], ks) or
+          is_subsequence(["SYN_SENT", "FIN_WAIT_1", "TIME_WAIT"], ks), f"kernel states were {ks}")
 
 
 def stack_closes_first(fetch, port, through_fin_wait_2=False):
