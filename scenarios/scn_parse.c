@@ -1799,6 +1799,10 @@ static int parse_expect(struct parser *P)
             char key[16];
             enum scn_op op;
             const char *val;
+            if (is_word(P, i, "timeout") && i > 3) {
+                int j = opt_timeout(P, i, st);
+                return j < 0 ? -1 : expect_end(P, j);
+            }
             if (P->t[i].k != TK_WORD || split_field(P, i, key, sizeof key, &op, &val) < 0)
                 return fail_tok(P, i, "e.g. `expect server queue syn=1 accept=2`",
                                 "expected syn=N or accept=N");
