@@ -79,6 +79,8 @@ void ui_view_diagram_line(struct screen *s, int x, int y, int w, const struct ui
 void ui_view_graph(struct screen *s, struct ui_rect r, const struct ui_model *m);
 /* Diagram edges drawn by ui_view_graph (for the tests): from, to. */
 size_t ui_graph_edges(enum tcp_state (*edges)[2], size_t max);
+/* The edges the drawn picture of Figure 5 has (when the panel is 98x20 or more). */
+size_t ui_graph_picture_edges(enum tcp_state (*edges)[2], size_t max);
 
 /* ---- narration (view_narration.c) -------------------------------------------- */
 /* The narration of step k (1-based; 0 = before the first step). A step with

@@ -391,12 +391,53 @@ static void test_state_diagram_is_drawn_from_the_engine_table(void **state)
         assert_true(found);
     }
     c->o.graph = true;
-    struct screen *s = at_step(c, 5, 100, 30);
+    struct screen *s = at_step(c, 5, 80, 24); /* small: the list form */
     int y = fx_row_of(s, "client \u25b6 FIN_WAIT_2");
     assert_true(y >= 0);
     y = fx_row_of(s, "\u2501rcv ACK of FIN\u2501\u25b6 FIN_WAIT_2"); /* the edge just taken, lit */
     assert_true(y >= 0);
     assert_true(row_has(s, y, "FIN_WAIT_1"));
+    screen_free(s);
+
+    /* 100x30: the picture, with the same edges and the table's own words. */
+    n = ui_graph_picture_edges(edges, 64);
+    for (size_t i = 0; i < n; i++)
+        assert_true(tcp_transition_legal(edges[i][0], edges[i][1]));
+    for (size_t f = 0; f < sizeof fig5 / sizeof fig5[0]; f++) {
+        bool found = false;
+        for (size_t i = 0; i < n; i++)
+            found |= edges[i][0] == fig5[f][0] && edges[i][1] == fig5[f][1];
+        assert_true(found);
+    }
+    s = at_step(c, 5, 100, 30);
+    for (size_t k = 0; k < n; k++) {
+        const struct tcp_transition *t = NULL; /* the table's first row for this edge */
+        for (size_t i = 0; i < tcp_ntransitions && !t; i++)
+            if (tcp_transitions[i].from == edges[k][0] && tcp_transitions[i].to == edges[k][1])
+                t = &tcp_transitions[i];
+        assert_non_null(t);
+        char label[96];
+        if (t->action && *t->action)
+            snprintf(label, sizeof label, "%s/%s", t->event, t->action);
+        else
+            snprintf(label, sizeof label, "%s", t->event);
+        assert_true(screen_contains(s, label));
+    }
+    assert_true(screen_contains(s, "client in FIN_WAIT_2"));
+    /* The current states are highlighted (reverse), the others are not. */
+    int found_rev = 0;
+    for (int yy = 0; yy < s->h; yy++) {
+        char buf[1024];
+        screen_row_text(s, yy, buf, sizeof buf);
+        char *p = strstr(buf, "FIN_WAIT_2");
+        if (!p || strstr(buf, "client in"))
+            continue;
+        for (int x = 0; x < s->w; x++)
+            if (screen_cell(s, x, yy)->ch == 'F' && screen_cell(s, x + 4, yy)->ch == 'W' &&
+                screen_cell(s, x + 9, yy)->ch == '2' && (screen_cell(s, x, yy)->attr & SA_REVERSE))
+                found_rev++;
+    }
+    assert_true(found_rev >= 1);
     screen_free(s);
 }
 
@@ -589,7 +630,7 @@ static void test_play_runs_through_every_step_and_stops_at_the_end(void **state)
     assert_int_equal(c->p.step, c->tl->nsteps);
     assert_int_equal(c->p.model.applied, c->tl->nevents);
     for (int i = 0; i < 40 && ui_player_busy(&c->p); i++)
-        ui_player_tick(&c->p, 0.05); /* the last state change's flash fades */
+        ui_player_tick(&c->p, 0.05);     /* the last state change's flash fades */
     assert_false(ui_player_busy(&c->p)); /* idle: the terminal loop may block */
     /* space at the end plays again from the start */
     ui_player_toggle_play(&c->p);
