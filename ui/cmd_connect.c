@@ -175,6 +175,19 @@ static int parse_target(const struct netopts *o, uint32_t *addr, uint16_t *port)
                 o->args[0]);
         return -1;
     }
+    /* Only the TUN subnet: anything else would leave through the kernel's
+     * routing table (and, with forwarding on, the machine). */
+    uint32_t mask = ~0u << (32 - o->loop.dev.prefix_len);
+    if ((*addr & mask) != (o->loop.dev.kernel_addr & mask) || *addr == o->loop.stack.addr) {
+        char k[16];
+        fprintf(stderr,
+                "tcplab connect: HOST %s is not on the TUN device's subnet (%s/%u): the stack "
+                "can only reach the kernel through it — use the kernel's address, normally "
+                "10.7.0.1\n",
+                o->args[0], wire_addr_str(o->loop.dev.kernel_addr & mask, k),
+                o->loop.dev.prefix_len);
+        return -1;
+    }
     char *end;
     errno = 0;
     long p = strtol(o->args[1], &end, 10);

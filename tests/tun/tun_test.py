@@ -681,6 +681,8 @@ def test_bad_arguments_are_status_2():
         check(word in r.stderr, f"{args}: message does not mention {word!r}: {r.stderr!r}")
     r = run([TCPLAB, "connect", KERNEL, "0"], 10)
     check(r.returncode == 2 and b"PORT" in r.stderr, f"connect port 0: {r.returncode} {r.stderr!r}")
+    r = run([TCPLAB, "connect", "192.0.2.1", "80"], 10)
+    check(r.returncode == 2 and b"subnet" in r.stderr, f"connect off-subnet: {r.returncode} {r.stderr!r}")
     check(not iface_exists(), "a TUN device was left behind")
 
 
