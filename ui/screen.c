@@ -328,6 +328,10 @@ static uint32_t ascii_for(uint32_t ch)
         return '-';
     case 0x00a7:
         return 'S'; /* § */
+    case 0x25b2:
+        return '^'; /* ▲ */
+    case 0x25bc:
+        return 'v'; /* ▼ */
     default:
         return 0;
     }

@@ -144,12 +144,12 @@ static void test_ascii_mode_draws_lines_and_marks_in_plain_ascii(void **state)
     struct screen *s = screen_new(12, 3);
     s->ascii = true;
     screen_box(s, 0, 0, 12, 3, false, SC_FRAME, NULL);
-    screen_print(s, 1, 1, 10, SC_NORMAL, "\u2500\u25b6\u2717\u25c0");
+    screen_print(s, 1, 1, 10, SC_NORMAL, "\u2500\u25b6\u2717\u25c0\u25b2\u25bc");
     char buf[64];
     row(s, 0, buf, sizeof buf);
     assert_string_equal(buf, "+----------+");
     row(s, 1, buf, sizeof buf);
-    assert_string_equal(buf, "|->X<      |");
+    assert_string_equal(buf, "|->X<^v    |");
     screen_free(s);
 }
 
