@@ -22,7 +22,7 @@
 #define RT_MAX_SOCKS 256
 
 /* What the scenario knows of one call: made, returned, and its result. */
-struct rt_callrec {
+struct scn_rt_callrec {
     bool made, done;
     long result;
     uint8_t *data; /* recv: the bytes read (owned) */
@@ -30,7 +30,7 @@ struct rt_callrec {
 };
 
 /* A socket as the scenario sees it. */
-struct rt_sock {
+struct scn_rt_sock {
     int host;
     int sd; /* stack descriptor or kpeer handle; -1 once closed */
     bool listening;
@@ -39,11 +39,11 @@ struct rt_sock {
     struct tcp_tuple tuple; /* the connection, from this host's point of view */
     int name;               /* index in scn->socks, or -1 */
     bool accepted;          /* made by accept() */
-    struct rt_callrec last[TCP_NCALLS];
+    struct scn_rt_callrec last[TCP_NCALLS];
 };
 
 /* A blocking call a host is inside (docs/scenarios.md "Blocking"). */
-struct rt_pending {
+struct scn_rt_pending {
     bool active;
     enum tcp_call call;
     int sock;            /* the socket it was made on */
@@ -54,7 +54,7 @@ struct rt_pending {
     int line;
 };
 
-struct rt_host {
+struct scn_rt_host {
     char name[SCN_MAX_NAME];
     const struct scn_hostdef *def;
     bool kernel; /* kernel sockets (--tun peer) */
@@ -63,12 +63,12 @@ struct rt_host {
     struct kpeer *kp;    /* kernel hosts */
     int cur;             /* current socket, -1 if none */
     int last_listener;   /* newest listening socket, -1 if none */
-    struct rt_pending pend;
-    struct rt_callrec last[TCP_NCALLS];
+    struct scn_rt_pending pend;
+    struct scn_rt_callrec last[TCP_NCALLS];
 };
 
 /* A connection's state as events report it (TEV_STATE, TEV_KERNEL). */
-struct rt_conn {
+struct scn_rt_conn {
     int host;
     struct tcp_tuple t; /* from that host's point of view */
     enum tcp_state state;
@@ -77,7 +77,7 @@ struct rt_conn {
 };
 
 /* A segment some host sent, as the expectations see it. */
-struct rt_seg {
+struct scn_rt_seg {
     int from, to;
     uint64_t t_us;
     uint8_t flags;
@@ -91,7 +91,7 @@ struct rt_seg {
     size_t plen;      /* bytes kept */
 };
 
-struct rt_drop {
+struct scn_rt_drop {
     int host;
     int reason;
     uint64_t t_us;
@@ -99,38 +99,38 @@ struct rt_drop {
 };
 
 /* Per sending endpoint: its ISN and the highest sequence number sent. */
-struct rt_isn {
+struct scn_rt_isn {
     uint32_t saddr, daddr;
     uint16_t sport, dport;
     uint32_t isn, hi;
     bool have_hi;
 };
 
-struct rt;
+struct scn_rt;
 
 /* A network the runner can drive. */
 struct scn_net {
-    uint64_t (*now)(struct rt *rt);
+    uint64_t (*now)(struct scn_rt *rt);
     /* Do the next thing that happens at or before `limit`; false if nothing
      * does (the clock is then at `limit`). A negative `*err` ends the run. */
-    bool (*step)(struct rt *rt, uint64_t limit, int *err);
-    void (*drop_next)(struct rt *rt, const struct scn_netmatch *m, unsigned count);
-    void (*dup_next)(struct rt *rt, const struct scn_netmatch *m, unsigned count);
-    void (*reorder_next)(struct rt *rt, const struct scn_netmatch *m, uint64_t hold_us);
-    void (*loss)(struct rt *rt, int from, int to, double p);
-    void (*delay)(struct rt *rt, int from, int to, uint64_t us);
-    void (*cut)(struct rt *rt, bool cut);
+    bool (*step)(struct scn_rt *rt, uint64_t limit, int *err);
+    void (*drop_next)(struct scn_rt *rt, const struct scn_netmatch *m, unsigned count);
+    void (*dup_next)(struct scn_rt *rt, const struct scn_netmatch *m, unsigned count);
+    void (*reorder_next)(struct scn_rt *rt, const struct scn_netmatch *m, uint64_t hold_us);
+    void (*loss)(struct scn_rt *rt, int from, int to, double p);
+    void (*delay)(struct scn_rt *rt, int from, int to, uint64_t us);
+    void (*cut)(struct scn_rt *rt, bool cut);
     /* Hand a forged packet to host `to` (a stack) now. */
-    void (*inject)(struct rt *rt, int to, const uint8_t *pkt, size_t len);
-    void (*destroy)(struct rt *rt);
+    void (*inject)(struct scn_rt *rt, int to, const uint8_t *pkt, size_t len);
+    void (*destroy)(struct scn_rt *rt);
     /* A call was made on a kernel socket: look at the kernel's states now
      * (transient ones such as LAST_ACK last only until our next packet). */
-    void (*kernel_changed)(struct rt *rt);
+    void (*kernel_changed)(struct scn_rt *rt);
     double time_tolerance; /* fraction allowed on asserted times (0 = exact) */
     uint64_t time_slack_us;
 };
 
-struct rt {
+struct scn_rt {
     const struct scn *s;
     const struct scn_run_opts *opts;
     struct scn_net net;
@@ -140,23 +140,23 @@ struct rt {
     uint64_t t0; /* time the scenario started */
 
     size_t nhosts;
-    struct rt_host hosts[SCN_MAX_HOSTS];
+    struct scn_rt_host hosts[SCN_MAX_HOSTS];
     size_t nsocks;
-    struct rt_sock socks[RT_MAX_SOCKS];
+    struct scn_rt_sock socks[RT_MAX_SOCKS];
     int named[SCN_MAX_SOCKNAMES]; /* scn->socks index -> rt socket, -1 */
 
-    struct rt_conn *conns;
+    struct scn_rt_conn *conns;
     size_t nconns, capconns;
     uint64_t conn_order;
     uint64_t evcount;
 
-    struct rt_seg *segs;
+    struct scn_rt_seg *segs;
     size_t nsegs, capsegs;
-    struct rt_drop *drops;
+    struct scn_rt_drop *drops;
     size_t ndrops, capdrops;
     size_t exchange;   /* first segment of the current exchange */
     int exchange_line; /* the statement that began it */
-    struct rt_isn *isns;
+    struct scn_rt_isn *isns;
     size_t nisns, capisns;
 
     /* connect targets, to name the kernel's segments with --tun */
@@ -175,16 +175,17 @@ struct rt {
 };
 
 /* Every event of the run goes through here (hosts' stacks, the link, kpeer). */
-void rt_on_event(void *ctx, const struct tev *ev);
+void scn_rt_event(void *ctx, const struct tev *ev);
 
 /* Which host sent / receives a packet with these addresses and ports. */
-int rt_host_of(const struct rt *rt, uint32_t addr, uint16_t port, bool kernel_side);
+int scn_rt_host_of(const struct scn_rt *rt, uint32_t addr, uint16_t port, bool kernel_side);
 
 /* Record a segment sent by host `from` (the raw IPv4 packet). */
-void rt_observe_packet(struct rt *rt, int from, uint64_t t_us, const uint8_t *pkt, size_t len);
+void scn_rt_observe_packet(struct scn_rt *rt, int from, uint64_t t_us, const uint8_t *pkt,
+                           size_t len);
 
 /* The TUN network (scn_tun.c): fills rt->net and the hosts' stack / kpeer.
  * Returns 0 or a negative errno with a message in msg. */
-int scn_tun_setup(struct rt *rt, char *msg, size_t msglen);
+int scn_tun_setup(struct scn_rt *rt, char *msg, size_t msglen);
 
 #endif

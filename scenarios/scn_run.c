@@ -5,7 +5,7 @@
  * Second stage of the scenario data flow in DESIGN.md. The runner executes
  * the steps in order. Time moves only when a step waits: `wait`, or an
  * expectation waiting for what it expects (docs/scenarios.md). Meanwhile
- * every event of every host comes through rt_on_event(), which keeps what
+ * every event of every host comes through scn_rt_event(), which keeps what
  * the expectations need — the segments each host sent (with relative
  * numbers), the connections' states, the dropped packets — and clones the
  * event into the timeline, attributed to the step that was running.
@@ -32,9 +32,9 @@
 
 /* ---- the report ------------------------------------------------------------ */
 
-static void rep(struct rt *rt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void rep(struct scn_rt *rt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void rep(struct rt *rt, const char *fmt, ...)
+static void rep(struct scn_rt *rt, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -57,7 +57,7 @@ static void rep(struct rt *rt, const char *fmt, ...)
 }
 
 /* Start a failure entry for statement st: "  file:line: text". */
-static void fail_begin(struct rt *rt, const struct scn_stmt *st)
+static void fail_begin(struct scn_rt *rt, const struct scn_stmt *st)
 {
     rt->failures++;
     rt->step_failed = true;
@@ -89,7 +89,7 @@ static void fmt_bytes(char *out, size_t cap, const uint8_t *b, size_t n)
     out[o] = 0;
 }
 
-static void fmt_result(char *out, size_t cap, enum tcp_call call, const struct rt_callrec *r)
+static void fmt_result(char *out, size_t cap, enum tcp_call call, const struct scn_rt_callrec *r)
 {
     if (!r->done) {
         snprintf(out, cap, "blocked (not returned yet)");
@@ -109,87 +109,87 @@ static void fmt_result(char *out, size_t cap, enum tcp_call call, const struct r
 
 /* ---- hosts: one face for stacks and kernel sockets ---------------------------- */
 
-static uint64_t now(struct rt *rt)
+static uint64_t now(struct scn_rt *rt)
 {
     return rt->net.now(rt);
 }
 
-static int h_socket(struct rt *rt, int h)
+static int h_socket(struct scn_rt *rt, int h)
 {
-    struct rt_host *H = &rt->hosts[h];
+    struct scn_rt_host *H = &rt->hosts[h];
     return H->kernel ? kpeer_socket(H->kp) : tcp_socket(H->stack, now(rt));
 }
 
-static int h_bind(struct rt *rt, int h, int sd, uint16_t port)
+static int h_bind(struct scn_rt *rt, int h, int sd, uint16_t port)
 {
-    struct rt_host *H = &rt->hosts[h];
+    struct scn_rt_host *H = &rt->hosts[h];
     return H->kernel ? kpeer_bind(H->kp, sd, 0, port) : tcp_bind(H->stack, now(rt), sd, port);
 }
 
-static int h_listen(struct rt *rt, int h, int sd, int backlog)
+static int h_listen(struct scn_rt *rt, int h, int sd, int backlog)
 {
-    struct rt_host *H = &rt->hosts[h];
+    struct scn_rt_host *H = &rt->hosts[h];
     return H->kernel ? kpeer_listen(H->kp, sd, backlog)
                      : tcp_listen(H->stack, now(rt), sd, backlog);
 }
 
-static int h_accept(struct rt *rt, int h, int sd, struct tcp_tuple *t)
+static int h_accept(struct scn_rt *rt, int h, int sd, struct tcp_tuple *t)
 {
-    struct rt_host *H = &rt->hosts[h];
+    struct scn_rt_host *H = &rt->hosts[h];
     return H->kernel ? kpeer_accept(H->kp, sd, t) : tcp_accept(H->stack, now(rt), sd, t);
 }
 
-static int h_connect(struct rt *rt, int h, int sd, uint32_t addr, uint16_t port)
+static int h_connect(struct scn_rt *rt, int h, int sd, uint32_t addr, uint16_t port)
 {
-    struct rt_host *H = &rt->hosts[h];
+    struct scn_rt_host *H = &rt->hosts[h];
     return H->kernel ? kpeer_connect(H->kp, sd, addr, port)
                      : tcp_connect(H->stack, now(rt), sd, addr, port);
 }
 
-static long h_send(struct rt *rt, int h, int sd, const uint8_t *b, size_t n)
+static long h_send(struct scn_rt *rt, int h, int sd, const uint8_t *b, size_t n)
 {
-    struct rt_host *H = &rt->hosts[h];
+    struct scn_rt_host *H = &rt->hosts[h];
     return H->kernel ? kpeer_send(H->kp, sd, b, n) : tcp_send(H->stack, now(rt), sd, b, n);
 }
 
-static long h_recv(struct rt *rt, int h, int sd, uint8_t *b, size_t n)
+static long h_recv(struct scn_rt *rt, int h, int sd, uint8_t *b, size_t n)
 {
-    struct rt_host *H = &rt->hosts[h];
+    struct scn_rt_host *H = &rt->hosts[h];
     return H->kernel ? kpeer_recv(H->kp, sd, b, n) : tcp_recv(H->stack, now(rt), sd, b, n);
 }
 
-static int h_shutdown(struct rt *rt, int h, int sd, int how)
+static int h_shutdown(struct scn_rt *rt, int h, int sd, int how)
 {
-    struct rt_host *H = &rt->hosts[h];
+    struct scn_rt_host *H = &rt->hosts[h];
     return H->kernel ? kpeer_shutdown(H->kp, sd, (enum tcp_shut)how)
                      : tcp_shutdown(H->stack, now(rt), sd, (enum tcp_shut)how);
 }
 
-static int h_close(struct rt *rt, int h, int sd, bool abort)
+static int h_close(struct scn_rt *rt, int h, int sd, bool abort)
 {
-    struct rt_host *H = &rt->hosts[h];
+    struct scn_rt_host *H = &rt->hosts[h];
     if (H->kernel)
         return abort ? kpeer_abort(H->kp, sd) : kpeer_close(H->kp, sd);
     return abort ? tcp_abort(H->stack, now(rt), sd) : tcp_close(H->stack, now(rt), sd);
 }
 
-static int h_setsockopt(struct rt *rt, int h, int sd, enum tcp_sockopt opt, long v)
+static int h_setsockopt(struct scn_rt *rt, int h, int sd, enum tcp_sockopt opt, long v)
 {
-    struct rt_host *H = &rt->hosts[h];
+    struct scn_rt_host *H = &rt->hosts[h];
     return H->kernel ? kpeer_setsockopt(H->kp, sd, opt, v)
                      : tcp_setsockopt(H->stack, now(rt), sd, opt, v);
 }
 
-static unsigned h_poll(struct rt *rt, int h, int sd)
+static unsigned h_poll(struct scn_rt *rt, int h, int sd)
 {
-    struct rt_host *H = &rt->hosts[h];
+    struct scn_rt_host *H = &rt->hosts[h];
     return H->kernel ? kpeer_poll(H->kp, sd) : tcp_poll(H->stack, sd);
 }
 
 /* The socket's pending error (negative errno) or 0. */
-static int h_error(struct rt *rt, int h, int sd)
+static int h_error(struct scn_rt *rt, int h, int sd)
 {
-    struct rt_host *H = &rt->hosts[h];
+    struct scn_rt_host *H = &rt->hosts[h];
     if (H->kernel)
         return kpeer_error(H->kp, sd);
     struct tcp_status st;
@@ -199,9 +199,9 @@ static int h_error(struct rt *rt, int h, int sd)
 }
 
 /* State of an open descriptor, or -1. */
-static int h_state(struct rt *rt, int h, int sd)
+static int h_state(struct scn_rt *rt, int h, int sd)
 {
-    struct rt_host *H = &rt->hosts[h];
+    struct scn_rt_host *H = &rt->hosts[h];
     if (H->kernel)
         return kpeer_state(H->kp, sd);
     struct tcp_status st;
@@ -210,9 +210,9 @@ static int h_state(struct rt *rt, int h, int sd)
     return (int)st.state;
 }
 
-static bool h_tuple(struct rt *rt, int h, int sd, struct tcp_tuple *t)
+static bool h_tuple(struct scn_rt *rt, int h, int sd, struct tcp_tuple *t)
 {
-    struct rt_host *H = &rt->hosts[h];
+    struct scn_rt_host *H = &rt->hosts[h];
     if (H->kernel)
         return kpeer_tuple(H->kp, sd, t) == 0;
     struct tcp_status st;
@@ -224,7 +224,7 @@ static bool h_tuple(struct rt *rt, int h, int sd, struct tcp_tuple *t)
 
 /* ---- what the events tell ------------------------------------------------------ */
 
-static int host_by_name(const struct rt *rt, const char *name)
+static int host_by_name(const struct scn_rt *rt, const char *name)
 {
     if (!name)
         return -1;
@@ -234,7 +234,7 @@ static int host_by_name(const struct rt *rt, const char *name)
     return -1;
 }
 
-int rt_host_of(const struct rt *rt, uint32_t addr, uint16_t port, bool kernel_side)
+int scn_rt_host_of(const struct scn_rt *rt, uint32_t addr, uint16_t port, bool kernel_side)
 {
     if (!rt->tun || !kernel_side) {
         for (size_t i = 0; i < rt->nhosts; i++)
@@ -245,7 +245,7 @@ int rt_host_of(const struct rt *rt, uint32_t addr, uint16_t port, bool kernel_si
     }
     /* With --tun every peer is the kernel at one address: the port tells. */
     for (size_t k = 0; k < rt->nsocks; k++) {
-        const struct rt_sock *so = &rt->socks[k];
+        const struct scn_rt_sock *so = &rt->socks[k];
         if (rt->hosts[so->host].kernel && so->lport == port)
             return so->host;
     }
@@ -265,7 +265,7 @@ static bool tuple_eq(const struct tcp_tuple *a, const struct tcp_tuple *b)
            a->rport == b->rport;
 }
 
-static struct rt_conn *conn_find(struct rt *rt, int h, const struct tcp_tuple *t)
+static struct scn_rt_conn *conn_find(struct scn_rt *rt, int h, const struct tcp_tuple *t)
 {
     /* Newest first: a new incarnation of a tuple shadows the old one. */
     for (size_t i = rt->nconns; i-- > 0;)
@@ -274,15 +274,15 @@ static struct rt_conn *conn_find(struct rt *rt, int h, const struct tcp_tuple *t
     return NULL;
 }
 
-static void conn_update(struct rt *rt, int h, const struct tcp_tuple *t, enum tcp_state to)
+static void conn_update(struct scn_rt *rt, int h, const struct tcp_tuple *t, enum tcp_state to)
 {
     if (h < 0 || to >= TCP_NSTATES)
         return;
-    struct rt_conn *c = conn_find(rt, h, t);
+    struct scn_rt_conn *c = conn_find(rt, h, t);
     if (!c || (c->state == TCP_CLOSED && to != TCP_CLOSED)) {
         if (rt->nconns == rt->capconns) {
             size_t cap = rt->capconns ? rt->capconns * 2 : 16;
-            struct rt_conn *n = realloc(rt->conns, cap * sizeof *n);
+            struct scn_rt_conn *n = realloc(rt->conns, cap * sizeof *n);
             if (!n)
                 return;
             rt->conns = n;
@@ -298,11 +298,11 @@ static void conn_update(struct rt *rt, int h, const struct tcp_tuple *t, enum tc
     c->entered[to] = rt->evcount;
 }
 
-static struct rt_isn *isn_entry(struct rt *rt, uint32_t saddr, uint16_t sport, uint32_t daddr,
-                                uint16_t dport, bool create)
+static struct scn_rt_isn *isn_entry(struct scn_rt *rt, uint32_t saddr, uint16_t sport,
+                                    uint32_t daddr, uint16_t dport, bool create)
 {
     for (size_t i = 0; i < rt->nisns; i++) {
-        struct rt_isn *e = &rt->isns[i];
+        struct scn_rt_isn *e = &rt->isns[i];
         if (e->saddr == saddr && e->sport == sport && e->daddr == daddr && e->dport == dport)
             return e;
     }
@@ -310,13 +310,13 @@ static struct rt_isn *isn_entry(struct rt *rt, uint32_t saddr, uint16_t sport, u
         return NULL;
     if (rt->nisns == rt->capisns) {
         size_t cap = rt->capisns ? rt->capisns * 2 : 16;
-        struct rt_isn *n = realloc(rt->isns, cap * sizeof *n);
+        struct scn_rt_isn *n = realloc(rt->isns, cap * sizeof *n);
         if (!n)
             return NULL;
         rt->isns = n;
         rt->capisns = cap;
     }
-    struct rt_isn *e = &rt->isns[rt->nisns++];
+    struct scn_rt_isn *e = &rt->isns[rt->nisns++];
     memset(e, 0, sizeof *e);
     e->saddr = saddr;
     e->sport = sport;
@@ -328,10 +328,10 @@ static struct rt_isn *isn_entry(struct rt *rt, uint32_t saddr, uint16_t sport, u
 /* Record one segment sent by `from`: relative numbers as tcpdump counts them
  * (from the first sequence number seen from each side, the ISN when the SYN
  * was seen), and whether it repeats sequence space already sent. */
-static void observe(struct rt *rt, int from, int to, uint64_t t_us, uint32_t src, uint32_t dst,
+static void observe(struct scn_rt *rt, int from, int to, uint64_t t_us, uint32_t src, uint32_t dst,
                     const struct wire_tcp *tcp)
 {
-    struct rt_isn *e = isn_entry(rt, src, tcp->sport, dst, tcp->dport, false);
+    struct scn_rt_isn *e = isn_entry(rt, src, tcp->sport, dst, tcp->dport, false);
     bool syn = tcp->flags & TCP_SYN, fin = tcp->flags & TCP_FIN;
     if (!e || (syn && tcp->seq != e->isn)) {
         /* A first segment, or a SYN with a new ISN: a new incarnation. */
@@ -341,16 +341,16 @@ static void observe(struct rt *rt, int from, int to, uint64_t t_us, uint32_t src
         e->isn = tcp->seq;
         e->have_hi = false;
     }
-    struct rt_isn *r = isn_entry(rt, dst, tcp->dport, src, tcp->sport, false);
+    struct scn_rt_isn *r = isn_entry(rt, dst, tcp->dport, src, tcp->sport, false);
     if (rt->nsegs == rt->capsegs) {
         size_t cap = rt->capsegs ? rt->capsegs * 2 : 64;
-        struct rt_seg *n = realloc(rt->segs, cap * sizeof *n);
+        struct scn_rt_seg *n = realloc(rt->segs, cap * sizeof *n);
         if (!n)
             return;
         rt->segs = n;
         rt->capsegs = cap;
     }
-    struct rt_seg *g = &rt->segs[rt->nsegs];
+    struct scn_rt_seg *g = &rt->segs[rt->nsegs];
     memset(g, 0, sizeof *g);
     g->from = from;
     g->to = to;
@@ -379,32 +379,33 @@ static void observe(struct rt *rt, int from, int to, uint64_t t_us, uint32_t src
     rt->nsegs++;
 }
 
-void rt_observe_packet(struct rt *rt, int from, uint64_t t_us, const uint8_t *pkt, size_t len)
+void scn_rt_observe_packet(struct scn_rt *rt, int from, uint64_t t_us, const uint8_t *pkt,
+                           size_t len)
 {
     struct wire_ipv4 ip;
     struct wire_tcp tcp;
     if (wire_ipv4_parse(pkt, len, &ip) != WIRE_OK || ip.proto != WIRE_PROTO_TCP ||
         wire_tcp_parse(&ip, &tcp) != WIRE_OK)
         return;
-    int to = rt_host_of(rt, ip.dst, tcp.dport, rt->tun && !rt->hosts[from].kernel);
+    int to = scn_rt_host_of(rt, ip.dst, tcp.dport, rt->tun && !rt->hosts[from].kernel);
     observe(rt, from, to, t_us, ip.src, ip.dst, &tcp);
 }
 
-static void add_drop(struct rt *rt, int h, int reason, uint64_t t)
+static void add_drop(struct scn_rt *rt, int h, int reason, uint64_t t)
 {
     if (rt->ndrops == rt->capdrops) {
         size_t cap = rt->capdrops ? rt->capdrops * 2 : 16;
-        struct rt_drop *n = realloc(rt->drops, cap * sizeof *n);
+        struct scn_rt_drop *n = realloc(rt->drops, cap * sizeof *n);
         if (!n)
             return;
         rt->drops = n;
         rt->capdrops = cap;
     }
-    rt->drops[rt->ndrops++] = (struct rt_drop){.host = h, .reason = reason, .t_us = t};
+    rt->drops[rt->ndrops++] = (struct scn_rt_drop){.host = h, .reason = reason, .t_us = t};
 }
 
 /* The timeline keeps its own copies of host names (events outlive the run). */
-static const char *tl_name(const struct rt *rt, const char *name)
+static const char *tl_name(const struct scn_rt *rt, const char *name)
 {
     if (!name)
         return NULL;
@@ -418,7 +419,7 @@ static const char *tl_name(const struct rt *rt, const char *name)
     return "?";
 }
 
-static void timeline_add(struct rt *rt, const struct tev *ev)
+static void timeline_add(struct scn_rt *rt, const struct tev *ev)
 {
     struct scn_timeline *tl = rt->tl;
     if (tl->nevents == rt->cap_events) {
@@ -440,16 +441,16 @@ static void timeline_add(struct rt *rt, const struct tev *ev)
     tl->events[tl->nevents++] = c;
 }
 
-void rt_on_event(void *ctx, const struct tev *ev)
+void scn_rt_event(void *ctx, const struct tev *ev)
 {
-    struct rt *rt = ctx;
+    struct scn_rt *rt = ctx;
     rt->evcount++;
     int h;
     switch (ev->kind) {
     case TEV_SEGMENT:
         h = host_by_name(rt, ev->host);
         if (ev->u.seg.dir == TEV_OUT && h >= 0 && !rt->hosts[h].kernel) {
-            int to = rt_host_of(rt, ev->u.seg.dst, ev->u.seg.tcp.dport, rt->tun);
+            int to = scn_rt_host_of(rt, ev->u.seg.dst, ev->u.seg.tcp.dport, rt->tun);
             observe(rt, h, to, ev->t_us, ev->u.seg.src, ev->u.seg.dst, &ev->u.seg.tcp);
         }
         break;
@@ -457,7 +458,7 @@ void rt_on_event(void *ctx, const struct tev *ev)
         conn_update(rt, host_by_name(rt, ev->host), &ev->tuple, ev->u.state.to);
         break;
     case TEV_KERNEL:
-        h = rt_host_of(rt, ev->tuple.laddr, ev->tuple.lport, true);
+        h = scn_rt_host_of(rt, ev->tuple.laddr, ev->tuple.lport, true);
         conn_update(rt, h, &ev->tuple, ev->u.kernel.gone ? TCP_CLOSED : ev->u.kernel.state);
         break;
     case TEV_DROP:
@@ -476,7 +477,7 @@ void rt_on_event(void *ctx, const struct tev *ev)
 
 /* A call's return that the engine does not report by itself (a blocking
  * connect() returning), so the timeline shows when the program went on. */
-static void emit_return(struct rt *rt, int h, const struct rt_sock *so, enum tcp_call call,
+static void emit_return(struct scn_rt *rt, int h, const struct scn_rt_sock *so, enum tcp_call call,
                         long result)
 {
     struct tev ev;
@@ -489,16 +490,16 @@ static void emit_return(struct rt *rt, int h, const struct rt_sock *so, enum tcp
     ev.u.call.call = call;
     ev.u.call.result = result;
     ev.u.call.arg = so->tuple.rport;
-    rt_on_event(rt, &ev);
+    scn_rt_event(rt, &ev);
 }
 
 /* ---- sockets and blocking calls -------------------------------------------------- */
 
-static int new_sock(struct rt *rt, int h, int sd)
+static int new_sock(struct scn_rt *rt, int h, int sd)
 {
     if (rt->nsocks == RT_MAX_SOCKS)
         return -1;
-    struct rt_sock *so = &rt->socks[rt->nsocks];
+    struct scn_rt_sock *so = &rt->socks[rt->nsocks];
     memset(so, 0, sizeof *so);
     so->host = h;
     so->sd = sd;
@@ -506,7 +507,7 @@ static int new_sock(struct rt *rt, int h, int sd)
     return (int)rt->nsocks++;
 }
 
-static void name_sock(struct rt *rt, int k, int name)
+static void name_sock(struct scn_rt *rt, int k, int name)
 {
     if (name >= 0 && k >= 0) {
         rt->named[name] = k;
@@ -514,7 +515,8 @@ static void name_sock(struct rt *rt, int k, int name)
     }
 }
 
-static void record(struct rt_callrec *r, long result, const uint8_t *data, size_t len, bool done)
+static void record(struct scn_rt_callrec *r, long result, const uint8_t *data, size_t len,
+                   bool done)
 {
     free(r->data);
     memset(r, 0, sizeof *r);
@@ -530,7 +532,7 @@ static void record(struct rt_callrec *r, long result, const uint8_t *data, size_
     }
 }
 
-static void record_call(struct rt *rt, int h, int k, enum tcp_call call, long result,
+static void record_call(struct scn_rt *rt, int h, int k, enum tcp_call call, long result,
                         const uint8_t *data, size_t len, bool done)
 {
     record(&rt->hosts[h].last[call], result, data, len, done);
@@ -538,19 +540,19 @@ static void record_call(struct rt *rt, int h, int k, enum tcp_call call, long re
         record(&rt->socks[k].last[call], result, data, len, done);
 }
 
-static void complete(struct rt *rt, int h, long result, const uint8_t *data, size_t len)
+static void complete(struct scn_rt *rt, int h, long result, const uint8_t *data, size_t len)
 {
-    struct rt_pending *p = &rt->hosts[h].pend;
+    struct scn_rt_pending *p = &rt->hosts[h].pend;
     record_call(rt, h, p->sock, p->call, result, data, len, true);
     free(p->owned);
     memset(p, 0, sizeof *p);
 }
 
-static void service_host(struct rt *rt, int h)
+static void service_host(struct scn_rt *rt, int h)
 {
-    struct rt_host *H = &rt->hosts[h];
-    struct rt_pending *p = &H->pend;
-    struct rt_sock *so = &rt->socks[p->sock];
+    struct scn_rt_host *H = &rt->hosts[h];
+    struct scn_rt_pending *p = &H->pend;
+    struct scn_rt_sock *so = &rt->socks[p->sock];
     if (so->sd < 0) {
         complete(rt, h, -EBADF, NULL, 0);
         return;
@@ -641,7 +643,7 @@ static void service_host(struct rt *rt, int h)
 }
 
 /* Complete whatever blocked calls can return now. */
-static void service(struct rt *rt)
+static void service(struct scn_rt *rt)
 {
     for (size_t h = 0; h < rt->nhosts; h++)
         if (rt->hosts[h].pend.active)
@@ -650,11 +652,11 @@ static void service(struct rt *rt)
 
 /* ---- letting time pass ---------------------------------------------------------- */
 
-typedef bool (*rt_cond)(struct rt *rt, const void *arg);
+typedef bool (*scn_rt_cond)(struct scn_rt *rt, const void *arg);
 
 /* Run the network until cond holds (checked after every happening) or the
  * clock reaches `deadline`. True if cond held. */
-static bool run_until(struct rt *rt, uint64_t deadline, rt_cond cond, const void *arg)
+static bool run_until(struct scn_rt *rt, uint64_t deadline, scn_rt_cond cond, const void *arg)
 {
     service(rt);
     for (unsigned long n = 0; n < RT_MAX_STEPS_PER_WAIT; n++) {
@@ -677,7 +679,7 @@ static bool run_until(struct rt *rt, uint64_t deadline, rt_cond cond, const void
     return false;
 }
 
-static uint64_t deadline_in(struct rt *rt, uint64_t us)
+static uint64_t deadline_in(struct scn_rt *rt, uint64_t us)
 {
     uint64_t n = now(rt);
     return n + us < n ? TCP_TIME_NEVER - 1 : n + us;
@@ -685,9 +687,9 @@ static uint64_t deadline_in(struct rt *rt, uint64_t us)
 
 /* ---- states ----------------------------------------------------------------------- */
 
-static enum tcp_state sock_state(struct rt *rt, int k)
+static enum tcp_state sock_state(struct scn_rt *rt, int k)
 {
-    struct rt_sock *so = &rt->socks[k];
+    struct scn_rt_sock *so = &rt->socks[k];
     if (so->sd >= 0) {
         if (so->listening)
             return TCP_LISTEN;
@@ -696,7 +698,7 @@ static enum tcp_state sock_state(struct rt *rt, int k)
             return (enum tcp_state)st;
     }
     if (so->have_tuple) {
-        struct rt_conn *c = conn_find(rt, so->host, &so->tuple);
+        struct scn_rt_conn *c = conn_find(rt, so->host, &so->tuple);
         if (c)
             return c->state;
     }
@@ -704,12 +706,12 @@ static enum tcp_state sock_state(struct rt *rt, int k)
 }
 
 /* The newest connection that arrived on a listening socket. */
-static struct rt_conn *newest_child(struct rt *rt, int k)
+static struct scn_rt_conn *newest_child(struct scn_rt *rt, int k)
 {
-    struct rt_sock *so = &rt->socks[k];
-    struct rt_conn *best = NULL;
+    struct scn_rt_sock *so = &rt->socks[k];
+    struct scn_rt_conn *best = NULL;
     for (size_t i = 0; i < rt->nconns; i++) {
-        struct rt_conn *c = &rt->conns[i];
+        struct scn_rt_conn *c = &rt->conns[i];
         if (c->host == so->host && c->t.lport == so->lport && c->t.rport != 0 &&
             (!best || c->born > best->born))
             best = c;
@@ -718,15 +720,16 @@ static struct rt_conn *newest_child(struct rt *rt, int k)
 }
 
 /* The connection a target's state means (docs/scenarios.md "States"). */
-static enum tcp_state target_state(struct rt *rt, const struct scn_target *t, struct rt_conn **conn)
+static enum tcp_state target_state(struct scn_rt *rt, const struct scn_target *t,
+                                   struct scn_rt_conn **conn)
 {
     *conn = NULL;
     int k = t->sock >= 0 ? rt->named[t->sock] : rt->hosts[t->host].cur;
     if (k < 0)
         return TCP_CLOSED;
-    struct rt_sock *so = &rt->socks[k];
+    struct scn_rt_sock *so = &rt->socks[k];
     if (t->sock < 0 && so->listening && so->sd >= 0) {
-        struct rt_conn *c = newest_child(rt, k);
+        struct scn_rt_conn *c = newest_child(rt, k);
         if (!c)
             return TCP_LISTEN;
         *conn = c;
@@ -743,10 +746,10 @@ struct state_arg {
     uint64_t mark;
 };
 
-static bool state_holds(struct rt *rt, const void *arg)
+static bool state_holds(struct scn_rt *rt, const void *arg)
 {
     const struct state_arg *a = arg;
-    struct rt_conn *c;
+    struct scn_rt_conn *c;
     enum tcp_state st = target_state(rt, a->tgt, &c);
     if (st == a->want)
         return true;
@@ -754,14 +757,14 @@ static bool state_holds(struct rt *rt, const void *arg)
     return c && c->entered[a->want] > a->mark;
 }
 
-static const char *target_name(const struct rt *rt, const struct scn_target *t)
+static const char *target_name(const struct scn_rt *rt, const struct scn_target *t)
 {
     return t->sock >= 0 ? rt->s->socks[t->sock].name : rt->hosts[t->host].name;
 }
 
 /* ---- executing steps ---------------------------------------------------------------- */
 
-static int sock_for_call(struct rt *rt, const struct scn_stmt *st, bool create)
+static int sock_for_call(struct scn_rt *rt, const struct scn_stmt *st, bool create)
 {
     const struct scn_target *t = &st->u.call.tgt;
     int k = t->sock >= 0 ? rt->named[t->sock] : rt->hosts[t->host].cur;
@@ -780,22 +783,22 @@ static int sock_for_call(struct rt *rt, const struct scn_stmt *st, bool create)
     return k;
 }
 
-static bool pending_done(struct rt *rt, const void *arg)
+static bool pending_done(struct scn_rt *rt, const void *arg)
 {
     (void)rt;
-    return !((const struct rt_pending *)arg)->active;
+    return !((const struct scn_rt_pending *)arg)->active;
 }
 
-static void call_failed(struct rt *rt, const struct scn_stmt *st, const char *why)
+static void call_failed(struct scn_rt *rt, const struct scn_stmt *st, const char *why)
 {
     fail_begin(rt, st);
     rep(rt, "    could not make the call: %s\n", why);
 }
 
-static void exec_call(struct rt *rt, const struct scn_stmt *st)
+static void exec_call(struct scn_rt *rt, const struct scn_stmt *st)
 {
     int h = st->u.call.tgt.host;
-    struct rt_host *H = &rt->hosts[h];
+    struct scn_rt_host *H = &rt->hosts[h];
     enum tcp_call call = st->u.call.call;
     if (H->pend.active) {
         /* One thread per host: wait for the call it is blocked in. */
@@ -849,8 +852,8 @@ static void exec_call(struct rt *rt, const struct scn_stmt *st)
         call_failed(rt, st, "the host has no open socket (it was closed, or never made)");
         return;
     }
-    struct rt_sock *so = &rt->socks[k];
-    struct rt_pending *p = &H->pend;
+    struct scn_rt_sock *so = &rt->socks[k];
+    struct scn_rt_pending *p = &H->pend;
     switch (call) {
     case TCP_CALL_BIND:
         r = h_bind(rt, h, so->sd, st->u.call.port);
@@ -902,20 +905,20 @@ static void exec_call(struct rt *rt, const struct scn_stmt *st)
             break;
         }
         record_call(rt, h, k, call, 0, NULL, 0, false);
-        *p = (struct rt_pending){.active = true, .call = call, .sock = k, .line = st->line};
+        *p = (struct scn_rt_pending){.active = true, .call = call, .sock = k, .line = st->line};
         break;
     }
     case TCP_CALL_ACCEPT:
         record_call(rt, h, k, call, 0, NULL, 0, false);
-        *p = (struct rt_pending){.active = true,
-                                 .call = call,
-                                 .sock = k,
-                                 .line = st->line,
-                                 .as_sock = st->u.call.as_sock};
+        *p = (struct scn_rt_pending){.active = true,
+                                     .call = call,
+                                     .sock = k,
+                                     .line = st->line,
+                                     .as_sock = st->u.call.as_sock};
         break;
     case TCP_CALL_SEND:
         record_call(rt, h, k, call, 0, NULL, 0, false);
-        *p = (struct rt_pending){
+        *p = (struct scn_rt_pending){
             .active = true, .call = call, .sock = k, .line = st->line, .len = st->u.call.len};
         if (st->u.call.data) {
             p->data = st->u.call.data;
@@ -934,7 +937,7 @@ static void exec_call(struct rt *rt, const struct scn_stmt *st)
         break;
     case TCP_CALL_RECV:
         record_call(rt, h, k, call, 0, NULL, 0, false);
-        *p = (struct rt_pending){
+        *p = (struct scn_rt_pending){
             .active = true, .call = call, .sock = k, .line = st->line, .len = st->u.call.len};
         break;
     case TCP_CALL_SHUTDOWN:
@@ -972,10 +975,10 @@ static void to_vmatch(const struct scn_netmatch *m, struct vlink_match *vm)
 }
 
 /* The connection `from` has to `to`: its focus socket's tuple. */
-static bool focus_tuple(struct rt *rt, int from, int to, struct tcp_tuple *t)
+static bool focus_tuple(struct scn_rt *rt, int from, int to, struct tcp_tuple *t)
 {
     struct scn_target tgt = {.host = from, .sock = -1};
-    struct rt_conn *c;
+    struct scn_rt_conn *c;
     target_state(rt, &tgt, &c);
     if (c && c->t.raddr == rt->hosts[to].addr) {
         *t = c->t;
@@ -990,7 +993,7 @@ static bool focus_tuple(struct rt *rt, int from, int to, struct tcp_tuple *t)
     return false;
 }
 
-static void exec_inject(struct rt *rt, const struct scn_stmt *st)
+static void exec_inject(struct scn_rt *rt, const struct scn_stmt *st)
 {
     int from = st->u.inject.from, to = st->u.inject.to;
     struct tcp_tuple t;
@@ -1000,8 +1003,8 @@ static void exec_inject(struct rt *rt, const struct scn_stmt *st)
             rt->hosts[to].name);
         return;
     }
-    struct rt_isn *mine = isn_entry(rt, t.laddr, t.lport, t.raddr, t.rport, false);
-    struct rt_isn *theirs = isn_entry(rt, t.raddr, t.rport, t.laddr, t.lport, false);
+    struct scn_rt_isn *mine = isn_entry(rt, t.laddr, t.lport, t.raddr, t.rport, false);
+    struct scn_rt_isn *theirs = isn_entry(rt, t.raddr, t.rport, t.laddr, t.lport, false);
     uint32_t snext = mine ? (mine->have_hi ? mine->hi : mine->isn) : 0;
     uint32_t anext = theirs ? (theirs->have_hi ? theirs->hi : theirs->isn) : 0;
     struct wire_tcp tcp;
@@ -1042,15 +1045,15 @@ static void exec_inject(struct rt *rt, const struct scn_stmt *st)
     service(rt);
 }
 
-static void exec_reboot(struct rt *rt, const struct scn_stmt *st)
+static void exec_reboot(struct scn_rt *rt, const struct scn_stmt *st)
 {
     int h = st->u.reboot_host;
-    struct rt_host *H = &rt->hosts[h];
+    struct scn_rt_host *H = &rt->hosts[h];
     /* The crash: every socket is dropped while the cable is cut, so its
      * RSTs never reach the wire. What is left is a host that knows nothing. */
     rt->net.cut(rt, true);
     for (size_t k = 0; k < rt->nsocks; k++) {
-        struct rt_sock *so = &rt->socks[k];
+        struct scn_rt_sock *so = &rt->socks[k];
         if (so->host == h && so->sd >= 0) {
             h_close(rt, h, so->sd, true);
             so->sd = -1;
@@ -1074,10 +1077,10 @@ struct seg_arg {
 
 /* The index of the segment an expectation takes: the oldest one from A to B
  * not taken yet whose flags are the ones expected; -1 if none yet. */
-static long seg_candidate(struct rt *rt, const struct seg_arg *a)
+static long seg_candidate(struct scn_rt *rt, const struct seg_arg *a)
 {
     for (size_t i = rt->exchange; i < rt->nsegs; i++) {
-        const struct rt_seg *g = &rt->segs[i];
+        const struct scn_rt_seg *g = &rt->segs[i];
         if (g->taken || g->from != a->from || g->to != a->to)
             continue;
         if (!a->any_flags && g->flags != a->flags)
@@ -1087,12 +1090,12 @@ static long seg_candidate(struct rt *rt, const struct seg_arg *a)
     return -1;
 }
 
-static bool seg_ready(struct rt *rt, const void *arg)
+static bool seg_ready(struct scn_rt *rt, const void *arg)
 {
     return seg_candidate(rt, arg) >= 0;
 }
 
-static void fmt_seg(struct rt *rt, const struct rt_seg *g, char *out, size_t cap)
+static void fmt_seg(struct scn_rt *rt, const struct scn_rt_seg *g, char *out, size_t cap)
 {
     char fl[10];
     wire_flags_str(g->flags, fl);
@@ -1147,7 +1150,7 @@ static const char *op_str(enum scn_op op)
     return s[op];
 }
 
-static bool time_ok(const struct rt *rt, int64_t want, int64_t got)
+static bool time_ok(const struct scn_rt *rt, int64_t want, int64_t got)
 {
     int64_t d = got - want;
     if (d < 0)
@@ -1157,10 +1160,10 @@ static bool time_ok(const struct rt *rt, int64_t want, int64_t got)
 }
 
 /* Compare a segment with the spec; describe every difference into why. */
-static bool seg_matches(struct rt *rt, const struct scn_segspec *sp, size_t idx, char *why,
+static bool seg_matches(struct scn_rt *rt, const struct scn_segspec *sp, size_t idx, char *why,
                         size_t cap)
 {
-    const struct rt_seg *g = &rt->segs[idx];
+    const struct scn_rt_seg *g = &rt->segs[idx];
     size_t o = 0;
     why[0] = 0;
 #define DIFF(...)                                                                                  \
@@ -1223,7 +1226,7 @@ static bool seg_matches(struct rt *rt, const struct scn_segspec *sp, size_t idx,
     return o == 0;
 }
 
-static void exec_expect_seg(struct rt *rt, const struct scn_stmt *st)
+static void exec_expect_seg(struct scn_rt *rt, const struct scn_stmt *st)
 {
     const struct scn_segspec *sp = &st->u.seg;
     struct seg_arg a = {
@@ -1235,7 +1238,7 @@ static void exec_expect_seg(struct rt *rt, const struct scn_stmt *st)
     char skipped[600] = "";
     size_t so = 0;
     for (size_t i = rt->exchange; i < rt->nsegs && (idx < 0 || i < (size_t)idx); i++) {
-        struct rt_seg *g = &rt->segs[i];
+        struct scn_rt_seg *g = &rt->segs[i];
         if (g->taken || g->from != a.from || g->to != a.to)
             continue;
         g->taken = g->skipped = true;
@@ -1252,7 +1255,7 @@ static void exec_expect_seg(struct rt *rt, const struct scn_stmt *st)
             rt->hosts[a.from].name, rt->hosts[a.to].name, (double)st->timeout_us / 1e6);
         rep(rt, "%s", skipped);
         for (size_t i = 0; i < rt->exchange; i++) {
-            const struct rt_seg *g = &rt->segs[i];
+            const struct scn_rt_seg *g = &rt->segs[i];
             if (!g->taken && g->from == a.from && g->to == a.to &&
                 (a.any_flags || g->flags == a.flags)) {
                 char b[300];
@@ -1279,13 +1282,13 @@ static void exec_expect_seg(struct rt *rt, const struct scn_stmt *st)
     }
 }
 
-static void exec_expect_nothing(struct rt *rt, const struct scn_stmt *st)
+static void exec_expect_nothing(struct scn_rt *rt, const struct scn_stmt *st)
 {
     rt->expectations++;
     size_t first = rt->nsegs;
     run_until(rt, deadline_in(rt, st->u.time.dur_us), NULL, NULL);
     for (size_t i = first; i < rt->nsegs; i++) {
-        const struct rt_seg *g = &rt->segs[i];
+        const struct scn_rt_seg *g = &rt->segs[i];
         if (st->u.time.from >= 0 && (g->from != st->u.time.from || g->to != st->u.time.to))
             continue;
         char b[400];
@@ -1297,14 +1300,14 @@ static void exec_expect_nothing(struct rt *rt, const struct scn_stmt *st)
     }
 }
 
-static void exec_expect_state(struct rt *rt, const struct scn_stmt *st, bool is_wait)
+static void exec_expect_state(struct scn_rt *rt, const struct scn_stmt *st, bool is_wait)
 {
     if (!is_wait)
         rt->expectations++;
     struct state_arg a = {.tgt = &st->u.time.tgt, .want = st->u.time.state, .mark = rt->evcount};
     if (run_until(rt, deadline_in(rt, st->timeout_us), state_holds, &a))
         return;
-    struct rt_conn *c;
+    struct scn_rt_conn *c;
     enum tcp_state now_st = target_state(rt, &st->u.time.tgt, &c);
     fail_begin(rt, st);
     rep(rt, "    expected: %s in %s\n", target_name(rt, &st->u.time.tgt),
@@ -1314,9 +1317,9 @@ static void exec_expect_state(struct rt *rt, const struct scn_stmt *st, bool is_
 }
 
 /* The listening socket a queue expectation means, or -1. */
-static int queue_listener(struct rt *rt, const struct scn_target *t)
+static int queue_listener(struct scn_rt *rt, const struct scn_target *t)
 {
-    struct rt_host *H = &rt->hosts[t->host];
+    struct scn_rt_host *H = &rt->hosts[t->host];
     int k = t->sock >= 0 ? rt->named[t->sock] : H->cur;
     if (k < 0 || !rt->socks[k].listening)
         k = H->last_listener;
@@ -1325,9 +1328,9 @@ static int queue_listener(struct rt *rt, const struct scn_target *t)
     return k;
 }
 
-static void queue_lengths(struct rt *rt, int h, int k, long *syn, long *acc)
+static void queue_lengths(struct scn_rt *rt, int h, int k, long *syn, long *acc)
 {
-    struct rt_host *H = &rt->hosts[h];
+    struct scn_rt_host *H = &rt->hosts[h];
     *syn = *acc = 0;
     if (!H->kernel) {
         struct tcp_status s;
@@ -1339,7 +1342,7 @@ static void queue_lengths(struct rt *rt, int h, int k, long *syn, long *acc)
     }
     /* The kernel's queues, counted from its connections on that port. */
     for (size_t i = 0; i < rt->nconns; i++) {
-        const struct rt_conn *c = &rt->conns[i];
+        const struct scn_rt_conn *c = &rt->conns[i];
         if (c->host != h || c->t.lport != rt->socks[k].lport || !c->t.rport)
             continue;
         bool accepted = false;
@@ -1354,7 +1357,7 @@ static void queue_lengths(struct rt *rt, int h, int k, long *syn, long *acc)
     }
 }
 
-static bool queue_holds(struct rt *rt, const void *arg)
+static bool queue_holds(struct scn_rt *rt, const void *arg)
 {
     const struct scn_stmt *st = arg;
     int k = queue_listener(rt, &st->u.queue.tgt);
@@ -1366,7 +1369,7 @@ static bool queue_holds(struct rt *rt, const void *arg)
            (st->u.queue.accept == SCN_NO_VALUE || st->u.queue.accept == acc);
 }
 
-static void exec_expect_queue(struct rt *rt, const struct scn_stmt *st)
+static void exec_expect_queue(struct scn_rt *rt, const struct scn_stmt *st)
 {
     rt->expectations++;
     if (run_until(rt, deadline_in(rt, st->timeout_us), queue_holds, st))
@@ -1384,23 +1387,23 @@ static void exec_expect_queue(struct rt *rt, const struct scn_stmt *st)
 }
 
 struct call_arg {
-    const struct rt_callrec *rec;
+    const struct scn_rt_callrec *rec;
 };
 
-static bool call_done(struct rt *rt, const void *arg)
+static bool call_done(struct scn_rt *rt, const void *arg)
 {
     (void)rt;
     return ((const struct call_arg *)arg)->rec->done;
 }
 
-static void exec_expect_call(struct rt *rt, const struct scn_stmt *st)
+static void exec_expect_call(struct scn_rt *rt, const struct scn_stmt *st)
 {
     rt->expectations++;
     const struct scn_target *t = &st->u.ecall.tgt;
     enum tcp_call call = st->u.ecall.call;
-    const struct rt_callrec *rec;
+    const struct scn_rt_callrec *rec;
     if (t->sock >= 0) {
-        struct rt_pending *p = &rt->hosts[t->host].pend;
+        struct scn_rt_pending *p = &rt->hosts[t->host].pend;
         if (rt->named[t->sock] < 0 && p->active && p->as_sock == t->sock && p->call == call)
             /* `accept as NAME` still blocked: NAME is what it will return. */
             rec = &rt->hosts[t->host].last[call];
@@ -1461,7 +1464,7 @@ struct drop_arg {
     int host;
 };
 
-static long drop_candidate(struct rt *rt, int h)
+static long drop_candidate(struct scn_rt *rt, int h)
 {
     for (size_t i = 0; i < rt->ndrops; i++)
         if (!rt->drops[i].taken && rt->drops[i].host == h)
@@ -1469,12 +1472,12 @@ static long drop_candidate(struct rt *rt, int h)
     return -1;
 }
 
-static bool drop_ready(struct rt *rt, const void *arg)
+static bool drop_ready(struct scn_rt *rt, const void *arg)
 {
     return drop_candidate(rt, ((const struct drop_arg *)arg)->host) >= 0;
 }
 
-static void exec_expect_drop(struct rt *rt, const struct scn_stmt *st)
+static void exec_expect_drop(struct scn_rt *rt, const struct scn_stmt *st)
 {
     rt->expectations++;
     struct drop_arg a = {st->u.edrop.host};
@@ -1494,7 +1497,7 @@ static void exec_expect_drop(struct rt *rt, const struct scn_stmt *st)
     }
 }
 
-static void exec_step(struct rt *rt, const struct scn_stmt *st)
+static void exec_step(struct scn_rt *rt, const struct scn_stmt *st)
 {
     struct vlink_match vm;
     (void)vm;
@@ -1558,49 +1561,49 @@ static void exec_step(struct rt *rt, const struct scn_stmt *st)
 
 /* ---- the virtual link ----------------------------------------------------------- */
 
-static uint64_t v_now(struct rt *rt)
+static uint64_t v_now(struct scn_rt *rt)
 {
     return vlink_now(rt->netctx);
 }
 
-static bool v_step(struct rt *rt, uint64_t limit, int *err)
+static bool v_step(struct scn_rt *rt, uint64_t limit, int *err)
 {
     (void)err;
     return vlink_step(rt->netctx, limit);
 }
 
-static void v_drop_next(struct rt *rt, const struct scn_netmatch *m, unsigned count)
+static void v_drop_next(struct scn_rt *rt, const struct scn_netmatch *m, unsigned count)
 {
     struct vlink_match vm;
     to_vmatch(m, &vm);
     vlink_drop_next(rt->netctx, &vm, count);
 }
 
-static void v_dup_next(struct rt *rt, const struct scn_netmatch *m, unsigned count)
+static void v_dup_next(struct scn_rt *rt, const struct scn_netmatch *m, unsigned count)
 {
     struct vlink_match vm;
     to_vmatch(m, &vm);
     vlink_duplicate_next(rt->netctx, &vm, count);
 }
 
-static void v_reorder_next(struct rt *rt, const struct scn_netmatch *m, uint64_t hold_us)
+static void v_reorder_next(struct scn_rt *rt, const struct scn_netmatch *m, uint64_t hold_us)
 {
     struct vlink_match vm;
     to_vmatch(m, &vm);
     vlink_reorder_next(rt->netctx, &vm, hold_us);
 }
 
-static void v_loss(struct rt *rt, int from, int to, double p)
+static void v_loss(struct scn_rt *rt, int from, int to, double p)
 {
     vlink_set_loss(rt->netctx, from < 0 ? VLINK_ANY : from, to < 0 ? VLINK_ANY : to, p);
 }
 
-static void v_delay(struct rt *rt, int from, int to, uint64_t us)
+static void v_delay(struct scn_rt *rt, int from, int to, uint64_t us)
 {
     vlink_set_delay(rt->netctx, from < 0 ? VLINK_ANY : from, to < 0 ? VLINK_ANY : to, us);
 }
 
-static void v_cut(struct rt *rt, bool cut)
+static void v_cut(struct scn_rt *rt, bool cut)
 {
     if (cut)
         vlink_cut(rt->netctx);
@@ -1608,12 +1611,12 @@ static void v_cut(struct rt *rt, bool cut)
         vlink_restore(rt->netctx);
 }
 
-static void v_inject(struct rt *rt, int to, const uint8_t *pkt, size_t len)
+static void v_inject(struct scn_rt *rt, int to, const uint8_t *pkt, size_t len)
 {
     stack_input(rt->hosts[to].stack, vlink_now(rt->netctx), pkt, len);
 }
 
-static void v_destroy(struct rt *rt)
+static void v_destroy(struct scn_rt *rt)
 {
     vlink_free(rt->netctx); /* frees the stacks too */
     rt->netctx = NULL;
@@ -1634,13 +1637,13 @@ static void seed_key(uint64_t seed, uint8_t key[16])
     }
 }
 
-static int vlink_setup(struct rt *rt, char *msg, size_t msglen)
+static int vlink_setup(struct scn_rt *rt, char *msg, size_t msglen)
 {
     struct vlink_config vc;
     vlink_config_defaults(&vc);
     vc.seed = rt->seed;
     vc.latency_us = rt->s->latency_us;
-    vc.on_event = rt_on_event;
+    vc.on_event = scn_rt_event;
     vc.event_ctx = rt;
     struct vlink *l = vlink_new(&vc);
     if (!l) {
@@ -1684,7 +1687,7 @@ static char *xstrdup(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-static struct scn_timeline *timeline_new(const struct rt *rt)
+static struct scn_timeline *timeline_new(const struct scn_rt *rt)
 {
     const struct scn *s = rt->s;
     struct scn_timeline *tl = calloc(1, sizeof *tl);
@@ -1742,7 +1745,7 @@ void scn_result_free(struct scn_result *r)
     r->report = NULL;
 }
 
-static void rt_free(struct rt *rt)
+static void rt_free(struct scn_rt *rt)
 {
     for (size_t h = 0; h < rt->nhosts; h++) {
         free(rt->hosts[h].pend.owned);
@@ -1761,7 +1764,7 @@ static void rt_free(struct rt *rt)
 }
 
 /* The final label of each host: its address, and the port of its first socket. */
-static void timeline_labels(struct rt *rt)
+static void timeline_labels(struct scn_rt *rt)
 {
     for (size_t h = 0; h < rt->nhosts; h++) {
         for (size_t k = 0; k < rt->nsocks; k++) {
@@ -1784,7 +1787,7 @@ int scn_run(const struct scn *s, const struct scn_run_opts *opts, struct scn_res
     memset(res, 0, sizeof *res);
     if (tlp)
         *tlp = NULL;
-    struct rt *rt = calloc(1, sizeof *rt);
+    struct scn_rt *rt = calloc(1, sizeof *rt);
     if (!rt)
         return -ENOMEM;
     rt->s = s;
@@ -1795,7 +1798,7 @@ int scn_run(const struct scn *s, const struct scn_run_opts *opts, struct scn_res
     for (size_t i = 0; i < SCN_MAX_SOCKNAMES; i++)
         rt->named[i] = -1;
     for (size_t i = 0; i < s->nhosts; i++) {
-        struct rt_host *H = &rt->hosts[i];
+        struct scn_rt_host *H = &rt->hosts[i];
         snprintf(H->name, sizeof H->name, "%s", s->hosts[i].name);
         H->def = &s->hosts[i];
         H->addr = s->hosts[i].addr;

@@ -57,7 +57,7 @@ struct tn_held {
 };
 
 struct tn {
-    struct rt *rt;
+    struct scn_rt *rt;
     struct tun_dev *dev;
     struct kdiag *kd;
     int stack_host;
@@ -87,7 +87,7 @@ static uint64_t tn_clock(void *ctx)
     return mono_us() - t->start;
 }
 
-static uint64_t t_now(struct rt *rt)
+static uint64_t t_now(struct scn_rt *rt)
 {
     return tn_clock(rt->netctx);
 }
@@ -119,7 +119,8 @@ static bool peek(struct tn *t, const uint8_t *pkt, size_t len, bool to_stack, st
     if (wire_ipv4_parse(pkt, len, &ip) != WIRE_OK)
         return false;
     bool is_tcp = ip.proto == WIRE_PROTO_TCP && wire_tcp_parse(&ip, &tcp) == WIRE_OK;
-    int peer = rt_host_of(t->rt, 0x0A070001, is_tcp ? (to_stack ? tcp.sport : tcp.dport) : 0, true);
+    int peer =
+        scn_rt_host_of(t->rt, 0x0A070001, is_tcp ? (to_stack ? tcp.sport : tcp.dport) : 0, true);
     out->from = to_stack ? peer : t->stack_host;
     out->to = to_stack ? t->stack_host : peer;
     if (is_tcp) {
@@ -159,7 +160,7 @@ static struct tn_rule *take_rule(struct tn_rule *rules, unsigned *n, const struc
 static void emit_link(struct tn *t, enum tev_link_action a, const struct tn_pkt *p,
                       const uint8_t *pkt, size_t len, uint64_t until)
 {
-    struct rt *rt = t->rt;
+    struct scn_rt *rt = t->rt;
     struct tev ev;
     memset(&ev, 0, sizeof ev);
     ev.kind = TEV_LINK;
@@ -176,7 +177,7 @@ static void emit_link(struct tn *t, enum tev_link_action a, const struct tn_pkt 
         ev.u.link.from = ev.u.link.to = "";
         ev.u.link.arg = t->cut ? 0 : 1;
     }
-    rt_on_event(rt, &ev);
+    scn_rt_event(rt, &ev);
 }
 
 static void hold(struct tn *t, bool to_stack, const struct tn_pkt *p, const uint8_t *pkt,
@@ -312,7 +313,7 @@ static void stack_output(void *ctx, const uint8_t *pkt, size_t len)
 
 /* ---- struct scn_net ------------------------------------------------------------ */
 
-static bool kernel_calls_pending(const struct rt *rt)
+static bool kernel_calls_pending(const struct scn_rt *rt)
 {
     for (size_t h = 0; h < rt->nhosts; h++)
         if (rt->hosts[h].kernel && rt->hosts[h].pend.active)
@@ -320,7 +321,7 @@ static bool kernel_calls_pending(const struct rt *rt)
     return false;
 }
 
-static bool t_step(struct rt *rt, uint64_t limit, int *err)
+static bool t_step(struct scn_rt *rt, uint64_t limit, int *err)
 {
     struct tn *t = rt->netctx;
     struct stack *st = rt->hosts[t->stack_host].stack;
@@ -360,7 +361,7 @@ static bool t_step(struct rt *rt, uint64_t limit, int *err)
         now = t_now(rt);
         struct tn_pkt p;
         if (peek(t, t->buf, (size_t)n, true, &p) && p.from >= 0)
-            rt_observe_packet(rt, p.from, now, t->buf, (size_t)n);
+            scn_rt_observe_packet(rt, p.from, now, t->buf, (size_t)n);
         pass(t, true, t->buf, (size_t)n);
         did = true;
     }
@@ -387,19 +388,19 @@ static void add_rule(struct tn_rule *rules, unsigned *n, const struct scn_netmat
     rules[(*n)++] = (struct tn_rule){.m = *m, .count = count, .hold_us = hold_us};
 }
 
-static void t_drop_next(struct rt *rt, const struct scn_netmatch *m, unsigned count)
+static void t_drop_next(struct scn_rt *rt, const struct scn_netmatch *m, unsigned count)
 {
     struct tn *t = rt->netctx;
     add_rule(t->drops, &t->ndrops, m, count, 0);
 }
 
-static void t_dup_next(struct rt *rt, const struct scn_netmatch *m, unsigned count)
+static void t_dup_next(struct scn_rt *rt, const struct scn_netmatch *m, unsigned count)
 {
     struct tn *t = rt->netctx;
     add_rule(t->dups, &t->ndups, m, count, 0);
 }
 
-static void t_reorder_next(struct rt *rt, const struct scn_netmatch *m, uint64_t hold_us)
+static void t_reorder_next(struct scn_rt *rt, const struct scn_netmatch *m, uint64_t hold_us)
 {
     struct tn *t = rt->netctx;
     add_rule(t->reorders, &t->nreorders, m, 1, hold_us);
@@ -424,19 +425,19 @@ static void set_dirrule(struct tn_dirrule *rules, unsigned *n, int from, int to,
         rules[(*n)++] = (struct tn_dirrule){.from = from, .to = to, .p = p, .delay_us = us};
 }
 
-static void t_loss(struct rt *rt, int from, int to, double p)
+static void t_loss(struct scn_rt *rt, int from, int to, double p)
 {
     struct tn *t = rt->netctx;
     set_dirrule(t->loss, &t->nloss, from, to, p, 0);
 }
 
-static void t_delay(struct rt *rt, int from, int to, uint64_t us)
+static void t_delay(struct scn_rt *rt, int from, int to, uint64_t us)
 {
     struct tn *t = rt->netctx;
     set_dirrule(t->delay, &t->ndelay, from, to, 0, us);
 }
 
-static void t_cut(struct rt *rt, bool cut)
+static void t_cut(struct scn_rt *rt, bool cut)
 {
     struct tn *t = rt->netctx;
     if (t->cut == cut)
@@ -445,7 +446,7 @@ static void t_cut(struct rt *rt, bool cut)
     emit_link(t, TEV_LINK_CABLE, NULL, NULL, 0, 0);
 }
 
-static void t_inject(struct rt *rt, int to, const uint8_t *pkt, size_t len)
+static void t_inject(struct scn_rt *rt, int to, const uint8_t *pkt, size_t len)
 {
     struct tn *t = rt->netctx;
     if (to == t->stack_host)
@@ -454,13 +455,13 @@ static void t_inject(struct rt *rt, int to, const uint8_t *pkt, size_t len)
         tun_dev_write(t->dev, pkt, len);
 }
 
-static void t_kernel_changed(struct rt *rt)
+static void t_kernel_changed(struct scn_rt *rt)
 {
     struct tn *t = rt->netctx;
     kdiag_poll(t->kd, t_now(rt));
 }
 
-static void t_destroy(struct rt *rt)
+static void t_destroy(struct scn_rt *rt)
 {
     struct tn *t = rt->netctx;
     if (!t)
@@ -486,7 +487,7 @@ static void t_destroy(struct rt *rt)
     rt->netctx = NULL;
 }
 
-int scn_tun_setup(struct rt *rt, char *msg, size_t msglen)
+int scn_tun_setup(struct scn_rt *rt, char *msg, size_t msglen)
 {
     struct tn *t = calloc(1, sizeof *t);
     if (!t) {
@@ -535,13 +536,13 @@ int scn_tun_setup(struct rt *rt, char *msg, size_t msglen)
         return err;
     }
 
-    struct rt_host *S = &rt->hosts[t->stack_host];
+    struct scn_rt_host *S = &rt->hosts[t->stack_host];
     struct stack_config cfg = S->def->cfg;
     cfg.name = S->name;
     cfg.addr = S->addr;
     cfg.output = stack_output;
     cfg.output_ctx = t;
-    cfg.on_event = rt_on_event;
+    cfg.on_event = scn_rt_event;
     cfg.event_ctx = rt;
     if (cfg.mss > tun_dev_mtu(t->dev) - 40)
         cfg.mss = (uint16_t)(tun_dev_mtu(t->dev) - 40);
@@ -554,7 +555,7 @@ int scn_tun_setup(struct rt *rt, char *msg, size_t msglen)
         if (!rt->hosts[h].kernel)
             continue;
         struct kpeer_config kc = {.host = rt->hosts[h].name,
-                                  .on_event = rt_on_event,
+                                  .on_event = scn_rt_event,
                                   .event_ctx = rt,
                                   .clock = tn_clock,
                                   .clock_ctx = t};
@@ -565,7 +566,7 @@ int scn_tun_setup(struct rt *rt, char *msg, size_t msglen)
         }
     }
     int kerr = 0;
-    t->kd = kdiag_new(S->addr, "kernel", rt_on_event, rt, &kerr);
+    t->kd = kdiag_new(S->addr, "kernel", scn_rt_event, rt, &kerr);
     if (!t->kd) {
         snprintf(msg, msglen, "cannot read the kernel's sockets (sock_diag): %s",
                  strerror(kerr < 0 ? -kerr : kerr));
