@@ -119,6 +119,10 @@ for SIZE in 100x30 80x24; do
     keys d
     check "d: segment details in network byte order" wait_for "network byte order"
     keys d
+    keys g
+    check "g: the whole state diagram" wait_for "passive OPEN"
+    keys g
+    check "g again: back to the ladder" wait_gone "passive OPEN"
 
     keys q
     check "q quits" wait_gone "tcplab ·"
