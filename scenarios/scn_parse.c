@@ -954,7 +954,7 @@ static int parse_set(struct parser *P)
             continue;
         struct stack_config *c = &s->hosts[k].cfg;
         uint64_t v;
-        bool on;
+        bool on = false;
         if (strcmp(opt, "msl") == 0) {
             if (tok_duration(P, 3, &c->msl_us) < 0)
                 return -1;
