@@ -211,6 +211,29 @@ static void test_sender_respects_the_peer_window(void **state)
     tt_free(t);
 }
 
+/* RFC 9293 §3.4 acceptability test: a segment starting at RCV.NXT+RCV.WND
+ * lies just outside the window. It is not acceptable: an ACK is sent and
+ * the whole segment is dropped — its ACK field too (§3.10.7.4, first). */
+static void test_segment_starting_at_the_right_window_edge_is_unacceptable(void **state)
+{
+    struct stack_config cfg;
+    tt_config(&cfg);
+    cfg.rcvbuf = 4096;
+    struct tt *t = tt_established(&cfg);
+    assert_int_equal(tt_status(t).rcv_wnd, 4096);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, "abc", 3), 3);
+    tt_expect(t, TCP_ACK, 1, 1, 3);
+    size_t mark = t->ev_len;
+    tt_in_data(t, 1 + 4096, 4, NULL, 10);
+    tt_expect(t, TCP_ACK, 4, 1, 0);
+    assert_int_equal(tt_last_drop_reason(t, mark), TCP_DROP_UNACCEPTABLE);
+    assert_int_equal(tt_status(t).send_queue, 3); /* its ACK was not taken */
+    /* one byte earlier it is acceptable (trimmed to the window) */
+    tt_in_data(t, 4096, 4, NULL, 10);
+    assert_int_equal(tt_status(t).send_queue, 0);
+    tt_free(t);
+}
+
 /* A FIN beyond a hole is held like text (RFC 9293 §3.10.7.4, eighth: the
  * FIN is processed only when everything before it has arrived). */
 static void test_fin_beyond_a_hole_waits_for_the_hole(void **state)
@@ -502,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_nodelay_sends_small_segments_at_once),
         cmocka_unit_test(test_nagle_sends_full_sized_segments),
         cmocka_unit_test(test_sender_respects_the_peer_window),
+        cmocka_unit_test(test_segment_starting_at_the_right_window_edge_is_unacceptable),
         cmocka_unit_test(test_fin_beyond_a_hole_waits_for_the_hole),
         cmocka_unit_test(test_send_takes_at_most_the_free_send_buffer),
         cmocka_unit_test(test_retransmitted_syn_ack_in_established_is_acked_again),
