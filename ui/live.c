@@ -89,6 +89,9 @@ bool ui_live_input(struct ui_live *ui, uint64_t now_us)
         case 'a':
             ui->opts.absolute = !ui->opts.absolute;
             break;
+        case 'd':
+            ui->opts.details = !ui->opts.details;
+            break;
         case '?':
             ui->opts.help = true;
             break;

@@ -339,7 +339,18 @@ void ui_render_live(struct screen *s, struct ui_live_state *st, uint64_t now,
         struct ui_model m;
         ui_model_init(&m, &st->sel_tl);
         ui_model_apply_until(&m, st->sel_tl.nevents);
-        ui_view_ladder(s, l.ladder, &m, -1, 1.0, o);
+        if (o->details && l.ladder.h >= 10) {
+            /* The newest segment in detail under a few ladder rows. */
+            struct ui_rect lad = l.ladder, det = l.ladder;
+            lad.h = 3;
+            det.y += 4;
+            det.h -= 4;
+            ui_view_ladder(s, lad, &m, -1, 1.0, o);
+            screen_hline(s, 1, det.y - 1, s->w - 2, 0x2508, SC_FRAME);
+            ui_view_details(s, det, &m, ui_ladder_selected(&m, o), o);
+        } else {
+            ui_view_ladder(s, l.ladder, &m, -1, 1.0, o);
+        }
         ui_model_free(&m);
     } else {
         screen_print(s, 2, l.ladder_sep, s->w - 4, (uint16_t)(SC_TITLE | SA_BOLD), " ladder ");
@@ -356,21 +367,23 @@ void ui_render_live(struct screen *s, struct ui_live_state *st, uint64_t now,
             (st->log_next + UI_LIVE_LOG_LINES - (size_t)shown + (size_t)i) % UI_LIVE_LOG_LINES;
         screen_print(s, l.log.x + 1, l.log.y + i, l.log.w - 2, SC_NORMAL, st->log[idx]);
     }
-    screen_print(s, 1, s->h - 1, s->w - 2, SC_FRAME,
-                 " \u2191\u2193 select connection  f follow newest  a abs/rel  ? help  q quit ");
+    screen_print(
+        s, 1, s->h - 1, s->w - 2, SC_FRAME,
+        " \u2191\u2193 select connection  f follow newest  d details  a abs/rel  ? help  q quit ");
     if (o->help) {
-        int w = 60, h = 10, x = (s->w - w) / 2, y = (s->h - h) / 2;
+        int w = 66, h = 11, x = (s->w - w) / 2, y = (s->h - h) / 2;
         screen_fill(s, x, y, w, h, ' ', SC_NORMAL);
         screen_box(s, x, y, w, h, true, (uint16_t)(SC_TITLE | SA_BOLD), "keys");
         static const char *const lines[] = {
             "\u2191 \u2193 / k j   select a connection (stops following)",
             "f         follow the newest connection",
+            "d         the newest segment of the connection, field by field",
             "a         absolute / relative sequence numbers",
             "?         this help (any key closes it)",
             "q         quit (the stack stops, connections are gone)",
             "table: like ss(8); 'kernel' is the kernel's own state",
         };
-        for (int i = 0; i < 6; i++)
+        for (int i = 0; i < 7; i++)
             screen_print(s, x + 3, y + 2 + i, w - 6, SC_NORMAL, lines[i]);
     }
     st->dirty = false;

@@ -59,13 +59,19 @@ static void free_world(struct world *w)
     free(w);
 }
 
-static struct screen *render(struct world *w, int width, int height)
+static struct screen *render_opts(struct world *w, int width, int height, bool details)
 {
     struct screen *s = screen_new(width, height);
     struct ui_view_opts o;
     ui_view_opts_defaults(&o);
+    o.details = details;
     ui_render_live(s, &w->st, vlink_now(w->link), &o);
     return s;
+}
+
+static struct screen *render(struct world *w, int width, int height)
+{
+    return render_opts(w, width, height, false);
 }
 
 static void test_live_view_lists_a_connection_and_draws_its_ladder(void **state)
@@ -93,6 +99,12 @@ static void test_live_view_lists_a_connection_and_draws_its_ladder(void **state)
     assert_true(screen_contains(s, "SYN seq=0"));           /* the ladder, relative numbers */
     assert_true(screen_contains(s, "SYN,ACK seq=0 ack=1")); /* sent by the stack */
     assert_true(screen_contains(s, "LISTEN \u2192 SYN_RECEIVED (rcvd SYN)")); /* the log */
+    screen_free(s);
+
+    /* d: the newest segment, field by field. */
+    s = render_opts(w, 100, 50, true);
+    assert_true(screen_contains(s, "TCP header, 20 bytes"));
+    assert_true(screen_contains(s, "network byte order"));
     screen_free(s);
 
     /* The client closes first: the stack's end goes to CLOSE_WAIT. */
