@@ -208,7 +208,8 @@ int kdiag_poll(struct kdiag *kd, uint64_t now)
     int rc = dump(kd);
     if (rc < 0)
         return rc;
-    qsort(kd->next, kd->nnext, sizeof *kd->next, sock_cmp);
+    if (kd->nnext > 1)
+        qsort(kd->next, kd->nnext, sizeof *kd->next, sock_cmp);
     size_t i = 0, j = 0;
     while (i < kd->ncur || j < kd->nnext) {
         int c = i == kd->ncur ? 1 : j == kd->nnext ? -1 : tuple_cmp(&kd->cur[i].t, &kd->next[j].t);
@@ -240,6 +241,8 @@ int kdiag_poll(struct kdiag *kd, uint64_t now)
 
 int kdiag_lookup(const struct kdiag *kd, const struct tcp_tuple *t)
 {
+    if (kd->ncur == 0)
+        return -1;
     struct kdiag_sock key = {*t, TCP_CLOSED};
     const struct kdiag_sock *s = bsearch(&key, kd->cur, kd->ncur, sizeof key, sock_cmp);
     return s ? (int)s->state : -1;
