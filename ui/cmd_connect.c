@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,8 @@ static const char *error_words(int err)
         return "connection reset by the peer";
     case -ETIMEDOUT:
         return "connection timed out (no answer; is a firewall dropping it?)";
+    case -EPIPE:
+        return "stdout was closed, so the connection was aborted (RST sent)";
     default:
         return strerror(-err);
     }
@@ -240,6 +243,9 @@ int cmd_connect(int argc, char **argv)
         free(c);
         return EXIT_NETWORK;
     }
+    /* A closed stdout must end the conversation with a RST and a message,
+     * not kill us silently. */
+    signal(SIGPIPE, SIG_IGN);
     tun_loop_add_fd(c->loop, STDIN_FILENO, POLLIN, read_stdin, c);
     tun_loop_set_after(c->loop, connect_after, c);
 
