@@ -269,8 +269,9 @@ static int add_conn(struct svc_server *sv, int sd, enum svc_kind kind,
  * failed) and forget the connection. */
 static void finish(struct svc_server *sv, struct svc_conn *c, uint64_t now)
 {
-    tcp_close(sv->stack, now, c->sd);
+    /* Forget it first: the events of this close need no serving. */
     sv->by_sd[c->sd] = NULL;
+    tcp_close(sv->stack, now, c->sd);
     sv->stats.finished++;
     sv->stats.open--;
     conn_free(c);
