@@ -413,6 +413,10 @@ static enum outcome replay_one(const char *file, struct scn *s, struct replay_op
         fclose(acc);
     bool pass = res.failures == 0 && golden_ok;
     printf("%s %s\n", pass ? "PASS" : "FAIL", name);
+    if (!pass)
+        printf("  seed %llu%s\n", (unsigned long long)(ro->seed ? ro->seed : s->seed),
+               ro->tun ? ", against the kernel (real time: not exactly reproducible)"
+                       : " (the same seed replays the same run)");
     if (res.failures) {
         printf("  %u of %u expectations failed:\n%s", res.failures, res.expectations,
                res.report ? res.report : "");
