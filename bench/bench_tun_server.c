@@ -4,6 +4,7 @@
  * memory benchmark (bench/tun_memory.sh).
  *
  *   stats t=SECONDS conns=N time_wait=N heap=BYTES rss_kb=N hwm_kb=N accepted=N
+ *         wakeups=N pkts_in=N pkts_out=N
  *
  * heap is glibc's count of bytes in use by malloc (mallinfo2().uordblks):
  * after a baseline is subtracted it is the engine's (and the services')
@@ -58,10 +59,14 @@ static void print_stats(struct meter *m, uint64_t now)
     if (m->svc)
         svc_get_stats(m->svc, &sv);
     struct mallinfo2 mi = mallinfo2();
-    printf("stats t=%.3f conns=%llu time_wait=%llu heap=%zu rss_kb=%ld hwm_kb=%ld accepted=%llu\n",
+    struct tun_loop_stats ls;
+    tun_loop_get_stats(m->loop, &ls);
+    printf("stats t=%.3f conns=%llu time_wait=%llu heap=%zu rss_kb=%ld hwm_kb=%ld accepted=%llu "
+           "wakeups=%llu pkts_in=%llu pkts_out=%llu\n",
            (double)now / 1e6, (unsigned long long)st.conns_active,
            (unsigned long long)st.conns_time_wait, mi.uordblks, status_kb("VmRSS:"),
-           status_kb("VmHWM:"), (unsigned long long)sv.accepted);
+           status_kb("VmHWM:"), (unsigned long long)sv.accepted, (unsigned long long)ls.wakeups,
+           (unsigned long long)ls.pkts_in, (unsigned long long)ls.pkts_out);
     fflush(stdout);
 }
 
