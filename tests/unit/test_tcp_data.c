@@ -73,6 +73,41 @@ static void test_overlapping_out_of_order_segments_reassemble_exactly(void **sta
     tt_free(t);
 }
 
+/* Out-of-order pieces that touch end to end are one range, whichever
+ * order they come in: nine of them after a hole must all be held (the
+ * assembler's limit is on separate ranges, docs/engine.md), and filling
+ * the hole delivers all ten. */
+static void test_touching_out_of_order_segments_are_held_as_one_range(void **state)
+{
+    for (int descending = 0; descending < 2; descending++) {
+        struct tt *t = tt_established(NULL);
+        for (int i = 0; i < 9; i++) {
+            int k = descending ? 9 - i : 1 + i; /* pieces 1..9 of 100 bytes */
+            tt_in_data(t, 1 + 100 * (uint32_t)k, 1, NULL, 100);
+            tt_expect(t, TCP_ACK, 1, 1, 0);
+        }
+        tt_in_data(t, 1, 1, NULL, 100);
+        tt_expect(t, TCP_ACK, 1, 1001, 0);
+        recv_and_check_pattern(t, 0, 1000);
+        tt_free(t);
+    }
+}
+
+/* A held range grown by an overlapping piece keeps its far end: the piece
+ * [100,299) against the held [200,300) makes [100,300), and filling the
+ * hole acknowledges all 300 bytes. */
+static void test_overlap_extending_a_held_range_keeps_its_end(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    tt_in_data(t, 201, 1, NULL, 100); /* [200,300) */
+    tt_in_data(t, 101, 1, NULL, 199); /* [100,299) */
+    tt_drain(t);
+    tt_in_data(t, 1, 1, NULL, 100);
+    tt_expect(t, TCP_ACK, 1, 301, 0);
+    recv_and_check_pattern(t, 0, 300);
+    tt_free(t);
+}
+
 /* A retransmitted segment whose data was already received is acknowledged
  * (RFC 9293 §3.10.7.4: unacceptable segment -> ACK) and not delivered again. */
 static void test_duplicate_segment_data_is_not_delivered_twice(void **state)
@@ -516,6 +551,8 @@ int main(void)
         cmocka_unit_test(test_in_order_data_is_delivered_and_acked),
         cmocka_unit_test(test_out_of_order_segments_are_held_and_reassembled),
         cmocka_unit_test(test_overlapping_out_of_order_segments_reassemble_exactly),
+        cmocka_unit_test(test_touching_out_of_order_segments_are_held_as_one_range),
+        cmocka_unit_test(test_overlap_extending_a_held_range_keeps_its_end),
         cmocka_unit_test(test_duplicate_segment_data_is_not_delivered_twice),
         cmocka_unit_test(test_sent_data_is_queued_until_acknowledged),
         cmocka_unit_test(test_sent_segment_carries_the_application_bytes),
