@@ -27,11 +27,14 @@ KC=$B/bench/bench_tun_kclient
 measure() {
     unshare --net sh -s "$B" "$1" "$2" "$N" <<'EOF'
 set -eu
-# BUILD_DIR defaults to $BENCH_BUILD (set by bench/run), else ./build.
 B=$1 KIND=$2 INFLIGHT=$3 N=$4
 KC=$B/bench/bench_tun_kclient
 ip link set lo up
 sysctl -q -w net.ipv4.ip_local_port_range="1024 65000"
+CPU=0
+cpu() { # CPU seconds (user + system) used so far by process $1
+    awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print ($12 + $13) / hz}' "/proc/$1/stat"
+}
 wait_dev() {
     i=0
     until ip -br addr show tl0 2>/dev/null | grep -q 10.7.0.1; do
@@ -56,15 +59,18 @@ ceiling)
     "$B/bench/bench_tun_ceiling" 2>/dev/null & P=$!
     wait_dev
     R=$("$KC" conns 10.7.0.2 9 "$N" "$INFLIGHT")
+    CPU=$(cpu $P)
     kill $P ;;
 tcplab)
     "$B/tcplab" listen --quiet 9:discard & P=$!
     wait_dev
     R=$("$KC" conns 10.7.0.2 9 "$N" "$INFLIGHT")
+    CPU=$(cpu $P)
     kill $P ;;
 esac
 wait 2>/dev/null || true
-echo "$R" | awk '{print $4}'
+# conns/s and the server's CPU microseconds per connection
+echo "$R" | awk -v cpu="$CPU" -v n="$N" '{printf "%s %.1f\n", $4, cpu * 1e6 / n}'
 EOF
 }
 
@@ -72,16 +78,19 @@ median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR
 
 echo "connections/s (connect + shutdown + read EOF + close), $N per run, median of $REPS:"
 for f in 1 16; do
-    V="" C="" T=""
+    V="" C="" T="" CC="" TC=""
     r=0
     while [ $r -lt "$REPS" ]; do
-        V="$V $(measure veth $f)"
-        C="$C $(measure ceiling $f)"
-        T="$T $(measure tcplab $f)"
+        V="$V $(measure veth $f | cut -d' ' -f1)"
+        x=$(measure ceiling $f)
+        C="$C ${x% *}" CC="$CC ${x#* }"
+        x=$(measure tcplab $f)
+        T="$T ${x% *}" TC="$TC ${x#* }"
         r=$((r + 1))
     done
     V=$(echo "$V" | median) C=$(echo "$C" | median) T=$(echo "$T" | median)
-    printf "  %2d in flight: veth %7.0f/s   TUN ceiling %7.0f/s   tcplab %7.0f/s = %s%% of ceiling (target >= 70%%)\n" \
-        "$f" "$V" "$C" "$T" "$(awk -v a="$T" -v b="$C" 'BEGIN {printf "%.0f", 100 * a / b}')"
+    CC=$(echo "$CC" | median) TC=$(echo "$TC" | median)
+    printf "  %2d in flight: veth %7.0f/s   TUN ceiling %7.0f/s (%s us CPU/conn)   tcplab %7.0f/s (%s us CPU/conn) = %s%% of ceiling (target >= 70%%)\n" \
+        "$f" "$V" "$C" "$CC" "$T" "$TC" "$(awk -v a="$T" -v b="$C" 'BEGIN {printf "%.0f", 100 * a / b}')"
 done
 echo "command: sudo bench/tun_connrate.sh $B"
