@@ -45,7 +45,8 @@ static const char usage[] =
     "examples:\n"
     "  sudo tcplab listen                      then: nc 10.7.0.2 7, curl http://10.7.0.2/\n"
     "  sudo tcplab listen --msl 1 --pcap l.pcap 8080:http\n"
-    "  sudo unshare --net sh -c 'ip link set lo up; tcplab listen & sleep 1; nc 10.7.0.2 7'\n"
+    "  sudo unshare --net sh -c 'ip link set lo up; tcplab listen & P=$!; sleep 1;\n"
+    "                            nc 10.7.0.2 7; kill $P'   (a private network, gone after)\n"
     "\n"
     "exit status: 0 stopped by Ctrl-C/SIGTERM, 1 the device could not be made (not\n"
     "permitted) or went away, 2 bad usage.\n";
