@@ -220,6 +220,30 @@ static void test_text_new_syn_on_same_ports_starts_new_relative_numbers(void **s
                         "ack 1, win 65535, options [mss 1460], length 0");
 }
 
+static void test_text_seqmap_forgets_the_oldest_connection_when_full(void **state)
+{
+    struct trace_text t;
+    trace_text_init(&t, NULL, true);
+    struct seg_fixture f;
+    /* TRACE_MAX_ISN + 1 connections, each starting with a SYN (ISN 1000 + port). */
+    for (uint16_t i = 0; i <= TRACE_MAX_ISN; i++) {
+        uint16_t port = (uint16_t)(40000 + i);
+        make_segment(&f, 0, "client", TEV_OUT, CLIENT, port, SERVER, 80, TCP_SYN, 1000u + port, 0,
+                     100, NULL);
+        text_of(&t, &f.ev);
+    }
+    /* The newest is remembered: its SYN,ACK acks relative 1. */
+    uint16_t last = (uint16_t)(40000 + TRACE_MAX_ISN);
+    make_segment(&f, 0, "server", TEV_OUT, SERVER, 80, CLIENT, last, TCP_SYN | TCP_ACK, 7,
+                 1001u + last, 100, NULL);
+    assert_non_null(strstr(text_of(&t, &f.ev), "seq 0, ack 1,"));
+    /* The oldest was forgotten: its data is numbered from the first segment
+     * seen again, as tcpdump does for a connection caught in the middle. */
+    make_segment(&f, 0, "client", TEV_OUT, CLIENT, 40000, SERVER, 80, TCP_PSH | TCP_ACK, 41001, 8,
+                 100, "hello");
+    assert_non_null(strstr(text_of(&t, &f.ev), "Flags [P.], seq 0:5, ack 8,"));
+}
+
 static void test_text_shows_every_option_in_tcpdump_words(void **state)
 {
     struct trace_text t;
@@ -697,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_text_absolute_sequence_numbers_when_not_relative),
         cmocka_unit_test(test_text_relative_numbers_wrap_past_2_to_the_32),
         cmocka_unit_test(test_text_new_syn_on_same_ports_starts_new_relative_numbers),
+        cmocka_unit_test(test_text_seqmap_forgets_the_oldest_connection_when_full),
         cmocka_unit_test(test_text_shows_every_option_in_tcpdump_words),
         cmocka_unit_test(test_text_state_change_names_both_states_and_the_cause),
         cmocka_unit_test(test_text_drop_names_the_reason_and_the_packet),
