@@ -58,6 +58,10 @@ void pcap_out_packet(struct pcap_out *p, uint64_t t_us, const uint8_t *pkt, size
     h.len = (bpf_u_int32)len;
     h.caplen = (bpf_u_int32)(len < PCAP_OUT_SNAPLEN ? len : PCAP_OUT_SNAPLEN);
     pcap_dump((u_char *)p->dump, &h, pkt);
+    /* Written through at once, so Wireshark can open the file while
+     * `tcplab listen` is still running and nothing is lost if it is killed.
+     * The cost, one write per packet, only applies with --pcap. */
+    pcap_dump_flush(p->dump);
 }
 
 /* Segments in and out, and packets the stack received and dropped (those

@@ -669,6 +669,32 @@ static void test_pcap_records_segments_both_ways_and_dropped_packets(void **stat
     assert_int_equal(n, 4);
 }
 
+static void test_pcap_packets_are_readable_before_the_file_is_closed(void **state)
+{
+    char path[] = "/tmp/tcplab-test-pcap-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    char err[256] = "";
+    struct pcap_out *p = pcap_out_open(path, err, sizeof err);
+    assert_non_null(p);
+    struct seg_fixture a;
+    make_segment(&a, 5, "stack", TEV_IN, SERVER, 1, CLIENT, 2, TCP_SYN, 1, 0, 1, NULL);
+    pcap_out_event(p, &a.ev);
+
+    /* Wireshark opening the file while tcplab still runs sees the packet. */
+    char perr[PCAP_ERRBUF_SIZE];
+    pcap_t *in = pcap_open_offline(path, perr);
+    assert_non_null(in);
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    assert_int_equal(pcap_next_ex(in, &h, &data), 1);
+    assert_int_equal(h->caplen, a.ev.u.seg.raw_len);
+    pcap_close(in);
+    pcap_out_close(p);
+    unlink(path);
+}
+
 static void test_pcap_open_reports_an_unwritable_path(void **state)
 {
     char err[256] = "";
@@ -737,6 +763,7 @@ int main(void)
         cmocka_unit_test(test_json_strings_are_escaped),
         cmocka_unit_test(test_json_lines_parse_as_json),
         cmocka_unit_test(test_pcap_records_segments_both_ways_and_dropped_packets),
+        cmocka_unit_test(test_pcap_packets_are_readable_before_the_file_is_closed),
         cmocka_unit_test(test_pcap_open_reports_an_unwritable_path),
         cmocka_unit_test(test_fanout_calls_every_sink_in_order_and_ignores_extra_sinks),
     };
