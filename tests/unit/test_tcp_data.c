@@ -545,6 +545,20 @@ static void test_listen_on_port_in_use_is_eaddrinuse(void **state)
     tt_free(t);
 }
 
+/* SO_REUSEADDR lets a port held in TIME_WAIT be taken, never one with a
+ * listener on it (as Linux). */
+static void test_reuseaddr_does_not_take_a_listening_port(void **state)
+{
+    struct tt *t = tt_listener(NULL);
+    int sd = tcp_socket(t->s, t->now);
+    assert_int_equal(tcp_setsockopt(t->s, t->now, sd, TCP_OPT_REUSEADDR, 1), 0);
+    int rc = tcp_bind(t->s, t->now, sd, TT_SERVER_PORT);
+    if (rc == 0)
+        rc = tcp_listen(t->s, t->now, sd, 4);
+    assert_int_equal(rc, -EADDRINUSE);
+    tt_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -577,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_send_after_reset_reports_econnreset_then_epipe),
         cmocka_unit_test(test_connect_on_connected_socket_is_eisconn),
         cmocka_unit_test(test_listen_on_port_in_use_is_eaddrinuse),
+        cmocka_unit_test(test_reuseaddr_does_not_take_a_listening_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
