@@ -411,10 +411,133 @@ static void test_every_byte_arrives_once_in_order_under_loss_reorder_duplication
         fail_msg("%lu of %lu seeds failed", failed, nseeds);
 }
 
+/* Several connections at once between the same two stacks, each with its
+ * own two streams, over the same impaired link: the connection table and
+ * the timers of many connections must keep every stream apart. */
+#define MULTI_MAX 6
+static bool run_multi_seed(uint64_t seed)
+{
+    struct prng r = {seed * 0x9e3779b97f4a7c15ull + 7};
+    int n = (int)prng_range(&r, 2, MULTI_MAX);
+    double loss = prng_unit(&r) * 0.2;
+    struct stack_config ccfg = property_config("client", TT_STACK_ADDR, 3);
+    struct stack_config scfg = property_config("server", TT_PEER_ADDR, 4);
+    struct tt_pair *p = tt_pair_new(&ccfg, &scfg, seed);
+    p->record = false;
+    failure[0] = 0;
+    bool ok = true;
+    struct app apps[2 * MULTI_MAX];
+    memset(apps, 0, sizeof apps);
+    vlink_set_loss(p->l, VLINK_ANY, VLINK_ANY, loss);
+
+    uint64_t now = vlink_now(p->l);
+    int lsd = tcp_socket(p->s, now);
+    tcp_bind(p->s, now, lsd, TT_SERVER_PORT);
+    tcp_listen(p->s, now, lsd, MULTI_MAX);
+    for (int i = 0; i < n; i++) {
+        struct app *c = &apps[2 * i], *sv = &apps[2 * i + 1];
+        c->name = "client";
+        c->s = p->c;
+        sv->name = "server";
+        sv->s = p->s;
+        sv->sd = -1;
+        c->out_len = (size_t)prng_range(&r, 5 * 1024, 40 * 1024);
+        sv->out_len = (size_t)prng_range(&r, 5 * 1024, 40 * 1024);
+        c->out = malloc(c->out_len);
+        sv->out = malloc(sv->out_len);
+        fill_random(&r, c->out, c->out_len);
+        fill_random(&r, sv->out, sv->out_len);
+        c->want = sv->out;
+        c->want_len = sv->out_len;
+        sv->want = c->out;
+        sv->want_len = c->out_len;
+        c->sd = tcp_socket(p->c, now);
+        tcp_connect(p->c, now, c->sd, TT_PEER_ADDR, TT_SERVER_PORT);
+    }
+    /* accept them all, and pair each server socket with its client by port */
+    int accepted = 0;
+    for (unsigned long steps = 0; accepted < n && steps < MAX_STEPS; steps++) {
+        struct tcp_tuple tu;
+        int sd = tcp_accept(p->s, vlink_now(p->l), lsd, &tu);
+        if (sd >= 0) {
+            for (int i = 0; i < n; i++) {
+                struct tcp_status st;
+                if (tcp_status(p->c, apps[2 * i].sd, &st) == 0 && st.tuple.lport == tu.rport)
+                    apps[2 * i + 1].sd = sd;
+            }
+            accepted++;
+            continue;
+        }
+        if (!vlink_step(p->l, vlink_now(p->l) + 3600 * TT_SEC))
+            break;
+    }
+    for (int i = 0; i < n && ok; i++)
+        if (apps[2 * i + 1].sd < 0)
+            ok = violation("connection %d was never accepted (%d of %d were)", i, accepted, n);
+    unsigned long steps = 0;
+    uint64_t last_progress = vlink_now(p->l);
+    size_t last_moved = 0;
+    while (ok) {
+        now = vlink_now(p->l);
+        bool all_closed = true;
+        size_t moved = 0;
+        for (int i = 0; i < 2 * n && ok; i++) {
+            ok = app_run(&apps[i], now, &r);
+            all_closed &= apps[i].closed;
+            moved += apps[i].sent + apps[i].got;
+        }
+        if (!ok || all_closed)
+            break;
+        if (moved != last_moved) {
+            last_moved = moved;
+            last_progress = now;
+        }
+        if (++steps > MAX_STEPS || now - last_progress > STALL_US ||
+            !vlink_step(p->l, now + 3600 * TT_SEC)) {
+            ok = violation("%d connections: no progress (%zu bytes moved in all)", n, moved);
+            break;
+        }
+    }
+    for (unsigned long k = 0; ok && k < MAX_STEPS; k++) {
+        if (!conns_not_finished(p->c, NULL) && !conns_not_finished(p->s, NULL))
+            break;
+        if (!vlink_step(p->l, vlink_now(p->l) + 3600 * TT_SEC))
+            break;
+    }
+    enum tcp_state cst = TCP_CLOSED, sst = TCP_CLOSED;
+    if (ok && (conns_not_finished(p->c, &cst) || conns_not_finished(p->s, &sst)))
+        ok = violation("after all closed: a client connection in %s, a server one in %s",
+                       tcp_state_name(cst), tcp_state_name(sst));
+    for (int i = 0; i < 2 * n; i++)
+        free(apps[i].out);
+    tt_pair_free(p);
+    return ok;
+}
+
+static void test_concurrent_connections_each_deliver_their_streams_under_loss(void **state)
+{
+    const char *one = getenv("TCPLAB_PROPERTY_MULTI_SEED");
+    uint64_t first = 1, last = 100;
+    if (one && *one)
+        first = last = strtoull(one, NULL, 10);
+    unsigned long failed = 0;
+    for (uint64_t seed = first; seed <= last; seed++) {
+        if (run_multi_seed(seed))
+            continue;
+        if (++failed <= 10)
+            print_error("property test (concurrent connections) failed at seed %llu (replay: "
+                        "TCPLAB_PROPERTY_MULTI_SEED=%llu ./test_property): %s\n",
+                        (unsigned long long)seed, (unsigned long long)seed, failure);
+    }
+    if (failed)
+        fail_msg("%lu seeds failed", failed);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_byte_arrives_once_in_order_under_loss_reorder_duplication),
+        cmocka_unit_test(test_concurrent_connections_each_deliver_their_streams_under_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
