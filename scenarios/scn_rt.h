@@ -154,8 +154,9 @@ struct scn_rt {
     size_t nsegs, capsegs;
     struct scn_rt_drop *drops;
     size_t ndrops, capdrops;
-    size_t exchange;   /* first segment of the current exchange */
-    int exchange_line; /* the statement that began it */
+    size_t exchange;      /* first segment of the current exchange */
+    int exchange_line;    /* the statement that began it */
+    size_t drop_exchange; /* first drop of the current exchange */
     struct scn_rt_isn *isns;
     size_t nisns, capisns;
 

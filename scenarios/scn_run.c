@@ -1466,7 +1466,7 @@ struct drop_arg {
 
 static long drop_candidate(struct scn_rt *rt, int h)
 {
-    for (size_t i = 0; i < rt->ndrops; i++)
+    for (size_t i = rt->drop_exchange; i < rt->ndrops; i++)
         if (!rt->drops[i].taken && rt->drops[i].host == h)
             return (long)i;
     return -1;
@@ -1845,6 +1845,7 @@ int scn_run(const struct scn *s, const struct scn_run_opts *opts, struct scn_res
         if (!is_expect && (i == 0 || s->stmts[i - 1].kind >= SCN_EXPECT_SEG)) {
             /* A new exchange: older segments nobody expected are history. */
             rt->exchange = rt->nsegs;
+            rt->drop_exchange = rt->ndrops;
             rt->exchange_line = s->stmts[i].line;
         }
         if (rt->tl)
