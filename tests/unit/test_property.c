@@ -11,9 +11,13 @@
  * MSS, buffers, window scaling, delayed ACK and Nagle vary per seed, and
  * one seed in three has a delay that changes (reordering in bulk), one in
  * five has its cable cut for up to a minute.
+ * A second test runs 100 seeds of 2-6 concurrent connections between the
+ * same two stacks, each connection with its own two streams.
  * Everything is deterministic: a failing seed fails the same way every time,
- * and TCPLAB_PROPERTY_SEED=N replays just that one (with a summary of what
- * the link did). TCPLAB_PROPERTY_SEEDS=N changes how many seeds run (500).
+ * and TCPLAB_PROPERTY_SEED=N (or TCPLAB_PROPERTY_MULTI_SEED=N for the
+ * second test) replays just that one, with a summary of what the link did;
+ * TCPLAB_PROPERTY_TRACE=K adds its last K events. TCPLAB_PROPERTY_SEEDS=N
+ * changes how many seeds the first test runs (500).
  */
 #include "tcptest.h"
 
