@@ -40,5 +40,17 @@ printf '%s\n' "$out" | grep -q -- "--update" || { echo "FAIL: no hint to --updat
 # --update writes it, and then the replay passes.
 "$tcplab" replay --update "$tmp/handshake.tcps" >/dev/null || { echo "FAIL: --update" >&2; fail=1; }
 "$tcplab" replay "$tmp/handshake.tcps" >/dev/null || { echo "FAIL: replay after --update" >&2; fail=1; }
+# --tun without the rights (an unprivileged user namespace): a clear message, status 1.
+if unshare --user --map-user=65534 true 2>/dev/null; then
+    out=$(unshare --user --map-user=65534 "$tcplab" replay --tun "$root/regress/handshake.tcps" 2>&1)
+    status=$?
+    [ $status -eq 1 ] || { echo "FAIL: --tun without rights: status $status, expected 1" >&2; fail=1; }
+    printf '%s\n' "$out" | grep -q "not permitted" ||
+        { echo "FAIL: --tun without rights: no 'not permitted' in: $out" >&2; fail=1; }
+    printf '%s\n' "$out" | grep -q "sudo tcplab replay --tun" ||
+        { echo "FAIL: --tun without rights: no hint how to run it" >&2; fail=1; }
+else
+    echo "(no unprivileged user namespaces here: the --tun permission check is not run)"
+fi
 [ $fail -eq 0 ] && echo "replay command line: ok"
 exit $fail
