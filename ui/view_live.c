@@ -256,7 +256,7 @@ static void draw_table(struct screen *s, struct ui_rect r, struct ui_live_state 
         snprintf(l, sizeof l, "%s:%u", wire_addr_str(ts->tuple.laddr, a), ts->tuple.lport);
         snprintf(rm, sizeof rm, "%s:%u", wire_addr_str(ts->tuple.raddr, a), ts->tuple.rport);
         timers_text(ts, now, timers, sizeof timers);
-        char sd[8];
+        char sd[12];
         if (row->sd >= 0)
             snprintf(sd, sizeof sd, "%d", row->sd);
         else
