@@ -172,7 +172,9 @@ struct scn_rt {
     size_t rlen, rcap;
     unsigned expectations, failures;
     bool step_failed;
-    int fatal; /* negative errno: the network failed */
+    int fatal;       /* negative errno: the network failed */
+    bool connecting; /* inside the engine's connect() */
+    bool rebooting;  /* inside a `reboot`: its events are not shown */
 };
 
 /* Every event of the run goes through here (hosts' stacks, the link, kpeer). */

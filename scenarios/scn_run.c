@@ -389,6 +389,27 @@ void scn_rt_observe_packet(struct scn_rt *rt, int from, uint64_t t_us, const uin
         return;
     int to = scn_rt_host_of(rt, ip.dst, tcp.dport, rt->tun && !rt->hosts[from].kernel);
     observe(rt, from, to, t_us, ip.src, ip.dst, &tcp);
+    if (!rt->hosts[from].kernel)
+        return;
+    /* The kernel reports nothing of what it sends: say it for it, as a
+     * stack would, so the timeline has the segment leaving the kernel in
+     * the step that expected it (the stack's "in" follows one step later). */
+    struct tev ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = TEV_SEGMENT;
+    ev.t_us = t_us;
+    ev.host = rt->hosts[from].name;
+    ev.sd = -1;
+    ev.tuple = (struct tcp_tuple){
+        .laddr = ip.src, .raddr = ip.dst, .lport = tcp.sport, .rport = tcp.dport};
+    ev.u.seg.dir = TEV_OUT;
+    ev.u.seg.tcp = tcp;
+    ev.u.seg.src = ip.src;
+    ev.u.seg.dst = ip.dst;
+    ev.u.seg.raw = pkt;
+    ev.u.seg.raw_len = len;
+    ev.u.seg.retransmission = rt->nsegs && rt->segs[rt->nsegs - 1].rtx;
+    scn_rt_event(rt, &ev);
 }
 
 static void add_drop(struct scn_rt *rt, int h, int reason, uint64_t t)
@@ -444,6 +465,25 @@ static void timeline_add(struct scn_rt *rt, const struct tev *ev)
 void scn_rt_event(void *ctx, const struct tev *ev)
 {
     struct scn_rt *rt = ctx;
+    struct tev copy;
+    if (rt->rebooting) {
+        /* A crash says nothing on the wire and makes no calls: what is left
+         * to see is each connection vanishing. */
+        if (ev->kind == TEV_CALL || ev->kind == TEV_SEGMENT || ev->kind == TEV_LINK)
+            return;
+        if (ev->kind == TEV_STATE) {
+            copy = *ev;
+            copy.u.state.cause = "host rebooted";
+            ev = &copy;
+        }
+    } else if (rt->connecting && ev->kind == TEV_CALL && ev->u.call.call == TCP_CALL_CONNECT &&
+               ev->u.call.result == 0) {
+        /* The engine's connect() returns at once (the SYN is out); the
+         * program's connect() blocks: on the timeline it is in progress. */
+        copy = *ev;
+        copy.u.call.result = -EINPROGRESS;
+        ev = &copy;
+    }
     rt->evcount++;
     int h;
     switch (ev->kind) {
@@ -888,7 +928,9 @@ static void exec_call(struct scn_rt *rt, const struct scn_stmt *st)
                     break;
                 }
         }
+        rt->connecting = true;
         r = h_connect(rt, h, so->sd, addr, st->u.call.port);
+        rt->connecting = false;
         /* The local port is known at once (the kernel's SYN is read only at
          * the next step, and is attributed to this host by it); the peer may
          * not be yet, but it is where we connected to. */
@@ -1051,6 +1093,7 @@ static void exec_reboot(struct scn_rt *rt, const struct scn_stmt *st)
     struct scn_rt_host *H = &rt->hosts[h];
     /* The crash: every socket is dropped while the cable is cut, so its
      * RSTs never reach the wire. What is left is a host that knows nothing. */
+    rt->rebooting = true;
     rt->net.cut(rt, true);
     for (size_t k = 0; k < rt->nsocks; k++) {
         struct scn_rt_sock *so = &rt->socks[k];
@@ -1064,6 +1107,7 @@ static void exec_reboot(struct scn_rt *rt, const struct scn_stmt *st)
     H->cur = -1;
     H->last_listener = -1;
     rt->net.cut(rt, false);
+    rt->rebooting = false;
     (void)st;
 }
 
