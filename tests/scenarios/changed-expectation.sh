@@ -14,8 +14,8 @@ src=$root/lessons/02-handshake.tcps
 [ -f "$src" ] || src=$root/regress/handshake.tcps
 base=$(basename "$src" .tcps)
 cp "$src" "$tmp/$base.tcps"
-cp "$(dirname "$src")/$base.trace" "$tmp/$base.trace" 2>/dev/null ||
-    "$tcplab" replay --update "$tmp/$base.tcps" >/dev/null
+# Its golden trace is made afresh, so this test is about the expectation only.
+"$tcplab" replay --update "$tmp/$base.tcps" >/dev/null
 if ! "$tcplab" replay "$tmp/$base.tcps" >"$tmp/ok.out" 2>&1; then
     echo "FAIL: the unchanged copy of $src does not pass:" >&2
     cat "$tmp/ok.out" >&2
