@@ -607,8 +607,8 @@ static void service_host(struct scn_rt *rt, int h)
         int r = h_accept(rt, h, so->sd, &t);
         if (r == -EAGAIN)
             return;
-        int as = p->as_sock, line = p->line;
-        (void)line;
+        int as = p->as_sock;
+
         if (r >= 0) {
             int k = new_sock(rt, h, r);
             if (k >= 0) {
@@ -1543,8 +1543,6 @@ static void exec_expect_drop(struct scn_rt *rt, const struct scn_stmt *st)
 
 static void exec_step(struct scn_rt *rt, const struct scn_stmt *st)
 {
-    struct vlink_match vm;
-    (void)vm;
     switch (st->kind) {
     case SCN_CALL:
         exec_call(rt, st);
