@@ -1,0 +1,84 @@
+#!/bin/bash
+# End-to-end test of the live view, `tcplab listen --ui`, with real kernel
+# clients: run inside a private network namespace (tests/tun/netns-run.sh,
+# which skips with 77 when namespaces or TUN are not allowed), in tmux at
+# 100x30. nc sessions come and go; the connection table, the ladder and the
+# event log must follow them.
+#
+# usage: netns-run.sh run_live.sh TCPLAB
+set -u
+TCPLAB=${1:?usage: run_live.sh TCPLAB}
+command -v tmux >/dev/null || { echo "tmux not installed: skipping"; exit 77; }
+command -v nc >/dev/null || { echo "nc not installed: skipping"; exit 77; }
+[ -n "${TCPLAB_IN_NETNS:-}" ] || { echo "run me through tests/tun/netns-run.sh"; exit 2; }
+
+T="tmux -L tcplab-live-$$"
+passed=0
+failed=0
+trap '$T kill-server 2>/dev/null' EXIT
+screen() { $T capture-pane -t live -p 2>/dev/null; }
+wait_for() {
+    local i
+    for i in $(seq 1 100); do
+        screen | grep -qF -- "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+wait_re() {
+    local i
+    for i in $(seq 1 100); do
+        screen | grep -qE -- "$1" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+wait_gone() {
+    local i
+    for i in $(seq 1 100); do
+        screen | grep -qF -- "$1" || return 0
+        sleep 0.1
+    done
+    return 1
+}
+check() {
+    local name=$1
+    shift
+    if "$@"; then
+        passed=$((passed + 1))
+        echo "ok   $name"
+    else
+        failed=$((failed + 1))
+        echo "FAIL $name"
+        screen
+    fi
+}
+
+$T new-session -d -s live -x 100 -y 30 \
+    "env LANG=C.UTF-8 LC_ALL=C.UTF-8 '$TCPLAB' listen --ui --msl 1 --quiet; sleep 30"
+check "starts with no connections" wait_for "0 connections"
+
+# An echo session that stays open for a while.
+(printf 'hello\n'; sleep 4) | timeout 20 nc -N 10.7.0.2 7 >/dev/null &
+NC=$!
+check "the connection appears in the table" wait_for "1 connection "
+check "local end 10.7.0.2:7, ESTABLISHED" wait_for "ESTABLISHED"
+check "the kernel's own state beside it" wait_re "ESTABLISHED +0 +0 +ESTABLISHED"
+check "the ladder shows the handshake" wait_for "SYN,ACK seq=0 ack=1"
+check "the ladder shows the echoed data" wait_for "len=6"
+check "the event log shows the calls" wait_for "call  recv() = 6"
+
+# daytime: the stack answers one line and closes first, so it holds TIME_WAIT.
+timeout 20 nc -N 10.7.0.2 13 </dev/null >/dev/null &
+check "daytime: the stack's end in TIME_WAIT" wait_for "TIME_WAIT"
+check "daytime: the 2MSL countdown" wait_for "2MSL"
+wait "$NC" 2>/dev/null
+check "sessions gone: back to no connections" wait_for "0 connections"
+
+$T send-keys -t live '?'
+check "? shows the live keys" wait_for "follow the newest connection"
+$T send-keys -t live x q
+check "q quits" wait_gone "tcplab listen ·"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
