@@ -55,7 +55,7 @@ check() {
 }
 
 $T new-session -d -s live -x 100 -y 30 \
-    "env LANG=C.UTF-8 LC_ALL=C.UTF-8 '$TCPLAB' listen --ui --msl 1 --quiet; sleep 30"
+    "env LANG=C.UTF-8 LC_ALL=C.UTF-8 '$TCPLAB' listen --ui --msl 3 --quiet; sleep 30"
 check "starts with no connections" wait_for "0 connections"
 
 # An echo session that stays open for a while.
@@ -70,9 +70,9 @@ check "the event log shows the calls" wait_for "call  recv() = 6"
 
 # daytime: the stack answers one line and closes first, so it holds TIME_WAIT.
 timeout 20 nc -N 10.7.0.2 13 </dev/null >/dev/null &
-check "daytime: the stack's end in TIME_WAIT" wait_for "TIME_WAIT"
-check "daytime: the 2MSL countdown" wait_for "2MSL"
+check "daytime: the stack's end in TIME_WAIT, 2MSL counting down" wait_re "10\.7\.0\.2:13 .*TIME_WAIT .*2MSL [0-9.]+s"
 wait "$NC" 2>/dev/null
+sleep 6 # 2MSL = 6 s
 check "sessions gone: back to no connections" wait_for "0 connections"
 
 $T send-keys -t live '?'
