@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <dirent.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -34,7 +36,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: tcplab replay [--tun] [--update] [--seed N] SCENARIO.tcps...\n\n"
                "Run scenarios headless and check them: every expectation, and (on the\n"
-               "virtual link) the golden trace stored beside each file (foo.trace).\n\n"
+               "virtual link) the golden trace stored beside each file (foo.trace).\n"
+               "A directory stands for the .tcps files in it.\n\n"
                "  --tun       run against the kernel's sockets on a TUN device (files with\n"
                "              `tun yes`; needs root in a private network namespace:\n"
                "              sudo unshare --net tcplab replay --tun FILE)\n"
@@ -440,18 +443,79 @@ static int parse_seed(const char *v, uint64_t *out)
     return 0;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The scenario files to run; a directory stands for the .tcps files in it. */
+struct file_list {
+    char **path; /* owned copies */
+    int n, cap;
+};
+
+static int list_push(struct file_list *l, const char *path)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 16;
+        char **np = realloc(l->path, (size_t)cap * sizeof *np);
+        if (!np)
+            return -1;
+        l->path = np;
+        l->cap = cap;
+    }
+    if (!(l->path[l->n] = strdup(path)))
+        return -1;
+    l->n++;
+    return 0;
+}
+
+static void list_free(struct file_list *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->path[i]);
+    free(l->path);
+}
+
+/* Add a file, or the .tcps files of a directory in name order. */
+static int list_add(struct file_list *l, const char *arg)
+{
+    struct stat sb;
+    if (stat(arg, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return list_push(l, arg);
+    DIR *d = opendir(arg);
+    if (!d) {
+        fprintf(stderr, "tcplab replay: cannot read directory %s: %s\n", arg, strerror(errno));
+        return -1;
+    }
+    int first = l->n, r = 0;
+    struct dirent *e;
+    while (r == 0 && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n <= 5 || strcmp(e->d_name + n - 5, ".tcps") != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s%s%s", arg, arg[strlen(arg) - 1] == '/' ? "" : "/",
+                 e->d_name);
+        r = list_push(l, path);
+    }
+    closedir(d);
+    qsort(l->path + first, (size_t)(l->n - first), sizeof *l->path, cmp_str);
+    return r;
+}
+
 int cmd_replay(int argc, char **argv)
 {
     struct replay_opts ro = {0};
-    const char **files = calloc((size_t)argc + 1, sizeof *files);
-    if (!files)
-        return EXIT_USAGE;
-    int nfiles = 0;
+    struct file_list fl = {0};
     bool only_files = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (only_files || a[0] != '-' || a[1] == 0) {
-            files[nfiles++] = a;
+            if (list_add(&fl, a) < 0) {
+                list_free(&fl);
+                return EXIT_USAGE;
+            }
         } else if (strcmp(a, "--") == 0) {
             only_files = true;
         } else if (strcmp(a, "--tun") == 0) {
@@ -463,54 +527,54 @@ int cmd_replay(int argc, char **argv)
             if (!v || parse_seed(v, &ro.seed) < 0) {
                 fprintf(stderr, "tcplab replay: --seed needs a whole number from 1 to %u\n",
                         UINT32_MAX);
-                free(files);
+                list_free(&fl);
                 return EXIT_USAGE;
             }
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
-            free(files);
+            list_free(&fl);
             return 0;
         } else {
             fprintf(stderr, "tcplab replay: unknown option %s\n", a);
             usage(stderr);
-            free(files);
+            list_free(&fl);
             return EXIT_USAGE;
         }
     }
-    if (nfiles == 0) {
+    if (fl.n == 0) {
         fprintf(stderr, "tcplab replay: no scenario given\n");
         usage(stderr);
-        free(files);
+        list_free(&fl);
         return EXIT_USAGE;
     }
     if (ro.tun && ro.update) {
         fprintf(stderr, "tcplab replay: --update writes golden traces, which come from the "
                         "virtual link only; drop --tun or --update\n");
-        free(files);
+        list_free(&fl);
         return EXIT_USAGE;
     }
     /* Every file is read first: a bad file runs nothing. */
-    struct scn **scns = calloc((size_t)nfiles, sizeof *scns);
+    struct scn **scns = calloc((size_t)fl.n, sizeof *scns);
     bool bad = !scns;
-    for (int i = 0; i < nfiles && scns; i++) {
+    for (int i = 0; i < fl.n && scns; i++) {
         struct scn_error err;
-        scns[i] = scn_parse_file(files[i], &err);
+        scns[i] = scn_parse_file(fl.path[i], &err);
         if (!scns[i]) {
             scn_error_print(&err, stderr);
             bad = true;
         }
     }
     if (bad) {
-        for (int i = 0; scns && i < nfiles; i++)
+        for (int i = 0; scns && i < fl.n; i++)
             scn_free(scns[i]);
         free(scns);
-        free(files);
+        list_free(&fl);
         return EXIT_USAGE;
     }
     unsigned passed = 0, failed = 0;
     int run_err = 0;
-    for (int i = 0; i < nfiles; i++) {
-        enum outcome o = replay_one(files[i], scns[i], &ro, &run_err);
+    for (int i = 0; i < fl.n; i++) {
+        enum outcome o = replay_one(fl.path[i], scns[i], &ro, &run_err);
         if (o == OUT_PASS)
             passed++;
         else if (o == OUT_FAIL)
@@ -518,9 +582,9 @@ int cmd_replay(int argc, char **argv)
         fflush(stdout);
     }
     printf("%u passed, %u failed\n", passed, failed);
-    for (int i = 0; i < nfiles; i++)
+    for (int i = 0; i < fl.n; i++)
         scn_free(scns[i]);
     free(scns);
-    free(files);
+    list_free(&fl);
     return failed ? EXIT_NETWORK : 0;
 }
