@@ -10,8 +10,6 @@
 
 /* How long one arrow takes to cross at speed 1, in seconds. */
 #define ARROW_S 0.7
-/* A lost segment dies at this fraction of its journey. */
-#define LOST_AT 0.5
 /* While playing: rest after each step, seconds at speed 1. */
 #define REST_S 1.2
 /* The clock runs in real time at speed 1, but a quiet gap never takes
@@ -68,6 +66,7 @@ void ui_model_reset(struct ui_model *m)
         h->state = TCP_CLOSED;
         h->prev = TCP_CLOSED;
         h->backlog = -1;
+        h->last_fired = -1;
     }
 }
 
@@ -256,6 +255,11 @@ static int apply_segment(struct ui_model *m, size_t idx, const struct tev *ev, i
         }
     }
     a->retransmission = ev->u.seg.retransmission;
+    if (ev->u.seg.probe && ev->u.seg.dir == TEV_OUT) {
+        int f = m->hosts[host].last_fired;
+        a->probe =
+            (uint8_t)((f == TCP_TIMER_PERSIST ? TCP_TIMER_PERSIST : TCP_TIMER_KEEPALIVE) + 1);
+    }
     a->show_win = show_win;
     a->rel_known = ui_model_relative(m, ev, &a->rel_seq, &a->rel_ack);
     m->last_row_changed = (size_t)(row - m->rows);
@@ -419,6 +423,7 @@ static void apply_timer(struct ui_model *m, size_t idx, const struct tev *ev, in
         break;
     case TEV_TIMER_FIRE:
         t->armed = false;
+        m->hosts[host].last_fired = (int)w;
         if (w == TCP_TIMER_RTX || w == TCP_TIMER_KEEPALIVE || w == TCP_TIMER_PERSIST ||
             w == TCP_TIMER_USER)
             add_item(m, host, UI_ITEM_TIMER, idx, false);
@@ -637,7 +642,7 @@ bool ui_player_tick(struct ui_player *p, double dt)
     for (int guard = 0; budget > 0 && guard < 100000; guard++) {
         if (p->flying_row >= 0) {
             const struct ui_arrow *a = &p->model.rows[p->flying_row].arrow;
-            double stop = a->lost ? LOST_AT : 1.0;
+            double stop = a->lost ? UI_LOST_AT : 1.0;
             double need = (stop - p->progress) * ARROW_S;
             changed = true;
             if (budget < need) {

@@ -46,6 +46,7 @@ struct ui_host {
     const char *cause;    /* why it changed: "rcvd SYN,ACK", "close()" */
     size_t changed_at;    /* index of that event (+1; 0 = never) */
     bool have_kernel;     /* TEV_KERNEL seen for this host */
+    int last_fired;       /* the timer that fired last (-1 none): what sent a probe */
     enum tcp_state kernel_state;
     struct ui_timer timers[TCP_NTIMERS];
     bool listening; /* has a listening socket */
@@ -84,11 +85,12 @@ struct ui_item {
 struct ui_arrow {
     size_t ev;           /* the segment event (sent, or received if never seen sent) */
     int from, to;        /* host indices */
-    bool lost;           /* the link lost it: drawn dying half-way with ✗ */
+    bool lost;           /* the link lost it: drawn dying on the way with ✗ */
     bool arrived;        /* the receiver's input event was seen */
     bool duplicate;      /* a second copy made by the link */
     bool retransmission; /* sender says it is a retransmission */
     bool show_win;       /* the window is worth showing (SYN, zero, changed) */
+    uint8_t probe;       /* 0, or the timer that sent it: TCP_TIMER_KEEPALIVE / _PERSIST + 1 */
     bool rel_known;      /* relative numbers below are valid */
     uint32_t rel_seq, rel_ack;
 };
@@ -99,6 +101,9 @@ struct ui_row {
     struct ui_arrow arrow;
     struct ui_item lane[UI_MAX_HOSTS];
 };
+
+/* A lost segment dies this far across (the ladder and the animation agree). */
+#define UI_LOST_AT (2.0 / 3.0)
 
 #define UI_MAX_ISN   32
 #define UI_MAX_CONNS 64

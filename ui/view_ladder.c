@@ -5,7 +5,7 @@
  * and timer expiries of that endpoint.
  *
  * The arrow in flight is drawn up to where it has got to; a lost one stops
- * half-way with ✗. Rows scroll so the newest stays in sight unless the user
+ * two thirds of the way with ✗. Rows scroll so the newest stays in sight unless the user
  * scrolled or selected an older row.
  */
 #include <errno.h>
@@ -130,6 +130,10 @@ size_t ui_segment_label(const struct ui_model *m, const struct ui_arrow *a, bool
     }
     if (a->retransmission)
         ADD(" (retransmission)");
+    if (a->probe == TCP_TIMER_KEEPALIVE + 1)
+        ADD(" (keepalive probe)");
+    else if (a->probe == TCP_TIMER_PERSIST + 1)
+        ADD(" (zero-window probe)");
 #undef ADD
     return n < cap ? n : cap - 1;
 }
@@ -190,7 +194,9 @@ size_t ui_item_text(const struct ui_model *m, const struct ui_item *it, char *bu
         default:
             break;
         }
-        if (r < 0)
+        if (r == -EINPROGRESS)
+            n = snprintf(buf, cap, "%s(%s)", name, args); /* began; returns later */
+        else if (r < 0)
             n = snprintf(buf, cap, "%s(%s) = %s", name, args, ui_errno_name(r));
         else if (it->returned)
             n = snprintf(buf, cap, "%s() = %ld", name, r);
@@ -218,7 +224,8 @@ static uint16_t item_attr(const struct ui_model *m, const struct ui_item *it)
     case UI_ITEM_STATE:
         return SC_STATE | SA_BOLD;
     case UI_ITEM_CALL:
-        return ev->u.call.result < 0 ? (SC_LOST | SA_BOLD) : (SC_CALL | SA_BOLD);
+        return ev->u.call.result < 0 && ev->u.call.result != -EINPROGRESS ? (SC_LOST | SA_BOLD)
+                                                                          : (SC_CALL | SA_BOLD);
     case UI_ITEM_DROP:
         return SC_LOST;
     case UI_ITEM_TIMER:
@@ -287,7 +294,7 @@ static void draw_arrow(struct screen *s, int x0, int y, const struct ui_ladder_g
     struct scr_cell cells[1000];
     struct screen row = {.w = span, .h = 1, .ascii = s->ascii, .cells = cells};
     screen_clear(&row);
-    int len = a->lost ? span / 2 : span; /* cells the shaft covers */
+    int len = a->lost ? (int)(span * UI_LOST_AT) : span; /* cells the shaft covers */
     int shaft0 = dir > 0 ? 0 : span - len;
     screen_hline(&row, shaft0, 0, len, 0x2500, attr);
     int headj = dir > 0 ? len - 1 : span - len;
@@ -309,7 +316,7 @@ static void draw_arrow(struct screen *s, int x0, int y, const struct ui_ladder_g
         screen_print(&row, dir > 0 ? headj + 2 : headj - 6, 0, 5, (uint16_t)(SC_LOST | SA_BOLD),
                      "lost");
 
-    double stop = a->lost ? 0.5 : 1.0;
+    double stop = a->lost ? UI_LOST_AT : 1.0;
     bool settled = progress >= stop;
     int reach = settled ? span : (int)(progress * span + 0.5);
     if (reach < 1)
