@@ -664,6 +664,37 @@ static void test_speed_scales_the_animation(void **state)
     assert_true(c->p.speed == UI_SPEED_MIN);
 }
 
+static void test_probes_are_named_by_the_timer_that_sent_them(void **state)
+{
+    struct ctx *c = *state;
+    struct fx *f = calloc(1, sizeof *f);
+    struct scn_timeline *tl = &f->tl;
+    tl->nhosts = 2;
+    snprintf(tl->hosts[0].name, sizeof tl->hosts[0].name, "client");
+    snprintf(tl->hosts[0].label, sizeof tl->hosts[0].label, "10.7.0.2:40312");
+    tl->hosts[0].addr = FX_CLIENT_ADDR;
+    snprintf(tl->hosts[1].name, sizeof tl->hosts[1].name, "server");
+    snprintf(tl->hosts[1].label, sizeof tl->hosts[1].label, "10.7.0.1:8080");
+    tl->hosts[1].addr = FX_SERVER_ADDR;
+    fx_timer(f, C_, TCP_TIMER_KEEPALIVE, TEV_TIMER_FIRE, 0);
+    fx_seg(f, C_, TCP_ACK, FX_ISN_C, FX_ISN_S + 1, 64240, NULL, false, false);
+    tl->events[tl->nevents - 2]->u.seg.probe = true; /* the OUT event */
+    fx_timer(f, S_, TCP_TIMER_PERSIST, TEV_TIMER_FIRE, 0);
+    fx_seg(f, S_, TCP_ACK, FX_ISN_S + 1, FX_ISN_C + 1, 0, NULL, false, false);
+    tl->events[tl->nevents - 2]->u.seg.probe = true;
+    fx_step(f, "wait 2h", "Probes.", "探测。");
+    struct ui_player p;
+    ui_player_init(&p, tl);
+    ui_player_seek(&p, 1);
+    struct screen *s = fx_render(&p, &c->o, 100, 30);
+    assert_true(screen_contains(s, "(keepalive probe)"));
+    assert_true(screen_contains(s, "(zero-window probe)"));
+    assert_true(screen_contains(s, "keepalive timeout"));
+    screen_free(s);
+    ui_player_free(&p);
+    fx_free(tl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -710,6 +741,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_play_runs_through_every_step_and_stops_at_the_end,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_speed_scales_the_animation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_probes_are_named_by_the_timer_that_sent_them, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
