@@ -676,6 +676,8 @@ static void test_probes_are_named_by_the_timer_that_sent_them(void **state)
     snprintf(tl->hosts[1].name, sizeof tl->hosts[1].name, "server");
     snprintf(tl->hosts[1].label, sizeof tl->hosts[1].label, "10.7.0.1:8080");
     tl->hosts[1].addr = FX_SERVER_ADDR;
+    fx_seg(f, C_, TCP_SYN, FX_ISN_C, 0, 64240, NULL, false, false); /* the ISNs */
+    fx_seg(f, S_, TCP_SYN | TCP_ACK, FX_ISN_S, FX_ISN_C + 1, 65160, NULL, false, false);
     fx_timer(f, C_, TCP_TIMER_KEEPALIVE, TEV_TIMER_FIRE, 0);
     fx_seg(f, C_, TCP_ACK, FX_ISN_C, FX_ISN_S + 1, 64240, NULL, false, false);
     tl->events[tl->nevents - 2]->u.seg.probe = true; /* the OUT event */
