@@ -40,6 +40,17 @@ printf '%s\n' "$out" | grep -q -- "--update" || { echo "FAIL: no hint to --updat
 # --update writes it, and then the replay passes.
 "$tcplab" replay --update "$tmp/handshake.tcps" >/dev/null || { echo "FAIL: --update" >&2; fail=1; }
 "$tcplab" replay "$tmp/handshake.tcps" >/dev/null || { echo "FAIL: replay after --update" >&2; fail=1; }
+# A golden trace that disagrees with the run: status 1 and a diff of the two.
+cp "$root/regress/handshake.tcps" "$root/regress/handshake.trace" "$tmp/" 2>/dev/null ||
+    cp "$root/regress/handshake.tcps" "$tmp/"
+"$tcplab" replay --update "$tmp/handshake.tcps" >/dev/null
+sed -i '0,/Flags \[S\.\]/s/Flags \[S\.\]/Flags [R.]/' "$tmp/handshake.trace"
+out=$("$tcplab" replay "$tmp/handshake.tcps")
+status=$?
+[ $status -eq 1 ] || { echo "FAIL: changed golden trace: status $status" >&2; fail=1; }
+printf '%s\n' "$out" | grep -q "^    - .*Flags \[R\.\]" || { echo "FAIL: no '-' line with the golden's text" >&2; fail=1; }
+printf '%s\n' "$out" | grep -q "^    + .*Flags \[S\.\]" || { echo "FAIL: no '+' line with the run's text" >&2; fail=1; }
+printf '%s\n' "$out" | grep -q "differs from the golden trace" || { echo "FAIL: golden difference not said" >&2; fail=1; }
 # --tun without the rights (an unprivileged user namespace): a clear message, status 1.
 if unshare --user --map-user=65534 true 2>/dev/null; then
     out=$(unshare --user --map-user=65534 "$tcplab" replay --tun "$root/regress/handshake.tcps" 2>&1)
