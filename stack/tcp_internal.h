@@ -164,8 +164,9 @@ struct tcp_conn {
 
 /* ---- the stack ----------------------------------------------------------- */
 
-#define TCP_LISTEN_BUCKETS 64
-#define TCP_FD_BASE        3 /* first descriptor handed out, like a process after stdio */
+#define TCP_LISTEN_BUCKETS      64
+#define TCP_FD_BASE             3    /* first descriptor handed out, like a process after stdio */
+#define TCP_CHALLENGE_ACK_LIMIT 1000 /* per second per stack, RFC 5961 §7 */
 
 struct stack {
     struct stack_config cfg;
@@ -185,6 +186,9 @@ struct stack {
     uint32_t *port_refs; /* per local port: blocks bound to it */
     uint32_t ephemeral_next;
     uint16_t ip_id;
+
+    uint64_t challenge_window_us; /* RFC 5961 §7: start of the current second */
+    uint32_t challenge_acks;      /* challenge ACKs sent in it */
 
     struct tcp_conn *graveyard; /* freed at the end of the current call */
     uint8_t *pkt;               /* scratch buffer for one outgoing packet */

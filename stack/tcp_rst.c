@@ -23,8 +23,9 @@
  *   - TIME_WAIT ignores RST altogether (RFC 1337, "TIME-WAIT assassination").
  *
  * Challenge ACKs (RFC 5961 §3.2, §4.2, §5.2) are <SEQ=SND.NXT><ACK=RCV.NXT>
- * <CTL=ACK>. RFC 5961 §7 suggests rate-limiting them; this stack does not
- * (a documented limit — it makes every challenge visible in a lesson).
+ * <CTL=ACK>. RFC 5961 §7: "An implementation SHOULD include an ACK
+ * throttling mechanism": at most TCP_CHALLENGE_ACK_LIMIT per second per
+ * stack (Linux's default is 1000 too), far above anything a lesson shows.
  */
 #include <string.h>
 
@@ -83,5 +84,12 @@ enum tcp_rst_verdict tcp_rst_check(const struct tcp_conn *c, const struct tcp_se
 
 void tcp_send_challenge_ack(struct stack *s, struct tcp_conn *c)
 {
+    if (s->now - s->challenge_window_us >= 1000000) {
+        s->challenge_window_us = s->now;
+        s->challenge_acks = 0;
+    }
+    if (s->challenge_acks >= TCP_CHALLENGE_ACK_LIMIT)
+        return; /* throttled (the drop event was already reported) */
+    s->challenge_acks++;
     tcp_send_ack(s, c);
 }
