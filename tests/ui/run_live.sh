@@ -7,6 +7,7 @@
 #
 # usage: netns-run.sh run_live.sh TCPLAB
 set -u
+export LANG=C.UTF-8 LC_ALL=C.UTF-8 # what the checks grep for is UTF-8
 TCPLAB=${1:?usage: run_live.sh TCPLAB}
 command -v tmux >/dev/null || { echo "tmux not installed: skipping"; exit 77; }
 command -v nc >/dev/null || { echo "nc not installed: skipping"; exit 77; }

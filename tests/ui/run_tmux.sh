@@ -10,6 +10,7 @@
 #   LESSON:   scenarios/lessons/01-*.tcps, checked with what holds for any lesson
 # exit: 0 all passed, 1 a check failed, 77 tmux is not installed (skip).
 set -u
+export LANG=C.UTF-8 LC_ALL=C.UTF-8 # what the checks grep for is UTF-8
 TCPLAB=${1:?usage: run_tmux.sh TCPLAB SCENARIO}
 SCENARIO=${2:?usage: run_tmux.sh TCPLAB SCENARIO}
 command -v tmux >/dev/null || { echo "tmux not installed: skipping"; exit 77; }
