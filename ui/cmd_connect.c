@@ -226,7 +226,14 @@ int cmd_connect(int argc, char **argv)
     char msg[512];
     c->loop = tun_loop_new(&o.loop, &err, msg, sizeof msg);
     if (!c->loop) {
-        fprintf(stderr, "tcplab connect: %s\n", msg);
+        if (err == -EPERM) /* the device's own message names `tcplab listen` */
+            fprintf(stderr,
+                    "tcplab connect: cannot create TUN device %s: operation not permitted — run "
+                    "as root or with CAP_NET_ADMIN, e.g. `sudo tcplab connect %s %s`, or inside "
+                    "`unshare -rn`\n",
+                    o.loop.dev.name, o.args[0], o.args[1]);
+        else
+            fprintf(stderr, "tcplab connect: %s\n", msg);
         netopts_close_sinks(&sinks);
         free(c);
         return (err == -EEXIST || err == -EINVAL) ? EXIT_USAGE : EXIT_NETWORK;

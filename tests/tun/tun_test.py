@@ -692,6 +692,12 @@ def test_not_permitted_message_and_status_1():
     check(r.returncode == 1, f"status {r.returncode}, want 1: {r.stderr!r}")
     for w in (b"cannot create TUN device tl0", b"not permitted", b"CAP_NET_ADMIN", b"sudo"):
         check(w in r.stderr, f"message lacks {w!r}: {r.stderr!r}")
+    # connect says how to run connect, not listen
+    r = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+             "--bounding-set=-all", TCPLAB, "connect", KERNEL, "5000"], 10)
+    check(r.returncode == 1, f"connect: status {r.returncode}, want 1: {r.stderr!r}")
+    for w in (b"not permitted", b"CAP_NET_ADMIN", b"sudo tcplab connect " + KERNEL.encode() + b" 5000"):
+        check(w in r.stderr, f"connect: message lacks {w!r}: {r.stderr!r}")
 
 
 def test_interface_deleted_ends_the_process():
