@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "commands.h"
@@ -319,6 +320,15 @@ int cmd_play(int argc, char **argv)
     }
     bool utf8 = ui_locale_init();
 
+    /* The parser would only say "read error" for a directory. */
+    struct stat st;
+    if (stat(a.path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr,
+                "tcplab play: %s is a directory: give one scenario file, e.g. "
+                "scenarios/lessons/01-socket-calls.tcps\n",
+                a.path);
+        return EXIT_USAGE;
+    }
     struct scn_error err;
     memset(&err, 0, sizeof err);
     struct scn *scn = scn_parse_file(a.path, &err);

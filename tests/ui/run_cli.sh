@@ -65,6 +65,9 @@ printf 'title en "broken"\nhosts client=stack server=peer\nclient: frobnicate 3\
 expect_status "bad scenario file: status 2" 2 "$TCPLAB" play --dump-screen 1 "$TMP/bad.tcps"
 if grep -qE "^$TMP/bad.tcps:[0-9]+:[0-9]+: " "$TMP/out"; then ok "error says file:line:col"; else bad "error says file:line:col"; fi
 expect_status "missing scenario file: status 2" 2 "$TCPLAB" play --dump-screen 1 "$TMP/none.tcps"
+mkdir "$TMP/dir.tcps"
+expect_status "a directory: status 2" 2 "$TCPLAB" play --dump-screen 1 "$TMP/dir.tcps"
+contains "a directory is named as such" "is a directory"
 
 expect_status "not a terminal: status 2 and a hint" 2 "$TCPLAB" play "$SCENARIO"
 contains "hint for headless use" "--dump-screen"
