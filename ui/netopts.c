@@ -251,7 +251,8 @@ int netopts_open_sinks(struct netopts *o, struct netopts_sinks *s, tev_fn extra,
         char err[256] = "";
         s->pcap = pcap_out_open(o->pcap_path, err, sizeof err);
         if (!s->pcap) {
-            fprintf(stderr, "tcplab: cannot write the pcap file %s: %s\n", o->pcap_path, err);
+            fprintf(stderr, "tcplab: cannot write the pcap file %s: %s — check the path\n",
+                    o->pcap_path, err);
             if (s->json)
                 fclose(s->json);
             s->json = NULL;

@@ -7,6 +7,7 @@
  * device has none either). Record times are the event times, which under
  * the virtual clock start at zero.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,9 +38,12 @@ struct pcap_out *pcap_out_open(const char *path, char *err, size_t errlen)
         free(p);
         return NULL;
     }
+    errno = 0;
     p->dump = pcap_dump_open(p->dead, path);
     if (!p->dump) {
-        snprintf(err, errlen, "%s", pcap_geterr(p->dead));
+        /* libpcap's own message repeats the path; the caller already names it. */
+        int e = errno;
+        snprintf(err, errlen, "%s", e ? strerror(e) : pcap_geterr(p->dead));
         pcap_close(p->dead);
         free(p);
         return NULL;
