@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <libmnl/libmnl.h>
 #include <net/if.h>
 #include <linux/if_link.h>
@@ -140,6 +141,35 @@ static int addr_add(int ifindex, uint32_t addr, uint8_t prefix_len)
     return rtnl_request(nlh);
 }
 
+/* Another interface with an address in our subnet (typically a second tcplab
+ * on another --tun name with the default addresses) would take the kernel's
+ * route for it, and this device would silently get no traffic. Say so instead. */
+static int subnet_in_use(const struct tun_dev_config *cfg, char *msg, size_t msglen)
+{
+    struct ifaddrs *list;
+    if (getifaddrs(&list) < 0)
+        return 0; /* cannot tell: the route will show it */
+    uint32_t mask = cfg->prefix_len ? ~0u << (32 - cfg->prefix_len) : 0;
+    uint32_t net = cfg->kernel_addr & mask;
+    int rc = 0;
+    for (struct ifaddrs *a = list; a && rc == 0; a = a->ifa_next) {
+        if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET)
+            continue;
+        uint32_t addr =
+            ntohl(((const struct sockaddr_in *)(const void *)a->ifa_addr)->sin_addr.s_addr);
+        if ((addr & mask) != net)
+            continue;
+        char n[16], k[16];
+        snprintf(msg, msglen,
+                 "the subnet %s/%u is already on interface %s (address %s; another tcplab?) — "
+                 "give this one its own, e.g. --kernel-addr 10.8.0.1/24 --addr 10.8.0.2",
+                 wire_addr_str(net, n), cfg->prefix_len, a->ifa_name, wire_addr_str(addr, k));
+        rc = -EEXIST;
+    }
+    freeifaddrs(list);
+    return rc;
+}
+
 static void perm_message(char *msg, size_t msglen, const char *name)
 {
     snprintf(msg, msglen,
@@ -169,6 +199,9 @@ int tun_dev_open(const struct tun_dev_config *cfg, struct tun_dev **out, char *m
                  cfg->name);
         return -EEXIST;
     }
+    int rc = subnet_in_use(cfg, msg, msglen);
+    if (rc < 0)
+        return rc;
     int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
@@ -207,7 +240,7 @@ int tun_dev_open(const struct tun_dev_config *cfg, struct tun_dev **out, char *m
     memcpy(d->name, ifr.ifr_name, IFNAMSIZ);
     d->name[IFNAMSIZ - 1] = 0;
     d->ifindex = (int)if_nametoindex(d->name);
-    int rc = d->ifindex > 0 ? 0 : -ENODEV;
+    rc = d->ifindex > 0 ? 0 : -ENODEV;
     const char *what = "find";
     if (rc == 0) {
         what = "set MTU / bring up";

@@ -670,6 +670,29 @@ def test_tun_name_in_use_is_status_2():
     check(iface_exists("tl0") and iface_exists("tl1"), "an existing interface was removed")
 
 
+def test_subnet_in_use_is_status_2():
+    """A second tcplab on another device but the same (default) subnet would get no
+    traffic: the kernel routes the subnet to the first device. It is refused."""
+    L = Listen()
+    try:
+        for cmd in (["listen", "--quiet", "--tun", "tl1"],
+                    ["connect", "--quiet", "--tun", "tl1", KERNEL, "7"]):
+            r = run([TCPLAB] + cmd, 10)
+            check(r.returncode == 2, f"{cmd}: status {r.returncode}, want 2: {r.stderr!r}")
+            for w in (b"10.7.0.0/24", b"tl0", b"--kernel-addr"):
+                check(w in r.stderr, f"{cmd}: message lacks {w!r}: {r.stderr!r}")
+            check(not iface_exists("tl1"), f"{cmd}: tl1 was left behind")
+        # its own subnet is fine, and the first one still serves
+        r = run([TCPLAB, "connect", "--quiet", "--tun", "tl1", "--kernel-addr", "10.8.0.1/24",
+                 "--addr", "10.8.0.2", "10.8.0.1", "9"], 10)
+        check(r.returncode == 1 and b"refused" in r.stderr, f"own subnet: {r.returncode} {r.stderr!r}")
+        with socket.create_connection((STACK, 7), timeout=5) as c:
+            c.sendall(b"still here")
+            check(c.recv(100) == b"still here", "the first tcplab stopped echoing")
+    finally:
+        L.stop()
+
+
 def test_bad_arguments_are_status_2():
     for args, word in ([["--addr", "10.7.0.300"], b"--addr"], [["70000"], b"out of range"],
                        [["--kernel-addr", "10.7.0.1"], b"--kernel-addr"],
