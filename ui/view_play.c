@@ -9,6 +9,23 @@
 
 #include "view.h"
 
+/* Lines of `text` wrapped to the screen's width, centred, from row y; returns
+ * the next row. */
+static int print_wrapped_centred(struct screen *s, int y, uint16_t attr, const char *text)
+{
+    size_t lines[8][2];
+    int n = ui_wrap(text, s->w, lines, 8);
+    for (int i = 0; i < n && i < 8 && y < s->h; i++, y++) {
+        char buf[200];
+        size_t len = lines[i][1] < sizeof buf - 1 ? lines[i][1] : sizeof buf - 1;
+        memcpy(buf, text + lines[i][0], len);
+        buf[len] = 0;
+        int w = ui_text_width(buf);
+        screen_print(s, w < s->w ? (s->w - w) / 2 : 0, y, s->w, attr, buf);
+    }
+    return y;
+}
+
 void ui_view_too_small(struct screen *s, int need_w, int need_h)
 {
     screen_clear(s);
@@ -18,11 +35,18 @@ void ui_view_too_small(struct screen *s, int need_w, int need_h)
     snprintf(msg2, sizeof msg2,
              "tcplab needs at least %dx%d: enlarge the window or use a smaller font", need_w,
              need_h);
-    int y = s->h / 2 - 1;
-    int w1 = ui_text_width(msg), w2 = ui_text_width(msg2);
-    screen_print(s, w1 < s->w ? (s->w - w1) / 2 : 0, y, s->w, (uint16_t)(SC_LOST | SA_BOLD), msg);
-    screen_print(s, w2 < s->w ? (s->w - w2) / 2 : 0, y + 1, s->w, SC_NORMAL, msg2);
-    screen_print(s, 0, y + 2 < s->h ? y + 2 : s->h - 1, s->w, SC_DIM, "(q quits)");
+    /* Wrapped, so the message stays readable on a very narrow screen too. */
+    size_t tmp[8][2];
+    int lines = ui_wrap(msg, s->w, tmp, 8) + ui_wrap(msg2, s->w, tmp, 8) + 1;
+    if (lines > s->h) { /* tiny: the short form */
+        snprintf(msg, sizeof msg, "too small");
+        snprintf(msg2, sizeof msg2, "need %dx%d", need_w, need_h);
+        lines = ui_wrap(msg, s->w, tmp, 8) + ui_wrap(msg2, s->w, tmp, 8) + 1;
+    }
+    int y = lines < s->h ? (s->h - lines) / 2 : 0;
+    y = print_wrapped_centred(s, y, (uint16_t)(SC_LOST | SA_BOLD), msg);
+    y = print_wrapped_centred(s, y, SC_NORMAL, msg2);
+    screen_print(s, 0, y < s->h ? y : s->h - 1, s->w, SC_DIM, "(q quits)");
 }
 
 /* "name label · kernel|tcplab stack" (level 0), "name label" (1), "name" (2);

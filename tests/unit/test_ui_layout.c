@@ -90,6 +90,24 @@ static void test_below_80x24_is_too_small_and_says_how_big_it_must_be(void **sta
     screen_free(s);
 }
 
+static void test_too_small_message_stays_readable_on_a_tiny_or_narrow_screen(void **state)
+{
+    (void)state;
+    /* 10x5: the short form, whole words, the size needed still shown */
+    struct screen *s = screen_new(10, 5);
+    ui_view_too_small(s, UI_MIN_W, UI_MIN_H);
+    assert_true(screen_contains(s, "too small"));
+    assert_true(screen_contains(s, "need 80x24"));
+    screen_free(s);
+    /* 30x10: the long form, wrapped instead of cut off */
+    s = screen_new(30, 10);
+    ui_view_too_small(s, UI_MIN_W, UI_MIN_H);
+    assert_true(screen_contains(s, "30x10 is too small"));
+    assert_true(screen_contains(s, "at least 80x24"));
+    assert_true(screen_contains(s, "smaller font"));
+    screen_free(s);
+}
+
 static void test_long_narration_borrows_ladder_rows_but_leaves_eight(void **state)
 {
     (void)state;
@@ -176,6 +194,7 @@ int main(void)
         cmocka_unit_test(test_100x30_has_boxed_states_three_narration_lines_and_a_tall_ladder),
         cmocka_unit_test(test_80x24_collapses_state_boxes_to_one_line_and_keeps_eight_ladder_rows),
         cmocka_unit_test(test_below_80x24_is_too_small_and_says_how_big_it_must_be),
+        cmocka_unit_test(test_too_small_message_stays_readable_on_a_tiny_or_narrow_screen),
         cmocka_unit_test(test_long_narration_borrows_ladder_rows_but_leaves_eight),
         cmocka_unit_test(test_details_take_the_lower_part_when_narrow_and_the_side_when_wide),
         cmocka_unit_test(test_whole_diagram_replaces_ladder_and_narration),
