@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../tun/services.h"
 #include "commands.h"
@@ -149,6 +150,13 @@ int cmd_listen(int argc, char **argv)
         return EXIT_USAGE;
     }
 #endif
+
+    /* Before the device exists: nothing to undo, no traffic. */
+    if (o.ui && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+        fprintf(stderr, "tcplab listen: --ui needs a terminal (stdin and stdout); without "
+                        "--ui the text trace goes to stderr\n");
+        return EXIT_USAGE;
+    }
 
     struct listen_ctx c;
     memset(&c, 0, sizeof c);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "player.h"
@@ -341,6 +342,13 @@ int cmd_play(int argc, char **argv)
                 "tcplab play: %s cannot run against kernel sockets (no 'tun yes' in it); "
                 "run it without --tun\n",
                 a.path);
+        scn_free(scn);
+        return EXIT_USAGE;
+    }
+    /* Before the scenario runs (with --tun it creates a device). */
+    if (a.dump_steps < 0 && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+        fprintf(stderr, "tcplab play: not a terminal: the interactive UI needs one (use "
+                        "--dump-screen N for text output)\n");
         scn_free(scn);
         return EXIT_USAGE;
     }

@@ -47,9 +47,7 @@ static void init_colors(struct term *t)
 struct term *term_open(char *err, size_t errlen)
 {
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-        snprintf(err, errlen,
-                 "not a terminal: the interactive UI needs one "
-                 "(use --dump-screen N for text output)");
+        snprintf(err, errlen, "not a terminal: the interactive UI needs one");
         return NULL;
     }
     struct term *t = calloc(1, sizeof *t);

@@ -702,6 +702,13 @@ def test_bad_arguments_are_status_2():
         r = run([TCPLAB, "listen", "--quiet"] + args, 10)
         check(r.returncode == 2, f"{args}: status {r.returncode}, want 2")
         check(word in r.stderr, f"{args}: message does not mention {word!r}: {r.stderr!r}")
+    # --ui without a terminal is refused before any device is made: with tl0
+    # taken, the answer is still about the terminal, not about the name
+    subprocess.run(["ip", "tuntap", "add", "dev", "tl0", "mode", "tun"], check=True)
+    r = run([TCPLAB, "listen", "--ui"], 10, input=b"")
+    subprocess.run(["ip", "link", "del", "tl0"], check=True)
+    check(r.returncode == 2 and b"needs a terminal" in r.stderr,
+          f"--ui, no tty: {r.returncode} {r.stderr!r}")
     r = run([TCPLAB, "connect", KERNEL, "0"], 10)
     check(r.returncode == 2 and b"PORT" in r.stderr, f"connect port 0: {r.returncode} {r.stderr!r}")
     r = run([TCPLAB, "connect", "192.0.2.1", "80"], 10)
