@@ -199,9 +199,6 @@ int tun_dev_open(const struct tun_dev_config *cfg, struct tun_dev **out, char *m
                  cfg->name);
         return -EEXIST;
     }
-    int rc = subnet_in_use(cfg, msg, msglen);
-    if (rc < 0)
-        return rc;
     int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
@@ -228,6 +225,13 @@ int tun_dev_open(const struct tun_dev_config *cfg, struct tun_dev **out, char *m
         else
             snprintf(msg, msglen, "cannot create TUN device %s: %s", cfg->name, strerror(e));
         return e == EACCES ? -EPERM : (e == EBUSY ? -EEXIST : -e);
+    }
+    /* After the permission checks, so not being allowed is what is said first;
+     * the new device has no address yet, so it does not find itself. */
+    int rc = subnet_in_use(cfg, msg, msglen);
+    if (rc < 0) {
+        close(fd);
+        return rc;
     }
     struct tun_dev *d = calloc(1, sizeof *d);
     if (!d) {
