@@ -70,7 +70,10 @@ check "the ladder shows the echoed data" wait_for "len=6"
 check "the event log shows the calls" wait_for "call  recv() = 6"
 
 # daytime: the stack answers one line and closes first, so it holds TIME_WAIT.
-timeout 20 nc -N 10.7.0.2 13 </dev/null >/dev/null &
+# Without -N: nc must not send its own FIN at once (stdin is empty), or under
+# load that FIN can reach the stack before daytime has written and closed,
+# and then the kernel, not the stack, is the side that ends in TIME_WAIT.
+timeout 20 nc 10.7.0.2 13 </dev/null >/dev/null &
 check "daytime: the stack's end in TIME_WAIT, 2MSL counting down" wait_re "10\.7\.0\.2:13 .*TIME_WAIT .*2MSL [0-9.]+s"
 wait "$NC" 2>/dev/null
 sleep 6 # 2MSL = 6 s
