@@ -10,6 +10,7 @@
  */
 #include "services.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -96,7 +97,8 @@ int svc_spec_parse(const char *arg, struct svc_spec *out, char *msg, size_t msgl
     char *end;
     errno = 0;
     long port = strtol(arg, &end, 10);
-    if (end == arg || errno || (*end && *end != ':')) {
+    /* digits only: strtol alone would take " 7" and "+7" */
+    if (!isdigit((unsigned char)arg[0]) || end == arg || errno || (*end && *end != ':')) {
         snprintf(msg, msglen, "bad service '%s': write PORT or PORT:SERVICE, e.g. 7 or 8080:http",
                  arg);
         return -1;

@@ -8,6 +8,7 @@
  * connection is CLOSED or in TIME_WAIT (our last ACK is sent; the TIME_WAIT
  * wait itself ends with the process, as the TUN device goes away).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -194,7 +195,8 @@ static int parse_target(const struct netopts *o, uint32_t *addr, uint16_t *port)
     char *end;
     errno = 0;
     long p = strtol(o->args[1], &end, 10);
-    if (end == o->args[1] || *end || errno || p < 1 || p > 65535) {
+    if (!isdigit((unsigned char)o->args[1][0]) || end == o->args[1] || *end || errno || p < 1 ||
+        p > 65535) {
         fprintf(stderr, "tcplab connect: bad PORT '%s': use a number from 1 to 65535\n",
                 o->args[1]);
         return -1;

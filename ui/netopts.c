@@ -6,6 +6,7 @@
  */
 #include "netopts.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -39,7 +40,8 @@ static void usage_error(const char *cmd, const char *usage, const char *fmt, con
 
 static bool parse_long(const char *s, long lo, long hi, long *out)
 {
-    if (!*s)
+    /* digits only: strtol alone would take " 7" and "+7" */
+    if (!isdigit((unsigned char)*s))
         return false;
     char *end;
     errno = 0;

@@ -698,7 +698,8 @@ def test_bad_arguments_are_status_2():
                        [["--kernel-addr", "10.7.0.1"], b"--kernel-addr"],
                        [["7:nosuch"], b"unknown service"], [["--mtu", "20"], b"--mtu"],
                        [["--msl", "-1"], b"--msl"], [["--addr", "10.8.0.2"], b"subnet"],
-                       [["--bogus"], b"unknown option"]):
+                       [["--bogus"], b"unknown option"], [["+7"], b"bad service"],
+                       [[" 7"], b"bad service"], [["--mtu", " 1500"], b"--mtu"]):
         r = run([TCPLAB, "listen", "--quiet"] + args, 10)
         check(r.returncode == 2, f"{args}: status {r.returncode}, want 2")
         check(word in r.stderr, f"{args}: message does not mention {word!r}: {r.stderr!r}")
@@ -711,6 +712,8 @@ def test_bad_arguments_are_status_2():
           f"--ui, no tty: {r.returncode} {r.stderr!r}")
     r = run([TCPLAB, "connect", KERNEL, "0"], 10)
     check(r.returncode == 2 and b"PORT" in r.stderr, f"connect port 0: {r.returncode} {r.stderr!r}")
+    r = run([TCPLAB, "connect", KERNEL, "+7"], 10)
+    check(r.returncode == 2 and b"PORT" in r.stderr, f"connect port +7: {r.returncode} {r.stderr!r}")
     r = run([TCPLAB, "connect", "192.0.2.1", "80"], 10)
     check(r.returncode == 2 and b"subnet" in r.stderr, f"connect off-subnet: {r.returncode} {r.stderr!r}")
     check(not iface_exists(), "a TUN device was left behind")
