@@ -93,7 +93,9 @@ out:
  * solicitations and MLD reports into a device that only speaks IPv4). */
 static int link_set(int ifindex, unsigned flags, unsigned mtu, bool no_ipv6_ll)
 {
-    char buf[8192];
+    /* Zeroed: libmnl does not clear the padding after a 1-byte attribute, and
+     * uninitialised stack bytes would be sent to the kernel (valgrind). */
+    char buf[8192] = {0};
     struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
     nlh->nlmsg_type = RTM_NEWLINK;
     struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
@@ -126,7 +128,7 @@ static int link_set_mtu_up(int ifindex, unsigned mtu)
 
 static int addr_add(int ifindex, uint32_t addr, uint8_t prefix_len)
 {
-    char buf[8192];
+    char buf[8192] = {0};
     struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
     nlh->nlmsg_type = RTM_NEWADDR;
     nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
