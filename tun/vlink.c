@@ -376,8 +376,7 @@ static void host_output(void *ctx, const uint8_t *pkt, size_t len)
             to = i;
     if (to < 0) {
         char dst[16];
-        snprintf(dst, sizeof dst, "%u.%u.%u.%u", pk.dst >> 24, (pk.dst >> 16) & 0xff,
-                 (pk.dst >> 8) & 0xff, pk.dst & 0xff);
+        wire_addr_str(pk.dst, dst);
         emit_link(l, TEV_LINK_LOST, src->name, pk.ipv4 ? dst : "?", pkt, len, 0, 0);
         l->stats.lost++;
         return;
