@@ -236,9 +236,18 @@ void ui_live_select(struct ui_live_state *st, int dir)
 static void draw_table(struct screen *s, struct ui_rect r, struct ui_live_state *st, uint64_t now)
 {
     char line[256], l[32], rm[32], a[16], timers[96];
-    screen_printf(s, r.x, r.y, r.w, (uint16_t)(SC_TITLE | SA_BOLD),
-                  "  %-4s %-18s %-18s %-12s %6s %6s  %-12s %s", "sd", "local", "remote", "state",
-                  "send-Q", "recv-Q", "kernel", "timers");
+    /* Below ~100 columns the full row leaves no room for the kernel's state and
+     * the timers (the 2MSL countdown): drop the descriptor, show the local end
+     * as its port only (the address is the stack's, in the title bar). */
+    bool compact = r.w < 96;
+    if (compact)
+        screen_printf(s, r.x, r.y, r.w, (uint16_t)(SC_TITLE | SA_BOLD),
+                      "  %-6s %-15s %-12s %6s %6s  %-12s %s", "local", "remote", "state", "send-Q",
+                      "recv-Q", "kernel", "timers");
+    else
+        screen_printf(s, r.x, r.y, r.w, (uint16_t)(SC_TITLE | SA_BOLD),
+                      "  %-4s %-18s %-18s %-12s %6s %6s  %-12s %s", "sd", "local", "remote",
+                      "state", "send-Q", "recv-Q", "kernel", "timers");
     if (st->nrows == 0) {
         screen_print(s, r.x + 2, r.y + 1, r.w - 2, SC_DIM,
                      "no connections \u2014 try: nc 10.7.0.2 7   or   curl http://10.7.0.2/");
@@ -262,9 +271,14 @@ static void draw_table(struct screen *s, struct ui_rect r, struct ui_live_state 
         else
             snprintf(sd, sizeof sd, "-");
         bool is_sel = i + first == sel;
-        snprintf(line, sizeof line, "%s %-4s %-18s %-18s %-12s %6u %6u  %-12.12s %s",
-                 is_sel ? "\u25b6" : " ", sd, l, rm, tcp_state_name(ts->state), ts->send_queue,
-                 ts->recv_queue, kernel_state_of(st, &ts->tuple), timers);
+        if (compact)
+            snprintf(line, sizeof line, "%s :%-5u %-15s %-12s %6u %6u  %-12.12s %s",
+                     is_sel ? "\u25b6" : " ", ts->tuple.lport, rm, tcp_state_name(ts->state),
+                     ts->send_queue, ts->recv_queue, kernel_state_of(st, &ts->tuple), timers);
+        else
+            snprintf(line, sizeof line, "%s %-4s %-18s %-18s %-12s %6u %6u  %-12.12s %s",
+                     is_sel ? "\u25b6" : " ", sd, l, rm, tcp_state_name(ts->state), ts->send_queue,
+                     ts->recv_queue, kernel_state_of(st, &ts->tuple), timers);
         screen_print(s, r.x, r.y + 1 + i, r.w,
                      is_sel ? (uint16_t)(SC_HILITE | SA_REVERSE) : (uint16_t)SC_NORMAL, line);
     }

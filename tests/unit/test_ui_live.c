@@ -125,6 +125,38 @@ static void test_live_view_lists_a_connection_and_draws_its_ladder(void **state)
     free_world(w);
 }
 
+/* At 80 columns the row still ends with the kernel's state and the timers:
+ * the stack closing first shows its TIME_WAIT and the 2MSL countdown. */
+static void test_live_table_at_80_columns_still_shows_the_2msl_countdown(void **state)
+{
+    (void)state;
+    struct world *w = make_world();
+    uint64_t now = vlink_now(w->link);
+    int ls = tcp_socket(w->server, now);
+    assert_int_equal(tcp_bind(w->server, now, ls, 13), 0);
+    assert_int_equal(tcp_listen(w->server, now, ls, 4), 0);
+    int cs = tcp_socket(w->client, now);
+    assert_int_equal(tcp_connect(w->client, now, cs, 0x0a070002, 13), 0);
+    vlink_run_idle(w->link, 100000, 10000);
+    int as = tcp_accept(w->server, vlink_now(w->link), ls, NULL);
+    assert_true(as >= 0);
+    tcp_close(w->server, vlink_now(w->link), as); /* the stack closes first */
+    vlink_run_idle(w->link, 100000, 10000);
+    tcp_close(w->client, vlink_now(w->link), cs);
+    vlink_run_idle(w->link, 100000, 10000);
+
+    struct screen *s = render(w, 80, 24);
+    assert_true(screen_contains(s, "TIME_WAIT"));
+    assert_true(screen_contains(s, "2MSL "));
+    assert_true(screen_contains(s, "timers"));
+    screen_free(s);
+    s = render(w, 120, 30); /* wide: the full row, descriptor and address */
+    assert_true(screen_contains(s, "10.7.0.2:13"));
+    assert_true(screen_contains(s, "2MSL "));
+    screen_free(s);
+    free_world(w);
+}
+
 static void test_live_view_keeps_a_bounded_number_of_events(void **state)
 {
     (void)state;
@@ -145,6 +177,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_live_view_lists_a_connection_and_draws_its_ladder),
+        cmocka_unit_test(test_live_table_at_80_columns_still_shows_the_2msl_countdown),
         cmocka_unit_test(test_live_view_keeps_a_bounded_number_of_events),
     };
     ui_locale_init();
