@@ -445,12 +445,10 @@ static void tcp_in_fin(struct stack *s, struct tcp_conn *c, const struct tcp_seg
         break;
     case TCP_FIN_WAIT_1:
         /* "If our FIN has been ACKed (perhaps in this segment), then enter
-         * TIME-WAIT, start the time-wait timer, turn off the other timers;
-         * otherwise, enter the CLOSING state." */
-        if (tcp_our_fin_acked(c))
-            tcp_set_state(s, c, TCP_TIME_WAIT, "rcvd FIN,ACK of our FIN");
-        else
-            tcp_set_state(s, c, TCP_CLOSING, "rcvd FIN");
+         * TIME-WAIT ...; otherwise, enter the CLOSING state." An ACK of our
+         * FIN has already moved us to FIN-WAIT-2 in the fifth step, so here
+         * our FIN is not acknowledged: simultaneous close. */
+        tcp_set_state(s, c, TCP_CLOSING, "rcvd FIN");
         break;
     case TCP_FIN_WAIT_2:
         tcp_set_state(s, c, TCP_TIME_WAIT, "rcvd FIN");
@@ -723,20 +721,22 @@ static void tcp_in_other_states(struct stack *s, struct tcp_conn *c, struct tcp_
     default:
         break;
     }
-    /* FIN-WAIT-1 → FIN-WAIT-2 "if our FIN is now acknowledged" is done after
-     * the eighth step: if this same segment carries the peer's FIN, the
-     * connection goes straight to TIME-WAIT, one transition, not two. */
-
-    /* ---- sixth (URG), seventh (text), eighth (FIN) ---- */
-    tcp_in_text_and_fin(s, c, seg);
-
     if (c->state == TCP_FIN_WAIT_1 && tcp_our_fin_acked(c)) {
+        /* FIN-WAIT-1: "In addition to the processing for the ESTABLISHED
+         * state, if the FIN segment is now acknowledged, then enter
+         * FIN-WAIT-2 and continue processing in that state." A FIN in this
+         * same segment then takes FIN-WAIT-2 to TIME-WAIT in the eighth
+         * step: two transitions, as Linux and BSD report them. */
         tcp_set_state(s, c, TCP_FIN_WAIT_2, "rcvd ACK of FIN");
         /* An orphan in FIN_WAIT_2 would wait forever for a FIN that may
          * never come; bound it with the 2MSL timer (as BSD does). */
         if (c->sd < 0)
             tcp_timer_arm(s, c, TCP_TIMER_TIME_WAIT, s->now + 2 * s->cfg.msl_us);
     }
+
+    /* ---- sixth (URG), seventh (text), eighth (FIN) ---- */
+    tcp_in_text_and_fin(s, c, seg);
+
     if (c->state == TCP_CLOSED)
         return;
     tcp_output(s, c);

@@ -7,16 +7,11 @@
 #include "tcp_state.h"
 
 static const char *const state_names[TCP_NSTATES] = {
-    [TCP_CLOSED] = "CLOSED",
-    [TCP_LISTEN] = "LISTEN",
-    [TCP_SYN_SENT] = "SYN_SENT",
-    [TCP_SYN_RECEIVED] = "SYN_RECEIVED",
-    [TCP_ESTABLISHED] = "ESTABLISHED",
-    [TCP_FIN_WAIT_1] = "FIN_WAIT_1",
-    [TCP_FIN_WAIT_2] = "FIN_WAIT_2",
-    [TCP_CLOSE_WAIT] = "CLOSE_WAIT",
-    [TCP_CLOSING] = "CLOSING",
-    [TCP_LAST_ACK] = "LAST_ACK",
+    [TCP_CLOSED] = "CLOSED",           [TCP_LISTEN] = "LISTEN",
+    [TCP_SYN_SENT] = "SYN_SENT",       [TCP_SYN_RECEIVED] = "SYN_RECEIVED",
+    [TCP_ESTABLISHED] = "ESTABLISHED", [TCP_FIN_WAIT_1] = "FIN_WAIT_1",
+    [TCP_FIN_WAIT_2] = "FIN_WAIT_2",   [TCP_CLOSE_WAIT] = "CLOSE_WAIT",
+    [TCP_CLOSING] = "CLOSING",         [TCP_LAST_ACK] = "LAST_ACK",
     [TCP_TIME_WAIT] = "TIME_WAIT",
 };
 
@@ -56,8 +51,11 @@ const struct tcp_transition tcp_transitions[] = {
     {TCP_CLOSE_WAIT, TCP_LAST_ACK, "CLOSE", "snd FIN"},
     {TCP_LAST_ACK, TCP_CLOSED, "rcv ACK of FIN", ""},
     {TCP_TIME_WAIT, TCP_CLOSED, "timeout=2MSL", ""},
-    /* §3.10.7.4: FIN,ACK acknowledging our FIN in FIN_WAIT_1 */
-    {TCP_FIN_WAIT_1, TCP_TIME_WAIT, "rcv FIN,ACK of FIN", "snd ACK"},
+    /* No FIN_WAIT_1 -> TIME_WAIT edge: §3.10.7.4's fifth step moves
+     * FIN-WAIT-1 to FIN-WAIT-2 as soon as our FIN is acknowledged, so a
+     * FIN,ACK acknowledging our FIN goes FIN_WAIT_1 -> FIN_WAIT_2 ->
+     * TIME_WAIT, as Linux and BSD do (the eighth step's "perhaps in this
+     * segment" can never apply). */
     /* RST, ABORT, and retransmission or user timeouts */
     {TCP_SYN_SENT, TCP_CLOSED, "rcv RST / timeout", ""},
     {TCP_SYN_RECEIVED, TCP_CLOSED, "rcv RST / ABORT / timeout", ""},
