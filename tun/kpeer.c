@@ -119,9 +119,14 @@ int kpeer_socket(struct kpeer *k)
     if (fd < 0)
         return (int)emit(k, -1, TCP_CALL_SOCKET, 0, -errno);
     int h = new_handle(k, fd);
-    if (h < 0)
+    if (h < 0) {
         close(fd);
-    return (int)emit(k, h < 0 ? -1 : h, TCP_CALL_SOCKET, 0, h);
+        return (int)emit(k, -1, TCP_CALL_SOCKET, 0, h);
+    }
+    /* The event carries the kernel's descriptor, as socket(2) returns it (the
+     * UI shows "socket() = 5"); the caller gets the handle. */
+    emit(k, h, TCP_CALL_SOCKET, 0, fd);
+    return h;
 }
 
 static struct sockaddr_in sin_of(uint32_t addr, uint16_t port)
@@ -169,8 +174,10 @@ int kpeer_accept(struct kpeer *k, int h, struct tcp_tuple *tuple)
     }
     if (tuple)
         kpeer_tuple(k, nh, tuple);
-    /* Report on the new handle so the event carries the new connection. */
-    return (int)emit(k, nh, TCP_CALL_ACCEPT, h, nh);
+    /* Report on the new handle so the event carries the new connection, and
+     * the new descriptor as accept(2) returns it; the caller gets the handle. */
+    emit(k, nh, TCP_CALL_ACCEPT, h, nfd);
+    return nh;
 }
 
 int kpeer_connect(struct kpeer *k, int h, uint32_t addr, uint16_t port)

@@ -478,6 +478,10 @@ static int apply(struct ui_model *m, size_t idx)
             bool had = m->hosts[k].have_kernel;
             m->hosts[k].have_kernel = !ev->u.kernel.gone;
             m->hosts[k].kernel_state = ev->u.kernel.gone ? TCP_CLOSED : ev->u.kernel.state;
+            if (m->hosts[k].kernel_state != was || !had) {
+                m->hosts[k].kernel_prev = had ? was : TCP_CLOSED;
+                m->hosts[k].kernel_changed = true;
+            }
             /* The kernel's states go down its lane, like the stack's. */
             if (!had || was != m->hosts[k].kernel_state)
                 add_item(m, k, UI_ITEM_KERNEL, idx, false);
@@ -491,6 +495,26 @@ static int apply(struct ui_model *m, size_t idx)
     }
     m->applied = idx + 1;
     return row;
+}
+
+bool ui_host_state(const struct ui_host *h, enum tcp_state *cur, enum tcp_state *prev)
+{
+    enum tcp_state c = TCP_CLOSED, p = TCP_CLOSED;
+    bool known = false;
+    if (h->have_state) {
+        c = h->state;
+        p = h->prev;
+        known = true;
+    } else if (h->kernel && h->kernel_changed) {
+        c = h->kernel_state;
+        p = h->kernel_prev;
+        known = true;
+    }
+    if (cur)
+        *cur = c;
+    if (prev)
+        *prev = p;
+    return known;
 }
 
 int ui_model_apply_next(struct ui_model *m)

@@ -48,6 +48,8 @@ struct ui_host {
     bool have_kernel;     /* TEV_KERNEL seen for this host */
     int last_fired;       /* the timer that fired last (-1 none): what sent a probe */
     enum tcp_state kernel_state;
+    enum tcp_state kernel_prev; /* the kernel's state sampled before it */
+    bool kernel_changed;        /* kernel_prev is meaningful */
     struct ui_timer timers[TCP_NTIMERS];
     bool listening; /* has a listening socket */
     uint16_t listen_port;
@@ -147,6 +149,11 @@ int ui_model_host_of(const struct ui_model *m, const struct tev *ev);
 /* Relative sequence numbers of a segment given the ISNs learned so far:
  * seq relative to its sender's ISN, ack to the receiver's, each only when
  * that ISN is known (else left absolute). False if neither is known. */
+/* The state a diagram shows for a host: the stack's own, or for a kernel
+ * host (which has no state events, only sampled TEV_KERNEL) the kernel's.
+ * *prev (may be NULL) gets the state before it; returns whether that last
+ * change is known (false: nothing happened yet, show no edge). */
+bool ui_host_state(const struct ui_host *h, enum tcp_state *cur, enum tcp_state *prev);
 bool ui_model_relative(const struct ui_model *m, const struct tev *ev, uint32_t *seq,
                        uint32_t *ack);
 

@@ -43,14 +43,17 @@ static void edge_text(const struct tcp_transition *t, char *buf, size_t cap)
 void ui_view_diagram_line(struct screen *s, int x, int y, int w, const struct ui_model *m, int host)
 {
     const struct ui_host *h = &m->hosts[host];
-    enum tcp_state cur = h->have_state ? h->state : TCP_CLOSED;
+    enum tcp_state cur, prev;
+    bool known = ui_host_state(h, &cur, &prev);
     char buf[128];
     int used = screen_printf(s, x, y, w, SC_DIM, "%-8.8s ", h->name);
-    if (h->have_state && h->prev != cur) {
-        const struct tcp_transition *t = find_edge(h->prev, cur);
-        used += screen_print(s, x + used, y, w - used, SC_DIM, tcp_state_name(h->prev));
-        if (t)
-            edge_text(t, buf, sizeof buf);
+    const struct tcp_transition *last = known && prev != cur ? find_edge(prev, cur) : NULL;
+    /* A kernel host's states are sampled: without an edge between the two
+     * seen, show only where it is. */
+    if (known && prev != cur && (last || h->have_state)) {
+        used += screen_print(s, x + used, y, w - used, SC_DIM, tcp_state_name(prev));
+        if (last)
+            edge_text(last, buf, sizeof buf);
         else
             snprintf(buf, sizeof buf, "%s", h->cause ? h->cause : "");
         used += screen_print(s, x + used, y, w - used, (uint16_t)(SC_EDGE | SA_BOLD), " \u2501");
@@ -121,12 +124,27 @@ static int edges_lines(enum tcp_state st, int w)
     return lines;
 }
 
+static enum tcp_state cur_state(const struct ui_host *h)
+{
+    enum tcp_state cur;
+    ui_host_state(h, &cur, NULL);
+    return cur;
+}
+
+/* The host's last change was from -> to. */
+static bool lit_by(const struct ui_host *h, enum tcp_state from, enum tcp_state to)
+{
+    enum tcp_state cur, prev;
+    return ui_host_state(h, &cur, &prev) && prev == from && cur == to;
+}
+
 /* A state matters now if an endpoint is in it or just left it. */
 static bool state_relevant(const struct ui_model *m, enum tcp_state st)
 {
     for (size_t h = 0; h < m->nhosts; h++) {
-        enum tcp_state cur = m->hosts[h].have_state ? m->hosts[h].state : TCP_CLOSED;
-        if (cur == st || (m->hosts[h].have_state && m->hosts[h].prev == st))
+        enum tcp_state cur, prev;
+        bool known = ui_host_state(&m->hosts[h], &cur, &prev);
+        if (cur == st || (known && prev == st))
             return true;
     }
     return false;
@@ -177,7 +195,6 @@ static const struct pic_edge pic_edges[] = {
     {TCP_ESTABLISHED, TCP_CLOSE_WAIT, 3, {{50, 11}, {50, 12}, {72, 12}}, 0x25b6, 54, 12, true},
     {TCP_FIN_WAIT_1, TCP_FIN_WAIT_2, 2, {{5, 13}, {5, 14}}, 0x25bc, 7, 14, false},
     {TCP_FIN_WAIT_1, TCP_CLOSING, 3, {{12, 13}, {31, 13}, {31, 14}}, 0x25bc, 15, 13, true},
-    {TCP_FIN_WAIT_1, TCP_TIME_WAIT, 4, {{3, 12}, {2, 12}, {2, 18}, {31, 18}}, 0x25b6, 4, 18, true},
     {TCP_FIN_WAIT_2, TCP_TIME_WAIT, 3, {{9, 16}, {9, 17}, {35, 17}}, 0x25bc, 11, 16, false},
     {TCP_CLOSING, TCP_TIME_WAIT, 3, {{36, 15}, {38, 15}, {38, 17}}, 0x25bc, 40, 16, false},
     {TCP_CLOSE_WAIT, TCP_LAST_ACK, 2, {{78, 13}, {78, 14}}, 0x25bc, 64, 14, false},
@@ -224,7 +241,7 @@ static uint32_t box_char(unsigned b)
 static bool edge_lit(const struct ui_model *m, enum tcp_state from, enum tcp_state to)
 {
     for (size_t h = 0; h < m->nhosts; h++)
-        if (m->hosts[h].have_state && m->hosts[h].prev == from && m->hosts[h].state == to)
+        if (lit_by(&m->hosts[h], from, to))
             return true;
     return false;
 }
@@ -307,7 +324,7 @@ static void draw_picture(struct screen *s, int x0, int y0, const struct ui_model
         const struct pic_node *pn = &pic_nodes[n];
         bool here = false;
         for (size_t h = 0; h < m->nhosts; h++)
-            if ((m->hosts[h].have_state ? m->hosts[h].state : TCP_CLOSED) == pn->st)
+            if (cur_state(&m->hosts[h]) == pn->st)
                 here = true;
         screen_print(s, x0 + pn->x, y0 + pn->y, 14,
                      here ? (uint16_t)(SC_HILITE | SA_REVERSE | SA_BOLD)
@@ -326,9 +343,8 @@ static bool graph_picture(struct screen *s, struct ui_rect r, const struct ui_mo
     char line[256];
     size_t n = 0;
     for (size_t h = 0; h < m->nhosts && n < sizeof line; h++)
-        n += (size_t)snprintf(
-            line + n, sizeof line - n, "%s%s in %s", h ? " \u00b7 " : "", m->hosts[h].name,
-            tcp_state_name(m->hosts[h].have_state ? m->hosts[h].state : TCP_CLOSED));
+        n += (size_t)snprintf(line + n, sizeof line - n, "%s%s in %s", h ? " \u00b7 " : "",
+                              m->hosts[h].name, tcp_state_name(cur_state(&m->hosts[h])));
     if (n < sizeof line)
         snprintf(line + n, sizeof line - n, "   (edges to CLOSED on RST/ABORT/timeout: not drawn)");
     screen_print(s, r.x + 1, y0 + PIC_H, r.w - 2, SC_DIM, line);
@@ -366,8 +382,7 @@ void ui_view_graph(struct screen *s, struct ui_rect r, const struct ui_model *m)
         char who[64] = "";
         size_t wl = 0;
         for (size_t h = 0; h < m->nhosts; h++) {
-            enum tcp_state cur = m->hosts[h].have_state ? m->hosts[h].state : TCP_CLOSED;
-            if (cur == st)
+            if (cur_state(&m->hosts[h]) == st)
                 wl += (size_t)snprintf(who + wl, wl < sizeof who ? sizeof who - wl : 0, "%s%s",
                                        wl ? "," : "", m->hosts[h].name);
         }
@@ -392,7 +407,7 @@ void ui_view_graph(struct screen *s, struct ui_rect r, const struct ui_model *m)
                 continue;
             bool lit = false;
             for (size_t h = 0; h < m->nhosts; h++)
-                if (m->hosts[h].have_state && m->hosts[h].prev == st && m->hosts[h].state == t->to)
+                if (lit_by(&m->hosts[h], st, t->to))
                     lit = true;
             char label[96];
             edge_text(t, label, sizeof label);

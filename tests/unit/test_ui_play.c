@@ -545,6 +545,11 @@ static void test_kernel_peer_shows_the_kernels_own_state(void **state)
     char buf[1024];
     screen_row_text(s, y, buf, sizeof buf);
     assert_true(ui_text_width(buf) > 1 + g.col_x[1]);
+    /* The state-machine line follows the kernel's state too (a kernel host has
+     * no state events of its own), not a CLOSED that never changes. */
+    y = fx_row_of(s, "[CLOSE_WAIT]");
+    assert_true(y >= 0 && row_has(s, y, "server"));
+    assert_false(screen_contains(s, "server   [CLOSED]"));
     screen_free(s);
     s = fx_render(&p, &c->o, 80, 24); /* short titles: the kernel still says so */
     assert_true(screen_contains(s, "10.7.0.1:8080 \u00b7 kernel"));
