@@ -257,14 +257,21 @@ static void test_fin_wait_1_to_closing_on_fin(void **state)
     tt_free(t);
 }
 
-/* RFC 9293 §3.10.7.4, FIN in FIN-WAIT-1: "If our FIN has been ACKed (perhaps
- * in this segment), then enter TIME-WAIT". */
-static void test_fin_wait_1_to_time_wait_on_fin_acking_our_fin(void **state)
+/* RFC 9293 §3.10.7.4: a FIN,ACK that acknowledges our FIN in FIN-WAIT-1 is
+ * taken in the RFC's step order — the fifth step (ACK): "if the FIN segment
+ * is now acknowledged, then enter FIN-WAIT-2 and continue processing in that
+ * state"; the eighth step (FIN) in FIN-WAIT-2: "Enter the TIME-WAIT state".
+ * Two transitions, in that order, as Linux and BSD report them (the table
+ * has no FIN_WAIT_1 -> TIME_WAIT edge). */
+static void test_fin_wait_1_through_fin_wait_2_to_time_wait_on_fin_acking_our_fin(void **state)
 {
     struct tt *t = tt_fin_wait_1(NULL);
     tt_in(t, TCP_FIN | TCP_ACK, 1, 2, NULL);
     tt_expect(t, TCP_ACK, 2, 2, 0);
-    tt_expect_state_event(t, TCP_FIN_WAIT_1, TCP_TIME_WAIT, NULL);
+    /* tt_expect_state_event looks on from the last match: this checks the order */
+    tt_expect_state_event(t, TCP_FIN_WAIT_1, TCP_FIN_WAIT_2, "ACK of FIN");
+    tt_expect_state_event(t, TCP_FIN_WAIT_2, TCP_TIME_WAIT, "FIN");
+    assert_false(tcp_transition_legal(TCP_FIN_WAIT_1, TCP_TIME_WAIT));
     tt_assert_state(t, TCP_TIME_WAIT);
     tt_free(t);
 }
@@ -514,7 +521,7 @@ int main(void)
         cmocka_unit_test(test_established_to_close_wait_on_fin),
         cmocka_unit_test(test_fin_wait_1_to_fin_wait_2_on_ack_of_fin),
         cmocka_unit_test(test_fin_wait_1_to_closing_on_fin),
-        cmocka_unit_test(test_fin_wait_1_to_time_wait_on_fin_acking_our_fin),
+        cmocka_unit_test(test_fin_wait_1_through_fin_wait_2_to_time_wait_on_fin_acking_our_fin),
         cmocka_unit_test(test_fin_wait_2_to_time_wait_on_fin),
         cmocka_unit_test(test_closing_to_time_wait_on_ack_of_fin),
         cmocka_unit_test(test_close_wait_to_last_ack_on_close),
