@@ -4,9 +4,18 @@
 # A benchmark, not a test: it reports, it does not judge. Runs the suite
 # RUNS times (default 10) and prints the best and the median.
 #   bench/replay.sh build/tcplab
+# Without an argument it uses $BENCH_BUILD (set by bench/run), building the
+# program there if needed, else ./build/tcplab.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
-tcplab=${1:-$here/build/tcplab}
+if [ $# -ge 1 ]; then
+    tcplab=$1
+elif [ -n "${BENCH_BUILD:-}" ]; then
+    cmake --build "$BENCH_BUILD" --target tcplab -j2 >/dev/null || exit 2
+    tcplab=$(find "$BENCH_BUILD" -maxdepth 2 -name tcplab -type f -perm -u+x | head -n 1)
+else
+    tcplab=$here/build/tcplab
+fi
 runs=${RUNS:-10}
 [ -x "$tcplab" ] || { echo "no tcplab program at $tcplab (build first, or pass its path)" >&2; exit 2; }
 files=$(ls "$here"/scenarios/lessons/*.tcps "$here"/scenarios/regress/*.tcps 2>/dev/null)
