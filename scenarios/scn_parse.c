@@ -332,6 +332,16 @@ static bool is_word(const struct parser *P, int i, const char *w)
     return i < P->nt && P->t[i].k == TK_WORD && strcmp(P->t[i].w, w) == 0;
 }
 
+/* The socket call a word names, by the event stream's own names
+ * (tcp_call_name); STATUS is not a call a scenario can make. -1 if none. */
+static int call_from_name(const char *w)
+{
+    for (int c = 0; c < TCP_NCALLS; c++)
+        if (c != TCP_CALL_STATUS && strcmp(tcp_call_name((enum tcp_call)c), w) == 0)
+            return c;
+    return -1;
+}
+
 static bool is_name_syntax(const char *w)
 {
     if (!((*w >= 'a' && *w <= 'z') || (*w >= 'A' && *w <= 'Z') || *w == '_'))
@@ -1150,26 +1160,8 @@ static int parse_call(struct parser *P)
                         "setsockopt",
                         "expected a socket call after '%s:'", name);
     const char *cw = P->t[1].w;
-    static const struct {
-        const char *name;
-        enum tcp_call call;
-    } calls[] = {
-        {"socket", TCP_CALL_SOCKET},
-        {"bind", TCP_CALL_BIND},
-        {"listen", TCP_CALL_LISTEN},
-        {"accept", TCP_CALL_ACCEPT},
-        {"connect", TCP_CALL_CONNECT},
-        {"send", TCP_CALL_SEND},
-        {"recv", TCP_CALL_RECV},
-        {"shutdown", TCP_CALL_SHUTDOWN},
-        {"close", TCP_CALL_CLOSE},
-        {"abort", TCP_CALL_ABORT},
-        {"setsockopt", TCP_CALL_SETSOCKOPT},
-    };
-    size_t k = 0;
-    while (k < sizeof calls / sizeof calls[0] && strcmp(calls[k].name, cw))
-        k++;
-    if (k == sizeof calls / sizeof calls[0])
+    int call = call_from_name(cw);
+    if (call < 0)
         return fail_tok(P, 1,
                         "calls: socket bind listen accept connect send recv shutdown close abort "
                         "setsockopt",
@@ -1177,14 +1169,14 @@ static int parse_call(struct parser *P)
     struct scn_stmt *st = new_stmt(P, SCN_CALL);
     if (!st)
         return -1;
-    st->u.call.call = calls[k].call;
+    st->u.call.call = (enum tcp_call)call;
     st->u.call.tgt = tgt;
     st->u.call.as_sock = -1;
     st->u.call.dst_host = -1;
     st->u.call.backlog = 8;
     int i = 2;
     uint64_t v;
-    switch (calls[k].call) {
+    switch ((enum tcp_call)call) {
     case TCP_CALL_SOCKET:
     case TCP_CALL_ACCEPT:
         i = parse_as(P, i, tgt.host, &st->u.call.as_sock);
@@ -1823,26 +1815,8 @@ static int parse_expect(struct parser *P)
         }
         return 0;
     }
-    static const struct {
-        const char *name;
-        enum tcp_call call;
-    } calls[] = {
-        {"socket", TCP_CALL_SOCKET},
-        {"bind", TCP_CALL_BIND},
-        {"listen", TCP_CALL_LISTEN},
-        {"accept", TCP_CALL_ACCEPT},
-        {"connect", TCP_CALL_CONNECT},
-        {"send", TCP_CALL_SEND},
-        {"recv", TCP_CALL_RECV},
-        {"shutdown", TCP_CALL_SHUTDOWN},
-        {"close", TCP_CALL_CLOSE},
-        {"abort", TCP_CALL_ABORT},
-        {"setsockopt", TCP_CALL_SETSOCKOPT},
-    };
-    size_t k = 0;
-    while (P->nt > 2 && k < sizeof calls / sizeof calls[0] && !is_word(P, 2, calls[k].name))
-        k++;
-    if (P->nt <= 2 || k == sizeof calls / sizeof calls[0])
+    int call = P->nt > 2 && P->t[2].k == TK_WORD ? call_from_name(P->t[2].w) : -1;
+    if (call < 0)
         return fail_tok(P, 2,
                         "after the host: `-> HOST FLAGS`, `state STATE`, `queue ...` or a call "
                         "name and `= VALUE`",
@@ -1851,7 +1825,7 @@ static int parse_expect(struct parser *P)
     if (!st)
         return -1;
     st->u.ecall.tgt = tgt;
-    st->u.ecall.call = calls[k].call;
+    st->u.ecall.call = (enum tcp_call)call;
     if (!is_word(P, 3, "="))
         return fail_tok(P, 3, "e.g. `expect client connect = ECONNREFUSED`",
                         "expected '=' and a value (with spaces around '=')");
