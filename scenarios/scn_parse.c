@@ -2023,9 +2023,13 @@ struct scn *scn_parse_file(const char *path, struct scn_error *err)
         return NULL;
     }
     size_t cap = 4096, len = 0;
+    int read_errno = 0;
     char *buf = malloc(cap);
     while (buf) {
+        errno = 0;
         size_t n = fread(buf + len, 1, cap - len, f);
+        if (n == 0 && ferror(f))
+            read_errno = errno;
         len += n;
         if (len > SCN_MAX_FILE)
             break;
@@ -2046,7 +2050,13 @@ struct scn *scn_parse_file(const char *path, struct scn_error *err)
     fclose(f);
     if (!buf || ioerr) {
         free(buf);
-        snprintf(err->msg, sizeof err->msg, "%s", ioerr ? "read error" : "out of memory");
+        if (ioerr) {
+            snprintf(err->msg, sizeof err->msg, "cannot read: %s",
+                     read_errno ? strerror(read_errno) : "read error");
+            snprintf(err->hint, sizeof err->hint, "a scenario is a text file ending in .tcps");
+        } else {
+            snprintf(err->msg, sizeof err->msg, "out of memory");
+        }
         return NULL;
     }
     struct scn *s = scn_parse_string(path, buf, len, err);

@@ -500,6 +500,10 @@ static int list_add(struct file_list *l, const char *arg)
         r = list_push(l, path);
     }
     closedir(d);
+    if (r == 0 && l->n == first) {
+        fprintf(stderr, "tcplab replay: no .tcps files in directory %s\n", arg);
+        return -1;
+    }
     qsort(l->path + first, (size_t)(l->n - first), sizeof *l->path, cmp_str);
     return r;
 }
