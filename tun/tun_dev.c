@@ -21,11 +21,13 @@
 #include <linux/if_link.h>
 #include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -314,4 +316,22 @@ int tun_dev_write(struct tun_dev *d, const uint8_t *pkt, size_t len)
 bool tun_dev_alive(const struct tun_dev *d)
 {
     return (int)if_nametoindex(d->name) == d->ifindex;
+}
+
+int tun_netns_fresh(void)
+{
+    if (unshare(CLONE_NEWNET) < 0)
+        return -errno;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0; /* the namespace is ours; only loopback stays down */
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+        ifr.ifr_flags |= IFF_UP;
+        ioctl(fd, SIOCSIFFLAGS, &ifr);
+    }
+    close(fd);
+    return 0;
 }

@@ -50,4 +50,10 @@ int tun_dev_write(struct tun_dev *d, const uint8_t *pkt, size_t len);
 /* True if the interface still exists (it may be deleted with `ip link del`). */
 bool tun_dev_alive(const struct tun_dev *d);
 
+/* Move the calling process into a new, private network namespace and bring
+ * its loopback up, so a run's kernel sockets and TUN device meet nothing of
+ * the caller's network (and nothing left by an earlier run). Returns 0, or a
+ * negative errno (e.g. -EPERM) and the current namespace stays in use. */
+int tun_netns_fresh(void);
+
 #endif

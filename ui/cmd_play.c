@@ -10,13 +10,9 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <net/if.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +21,7 @@
 #include "player.h"
 #include "screen.h"
 #include "term.h"
+#include "tun_dev.h"
 #include "view.h"
 
 struct play_args {
@@ -315,28 +312,6 @@ static int interactive(struct ui_player *p, struct ui_view_opts *o, const struct
     return 0;
 }
 
-/* With --tun the run gets a network namespace of its own, as `replay --tun`
- * does: otherwise a kernel socket left by the previous run (its FIN still
- * being retransmitted to 10.7.0.2) arrives in this run as a stray segment
- * and fails e.g. lesson 2's `expect nothing for 1s`. Best effort: without
- * the right to make one, the current namespace is used. */
-static void fresh_netns(void)
-{
-    if (unshare(CLONE_NEWNET) < 0)
-        return;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return;
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
-    if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
-        ifr.ifr_flags |= IFF_UP;
-        ioctl(fd, SIOCSIFFLAGS, &ifr);
-    }
-    close(fd);
-}
-
 int cmd_play(int argc, char **argv)
 {
     struct play_args a;
@@ -378,8 +353,12 @@ int cmd_play(int argc, char **argv)
         scn_free(scn);
         return EXIT_USAGE;
     }
+    /* With --tun the run gets a network namespace of its own, as `replay
+     * --tun` does: a kernel socket left by a previous run (its FIN still being
+     * retransmitted to 10.7.0.2) would otherwise arrive here as a stray
+     * segment. Best effort: without the right, the current one is used. */
     if (a.tun)
-        fresh_netns();
+        tun_netns_fresh();
     struct scn_run_opts ro = {.tun = a.tun};
     struct scn_result res;
     memset(&res, 0, sizeof res);

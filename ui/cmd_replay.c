@@ -13,14 +13,10 @@
  * starts with "== LINE: STATEMENT" so a difference points at the step.
  */
 #include <errno.h>
-#include <net/if.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <dirent.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +24,7 @@
 #include "scenario.h"
 #include "scn_internal.h" /* the file's own seed: the golden trace records it */
 #include "trace.h"
+#include "tun_dev.h"
 
 #define DIFF_MAX_CELLS  (4000u * 4000u)
 #define DIFF_MAX_OUTPUT 60
@@ -359,29 +356,6 @@ static bool check_golden(const char *file, const struct scn_timeline *tl, uint64
     return ok;
 }
 
-/* With --tun each scenario gets a network namespace of its own: the kernel
- * sockets of one scenario (a FIN still being retransmitted, a TIME_WAIT)
- * must not meet the next one, and nothing ever touches the caller's
- * network. Returns 0 or a negative errno (then the current namespace is
- * used, which is fine for one scenario run inside `unshare --net`). */
-static int fresh_netns(void)
-{
-    if (unshare(CLONE_NEWNET) < 0)
-        return -errno;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0) {
-        struct ifreq ifr;
-        memset(&ifr, 0, sizeof ifr);
-        snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
-        if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
-            ifr.ifr_flags |= IFF_UP;
-            ioctl(fd, SIOCSIFFLAGS, &ifr);
-        }
-        close(fd);
-    }
-    return 0;
-}
-
 static enum outcome replay_one(const char *file, struct scn *s, struct replay_opts *ro,
                                int *run_err)
 {
@@ -391,11 +365,16 @@ static enum outcome replay_one(const char *file, struct scn *s, struct replay_op
         printf("SKIP %s: not meant to run against the kernel (no `tun yes`)\n", name);
         return OUT_SKIP;
     }
-    if (ro->tun && fresh_netns() < 0 && ro->shared_netns_warned++ == 0)
+    /* Each --tun scenario gets a network namespace of its own, so one
+     * scenario's kernel sockets (a FIN still retransmitted, a TIME_WAIT) never
+     * meet the next one's. Without the right, the current namespace is used,
+     * which is fine for one scenario run inside `unshare --net`. */
+    int ns = ro->tun ? tun_netns_fresh() : 0;
+    if (ns < 0 && ro->shared_netns_warned++ == 0)
         fprintf(stderr,
                 "tcplab replay: cannot make a network namespace per scenario (%s); "
                 "running in the current one\n",
-                strerror(errno));
+                strerror(-ns));
     struct scn_run_opts opts = {.seed = ro->seed, .tun = ro->tun};
     struct scn_result res;
     struct scn_timeline *tl = NULL;
