@@ -395,6 +395,18 @@ static enum step drain_input(struct svc_server *sv, struct svc_conn *c, uint64_t
     return STEP_WAIT;
 }
 
+/* The services that answer once and then close first (daytime, http):
+ * read and ignore what the client sends, write the answer, and report DONE
+ * once it is all queued, so the caller closes — the stack sends FIN first. */
+static enum step answer_then_close(struct svc_server *sv, struct svc_conn *c, uint64_t now)
+{
+    enum step st = drain_input(sv, c, now);
+    if (st != STEP_MORE)
+        return st;
+    st = flush_out(sv, c, now);
+    return st == STEP_MORE ? STEP_DONE : st;
+}
+
 static enum step serve_daytime(struct svc_server *sv, struct svc_conn *c, uint64_t now)
 {
     if (!c->started) {
@@ -410,12 +422,8 @@ static enum step serve_daytime(struct svc_server *sv, struct svc_conn *c, uint64
         c->out_len = len;
         c->started = true;
     }
-    enum step st = drain_input(sv, c, now);
-    if (st != STEP_MORE)
-        return st;
-    st = flush_out(sv, c, now);
     /* One line, then the server closes first (RFC 867). */
-    return st == STEP_MORE ? STEP_DONE : st;
+    return answer_then_close(sv, c, now);
 }
 
 __attribute__((format(printf, 4, 5))) static int appendf(char *buf, size_t cap, size_t *len,
@@ -513,11 +521,7 @@ static enum step serve_http(struct svc_server *sv, struct svc_conn *c, uint64_t 
         http_build(sv, c);
         c->started = true;
     }
-    enum step st = drain_input(sv, c, now);
-    if (st != STEP_MORE)
-        return st;
-    st = flush_out(sv, c, now);
-    return st == STEP_MORE ? STEP_DONE : st;
+    return answer_then_close(sv, c, now);
 }
 
 static enum step serve_one(struct svc_server *sv, struct svc_conn *c, uint64_t now)
