@@ -103,6 +103,25 @@ static void tcp_in_closed(struct stack *s, const struct tcp_seg *seg)
 
 /* ==== §3.10.7.2 LISTEN ===================================================== */
 
+/* A passive open's new block: in the listener's SYN queue, with the
+ * listener's socket options, born in LISTEN as a copy of it. */
+static void tcp_child_of_listener(struct tcp_conn *c, struct tcp_conn *l)
+{
+    c->passive = 1;
+    c->listener = l;
+    l->syn_q_len++;
+    c->sndbuf = l->sndbuf;
+    c->rcvbuf = l->rcvbuf;
+    c->opt_nodelay = l->opt_nodelay;
+    c->opt_delack = l->opt_delack;
+    c->opt_keepalive = l->opt_keepalive;
+    c->ka_idle_us = l->ka_idle_us;
+    c->ka_intvl_us = l->ka_intvl_us;
+    c->ka_cnt = l->ka_cnt;
+    c->user_timeout_us = l->user_timeout_us;
+    c->state = TCP_LISTEN;
+}
+
 static void tcp_in_listen(struct stack *s, struct tcp_conn *l, const struct tcp_seg *seg,
                           const struct tcp_tuple *tuple)
 {
@@ -144,20 +163,7 @@ static void tcp_in_listen(struct stack *s, struct tcp_conn *l, const struct tcp_
         return;
     }
     port_ref(s, c);
-    /* The new connection inherits the listener's socket options. */
-    c->passive = 1;
-    c->listener = l;
-    l->syn_q_len++;
-    c->sndbuf = l->sndbuf;
-    c->rcvbuf = l->rcvbuf;
-    c->opt_nodelay = l->opt_nodelay;
-    c->opt_delack = l->opt_delack;
-    c->opt_keepalive = l->opt_keepalive;
-    c->ka_idle_us = l->ka_idle_us;
-    c->ka_intvl_us = l->ka_intvl_us;
-    c->ka_cnt = l->ka_cnt;
-    c->user_timeout_us = l->user_timeout_us;
-    c->state = TCP_LISTEN; /* born as a copy of the listener, then: */
+    tcp_child_of_listener(c, l);
 
     /* "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be
      * selected and a SYN segment sent of the form
@@ -532,211 +538,259 @@ static bool tcp_in_special(struct stack *s, struct tcp_conn *c, const struct tcp
     return false;
 }
 
-static void tcp_in_other_states(struct stack *s, struct tcp_conn *c, struct tcp_seg *seg)
+/* What a step of §3.10.7.4 tells the next: go on, or the segment is done. */
+enum tcp_step { TCP_STEP_NEXT, TCP_STEP_DONE };
+
+/* "first, check sequence number". `seg` may be trimmed: with a zero
+ * receive window only its ACK is processed. */
+static enum tcp_step tcp_check_sequence_number(struct stack *s, struct tcp_conn *c,
+                                               struct tcp_seg *seg)
 {
-    c->last_rcv_us = s->now;
-    c->ka_probes = 0;
-    if (tcp_in_special(s, c, seg))
-        return;
-
-    /* ---- first, check sequence number ---- */
     uint32_t wnd = tcp_rcv_space(c);
-    if (!tcp_seq_acceptable(c, seg, wnd)) {
-        if (wnd == 0 && seg->seq == c->rcv_nxt && !(seg->flags & (TCP_RST | TCP_SYN))) {
-            /* "If the RCV.WND is zero, no segments will be acceptable, but
-             * special allowance should be made to accept valid ACKs, URGs,
-             * and RSTs": process the ACK, drop the text, and say so. */
-            if (seg->data_len)
-                tcp_drop_seg(s, c, seg, TCP_DROP_RCV_WINDOW_FULL);
-            seg->data_len = 0;
-            seg->flags &= (uint8_t)~TCP_FIN;
-            seg->len = 0;
-            c->ack_owed = 1;
-        } else {
-            /* "If an incoming segment is not acceptable, an acknowledgment
-             * should be sent in reply (unless the RST bit is set, if so drop
-             * the segment and return)". */
-            if (seg->flags & TCP_RST) {
-                tcp_drop_seg(s, c, seg, TCP_DROP_RST_OUT_OF_WINDOW);
-                return;
-            }
-            if (seg->flags & TCP_SYN) {
-                /* RFC 5961 §4.2: a SYN gets a challenge ACK "irrespective
-                 * of the sequence number" — see the fourth step. */
-                tcp_drop_seg(s, c, seg, TCP_DROP_SYN_CHALLENGED);
-                tcp_send_challenge_ack(s, c);
-                return;
-            }
-            if (c->state == TCP_TIME_WAIT && (seg->flags & TCP_FIN)) {
-                /* The eighth step's TIME-WAIT rule, reached here because a
-                 * retransmitted FIN is old: "Acknowledge it, and restart
-                 * the 2 MSL timeout." */
-                tcp_timer_arm(s, c, TCP_TIMER_TIME_WAIT, s->now + 2 * s->cfg.msl_us);
-            }
-            tcp_drop_seg(s, c, seg, TCP_DROP_UNACCEPTABLE);
-            tcp_send_ack(s, c);
-            return;
-        }
+    if (tcp_seq_acceptable(c, seg, wnd))
+        return TCP_STEP_NEXT;
+    if (wnd == 0 && seg->seq == c->rcv_nxt && !(seg->flags & (TCP_RST | TCP_SYN))) {
+        /* "If the RCV.WND is zero, no segments will be acceptable, but
+         * special allowance should be made to accept valid ACKs, URGs,
+         * and RSTs": process the ACK, drop the text, and say so. */
+        if (seg->data_len)
+            tcp_drop_seg(s, c, seg, TCP_DROP_RCV_WINDOW_FULL);
+        seg->data_len = 0;
+        seg->flags &= (uint8_t)~TCP_FIN;
+        seg->len = 0;
+        c->ack_owed = 1;
+        return TCP_STEP_NEXT;
     }
-
-    /* ---- second, check the RST bit ---- */
+    /* "If an incoming segment is not acceptable, an acknowledgment should
+     * be sent in reply (unless the RST bit is set, if so drop the segment
+     * and return)". */
     if (seg->flags & TCP_RST) {
-        switch (tcp_rst_check(c, seg)) {
-        case TCP_RST_IGNORE:
-            tcp_drop_seg(s, c, seg, TCP_DROP_RST_IN_TIME_WAIT);
-            return;
-        case TCP_RST_CHALLENGE:
-            tcp_drop_seg(s, c, seg, TCP_DROP_RST_CHALLENGED);
-            tcp_send_challenge_ack(s, c);
-            return;
-        case TCP_RST_DROP:
-            tcp_drop_seg(s, c, seg, TCP_DROP_RST_OUT_OF_WINDOW);
-            return;
-        case TCP_RST_ACCEPT:
-            break;
-        }
-        switch (c->state) {
-        case TCP_SYN_RECEIVED:
-            /* "If this connection was initiated with a passive OPEN (i.e.,
-             * came from the LISTEN state), then return this connection to
-             * LISTEN state and return." The listener is still there; the
-             * half-open block is simply freed. "If this connection was
-             * initiated with an active OPEN (i.e., came from SYN-SENT
-             * state), then the connection was refused". */
-            if (c->passive) {
-                tcp_set_state(s, c, TCP_LISTEN, "rcvd RST");
-                conn_drop_child(s, c);
-            } else {
-                tcp_conn_fail(s, c, -ECONNREFUSED, "rcvd RST");
-            }
-            return;
-        case TCP_ESTABLISHED:
-        case TCP_FIN_WAIT_1:
-        case TCP_FIN_WAIT_2:
-        case TCP_CLOSE_WAIT:
-            /* "any outstanding RECEIVEs and SEND should receive "reset"
-             * responses. All segment queues should be flushed. Users should
-             * also receive an unsolicited general "connection reset" signal.
-             * Enter the CLOSED state, delete the TCB, and return." */
-            tcp_conn_fail(s, c, -ECONNRESET, "rcvd RST");
-            return;
-        default:
-            /* CLOSING, LAST-ACK: "enter the CLOSED state, delete the TCB". */
-            tcp_set_state(s, c, TCP_CLOSED, "rcvd RST");
-            return;
-        }
+        tcp_drop_seg(s, c, seg, TCP_DROP_RST_OUT_OF_WINDOW);
+        return TCP_STEP_DONE;
     }
-
-    /* ---- third, check security: no compartments in this stack ---- */
-
-    /* ---- fourth, check the SYN bit ---- */
     if (seg->flags & TCP_SYN) {
-        if (c->state == TCP_SYN_RECEIVED && c->passive) {
-            /* "If the connection was initiated with a passive OPEN, then
-             * return this connection to the LISTEN state and return." */
-            tcp_set_state(s, c, TCP_LISTEN, "rcvd SYN");
-            conn_drop_child(s, c);
-            return;
-        }
-        /* RFC 5961 §4.2: "send a challenge ACK ... After sending the
-         * acknowledgment, TCP implementations MUST drop the unacceptable
-         * segment and stop processing further." */
+        /* RFC 5961 §4.2: a SYN gets a challenge ACK "irrespective of the
+         * sequence number" — see the fourth step. */
         tcp_drop_seg(s, c, seg, TCP_DROP_SYN_CHALLENGED);
         tcp_send_challenge_ack(s, c);
-        return;
+        return TCP_STEP_DONE;
     }
+    if (c->state == TCP_TIME_WAIT && (seg->flags & TCP_FIN)) {
+        /* The eighth step's TIME-WAIT rule, reached here because a
+         * retransmitted FIN is old: "Acknowledge it, and restart the 2 MSL
+         * timeout." */
+        tcp_timer_arm(s, c, TCP_TIMER_TIME_WAIT, s->now + 2 * s->cfg.msl_us);
+    }
+    tcp_drop_seg(s, c, seg, TCP_DROP_UNACCEPTABLE);
+    tcp_send_ack(s, c);
+    return TCP_STEP_DONE;
+}
 
-    /* ---- fifth, check the ACK field ---- */
-    if (!(seg->flags & TCP_ACK)) {
-        /* "if the ACK bit is off, drop the segment and return" */
-        tcp_drop_seg(s, c, seg, TCP_DROP_NO_ACK);
-        return;
+/* "second, check the RST bit", with RFC 5961 §3.2's exact-match rule and
+ * RFC 1337's TIME-WAIT rule (both judged in tcp_rst.c). */
+static enum tcp_step tcp_check_rst(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg)
+{
+    if (!(seg->flags & TCP_RST))
+        return TCP_STEP_NEXT;
+    switch (tcp_rst_check(c, seg)) {
+    case TCP_RST_IGNORE:
+        tcp_drop_seg(s, c, seg, TCP_DROP_RST_IN_TIME_WAIT);
+        return TCP_STEP_DONE;
+    case TCP_RST_CHALLENGE:
+        tcp_drop_seg(s, c, seg, TCP_DROP_RST_CHALLENGED);
+        tcp_send_challenge_ack(s, c);
+        return TCP_STEP_DONE;
+    case TCP_RST_DROP:
+        tcp_drop_seg(s, c, seg, TCP_DROP_RST_OUT_OF_WINDOW);
+        return TCP_STEP_DONE;
+    case TCP_RST_ACCEPT:
+        break;
     }
-    if (c->state == TCP_SYN_RECEIVED) {
-        /* "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state and
-         * continue processing with the variables below set to:
-         * SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ, SND.WL2 <- SEG.ACK. If the
-         * segment acknowledgment is not acceptable, form a reset segment
-         * <SEQ=SEG.ACK><CTL=RST> and send it." */
-        if (!(seq_lt(c->snd_una, seg->ack) && seq_leq(seg->ack, c->snd_nxt))) {
-            tcp_drop_seg(s, c, seg, TCP_DROP_BAD_ACK);
-            tcp_rst_reply(s, seg);
-            return;
+    switch (c->state) {
+    case TCP_SYN_RECEIVED:
+        /* "If this connection was initiated with a passive OPEN (i.e., came
+         * from the LISTEN state), then return this connection to LISTEN
+         * state and return." The listener is still there; the half-open
+         * block is simply freed. "If this connection was initiated with an
+         * active OPEN (i.e., came from SYN-SENT state), then the connection
+         * was refused". */
+        if (c->passive) {
+            tcp_set_state(s, c, TCP_LISTEN, "rcvd RST");
+            conn_drop_child(s, c);
+        } else {
+            tcp_conn_fail(s, c, -ECONNREFUSED, "rcvd RST");
         }
-        if (c->listener && c->listener->acc_q_len >= c->listener->backlog) {
-            /* Accept queue full: like Linux, ignore the ACK; the SYN,ACK
-             * will be retransmitted and the peer's ACK with it. */
-            tcp_drop_seg(s, c, seg, TCP_DROP_BACKLOG_FULL);
-            return;
-        }
-        tcp_syn_acked(s, c, seg);
-        tcp_update_send_window(c, seg, false);
-        tcp_set_state(s, c, TCP_ESTABLISHED, "rcvd ACK of SYN");
-        tcp_move_to_accept_queue(c);
-        tcp_after_established(s, c);
+        break;
+    case TCP_ESTABLISHED:
+    case TCP_FIN_WAIT_1:
+    case TCP_FIN_WAIT_2:
+    case TCP_CLOSE_WAIT:
+        /* "any outstanding RECEIVEs and SEND should receive "reset"
+         * responses. All segment queues should be flushed. Users should also
+         * receive an unsolicited general "connection reset" signal. Enter
+         * the CLOSED state, delete the TCB, and return." */
+        tcp_conn_fail(s, c, -ECONNRESET, "rcvd RST");
+        break;
+    default:
+        /* CLOSING, LAST-ACK: "enter the CLOSED state, delete the TCB". */
+        tcp_set_state(s, c, TCP_CLOSED, "rcvd RST");
+        break;
     }
-    if (c->snd_una == c->iss && c->state == TCP_FIN_WAIT_1) {
-        /* Closed in SYN_RECEIVED (FIN sent before our SYN was acknowledged):
-         * this ACK must first acknowledge the SYN, as in SYN-RECEIVED. */
-        if (!(seq_lt(c->snd_una, seg->ack) && seq_leq(seg->ack, c->snd_nxt))) {
-            tcp_drop_seg(s, c, seg, TCP_DROP_BAD_ACK);
-            tcp_rst_reply(s, seg);
-            return;
-        }
-        struct tcp_seg syn_only = *seg;
-        syn_only.ack = c->iss + 1;
-        tcp_syn_acked(s, c, &syn_only);
-        tcp_update_send_window(c, seg, false);
-        c->connected = 1;
-        if (c->snd_una != c->snd_nxt)
-            tcp_timer_arm_rtx(s, c);
+    return TCP_STEP_DONE;
+}
+
+/* "third, check security": this stack has no security compartments, so
+ * there is nothing to compare (a documented limit). */
+
+/* "fourth, check the SYN bit" */
+static enum tcp_step tcp_check_syn(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg)
+{
+    if (!(seg->flags & TCP_SYN))
+        return TCP_STEP_NEXT;
+    if (c->state == TCP_SYN_RECEIVED && c->passive) {
+        /* "If the connection was initiated with a passive OPEN, then return
+         * this connection to the LISTEN state and return." */
+        tcp_set_state(s, c, TCP_LISTEN, "rcvd SYN");
+        conn_drop_child(s, c);
+        return TCP_STEP_DONE;
     }
-    /* RFC 9293: "If the ACK acks something not yet sent (SEG.ACK > SND.NXT)
-     * then send an ACK, drop the segment, and return." RFC 5961 §5.2 adds:
-     * an ACK older than SND.UNA - MAX.SND.WND is dropped the same way. */
-    if (seq_gt(seg->ack, c->snd_nxt) || seq_lt(seg->ack, c->snd_una - c->max_snd_wnd)) {
+    /* RFC 5961 §4.2: "send a challenge ACK ... After sending the
+     * acknowledgment, TCP implementations MUST drop the unacceptable segment
+     * and stop processing further." */
+    tcp_drop_seg(s, c, seg, TCP_DROP_SYN_CHALLENGED);
+    tcp_send_challenge_ack(s, c);
+    return TCP_STEP_DONE;
+}
+
+/* The fifth step in SYN-RECEIVED: "If SND.UNA < SEG.ACK =< SND.NXT, then
+ * enter ESTABLISHED state and continue processing with the variables below
+ * set to: SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ, SND.WL2 <- SEG.ACK. If
+ * the segment acknowledgment is not acceptable, form a reset segment
+ * <SEQ=SEG.ACK><CTL=RST> and send it." */
+static enum tcp_step tcp_ack_in_syn_received(struct stack *s, struct tcp_conn *c,
+                                             const struct tcp_seg *seg)
+{
+    if (!(seq_lt(c->snd_una, seg->ack) && seq_leq(seg->ack, c->snd_nxt))) {
         tcp_drop_seg(s, c, seg, TCP_DROP_BAD_ACK);
-        tcp_send_ack(s, c);
-        return;
+        tcp_rst_reply(s, seg);
+        return TCP_STEP_DONE;
     }
-    tcp_ack_received(s, c, seg);
+    if (c->listener && c->listener->acc_q_len >= c->listener->backlog) {
+        /* Accept queue full: like Linux, ignore the ACK; the SYN,ACK will be
+         * retransmitted and the peer's ACK with it. */
+        tcp_drop_seg(s, c, seg, TCP_DROP_BACKLOG_FULL);
+        return TCP_STEP_DONE;
+    }
+    tcp_syn_acked(s, c, seg);
+    tcp_update_send_window(c, seg, false);
+    tcp_set_state(s, c, TCP_ESTABLISHED, "rcvd ACK of SYN");
+    tcp_move_to_accept_queue(c);
+    tcp_after_established(s, c);
+    return TCP_STEP_NEXT;
+}
+
+/* Closed in SYN_RECEIVED (FIN sent before our SYN was acknowledged, now in
+ * FIN_WAIT_1): this ACK must first acknowledge the SYN, as in SYN-RECEIVED. */
+static enum tcp_step tcp_ack_of_syn_after_close(struct stack *s, struct tcp_conn *c,
+                                                const struct tcp_seg *seg)
+{
+    if (!(seq_lt(c->snd_una, seg->ack) && seq_leq(seg->ack, c->snd_nxt))) {
+        tcp_drop_seg(s, c, seg, TCP_DROP_BAD_ACK);
+        tcp_rst_reply(s, seg);
+        return TCP_STEP_DONE;
+    }
+    struct tcp_seg syn_only = *seg;
+    syn_only.ack = c->iss + 1;
+    tcp_syn_acked(s, c, &syn_only);
+    tcp_update_send_window(c, seg, false);
+    c->connected = 1;
+    if (c->snd_una != c->snd_nxt)
+        tcp_timer_arm_rtx(s, c);
+    return TCP_STEP_NEXT;
+}
+
+/* The fifth step's words for the closing states, once the ACK has been
+ * processed as in ESTABLISHED. */
+static enum tcp_step tcp_ack_in_closing_states(struct stack *s, struct tcp_conn *c)
+{
     switch (c->state) {
     case TCP_CLOSING:
         /* "if the ACK acknowledges our FIN, then enter the TIME-WAIT state;
-         * otherwise, ignore the segment." */
+         * otherwise, ignore the segment." It may have acknowledged data:
+         * more can go out afterwards. */
         if (tcp_our_fin_acked(c)) {
             tcp_set_state(s, c, TCP_TIME_WAIT, "rcvd ACK of FIN");
-            return;
+            return TCP_STEP_DONE;
         }
-        break; /* it may have acknowledged data: more can go out below */
+        break;
     case TCP_LAST_ACK:
         /* "The only thing that can arrive in this state is an
          * acknowledgment of our FIN. If our FIN is now acknowledged, delete
          * the TCB, enter the CLOSED state, and return." */
         if (tcp_our_fin_acked(c)) {
             tcp_set_state(s, c, TCP_CLOSED, "rcvd ACK of FIN");
-            return;
+            return TCP_STEP_DONE;
+        }
+        break;
+    case TCP_FIN_WAIT_1:
+        /* "In addition to the processing for the ESTABLISHED state, if the
+         * FIN segment is now acknowledged, then enter FIN-WAIT-2 and
+         * continue processing in that state." A FIN in this same segment
+         * then takes FIN-WAIT-2 to TIME-WAIT in the eighth step: two
+         * transitions, as Linux and BSD report them. */
+        if (tcp_our_fin_acked(c)) {
+            tcp_set_state(s, c, TCP_FIN_WAIT_2, "rcvd ACK of FIN");
+            /* An orphan in FIN_WAIT_2 would wait forever for a FIN that may
+             * never come; bound it with the 2MSL timer (as BSD does). */
+            if (c->sd < 0)
+                tcp_timer_arm(s, c, TCP_TIMER_TIME_WAIT, s->now + 2 * s->cfg.msl_us);
         }
         break;
     default:
         break;
     }
-    if (c->state == TCP_FIN_WAIT_1 && tcp_our_fin_acked(c)) {
-        /* FIN-WAIT-1: "In addition to the processing for the ESTABLISHED
-         * state, if the FIN segment is now acknowledged, then enter
-         * FIN-WAIT-2 and continue processing in that state." A FIN in this
-         * same segment then takes FIN-WAIT-2 to TIME-WAIT in the eighth
-         * step: two transitions, as Linux and BSD report them. */
-        tcp_set_state(s, c, TCP_FIN_WAIT_2, "rcvd ACK of FIN");
-        /* An orphan in FIN_WAIT_2 would wait forever for a FIN that may
-         * never come; bound it with the 2MSL timer (as BSD does). */
-        if (c->sd < 0)
-            tcp_timer_arm(s, c, TCP_TIMER_TIME_WAIT, s->now + 2 * s->cfg.msl_us);
+    return TCP_STEP_NEXT;
+}
+
+/* "fifth, check the ACK field" */
+static enum tcp_step tcp_check_ack(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg)
+{
+    if (!(seg->flags & TCP_ACK)) {
+        /* "if the ACK bit is off, drop the segment and return" */
+        tcp_drop_seg(s, c, seg, TCP_DROP_NO_ACK);
+        return TCP_STEP_DONE;
     }
+    if (c->state == TCP_SYN_RECEIVED && tcp_ack_in_syn_received(s, c, seg) == TCP_STEP_DONE)
+        return TCP_STEP_DONE;
+    if (c->snd_una == c->iss && c->state == TCP_FIN_WAIT_1 &&
+        tcp_ack_of_syn_after_close(s, c, seg) == TCP_STEP_DONE)
+        return TCP_STEP_DONE;
+    /* RFC 9293: "If the ACK acks something not yet sent (SEG.ACK > SND.NXT)
+     * then send an ACK, drop the segment, and return." RFC 5961 §5.2 adds:
+     * an ACK older than SND.UNA - MAX.SND.WND is dropped the same way. */
+    if (seq_gt(seg->ack, c->snd_nxt) || seq_lt(seg->ack, c->snd_una - c->max_snd_wnd)) {
+        tcp_drop_seg(s, c, seg, TCP_DROP_BAD_ACK);
+        tcp_send_ack(s, c);
+        return TCP_STEP_DONE;
+    }
+    tcp_ack_received(s, c, seg);
+    return tcp_ack_in_closing_states(s, c);
+}
 
-    /* ---- sixth (URG), seventh (text), eighth (FIN) ---- */
+/* §3.10.7.4: SYN-RECEIVED and the synchronized states, the RFC's steps in
+ * the RFC's order. The sixth (URG), seventh (text) and eighth (FIN) are
+ * tcp_in_text_and_fin(). */
+static void tcp_in_other_states(struct stack *s, struct tcp_conn *c, struct tcp_seg *seg)
+{
+    c->last_rcv_us = s->now;
+    c->ka_probes = 0;
+    if (tcp_in_special(s, c, seg))
+        return;
+    if (tcp_check_sequence_number(s, c, seg) == TCP_STEP_DONE ||
+        tcp_check_rst(s, c, seg) == TCP_STEP_DONE || tcp_check_syn(s, c, seg) == TCP_STEP_DONE ||
+        tcp_check_ack(s, c, seg) == TCP_STEP_DONE)
+        return;
     tcp_in_text_and_fin(s, c, seg);
-
     if (c->state == TCP_CLOSED)
         return;
     tcp_output(s, c);
