@@ -37,6 +37,13 @@ void kdiag_free(struct kdiag *kd);
  * number of sockets seen, or a negative errno. */
 int kdiag_poll(struct kdiag *kd, uint64_t now);
 
+/* Ask about one socket only (tuple from the kernel's point of view): the
+ * cost does not grow with the number of sockets, so it can run on every SYN
+ * or FIN. Reports, as kdiag_poll() would, if it appeared, changed state or
+ * is gone, and updates the list. Returns its state (enum tcp_state), -1 if
+ * the kernel has no such socket, or another negative errno. */
+int kdiag_probe(struct kdiag *kd, uint64_t now, const struct tcp_tuple *t);
+
 /* Sockets known after the last poll. */
 size_t kdiag_count(const struct kdiag *kd);
 

@@ -32,6 +32,8 @@
 #define TUN_LOOP_BATCH            512   /* packets per wake-up before timers get a turn */
 #define TUN_LOOP_PRED_WAIT_US     10000 /* cap on waits while a predicate is watched */
 #define TUN_LOOP_KDIAG_MIN_GAP_US 2000
+#define TUN_LOOP_KDIAG_PENDING    64 /* tuples probed one by one after a wake-up */
+#define TUN_LOOP_KDIAG_COST_X     10 /* full dumps take at most 1/10 of the time */
 
 struct loop_fd {
     int fd;
@@ -57,6 +59,13 @@ struct tun_loop {
     int signo;
     bool kdiag_dirty; /* a SYN/FIN/RST or a state change since the last poll */
     uint64_t kdiag_last, kdiag_next;
+    uint64_t kdiag_cost_us; /* how long the last full dump took */
+    /* Connections (the kernel's view of the tuple) whose kernel socket may
+     * have just moved; probed one by one after the wake-up. Overflowing
+     * falls back to a (rate-limited) full dump. */
+    struct tcp_tuple kdiag_pending[TUN_LOOP_KDIAG_PENDING];
+    unsigned kdiag_npending;
+    bool kdiag_overflow;
     struct tun_loop_stats stats;
     uint8_t buf[65536];
 };
@@ -107,12 +116,30 @@ static void loop_output(void *ctx, const uint8_t *pkt, size_t len)
     l->stats.bytes_out += len;
 }
 
+/* Remember a connection whose kernel socket may move (the kernel's point of
+ * view: the stack's local end is the kernel's remote end). */
+static void kdiag_note(struct tun_loop *l, const struct tcp_tuple *stack_view)
+{
+    l->kdiag_dirty = true;
+    if (stack_view->raddr == 0 || l->kdiag_overflow)
+        return; /* a listener: no kernel socket to ask about */
+    struct tcp_tuple k = {stack_view->raddr, stack_view->laddr, stack_view->rport,
+                          stack_view->lport};
+    for (unsigned i = l->kdiag_npending; i-- > 0 && i + 4 >= l->kdiag_npending;)
+        if (!memcmp(&l->kdiag_pending[i], &k, sizeof k))
+            return; /* the same connection, just noted */
+    if (l->kdiag_npending == TUN_LOOP_KDIAG_PENDING)
+        l->kdiag_overflow = true;
+    else
+        l->kdiag_pending[l->kdiag_npending++] = k;
+}
+
 static void loop_event(void *ctx, const struct tev *ev)
 {
     struct tun_loop *l = ctx;
-    if (ev->kind == TEV_STATE ||
-        (ev->kind == TEV_SEGMENT && (ev->u.seg.tcp.flags & (TCP_SYN | TCP_FIN | TCP_RST))))
-        l->kdiag_dirty = true;
+    if (l->kdiag && (ev->kind == TEV_STATE || (ev->kind == TEV_SEGMENT &&
+                                               (ev->u.seg.tcp.flags & (TCP_SYN | TCP_FIN | TCP_RST)))))
+        kdiag_note(l, &ev->tuple);
     if (l->cfg.on_event)
         l->cfg.on_event(l->cfg.event_ctx, ev);
 }
@@ -269,14 +296,23 @@ void tun_loop_kernel_refresh(struct tun_loop *l)
         return;
     uint64_t now = tun_loop_now(l);
     kdiag_poll(l->kdiag, now);
+    uint64_t after = tun_loop_now(l);
+    l->kdiag_cost_us = after - now;
     l->kdiag_dirty = false;
+    l->kdiag_overflow = false;
+    l->kdiag_npending = 0;
     l->kdiag_last = now;
     struct stack_stats st;
     stack_get_stats(l->stack, &st);
     /* Keep looking while either side still has something to show: the
      * kernel's TIME_WAIT outlives the stack's connection by a minute. */
+    uint64_t gap = l->cfg.kdiag_interval_us;
+    /* A dump's cost grows with the kernel's sockets (thousands of TIME_WAIT
+     * entries on a busy server): never spend more than 1/10 of the time on it. */
+    if (gap < TUN_LOOP_KDIAG_COST_X * l->kdiag_cost_us)
+        gap = TUN_LOOP_KDIAG_COST_X * l->kdiag_cost_us;
     if (st.conns_active > 0 || kdiag_count(l->kdiag) > 0)
-        l->kdiag_next = now + l->cfg.kdiag_interval_us;
+        l->kdiag_next = now + gap;
     else
         l->kdiag_next = TCP_TIME_NEVER;
 }
@@ -285,11 +321,23 @@ static void kdiag_after_wakeup(struct tun_loop *l, uint64_t now)
 {
     if (!l->kdiag)
         return;
+    if (l->kdiag_dirty && !l->kdiag_overflow) {
+        /* The connections touched in this wake-up, one small question each. */
+        for (unsigned i = 0; i < l->kdiag_npending; i++)
+            kdiag_probe(l->kdiag, now, &l->kdiag_pending[i]);
+        l->kdiag_npending = 0;
+        l->kdiag_dirty = false;
+        if (l->kdiag_next == TCP_TIME_NEVER)
+            l->kdiag_next = now + l->cfg.kdiag_interval_us; /* start the periodic look */
+    }
     if (l->kdiag_dirty) {
-        if (now >= l->kdiag_last + TUN_LOOP_KDIAG_MIN_GAP_US)
+        uint64_t gap = TUN_LOOP_KDIAG_MIN_GAP_US;
+        if (gap < TUN_LOOP_KDIAG_COST_X * l->kdiag_cost_us)
+            gap = TUN_LOOP_KDIAG_COST_X * l->kdiag_cost_us;
+        if (now >= l->kdiag_last + gap)
             tun_loop_kernel_refresh(l);
-        else if (l->kdiag_next > l->kdiag_last + TUN_LOOP_KDIAG_MIN_GAP_US)
-            l->kdiag_next = l->kdiag_last + TUN_LOOP_KDIAG_MIN_GAP_US;
+        else if (l->kdiag_next > l->kdiag_last + gap)
+            l->kdiag_next = l->kdiag_last + gap;
     } else if (now >= l->kdiag_next) {
         tun_loop_kernel_refresh(l);
     }
@@ -305,12 +353,21 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 /* A TCP segment from the kernel with SYN, FIN or RST: the kernel has just
  * changed state to send it (SYN_SENT, FIN_WAIT_1, LAST_ACK, ...), and the
  * stack's answer may change it again within microseconds. */
-static bool kernel_just_moved(const uint8_t *pkt, size_t len)
+static bool kernel_just_moved(const uint8_t *pkt, size_t len, struct tcp_tuple *kernel_view)
 {
     if (len < 40 || (pkt[0] >> 4) != 4 || pkt[9] != WIRE_PROTO_TCP)
         return false;
     size_t ihl = (size_t)(pkt[0] & 15) * 4;
-    return ihl + 14 <= len && (pkt[ihl + 13] & (TCP_SYN | TCP_FIN | TCP_RST));
+    if (ihl < 20 || ihl + 14 > len || !(pkt[ihl + 13] & (TCP_SYN | TCP_FIN | TCP_RST)))
+        return false;
+    const uint8_t *t = pkt + ihl;
+    *kernel_view = (struct tcp_tuple){
+        .laddr = (uint32_t)pkt[12] << 24 | (uint32_t)pkt[13] << 16 | (uint32_t)pkt[14] << 8 | pkt[15],
+        .raddr = (uint32_t)pkt[16] << 24 | (uint32_t)pkt[17] << 16 | (uint32_t)pkt[18] << 8 | pkt[19],
+        .lport = (uint16_t)(t[0] << 8 | t[1]),
+        .rport = (uint16_t)(t[2] << 8 | t[3]),
+    };
+    return true;
 }
 
 /* Returns 0, or -ENODEV when the interface has gone. */
@@ -329,8 +386,12 @@ static int drain_tun(struct tun_loop *l)
             l->cfg.on_packet(l->cfg.packet_ctx, now, TEV_IN, l->buf, (size_t)n);
         /* Read the kernel's sockets before the stack answers, or states
          * that last one round trip (LAST_ACK, FIN_WAIT_1) are never seen. */
-        if (l->kdiag && kernel_just_moved(l->buf, (size_t)n))
-            tun_loop_kernel_refresh(l);
+        struct tcp_tuple kt;
+        if (l->kdiag && kernel_just_moved(l->buf, (size_t)n, &kt)) {
+            kdiag_probe(l->kdiag, now, &kt);
+            if (l->kdiag_next == TCP_TIME_NEVER)
+                l->kdiag_next = now + l->cfg.kdiag_interval_us;
+        }
         stack_input(l->stack, now, l->buf, (size_t)n);
     }
     return 0;

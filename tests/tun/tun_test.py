@@ -352,6 +352,92 @@ def test_200_concurrent_clients():
         L.stop()
 
 
+def syn_retransmissions():
+    """The kernel's count of SYNs it had to send again (TcpExt TCPSynRetrans),
+    read from this namespace's own /proc/net/netstat."""
+    with open("/proc/net/netstat") as f:
+        lines = f.read().splitlines()
+    for names, values in zip(lines[::2], lines[1::2]):
+        if names.startswith("TcpExt:"):
+            row = dict(zip(names.split()[1:], values.split()[1:]))
+            return int(row["TCPSynRetrans"])
+    raise Fail("no TcpExt line in /proc/net/netstat")
+
+
+def connect_close_in_flight(port, inflight, seconds):
+    """Kernel clients doing connect, shutdown(SHUT_WR), read to EOF, close,
+    `inflight` at a time for `seconds` (and at most 20,000 connections).
+    Returns the number of connections completed."""
+    sel = selectors.DefaultSelector()
+    done = started = 0
+    end = time.monotonic() + seconds
+    limit = 20000
+
+    def start():
+        nonlocal started
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex((STACK, port))
+        sel.register(s, selectors.EVENT_WRITE, "connecting")
+        started += 1
+
+    for _ in range(inflight):
+        start()
+    give_up = end + 10
+    while sel.get_map():
+        check(time.monotonic() < give_up, f"{len(sel.get_map())} connections still open 10 s "
+              f"after the run (done {done})")
+        for key, ev in sel.select(timeout=1):
+            s = key.fileobj
+            if key.data == "connecting":
+                err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                check(err == 0, f"connect failed: {os.strerror(err)} after {done} connections")
+                s.shutdown(socket.SHUT_WR)
+                sel.modify(s, selectors.EVENT_READ, "reading")
+                continue
+            try:
+                b = s.recv(65536)
+            except BlockingIOError:
+                continue
+            if b:
+                continue
+            sel.unregister(s)
+            s.close()
+            done += 1
+            if time.monotonic() < end and started < limit:
+                start()
+    return done
+
+
+def test_16_in_flight_no_syn_retransmissions():
+    """16 kernel clients at a time, connect+close for 3 s: the services
+    accept every connection as a real server does, no SYN is dropped
+    (backlog_full) and so the kernel never retransmits a SYN — with a JSON
+    trace open (which also samples the kernel's sockets) and without."""
+    for port, trace in ((9, True), (10, False)):
+        before = syn_retransmissions()
+        L = Listen(f"{port}:discard", trace=trace)
+        try:
+            n = connect_close_in_flight(port, 16, 3.0)
+        finally:
+            L.stop()
+        retrans = syn_retransmissions() - before
+        log(f"port {port} trace={trace}: {n} connections, {retrans} SYN retransmissions")
+        check(n > 4 * 128, f"only {n} connections in 3 s: expected well over the backlog of 128")
+        check(retrans == 0, f"the kernel retransmitted {retrans} SYNs in {n} connections "
+              f"(trace={trace}): SYNs were dropped")
+        if trace:
+            ev = L.events()
+            drops = [e for e in ev if e.get("reason") == "backlog_full"]
+            check(not drops, f"{len(drops)} segments dropped as backlog_full, e.g. {drops[:1]}")
+            accepts = [e for e in ev if e.get("ev") == "call" and e.get("call") == "accept"
+                       and e.get("result", -1) >= 0]
+            check(len(accepts) == n, f"{len(accepts)} accept() calls for {n} connections")
+            kstates = {e.get("state") for e in ev if e.get("ev") == "kernel"}
+            check({"SYN_SENT", "FIN_WAIT_1"} <= kstates,
+                  f"the kernel's sampled states miss SYN_SENT/FIN_WAIT_1: {sorted(kstates)}")
+
+
 def test_kernel_closes_first():
     """The kernel client closes first: the stack goes CLOSE_WAIT -> LAST_ACK ->
     CLOSED and the kernel's socket is seen in TIME_WAIT (sock_diag)."""
