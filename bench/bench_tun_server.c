@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "../tun/services.h"
-#include "../ui/netopts.h"
+#include "netopts.h"
 
 struct meter {
     struct tun_loop *loop;

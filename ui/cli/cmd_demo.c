@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../stack/tcp.h"
-#include "../tun/vlink.h"
+#include "tcp.h"
+#include "vlink.h"
 #include "commands.h"
 #include "trace.h"
 

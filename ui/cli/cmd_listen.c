@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../tun/services.h"
+#include "services.h"
 #include "commands.h"
 #include "live.h"
 #include "netopts.h"

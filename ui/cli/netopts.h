@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "../tun/tun_loop.h"
+#include "tun_loop.h"
 #include "trace.h"
 
 struct netopts {

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../stack/event.h"
+#include "event.h"
 
 /* Per-connection memory of the initial sequence numbers, so numbers can be
  * shown relative to them (tcpdump's default; `-S` shows them absolute). */

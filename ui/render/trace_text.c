@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../stack/tcp.h" /* enum tcp_shut, enum tcp_sockopt */
+#include "tcp.h" /* enum tcp_shut, enum tcp_sockopt */
 #include "trace.h"
 #include "trace_util.h"
 

@@ -10,8 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../stack/event.h"
-#include "../stack/tcp.h"
+#include "event.h"
+#include "tcp.h"
 
 struct ui_live;
 

@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../scenarios/scenario.h"
-#include "../stack/event.h"
+#include "scenario.h"
+#include "event.h"
 
 #define UI_MAX_HOSTS 8
 

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../stack/tcp.h"
+#include "tcp.h"
 #include "view.h"
 
 #define UI_LIVE_MAX_EVENTS 20000 /* events kept for the ladders (oldest dropped) */
