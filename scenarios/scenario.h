@@ -55,6 +55,17 @@ struct scn_host {
     uint32_t addr;
 };
 
+/* A question the scenario asks before its step plays (`ask en|zh`,
+ * docs/scenarios.md "Quiz questions"): the text and choices in both
+ * languages (one may be missing: the other is used), the right choice. */
+#define SCN_ASK_MAX_CHOICES 4
+struct scn_ask {
+    char *text_en, *text_zh;
+    size_t nchoices;
+    char *choice_en[SCN_ASK_MAX_CHOICES], *choice_zh[SCN_ASK_MAX_CHOICES];
+    int correct; /* index of the right choice */
+};
+
 /* A statement of the scenario with its narration: the unit the UI steps by. */
 struct scn_step {
     int line;               /* line in the file */
@@ -63,6 +74,9 @@ struct scn_step {
     size_t first_event;     /* events[first_event .. end_event) happened during this step */
     size_t end_event;
     bool failed;            /* an expectation of this step did not hold */
+    size_t nasks;           /* hand-written quiz questions asked before this step */
+    struct scn_ask *asks;
+    char *hint_en, *hint_zh; /* misconception hint shown when a question of this step is missed */
 };
 
 struct scn_timeline {

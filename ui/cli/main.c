@@ -17,6 +17,7 @@ static const struct command commands[] = {
     {"replay", cmd_replay, "replay [--tun] [--update] [--seed N] SCENARIO...      headless regression run"},
     {"listen", cmd_listen, "listen [net options] [--ui] [PORT[:SERVICE]]...       the stack as a server on TUN"},
     {"connect", cmd_connect, "connect [net options] HOST PORT                       the stack as a client, like nc"},
+    {"quiz", cmd_quiz, "quiz   [--lang en|zh] [--answers FILE] SCENARIO      questions, or grade answers"},
     {"demo", cmd_demo, "demo                                                  two stacks on the virtual link"},
 };
 
