@@ -785,6 +785,86 @@ const char *quiz_hint(const struct quiz_q *q, long chosen, bool zh, char *buf, s
 
 #undef H
 
+/* ---- a learner at the keyboard ------------------------------------------------- */
+
+int quiz_session_init(struct quiz_session *s, const struct scn_timeline *tl)
+{
+    memset(s, 0, sizeof *s);
+    int rc = quiz_build(&s->qz, tl);
+    if (rc < 0)
+        return rc;
+    s->done = calloc(s->qz.n ? s->qz.n : 1, sizeof *s->done);
+    if (!s->done) {
+        quiz_free(&s->qz);
+        return -ENOMEM;
+    }
+    s->phase = QUIZ_IDLE;
+    s->cur = SIZE_MAX;
+    s->chosen = -1;
+    return 0;
+}
+
+void quiz_session_free(struct quiz_session *s)
+{
+    quiz_free(&s->qz);
+    free(s->done);
+    memset(s, 0, sizeof *s);
+}
+
+size_t quiz_session_pending(const struct quiz_session *s, size_t k)
+{
+    for (size_t i = 0; i < s->qz.n; i++)
+        if (s->qz.q[i].step == k && !s->done[i])
+            return i;
+    return SIZE_MAX;
+}
+
+void quiz_session_ask(struct quiz_session *s, size_t i)
+{
+    if (i >= s->qz.n)
+        return;
+    s->cur = i;
+    s->phase = QUIZ_ASKING;
+    s->input[0] = 0;
+    s->chosen = -1;
+    s->given = 0;
+    s->right = s->skipped = false;
+}
+
+static void reveal(struct quiz_session *s)
+{
+    s->done[s->cur] = true;
+    s->phase = QUIZ_REVEALED;
+    s->asked++;
+    s->right_count += s->right;
+}
+
+enum quiz_verdict quiz_session_answer(struct quiz_session *s, const char *given)
+{
+    if (s->phase != QUIZ_ASKING || s->cur >= s->qz.n)
+        return QUIZ_INVALID;
+    const struct quiz_q *q = &s->qz.q[s->cur];
+    int chosen;
+    enum quiz_verdict v = quiz_grade(q, given, &chosen);
+    if (v == QUIZ_INVALID)
+        return v;
+    s->chosen = chosen;
+    if (!q->nchoices)
+        parse_long(given, &s->given);
+    s->right = v == QUIZ_RIGHT;
+    reveal(s);
+    return v;
+}
+
+void quiz_session_skip(struct quiz_session *s)
+{
+    if (s->phase != QUIZ_ASKING || s->cur >= s->qz.n)
+        return;
+    s->skipped = true;
+    s->right = false;
+    reveal(s);
+}
+
 /* ---- homework files ------------------------------------------------------------ */
 
 static void set_err(struct scn_error *err, const char *path, int line, int col, const char *msg)

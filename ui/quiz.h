@@ -85,6 +85,39 @@ const char *quiz_answer_text(const struct quiz_q *q, bool zh, char *buf, size_t 
  * the general rule. Never NULL. */
 const char *quiz_hint(const struct quiz_q *q, long chosen, bool zh, char *buf, size_t cap);
 
+/* ---- a learner at the keyboard (tcplab play --quiz) -------------------------------
+ * Which questions are done, the one being asked or just answered, the score.
+ * The player (cmd_play.c) asks before each step; stepping back never asks
+ * again. */
+enum quiz_phase {
+    QUIZ_IDLE,     /* nothing asked: the narration shows */
+    QUIZ_ASKING,   /* question `cur` waits for an answer */
+    QUIZ_REVEALED, /* question `cur` was answered (or skipped): right or not, and why */
+};
+struct quiz_session {
+    struct quiz qz;
+    bool *done; /* per question: asked and answered or skipped */
+    enum quiz_phase phase;
+    size_t cur;
+    char input[16];  /* digits typed for a number question */
+    int chosen;      /* the choice given (-1: a number, or skipped) */
+    long given;      /* the number given */
+    bool right, skipped;
+    unsigned asked, right_count;
+};
+/* 0 or -ENOMEM. */
+int quiz_session_init(struct quiz_session *s, const struct scn_timeline *tl);
+void quiz_session_free(struct quiz_session *s);
+/* The first question not yet done that comes before step k, or SIZE_MAX. */
+size_t quiz_session_pending(const struct quiz_session *s, size_t k);
+/* Ask question i (phase ASKING). */
+void quiz_session_ask(struct quiz_session *s, size_t i);
+/* Answer the question being asked: a choice's letter/number/text, or a
+ * number. QUIZ_INVALID leaves it asked; otherwise it is REVEALED. */
+enum quiz_verdict quiz_session_answer(struct quiz_session *s, const char *given);
+/* Skip the question being asked: it counts as asked, not right. */
+void quiz_session_skip(struct quiz_session *s);
+
 /* ---- a homework file ----------------------------------------------------------
  * One answer per line, "ID ANSWER" (ID as numbered by quiz_write_sheet,
  * from 1); '#' starts a comment; blank lines are ignored. */

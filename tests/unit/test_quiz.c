@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "quiz.h"
+#include "view.h"
 
 #define HOSTS "hosts client=stack server=peer\n"
 
@@ -319,6 +320,70 @@ static void test_graded_json_counts_right_wrong_and_missing(void **state)
     run_free(&r);
 }
 
+static bool on_screen(const struct screen *s, const char *text)
+{
+    char buf[2048];
+    for (int y = 0; y < s->h; y++) {
+        screen_row_text(s, y, buf, sizeof buf);
+        if (strstr(buf, text))
+            return true;
+    }
+    return false;
+}
+
+static void test_session_asks_reveals_and_keeps_score_on_screen(void **state)
+{
+    (void)state;
+    struct run r;
+    run_text(&r, HANDSHAKE);
+    struct quiz_session qs;
+    assert_int_equal(quiz_session_init(&qs, r.tl), 0);
+    struct ui_player p;
+    ui_player_init(&p, r.tl);
+    struct ui_view_opts o;
+    ui_view_opts_defaults(&o);
+    o.quiz = &qs;
+    struct screen *s = screen_new(80, 24);
+
+    size_t i = quiz_session_pending(&qs, 1);
+    assert_int_equal(i, 0);
+    quiz_session_ask(&qs, i);
+    ui_render_play(s, &p, &o);
+    assert_true(on_screen(s, "quiz \u00b7 score 0/0"));
+    assert_true(on_screen(s, "Q1: server is in CLOSED. Which state does it enter next?"));
+    assert_true(on_screen(s, "1-4 choose"));
+    /* Not an answer: still asked. */
+    assert_int_equal(quiz_session_answer(&qs, "9"), QUIZ_INVALID);
+    assert_int_equal(qs.phase, QUIZ_ASKING);
+    assert_int_equal(quiz_session_answer(&qs, "LISTEN"), QUIZ_RIGHT);
+    assert_int_equal(qs.phase, QUIZ_REVEALED);
+    ui_player_next(&p);
+    ui_render_play(s, &p, &o);
+    assert_true(on_screen(s, "\u2713 Right: LISTEN"));
+    assert_true(on_screen(s, "quiz \u00b7 score 1/1"));
+    assert_int_equal(quiz_session_pending(&qs, 1), SIZE_MAX); /* never asked twice */
+
+    /* A wrong answer, in Chinese, with the hint. */
+    size_t k = qs.qz.q[1].step;
+    quiz_session_ask(&qs, quiz_session_pending(&qs, k));
+    const struct quiz_q *q = &qs.qz.q[qs.cur];
+    char wrong[2] = {(char)('a' + (q->correct + 1) % q->nchoices), 0};
+    assert_int_equal(quiz_session_answer(&qs, wrong), QUIZ_WRONG);
+    o.zh = true;
+    ui_render_play(s, &p, &o);
+    assert_true(on_screen(s, "\u6d4b\u9a8c \u00b7 \u5f97\u5206 1/2")); /* 测验 · 得分 1/2 */
+    assert_true(on_screen(s, "\u7b54\u9519\u4e86")); /* 答错了 */
+    /* A skip counts as asked. */
+    quiz_session_ask(&qs, quiz_session_pending(&qs, k));
+    quiz_session_skip(&qs);
+    assert_int_equal(qs.asked, 3);
+    assert_int_equal(qs.right_count, 1);
+    screen_free(s);
+    ui_player_free(&p);
+    quiz_session_free(&qs);
+    run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_wrong_answers_get_the_hint_for_their_misconception),
         cmocka_unit_test(test_answer_file_errors_name_line_and_column),
         cmocka_unit_test(test_graded_json_counts_right_wrong_and_missing),
+        cmocka_unit_test(test_session_asks_reveals_and_keeps_score_on_screen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,13 +19,14 @@
 
 #include "commands.h"
 #include "player.h"
+#include "quiz.h"
 #include "screen.h"
 #include "term.h"
 #include "tun_dev.h"
 #include "view.h"
 
 struct play_args {
-    bool tun, ascii, zh, lang_set;
+    bool tun, ascii, zh, lang_set, quiz;
     double speed;
     long dump_steps; /* -1: interactive */
     int w, h;
@@ -36,7 +37,7 @@ static void usage(FILE *out)
 {
     fprintf(
         out,
-        "usage: tcplab play [--tun] [--lang en|zh] [--speed X] [--ascii]\n"
+        "usage: tcplab play [--tun] [--lang en|zh] [--speed X] [--ascii] [--quiz]\n"
         "                   [--dump-screen N] [--size WxH] SCENARIO\n\n"
         "Animate a scenario (a .tcps file) in the terminal: the ladder of segments,\n"
         "each side's state, timers, socket calls and the narration.\n\n"
@@ -44,10 +45,13 @@ static void usage(FILE *out)
         "  --lang en|zh     narration language (default: from LANG / LC_ALL)\n"
         "  --speed X        playback speed, %g to %g (default 1)\n"
         "  --ascii          draw with ASCII only (terminals without line drawing)\n"
+        "  --quiz           predict each step before it plays (docs/quiz.md); with\n"
+        "                   --dump-screen N, shows the question asked before step N+1\n"
         "  --dump-screen N  do not open the UI: print the screen after N steps\n"
         "  --size WxH       screen size for --dump-screen (default 100x30)\n\n"
         "keys: space play/pause, \u2192/n step, \u2190/b back, +/- speed, Home/End,\n"
-        "      \u2191/\u2193 select, d details, a abs/rel, g diagram, l language, ? help, q quit\n",
+        "      \u2191/\u2193 select, d details, a abs/rel, g diagram, l language, p quiz,\n"
+        "      ? help, q quit\n",
         UI_SPEED_MIN, UI_SPEED_MAX);
 }
 
@@ -70,6 +74,7 @@ static int parse_args(int argc, char **argv, struct play_args *a)
         {"lang", required_argument, NULL, 'l'},
         {"speed", required_argument, NULL, 's'},
         {"ascii", no_argument, NULL, 'a'},
+        {"quiz", no_argument, NULL, 'Q'},
         {"dump-screen", required_argument, NULL, 'd'},
         {"size", required_argument, NULL, 'z'},
         {"help", no_argument, NULL, 'h'},
@@ -91,6 +96,9 @@ static int parse_args(int argc, char **argv, struct play_args *a)
             break;
         case 'a':
             a->ascii = true;
+            break;
+        case 'Q':
+            a->quiz = true;
             break;
         case 'l':
             if (strcmp(optarg, "en") && strcmp(optarg, "zh")) {
@@ -174,12 +182,94 @@ static void select_arrow(const struct ui_model *m, struct ui_view_opts *o, int d
         o->selected = -1; /* past the newest: follow the newest again */
 }
 
+/* The quiz (key p, --quiz): built from the record the first time it is
+ * turned on. */
+struct play_quiz {
+    bool built, on;
+    struct quiz_session s;
+};
+
+static bool quiz_turn_on(struct play_quiz *pq, const struct scn_timeline *tl,
+                         struct ui_view_opts *o)
+{
+    if (!pq->built) {
+        if (quiz_session_init(&pq->s, tl) < 0)
+            return false;
+        pq->built = true;
+    }
+    pq->on = true;
+    o->quiz = &pq->s;
+    return true;
+}
+
+/* → in quiz mode: ask the next question of the coming step, or play it. */
+static void quiz_forward(struct play_quiz *pq, struct ui_player *p, struct ui_view_opts *o)
+{
+    size_t i = quiz_session_pending(&pq->s, p->step + 1);
+    if (i != SIZE_MAX && p->step < p->tl->nsteps) {
+        quiz_session_ask(&pq->s, i);
+        return;
+    }
+    pq->s.phase = QUIZ_IDLE;
+    ui_player_next(p);
+    o->selected = -1;
+}
+
+/* A key while a question is asked. True if the quiz took it. */
+static bool quiz_key(int key, struct play_quiz *pq, struct ui_player *p, struct ui_view_opts *o)
+{
+    struct quiz_session *s = &pq->s;
+    const struct quiz_q *q = &s->qz.q[s->cur];
+    char given[16];
+    bool answered = false;
+    if (key == 's') {
+        quiz_session_skip(s);
+        answered = true;
+    } else if (q->nchoices && key >= '1' && key < '1' + q->nchoices) {
+        snprintf(given, sizeof given, "%c", key);
+        answered = quiz_session_answer(s, given) != QUIZ_INVALID;
+    } else if (!q->nchoices && ((key >= '0' && key <= '9') || (key == '-' && !s->input[0]))) {
+        size_t n = strlen(s->input);
+        if (n + 1 < sizeof s->input) {
+            s->input[n] = (char)key;
+            s->input[n + 1] = 0;
+        }
+    } else if (!q->nchoices && key == TK_BACKSPACE) {
+        size_t n = strlen(s->input);
+        if (n)
+            s->input[n - 1] = 0;
+    } else if (!q->nchoices && key == TK_ENTER && s->input[0]) {
+        answered = quiz_session_answer(s, s->input) != QUIZ_INVALID;
+    } else if (key == TK_LEFT || key == 'b') {
+        s->phase = QUIZ_IDLE; /* not answered: asked again next time */
+        return false;
+    } else {
+        /* Keys that only look (language, help, details, quit) still work;
+         * keys that would move on wait for the answer. */
+        return key == ' ' || key == TK_RIGHT || key == 'n' || key == TK_ENTER || key == TK_END ||
+               (key >= '0' && key <= '9') || key == '-' || key == '+';
+    }
+    if (answered && quiz_session_pending(s, p->step + 1) == SIZE_MAX) {
+        ui_player_next(p); /* the step plays: its narration explains */
+        o->selected = -1;
+    }
+    return true;
+}
+
 /* One key. Returns false to quit. */
-static bool handle_key(int key, struct ui_player *p, struct ui_view_opts *o, int screen_h)
+static bool handle_key(int key, struct ui_player *p, struct ui_view_opts *o, int screen_h,
+                       struct play_quiz *pq)
 {
     if (o->help && key != TK_NONE && key != TK_RESIZE) {
         o->help = false; /* any key closes the help */
         return key != 'q' && key != 'Q';
+    }
+    if (pq->on && pq->s.phase == QUIZ_ASKING && quiz_key(key, pq, p, o))
+        return true;
+    if (pq->on && (key == ' ' || key == TK_RIGHT || key == 'n')) {
+        p->playing = false; /* each step waits for its questions */
+        quiz_forward(pq, p, o);
+        return true;
     }
     switch (key) {
     case 'q':
@@ -198,6 +288,16 @@ static bool handle_key(int key, struct ui_player *p, struct ui_view_opts *o, int
     case 'b':
         ui_player_prev(p);
         o->selected = -1;
+        pq->s.phase = QUIZ_IDLE;
+        break;
+    case 'p':
+        if (pq->on) {
+            pq->on = false;
+            o->quiz = NULL;
+        } else if (quiz_turn_on(pq, p->tl, o)) {
+            p->playing = false;
+            pq->s.phase = QUIZ_IDLE;
+        }
         break;
     case '+':
     case '=':
@@ -266,7 +366,7 @@ static bool handle_key(int key, struct ui_player *p, struct ui_view_opts *o, int
 }
 
 static int interactive(struct ui_player *p, struct ui_view_opts *o, const struct play_args *a,
-                       const struct scn_timeline *tl)
+                       const struct scn_timeline *tl, struct play_quiz *pq)
 {
     char err[256];
     struct term *t = term_open(err, sizeof err);
@@ -300,7 +400,7 @@ static int interactive(struct ui_player *p, struct ui_view_opts *o, const struct
             term_size(t, &w, &h);
             screen_resize(s, w, h);
         } else if (key != TK_NONE) {
-            running = handle_key(key, p, o, h);
+            running = handle_key(key, p, o, h, pq);
         }
         if (dt > 0.25)
             dt = 0.25; /* after a stall, do not jump */
@@ -382,11 +482,20 @@ int cmd_play(int argc, char **argv)
     o.title = title_of(tl, o.zh, a.path);
 
     int status = 0;
-    if (a.dump_steps >= 0) {
+    struct play_quiz pq;
+    memset(&pq, 0, sizeof pq);
+    if (a.quiz && !quiz_turn_on(&pq, tl, &o)) {
+        fprintf(stderr, "tcplab play: out of memory\n");
+        status = EXIT_NETWORK;
+    } else if (a.dump_steps >= 0) {
         struct screen *s = screen_new(a.w, a.h);
         if (s) {
             s->ascii = a.ascii;
             ui_player_seek(&p, (size_t)a.dump_steps);
+            if (pq.on) /* what is asked before the next step */
+                quiz_forward(&pq, &p, &o);
+            if (pq.on && pq.s.phase != QUIZ_ASKING) /* nothing asked: step N as it was */
+                ui_player_seek(&p, (size_t)a.dump_steps);
             ui_render_play(s, &p, &o);
             screen_write_text(s, stdout);
             screen_free(s);
@@ -400,8 +509,10 @@ int cmd_play(int argc, char **argv)
         if (res.failures)
             fprintf(stderr, "tcplab play: %u expectation(s) did not hold; steps marked\n",
                     res.failures);
-        status = interactive(&p, &o, &a, tl);
+        status = interactive(&p, &o, &a, tl, &pq);
     }
+    if (pq.built)
+        quiz_session_free(&pq.s);
     ui_player_free(&p);
     scn_timeline_free(tl);
     scn_result_free(&res);

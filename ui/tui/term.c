@@ -181,6 +181,8 @@ int term_getkey(struct term *t, int timeout_ms)
             return TK_PGDN;
         case KEY_ENTER:
             return TK_ENTER;
+        case KEY_BACKSPACE:
+            return TK_BACKSPACE;
         default:
             return TK_NONE;
         }
@@ -191,6 +193,8 @@ int term_getkey(struct term *t, int timeout_ms)
         return TK_ENTER;
     if (ch == 4)
         return TK_EOF;
+    if (ch == 127 || ch == 8)
+        return TK_BACKSPACE;
     return (int)ch;
 }
 

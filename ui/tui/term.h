@@ -29,6 +29,7 @@ enum {
     TK_PGDN,
     TK_ENTER,
     TK_ESC,
+    TK_BACKSPACE,
     TK_EOF /* input closed */
 };
 

@@ -15,6 +15,7 @@
 
 #include "layout.h"
 #include "player.h"
+#include "quiz.h"
 #include "screen.h"
 
 /* How the user has set up the view (keys a, d, g, l, ?, arrows). */
@@ -31,6 +32,7 @@ struct ui_view_opts {
     const char *title;  /* scenario title in the chosen language */
     const char *mode;   /* "VIRTUAL" or "TUN" */
     size_t new_from;    /* events from this index on belong to the current step (drawn bold) */
+    const struct quiz_session *quiz; /* quiz mode (key p, --quiz): NULL when off */
 };
 void ui_view_opts_defaults(struct ui_view_opts *o);
 
@@ -89,6 +91,16 @@ int ui_view_narration(struct screen *s, struct ui_rect r, const struct scn_timel
                       bool zh);
 /* Lines the narration of step k needs at width w (s == NULL above counts only). */
 int ui_narration_height(const struct scn_timeline *tl, size_t k, bool zh, int w);
+
+/* ---- quiz panel (view_quiz.c) --------------------------------------------------
+ * In the narration's place: the question being asked, or the answer revealed
+ * with its hint and then the narration of step `step`. Returns lines used. */
+int ui_view_quiz(struct screen *s, struct ui_rect r, const struct quiz_session *q,
+                 const struct scn_timeline *tl, size_t step, bool zh);
+int ui_quiz_height(const struct quiz_session *q, const struct scn_timeline *tl, size_t step,
+                   bool zh, int w);
+/* "quiz · score 3/5" */
+void ui_quiz_title(const struct quiz_session *q, bool zh, char *buf, size_t cap);
 
 /* ---- segment details (view_details.c) ---------------------------------------- */
 void ui_view_details(struct screen *s, struct ui_rect r, const struct ui_model *m, int row,

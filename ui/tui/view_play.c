@@ -100,8 +100,9 @@ void ui_render_play(struct screen *s, const struct ui_player *p, const struct ui
     const struct ui_model *m = &p->model;
     screen_clear(s);
     struct ui_layout l;
-    struct ui_layout_opts lo = {(int)m->nhosts, o->details, o->graph,
-                                ui_narration_height(p->tl, p->step, o->zh, s->w - 2)};
+    int words = o->quiz ? ui_quiz_height(o->quiz, p->tl, p->step, o->zh, s->w - 2)
+                        : ui_narration_height(p->tl, p->step, o->zh, s->w - 2);
+    struct ui_layout_opts lo = {(int)m->nhosts, o->details, o->graph, words};
     ui_layout_play(&l, s->w, s->h, &lo);
     if (l.too_small) {
         ui_view_too_small(s, UI_MIN_W, UI_MIN_H);
@@ -155,9 +156,16 @@ void ui_render_play(struct screen *s, const struct ui_player *p, const struct ui
     if (l.graph.h > 0)
         ui_view_graph(s, l.graph, m);
     if (l.narration_sep >= 0) {
-        divider(s, l.narration_sep,
-                o->zh ? "narration \u00b7 \u4e2d\u6587" : "narration \u00b7 English");
-        ui_view_narration(s, l.narration, p->tl, p->step, o->zh);
+        if (o->quiz) {
+            char t[64];
+            ui_quiz_title(o->quiz, o->zh, t, sizeof t);
+            divider(s, l.narration_sep, t);
+            ui_view_quiz(s, l.narration, o->quiz, p->tl, p->step, o->zh);
+        } else {
+            divider(s, l.narration_sep,
+                    o->zh ? "narration \u00b7 \u4e2d\u6587" : "narration \u00b7 English");
+            ui_view_narration(s, l.narration, p->tl, p->step, o->zh);
+        }
     }
     if (l.diagram_sep >= 0) {
         divider(s, l.diagram_sep, "state machine");
