@@ -19,14 +19,13 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: tcplab quiz [--lang en|zh] [--answers FILE] SCENARIO\n\n"
-            "Without --answers: print the scenario's quiz, every question numbered.\n"
-            "With --answers FILE: grade the answers (one \"ID ANSWER\" per line) and print\n"
-            "the result as one JSON object. Exit status 0 when every answer is right,\n"
-            "1 when one is wrong or missing, 2 for bad usage or a bad file.\n\n"
-            "  --lang en|zh     language of the questions and hints (default en)\n"
-            "  --answers FILE   the answers to grade\n");
+    fprintf(out, "usage: tcplab quiz [--lang en|zh] [--answers FILE] SCENARIO\n\n"
+                 "Without --answers: print the scenario's quiz, every question numbered.\n"
+                 "With --answers FILE: grade the answers (one \"ID ANSWER\" per line) and print\n"
+                 "the result as one JSON object. Exit status 0 when every answer is right,\n"
+                 "1 when one is wrong or missing, 2 for bad usage or a bad file.\n\n"
+                 "  --lang en|zh     language of the questions and hints (default en)\n"
+                 "  --answers FILE   the answers to grade\n");
 }
 
 int cmd_quiz(int argc, char **argv)

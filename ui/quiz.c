@@ -123,8 +123,8 @@ static void add_state_q(struct builder *b, const struct ui_model *m, size_t k, s
     } else {
         snprintf(q->text_en, sizeof q->text_en, "%s is in %s. Which state does it enter next?",
                  name, tcp_state_name(from));
-        snprintf(q->text_zh, sizeof q->text_zh, "%s 当前处于 %s 状态。它接下来进入哪个状态？",
-                 name, tcp_state_name(from));
+        snprintf(q->text_zh, sizeof q->text_zh, "%s 当前处于 %s 状态。它接下来进入哪个状态？", name,
+                 tcp_state_name(from));
     }
     q->truth = to;
     q->before = from;
@@ -256,8 +256,7 @@ static void add_call_q(struct builder *b, const struct ui_model *m, size_t k, si
 {
     const struct tev *ev = m->tl->events[idx];
     long r = ev->u.call.result;
-    const char *name = ev->u.call.call == TCP_CALL_ABORT ? "close"
-                                                         : tcp_call_name(ev->u.call.call);
+    const char *name = ev->u.call.call == TCP_CALL_ABORT ? "close" : tcp_call_name(ev->u.call.call);
     struct quiz_q *q = push(b, QUIZ_CALL, k, idx, host);
     if (!q)
         return;
@@ -733,12 +732,11 @@ static const char *call_hint(const struct quiz_q *q, bool zh_)
 const char *quiz_hint(const struct quiz_q *q, long chosen, bool zh, char *buf, size_t cap)
 {
     const bool zh_ = zh;
-    const char *own = zh ? (q->hint_zh ? q->hint_zh : q->hint_en)
-                         : (q->hint_en ? q->hint_en : q->hint_zh);
+    const char *own =
+        zh ? (q->hint_zh ? q->hint_zh : q->hint_en) : (q->hint_en ? q->hint_en : q->hint_zh);
     const char *h = NULL;
-    const char *choice = q->nchoices && chosen >= 0 && chosen < q->nchoices
-                             ? q->choice_en[chosen]
-                             : NULL;
+    const char *choice =
+        q->nchoices && chosen >= 0 && chosen < q->nchoices ? q->choice_en[chosen] : NULL;
     switch (q->kind) {
     case QUIZ_STATE:
         h = state_hint(q, choice, zh);
@@ -759,8 +757,9 @@ const char *quiz_hint(const struct quiz_q *q, long chosen, bool zh, char *buf, s
             h = H("A SYN and a FIN each use up one sequence number, so the ack is one more.",
                   "SYN 和 FIN 各占用一个序列号，所以确认号还要再加 1。");
         else
-            h = H("ack = the next byte expected: the peer's seq + its length, + 1 for a SYN or FIN.",
-                  "确认号 = 期望收到的下一个字节：对方的序列号 + 数据长度，SYN 或 FIN 再加 1。");
+            h = H(
+                "ack = the next byte expected: the peer's seq + its length, + 1 for a SYN or FIN.",
+                "确认号 = 期望收到的下一个字节：对方的序列号 + 数据长度，SYN 或 FIN 再加 1。");
         break;
     case QUIZ_SEQ:
         h = H("seq = the number of this segment's first byte: the SYN took 0, so the first data "
@@ -1063,8 +1062,9 @@ struct quiz_score quiz_write_json(const struct quiz *qz, const struct quiz_answe
         json_str(out, step_words(st, zh));
         fputc('}', out);
     }
-    fprintf(out, "],\"questions\":%zu,\"answered\":%zu,\"right\":%zu,\"percent\":%zu}\n", sc.questions,
-            sc.answered, sc.right, sc.questions ? (sc.right * 100 + sc.questions / 2) / sc.questions : 0);
+    fprintf(out, "],\"questions\":%zu,\"answered\":%zu,\"right\":%zu,\"percent\":%zu}\n",
+            sc.questions, sc.answered, sc.right,
+            sc.questions ? (sc.right * 100 + sc.questions / 2) / sc.questions : 0);
     return sc;
 }
 
@@ -1089,7 +1089,8 @@ void quiz_write_sheet(const struct quiz *qz, const char *title, bool zh, FILE *o
         const struct quiz_q *q = &qz->q[i];
         if (q->step != last_step) {
             const struct scn_step *st = &qz->tl->steps[q->step - 1];
-            fprintf(out, zh ? "\n第 %zu 步之前（第 %d 行：%s）\n" : "\nBefore step %zu (line %d: %s)\n",
+            fprintf(out,
+                    zh ? "\n第 %zu 步之前（第 %d 行：%s）\n" : "\nBefore step %zu (line %d: %s)\n",
                     q->step, st->line, st->text ? st->text : "");
             last_step = q->step;
         }

@@ -39,9 +39,9 @@ const char *quiz_kind_name(enum quiz_kind k); /* "flags", "ack", ... */
 
 struct quiz_q {
     enum quiz_kind kind;
-    size_t step;   /* asked before step `step` (1-based) plays */
-    size_t ev;     /* the event it is about (index in the timeline); SIZE_MAX for QUIZ_ASKED */
-    int host;      /* the endpoint it is about (-1 for QUIZ_ASKED) */
+    size_t step; /* asked before step `step` (1-based) plays */
+    size_t ev;   /* the event it is about (index in the timeline); SIZE_MAX for QUIZ_ASKED */
+    int host;    /* the endpoint it is about (-1 for QUIZ_ASKED) */
     char text_en[200], text_zh[200];
     /* A choice question has nchoices > 0 and the right one at `correct`;
      * a number question has nchoices == 0 and the answer in `number`. */
@@ -50,7 +50,7 @@ struct quiz_q {
     int correct;
     long number;
     /* What the right answer is about, to pick a misconception hint. */
-    long truth; /* QUIZ_STATE: enum tcp_state; QUIZ_FLAGS: flags; QUIZ_CALL: result */
+    long truth;  /* QUIZ_STATE: enum tcp_state; QUIZ_FLAGS: flags; QUIZ_CALL: result */
     long before; /* QUIZ_STATE: the state it leaves; QUIZ_ACK/SEQ: the segment's flags */
     const char *hint_en, *hint_zh; /* the scenario's `hint` for this step (may be NULL) */
 };
@@ -99,9 +99,9 @@ struct quiz_session {
     bool *done; /* per question: asked and answered or skipped */
     enum quiz_phase phase;
     size_t cur;
-    char input[16];  /* digits typed for a number question */
-    int chosen;      /* the choice given (-1: a number, or skipped) */
-    long given;      /* the number given */
+    char input[16]; /* digits typed for a number question */
+    int chosen;     /* the choice given (-1: a number, or skipped) */
+    long given;     /* the number given */
     bool right, skipped;
     unsigned asked, right_count;
 };
@@ -122,9 +122,9 @@ void quiz_session_skip(struct quiz_session *s);
  * One answer per line, "ID ANSWER" (ID as numbered by quiz_write_sheet,
  * from 1); '#' starts a comment; blank lines are ignored. */
 struct quiz_answers {
-    size_t n;      /* = the quiz's question count */
-    char **given;  /* given[i]: the answer to question i+1, or NULL */
-    int *line;     /* where it was written */
+    size_t n;     /* = the quiz's question count */
+    char **given; /* given[i]: the answer to question i+1, or NULL */
+    int *line;    /* where it was written */
 };
 /* Reads and checks FILE against the quiz (unknown or repeated IDs, answers
  * that fit no choice). 0, or -1 with err filled as file:line:col. */

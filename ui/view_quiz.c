@@ -12,27 +12,6 @@
 #include "quiz.h"
 #include "view.h"
 
-/* Print wrapped text from row y (s may be NULL: only count); returns the
- * next row. The last row of the panel ends in … when text is left over. */
-static int para(struct screen *s, int x, int y, int w, int last, uint16_t attr, const char *text)
-{
-    size_t lines[16][2];
-    int n = ui_wrap(text, w, lines, 16);
-    for (int i = 0; i < n && i < 16 && y <= last; i++, y++) {
-        char buf[600];
-        size_t len = lines[i][1] < sizeof buf - 4 ? lines[i][1] : sizeof buf - 4;
-        memcpy(buf, text + lines[i][0], len);
-        buf[len] = 0;
-        if (y == last && i + 1 < n) {
-            buf[ui_text_fit(buf, w - 1)] = 0;
-            strcat(buf, "\u2026");
-        }
-        if (s)
-            screen_print(s, x, y, w, attr, buf);
-    }
-    return y;
-}
-
 void ui_quiz_title(const struct quiz_session *q, bool zh, char *buf, size_t cap)
 {
     snprintf(buf, cap, zh ? "测验 \u00b7 得分 %u/%u" : "quiz \u00b7 score %u/%u", q->right_count,
@@ -54,13 +33,13 @@ int ui_view_quiz(struct screen *s, struct ui_rect r, const struct quiz_session *
     if (qs->phase == QUIZ_ASKING) {
         snprintf(buf, sizeof buf, zh ? "第 %zu 题：%s" : "Q%zu: %s", qs->cur + 1,
                  zh ? q->text_zh : q->text_en);
-        y = para(s, x, y, w, last, (uint16_t)(SC_TITLE | SA_BOLD), buf);
+        y = ui_print_wrapped(s, x, y, w, last, (uint16_t)(SC_TITLE | SA_BOLD), buf);
         if (q->nchoices) {
             size_t len = 0;
             for (int i = 0; i < q->nchoices && len < sizeof buf; i++)
                 len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%d) %s", i ? "   " : "",
                                         i + 1, zh ? q->choice_zh[i] : q->choice_en[i]);
-            y = para(s, x, y, w, last, SC_HILITE, buf);
+            y = ui_print_wrapped(s, x, y, w, last, SC_HILITE, buf);
             snprintf(buf, sizeof buf,
                      zh ? "按 1-%d 选择 \u00b7 s 跳过 \u00b7 p 关闭测验"
                         : "1-%d choose \u00b7 s skip \u00b7 p quiz off",
@@ -68,12 +47,12 @@ int ui_view_quiz(struct screen *s, struct ui_rect r, const struct quiz_session *
         } else {
             snprintf(buf, sizeof buf, zh ? "你的答案：%s\u258f" : "your answer: %s\u258f",
                      qs->input);
-            y = para(s, x, y, w, last, SC_HILITE, buf);
+            y = ui_print_wrapped(s, x, y, w, last, SC_HILITE, buf);
             snprintf(buf, sizeof buf,
                      zh ? "输入数字后按回车 \u00b7 s 跳过 \u00b7 p 关闭测验"
                         : "type the number, Enter \u00b7 s skip \u00b7 p quiz off");
         }
-        y = para(s, x, y, w, last, SC_DIM, buf);
+        y = ui_print_wrapped(s, x, y, w, last, SC_DIM, buf);
         return y - r.y;
     }
     /* Revealed. */
@@ -81,7 +60,7 @@ int ui_view_quiz(struct screen *s, struct ui_rect r, const struct quiz_session *
     const char *ok = s && s->ascii ? "+" : "\u2713", *no = s && s->ascii ? "x" : "\u2717";
     if (qs->right) {
         snprintf(buf, sizeof buf, zh ? "%s 答对了：%s" : "%s Right: %s", ok, ans);
-        y = para(s, x, y, w, last, (uint16_t)(SC_CALL | SA_BOLD), buf);
+        y = ui_print_wrapped(s, x, y, w, last, (uint16_t)(SC_CALL | SA_BOLD), buf);
     } else {
         char you[96] = "";
         if (!qs->skipped && qs->chosen >= 0)
@@ -93,23 +72,25 @@ int ui_view_quiz(struct screen *s, struct ui_rect r, const struct quiz_session *
             snprintf(buf, sizeof buf, zh ? "%s 跳过：答案是 %s" : "%s Skipped: the answer is %s",
                      no, ans);
         else
-            snprintf(buf, sizeof buf, zh ? "%s 答错了：答案是 %s%s" : "%s Not quite: the answer is %s%s",
-                     no, ans, you);
-        y = para(s, x, y, w, last, (uint16_t)(SC_LOST | SA_BOLD), buf);
+            snprintf(buf, sizeof buf,
+                     zh ? "%s 答错了：答案是 %s%s" : "%s Not quite: the answer is %s%s", no, ans,
+                     you);
+        y = ui_print_wrapped(s, x, y, w, last, (uint16_t)(SC_LOST | SA_BOLD), buf);
         char hint[800];
         long c = q->nchoices ? qs->chosen : qs->given;
-        y = para(s, x, y, w, last, SC_NORMAL, quiz_hint(q, qs->skipped ? -1 : c, zh, hint, sizeof hint));
+        y = ui_print_wrapped(s, x, y, w, last, SC_NORMAL,
+                             quiz_hint(q, qs->skipped ? -1 : c, zh, hint, sizeof hint));
     }
     if (quiz_session_pending(qs, q->step) != SIZE_MAX) {
-        y = para(s, x, y, w, last, SC_DIM,
-                 zh ? "按 \u2192 回答这一步的下一题" : "\u2192 the next question of this step");
+        y = ui_print_wrapped(s, x, y, w, last, SC_DIM,
+                             zh ? "按 \u2192 回答这一步的下一题"
+                                : "\u2192 the next question of this step");
         return y - r.y;
     }
     /* The step has played: its narration explains. */
     if (y <= last && step == q->step) {
         struct ui_rect nr = {r.x, y, r.w, last - y + 1};
-        int used = s ? ui_view_narration(s, nr, tl, step, zh) : ui_narration_height(tl, step, zh, r.w);
-        y += used;
+        y += ui_view_narration(s, nr, tl, step, zh);
     }
     return y - r.y;
 }

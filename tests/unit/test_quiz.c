@@ -75,7 +75,7 @@ static const char *answer(const struct quiz_q *q)
 }
 
 #define HANDSHAKE                                                                                  \
-    HOSTS "server: listen 8080\nserver: accept as conn\nclient: connect server:8080\n"              \
+    HOSTS "server: listen 8080\nserver: accept as conn\nclient: connect server:8080\n"             \
           "expect server -> client S. ack=1\nexpect client state ESTABLISHED\n"                    \
           "expect server state ESTABLISHED\nexpect server accept = ok\n"
 
@@ -294,7 +294,8 @@ static void test_graded_json_counts_right_wrong_and_missing(void **state)
     const struct quiz_q *num = find(&r, QUIZ_ACK, "server", NULL);
     size_t num_id = (size_t)(num - r.qz.q) + 1;
     char text[256], right[96];
-    snprintf(text, sizeof text, "1: %s  # my guess\n%zu 0\n", quiz_answer_text(&r.qz.q[0], false, right, sizeof right), num_id);
+    snprintf(text, sizeof text, "1: %s  # my guess\n%zu 0\n",
+             quiz_answer_text(&r.qz.q[0], false, right, sizeof right), num_id);
     const char *p = temp_file(text);
     struct quiz_answers a;
     struct scn_error err;
@@ -372,7 +373,7 @@ static void test_session_asks_reveals_and_keeps_score_on_screen(void **state)
     o.zh = true;
     ui_render_play(s, &p, &o);
     assert_true(on_screen(s, "\u6d4b\u9a8c \u00b7 \u5f97\u5206 1/2")); /* 测验 · 得分 1/2 */
-    assert_true(on_screen(s, "\u7b54\u9519\u4e86")); /* 答错了 */
+    assert_true(on_screen(s, "\u7b54\u9519\u4e86"));                   /* 答错了 */
     /* A skip counts as asked. */
     quiz_session_ask(&qs, quiz_session_pending(&qs, k));
     quiz_session_skip(&qs);

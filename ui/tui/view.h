@@ -89,6 +89,10 @@ size_t ui_graph_picture_edges(enum tcp_state (*edges)[2], size_t max);
  * no words of its own shows its statement, then the last words said. */
 int ui_view_narration(struct screen *s, struct ui_rect r, const struct scn_timeline *tl, size_t k,
                       bool zh);
+/* Text wrapped (CJK-aware) from row y to last_row; the last row ends in …
+ * when text is left over. s == NULL only counts. Returns the next free row. */
+int ui_print_wrapped(struct screen *s, int x, int y, int w, int last_row, uint16_t attr,
+                     const char *text);
 /* Lines the narration of step k needs at width w (s == NULL above counts only). */
 int ui_narration_height(const struct scn_timeline *tl, size_t k, bool zh, int w);
 

@@ -21,9 +21,8 @@ static const char *words(const struct scn_step *st, bool zh, bool *fallback)
     return t && *t ? t : NULL;
 }
 
-/* Print wrapped text from row y; returns the next free row. */
-static int print_wrapped(struct screen *s, int x, int y, int w, int last_row, uint16_t attr,
-                         const char *text)
+int ui_print_wrapped(struct screen *s, int x, int y, int w, int last_row, uint16_t attr,
+                     const char *text)
 {
     size_t lines[32][2];
     int n = ui_wrap(text, w, lines, 32);
@@ -52,7 +51,7 @@ int ui_view_narration(struct screen *s, struct ui_rect r, const struct scn_timel
         screen_fill(s, r.x, r.y, r.w, r.h, ' ', SC_NORMAL);
     int x = r.x + 1, w = r.w - 2, y = r.y, last = r.y + r.h - 1;
     if (k == 0 || k > tl->nsteps) {
-        return print_wrapped(
+        return ui_print_wrapped(
                    s, x, y, w, last, SC_DIM,
                    zh ? "按 \u2192 或 n 走一步，按空格键自动播放，按 ? 查看全部按键。"
                       : "Press \u2192 or n to take a step, space to play, ? for every key.") -
@@ -65,7 +64,7 @@ int ui_view_narration(struct screen *s, struct ui_rect r, const struct scn_timel
         /* Say what this step does, then what was last said. */
         char stmt[256];
         snprintf(stmt, sizeof stmt, "\u00bb %s", cur->text ? cur->text : "");
-        y = print_wrapped(s, x, y, w, y, SC_DIM, stmt);
+        y = ui_print_wrapped(s, x, y, w, y, SC_DIM, stmt);
         for (size_t j = k - 1; j-- > 0 && !text;)
             text = words(&tl->steps[j], zh, &fallback);
         if (!text)
@@ -78,7 +77,7 @@ int ui_view_narration(struct screen *s, struct ui_rect r, const struct scn_timel
         x += used;
         w -= used;
     }
-    return print_wrapped(s, x, y, w, last, SC_NORMAL, text) - r.y;
+    return ui_print_wrapped(s, x, y, w, last, SC_NORMAL, text) - r.y;
 }
 
 int ui_narration_height(const struct scn_timeline *tl, size_t k, bool zh, int w)
