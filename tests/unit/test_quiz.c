@@ -1,5 +1,5 @@
 /*
- * test_quiz.c — questions made from a recorded run (ui/quiz.c), and their
+ * test_quiz.c — questions made from a recorded run (ui/tui/quiz.c), and their
  * grading: a handshake asks for the listener's next state, the SYN,ACK's
  * flags and its ack; a teardown asks for TIME_WAIT and recv() = 0; a refused
  * connect asks for ECONNREFUSED; the right answer is accepted as a letter,

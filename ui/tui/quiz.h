@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "../scenarios/scenario.h"
+#include "scenario.h"
 
 #define QUIZ_MAX_CHOICES  4
 #define QUIZ_MAX_PER_STEP 4
