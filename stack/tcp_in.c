@@ -432,6 +432,10 @@ static void tcp_in_fin(struct stack *s, struct tcp_conn *c, const struct tcp_seg
         if (seq_geq(fin_seq, c->rcv_nxt)) {
             c->rcv_fin_held = 1;
             c->rcv_fin_seq = fin_seq;
+            /* RFC 5681 §4.2: an out-of-order segment, a lone FIN too, is
+             * acknowledged at once with a duplicate ACK. */
+            if (fin_seq != c->rcv_nxt)
+                c->ack_owed = 1;
         }
     }
     if (!c->rcv_fin_held || c->rcv_fin_seq != c->rcv_nxt || c->rcv_fin)
