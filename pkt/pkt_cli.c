@@ -1,0 +1,242 @@
+/*
+ * pkt_cli.c — `tcplab replay FILE.pkt|DIR...`: run packetdrill scripts
+ * headless and say, per script, PASS, FAIL (with the diagnostics) or SKIP
+ * (with the line and reason), then "N passed, N failed, N skipped".
+ *
+ * ui/cmd_replay.c hands over to pkt_cmd_replay() when its arguments are
+ * .pkt scripts or folders of them; the options are this command's own.
+ * Every file is parsed before anything runs: one malformed script is
+ * "file:line:col: message" and status 2.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "pkt_internal.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: tcplab replay [--pkt-profile linux|freebsd|teaching] [--set KEY=VALUE,...]\n"
+               "                     FILE.pkt|DIR...\n\n"
+               "Run packetdrill scripts against the tcplab engine on a virtual clock.\n"
+               "A directory stands for every .pkt file under it.\n\n"
+               "  --pkt-profile P  the engine's defaults a suite expects (default: teaching,\n"
+               "                   the RFC values); linux: min RTO 200 ms, window scaling;\n"
+               "                   freebsd: min RTO 30 ms, delayed ACK 100 ms, wscale 6\n"
+               "  --set K=V,...    override one setting (times: 200ms, 1s, 40000us):\n");
+    pkt_config_keys(f);
+    fprintf(f, "\nPrints PASS, FAIL (with packetdrill-style diagnostics) or SKIP (with the line\n"
+               "and the reason) per script and ends with \"N passed, N failed, N skipped\".\n"
+               "Exit status: 0 nothing failed, 1 a failure, 2 bad usage or a malformed script.\n"
+               "The language and what is supported: docs/packetdrill.md\n");
+}
+
+struct paths {
+    char **v;
+    size_t n, cap;
+};
+
+static int paths_add(struct paths *p, const char *s)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        char **v = realloc(p->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        p->v = v;
+        p->cap = cap;
+    }
+    if (!(p->v[p->n] = strdup(s)))
+        return -1;
+    p->n++;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every .pkt under dir, sorted, at most 8 levels deep. */
+static int collect(struct paths *p, const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    struct paths here = {0};
+    struct dirent *de;
+    int rc = 0;
+    while ((de = readdir(d)) && !rc) {
+        if (de->d_name[0] == '.')
+            continue;
+        size_t n = strlen(dir) + strlen(de->d_name) + 2;
+        char *full = malloc(n);
+        if (!full) {
+            rc = -1;
+            break;
+        }
+        snprintf(full, n, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (stat(full, &st) == 0 && (S_ISDIR(st.st_mode) ? depth < 8 : pkt_is_script_path(full)))
+            rc = paths_add(&here, full);
+        free(full);
+    }
+    closedir(d);
+    qsort(here.v, here.n, sizeof *here.v, cmp_str);
+    for (size_t i = 0; i < here.n; i++) {
+        struct stat st;
+        if (!rc && stat(here.v[i], &st) == 0 && S_ISDIR(st.st_mode))
+            rc = collect(p, here.v[i], depth + 1);
+        else if (!rc)
+            rc = paths_add(p, here.v[i]);
+        free(here.v[i]);
+    }
+    free(here.v);
+    return rc;
+}
+
+/* Does this command line name packetdrill scripts (for ui/cmd_replay.c)? */
+bool pkt_args_are_scripts(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (pkt_is_script_path(argv[i]) || !strncmp(argv[i], "--pkt-profile", 13) ||
+            !strncmp(argv[i], "--set", 5))
+            return true;
+        struct stat st;
+        if (argv[i][0] != '-' && stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            struct paths p = {0};
+            bool any = collect(&p, argv[i], 7) == 0 && p.n > 0;
+            for (size_t k = 0; k < p.n; k++)
+                free(p.v[k]);
+            free(p.v);
+            if (any)
+                return true;
+        }
+    }
+    return false;
+}
+
+int pkt_cmd_replay(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"pkt-profile", required_argument, NULL, 'p'},
+        {"set", required_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct pkt_config cfg;
+    pkt_config_defaults(&cfg);
+    const char *sets[16];
+    size_t nsets = 0;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            if (pkt_config_profile(&cfg, optarg) < 0) {
+                fprintf(stderr, "tcplab replay: unknown profile '%s' (linux, freebsd, teaching)\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 's':
+            if (nsets == 16) {
+                fprintf(stderr, "tcplab replay: at most 16 --set options\n");
+                return 2;
+            }
+            sets[nsets++] = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "tcplab replay: bad option '%s'\n\n", argv[optind - 1]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    for (size_t i = 0; i < nsets; i++) {
+        char msg[256];
+        if (pkt_config_set(&cfg, sets[i], msg, sizeof msg) < 0) {
+            fprintf(stderr, "tcplab replay: %s\n", msg);
+            return 2;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    struct paths files = {0};
+    for (int i = optind; i < argc; i++) {
+        struct stat st;
+        if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            size_t before = files.n;
+            if (collect(&files, argv[i], 0) < 0) {
+                fprintf(stderr, "tcplab replay: cannot read directory %s: %s\n", argv[i],
+                        strerror(errno));
+                return 2;
+            }
+            if (files.n == before) {
+                fprintf(stderr, "tcplab replay: %s holds no .pkt scripts\n", argv[i]);
+                return 2;
+            }
+        } else if (paths_add(&files, argv[i]) < 0) {
+            fprintf(stderr, "tcplab replay: out of memory\n");
+            return 2;
+        }
+    }
+    /* parse everything first: a malformed script runs nothing */
+    struct pkt_script **scripts = calloc(files.n, sizeof *scripts);
+    int status = scripts ? 0 : 2;
+    for (size_t i = 0; scripts && i < files.n; i++) {
+        struct pkt_error err;
+        scripts[i] = pkt_parse_file_for(files.v[i], cfg.profile, &err);
+        if (!scripts[i]) {
+            pkt_error_print(&err, stderr);
+            status = 2;
+        }
+    }
+    unsigned passed = 0, failed = 0, skipped = 0;
+    for (size_t i = 0; status == 0 && i < files.n; i++) {
+        struct pkt_result res;
+        if (pkt_run(scripts[i], &cfg, NULL, NULL, &res, NULL) < 0) {
+            fprintf(stderr, "tcplab replay: %s: out of memory\n", files.v[i]);
+            status = 2;
+            break;
+        }
+        switch (res.verdict) {
+        case PKT_PASS:
+            printf("PASS %s\n", files.v[i]);
+            passed++;
+            break;
+        case PKT_FAIL:
+            printf("FAIL %s\n%s", files.v[i], res.report ? res.report : "");
+            if (res.report && res.report[0] && res.report[strlen(res.report) - 1] != '\n')
+                printf("\n");
+            failed++;
+            break;
+        case PKT_SKIP:
+            printf("SKIP %s\n", res.report ? res.report : files.v[i]);
+            skipped++;
+            break;
+        }
+        pkt_result_free(&res);
+    }
+    if (status == 0) {
+        printf("%u passed, %u failed, %u skipped\n", passed, failed, skipped);
+        status = failed ? 1 : 0;
+    }
+    for (size_t i = 0; i < files.n; i++) {
+        if (scripts)
+            pkt_script_free(scripts[i]);
+        free(files.v[i]);
+    }
+    free(scripts);
+    free(files.v);
+    return status;
+}
