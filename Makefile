@@ -3,7 +3,7 @@
 #   make / make build   configure build/ (RelWithDebInfo) and build everything
 #   make demo           build, then play the first lesson (or the text demo)
 #   make test           build, then run every test with ctest
-#   make sanitize       ASan + UBSan build in build-asan/: unit tests, scenario replays, CLI checks
+#   make sanitize       ASan + UBSan build in build-asan/: unit tests, scenario replays, CLI checks, .pkt scripts
 #   make fuzz-smoke     a short libFuzzer run (fuzz/smoke.sh)
 #   make bench          the benchmarks (bench/run)
 #   make format         clang-format the sources
@@ -66,7 +66,7 @@ sanitize: deps
 	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DTCPLAB_SANITIZE=ON $(CMAKE_ARGS)
 	cmake --build $(ASAN_DIR) -j$(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		ctest --test-dir $(ASAN_DIR) -L '^(unit|scenarios|cli)$$' --output-on-failure -j$(JOBS) \
+		ctest --test-dir $(ASAN_DIR) -L '^(unit|scenarios|cli|pkt)$$' --output-on-failure -j$(JOBS) \
 		--timeout $(TEST_TIMEOUT)
 
 fuzz-smoke: deps-test
