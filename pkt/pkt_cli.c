@@ -185,6 +185,12 @@ int pkt_cmd_replay(int argc, char **argv)
                 fprintf(stderr, "tcplab replay: %s holds no .pkt scripts\n", argv[i]);
                 return 2;
             }
+        } else if (!pkt_is_script_path(argv[i])) {
+            fprintf(stderr,
+                    "tcplab replay: %s is not a .pkt script; replay .tcps scenarios and .pkt "
+                    "scripts in separate runs\n",
+                    argv[i]);
+            return 2;
         } else if (paths_add(&files, argv[i]) < 0) {
             fprintf(stderr, "tcplab replay: out of memory\n");
             return 2;

@@ -1,23 +1,23 @@
 #!/bin/sh
-# tests/pkt/check-bad-and-skip.sh RUNNER DIR — a malformed script is
-# "file:line:col: message" and status 2, every one in bad/; every script in
+# tests/pkt/check-bad-and-skip.sh TCPLAB DIR — a malformed script is
+# "file:line:col: message" and status 2, every one in ../pkt-bad/; every script in
 # skip/ uses a construct tcplab does not run and must be a SKIP naming the
 # line, never a PASS.
-runner=$1
+tcplab=$1
 dir=$2
 fail=0
-for f in "$dir"/bad/*.pkt; do
-    out=$("$runner" "$f" 2>&1)
+for f in "$dir"/../pkt-bad/*.pkt; do
+    out=$("$tcplab" replay "$f" 2>&1)
     rc=$?
     if [ $rc -ne 2 ]; then
         echo "FAIL: $f: status $rc, expected 2"; fail=1
     fi
-    if ! printf '%s\n' "$out" | grep -Eq "^$f:[0-9]+:[0-9]+: .+"; then
+    if ! printf '%s\n' "$out" | grep -Fq "$f:" || ! printf '%s\n' "$out" | grep -Eq "^.*\.pkt:[0-9]+:[0-9]+: .+"; then
         echo "FAIL: $f: no 'file:line:col: message' in: $out"; fail=1
     fi
 done
 for f in "$dir"/skip/*.pkt; do
-    out=$("$runner" "$f" 2>&1)
+    out=$("$tcplab" replay "$f" 2>&1)
     rc=$?
     if [ $rc -ne 0 ] || ! printf '%s\n' "$out" | grep -Eq "^SKIP $f:[0-9]+: .+"; then
         echo "FAIL: $f: expected 'SKIP $f:LINE: reason', status 0; got $rc: $out"; fail=1
@@ -27,9 +27,10 @@ for f in "$dir"/skip/*.pkt; do
     fi
 done
 # the summary of a mixed run, and its status
-out=$("$runner" "$dir/fig5/07-syn-sent-established.pkt" "$dir/skip/python.pkt" 2>&1)
+out=$("$tcplab" replay "$dir/fig5/07-syn-sent-established.pkt" "$dir/skip/python.pkt" 2>&1)
 if [ $? -ne 0 ] || ! printf '%s\n' "$out" | tail -n 1 | grep -q "^1 passed, 0 failed, 1 skipped$"; then
     echo "FAIL: mixed run: $out"; fail=1
 fi
 [ $fail -eq 0 ] && echo "bad and skip scripts: all as expected"
 exit $fail
+

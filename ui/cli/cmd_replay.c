@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "pkt.h"
 #include "scenario.h"
 #include "scn_internal.h" /* the file's own seed: the golden trace records it */
 #include "trace.h"
@@ -489,6 +490,9 @@ static int list_add(struct file_list *l, const char *arg)
 
 int cmd_replay(int argc, char **argv)
 {
+    /* packetdrill scripts (.pkt) have a runner of their own: pkt/ */
+    if (pkt_args_are_scripts(argc, argv))
+        return pkt_cmd_replay(argc, argv);
     struct replay_opts ro = {0};
     struct file_list fl = {0};
     bool only_files = false;
