@@ -16,6 +16,7 @@ import json
 import os
 import random
 import selectors
+import shutil
 import signal
 import socket
 import struct
@@ -28,7 +29,7 @@ import time
 TCPLAB = os.environ.get("TCPLAB", "tcplab")
 STACK = "10.7.0.2"
 KERNEL = "10.7.0.1"
-WORK = tempfile.mkdtemp(prefix="tcplab-tun-")
+WORK = tempfile.mkdtemp(prefix="tcplab-tun-")  # removed by main(), pass or fail
 
 
 class Fail(Exception):
@@ -897,6 +898,8 @@ def main():
     if os.geteuid() != 0 and os.environ.get("TCPLAB_REQUIRE_TUN") != "1":
         print("SKIP: needs root inside the namespace", file=sys.stderr)
         return 77
+    # Stopped with SIGTERM (ctest's timeout): unwind, so WORK is removed too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     try:
         TESTS[sys.argv[1]]()
     except Fail as e:
@@ -907,4 +910,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        status = main()
+    finally:
+        shutil.rmtree(WORK, ignore_errors=True)
+    sys.exit(status)

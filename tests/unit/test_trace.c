@@ -26,6 +26,27 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
+/* One scratch file per test, in $TMPDIR (ctest points it at a directory it
+ * checks is empty afterwards); the teardown removes it even when an assert
+ * failed half-way. */
+static char temp_path[160];
+
+static int make_temp(const char *stem)
+{
+    const char *dir = getenv("TMPDIR");
+    snprintf(temp_path, sizeof temp_path, "%s/%s-XXXXXX", dir && *dir ? dir : "/tmp", stem);
+    return mkstemp(temp_path);
+}
+
+static int remove_temp(void **state)
+{
+    (void)state;
+    if (temp_path[0])
+        unlink(temp_path);
+    temp_path[0] = '\0';
+    return 0;
+}
+
 /* A segment event with a real packet behind it. `pkt` must outlive the event. */
 struct seg_fixture {
     uint8_t pkt[1600];
@@ -565,8 +586,8 @@ static void test_json_strings_are_escaped(void **state)
 /* Every JSON line parses with Python's json module (when python3 is there). */
 static void test_json_lines_parse_as_json(void **state)
 {
-    char path[] = "/tmp/tcplab-test-trace-XXXXXX";
-    int fd = mkstemp(path);
+    int fd = make_temp("tcplab-test-trace");
+    const char *path = temp_path;
     assert_true(fd >= 0);
     FILE *f = fdopen(fd, "w");
     struct seg_fixture sf;
@@ -594,8 +615,8 @@ static void test_json_lines_parse_as_json(void **state)
 
 static void test_pcap_records_segments_both_ways_and_dropped_packets(void **state)
 {
-    char path[] = "/tmp/tcplab-test-pcap-XXXXXX";
-    int fd = mkstemp(path);
+    int fd = make_temp("tcplab-test-pcap");
+    const char *path = temp_path;
     assert_true(fd >= 0);
     close(fd);
     char err[256] = "";
@@ -671,8 +692,8 @@ static void test_pcap_records_segments_both_ways_and_dropped_packets(void **stat
 
 static void test_pcap_packets_are_readable_before_the_file_is_closed(void **state)
 {
-    char path[] = "/tmp/tcplab-test-pcap-XXXXXX";
-    int fd = mkstemp(path);
+    int fd = make_temp("tcplab-test-pcap");
+    const char *path = temp_path;
     assert_true(fd >= 0);
     close(fd);
     char err[256] = "";
@@ -761,9 +782,9 @@ int main(void)
         cmocka_unit_test(test_json_state_drop_timer_call_lines),
         cmocka_unit_test(test_json_link_kernel_icmp_lines),
         cmocka_unit_test(test_json_strings_are_escaped),
-        cmocka_unit_test(test_json_lines_parse_as_json),
-        cmocka_unit_test(test_pcap_records_segments_both_ways_and_dropped_packets),
-        cmocka_unit_test(test_pcap_packets_are_readable_before_the_file_is_closed),
+        cmocka_unit_test_teardown(test_json_lines_parse_as_json, remove_temp),
+        cmocka_unit_test_teardown(test_pcap_records_segments_both_ways_and_dropped_packets, remove_temp),
+        cmocka_unit_test_teardown(test_pcap_packets_are_readable_before_the_file_is_closed, remove_temp),
         cmocka_unit_test(test_pcap_open_reports_an_unwritable_path),
         cmocka_unit_test(test_fanout_calls_every_sink_in_order_and_ignores_extra_sinks),
     };
