@@ -5,6 +5,7 @@
 #   make test           build, then run every test with ctest
 #   make sanitize       ASan + UBSan build in build-asan/: unit tests, scenario replays, CLI checks, .pkt scripts
 #   make fuzz-smoke     a short libFuzzer run (fuzz/smoke.sh)
+#   make fuzz           a campaign per target: FUZZ_RUNS inputs each (10,000,000)
 #   make bench          the benchmarks (bench/run)
 #   make format         clang-format the sources
 #   make clean          remove build/, build-asan/ and build-fuzz/
@@ -28,7 +29,9 @@ MAKEFLAGS += --no-print-directory
 
 SOURCE_DIRS := stack tun scenarios ui tests bench fuzz
 
-.PHONY: all build configure demo test sanitize fuzz-smoke bench clean format deps deps-test
+FUZZ_RUNS ?= 10000000
+
+.PHONY: all build configure demo test sanitize fuzz-smoke fuzz bench clean format deps deps-test
 
 all: build
 
@@ -72,6 +75,9 @@ sanitize: deps
 fuzz-smoke: deps-test
 	@if [ -f fuzz/smoke.sh ]; then bash fuzz/smoke.sh; \
 	else echo "fuzz-smoke: fuzz/smoke.sh does not exist yet; nothing to run"; fi
+
+fuzz: deps-test
+	FUZZ_RUNS=$(FUZZ_RUNS) nice bash fuzz/smoke.sh
 
 bench: build
 	@if [ -f bench/run ]; then bash bench/run; \

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the seed corpora for the fuzz targets (python3 standard library only).
 
-    python3 fuzz/make_corpus.py        # rewrites fuzz/corpus/packet/ and fuzz/corpus/wire/
+    python3 fuzz/make_corpus.py        # rewrites fuzz/corpus/{packet,segment,wire}/
 
 Packets are written with zero checksums: both targets fix checksums when the
 control/mode bit 0x01 is set, which every seed here sets (the fuzzer then
@@ -12,6 +12,8 @@ fuzz/corpus/packet/ — for fuzz_packet.c: [cfg] then records [ctl][act][len16][
   ctl 0x0f = fix checksums, peer->stack addresses, connection ports, seq/ack
   relative to what the stack last sent the peer (see fuzz_packet.c),
   so seq 0 ack 0 is "the next byte, acknowledging everything sent".
+fuzz/corpus/segment/ — for fuzz_segment.c: [cfg] then 12-byte records
+  [flags][seq_at][ack_at][opts][win16][len][act][d0..d3] (see fuzz_segment.c).
 fuzz/corpus/wire/ — one mode byte (0x01) and one raw IPv4 packet, for fuzz_wire.c.
 """
 import os
@@ -97,6 +99,29 @@ WIRE_SEEDS = {
 }
 
 
+def seg(flags, seq_at=0, ack_at=0, opts=0, win=65535, length=0, act=0, d=b"\x05\xb4\x07\x00"):
+    return struct.pack("!BBBBHBB4s", flags, seq_at, ack_at, opts, win, length, act, d)
+
+
+# seq_at/ack_at: low 3 bits choose the edge, high 5 bits an offset (16 = +0).
+AT = 16 << 3
+SEGMENT_SEEDS = {
+    "data_in_order": b"\x00" + seg(PSH | ACK, AT, AT, length=100, act=0x01),
+    "data_at_window_edge": b"\x08" + seg(PSH | ACK, AT | 2, AT, length=10) * 3,
+    "data_past_window": b"\x08" + seg(PSH | ACK, AT | 3, AT, length=200),
+    "out_of_order_then_fill": b"\x00" + seg(PSH | ACK, (17 << 3) | 0, AT, length=50)
+    + seg(PSH | ACK, AT, AT, length=1, act=0x01),
+    "ack_old_and_future": b"\x00" + seg(ACK, AT, AT | 2) + seg(ACK, AT, AT | 3),
+    "sack_blocks_ts": b"\x10" + seg(ACK, AT, AT | 1, opts=0x38, d=b"\x01\x02\x03\x00"),
+    "rst_edges": b"\x00" + seg(RST, AT | 1, 0) + seg(RST, AT | 2, 0) + seg(RST, AT, 0),
+    "syn_in_established": b"\x00" + seg(SYN, AT, 0, opts=0x0F),
+    "fin_then_close": b"\x00" + seg(FIN | ACK, AT, AT, act=0x09) + seg(ACK, AT, AT, act=0xC0),
+    "zero_window_then_open": b"\x00" + seg(ACK, AT, AT, win=0, act=0x82) + seg(ACK, AT, AT, act=0x80),
+    "bad_options": b"\x00" + seg(ACK, AT, AT, opts=0xC0, d=b"\x08\x00\x00\x00"),
+    "active_open_data": b"\x40" + seg(PSH | ACK, AT, AT, length=20, act=0x03),
+}
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     packet = {name: b"\x00" + data for name, data in PACKET_SEEDS.items()}
@@ -104,13 +129,15 @@ def main():
         for name in VARIANT_OF:
             packet[prefix + name] = bytes([cfg]) + PACKET_SEEDS[name]
     packet["keepalive_idle"] = b"\x20" + record(b"", ctl=0, act=0xC0)
-    for sub, seeds, prefix in (("packet", packet, b""), ("wire", WIRE_SEEDS, b"\x01")):
+    for sub, seeds, prefix in (("packet", packet, b""), ("wire", WIRE_SEEDS, b"\x01"),
+                               ("segment", SEGMENT_SEEDS, b"")):
         d = os.path.join(here, "corpus", sub)
         os.makedirs(d, exist_ok=True)
         for name, data in seeds.items():
             with open(os.path.join(d, name), "wb") as f:
                 f.write(prefix + data)
-    print("wrote", len(packet), "packet seeds and", len(WIRE_SEEDS), "wire seeds")
+    print("wrote", len(packet), "packet seeds,", len(SEGMENT_SEEDS), "segment seeds and",
+          len(WIRE_SEEDS), "wire seeds")
 
 
 if __name__ == "__main__":

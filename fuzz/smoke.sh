@@ -1,15 +1,23 @@
 #!/bin/sh
 # fuzz/smoke.sh — build every libFuzzer target (fuzz/fuzz_*.c) with clang in
-# its own build directory and run each one for a bounded time over a copy of
-# its seed corpus. CI runs this; exit status 0 only if every target built and
-# none crashed, leaked or timed out.
+# its own build directory (ASan + UBSan + libFuzzer) and run each one, one
+# after the other, for a bounded time or number of inputs over a copy of its
+# seed corpus. CI runs the short form; exit status 0 only if every target
+# built and none crashed, leaked or timed out.
 #
-#   fuzz/smoke.sh                 # 20 s per target
+#   fuzz/smoke.sh                          # 20 s per target (CI)
 #   FUZZ_SECONDS=300 fuzz/smoke.sh
+#   FUZZ_RUNS=10000000 fuzz/smoke.sh       # a campaign: 10 M inputs per target
+#                                          # (make fuzz FUZZ_RUNS=...)
+#   FUZZ_TARGETS="fuzz_packet" fuzz/smoke.sh
 #   FUZZ_BUILD_DIR=/tmp/bf fuzz/smoke.sh
 #
-# Seeds: fuzz/corpus/<name without fuzz_>/ when it exists; fuzz_scenario
-# uses the scenario files themselves (scenarios/lessons, scenarios/regress).
+# With FUZZ_RUNS the time limit is FUZZ_SECONDS if set, else none. Each run
+# prints its inputs and inputs/s (stat::average_exec_per_sec).
+#
+# Adding a target: add fuzz/fuzz_NAME.c (fuzz/CMakeLists.txt builds every
+# fuzz_*.c). Seeds: fuzz/corpus/NAME/ if it exists, else the directories
+# listed one per line (relative to the repository) in fuzz/corpus/NAME.dirs.
 # A crashing input is kept as <build dir>/crash-* and its path printed;
 # replay it with: <build dir>/fuzz/<target> <crash file>
 set -u
@@ -17,7 +25,12 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(dirname "$here")
 build=${FUZZ_BUILD_DIR:-$src/build-fuzz}
-seconds=${FUZZ_SECONDS:-20}
+runs=${FUZZ_RUNS:-}
+if [ -n "$runs" ]; then
+    seconds=${FUZZ_SECONDS:-0}
+else
+    seconds=${FUZZ_SECONDS:-20}
+fi
 cc=${FUZZ_CC:-clang}
 
 if ! command -v "$cc" >/dev/null 2>&1; then
@@ -34,9 +47,13 @@ cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER="$cc" -DTCPLAB_FUZZ=ON \
 
 status=0
 targets=""
+wanted=${FUZZ_TARGETS:-}
 for f in "$here"/fuzz_*.c; do
     [ -e "$f" ] || continue
     name=$(basename "$f" .c)
+    if [ -n "$wanted" ]; then
+        case " $wanted " in *" $name "*) ;; *) continue ;; esac
+    fi
     echo "== building $name"
     if cmake --build "$build" -j2 --target "$name" >"$build/$name.build.log" 2>&1; then
         targets="$targets $name"
@@ -55,19 +72,26 @@ for name in $targets; do
     seeds=""
     if [ -d "$here/corpus/$short" ]; then
         seeds="$here/corpus/$short"
-    elif [ "$name" = fuzz_scenario ]; then
-        for d in "$src/scenarios/lessons" "$src/scenarios/regress"; do
-            [ -d "$d" ] && seeds="$seeds $d"
-        done
+    elif [ -f "$here/corpus/$short.dirs" ]; then
+        while read -r d; do
+            [ -n "$d" ] && [ -d "$src/$d" ] && seeds="$seeds $src/$d"
+        done <"$here/corpus/$short.dirs"
     fi
     # New inputs go into a scratch directory; the seed directories are only read.
     mkdir -p "$work/$name"
-    echo "== running $name for ${seconds}s (seeds:${seeds:- none})"
-    # shellcheck disable=SC2086 # $seeds is a list of directories
-    (cd "$build" && "./fuzz/$name" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    limit="-max_total_time=$seconds"
+    what="${seconds}s"
+    if [ -n "$runs" ]; then
+        limit="$limit -runs=$runs"
+        what="$runs inputs"
+        [ "$seconds" != 0 ] && what="$what or ${seconds}s"
+    fi
+    echo "== running $name for $what (seeds:${seeds:- none})"
+    # shellcheck disable=SC2086 # $seeds is a list of directories, $limit options
+    (cd "$build" && "./fuzz/$name" $limit -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 "$work/$name" $seeds) >"$build/$name.fuzz.log" 2>&1
     rc=$?
-    grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb)|^#[0-9]+ *DONE' \
+    grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)|^#[0-9]+ *DONE' \
         "$build/$name.fuzz.log"
     if [ "$rc" -ne 0 ]; then
         tail -n 60 "$build/$name.fuzz.log" >&2

@@ -783,8 +783,10 @@ int main(void)
         cmocka_unit_test(test_json_link_kernel_icmp_lines),
         cmocka_unit_test(test_json_strings_are_escaped),
         cmocka_unit_test_teardown(test_json_lines_parse_as_json, remove_temp),
-        cmocka_unit_test_teardown(test_pcap_records_segments_both_ways_and_dropped_packets, remove_temp),
-        cmocka_unit_test_teardown(test_pcap_packets_are_readable_before_the_file_is_closed, remove_temp),
+        cmocka_unit_test_teardown(test_pcap_records_segments_both_ways_and_dropped_packets,
+                                  remove_temp),
+        cmocka_unit_test_teardown(test_pcap_packets_are_readable_before_the_file_is_closed,
+                                  remove_temp),
         cmocka_unit_test(test_pcap_open_reports_an_unwritable_path),
         cmocka_unit_test(test_fanout_calls_every_sink_in_order_and_ignores_extra_sinks),
     };
