@@ -77,3 +77,56 @@ bool tcp_transition_legal(enum tcp_state from, enum tcp_state to)
             return true;
     return false;
 }
+
+/* Edges a connection takes only in the less common stories (simultaneous
+ * open or close, a reset, an abort): a path of missed states goes through
+ * them only when no other way exists. */
+static bool edge_is_rare(const struct tcp_transition *t)
+{
+    if (t->to == TCP_CLOSED)
+        return t->from != TCP_TIME_WAIT && t->from != TCP_LAST_ACK;
+    return (t->from == TCP_SYN_SENT && t->to == TCP_SYN_RECEIVED) ||
+           (t->from == TCP_SYN_RECEIVED && t->to == TCP_LISTEN) || t->to == TCP_CLOSING;
+}
+
+/* Breadth first from `from`; before[s] is the state before s, -1 unreached. */
+static void path_search(enum tcp_state from, bool rare_too, int before[TCP_NSTATES])
+{
+    for (int i = 0; i < TCP_NSTATES; i++)
+        before[i] = -1;
+    enum tcp_state queue[TCP_NSTATES];
+    size_t head = 0, tail = 0;
+    queue[tail++] = from;
+    before[from] = (int)from;
+    while (head < tail) {
+        enum tcp_state s = queue[head++];
+        for (size_t i = 0; i < tcp_ntransitions; i++) {
+            const struct tcp_transition *t = &tcp_transitions[i];
+            if (t->from == s && before[t->to] < 0 && (rare_too || !edge_is_rare(t))) {
+                before[t->to] = (int)s;
+                queue[tail++] = t->to;
+            }
+        }
+    }
+}
+
+size_t tcp_state_path(enum tcp_state from, enum tcp_state to, enum tcp_state *via, size_t max)
+{
+    if (from >= TCP_NSTATES || to >= TCP_NSTATES || tcp_transition_legal(from, to))
+        return 0;
+    /* The fewest states, along the common story if there is one. */
+    int before[TCP_NSTATES];
+    path_search(from, false, before);
+    if (before[to] < 0)
+        path_search(from, true, before);
+    if (before[to] < 0)
+        return 0;
+    size_t n = 0;
+    for (enum tcp_state s = (enum tcp_state)before[to]; s != from; s = (enum tcp_state)before[s])
+        n++;
+    size_t k = n;
+    for (enum tcp_state s = (enum tcp_state)before[to]; s != from; s = (enum tcp_state)before[s])
+        if (--k < max)
+            via[k] = s;
+    return n;
+}

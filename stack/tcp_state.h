@@ -49,4 +49,10 @@ extern const size_t tcp_ntransitions;
  * on RST for a passively opened connection. */
 bool tcp_transition_legal(enum tcp_state from, enum tcp_state to);
 
+/* When only `from` and later `to` were seen (the kernel's states are
+ * sampled) and from -> to is no edge: the states in between on the shortest
+ * way through the table, in order, into via[0 .. max). Returns how many there
+ * are (0: a direct edge, the same state, or no way at all). */
+size_t tcp_state_path(enum tcp_state from, enum tcp_state to, enum tcp_state *via, size_t max);
+
 #endif

@@ -500,6 +500,38 @@ static void test_every_figure_5_transition_is_exercised(void **state)
                    nmissing, missing);
 }
 
+/* States a sampler missed: the shortest way through the table between two
+ * seen, each step of it a legal edge; nothing for a direct edge. */
+static void test_state_path_names_the_states_passed_unseen(void **state)
+{
+    (void)state;
+    enum tcp_state via[TCP_NSTATES];
+    assert_int_equal(tcp_state_path(TCP_SYN_SENT, TCP_ESTABLISHED, via, TCP_NSTATES), 0);
+    assert_int_equal(tcp_state_path(TCP_LISTEN, TCP_LISTEN, via, TCP_NSTATES), 0);
+    assert_int_equal(tcp_state_path(TCP_SYN_SENT, TCP_FIN_WAIT_1, via, TCP_NSTATES), 1);
+    assert_int_equal(via[0], TCP_ESTABLISHED);
+    assert_int_equal(tcp_state_path(TCP_ESTABLISHED, TCP_TIME_WAIT, via, TCP_NSTATES), 2);
+    assert_int_equal(via[0], TCP_FIN_WAIT_1);
+    assert_int_equal(via[1], TCP_FIN_WAIT_2);
+    assert_int_equal(tcp_state_path(TCP_ESTABLISHED, TCP_LAST_ACK, via, TCP_NSTATES), 1);
+    assert_int_equal(via[0], TCP_CLOSE_WAIT);
+    for (int from = 0; from < TCP_NSTATES; from++)
+        for (int to = 0; to < TCP_NSTATES; to++) {
+            size_t n = tcp_state_path(from, to, via, TCP_NSTATES);
+            enum tcp_state at = (enum tcp_state)from;
+            for (size_t i = 0; i < n; i++) {
+                assert_true(tcp_transition_legal(at, via[i]));
+                at = via[i];
+            }
+            if (n)
+                assert_true(tcp_transition_legal(at, (enum tcp_state)to));
+        }
+    /* A short buffer gets the first states, the count stays true. */
+    assert_int_equal(tcp_state_path(TCP_ESTABLISHED, TCP_TIME_WAIT, via, 1), 2);
+    assert_int_equal(via[0], TCP_FIN_WAIT_1);
+    assert_int_equal(tcp_state_path(TCP_NSTATES, TCP_CLOSED, via, TCP_NSTATES), 0);
+}
+
 int main(void)
 {
     tt_edges_reset();
@@ -539,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_every_sent_segment_is_reported_once),
         /* must stay last */
         cmocka_unit_test(test_every_figure_5_transition_is_exercised),
+        cmocka_unit_test(test_state_path_names_the_states_passed_unseen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -404,6 +404,16 @@ static void test_text_link_kernel_and_icmp_events(void **state)
     k.u.kernel.prev = TCP_FIN_WAIT_2;
     assert_string_equal(text_of(&t, &k), "  0.004000 kernel  10.7.0.1.8080 > 10.7.0.2.40000: "
                                          "TIME_WAIT (was FIN_WAIT_2)");
+    /* Sampling missed states: no invented SYN_SENT -> FIN_WAIT_1 edge. */
+    k.u.kernel.state = TCP_FIN_WAIT_1;
+    k.u.kernel.prev = TCP_SYN_SENT;
+    assert_string_equal(text_of(&t, &k), "  0.004000 kernel  10.7.0.1.8080 > 10.7.0.2.40000: "
+                                         "FIN_WAIT_1 (passed through ESTABLISHED, not observed)");
+    k.u.kernel.state = TCP_TIME_WAIT;
+    k.u.kernel.prev = TCP_ESTABLISHED;
+    assert_string_equal(text_of(&t, &k),
+                        "  0.004000 kernel  10.7.0.1.8080 > 10.7.0.2.40000: "
+                        "TIME_WAIT (passed through FIN_WAIT_1, FIN_WAIT_2, not observed)");
 
     struct tev i = base_event(TEV_ICMP, 0, "stack");
     i.u.icmp.src = SERVER;

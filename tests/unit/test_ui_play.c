@@ -558,6 +558,40 @@ static void test_kernel_peer_shows_the_kernels_own_state(void **state)
     fx_free(tl);
 }
 
+/* The kernel's states are sampled: a look that finds LAST_ACK where the last
+ * one found ESTABLISHED says CLOSE_WAIT was passed unseen, in the state box
+ * and on the state-machine line, and draws no edge Figure 5 lacks. */
+static void test_kernel_states_missed_by_sampling_are_named_not_observed(void **state)
+{
+    struct ctx *c = *state;
+    struct scn_timeline *tl = engine_order_timeline(true);
+    struct tev *k = tl->events[tl->nevents - 1];
+    assert_int_equal(k->kind, TEV_KERNEL);
+    k->u.kernel.prev = TCP_ESTABLISHED;
+    k->u.kernel.state = TCP_LAST_ACK;
+    struct ui_player p;
+    ui_player_init(&p, tl);
+    ui_player_seek(&p, 1);
+    for (int size = 0; size < 2; size++) {
+        struct screen *s = fx_render(&p, &c->o, size ? 80 : 100, size ? 24 : 30);
+        assert_true(screen_contains(s, "(passed through CLOSE_WAIT, not observed)"));
+        int y = fx_row_of(s, "\u25b6 [LAST_ACK]");
+        assert_true(y >= 0 && row_has(s, y, "server"));
+        assert_true(row_has(s, y, "ESTABLISHED"));
+        assert_true(row_has(s, y, "\u2504(passed through CLOSE_WAIT, not observed)\u2504\u25b6"));
+        assert_false(screen_contains(s, "(was "));
+        screen_free(s);
+    }
+    /* A direct edge between two looks needs no note. */
+    k->u.kernel.state = TCP_CLOSE_WAIT;
+    ui_player_seek(&p, 1);
+    struct screen *s = fx_render(&p, &c->o, 100, 30);
+    assert_false(screen_contains(s, "not observed"));
+    screen_free(s);
+    ui_player_free(&p);
+    fx_free(tl);
+}
+
 static void test_every_size_and_step_keeps_the_frame_whole(void **state)
 {
     struct ctx *c = *state;
@@ -741,6 +775,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_kernel_peer_shows_the_kernels_own_state, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_kernel_states_missed_by_sampling_are_named_not_observed,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_size_and_step_keeps_the_frame_whole, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_refused_connect_shows_rst_relative_ack_and_the_error,

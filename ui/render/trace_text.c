@@ -384,8 +384,20 @@ static void format_kernel(struct line *l, const struct tev *ev)
         return;
     }
     line_printf(l, ": %s", tcp_state_name(ev->u.kernel.state));
-    if (ev->u.kernel.prev < TCP_NSTATES && ev->u.kernel.prev != ev->u.kernel.state)
-        line_printf(l, " (was %s)", tcp_state_name(ev->u.kernel.prev));
+    if (ev->u.kernel.prev < TCP_NSTATES && ev->u.kernel.prev != ev->u.kernel.state) {
+        /* Sampled states can skip some: say which were passed unseen rather
+         * than suggest an edge Figure 5 does not have. */
+        enum tcp_state via[TCP_NSTATES];
+        size_t n = tcp_state_path(ev->u.kernel.prev, ev->u.kernel.state, via, TCP_NSTATES);
+        if (n == 0) {
+            line_printf(l, " (was %s)", tcp_state_name(ev->u.kernel.prev));
+        } else {
+            line_printf(l, " (passed through ");
+            for (size_t i = 0; i < n; i++)
+                line_printf(l, "%s%s", i ? ", " : "", tcp_state_name(via[i]));
+            line_printf(l, ", not observed)");
+        }
+    }
 }
 
 size_t trace_text_format(struct trace_text *t, const struct tev *ev, char *buf, size_t cap)

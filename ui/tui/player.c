@@ -478,6 +478,7 @@ static int apply(struct ui_model *m, size_t idx)
             bool had = m->hosts[k].have_kernel;
             m->hosts[k].have_kernel = !ev->u.kernel.gone;
             m->hosts[k].kernel_state = ev->u.kernel.gone ? TCP_CLOSED : ev->u.kernel.state;
+            m->hosts[k].kernel_sock_prev = ev->u.kernel.gone ? TCP_NSTATES : ev->u.kernel.prev;
             if (m->hosts[k].kernel_state != was || !had) {
                 m->hosts[k].kernel_prev = had ? was : TCP_CLOSED;
                 m->hosts[k].kernel_changed = true;

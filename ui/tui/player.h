@@ -50,6 +50,8 @@ struct ui_host {
     enum tcp_state kernel_state;
     enum tcp_state kernel_prev; /* the kernel's state sampled before it */
     bool kernel_changed;        /* kernel_prev is meaningful */
+    enum tcp_state kernel_sock_prev; /* the same socket's state at the look before
+                                        (TCP_NSTATES: first seen) */
     struct ui_timer timers[TCP_NTIMERS];
     bool listening; /* has a listening socket */
     uint16_t listen_port;

@@ -69,6 +69,11 @@ int ui_ladder_selected(const struct ui_model *m, const struct ui_view_opts *o);
 /* ---- state boxes, timers, queues (view_state.c) ----------------------------- */
 void ui_view_states(struct screen *s, struct ui_rect r, bool boxed, const struct ui_model *m,
                     uint64_t now_us, bool flash, size_t flash_from);
+/* "(passed through FIN_WAIT_1, not observed)" when from -> to skips states
+ * (the kernel's are sampled); returns how many, 0 leaving buf "". */
+size_t ui_unseen_states(enum tcp_state from, enum tcp_state to, char *buf, size_t cap);
+/* The same for a kernel host's latest look at one of its sockets. */
+size_t ui_host_unseen(const struct ui_host *h, char *buf, size_t cap);
 /* "rtx 1.0s [████░░░░]" for one timer into buf. */
 size_t ui_timer_text(const struct ui_timer *t, enum tcp_timer which, uint64_t now_us, int bar,
                      char *buf, size_t cap);

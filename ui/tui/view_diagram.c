@@ -60,6 +60,10 @@ void ui_view_diagram_line(struct screen *s, int x, int y, int w, const struct ui
         used += screen_print(s, x + used, y, w - used, (uint16_t)(SC_EDGE | SA_BOLD), buf);
         used +=
             screen_print(s, x + used, y, w - used, (uint16_t)(SC_EDGE | SA_BOLD), "\u2501\u25b6 ");
+    } else if (known && ui_host_unseen(h, buf, sizeof buf)) {
+        /* Sampled: say what was passed unseen, with a dotted edge. */
+        used += screen_print(s, x + used, y, w - used, SC_DIM, tcp_state_name(h->kernel_sock_prev));
+        used += screen_printf(s, x + used, y, w - used, SC_DIM, " \u2504%s\u2504\u25b6 ", buf);
     }
     used += screen_printf(s, x + used, y, w - used, (uint16_t)(SC_HILITE | SA_REVERSE | SA_BOLD),
                           "[%s]", tcp_state_name(cur));

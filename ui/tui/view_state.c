@@ -116,11 +116,36 @@ static void host_state(const struct ui_host *h, char *buf, size_t cap)
         snprintf(buf, cap, "CLOSED");
 }
 
+/* "(passed through FIN_WAIT_1, not observed)": the states a sampled kernel
+ * socket went through between two looks, or "" when the edge is direct. */
+size_t ui_unseen_states(enum tcp_state from, enum tcp_state to, char *buf, size_t cap)
+{
+    enum tcp_state via[TCP_NSTATES];
+    size_t n = tcp_state_path(from, to, via, TCP_NSTATES), len = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? ", " : "(passed through ",
+                                tcp_state_name(via[i]));
+    if (n && len < cap)
+        snprintf(buf + len, cap - len, ", not observed)");
+    return n;
+}
+
+size_t ui_host_unseen(const struct ui_host *h, char *buf, size_t cap)
+{
+    buf[0] = 0;
+    if (h->have_state || !h->have_kernel || h->kernel_sock_prev >= TCP_NSTATES)
+        return 0;
+    return ui_unseen_states(h->kernel_sock_prev, h->kernel_state, buf, cap);
+}
+
 static void host_note(const struct ui_host *h, char *buf, size_t cap)
 {
     buf[0] = 0;
     if (h->have_state && h->cause)
         snprintf(buf, cap, "%s", h->cause);
+    else
+        ui_host_unseen(h, buf, cap);
 }
 
 void ui_view_states(struct screen *s, struct ui_rect r, bool boxed, const struct ui_model *m,
