@@ -93,9 +93,28 @@ void tun_loop_config_defaults(struct tun_loop_config *cfg)
     stack_config_defaults(&cfg->stack);
     cfg->stack.name = "stack";
     cfg->stack.mss = (uint16_t)(cfg->dev.mtu - 40);
+    /* A TUN device is a fast path with a round trip of a process wake-up:
+     * a 64 KB window would cap a transfer at 64 KB per wake-up. Offer RFC
+     * 7323 window scaling and buffers near the bandwidth-delay product
+     * (memory is taken as data arrives, not per connection up front). The
+     * scenarios' `teaching` profile keeps 65535 and no scaling. */
+    cfg->stack.window_scaling = true;
+    cfg->stack.rcvbuf = TUN_LOOP_DEFAULT_BUF;
+    cfg->stack.sndbuf = TUN_LOOP_DEFAULT_BUF;
     cfg->kernel_state = true;
     cfg->kdiag_interval_us = 100000;
     cfg->watch_signals = true;
+}
+
+void tun_loop_fit_wscale(struct stack_config *sc)
+{
+    /* RFC 7323 §2.3: the smallest shift that lets the whole receive buffer
+     * be offered (at most 14). */
+    uint8_t shift = 0;
+    while (shift < 14 && (sc->rcvbuf >> shift) > 65535)
+        shift++;
+    if (sc->window_scaling && sc->wscale < shift)
+        sc->wscale = shift;
 }
 
 /* ---- the stack's seams: output and events ------------------------------- */
@@ -187,6 +206,7 @@ struct tun_loop *tun_loop_new(const struct tun_loop_config *cfg, int *err, char 
     sc.event_ctx = l;
     if (!sc.name)
         sc.name = "stack";
+    tun_loop_fit_wscale(&sc);
     l->stack = stack_new(&sc);
     if (!l->stack) {
         *err = -ENOMEM;

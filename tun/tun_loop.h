@@ -49,8 +49,13 @@ struct tun_loop_config {
     bool watch_signals;         /* SIGINT/SIGTERM end tun_loop_run() with -EINTR */
 };
 /* Defaults: tl0, 10.7.0.1/24, MTU 1500, stack at 10.7.0.2 with MSS = MTU-40,
- * kernel state on, signals watched. */
+ * window scaling offered and accepted, send and receive buffers of
+ * TUN_LOOP_DEFAULT_BUF, kernel state on, signals watched. */
+#define TUN_LOOP_DEFAULT_BUF (4u << 20)
 void tun_loop_config_defaults(struct tun_loop_config *cfg);
+/* Raise the offered window-scale shift so the whole receive buffer can be
+ * offered (tun_loop_new() does this). */
+void tun_loop_fit_wscale(struct stack_config *sc);
 
 struct tun_loop;
 

@@ -22,6 +22,8 @@ const char netopts_help[] =
     "  --mtu N                  interface MTU, 576..65535 (1500); the stack's MSS is MTU-40\n"
     "  --msl SECONDS            maximum segment lifetime; TIME_WAIT lasts 2*MSL (30)\n"
     "  --syn-retries N          SYN retransmissions before giving up, 0..20 (6)\n"
+    "  --rcvbuf BYTES           receive buffer per connection, 1K..256M (4M); K/M allowed\n"
+    "  --sndbuf BYTES           send buffer per connection, 1K..256M (4M)\n"
     "  --pcap FILE              write every packet crossing the interface (Wireshark)\n"
     "  --trace FILE.jsonl       write every event as JSON Lines\n"
     "  --quiet                  no text trace on stderr\n"
@@ -49,6 +51,26 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
     if (errno || *end || v < lo || v > hi)
         return false;
     *out = v;
+    return true;
+}
+
+/* "4194304", "4096K", "4M": 1 KiB to 256 MiB. */
+static bool parse_bufsize(const char *s, uint32_t *out)
+{
+    if (!isdigit((unsigned char)*s))
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || v > (1ull << 28))
+        return false;
+    if (*end == 'K' || *end == 'k')
+        v <<= 10, end++;
+    else if (*end == 'M' || *end == 'm')
+        v <<= 20, end++;
+    if (*end || v < 1024 || v > (1ull << 28))
+        return false;
+    *out = (uint32_t)v;
     return true;
 }
 
@@ -144,7 +166,8 @@ enum netopts_result netopts_parse(struct netopts *o, int argc, char **argv, cons
             continue;
         }
         static const char *const with_value[] = {"--tun", "--kernel-addr", "--addr", "--mtu",
-                                                 "--msl", "--syn-retries", "--pcap", "--trace"};
+                                                 "--msl", "--syn-retries", "--pcap", "--trace",
+                                                 "--rcvbuf", "--sndbuf"};
         bool known = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             known |= !strcmp(name, with_value[k]);
@@ -213,6 +236,14 @@ enum netopts_result netopts_parse(struct netopts *o, int argc, char **argv, cons
                 return NETOPTS_USAGE;
             }
             o->loop.stack.syn_retries = (unsigned)n;
+        } else if (!strcmp(name, "--rcvbuf") || !strcmp(name, "--sndbuf")) {
+            bool rcv = name[2] == 'r';
+            if (!parse_bufsize(val, rcv ? &o->loop.stack.rcvbuf : &o->loop.stack.sndbuf)) {
+                usage_error(cmd, usage,
+                            "bad %s '%s': give bytes from 1024 to 256M, e.g. 65536, 512K or 4M",
+                            name, val);
+                return NETOPTS_USAGE;
+            }
         } else if (!strcmp(name, "--pcap")) {
             o->pcap_path = val;
         } else if (!strcmp(name, "--trace")) {
