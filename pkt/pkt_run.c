@@ -707,6 +707,13 @@ static void run_event(struct pkt_runner *r, size_t i)
     advance_to(r, (uint64_t)lo, STOP_AT_TIME);
     if (pkt_stopped(r))
         return;
+    /* t1...t2: t2 has the base t1 has (+0.1...0.2 is 0.2 after the previous event) */
+    if (ev->kind == PKT_EV_SYSCALL && ev->sc.has_end)
+        r->call_end_us = (uint64_t)((ev->time.kind == PKT_T_REL ? r->last_us : 0) + ev->sc.end_us);
+    else
+        r->call_end_us = r->now;
+    if (r->call_end_us < r->now)
+        r->call_end_us = r->now;
     r->last_us = ev->time.kind == PKT_T_ANY || ev->time.kind == PKT_T_RANGE ? (int64_t)r->now : lo;
     if (ev->kind == PKT_EV_PACKET)
         inject(r, ev);

@@ -86,6 +86,7 @@ struct pkt_runner {
     size_t nflows;
     size_t cur_flow;          /* the flow of packets without <@PORT */
     struct pkt_pending pend;
+    uint64_t call_end_us;     /* t2 of the call being started (t1...t2), absolute */
     /* every event, for the timeline */
     tev_fn user_fn;
     void *user_ctx;

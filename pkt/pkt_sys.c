@@ -1138,12 +1138,11 @@ static void check_result(struct call *c, const struct callres *got, bool blocked
                      sc->name, (double)want / 1e6, (double)at / 1e6, (double)tol / 1e6);
             return;
         }
-    } else if (sc->has_end && sc->end_us > (int64_t)tol) {
+    } else if (sc->has_end && r->pend.expect_us > r->now + tol) {
         pkt_fail(r, c->ev->line,
                  "timing error: expected system call %s() to block until %.6f sec but it "
                  "returned at once (%.6f sec)",
-                 sc->name, (double)(r->pend.start_us + (uint64_t)sc->end_us) / 1e6,
-                 (double)r->now / 1e6);
+                 sc->name, (double)r->pend.expect_us / 1e6, (double)r->now / 1e6);
         return;
     }
     long long want;
@@ -1201,7 +1200,7 @@ void pkt_sys_start(struct pkt_runner *r, size_t evi)
     memset(&r->pend, 0, sizeof r->pend);
     r->pend.ev = evi;
     r->pend.start_us = r->now;
-    r->pend.expect_us = r->now + (ev->sc.has_end ? (uint64_t)ev->sc.end_us : 0);
+    r->pend.expect_us = r->call_end_us;
     r->pend.deadline_us = TCP_TIME_NEVER;
     enum step s = calls[k].fn(&c, &res);
     if (s == BLOCKED) {
