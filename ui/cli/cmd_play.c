@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "pkt.h"
 #include "player.h"
 #include "quiz.h"
 #include "screen.h"
@@ -412,6 +413,49 @@ static int interactive(struct ui_player *p, struct ui_view_opts *o, const struct
     return 0;
 }
 
+/* A packetdrill script (.pkt) is run by pkt/ on the virtual clock; its
+ * record plays like a scenario's (one step per script line). */
+static int play_load_pkt(const struct play_args *a, struct scn_timeline **tl,
+                         struct scn_result *res)
+{
+    if (a->tun) {
+        fprintf(stderr, "tcplab play: a .pkt script runs on the virtual clock only; run it "
+                        "without --tun\n");
+        return EXIT_USAGE;
+    }
+    struct pkt_config cfg;
+    pkt_config_defaults(&cfg);
+    struct pkt_error err;
+    struct pkt_result pr;
+    if (pkt_run_file(a->path, &cfg, &pr, tl, &err) != 0) {
+        pkt_error_print(&err, stderr);
+        return EXIT_USAGE;
+    }
+    if (pr.verdict == PKT_SKIP || !*tl) {
+        fprintf(stderr, "tcplab play: cannot play %s: %s\n", a->path,
+                pr.report ? pr.report : "out of memory");
+        pkt_result_free(&pr);
+        scn_timeline_free(*tl);
+        *tl = NULL;
+        return pr.verdict == PKT_SKIP ? EXIT_USAGE : EXIT_NETWORK;
+    }
+    if (a->dump_steps < 0 && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+        fprintf(stderr, "tcplab play: not a terminal: the interactive UI needs one (use "
+                        "--dump-screen N for text output)\n");
+        pkt_result_free(&pr);
+        scn_timeline_free(*tl);
+        *tl = NULL;
+        return EXIT_USAGE;
+    }
+    if (pr.verdict == PKT_FAIL) {
+        res->failures = 1;
+        if (a->dump_steps < 0)
+            fprintf(stderr, "%s", pr.report ? pr.report : "");
+    }
+    pkt_result_free(&pr);
+    return 0;
+}
+
 int cmd_play(int argc, char **argv)
 {
     struct play_args a;
@@ -431,9 +475,19 @@ int cmd_play(int argc, char **argv)
                 a.path);
         return EXIT_USAGE;
     }
+    struct scn *scn = NULL;
+    struct scn_result res;
+    memset(&res, 0, sizeof res);
+    struct scn_timeline *tl = NULL;
+    if (pkt_is_script_path(a.path)) {
+        int pr = play_load_pkt(&a, &tl, &res);
+        if (pr != 0)
+            return pr;
+        goto play;
+    }
     struct scn_error err;
     memset(&err, 0, sizeof err);
-    struct scn *scn = scn_parse_file(a.path, &err);
+    scn = scn_parse_file(a.path, &err);
     if (!scn) {
         scn_error_print(&err, stderr);
         return EXIT_USAGE;
@@ -460,9 +514,6 @@ int cmd_play(int argc, char **argv)
     if (a.tun)
         tun_netns_fresh();
     struct scn_run_opts ro = {.tun = a.tun};
-    struct scn_result res;
-    memset(&res, 0, sizeof res);
-    struct scn_timeline *tl = NULL;
     int rc = scn_run(scn, &ro, &res, &tl);
     if (rc < 0 || !tl) {
         fprintf(stderr, "tcplab play: could not run %s: %s\n", a.path,
@@ -472,6 +523,7 @@ int cmd_play(int argc, char **argv)
         return EXIT_NETWORK;
     }
 
+play:;
     struct ui_player p;
     ui_player_init(&p, tl);
     ui_player_set_speed(&p, a.speed);
