@@ -558,6 +558,78 @@ static void test_kernel_peer_shows_the_kernels_own_state(void **state)
     fx_free(tl);
 }
 
+/* Between columns too close for the whole label, what matters least goes
+ * first: options, then the word beside ↻, then the window; flags, seq and ack
+ * stay. */
+static void test_a_label_too_long_leaves_out_options_then_window(void **state)
+{
+    struct ctx *c = *state;
+    struct scn_timeline *tl = engine_order_timeline(false);
+    struct fx *f = (struct fx *)tl;
+    fx_seg(f, C_, TCP_SYN, FX_ISN_C, 0, 64240, NULL, false, false);
+    fx_seg(f, S_, TCP_SYN | TCP_ACK, FX_ISN_S, FX_ISN_C + 1, 65160, NULL, false, true);
+    fx_step(f, "again", "again", "again");
+    struct ui_player p;
+    ui_player_init(&p, tl);
+    ui_player_seek(&p, tl->nsteps);
+    const struct ui_arrow *a = NULL;
+    for (size_t r = 0; r < p.model.nrows; r++)
+        if (p.model.rows[r].has_arrow && p.model.rows[r].arrow.retransmission)
+            a = &p.model.rows[r].arrow;
+    assert_non_null(a);
+    char full[160], fit[160];
+    ui_segment_label(&p.model, a, false, full, sizeof full);
+    assert_non_null(strstr(full, "<mss 1460> (retransmission)"));
+    ui_segment_label_fit(&p.model, a, false, 200, fit, sizeof fit);
+    assert_string_equal(fit, full);
+    ui_segment_label_fit(&p.model, a, false, ui_text_width(full) - 1, fit, sizeof fit);
+    assert_null(strstr(fit, "mss"));
+    assert_non_null(strstr(fit, "(retransmission)"));
+    ui_segment_label_fit(&p.model, a, false, 32, fit, sizeof fit);
+    assert_string_equal(fit, "\u21bb SYN,ACK seq=0 ack=1 win=65160");
+    ui_segment_label_fit(&p.model, a, false, 22, fit, sizeof fit);
+    assert_string_equal(fit, "\u21bb SYN,ACK seq=0 ack=1");
+    (void)c;
+    ui_player_free(&p);
+    fx_free(tl);
+}
+
+/* The same four ports opened again with new ISNs (lesson 6): the new
+ * incarnation is numbered from 0, as the text trace numbers it. */
+static void test_a_new_incarnation_is_numbered_from_zero_again(void **state)
+{
+    struct ctx *c = *state;
+    struct scn_timeline *tl = engine_order_timeline(false);
+    struct fx *f = (struct fx *)tl;
+    fx_seg(f, C_, TCP_SYN, FX_ISN_C, 0, 64240, NULL, false, false);
+    fx_seg(f, S_, TCP_SYN | TCP_ACK, FX_ISN_S, FX_ISN_C + 1, 65160, NULL, false, false);
+    fx_step(f, "first", "first", "first");
+    fx_seg(f, C_, TCP_SYN, FX_ISN_C + 5000, 0, 64240, NULL, false, false);
+    fx_seg(f, S_, TCP_SYN | TCP_ACK, FX_ISN_S + 9000, FX_ISN_C + 5001, 65160, NULL, false, false);
+    fx_seg(f, C_, TCP_ACK, FX_ISN_C + 5001, FX_ISN_S + 9001, 64240, NULL, false, false);
+    fx_step(f, "again", "again", "again");
+    struct ui_player p;
+    ui_player_init(&p, tl);
+    ui_player_seek(&p, tl->nsteps);
+    struct screen *s = fx_render(&p, &c->o, 100, 30);
+    assert_false(screen_contains(s, "seq=5000"));
+    assert_false(screen_contains(s, "seq=9000"));
+    assert_true(screen_contains(s, "ACK seq=1 ack=1"));
+    int n = 0;
+    for (size_t r = 0; r < p.model.nrows; r++) {
+        const struct ui_arrow *a = &p.model.rows[r].arrow;
+        if (p.model.rows[r].has_arrow && (tl->events[a->ev]->u.seg.tcp.flags & TCP_SYN)) {
+            assert_true(a->rel_known);
+            assert_int_equal(a->rel_seq, 0);
+            n++;
+        }
+    }
+    assert_int_equal(n, 4);
+    screen_free(s);
+    ui_player_free(&p);
+    fx_free(tl);
+}
+
 /* The kernel's states are sampled: a look that finds LAST_ACK where the last
  * one found ESTABLISHED says CLOSE_WAIT was passed unseen, in the state box
  * and on the state-machine line, and draws no edge Figure 5 lacks. */
@@ -774,6 +846,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_call_is_drawn_before_the_segment_it_caused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_kernel_peer_shows_the_kernels_own_state, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_label_too_long_leaves_out_options_then_window,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_new_incarnation_is_numbered_from_zero_again, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_kernel_states_missed_by_sampling_are_named_not_observed,
                                         setup, teardown),

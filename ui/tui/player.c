@@ -220,7 +220,15 @@ static int apply_segment(struct ui_model *m, size_t idx, const struct tev *ev, i
     }
     /* Learn the ISN from a SYN, and whether the window is news. */
     int d = dir_index(m, ev->u.seg.src, t->sport, ev->u.seg.dst, t->dport, true);
-    if ((t->flags & TCP_SYN) && !m->dirs[d].have_isn) {
+    if (t->flags & TCP_SYN) {
+        /* A SYN with a new ISN on the same four ports is a new incarnation
+         * (lesson 6): number it from 0 again, and forget the other side's
+         * ISN until it answers — as the text trace does. */
+        if (m->dirs[d].have_isn && m->dirs[d].isn != t->seq && !(t->flags & TCP_ACK)) {
+            int r = find_dir(m, ev->u.seg.dst, t->dport, ev->u.seg.src, t->sport);
+            if (r >= 0)
+                m->dirs[r].have_isn = false;
+        }
         m->dirs[d].isn = t->seq;
         m->dirs[d].have_isn = true;
     }

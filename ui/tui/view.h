@@ -53,6 +53,10 @@ void ui_ladder_geometry(int w, int nhosts, struct ui_ladder_geom *g);
  * "(retransmission)" / "✗ lost" marks. Relative numbers unless absolute. */
 size_t ui_segment_label(const struct ui_model *m, const struct ui_arrow *a, bool absolute,
                         char *buf, size_t cap);
+/* The same label, leaving out what matters least (options, the word
+ * "(retransmission)" beside ↻, the window) until it fits in `width` cells. */
+size_t ui_segment_label_fit(const struct ui_model *m, const struct ui_arrow *a, bool absolute,
+                            int width, char *buf, size_t cap);
 /* "SYN,ACK", "FIN,PSH,ACK", "RST" */
 void ui_flags_words(uint8_t flags, char *buf, size_t cap);
 /* Lane text for an item: "connect()", "accept() → fd 4", "recv() = 0",

@@ -83,8 +83,47 @@ void ui_flags_words(uint8_t flags, char *buf, size_t cap)
         snprintf(buf, cap, "(none)");
 }
 
+/* How much a label may leave out to fit between two columns, least
+ * important first: the options, the "(retransmission)" that ↻ already says,
+ * the window, then the long names of the probe marks. Flags, seq, ack and
+ * len always stay: they are what the step is about. */
+enum {
+    LABEL_NO_OPTIONS = 1,
+    LABEL_NO_RTX_WORD = 2,
+    LABEL_NO_WIN = 4,
+    LABEL_SHORT_PROBE = 8,
+};
+
+static size_t build_label(const struct ui_model *m, const struct ui_arrow *a, bool absolute,
+                          unsigned omit, char *buf, size_t cap);
+
+size_t ui_segment_label_fit(const struct ui_model *m, const struct ui_arrow *a, bool absolute,
+                            int width, char *buf, size_t cap)
+{
+    static const unsigned levels[] = {
+        0,
+        LABEL_NO_OPTIONS,
+        LABEL_NO_OPTIONS | LABEL_NO_RTX_WORD,
+        LABEL_NO_OPTIONS | LABEL_NO_RTX_WORD | LABEL_NO_WIN,
+        LABEL_NO_OPTIONS | LABEL_NO_RTX_WORD | LABEL_NO_WIN | LABEL_SHORT_PROBE,
+    };
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+        n = build_label(m, a, absolute, levels[i], buf, cap);
+        if (ui_text_width(buf) <= width)
+            break;
+    }
+    return n;
+}
+
 size_t ui_segment_label(const struct ui_model *m, const struct ui_arrow *a, bool absolute,
                         char *buf, size_t cap)
+{
+    return build_label(m, a, absolute, 0, buf, cap);
+}
+
+static size_t build_label(const struct ui_model *m, const struct ui_arrow *a, bool absolute,
+                          unsigned omit, char *buf, size_t cap)
 {
     const struct tev *ev = m->tl->events[a->ev];
     const struct wire_tcp *t = &ev->u.seg.tcp;
@@ -106,10 +145,11 @@ size_t ui_segment_label(const struct ui_model *m, const struct ui_arrow *a, bool
         ADD(" ack=%u", ack);
     if (t->payload_len)
         ADD(" len=%zu", t->payload_len);
-    if (a->show_win)
+    if (a->show_win && !(omit & LABEL_NO_WIN))
         ADD(" win=%u", t->win);
     const struct wire_tcp_opts *op = &t->opts;
-    if (op->has_mss || op->has_wscale || op->sack_permitted || op->has_ts) {
+    if ((op->has_mss || op->has_wscale || op->sack_permitted || op->has_ts) &&
+        !(omit & LABEL_NO_OPTIONS)) {
         const char *sep = "";
         ADD(" <");
         if (op->has_mss) {
@@ -128,12 +168,13 @@ size_t ui_segment_label(const struct ui_model *m, const struct ui_arrow *a, bool
             ADD("%sTS", sep);
         ADD(">");
     }
-    if (a->retransmission)
+    if (a->retransmission && !(omit & LABEL_NO_RTX_WORD))
         ADD(" (retransmission)");
+    bool brief = omit & LABEL_SHORT_PROBE;
     if (a->probe == TCP_TIMER_KEEPALIVE + 1)
-        ADD(" (keepalive probe)");
+        ADD(brief ? " (keepalive)" : " (keepalive probe)");
     else if (a->probe == TCP_TIMER_PERSIST + 1)
-        ADD(" (zero-window probe)");
+        ADD(brief ? " (0-window probe)" : " (zero-window probe)");
 #undef ADD
     return n < cap ? n : cap - 1;
 }
@@ -289,12 +330,12 @@ static void draw_arrow(struct screen *s, int x0, int y, const struct ui_ladder_g
         attr |= SA_BOLD;
     uint16_t lattr = (uint16_t)(attr | (selected ? SA_REVERSE : 0));
     char label[160];
-    ui_segment_label(m, a, o->absolute, label, sizeof label);
+    int len = a->lost ? (int)(span * UI_LOST_AT) : span; /* cells the shaft covers */
+    ui_segment_label_fit(m, a, o->absolute, len - 4, label, sizeof label);
 
     struct scr_cell cells[1000];
     struct screen row = {.w = span, .h = 1, .ascii = s->ascii, .cells = cells};
     screen_clear(&row);
-    int len = a->lost ? (int)(span * UI_LOST_AT) : span; /* cells the shaft covers */
     int shaft0 = dir > 0 ? 0 : span - len;
     screen_hline(&row, shaft0, 0, len, 0x2500, attr);
     int headj = dir > 0 ? len - 1 : span - len;
