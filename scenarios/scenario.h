@@ -52,6 +52,7 @@ struct scn_host {
     char name[32];          /* "client", "server" */
     char label[64];         /* "10.7.0.2:40312" once known, else the address */
     bool kernel;            /* kernel sockets (with --tun), not the tcplab stack */
+    char kind[16];          /* "" (then kernel says it), or what the end is, e.g. "captured" */
     uint32_t addr;
 };
 

@@ -13,9 +13,10 @@
 set -euo pipefail
 
 build_pkgs=(cmake pkg-config gcc make libncurses-dev libcmocka-dev libpcap-dev libmnl-dev)
-# clang + libclang-rt-14-dev: libFuzzer smoke run; valgrind: instruction counts in bench/.
+# clang + libclang-rt-14-dev: libFuzzer smoke run; valgrind: instruction counts in bench/;
+# tcpdump: the captures `play capture.pcap` is tested on.
 test_pkgs=(iproute2 netcat-openbsd curl nftables tshark tmux python3 clang libclang-rt-14-dev
-           valgrind)
+           valgrind tcpdump)
 
 usage() {
     echo "usage: $0 [--check] build|test..." >&2

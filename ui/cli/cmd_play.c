@@ -17,11 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capture.h"
 #include "commands.h"
 #include "pkt.h"
 #include "player.h"
 #include "quiz.h"
 #include "screen.h"
+#include "source.h"
 #include "term.h"
 #include "tun_dev.h"
 #include "view.h"
@@ -32,6 +34,7 @@ struct play_args {
     long dump_steps; /* -1: interactive */
     int w, h;
     const char *path;
+    const char *conn; /* --conn: which connection of a capture */
 };
 
 static void usage(FILE *out)
@@ -39,9 +42,11 @@ static void usage(FILE *out)
     fprintf(
         out,
         "usage: tcplab play [--tun] [--lang en|zh] [--speed X] [--ascii] [--quiz]\n"
-        "                   [--dump-screen N] [--size WxH] SCENARIO\n\n"
+        "                   [--dump-screen N] [--size WxH] SCENARIO\n"
+        "       tcplab play [--conn FILTER] [options] CAPTURE.pcap\n\n"
         "Animate a scenario (a .tcps file) in the terminal: the ladder of segments,\n"
-        "each side's state, timers, socket calls and the narration.\n\n"
+        "each side's state, timers, socket calls and the narration. A pcap or pcapng\n"
+        "capture (tcpdump -w, Wireshark) plays one TCP connection, states inferred.\n\n"
         "  --tun            run the peer as real kernel sockets on a TUN device (root)\n"
         "  --lang en|zh     narration language (default: from LANG / LC_ALL)\n"
         "  --speed X        playback speed, %g to %g (default 1)\n"
@@ -49,7 +54,9 @@ static void usage(FILE *out)
         "  --quiz           predict each step before it plays (docs/quiz.md); with\n"
         "                   --dump-screen N, shows the question asked before step N+1\n"
         "  --dump-screen N  do not open the UI: print the screen after N steps\n"
-        "  --size WxH       screen size for --dump-screen (default 100x30)\n\n"
+        "  --size WxH       screen size for --dump-screen (default 100x30)\n"
+        "  --conn FILTER    a capture's connection: N from the list, PORT, ADDR[:PORT]\n"
+        "                   or ADDR:PORT-ADDR:PORT (default: the only one, or ask)\n\n"
         "keys: space play/pause, \u2192/n step, \u2190/b back, +/- speed, Home/End,\n"
         "      \u2191/\u2193 select, d details, a abs/rel, g diagram, l language, p quiz,\n"
         "      ? help, q quit\n",
@@ -78,6 +85,7 @@ static int parse_args(int argc, char **argv, struct play_args *a)
         {"quiz", no_argument, NULL, 'Q'},
         {"dump-screen", required_argument, NULL, 'd'},
         {"size", required_argument, NULL, 'z'},
+        {"conn", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -132,6 +140,9 @@ static int parse_args(int argc, char **argv, struct play_args *a)
                         optarg);
                 return -1;
             }
+            break;
+        case 'c':
+            a->conn = optarg;
             break;
         case 'h':
             return 1;
@@ -479,6 +490,32 @@ int cmd_play(int argc, char **argv)
     struct scn_result res;
     memset(&res, 0, sizeof res);
     struct scn_timeline *tl = NULL;
+    bool capture = cap_is_capture(a.path);
+    if (a.conn && !capture) {
+        fprintf(stderr, "tcplab play: --conn is for a capture (pcap / pcapng); %s is not one\n",
+                a.path);
+        return EXIT_USAGE;
+    }
+    if (capture) {
+        /* A capture plays what was recorded: one connection, states inferred. */
+        if (a.tun) {
+            fprintf(stderr, "tcplab play: %s is a capture: it plays what was recorded, there "
+                            "is nothing to run with --tun\n",
+                    a.path);
+            return EXIT_USAGE;
+        }
+        bool terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+        int cr = ui_source_capture("play", a.path, a.conn, a.dump_steps < 0 && terminal, &tl);
+        if (cr != 0)
+            return cr;
+        if (a.dump_steps < 0 && !terminal) {
+            fprintf(stderr, "tcplab play: not a terminal: the interactive UI needs one (use "
+                            "--dump-screen N for text output)\n");
+            scn_timeline_free(tl);
+            return EXIT_USAGE;
+        }
+        goto play;
+    }
     if (pkt_is_script_path(a.path)) {
         int pr = play_load_pkt(&a, &tl, &res);
         if (pr != 0)
@@ -530,7 +567,7 @@ play:;
     struct ui_view_opts o;
     ui_view_opts_defaults(&o);
     o.zh = a.zh;
-    o.mode = tl->tun ? "TUN" : "VIRTUAL";
+    o.mode = capture ? "CAPTURE" : tl->tun ? "TUN" : "VIRTUAL";
     o.title = title_of(tl, o.zh, a.path);
 
     int status = 0;

@@ -62,6 +62,7 @@ void ui_model_reset(struct ui_model *m)
         snprintf(h->name, sizeof h->name, "%s", tl->hosts[i].name);
         snprintf(h->label, sizeof h->label, "%s", tl->hosts[i].label);
         h->kernel = tl->hosts[i].kernel;
+        snprintf(h->kind, sizeof h->kind, "%s", tl->hosts[i].kind);
         h->addr = tl->hosts[i].addr;
         h->state = TCP_CLOSED;
         h->prev = TCP_CLOSED;

@@ -39,6 +39,7 @@ struct ui_host {
     char name[32];  /* "client" */
     char label[64]; /* "10.7.0.2:40312" */
     bool kernel;    /* kernel sockets (--tun), not the tcplab stack */
+    char kind[16];  /* "" (kernel says it), or what the end is: "captured" */
     uint32_t addr;
     bool have_state;      /* a state event was seen */
     enum tcp_state state; /* state of its most recently changed connection */

@@ -55,7 +55,7 @@ static void host_title(const struct ui_host *h, int level, char *buf, size_t cap
 {
     if (level == 0)
         snprintf(buf, cap, " %s %s \u00b7 %s ", h->name, h->label,
-                 h->kernel ? "kernel" : "tcplab stack");
+                 h->kind[0] ? h->kind : h->kernel ? "kernel" : "tcplab stack");
     else if (level == 1) /* which end is the kernel matters most: it stays */
         snprintf(buf, cap, " %s %s%s ", h->name, h->label, h->kernel ? " \u00b7 kernel" : "");
     else
