@@ -566,11 +566,12 @@ static void expect_packet(struct pkt_runner *r, const struct pkt_event *ev, uint
     int e = wire_ipv4_parse(r->q[r->qhead].data, r->q[r->qhead].len, &lp.ip);
     if (!e)
         e = wire_tcp_parse(&lp.ip, &lp.tcp);
-    free(r->q[r->qhead].data);
+    uint8_t *raw = r->q[r->qhead].data; /* lp points into it: freed at the end */
     r->qhead++;
     if (e) {
         pkt_fail(r, ev->line, "error handling packet: the engine sent a packet that is not TCP "
                               "(%s)", wire_err_name(e));
+        free(raw);
         return;
     }
     parse_live_opts(&lp);
@@ -637,6 +638,7 @@ static void expect_packet(struct pkt_runner *r, const struct pkt_event *ev, uint
                 f->ts_script = pk->opts[i].a;
             }
         r->last_us = (int64_t)(ev->time.kind == PKT_T_ANY || ev->time.kind == PKT_T_RANGE ? at : lo);
+        free(raw);
         return;
     }
     script_packet_str(&t, pk);
@@ -649,6 +651,7 @@ static void expect_packet(struct pkt_runner *r, const struct pkt_event *ev, uint
              why, secs(lo), t.buf ? t.buf : "", secs(at), a.buf ? a.buf : "");
     free(t.buf);
     free(a.buf);
+    free(raw);
 }
 
 /* ---- events ------------------------------------------------------------------- */
