@@ -3,7 +3,9 @@
  * a TCP server to the kernel, on the same kind of TUN device as tcplab.
  *
  * It keeps no state at all. Every packet is answered from its own header:
- *   SYN            -> SYN,ACK (fixed ISN, our MSS, the same window tcplab offers)
+ *   SYN            -> SYN,ACK (fixed ISN, our MSS, window 65535 with scale 14:
+ *                     the largest window there is, so the kernel is limited
+ *                     only by its own buffers, never by this responder)
  *   data and/or FIN -> ACK of exactly that segment; a FIN is answered with
  *                     FIN,ACK, so connect+close completes on both sides
  *   pure ACK, RST  -> nothing
@@ -12,14 +14,22 @@
  * bench/tun_*.sh measures tcplab against, using the same loop shape: poll(),
  * drain the device until EAGAIN, write each answer at once.
  *
+ * With --vnet the device is opened with IFF_VNET_HDR and TUNSETOFFLOAD
+ * (TUN_F_CSUM | TUN_F_TSO4): the kernel then hands over GSO super-packets
+ * of up to 64 KB with partial checksums, and one ACK answers a whole one —
+ * the best this kind of device can do.
+ *
  * usage: bench_tun_ceiling [--tun NAME] [--kernel-addr A.B.C.D/N] [--addr A.B.C.D]
- *                          [--mtu N] [--window BYTES] [--wscale N]
+ *                          [--mtu N] [--window BYTES] [--wscale N (14; -1 none)] [--vnet]
  * Runs until SIGINT/SIGTERM, then prints packets in/out on stderr.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +48,7 @@ struct ceiling {
     uint32_t addr;
     uint16_t mss, window;
     int wscale; /* -1: no window scale option */
+    bool vnet;  /* every packet starts with a struct virtio_net_hdr */
     unsigned long long in, out;
 };
 
@@ -137,6 +148,14 @@ static void answer(struct ceiling *c, const uint8_t *pkt, size_t len)
     uint32_t pseudo = get16(r + 12) + get16(r + 14) + get16(r + 16) + get16(r + 18) +
                       WIRE_PROTO_TCP + (uint32_t)thl;
     put16(h + 16, csum(h, thl, pseudo));
+    if (c->vnet) {
+        /* A plain packet with its checksums complete: an all-zero header. */
+        uint8_t v[sizeof(struct virtio_net_hdr) + 60] = {0};
+        memcpy(v + sizeof(struct virtio_net_hdr), r, 20 + thl);
+        if (tun_dev_write(c->dev, v, sizeof(struct virtio_net_hdr) + 20 + thl) == 0)
+            c->out++;
+        return;
+    }
     if (tun_dev_write(c->dev, r, 20 + thl) == 0)
         c->out++;
 }
@@ -144,6 +163,12 @@ static void answer(struct ceiling *c, const uint8_t *pkt, size_t len)
 static int parse_args(int argc, char **argv, struct tun_dev_config *dc, struct ceiling *c)
 {
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--vnet")) {
+            c->vnet = true;
+            dc->vnet_hdr = true;
+            dc->offload = TUN_F_CSUM | TUN_F_TSO4;
+            continue;
+        }
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
             return -1;
@@ -181,10 +206,10 @@ int main(int argc, char **argv)
 {
     struct tun_dev_config dc;
     tun_dev_config_defaults(&dc);
-    struct ceiling c = {.addr = 0x0a070002, .window = 65535, .wscale = -1};
+    struct ceiling c = {.addr = 0x0a070002, .window = 65535, .wscale = 14};
     if (parse_args(argc, argv, &dc, &c) < 0) {
         fprintf(stderr, "usage: bench_tun_ceiling [--tun NAME] [--kernel-addr A.B.C.D/N] "
-                        "[--addr A.B.C.D] [--mtu N] [--window BYTES] [--wscale N]\n");
+                        "[--addr A.B.C.D] [--mtu N] [--window BYTES] [--wscale N] [--vnet]\n");
         return 2;
     }
     char msg[512];
@@ -196,7 +221,8 @@ int main(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    static uint8_t buf[65536];
+    static uint8_t buf[65536 + sizeof(struct virtio_net_hdr)];
+    size_t skip = c.vnet ? sizeof(struct virtio_net_hdr) : 0;
     while (!stop) {
         struct pollfd p = {.fd = tun_dev_fd(c.dev), .events = POLLIN};
         if (poll(&p, 1, -1) < 0 && errno != EINTR)
@@ -208,7 +234,8 @@ int main(int argc, char **argv)
             if (n < 0)
                 break;
             c.in++;
-            answer(&c, buf, (size_t)n);
+            if ((size_t)n > skip)
+                answer(&c, buf + skip, (size_t)n - skip);
         }
     }
     fprintf(stderr, "bench_tun_ceiling: %llu packets in, %llu out\n", c.in, c.out);

@@ -15,6 +15,15 @@
  *                                them until stdin closes, then close them
  *   sink PORT                    a kernel discard server (the veth
  *                                reference): read to EOF, close; forever
+ *   echo HOST PORT MB            send MB megabytes to an echo server while
+ *                                reading them back; half-close at the end,
+ *                                read to EOF; prints "echo MB SECONDS MB/s"
+ *                                (fails if fewer bytes came back)
+ *   echosrv PORT                 a kernel echo server (the veth reference),
+ *                                one connection at a time; forever
+ *   recv PORT                    accept one connection, read it to EOF;
+ *                                prints "recv MB SECONDS MB/s" (the kernel
+ *                                receiving from `tcplab connect`)
  *
  * Every loop is bounded: a run gives up after 120 s and says so (status 1).
  */
@@ -286,6 +295,115 @@ static int sink(int port)
     }
 }
 
+static int echo_client(const char *host, int port, long mb)
+{
+    struct sockaddr_in a = addr_of(host, port);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        perror("connect");
+        return 1;
+    }
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    static char out[1 << 16], in[1 << 18];
+    long long total = (long long)mb << 20, sent = 0, got = 0;
+    bool shut = false;
+    double t0 = now_s();
+    for (;;) {
+        if (now_s() - t0 > GIVE_UP_S) {
+            fprintf(stderr, "echo: gave up after %.0f s (%lld of %lld bytes back)\n", GIVE_UP_S,
+                    got, total);
+            return 1;
+        }
+        struct pollfd p = {fd, POLLIN | (sent < total ? POLLOUT : 0), 0};
+        if (poll(&p, 1, 1000) < 0 && errno != EINTR)
+            return 1;
+        if (sent < total && (p.revents & POLLOUT)) {
+            size_t want = total - sent < (long long)sizeof out ? (size_t)(total - sent) : sizeof out;
+            ssize_t n = send(fd, out, want, MSG_NOSIGNAL);
+            if (n > 0)
+                sent += n;
+        }
+        if (sent == total && !shut) {
+            shutdown(fd, SHUT_WR);
+            shut = true;
+        }
+        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t n;
+            while ((n = read(fd, in, sizeof in)) > 0)
+                got += n;
+            if (n == 0)
+                break;
+            if (n < 0 && errno != EAGAIN) {
+                perror("echo: read");
+                return 1;
+            }
+        }
+    }
+    double dt = now_s() - t0;
+    close(fd);
+    if (got != total) {
+        fprintf(stderr, "echo: %lld bytes came back of %lld\n", got, total);
+        return 1;
+    }
+    printf("echo %ld %.3f %.1f\n", mb, dt, (double)total / 1e6 / dt);
+    return 0;
+}
+
+static int listen_on(int port)
+{
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = addr_of("0.0.0.0", port);
+    if (bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 16) < 0) {
+        perror("bind/listen");
+        exit(1);
+    }
+    return l;
+}
+
+static int echo_server(int port)
+{
+    int l = listen_on(port);
+    static char buf[1 << 18];
+    for (;;) {
+        int c = accept(l, NULL, NULL);
+        if (c < 0)
+            continue;
+        ssize_t n;
+        while ((n = read(c, buf, sizeof buf)) > 0)
+            for (ssize_t off = 0; off < n;) {
+                ssize_t w = write(c, buf + off, (size_t)(n - off));
+                if (w <= 0)
+                    break;
+                off += w;
+            }
+        close(c);
+    }
+    return 0;
+}
+
+static int recv_one(int port)
+{
+    int l = listen_on(port);
+    struct pollfd p = {l, POLLIN, 0};
+    if (poll(&p, 1, (int)(GIVE_UP_S * 1000)) <= 0) {
+        fprintf(stderr, "recv: nobody connected in %.0f s\n", GIVE_UP_S);
+        return 1;
+    }
+    int c = accept(l, NULL, NULL);
+    double t0 = now_s();
+    static char buf[1 << 18];
+    long long got = 0;
+    ssize_t n;
+    while ((n = read(c, buf, sizeof buf)) > 0)
+        got += n;
+    double dt = now_s() - t0;
+    close(c);
+    printf("recv %.1f %.3f %.1f\n", (double)got / (1 << 20), dt, (double)got / 1e6 / dt);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     raise_fd_limit();
@@ -299,7 +417,14 @@ int main(int argc, char **argv)
         return hold(argv[2], atoi(argv[3]), atol(argv[4]));
     if (argc == 3 && !strcmp(argv[1], "sink"))
         return sink(atoi(argv[2]));
+    if (argc == 5 && !strcmp(argv[1], "echo"))
+        return echo_client(argv[2], atoi(argv[3]), atol(argv[4]));
+    if (argc == 3 && !strcmp(argv[1], "echosrv"))
+        return echo_server(atoi(argv[2]));
+    if (argc == 3 && !strcmp(argv[1], "recv"))
+        return recv_one(atoi(argv[2]));
     fprintf(stderr, "usage: bench_tun_kclient bulk HOST PORT MB | conns HOST PORT N INFLIGHT |\n"
-                    "       tw HOST PORTS N INFLIGHT | hold HOST PORT N | sink PORT\n");
+                    "       tw HOST PORTS N INFLIGHT | hold HOST PORT N | sink PORT |\n"
+                    "       echo HOST PORT MB | echosrv PORT | recv PORT\n");
     return 2;
 }

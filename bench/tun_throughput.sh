@@ -4,7 +4,8 @@
 # Three servers receive the same bulk transfer from a kernel TCP client
 # (bench_tun_kclient bulk), each measured in this same run:
 #   veth     kernel TCP in a second namespace over a veth pair (reference a)
-#   ceiling  bench_tun_ceiling on a TUN device: ACK every segment, no state (reference b)
+#   ceiling  bench_tun_ceiling on a TUN device: ACK every segment, no state,
+#            the largest window (reference b); bench/tun_compare.sh has them all
 #   tcplab   tcplab listen 9:discard on a TUN device
 # Everything happens inside a private network namespace made here.
 # Env: TUN_BENCH_MB (default 400) megabytes per transfer, TUN_BENCH_REPS (3):
@@ -59,7 +60,7 @@ sleep 0.3
 VETH=$(bulk 10.8.0.2)
 kill $SINK $NS; wait $SINK $NS 2>/dev/null || true
 
-# (b) the TUN ceiling, same window as tcplab offers (65535, no window scaling)
+# (b) the TUN ceiling: zero work, the largest window there is (65535 << 14)
 "$B/bench/bench_tun_ceiling" 2>/dev/null & P=$!
 wait_dev
 CEIL=$(bulk 10.7.0.2)

@@ -4,6 +4,8 @@
 #   scripts/deps.sh build     what `make` needs: compiler, CMake, the libraries
 #   scripts/deps.sh test      the above, plus what `make test`, the fuzz smoke run
 #                             and the benchmarks use (nc, curl, nft, tshark, tmux, ...)
+#   scripts/deps.sh bench    the above, plus the reference stacks bench/run compares
+#                             against (Debian's lwIP for bench/tun_compare.sh)
 #   scripts/deps.sh --check SET...   only report; never install
 #
 # Installed packages are found with dpkg-query. Missing ones are installed
@@ -17,9 +19,11 @@ build_pkgs=(cmake pkg-config gcc make libncurses-dev libcmocka-dev libpcap-dev l
 # tcpdump: the captures `play capture.pcap` is tested on.
 test_pkgs=(iproute2 netcat-openbsd curl nftables tshark tmux python3 clang libclang-rt-14-dev
            valgrind tcpdump)
+# liblwip-dev: bench/lwip/bench_tun_lwip.c, the lwIP reference on TUN (built only if found).
+bench_pkgs=(liblwip-dev)
 
 usage() {
-    echo "usage: $0 [--check] build|test..." >&2
+    echo "usage: $0 [--check] build|test|bench..." >&2
     exit 2
 }
 
@@ -30,6 +34,7 @@ for arg in "$@"; do
     --check) check_only=1 ;;
     build) wanted+=("${build_pkgs[@]}") ;;
     test) wanted+=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+    bench) wanted+=("${build_pkgs[@]}" "${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
     -h | --help) usage ;;
     *) echo "deps.sh: unknown package set '$arg'" >&2; usage ;;
     esac

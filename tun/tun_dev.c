@@ -215,7 +215,7 @@ int tun_dev_open(const struct tun_dev_config *cfg, struct tun_dev **out, char *m
     }
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (cfg->vnet_hdr ? IFF_VNET_HDR : 0);
     memcpy(ifr.ifr_name, cfg->name, nlen);
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         int e = errno;
@@ -229,6 +229,13 @@ int tun_dev_open(const struct tun_dev_config *cfg, struct tun_dev **out, char *m
         else
             snprintf(msg, msglen, "cannot create TUN device %s: %s", cfg->name, strerror(e));
         return e == EACCES ? -EPERM : (e == EBUSY ? -EEXIST : -e);
+    }
+    if (cfg->vnet_hdr && tun_dev_setup_offload(fd, cfg) < 0) {
+        int e = errno;
+        close(fd);
+        snprintf(msg, msglen, "cannot enable offloads on TUN device %s: %s — try --no-offload",
+                 cfg->name, strerror(e));
+        return -e;
     }
     /* After the permission checks, so not being allowed is what is said first;
      * the new device has no address yet, so it does not find itself. */

@@ -23,6 +23,12 @@ struct tun_dev_config {
     uint32_t kernel_addr; /* the kernel's address on it, host order (10.7.0.1) */
     uint8_t prefix_len;   /* its prefix length (24) */
     unsigned mtu;         /* 1500 */
+    /* Offloads (tun_dev_offload.c): with vnet_hdr every packet read or
+     * written starts with a struct virtio_net_hdr (10 bytes), and the
+     * TUNSETOFFLOAD flags (TUN_F_CSUM, TUN_F_TSO4) let the kernel hand over
+     * GSO super-packets and partial checksums. Off by default. */
+    bool vnet_hdr;
+    unsigned offload;
 };
 void tun_dev_config_defaults(struct tun_dev_config *cfg);
 
@@ -35,6 +41,9 @@ struct tun_dev;
  *   -ENOENT  no /dev/net/tun
  *   -EINVAL  bad name or MTU */
 int tun_dev_open(const struct tun_dev_config *cfg, struct tun_dev **out, char *msg, size_t msglen);
+/* The device's offload setup, right after TUNSETIFF (IFF_VNET_HDR was
+ * given): TUNSETVNETHDRSZ and TUNSETOFFLOAD. 0 or a negative errno. */
+int tun_dev_setup_offload(int fd, const struct tun_dev_config *cfg);
 /* Close the descriptor, which removes the interface. */
 void tun_dev_close(struct tun_dev *d);
 
