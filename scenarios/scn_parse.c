@@ -1019,6 +1019,12 @@ static int parse_set(struct parser *P)
                 c->rcvbuf = (uint32_t)v;
             else
                 c->sndbuf = (uint32_t)v;
+        } else if (strcmp(opt, "syncookies") == 0) {
+            int mode = P->t[3].k == TK_WORD ? tcp_syncookies_parse(P->t[3].w) : -1;
+            if (mode < 0)
+                return fail_tok(P, 3, "e.g. `set server syncookies always`",
+                                "syncookies is never, auto or always");
+            c->syncookies = (enum tcp_syncookies)mode;
         } else if (strcmp(opt, "syn_retries") == 0 || strcmp(opt, "synack_retries") == 0 ||
                    strcmp(opt, "data_retries") == 0 || strcmp(opt, "keepcnt") == 0) {
             if (tok_uint(P, 3, 255, &v) < 0)
@@ -1035,7 +1041,7 @@ static int parse_set(struct parser *P)
             return fail_tok(P, 2,
                             "options: msl mss rcvbuf sndbuf delack nagle wscale rto_initial "
                             "rto_min rto_max syn_retries synack_retries data_retries keepidle "
-                            "keepintvl keepcnt",
+                            "keepintvl keepcnt syncookies",
                             "unknown option '%s'", opt);
         }
     }

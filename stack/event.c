@@ -33,6 +33,9 @@ const char *tev_drop_reason_name(int reason)
         [TCP_DROP_OTHER_PROTOCOL] = "other_protocol",
         [TCP_DROP_RCV_WINDOW_FULL] = "receive_window_full",
         [TCP_DROP_ICMP_UNHANDLED] = "icmp_unhandled",
+        [TCP_DROP_CONN_LIMIT] = "conn_limit",
+        [TCP_DROP_OOO_LIMIT] = "ooo_limit",
+        [TCP_DROP_BAD_COOKIE] = "bad_cookie",
     };
     if (reason < 0)
         return wire_err_name(reason);

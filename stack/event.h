@@ -71,6 +71,9 @@ enum tcp_drop_reason {
     TCP_DROP_OTHER_PROTOCOL,     /* not TCP and not an ICMP echo request */
     TCP_DROP_RCV_WINDOW_FULL,    /* text beyond what the receive buffer can take */
     TCP_DROP_ICMP_UNHANDLED,     /* ICMP, but not an echo request */
+    TCP_DROP_CONN_LIMIT,         /* SYN: cfg.max_conns connection blocks exist */
+    TCP_DROP_OOO_LIMIT,          /* out-of-order text beyond max_ooo_conn / max_ooo_total */
+    TCP_DROP_BAD_COOKIE,         /* ACK to a listener whose SYN cookie is wrong or stale */
     TCP_DROP_REASON_MAX_
 };
 
@@ -121,6 +124,7 @@ struct tev {
             size_t raw_len;
             bool retransmission;   /* out: this is a retransmission */
             bool probe;            /* out: keepalive or zero-window probe */
+            bool cookie;           /* out: a SYN,ACK whose ISN is a SYN cookie (SYN queue full) */
         } seg;
         struct {
             enum tcp_state from, to;

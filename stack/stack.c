@@ -40,6 +40,11 @@ void stack_config_defaults(struct stack_config *cfg)
     cfg->ephemeral_lo = 40000;
     cfg->ephemeral_hi = 60999;
     cfg->max_sockets = 1u << 20;
+    cfg->max_conns = 65536;
+    cfg->max_time_wait = 16384;
+    cfg->max_ooo_conn = 65536;
+    cfg->max_ooo_total = 4u << 20;
+    cfg->syncookies = TCP_SYNCOOKIES_AUTO;
 }
 
 struct stack *stack_new(const struct stack_config *cfg)
@@ -59,6 +64,18 @@ struct stack *stack_new(const struct stack_config *cfg)
         s->cfg.rto_min_us = 1;
     if (s->cfg.rto_max_us < s->cfg.rto_min_us)
         s->cfg.rto_max_us = s->cfg.rto_min_us;
+    /* A configuration made without stack_config_defaults() gets the default
+     * limits, not limits of zero. */
+    struct stack_config d;
+    stack_config_defaults(&d);
+    if (!s->cfg.max_conns)
+        s->cfg.max_conns = d.max_conns;
+    if (!s->cfg.max_time_wait)
+        s->cfg.max_time_wait = d.max_time_wait;
+    if (!s->cfg.max_ooo_conn)
+        s->cfg.max_ooo_conn = d.max_ooo_conn;
+    if (!s->cfg.max_ooo_total)
+        s->cfg.max_ooo_total = d.max_ooo_total;
     /* One packet: the largest IPv4 datagram (an ICMP echo reply can be that big). */
     s->pkt_cap = 65535;
     s->pkt = malloc(s->pkt_cap);
@@ -104,6 +121,11 @@ void stack_get_stats(const struct stack *s, struct stack_stats *out)
 {
     *out = s->stats;
     out->conns_active = s->nhashed;
+    out->ooo_bytes = s->ooo_bytes;
+    out->syn_queue = 0;
+    for (int i = 0; i < TCP_LISTEN_BUCKETS; i++)
+        for (const struct tcp_conn *l = s->listeners[i]; l; l = l->hnext)
+            out->syn_queue += l->syn_q_len;
 }
 
 uint64_t stack_next_deadline(const struct stack *s)

@@ -67,7 +67,24 @@ struct stack_config {
     uint8_t isn_key[16];      /* RFC 6528 secret; fixed in simulation for reproducible runs */
     uint16_t ephemeral_lo, ephemeral_hi; /* client port range (40000..60999) */
     uint32_t max_sockets;     /* descriptor table size (1 << 20) */
+
+    /* Hard limits on what remote peers can make the stack hold (docs/engine.md,
+     * "Limits under attack"). Each one reached counts in stack_stats. */
+    uint32_t max_conns;       /* connection blocks (all states but LISTEN); a SYN that
+                                 would pass it is dropped, conn_limit (65536) */
+    uint32_t max_time_wait;   /* TIME_WAIT blocks; one more closes the oldest (16384) */
+    uint32_t max_ooo_conn;    /* out-of-order bytes held by one connection (65536) */
+    uint32_t max_ooo_total;   /* out-of-order bytes held by all connections (4 MB) */
+    enum tcp_syncookies {     /* RFC 4987 §3.6 SYN cookies */
+        TCP_SYNCOOKIES_AUTO,  /* only when a listener's SYN queue is full (default, Linux's 1) */
+        TCP_SYNCOOKIES_NEVER, /* a full SYN queue drops the SYN (backlog_full) */
+        TCP_SYNCOOKIES_ALWAYS /* every SYN to a listener gets a cookie, no state kept */
+    } syncookies;
 };
+
+/* "never" / "auto" / "always" -> the value, or -1. */
+int tcp_syncookies_parse(const char *word);
+const char *tcp_syncookies_name(enum tcp_syncookies mode);
 
 /* Fill in the defaults above (addr 10.7.0.2, key all zero). */
 void stack_config_defaults(struct stack_config *cfg);
@@ -92,10 +109,21 @@ uint64_t stack_next_deadline(const struct stack *s);
 struct stack_stats {
     uint64_t pkts_in, pkts_out;
     uint64_t drops;                     /* all TEV_DROP events */
-    uint64_t drops_by_reason[32];       /* index: reason + 16 (wire errors are negative) */
+    uint64_t drops_by_reason[48];       /* index: reason + 16 (wire errors are negative) */
     uint64_t retransmissions;
     uint64_t conns_active;              /* connection blocks alive, TIME_WAIT included */
     uint64_t conns_time_wait;
+    uint64_t syn_queue;                 /* half-open passive connections now, all listeners */
+    uint64_t ooo_bytes;                 /* out-of-order bytes held now, all connections */
+    /* limits reached (cfg.max_*), each a count of times */
+    uint64_t limit_conns;               /* SYN dropped: max_conns blocks exist */
+    uint64_t limit_syn_queue;           /* SYN found its listener's SYN queue full */
+    uint64_t limit_ooo;                 /* out-of-order segment dropped: max_ooo_conn/_total */
+    uint64_t limit_time_wait;           /* oldest TIME_WAIT block closed to make room */
+    /* SYN cookies (RFC 4987 §3.6) */
+    uint64_t cookies_sent;              /* SYN,ACKs whose ISN is a cookie */
+    uint64_t cookies_ok;                /* ACKs with a valid cookie: connection made */
+    uint64_t cookies_bad;               /* ACKs with a wrong or stale cookie: dropped */
 };
 void stack_get_stats(const struct stack *s, struct stack_stats *out);
 #define STACK_DROP_INDEX(reason) ((reason) + 16)

@@ -55,6 +55,8 @@ void conn_maybe_bury(struct stack *s, struct tcp_conn *c)
 {
     if (c->dead || c->sd >= 0 || c->listener || c->state != TCP_CLOSED)
         return;
+    c->ooo.n = 0;
+    tcp_ooo_account(s, c);
     c->dead = 1;
     c->qnext = s->graveyard;
     s->graveyard = c;
@@ -107,8 +109,10 @@ static void conn_enter_time_wait(struct stack *s, struct tcp_conn *c)
     if (c->sd < 0 || c->rcvq.len == 0)
         rbuf_release(&c->rcvq);
     c->ooo.n = 0;
+    tcp_ooo_account(s, c);
     s->stats.conns_time_wait++;
     tcp_timer_arm(s, c, TCP_TIMER_TIME_WAIT, s->now + 2 * s->cfg.msl_us);
+    tcp_tw_enter(s, c);
 }
 
 /* CLOSED: "delete the TCB". The block leaves the tables at once; the memory
@@ -124,6 +128,7 @@ static void conn_enter_closed(struct stack *s, struct tcp_conn *c)
     if (c->sd < 0)
         rbuf_release(&c->rcvq);
     c->ooo.n = 0;
+    tcp_ooo_account(s, c);
     conn_detach_from_listener(c);
     conn_maybe_bury(s, c);
 }
@@ -135,8 +140,10 @@ void tcp_set_state(struct stack *s, struct tcp_conn *c, enum tcp_state to, const
     if (from == to)
         return;
     c->state = (uint8_t)to;
-    if (from == TCP_TIME_WAIT)
+    if (from == TCP_TIME_WAIT) {
         s->stats.conns_time_wait--;
+        tcp_tw_leave(s, c);
+    }
     if (stack_observed(s)) {
         struct tev ev;
         stack_event_init(s, &ev, TEV_STATE, c);

@@ -122,6 +122,90 @@ static void tcp_child_of_listener(struct tcp_conn *c, struct tcp_conn *l)
     c->state = TCP_LISTEN;
 }
 
+static void tcp_in_other_states(struct stack *s, struct tcp_conn *c, struct tcp_seg *seg);
+
+/* SYN cookies (RFC 4987 §3.6, syncookie.c): the SYN,ACK that keeps no state. */
+static void tcp_send_cookie(struct stack *s, struct tcp_conn *l, const struct tcp_seg *seg,
+                            const struct tcp_tuple *t)
+{
+    const struct wire_tcp_opts *o = &seg->th->opts;
+    uint16_t mss;
+    struct wire_tcp th;
+    memset(&th, 0, sizeof th);
+    th.sport = t->lport;
+    th.dport = t->rport;
+    th.seq = tcp_cookie_make(s, t, seg->seq, o->has_mss ? o->mss : 536, &mss);
+    th.ack = seg->seq + 1;
+    th.flags = TCP_SYN | TCP_ACK;
+    th.opts.has_mss = true; /* ours; no window scale: we could not remember the peer's */
+    th.opts.mss = s->cfg.mss;
+    th.win = (uint16_t)min_u32(l->rcvbuf, 65535);
+    s->stats.cookies_sent++;
+    l->cookie_last_us = s->now + 1;
+    s->emitting_cookie = true;
+    tcp_emit_packet(s, l, t->laddr, t->raddr, &th, NULL, 0, false, false);
+    s->emitting_cookie = false;
+}
+
+/* Is an ACK arriving at this listener perhaps the answer to a cookie? Only
+ * if cookies are always on, or one was sent in the last two periods (as
+ * Linux asks); otherwise it gets the RFC's reset. */
+static bool tcp_cookie_expected(const struct stack *s, const struct tcp_conn *l)
+{
+    if (s->cfg.syncookies == TCP_SYNCOOKIES_ALWAYS)
+        return true;
+    return s->cfg.syncookies == TCP_SYNCOOKIES_AUTO && l->cookie_last_us &&
+           s->now - (l->cookie_last_us - 1) < 128ull * 1000000;
+}
+
+/* The ACK of a cookie SYN,ACK: check the cookie, then make the connection
+ * the SYN would have made (SYN_RECEIVED) and let the ACK complete it. */
+static void tcp_in_cookie_ack(struct stack *s, struct tcp_conn *l, const struct tcp_seg *seg,
+                              const struct tcp_tuple *tuple)
+{
+    uint16_t mss;
+    if (tcp_cookie_check(s, tuple, seg->seq - 1, seg->ack - 1, &mss) < 0) {
+        s->stats.cookies_bad++;
+        tcp_drop_seg(s, l, seg, TCP_DROP_BAD_COOKIE);
+        return;
+    }
+    if (l->acc_q_len >= l->backlog) {
+        tcp_drop_seg(s, l, seg, TCP_DROP_BACKLOG_FULL);
+        return;
+    }
+    if (!tcp_limit_conn_ok(s)) {
+        tcp_drop_seg(s, l, seg, TCP_DROP_CONN_LIMIT);
+        return;
+    }
+    struct tcp_conn *c = conn_new(s);
+    if (!c)
+        return;
+    c->tuple = *tuple;
+    if (conn_hash_insert(s, c) < 0) {
+        conn_destroy(c);
+        return;
+    }
+    port_ref(s, c);
+    tcp_child_of_listener(c, l);
+    s->stats.cookies_ok++;
+    c->irs = seg->seq - 1;
+    c->rcv_nxt = seg->seq;
+    c->rcv_adv = c->rcv_nxt + min_u32(c->rcvbuf, 65535);
+    c->iss = seg->ack - 1;
+    c->snd_una = c->iss;
+    c->snd_nxt = c->snd_max = c->iss + 1;
+    c->rtx_high = c->iss;
+    c->mss = mss < s->cfg.mss ? mss : s->cfg.mss;
+    c->snd_wnd = seg->wnd; /* no window scaling after a cookie */
+    c->max_snd_wnd = c->snd_wnd;
+    c->snd_wl1 = seg->seq - 1;
+    c->snd_wl2 = c->iss;
+    c->last_rcv_us = s->now;
+    tcp_set_state(s, c, TCP_SYN_RECEIVED, "valid SYN cookie");
+    struct tcp_seg ack = *seg;
+    tcp_in_other_states(s, c, &ack);
+}
+
 static void tcp_in_listen(struct stack *s, struct tcp_conn *l, const struct tcp_seg *seg,
                           const struct tcp_tuple *tuple)
 {
@@ -137,6 +221,10 @@ static void tcp_in_listen(struct stack *s, struct tcp_conn *l, const struct tcp_
      * a connection still in the LISTEN state. An acceptable reset segment
      * should be formed for any arriving ACK-bearing segment." */
     if (seg->flags & TCP_ACK) {
+        if (!(seg->flags & TCP_SYN) && tcp_cookie_expected(s, l)) {
+            tcp_in_cookie_ack(s, l, seg, tuple);
+            return;
+        }
         tcp_drop_seg(s, l, seg, TCP_DROP_BAD_ACK);
         tcp_rst_reply(s, seg);
         return;
@@ -148,10 +236,28 @@ static void tcp_in_listen(struct stack *s, struct tcp_conn *l, const struct tcp_
         return;
     }
     /* The listen backlog: half-open connections wait in the SYN queue,
-     * complete ones in the accept queue. Like Linux, a SYN that finds
-     * either full is dropped silently; the client will retry it. */
-    if (l->syn_q_len >= l->backlog || l->acc_q_len >= l->backlog) {
+     * complete ones in the accept queue. Like Linux, a SYN that finds the
+     * accept queue full is dropped silently (the client will retry it); one
+     * that finds the SYN queue full gets a SYN cookie (RFC 4987 §3.6), or
+     * with cookies off is dropped too. */
+    bool syn_q_full = l->syn_q_len >= l->backlog;
+    if (syn_q_full)
+        s->stats.limit_syn_queue++;
+    if (l->acc_q_len >= l->backlog) {
         tcp_drop_seg(s, l, seg, TCP_DROP_BACKLOG_FULL);
+        return;
+    }
+    if (s->cfg.syncookies == TCP_SYNCOOKIES_ALWAYS ||
+        (syn_q_full && s->cfg.syncookies == TCP_SYNCOOKIES_AUTO)) {
+        tcp_send_cookie(s, l, seg, tuple);
+        return;
+    }
+    if (syn_q_full) {
+        tcp_drop_seg(s, l, seg, TCP_DROP_BACKLOG_FULL);
+        return;
+    }
+    if (!tcp_limit_conn_ok(s)) {
+        tcp_drop_seg(s, l, seg, TCP_DROP_CONN_LIMIT);
         return;
     }
     struct tcp_conn *c = conn_new(s);
@@ -398,6 +504,7 @@ static enum tcp_text tcp_in_text(struct stack *s, struct tcp_conn *c, const stru
     if (off == 0) {
         rbuf_write_at(&c->rcvq, c->rcvq.len, data, n);
         uint32_t adv = tcp_asm_advance(&c->ooo, n);
+        tcp_ooo_account(s, c);
         c->rcvq.len += adv;
         c->rcv_nxt += adv;
         /* RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: delay the ACK, but ACK
@@ -411,11 +518,17 @@ static enum tcp_text tcp_in_text(struct stack *s, struct tcp_conn *c, const stru
     } else {
         /* Out of order: keep it in place in the receive ring, remember the
          * range, and send a duplicate ACK at once (RFC 5681 §4.2). */
-        if (tcp_asm_add(&c->ooo, (uint32_t)off, n) == 0) {
-            rbuf_write_at(&c->rcvq, c->rcvq.len + (uint32_t)off, data, n);
-        } else {
+        struct tcp_asm after = c->ooo;
+        if (tcp_asm_add(&after, (uint32_t)off, n) < 0) {
             tcp_drop_seg(s, c, seg, TCP_DROP_RCV_WINDOW_FULL);
             result = TCP_TEXT_CUT;
+        } else if (!tcp_limit_ooo_ok(s, c, tcp_asm_bytes(&after))) {
+            tcp_drop_seg(s, c, seg, TCP_DROP_OOO_LIMIT);
+            result = TCP_TEXT_CUT;
+        } else {
+            c->ooo = after;
+            tcp_ooo_account(s, c);
+            rbuf_write_at(&c->rcvq, c->rcvq.len + (uint32_t)off, data, n);
         }
         c->ack_owed = 1;
     }

@@ -157,9 +157,13 @@ struct tcp_conn {
     uint32_t ka_cnt;
     uint64_t user_timeout_us;
 
+    uint32_t ooo_held; /* bytes held out of order (ooo's ranges), counted in stack.ooo_bytes */
+    struct tcp_conn *tw_prev, *tw_next; /* TIME_WAIT blocks, oldest first (tcp_limit.c) */
+
     /* listeners only */
     uint32_t backlog, syn_q_len, acc_q_len;
     struct tcp_conn *acc_head, *acc_tail;
+    uint64_t cookie_last_us; /* when this listener last sent a SYN cookie (+1; 0 never) */
 };
 
 /* ---- the stack ----------------------------------------------------------- */
@@ -189,6 +193,10 @@ struct stack {
 
     uint64_t challenge_window_us; /* RFC 5961 §7: start of the current second */
     uint32_t challenge_acks;      /* challenge ACKs sent in it */
+
+    uint64_t ooo_bytes;                 /* out-of-order bytes held by all connections */
+    struct tcp_conn *tw_head, *tw_tail; /* TIME_WAIT blocks, oldest first */
+    bool emitting_cookie;               /* the packet being emitted is a cookie SYN,ACK */
 
     struct tcp_conn *graveyard; /* freed at the end of the current call */
     uint8_t *pkt;               /* scratch buffer for one outgoing packet */
@@ -340,6 +348,23 @@ void tcp_send_challenge_ack(struct stack *s, struct tcp_conn *c);
 /* ---- isn.c --------------------------------------------------------------- */
 
 uint64_t tcp_siphash24(const uint8_t key[16], const uint8_t *msg, size_t len);
+
+/* tcp_limit.c: the hard limits of stack_config (max_conns, max_time_wait,
+ * max_ooo_*), and the TIME_WAIT list they need. */
+bool tcp_limit_conn_ok(struct stack *s);
+bool tcp_limit_ooo_ok(struct stack *s, const struct tcp_conn *c, uint32_t held_after);
+void tcp_ooo_account(struct stack *s, struct tcp_conn *c);
+uint32_t tcp_asm_bytes(const struct tcp_asm *a);
+void tcp_tw_enter(struct stack *s, struct tcp_conn *c);
+void tcp_tw_leave(struct stack *s, struct tcp_conn *c);
+
+/* syncookie.c: RFC 4987 §3.6 SYN cookies. The cookie is the ISN of a
+ * SYN,ACK sent without keeping state; the ACK that echoes it (ACK-1) is
+ * checked, and on success yields the MSS the SYN asked for. */
+uint32_t tcp_cookie_make(const struct stack *s, const struct tcp_tuple *t, uint32_t peer_isn,
+                         uint16_t peer_mss, uint16_t *mss_used);
+int tcp_cookie_check(const struct stack *s, const struct tcp_tuple *t, uint32_t peer_isn,
+                     uint32_t cookie, uint16_t *mss);
 uint32_t tcp_isn(const uint8_t key[16], const struct tcp_tuple *t, uint64_t now_us);
 
 #endif

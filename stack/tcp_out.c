@@ -81,6 +81,7 @@ void tcp_emit_packet(struct stack *s, const struct tcp_conn *c, uint32_t src, ui
         ev.u.seg.raw_len = len;
         ev.u.seg.retransmission = retransmission;
         ev.u.seg.probe = probe;
+        ev.u.seg.cookie = s->emitting_cookie;
         stack_emit(s, &ev);
     }
     s->cfg.output(s->cfg.output_ctx, s->pkt, len);

@@ -179,6 +179,7 @@ static int tcp_open_active(struct stack *s, struct tcp_conn *c, uint32_t addr, u
     c->fin_queued = c->close_pending = c->rcv_fin = c->rcv_fin_held = c->shut_rd = 0;
     c->in_recovery = c->rtt_timing = c->ack_owed = 0;
     c->ooo.n = 0;
+    tcp_ooo_account(s, c);
     c->backoff = c->dupacks = c->persist_backoff = c->ka_probes = 0;
     c->iss = tcp_isn(s->cfg.isn_key, &c->tuple, s->now);
     c->snd_una = c->iss;

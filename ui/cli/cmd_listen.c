@@ -215,6 +215,24 @@ int cmd_listen(int argc, char **argv)
         svc_get_stats(c.svc, &st);
         fprintf(stderr, "tcplab listen: stopped; %llu connections served\n",
                 (unsigned long long)st.accepted);
+        /* What peers made the stack hold, and every limit they ran into. */
+        struct stack_stats ss;
+        stack_get_stats(s, &ss);
+        fprintf(stderr,
+                "  packets in %llu, out %llu, dropped %llu; connection blocks %llu "
+                "(TIME_WAIT %llu), half-open %llu, out-of-order bytes %llu\n"
+                "  limits reached: connections %llu, SYN queue full %llu, out-of-order %llu, "
+                "TIME_WAIT oldest closed %llu\n"
+                "  SYN cookies (%s): sent %llu, valid %llu, bad %llu\n",
+                (unsigned long long)ss.pkts_in, (unsigned long long)ss.pkts_out,
+                (unsigned long long)ss.drops, (unsigned long long)ss.conns_active,
+                (unsigned long long)ss.conns_time_wait, (unsigned long long)ss.syn_queue,
+                (unsigned long long)ss.ooo_bytes, (unsigned long long)ss.limit_conns,
+                (unsigned long long)ss.limit_syn_queue, (unsigned long long)ss.limit_ooo,
+                (unsigned long long)ss.limit_time_wait,
+                tcp_syncookies_name(stack_config(s)->syncookies),
+                (unsigned long long)ss.cookies_sent, (unsigned long long)ss.cookies_ok,
+                (unsigned long long)ss.cookies_bad);
     }
     svc_free(c.svc);
     tun_loop_free(c.loop);

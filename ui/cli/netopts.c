@@ -24,6 +24,8 @@ const char netopts_help[] =
     "  --syn-retries N          SYN retransmissions before giving up, 0..20 (6)\n"
     "  --rcvbuf BYTES           receive buffer per connection, 1K..256M (4M); K/M allowed\n"
     "  --sndbuf BYTES           send buffer per connection, 1K..256M (4M)\n"
+    "  --syncookies MODE        SYN cookies (RFC 4987): never, auto (when a SYN queue is\n"
+    "                           full; the default) or always\n"
     "  --pcap FILE              write every packet crossing the interface (Wireshark)\n"
     "  --trace FILE.jsonl       write every event as JSON Lines\n"
     "  --quiet                  no text trace on stderr\n"
@@ -167,7 +169,7 @@ enum netopts_result netopts_parse(struct netopts *o, int argc, char **argv, cons
         }
         static const char *const with_value[] = {"--tun", "--kernel-addr", "--addr", "--mtu",
                                                  "--msl", "--syn-retries", "--pcap", "--trace",
-                                                 "--rcvbuf", "--sndbuf"};
+                                                 "--rcvbuf", "--sndbuf", "--syncookies"};
         bool known = false;
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             known |= !strcmp(name, with_value[k]);
@@ -229,6 +231,14 @@ enum netopts_result netopts_parse(struct netopts *o, int argc, char **argv, cons
             o->loop.stack.msl_us = (uint64_t)(s * 1e6 + 0.5);
             if (o->loop.stack.msl_us == 0)
                 o->loop.stack.msl_us = 1;
+        } else if (!strcmp(name, "--syncookies")) {
+            int mode = tcp_syncookies_parse(val);
+            if (mode < 0) {
+                usage_error(cmd, usage, "bad --syncookies '%s': use never, auto or always%s", val,
+                            "");
+                return NETOPTS_USAGE;
+            }
+            o->loop.stack.syncookies = (enum tcp_syncookies)mode;
         } else if (!strcmp(name, "--syn-retries")) {
             if (!parse_long(val, 0, 20, &n)) {
                 usage_error(cmd, usage, "bad --syn-retries '%s': use a number from 0 to 20%s", val,

@@ -195,6 +195,8 @@ static void format_event(struct jbuf *j, const struct tev *ev)
             jb_printf(j, ",\"rtx\":true");
         if (ev->u.seg.probe)
             jb_printf(j, ",\"probe\":true");
+        if (ev->u.seg.cookie)
+            jb_printf(j, ",\"cookie\":true");
         break;
     case TEV_STATE:
         jb_conn(j, &ev->tuple);

@@ -303,6 +303,8 @@ static void format_segment(struct line *l, struct trace_text *t, const struct te
         line_printf(l, " (retransmission)");
     if (ev->u.seg.probe)
         line_printf(l, " (probe)");
+    if (ev->u.seg.cookie)
+        line_printf(l, " (SYN queue full: cookie sent)");
 }
 
 static void format_call(struct line *l, const struct tev *ev)
