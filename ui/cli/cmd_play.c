@@ -29,7 +29,7 @@
 #include "view.h"
 
 struct play_args {
-    bool tun, ascii, zh, lang_set, quiz;
+    bool tun, ascii, zh, lang_set, quiz, time_true;
     double speed;
     long dump_steps; /* -1: interactive */
     int w, h;
@@ -41,7 +41,7 @@ static void usage(FILE *out)
 {
     fprintf(
         out,
-        "usage: tcplab play [--tun] [--lang en|zh] [--speed X] [--ascii] [--quiz]\n"
+        "usage: tcplab play [--tun] [--lang en|zh] [--speed X] [--ascii] [--quiz] [--time]\n"
         "                   [--dump-screen N] [--size WxH] SCENARIO\n"
         "       tcplab play [--conn FILTER] [options] CAPTURE.pcap\n\n"
         "Animate a scenario (a .tcps file) in the terminal: the ladder of segments,\n"
@@ -53,13 +53,14 @@ static void usage(FILE *out)
         "  --ascii          draw with ASCII only (terminals without line drawing)\n"
         "  --quiz           predict each step before it plays (docs/quiz.md); with\n"
         "                   --dump-screen N, shows the question asked before step N+1\n"
+        "  --time           start with the time-true ladder (key t): time runs down\n"
         "  --dump-screen N  do not open the UI: print the screen after N steps\n"
         "  --size WxH       screen size for --dump-screen (default 100x30)\n"
         "  --conn FILTER    a capture's connection: N from the list, PORT, ADDR[:PORT]\n"
         "                   or ADDR:PORT-ADDR:PORT (default: the only one, or ask)\n\n"
         "keys: space play/pause, \u2192/n step, \u2190/b back, +/- speed, Home/End,\n"
         "      \u2191/\u2193 select, d details, a abs/rel, g diagram, l language, p quiz,\n"
-        "      ? help, q quit\n",
+        "      t time-true ladder, ? help, q quit\n",
         UI_SPEED_MIN, UI_SPEED_MAX);
 }
 
@@ -83,6 +84,7 @@ static int parse_args(int argc, char **argv, struct play_args *a)
         {"speed", required_argument, NULL, 's'},
         {"ascii", no_argument, NULL, 'a'},
         {"quiz", no_argument, NULL, 'Q'},
+        {"time", no_argument, NULL, 'T'},
         {"dump-screen", required_argument, NULL, 'd'},
         {"size", required_argument, NULL, 'z'},
         {"conn", required_argument, NULL, 'c'},
@@ -108,6 +110,9 @@ static int parse_args(int argc, char **argv, struct play_args *a)
             break;
         case 'Q':
             a->quiz = true;
+            break;
+        case 'T':
+            a->time_true = true;
             break;
         case 'l':
             if (strcmp(optarg, "en") && strcmp(optarg, "zh")) {
@@ -301,6 +306,10 @@ static bool handle_key(int key, struct ui_player *p, struct ui_view_opts *o, int
         ui_player_prev(p);
         o->selected = -1;
         pq->s.phase = QUIZ_IDLE;
+        break;
+    case 't':
+        o->time_true = !o->time_true;
+        o->ladder_scroll = 0;
         break;
     case 'p':
         if (pq->on) {
@@ -569,6 +578,7 @@ play:;
     o.zh = a.zh;
     o.mode = capture ? "CAPTURE" : tl->tun ? "TUN" : "VIRTUAL";
     o.title = title_of(tl, o.zh, a.path);
+    o.time_true = a.time_true;
 
     int status = 0;
     struct play_quiz pq;

@@ -33,6 +33,7 @@ struct ui_view_opts {
     const char *mode;   /* "VIRTUAL" or "TUN" */
     size_t new_from;    /* events from this index on belong to the current step (drawn bold) */
     const struct quiz_session *quiz; /* quiz mode (key p, --quiz): NULL when off */
+    bool time_true;                  /* key t: the ladder's vertical axis is time */
 };
 void ui_view_opts_defaults(struct ui_view_opts *o);
 
@@ -69,6 +70,36 @@ void ui_view_ladder(struct screen *s, struct ui_rect r, const struct ui_model *m
                     double progress, const struct ui_view_opts *o);
 /* The row the view treats as selected (o->selected, or the latest arrow). */
 int ui_ladder_selected(const struct ui_model *m, const struct ui_view_opts *o);
+
+/* ---- the time-true ladder's geometry (view_timeline.c) --------------------------
+ * Each row of the model is split by the times of what is in it; the parts,
+ * in time order, are drawn at row y of a ladder `height` rows tall, and an
+ * arrow ends at arr_y (below y when the segment spent time on the link).
+ * Quiet spans longer than UI_TIME_FOLD rows become one marked break row. */
+#define UI_TIME_FOLD       12
+#define UI_TIME_MIN_GAP_US 2000
+struct ui_time_vrow {
+    size_t row;      /* the model's row */
+    uint64_t t;      /* when */
+    bool arrow;      /* this part holds the row's arrow */
+    unsigned lanes;  /* bit h: this part holds lane h's item */
+    size_t order;    /* position before sorting (ties keep it) */
+    int y, arr_y;
+};
+struct ui_time_break {
+    int y;           /* the marked row */
+    uint64_t gap_us; /* how long the folded span was */
+};
+struct ui_time_layout {
+    size_t n;
+    struct ui_time_vrow *v;
+    int height;
+    struct ui_time_break *breaks;
+    size_t nbreaks;
+    double rows_per_s; /* the scale */
+};
+int ui_time_layout(const struct ui_model *m, struct ui_time_layout *tl); /* 0 or -1 */
+void ui_time_layout_free(struct ui_time_layout *tl);
 
 /* ---- state boxes, timers, queues (view_state.c) ----------------------------- */
 void ui_view_states(struct screen *s, struct ui_rect r, bool boxed, const struct ui_model *m,

@@ -20,6 +20,7 @@ const struct ui_key_help ui_play_keys[] = {
     {"g", "whole state diagram (RFC 9293)", "完整状态图（RFC 9293）"},
     {"l", "narration in English / 中文", "解说语言 English / 中文"},
     {"p", "quiz: predict each step (1-4, s skip)", "测验：预测每一步（1-4 作答，s 跳过）"},
+    {"t", "time-true ladder: time runs down", "按时间比例的梯形图"},
     {"?", "this help (any key closes it)", "本帮助（按任意键关闭）"},
     {"q", "quit", "退出"},
 };

@@ -310,27 +310,47 @@ int ui_ladder_selected(const struct ui_model *m, const struct ui_view_opts *o)
 /* Draw one arrow on row y. The finished picture of the arrow is composed
  * first (shaft, head or ✗, label); then only the part the arrow has
  * travelled so far is copied, so the label is revealed as it passes. */
+/* Where an arrow runs between its two columns, and how it looks. */
+struct arrow_geom {
+    int xs, xd, dir; /* sender's and receiver's column, +1 rightwards */
+    int left, span;  /* first cell strictly between the columns, and how many */
+    int len;         /* cells the shaft covers (a lost one stops short) */
+    uint16_t attr;
+};
+
+static bool arrow_geometry(int x0, const struct ui_ladder_geom *g, const struct ui_arrow *a,
+                           const struct ui_view_opts *o, struct arrow_geom *ag)
+{
+    if (a->from < 0 || a->to < 0 || a->from >= g->ncols || a->to >= g->ncols || a->from == a->to)
+        return false;
+    ag->xs = x0 + g->col_x[a->from];
+    ag->xd = x0 + g->col_x[a->to];
+    ag->dir = ag->xd > ag->xs ? 1 : -1;
+    ag->left = (ag->dir > 0 ? ag->xs : ag->xd) + 1;
+    ag->span = (ag->xd - ag->xs) * ag->dir - 1;
+    if (ag->span < 4 || ag->span > 1000)
+        return false;
+    ag->len = a->lost ? (int)(ag->span * UI_LOST_AT) : ag->span;
+    ag->attr = a->lost             ? (uint16_t)SC_LOST
+               : a->retransmission ? (uint16_t)SC_RTX
+                                   : (uint16_t)(a->from == 0 ? SC_HOST_A : SC_HOST_B);
+    /* What the current step sent stands out; the history stays plain. */
+    if (a->ev >= o->new_from)
+        ag->attr |= SA_BOLD;
+    return true;
+}
+
 static void draw_arrow(struct screen *s, int x0, int y, const struct ui_ladder_geom *g,
                        const struct ui_model *m, const struct ui_arrow *a, double progress,
                        bool selected, const struct ui_view_opts *o)
 {
-    if (a->from < 0 || a->to < 0 || a->from >= g->ncols || a->to >= g->ncols || a->from == a->to)
+    struct arrow_geom ag;
+    if (!arrow_geometry(x0, g, a, o, &ag))
         return;
-    int xs = x0 + g->col_x[a->from], xd = x0 + g->col_x[a->to];
-    int dir = xd > xs ? 1 : -1;
-    int left = (dir > 0 ? xs : xd) + 1;
-    int span = (xd - xs) * dir - 1; /* cells strictly between the columns */
-    if (span < 4 || span > 1000)
-        return;
-    uint16_t attr = a->lost             ? (uint16_t)SC_LOST
-                    : a->retransmission ? (uint16_t)SC_RTX
-                                        : (uint16_t)(a->from == 0 ? SC_HOST_A : SC_HOST_B);
-    /* What the current step sent stands out; the history stays plain. */
-    if (a->ev >= o->new_from)
-        attr |= SA_BOLD;
+    int dir = ag.dir, left = ag.left, span = ag.span, len = ag.len;
+    uint16_t attr = ag.attr;
     uint16_t lattr = (uint16_t)(attr | (selected ? SA_REVERSE : 0));
     char label[160];
-    int len = a->lost ? (int)(span * UI_LOST_AT) : span; /* cells the shaft covers */
     ui_segment_label_fit(m, a, o->absolute, len - 4, label, sizeof label);
 
     struct scr_cell cells[1000];
@@ -413,6 +433,149 @@ static void draw_lane(struct screen *s, int x0, int y, const struct ui_ladder_ge
     }
 }
 
+/* ---- the time-true ladder (key t) ---------------------------------------------- */
+
+/* An arrow that spends dy rows on the link: a shaft falling from the sender's
+ * row y to the receiver's row y + dy, drawn only where it is inside rows
+ * [top, bot] of the screen. */
+static void draw_slant(struct screen *s, int x0, int y, int dy, int top, int bot,
+                       const struct ui_ladder_geom *g, const struct ui_model *m,
+                       const struct ui_arrow *a, double progress, bool selected,
+                       const struct ui_view_opts *o, bool label_pass)
+{
+    struct arrow_geom ag;
+    if (!arrow_geometry(x0, g, a, o, &ag))
+        return;
+    int xs = ag.xs, dir = ag.dir, len = ag.len;
+    uint16_t attr = ag.attr;
+    double stop = a->lost ? UI_LOST_AT : 1.0;
+    int reach = progress >= stop ? len : (int)(progress / stop * len + 0.5);
+    /* The row of the k-th cell of the journey. */
+#define ROW_AT(k) (y + (len > 1 ? (int)((double)(k) * dy / (len - 1) + 0.5) : 0))
+    for (int k = 0; k < len && k < reach && !label_pass; k++) {
+        int cy = ROW_AT(k), x = xs + dir * (k + 1);
+        if (cy < top || cy > bot)
+            continue;
+        uint32_t ch = 0x2500;
+        if (k == len - 1)
+            ch = a->lost ? 0x2717 : dir > 0 ? 0x25b6 : 0x25c0;
+        else if (ROW_AT(k + 1) != cy)
+            ch = dir > 0 ? 0x2572 : 0x2571; /* ╲ going right, ╱ going left */
+        screen_putc(s, x, cy, ch, (uint16_t)(attr | (ch == 0x2500 ? 0 : SA_BOLD)));
+        if (k == len - 1 && a->lost)
+            screen_print(s, dir > 0 ? x + 2 : x - 6, cy, 5, (uint16_t)(SC_LOST | SA_BOLD), "lost");
+    }
+    /* The label on the middle row, centred on the shaft there (drawn after
+     * every shaft, so a crossing arrow does not cut it). */
+    if (!label_pass || reach < len / 2)
+        return;
+    int mid = ROW_AT(len / 2), head = ROW_AT(len - 1);
+#undef ROW_AT
+    if (reach >= len && head >= top && head <= bot) /* heads stay on top too */
+        screen_putc(s, xs + dir * len, head, a->lost ? 0x2717 : dir > 0 ? 0x25b6 : 0x25c0,
+                    (uint16_t)(attr | SA_BOLD));
+    if (mid < top || mid > bot)
+        return;
+    char label[160];
+    ui_segment_label_fit(m, a, o->absolute, len - 4, label, sizeof label);
+    int lw = ui_text_width(label);
+    if (lw > len - 4)
+        lw = len - 4;
+    if (lw < 3)
+        return;
+    int cx = xs + dir * (len / 2 + 1);
+    int lx = cx - lw / 2;
+    screen_putc(s, lx - 1, mid, ' ', attr);
+    screen_print(s, lx, mid, lw, (uint16_t)(attr | (selected ? SA_REVERSE : 0)), label);
+    screen_putc(s, lx + lw, mid, ' ', attr);
+}
+
+static void fmt_span(uint64_t us, char *buf, size_t cap)
+{
+    if (us >= 1000000)
+        snprintf(buf, cap, "%.1f s", (double)us / 1e6);
+    else
+        snprintf(buf, cap, "%.0f ms", (double)us / 1e3);
+}
+
+static void ladder_time(struct screen *s, struct ui_rect r, const struct ui_model *m,
+                        int flying_row, double progress, const struct ui_view_opts *o,
+                        const struct ui_ladder_geom *g)
+{
+    struct ui_time_layout tl;
+    if (ui_time_layout(m, &tl) < 0)
+        return;
+    int sel = ui_ladder_selected(m, o);
+    int h = r.h, y0 = r.y;
+    int bottom = tl.height - o->ladder_scroll; /* one past the last ladder row shown */
+    int top = bottom - h;
+    if (top > 0 && h > 1) { /* the first line says what is above */
+        h--;
+        y0++;
+        top = bottom - h;
+    }
+    if (o->selected >= 0 && sel >= 0)
+        for (size_t i = 0; i < tl.n; i++)
+            if (tl.v[i].arrow && tl.v[i].row == (size_t)sel) {
+                if (tl.v[i].y < top)
+                    top = tl.v[i].y;
+                if (tl.v[i].y >= top + h)
+                    top = tl.v[i].y - h + 1;
+            }
+    if (top < 0)
+        top = 0;
+    int bot = y0 + h - 1; /* last screen row of the ladder */
+    for (int i = 0; i < r.h; i++)
+        for (int c = 0; c < g->ncols; c++)
+            screen_putc(s, r.x + g->col_x[c], r.y + i, 0x2502, SC_FRAME);
+    if (y0 > r.y) {
+        long above = 0;
+        for (size_t i = 0; i < tl.n; i++)
+            above += tl.v[i].y < top;
+        screen_printf(s, r.x + 1, r.y, g->lane_left - 2, SC_DIM, "\u2191 %ld more", above);
+    }
+    /* Folded spans: a dotted row saying how long the quiet lasted. */
+    for (size_t b = 0; b < tl.nbreaks; b++) {
+        int y = y0 + tl.breaks[b].y - top;
+        if (y < y0 || y > bot)
+            continue;
+        int xa = r.x + g->col_x[0], xb = r.x + g->col_x[g->ncols - 1];
+        screen_hline(s, xa, y, xb - xa + 1, 0x2504, SC_DIM);
+        for (int c = 0; c < g->ncols; c++)
+            screen_putc(s, r.x + g->col_x[c], y, 0x250a, SC_FRAME);
+        char t[48], span[24];
+        fmt_span(tl.breaks[b].gap_us, span, sizeof span);
+        snprintf(t, sizeof t, " \u2248 %s later ", span);
+        int tw = ui_text_width(t);
+        screen_print(s, xa + (xb - xa - tw) / 2, y, tw, (uint16_t)(SC_TIMER | SA_BOLD), t);
+    }
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < tl.n; i++) {
+            const struct ui_time_vrow *v = &tl.v[i];
+            int y = y0 + v->y - top, dy = v->arr_y - v->y;
+            if (!v->arrow)
+                continue;
+            const struct ui_arrow *a = &m->rows[v->row].arrow;
+            double p = (int)v->row == flying_row ? progress : 1.0;
+            bool selected = (o->details || o->selected >= 0) && (int)v->row == sel;
+            if (dy == 0 && pass == 0 && y >= y0 && y <= bot)
+                draw_arrow(s, r.x, y, g, m, a, p, selected, o);
+            else if (dy > 0)
+                draw_slant(s, r.x, y, dy, y0, bot, g, m, a, p, selected, o, pass == 1);
+        }
+    for (size_t i = 0; i < tl.n; i++) {
+        const struct ui_time_vrow *v = &tl.v[i];
+        const struct ui_row *row = &m->rows[v->row];
+        int y = y0 + v->y - top;
+        if (y < y0 || y > bot)
+            continue;
+        for (int c = 0; c < g->ncols; c++)
+            if ((v->lanes & (1u << c)) && row->lane[c].kind != UI_ITEM_NONE)
+                draw_lane(s, r.x, y, g, r.w, m, c, &row->lane[c], !v->arrow);
+    }
+    ui_time_layout_free(&tl);
+}
+
 void ui_view_ladder(struct screen *s, struct ui_rect r, const struct ui_model *m, int flying_row,
                     double progress, const struct ui_view_opts *o)
 {
@@ -421,6 +584,10 @@ void ui_view_ladder(struct screen *s, struct ui_rect r, const struct ui_model *m
     struct ui_ladder_geom g;
     ui_ladder_geometry(r.w, (int)m->nhosts, &g);
     screen_fill(s, r.x, r.y, r.w, r.h, ' ', SC_NORMAL);
+    if (o->time_true) {
+        ladder_time(s, r, m, flying_row, progress, o, &g);
+        return;
+    }
 
     /* Rows shown: [first, first + avail). When older rows are hidden, the
      * top line says how many. */
