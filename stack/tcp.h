@@ -59,6 +59,7 @@ struct stack_config {
     unsigned synack_retries;  /* SYN,ACK retransmissions before giving up (5) */
     unsigned data_retries;    /* data/FIN retransmissions before ETIMEDOUT (15) */
 
+    uint64_t invalid_ratelimit_us; /* RFC 5961 §5, §7: one ACK per this to invalid segments (500 ms) */
     uint64_t msl_us;          /* maximum segment lifetime; TIME_WAIT lasts 2*MSL (30 s) */
     uint64_t keepalive_idle_us;  /* default for SO_KEEPALIVE sockets (7200 s) */
     uint64_t keepalive_intvl_us; /* (75 s) */

@@ -66,11 +66,14 @@ static void tcp_update_send_window(struct tcp_conn *c, const struct tcp_seg *seg
 /* Our SYN has been acknowledged (SYN_SENT or SYN_RECEIVED). */
 static void tcp_syn_acked(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg)
 {
+    bool syn_timed_out = c->backoff > 0;
     c->snd_una = seg->ack;
     if (c->rtt_timing && seq_gt(seg->ack, c->rtt_seq))
         tcp_rtt_sample(&c->rtt, s->now - c->rtt_start, &s->cfg);
     c->rtt_timing = 0;
     c->backoff = 0;
+    if (syn_timed_out && !c->rtt.measured)
+        tcp_rtt_after_lost_syn_5_7(&c->rtt, &s->cfg);
     tcp_timer_cancel(s, c, TCP_TIMER_RTX);
     tcp_timer_cancel(s, c, TCP_TIMER_USER);
 }
@@ -391,6 +394,8 @@ static void tcp_ack_received(struct stack *s, struct tcp_conn *c, const struct t
 {
     uint32_t ack = seg->ack;
     uint32_t new_wnd = seg->wnd << c->snd_wscale;
+    /* Judged before SND.UNA moves: the window rule below is about this ACK. */
+    bool ack_in_window = seq_leq(c->snd_una, ack) && seq_leq(ack, c->snd_nxt);
     if (seq_gt(ack, c->snd_una)) {
         /* "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any
          * segments on the retransmission queue that are thereby entirely
@@ -444,8 +449,11 @@ static void tcp_ack_received(struct stack *s, struct tcp_conn *c, const struct t
     /* "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated.
      * If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)),
      * set SND.WND <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set
-     * SND.WL2 <- SEG.ACK." */
-    if (seq_lt(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, ack)))
+     * SND.WL2 <- SEG.ACK." An old ACK (SEG.ACK < SND.UNA) in a segment with
+     * a newer SEG.SEQ must not: its window is measured from an edge that has
+     * already moved, and it could reopen a window the peer has closed. */
+    if (ack_in_window &&
+        (seq_lt(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, ack))))
         tcp_update_send_window(c, seg, false);
 }
 
@@ -699,7 +707,8 @@ static enum tcp_step tcp_check_sequence_number(struct stack *s, struct tcp_conn 
         tcp_timer_arm(s, c, TCP_TIMER_TIME_WAIT, s->now + 2 * s->cfg.msl_us);
     }
     tcp_drop_seg(s, c, seg, TCP_DROP_UNACCEPTABLE);
-    tcp_send_ack(s, c);
+    if (tcp_oow_ack_allowed(s, c, seg))
+        tcp_send_ack(s, c);
     return TCP_STEP_DONE;
 }
 
@@ -884,10 +893,12 @@ static enum tcp_step tcp_check_ack(struct stack *s, struct tcp_conn *c, const st
         return TCP_STEP_DONE;
     /* RFC 9293: "If the ACK acks something not yet sent (SEG.ACK > SND.NXT)
      * then send an ACK, drop the segment, and return." RFC 5961 §5.2 adds:
-     * an ACK older than SND.UNA - MAX.SND.WND is dropped the same way. */
+     * an ACK older than SND.UNA - MAX.SND.WND is dropped the same way, and
+     * §7 throttles those ACKs: a forged segment must not start an ACK storm
+     * between two stacks that now disagree about the sequence space. */
     if (seq_gt(seg->ack, c->snd_nxt) || seq_lt(seg->ack, c->snd_una - c->max_snd_wnd)) {
         tcp_drop_seg(s, c, seg, TCP_DROP_BAD_ACK);
-        tcp_send_ack(s, c);
+        tcp_send_challenge_ack(s, c);
         return TCP_STEP_DONE;
     }
     tcp_ack_received(s, c, seg);

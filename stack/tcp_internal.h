@@ -83,6 +83,7 @@ void tcp_rtt_first_sample_2_2(struct tcp_rtt *r, uint64_t rtt_us, const struct s
 void tcp_rtt_next_sample_2_3(struct tcp_rtt *r, uint64_t rtt_us, const struct stack_config *cfg);
 void tcp_rtt_sample(struct tcp_rtt *r, uint64_t rtt_us, const struct stack_config *cfg);
 void tcp_rtt_backoff_5_5(struct tcp_rtt *r, const struct stack_config *cfg);
+void tcp_rtt_after_lost_syn_5_7(struct tcp_rtt *r, const struct stack_config *cfg);
 
 /* ---- the connection block (RFC 9293 §3.3.1) ----------------------------- */
 
@@ -119,7 +120,8 @@ struct tcp_conn {
     unsigned close_pending : 1; /* CLOSE before ESTABLISHED: FIN once established */
     unsigned opt_keepalive : 1, opt_nodelay : 1, opt_delack : 1;
     unsigned opt_reuseaddr : 1, opt_linger0 : 1;
-    int err; /* pending error for the user, -errno, 0 if none */
+    unsigned oow_acked : 1; /* last_oow_ack_us is valid */
+    int err;                /* pending error for the user, -errno, 0 if none */
 
     /* send sequence variables */
     uint32_t iss;              /* initial send sequence number */
@@ -150,9 +152,10 @@ struct tcp_conn {
     uint16_t backoff;   /* consecutive retransmission timeouts */
     uint16_t dupacks;   /* duplicate ACKs in a row */
     uint16_t persist_backoff;
-    uint16_t ka_probes;    /* keepalive probes sent without answer */
-    uint32_t delack_bytes; /* bytes received since our last ACK */
-    uint64_t last_rcv_us;  /* time of the last segment received (keepalive) */
+    uint16_t ka_probes;       /* keepalive probes sent without answer */
+    uint32_t delack_bytes;    /* bytes received since our last ACK */
+    uint64_t last_rcv_us;     /* time of the last segment received (keepalive) */
+    uint64_t last_oow_ack_us; /* last ACK sent to an unacceptable segment (RFC 5961 §5, §7) */
     uint64_t ka_idle_us, ka_intvl_us;
     uint32_t ka_cnt;
     uint64_t user_timeout_us;
@@ -342,8 +345,15 @@ enum tcp_rst_verdict tcp_rst_check(const struct tcp_conn *c, const struct tcp_se
 /* RFC 5961 §3.2 and RFC 9293 §3.10.7.3: a RST in SYN_SENT counts only if
  * it acknowledges our SYN. */
 bool tcp_rst_acceptable_syn_sent(const struct tcp_conn *c, const struct tcp_seg *seg);
-/* RFC 5961 §3.2, §4.2, §5.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. */
+/* RFC 5961 §3.2, §4.2, §5.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, limited
+ * per connection (tcp_oow_ack_allowed) and per stack (§7). */
 void tcp_send_challenge_ack(struct stack *s, struct tcp_conn *c);
+/* May we answer an unacceptable segment with an ACK now? RFC 5961 §5 and
+ * §7: one per cfg.invalid_ratelimit_us per connection, so two stacks that
+ * disagree about the sequence space cannot ACK each other forever. A
+ * segment carrying text or FIN (not SYN) is always answered: it is no ACK
+ * loop, and its sender needs the ACK (Linux: tcp_oow_rate_limited()). */
+bool tcp_oow_ack_allowed(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg);
 
 /* ---- isn.c --------------------------------------------------------------- */
 

@@ -180,6 +180,24 @@ static bool tcp_state_sends_data(enum tcp_state st)
            st == TCP_LAST_ACK || st == TCP_CLOSING;
 }
 
+/* A segment of n < MSS bytes, `avail` queued: may it go now?
+ * RFC 9293 §3.8.6.2.1 (MUST-38), sender SWS avoidance, with D = avail and
+ * U = the usable window, sends when
+ *   (1) a maximum-sized segment can be sent (the caller's n >= MSS), or
+ *   (2) "the data is pushed and all queued data can be sent now" — every
+ *       send() pushes here — if Nagle agrees (RFC 1122 §4.2.3.4: nothing
+ *       unacknowledged in flight, or TCP_NODELAY), or
+ *   (3) "at least a fraction Fs of the maximum window can be sent", Fs = 1/2,
+ *   (4) or the override timeout fires: the persist timer, which then calls
+ *       tcp_output_forced() (tcp_timer.c).
+ * A window-limited sliver (n < avail) therefore waits, Nagle or not. */
+static bool tcp_sws_allows_small(const struct tcp_conn *c, uint32_t n, uint32_t avail)
+{
+    if (n == avail)
+        return c->opt_nodelay || c->snd_nxt == c->snd_una;
+    return n >= c->max_snd_wnd / 2;
+}
+
 static void tcp_output_ex(struct stack *s, struct tcp_conn *c, bool force)
 {
     if (!tcp_state_sends_data(c->state))
@@ -198,12 +216,7 @@ static void tcp_output_ex(struct stack *s, struct tcp_conn *c, bool force)
         bool fin = c->fin_queued && n == avail;
         if (n == 0 && !fin)
             break;
-        /* A segment smaller than the MSS: Nagle's rule decides, as in
-         * Linux, which also makes it the sender's SWS avoidance — a small
-         * segment goes when nothing is in flight (or TCP_NODELAY), or when
-         * it is at least half the largest window the peer offered. */
-        if (n < c->mss && !fin && !force && !c->opt_nodelay && c->snd_nxt != c->snd_una &&
-            !(n < avail && n >= c->max_snd_wnd / 2))
+        if (n < c->mss && !fin && !force && !tcp_sws_allows_small(c, n, avail))
             break;
         force = false;
         uint8_t flags = TCP_ACK;
@@ -226,7 +239,8 @@ static void tcp_output_ex(struct stack *s, struct tcp_conn *c, bool force)
     }
     /* RFC 9293 §3.8.6.1: data waiting, nothing in flight, and the window
      * will not let it go — only the persist timer can find out when the
-     * window reopens (the peer's window update could be lost). */
+     * window reopens (the peer's window update could be lost). With a small
+     * open window the same timer is SWS avoidance's override timeout. */
     bool waiting = c->snd_nxt == c->snd_una && c->sndq.len > 0;
     if (waiting && !tcp_timer_armed(c, TCP_TIMER_PERSIST)) {
         uint64_t d = c->rtt.rto_us << (c->persist_backoff < 16 ? c->persist_backoff : 16);

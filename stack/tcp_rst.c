@@ -24,8 +24,10 @@
  *
  * Challenge ACKs (RFC 5961 §3.2, §4.2, §5.2) are <SEQ=SND.NXT><ACK=RCV.NXT>
  * <CTL=ACK>. RFC 5961 §7: "An implementation SHOULD include an ACK
- * throttling mechanism": at most TCP_CHALLENGE_ACK_LIMIT per second per
- * stack (Linux's default is 1000 too), far above anything a lesson shows.
+ * throttling mechanism": at most one per cfg.invalid_ratelimit_us (500 ms)
+ * per connection, shared with the duplicate ACKs sent to out-of-window
+ * segments (RFC 5961 §5, Linux's tcp_invalid_ratelimit), and at most
+ * TCP_CHALLENGE_ACK_LIMIT per second per stack (Linux's default is 1000 too).
  */
 #include <string.h>
 
@@ -82,8 +84,21 @@ enum tcp_rst_verdict tcp_rst_check(const struct tcp_conn *c, const struct tcp_se
     return TCP_RST_DROP;          /* RFC 5961 §3.2 (2) */
 }
 
+bool tcp_oow_ack_allowed(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg)
+{
+    if (seg && seg->len > 0 && !(seg->flags & TCP_SYN))
+        return true;
+    if (c->oow_acked && s->now - c->last_oow_ack_us < s->cfg.invalid_ratelimit_us)
+        return false;
+    c->oow_acked = 1;
+    c->last_oow_ack_us = s->now;
+    return true;
+}
+
 void tcp_send_challenge_ack(struct stack *s, struct tcp_conn *c)
 {
+    if (!tcp_oow_ack_allowed(s, c, NULL))
+        return; /* throttled for this connection (the drop was reported) */
     if (s->now - s->challenge_window_us >= 1000000) {
         s->challenge_window_us = s->now;
         s->challenge_acks = 0;

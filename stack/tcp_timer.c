@@ -81,6 +81,19 @@ void tcp_rtt_backoff_5_5(struct tcp_rtt *r, const struct stack_config *cfg)
     tcp_rtt_clamp_2_4_2_5(r, cfg);
 }
 
+/* (5.7) "If the timer expires awaiting the ACK of a SYN segment and the TCP
+ * implementation is using an RTO less than 3 seconds, the RTO MUST be
+ * re-initialized to 3 seconds when data transmission begins (i.e., after
+ * the three-way handshake completes)." Called only when Karn's rule left
+ * no RTT sample (the SYN went out more than once). */
+void tcp_rtt_after_lost_syn_5_7(struct tcp_rtt *r, const struct stack_config *cfg)
+{
+    if (cfg->rto_initial_us < 3000000) {
+        r->rto_us = 3000000;
+        tcp_rtt_clamp_2_4_2_5(r, cfg);
+    }
+}
+
 /* ---- arming and cancelling ------------------------------------------------------ */
 
 static void tcp_timer_event(struct stack *s, const struct tcp_conn *c, enum tcp_timer t,
@@ -217,12 +230,16 @@ static void tcp_timeout_persist(struct stack *s, struct tcp_conn *c)
 {
     if (c->snd_nxt != c->snd_una || c->sndq.len == 0)
         return;
-    if (c->snd_wnd > 0)
+    if (c->snd_wnd > 0) {
+        /* The window is open but too small for SWS avoidance: this is the
+         * override timeout (RFC 9293 §3.8.6.2.1). Sending is no probe of a
+         * closed window, so it does not back the timer off. */
         tcp_output_forced(s, c);
-    else
+    } else {
         tcp_send_window_probe(s, c);
-    if (c->persist_backoff < 16)
-        c->persist_backoff++;
+        if (c->persist_backoff < 16)
+            c->persist_backoff++;
+    }
     if (c->snd_nxt == c->snd_una) {
         uint64_t d = c->rtt.rto_us << c->persist_backoff;
         if (d > s->cfg.rto_max_us)

@@ -228,20 +228,22 @@ static void test_nagle_sends_full_sized_segments(void **state)
     tt_free(t);
 }
 
-/* The send window limits what is in flight: a 1000-byte peer window lets
- * 1000 bytes out, the rest after the ACK. */
+/* The send window limits what is in flight: a two-segment peer window lets
+ * two segments out, the rest after the ACK. */
 static void test_sender_respects_the_peer_window(void **state)
 {
     struct tt *t = tt_established(NULL);
     assert_int_equal(tcp_setsockopt(t->s, t->now, t->sd, TCP_OPT_NODELAY, 1), 0);
-    tt_in_win(t, TCP_ACK, 1, 1, 1000);
-    static char buf[3000];
+    tt_in_win(t, TCP_ACK, 1, 1, 2920);
+    static char buf[5000];
     memset(buf, 'w', sizeof buf);
-    assert_int_equal(tcp_send(t->s, t->now, t->sd, buf, sizeof buf), 3000);
-    tt_expect(t, TCP_ACK, 1, 1, 1000);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, buf, sizeof buf), 5000);
+    tt_expect(t, TCP_ACK, 1, 1, 1460);
+    tt_expect(t, TCP_ACK, 1461, 1, 1460);
     tt_expect_nothing(t);
-    tt_in_win(t, TCP_ACK, 1, 1001, 1000);
-    tt_expect(t, TCP_ACK, 1001, 1, 1000);
+    tt_in_win(t, TCP_ACK, 1, 2921, 2920);
+    tt_expect(t, TCP_ACK, 2921, 1, 1460);
+    tt_expect(t, TCP_ACK, 4381, 1, 620);
     tt_expect_nothing(t);
     tt_free(t);
 }
@@ -299,7 +301,7 @@ static void test_send_takes_at_most_the_free_send_buffer(void **state)
     tt_config(&cfg);
     cfg.sndbuf = 4096;
     struct tt *t = tt_established(&cfg);
-    tt_in_win(t, TCP_ACK, 1, 1, 1000); /* a small peer window keeps data queued */
+    tt_in_win(t, TCP_ACK, 1, 1, 1460); /* a small peer window keeps data queued */
     static char buf[10000];
     memset(buf, 's', sizeof buf);
     ssize_t n = tcp_send(t->s, t->now, t->sd, buf, sizeof buf);
@@ -315,7 +317,7 @@ static void test_send_takes_at_most_the_free_send_buffer(void **state)
     assert_false(tcp_poll(t->s, t->sd) & TCP_POLLOUT);
     assert_int_equal(tt_status(t).send_queue, 4096);
     tt_drain(t);
-    tt_in_win(t, TCP_ACK, 1, 1001, 1000);
+    tt_in_win(t, TCP_ACK, 1, 1461, 1460);
     assert_true(tcp_poll(t->s, t->sd) & TCP_POLLOUT);
     tt_free(t);
 }
@@ -559,6 +561,62 @@ static void test_reuseaddr_does_not_take_a_listening_port(void **state)
     tt_free(t);
 }
 
+/* RFC 9293 §3.8.6.2.1 (MUST-38), sender SWS avoidance: 3000 bytes queued,
+ * the peer opens its window 10 and then 20 bytes: nothing goes at once
+ * (less than an MSS, less than half the largest window, not all the queued
+ * data); the override timeout then sends one segment of what fits. */
+static void test_must38_sender_sws_avoidance(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    assert_int_equal(tcp_setsockopt(t->s, t->now, t->sd, TCP_OPT_NODELAY, 1), 0);
+    tt_in_win(t, TCP_ACK, 1, 1, 10);
+    static char buf[3000];
+    memset(buf, 'q', sizeof buf);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, buf, sizeof buf), 3000);
+    tt_expect_nothing(t); /* TCP_NODELAY does not turn SWS avoidance off */
+    tt_in_win(t, TCP_ACK, 1, 1, 20);
+    tt_expect_nothing(t);
+    assert_true(tt_wait_output(t, 10 * TT_SEC) != TCP_TIME_NEVER);
+    tt_expect(t, TCP_ACK, 1, 1, 20); /* the override timeout */
+    tt_expect_nothing(t);
+    /* All of a small remainder goes at once (the data is pushed). */
+    tt_in_win(t, TCP_ACK, 1, 21, 65535);
+    tt_expect(t, TCP_ACK, 21, 1, 1460);
+    tt_expect(t, TCP_ACK, 1481, 1, 1460);
+    tt_expect(t, TCP_ACK, 2941, 1, 60);
+    tt_free(t);
+}
+
+/* RFC 9293 §3.10.7.4, fifth step: the send window is updated only "if
+ * SND.UNA =< SEG.ACK =< SND.NXT". A segment with a newer SEG.SEQ but an ACK
+ * below SND.UNA must not reopen the peer's zero window. */
+static const char *buf100(void)
+{
+    static char b[100];
+    memset(b, 'o', sizeof b);
+    return b;
+}
+
+static void test_old_ack_does_not_update_the_send_window(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, buf100(), 100), 100);
+    tt_expect(t, TCP_ACK, 1, 1, 100);
+    tt_in_win(t, TCP_ACK, 1, 101, 0); /* all acknowledged, window closed */
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, buf100(), 100), 100);
+    tt_expect_nothing(t);
+    struct tt_seg old = {
+        .flags = TCP_ACK, .seq = 2, .ack = 50, .win = 65535, .data = "x", .len = 1};
+    tt_in_seg(t, &old);
+    tt_expect(t, TCP_ACK, 101, 1, 0); /* out of order: a duplicate ACK, no data */
+    tt_expect_nothing(t);
+    assert_int_equal(tt_status(t).snd_wnd, 0);
+    /* The same window with a current ACK opens it. */
+    tt_in_win(t, TCP_ACK, 1, 101, 65535);
+    tt_expect(t, TCP_ACK, 101, 1, 100);
+    tt_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -592,6 +650,8 @@ int main(void)
         cmocka_unit_test(test_connect_on_connected_socket_is_eisconn),
         cmocka_unit_test(test_listen_on_port_in_use_is_eaddrinuse),
         cmocka_unit_test(test_reuseaddr_does_not_take_a_listening_port),
+        cmocka_unit_test(test_must38_sender_sws_avoidance),
+        cmocka_unit_test(test_old_ack_does_not_update_the_send_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -272,6 +272,7 @@ static void test_syn_in_established_gets_challenge_ack(void **state)
     tt_expect(t, TCP_ACK, 1, 1, 0);
     tt_expect_nothing(t);
     assert_int_equal(tt_last_drop_reason(t, mark), TCP_DROP_SYN_CHALLENGED);
+    tt_advance(t, 500 * TT_MS);              /* past the per-connection limit (RFC 5961 §7) */
     tt_in(t, TCP_SYN, 0x40000000u, 0, NULL); /* far outside */
     tt_expect(t, TCP_ACK, 1, 1, 0);
     tt_assert_state(t, TCP_ESTABLISHED);
@@ -320,6 +321,53 @@ static void test_ack_of_unsent_data_gets_ack_and_is_dropped(void **state)
     tt_free(t);
 }
 
+/* RFC 5961 §5 and Linux's tcp_invalid_ratelimit: a bare ACK outside the
+ * window, and an ACK of data never sent, are answered with an ACK at most
+ * once per 500 ms per connection, so two ends that disagree cannot ACK each
+ * other forever. A segment with text is always answered. */
+static void test_rfc5961_s5_acks_to_invalid_segments_are_rate_limited(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    size_t drops = tt_count_drops(t, TCP_DROP_UNACCEPTABLE);
+    tt_in(t, TCP_ACK, 200000, 1, NULL); /* beyond the receive window */
+    tt_expect(t, TCP_ACK, 1, 1, 0);
+    tt_in(t, TCP_ACK, 200000, 1, NULL);
+    tt_expect_nothing(t);                                                  /* throttled ... */
+    assert_int_equal(tt_count_drops(t, TCP_DROP_UNACCEPTABLE), drops + 2); /* ... still reported */
+    tt_in(t, TCP_ACK, 1, 5000, NULL); /* acknowledges something never sent */
+    tt_expect_nothing(t);
+    assert_int_equal(tt_last_drop_reason(t, 0), TCP_DROP_BAD_ACK);
+    tt_in_data(t, (uint32_t)-100, 1, NULL, 10); /* old text: its sender needs the ACK */
+    tt_expect(t, TCP_ACK, 1, 1, 0);
+    tt_advance(t, 500 * TT_MS);
+    tt_in(t, TCP_ACK, 1, 5000, NULL);
+    tt_expect(t, TCP_ACK, 1, 1, 0);
+    tt_assert_state(t, TCP_ESTABLISHED);
+    tt_free(t);
+}
+
+/* RFC 5961 §7: "An implementation SHOULD include an ACK throttling
+ * mechanism": one challenge ACK per 500 ms per connection. */
+static void test_rfc5961_s7_challenge_acks_are_rate_limited(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    tt_in(t, TCP_RST, 100, 0, NULL);
+    tt_expect(t, TCP_ACK, 1, 1, 0);
+    tt_in(t, TCP_RST, 200, 0, NULL);
+    tt_in(t, TCP_SYN, 300, 0, NULL);
+    tt_expect_nothing(t);
+    assert_int_equal(tt_count_drops(t, TCP_DROP_RST_CHALLENGED), 2);
+    assert_int_equal(tt_count_drops(t, TCP_DROP_SYN_CHALLENGED), 1);
+    tt_advance(t, 499 * TT_MS);
+    tt_in(t, TCP_RST, 400, 0, NULL);
+    tt_expect_nothing(t);
+    tt_advance(t, 1 * TT_MS);
+    tt_in(t, TCP_RST, 500, 0, NULL);
+    tt_expect(t, TCP_ACK, 1, 1, 0);
+    tt_assert_state(t, TCP_ESTABLISHED);
+    tt_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +392,8 @@ int main(void)
         cmocka_unit_test(test_rst_in_time_wait_is_ignored),
         cmocka_unit_test(test_segment_without_ack_in_established_is_dropped),
         cmocka_unit_test(test_ack_of_unsent_data_gets_ack_and_is_dropped),
+        cmocka_unit_test(test_rfc5961_s5_acks_to_invalid_segments_are_rate_limited),
+        cmocka_unit_test(test_rfc5961_s7_challenge_acks_are_rate_limited),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -571,6 +571,30 @@ static void test_rtx_timer_events_show_arm_fire_cancel_and_retransmission_flag(v
     tt_free(t);
 }
 
+/* RFC 6298 (5.7): the SYN timed out once, so there is no RTT sample (Karn);
+ * when the handshake completes, the RTO is 3 s, not the backed-off 2 s. */
+static void test_rfc6298_5_7_rto_is_3s_after_a_lost_syn(void **state)
+{
+    struct tt *t = tt_syn_sent(NULL);
+    assert_true(tt_wait_output(t, 5 * TT_SEC) != TCP_TIME_NEVER);
+    tt_expect(t, TCP_SYN, 0, 0, 0); /* the retransmitted SYN */
+    struct tt_seg synack = {
+        .flags = TCP_SYN | TCP_ACK, .seq = 0, .ack = 1, .opts = {.has_mss = true, .mss = 1460}};
+    tt_in_seg(t, &synack);
+    tt_expect(t, TCP_ACK, 1, 1, 0);
+    tt_assert_state(t, TCP_ESTABLISHED);
+    assert_int_equal(tt_status(t).rto_us, 3 * TT_SEC);
+    tt_free(t);
+}
+
+/* Without a lost SYN, (5.7) does not apply: the SYN's RTT sets the RTO. */
+static void test_rfc6298_5_7_not_applied_when_the_syn_was_not_lost(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    assert_int_equal(tt_status(t).rto_us, 1 * TT_SEC); /* RFC 6298 (2.4) minimum */
+    tt_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -597,6 +621,8 @@ int main(void)
         cmocka_unit_test(test_delayed_ack_off_acks_each_segment_at_once),
         cmocka_unit_test(test_user_timeout_aborts_unacknowledged_data_with_etimedout),
         cmocka_unit_test(test_rtx_timer_events_show_arm_fire_cancel_and_retransmission_flag),
+        cmocka_unit_test(test_rfc6298_5_7_rto_is_3s_after_a_lost_syn),
+        cmocka_unit_test(test_rfc6298_5_7_not_applied_when_the_syn_was_not_lost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
