@@ -8,7 +8,9 @@ Run it after changing the table below; the scripts it writes are committed
 so `tcplab replay tests/pkt` needs no Python. Every script starts the same
 way (a passive open with a 4000-byte receive window) and, where the segment
 must be dropped without an answer, ends with a probe: an old duplicate ACK
-0.1 s later, which must be answered with an ACK. Anything the engine sent
+0.6 s later, which must be answered with an ACK (0.6 s: past the 500 ms for
+which RFC 5961 §5/§7 and Linux's tcp_invalid_ratelimit let a connection
+answer only one invalid segment). Anything the engine sent
 for the segment itself would be matched first, and fail on its time.
 """
 import os
@@ -57,7 +59,7 @@ def probe(rcv, snd, una):
     """Nothing was sent for the segment: an old duplicate gets the first answer."""
     return [
         "// nothing was sent for it: the next packet is the answer to an old duplicate",
-        "+.1  < . %d:%d(0) ack %d win %d" % (rcv - 1, rcv - 1, una, WIN),
+        "+.6  < . %d:%d(0) ack %d win %d" % (rcv - 1, rcv - 1, una, WIN),
         "+0   > . %d:%d(0) ack %d" % (snd, snd, rcv),
     ]
 
