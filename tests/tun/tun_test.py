@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import selectors
 import shutil
 import signal
@@ -780,6 +781,75 @@ def test_bad_packets_dropped_with_reasons_and_service_continues():
           f"no drop for the UDP packet / bad option; reasons seen: {sorted(map(str, reasons))}")
 
 
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_syn_flood_cookies_keep_service_up():
+    """A flood of spoofed SYNs (100,000; SYNFLOOD_COUNT) from addresses in this
+    namespace's subnet at the echo port, while a kernel client echoes on an
+    established connection and opens new ones: every echo is answered, every
+    new connection succeeds (SYN cookies once the SYN queue is full), the
+    stack's RSS grows by less than 32 MB, and the exit summary counts the
+    cookies. The longest echo round trip is logged, never asserted."""
+    flood_bin = os.environ.get("SYNFLOOD", "")
+    check(os.path.exists(flood_bin), f"SYNFLOOD={flood_bin!r} is not the synflood program")
+    count = int(os.environ.get("SYNFLOOD_COUNT", "100000"))
+    L = Listen("7", trace=False)
+    flood = None
+    try:
+        rss0 = rss_max = rss_kb(L.proc.pid)
+        echo = socket.create_connection((STACK, 7), timeout=10)
+        flood = subprocess.Popen([flood_bin, STACK, "7", "10.7.0.0/24", str(count), "20000", "90"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        start = time.monotonic()
+        stall = 0.0
+        echoes = new_conns = 0
+        while flood.poll() is None or echoes < 10:
+            check(time.monotonic() - start < 120, "the flood did not end within 120 s")
+            t0 = time.monotonic()
+            msg = b"ping %d\n" % echoes
+            echo.sendall(msg)
+            got = b""
+            while len(got) < len(msg):
+                b = echo.recv(4096)
+                check(b, f"the established connection closed during the flood after {echoes} echoes")
+                got += b
+            check(got == msg, f"echo {echoes}: sent {msg!r}, got {got!r}")
+            stall = max(stall, time.monotonic() - t0)
+            echoes += 1
+            if echoes % 4 == 0:
+                data = b"new connection %d\n" % new_conns
+                back = tcp_roundtrip(7, data, timeout=15)
+                check(back == data, f"new connection {new_conns} during the flood: got {back!r}")
+                new_conns += 1
+            rss_max = max(rss_max, rss_kb(L.proc.pid))
+            time.sleep(0.02)
+        out, err = flood.communicate(timeout=10)
+        check(flood.returncode == 0, f"synflood: status {flood.returncode}: {err!r}")
+        echo.close()
+        log(f"flood: {out.decode().strip()}; {echoes} echoes answered, longest round trip "
+            f"{stall * 1000:.0f} ms; {new_conns} new connections; RSS {rss0} -> max {rss_max} kB")
+        check(new_conns >= 2, f"only {new_conns} new connections were tried during the flood")
+        check(rss_max - rss0 < 32 * 1024, f"RSS grew by {rss_max - rss0} kB (bound 32 MB)")
+    finally:
+        if flood and flood.poll() is None:
+            flood.kill()
+            flood.wait(timeout=5)
+        L.stop()
+    summary = L.stderr()
+    m = re.search(r"SYN cookies \(auto\): sent (\d+), valid (\d+), bad (\d+)", summary)
+    check(m, f"no SYN cookie line in listen's summary: {summary!r}")
+    check(int(m.group(1)) > 0, f"no cookie was sent: {m.group(0)}")
+    m = re.search(r"half-open (\d+)", summary)
+    check(m and int(m.group(1)) <= 4096, f"SYN queue not bounded: {summary!r}")
+    log(summary.strip())
+
+
 def test_tun_name_in_use_is_status_2():
     # a persistent TUN device of the same name (someone else's), then a veth
     subprocess.run(["ip", "tuntap", "add", "dev", "tl0", "mode", "tun"], check=True)
@@ -822,7 +892,8 @@ def test_bad_arguments_are_status_2():
                        [["7:nosuch"], b"unknown service"], [["--mtu", "20"], b"--mtu"],
                        [["--msl", "-1"], b"--msl"], [["--addr", "10.8.0.2"], b"subnet"],
                        [["--bogus"], b"unknown option"], [["+7"], b"bad service"],
-                       [[" 7"], b"bad service"], [["--mtu", " 1500"], b"--mtu"]):
+                       [[" 7"], b"bad service"], [["--mtu", " 1500"], b"--mtu"],
+                       [["--syncookies", "sometimes"], b"--syncookies"]):
         r = run([TCPLAB, "listen", "--quiet"] + args, 10)
         check(r.returncode == 2, f"{args}: status {r.returncode}, want 2")
         check(word in r.stderr, f"{args}: message does not mention {word!r}: {r.stderr!r}")

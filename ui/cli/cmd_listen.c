@@ -210,7 +210,7 @@ int cmd_listen(int argc, char **argv)
     } else if (rc != -EINTR) {
         fprintf(stderr, "tcplab listen: the TUN device failed: %s — stopping\n", strerror(-rc));
         status = EXIT_NETWORK;
-    } else if (!o.quiet && !o.ui) {
+    } else if (!o.ui) { /* --quiet silences the trace, not this summary */
         struct svc_stats st;
         svc_get_stats(c.svc, &st);
         fprintf(stderr, "tcplab listen: stopped; %llu connections served\n",

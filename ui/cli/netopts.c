@@ -28,7 +28,7 @@ const char netopts_help[] =
     "                           full; the default) or always\n"
     "  --pcap FILE              write every packet crossing the interface (Wireshark)\n"
     "  --trace FILE.jsonl       write every event as JSON Lines\n"
-    "  --quiet                  no text trace on stderr\n"
+    "  --quiet                  no text trace on stderr (listen's summary at exit stays)\n"
     "  --help, --version\n";
 
 static void usage_error(const char *cmd, const char *usage, const char *fmt, const char *a,
