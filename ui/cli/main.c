@@ -13,11 +13,12 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"play", cmd_play, "play   [--tun] [--lang en|zh] [--speed X] SCENARIO    animate a scenario"},
+    {"play", cmd_play, "play   [--tun] [--lang en|zh] [--speed X] SCENARIO|CAPTURE.pcap  animate a scenario or a capture"},
     {"replay", cmd_replay, "replay [--tun] [--update] [--seed N] SCENARIO...      headless regression run"},
     {"listen", cmd_listen, "listen [net options] [--ui] [PORT[:SERVICE]]...       the stack as a server on TUN"},
     {"connect", cmd_connect, "connect [net options] HOST PORT                       the stack as a client, like nc"},
     {"quiz", cmd_quiz, "quiz   [--lang en|zh] [--answers FILE] SCENARIO      questions, or grade answers"},
+    {"export", cmd_export, "export --svg|--txt|--html [-o FILE] LESSON[@STEP]      ladder for slides, homework"},
     {"demo", cmd_demo, "demo                                                  two stacks on the virtual link"},
 };
 
