@@ -223,7 +223,7 @@ static int set_one(struct pkt_config *cfg, const char *k, const char *v, char *m
                                        : "a number");
         return -1;
     }
-    snprintf(msg, msgsz, "--set: unknown key '%s' (see 'tcplab replay --help')", k);
+    snprintf(msg, msgsz, "--set: unknown key '%s' (the keys: docs/packetdrill.md)", k);
     return -1;
 }
 
