@@ -43,7 +43,10 @@ static void usage(FILE *f)
                "  --seed N    use seed N instead of the file's own\n\n"
                "Prints PASS or FAIL per scenario and ends with \"N passed, N failed\".\n"
                "Exit status: 0 all passed, 1 a failure, 2 bad usage or a bad file.\n"
-               "The language: docs/scenarios.md\n");
+               "The language: docs/scenarios.md\n\n"
+               "tcplab replay [--pkt-profile P] [--set K=V,...] FILE.pkt|DIR... runs\n"
+               "packetdrill scripts instead (tcplab replay --pkt-profile teaching --help;\n"
+               "docs/packetdrill.md).\n");
 }
 
 /* ---- growing text ------------------------------------------------------------ */
