@@ -193,5 +193,35 @@ if cmp -s <("$TCPLAB" export --txt 4@19 | head -n -1) <("$TCPLAB" export --txt "
 else
     fail "export --txt 4"
 fi
+# --- the e key in the terminal UI (tmux) ---------------------------------------------
+if command -v tmux >/dev/null; then
+    sock="tcplab-export-$$"
+    lesson_abs=$(cd "$(dirname "$LESSON")" && pwd)/$(basename "$LESSON")
+    tcplab_abs=$(cd "$(dirname "$TCPLAB")" && pwd)/$(basename "$TCPLAB")
+    mkdir -p "$work/ui"
+    tmux -L "$sock" new-session -d -s play -x 100 -y 30 -c "$work/ui" \
+        "LANG=C.UTF-8 $tcplab_abs play $lesson_abs"
+    pane() { tmux -L "$sock" capture-pane -t play -p 2>/dev/null; }
+    wait_for() { for _ in $(seq 100); do pane | grep -qF -- "$1" && return 0; sleep 0.1; done; return 1; }
+    wait_for "step 0/" && for _ in 1 2 3; do tmux -L "$sock" send-keys -t play Right; done
+    wait_for "step 3/" && tmux -L "$sock" send-keys -t play e
+    if wait_for "wrote tcplab-04-teardown-step3.svg" &&
+        xmllint --noout "$work/ui/tcplab-04-teardown-step3.svg" &&
+        [ "$(grep -c 'class="lbl"' "$work/ui/tcplab-04-teardown-step3.svg")" = \
+          "$("$TCPLAB" export --txt --width 200 "$LESSON@3" >"$work/l4-3.txt"; txt_labels "$work/l4-3.txt" | wc -l)" ]; then
+        ok "key e in the UI writes step 3 as SVG and says where"
+    else
+        fail "key e"; pane
+    fi
+    tmux -L "$sock" send-keys -t play '?'
+    if wait_for "export this step as SVG"; then
+        ok "the help overlay lists e"
+    else
+        fail "help overlay without e"; pane
+    fi
+    tmux -L "$sock" send-keys -t play q q
+    tmux -L "$sock" kill-server 2>/dev/null
+fi
+
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

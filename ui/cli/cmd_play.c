@@ -19,6 +19,7 @@
 
 #include "capture.h"
 #include "commands.h"
+#include "export.h"
 #include "pkt.h"
 #include "player.h"
 #include "quiz.h"
@@ -60,7 +61,7 @@ static void usage(FILE *out)
         "                   or ADDR:PORT-ADDR:PORT (default: the only one, or ask)\n\n"
         "keys: space play/pause, \u2192/n step, \u2190/b back, +/- speed, Home/End,\n"
         "      \u2191/\u2193 select, d details, a abs/rel, g diagram, l language, p quiz,\n"
-        "      t time-true ladder, ? help, q quit\n",
+        "      t time-true ladder, e export the step as SVG, ? help, q quit\n",
         UI_SPEED_MIN, UI_SPEED_MAX);
 }
 
@@ -386,6 +387,42 @@ static bool handle_key(int key, struct ui_player *p, struct ui_view_opts *o, int
     return true;
 }
 
+/* Key e: the current step as SVG, tcplab-LESSON-stepK.svg in the current
+ * directory; the key bar says where (or why not). */
+static void export_step(const struct ui_player *p, struct ui_view_opts *o, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    char name[100];
+    snprintf(name, sizeof name, "%.99s", base);
+    char *dot = strrchr(name, '.');
+    if (dot && dot != name)
+        *dot = 0;
+    char file[140];
+    snprintf(file, sizeof file, "tcplab-%s-step%zu.svg", name, p->step);
+    struct ui_export_doc doc;
+    if (ui_export_build(&doc, p->tl, o->absolute) != 0) {
+        snprintf(o->note, sizeof o->note, "export: out of memory");
+        return;
+    }
+    struct ui_export_opts eo = {.format = UI_EXPORT_SVG,
+                                .step = p->step,
+                                .zh = o->zh,
+                                .absolute = o->absolute,
+                                .source = path,
+                                .mode = o->mode};
+    FILE *f = fopen(file, "w");
+    int rc = f ? ui_export_write(f, &doc, &eo) : -errno;
+    if (f && fclose(f) != 0 && rc == 0)
+        rc = -errno;
+    ui_export_free(&doc);
+    if (rc)
+        snprintf(o->note, sizeof o->note, "%s %s: %s", o->zh ? "无法写入" : "cannot write", file,
+                 strerror(-rc));
+    else
+        snprintf(o->note, sizeof o->note, "%s %s", o->zh ? "已导出" : "wrote", file);
+}
+
 static int interactive(struct ui_player *p, struct ui_view_opts *o, const struct play_args *a,
                        const struct scn_timeline *tl, struct play_quiz *pq)
 {
@@ -420,7 +457,10 @@ static int interactive(struct ui_player *p, struct ui_view_opts *o, const struct
         if (key == TK_RESIZE) {
             term_size(t, &w, &h);
             screen_resize(s, w, h);
+        } else if (key == 'e' && !o->help && !(pq->on && pq->s.phase == QUIZ_ASKING)) {
+            export_step(p, o, a->path);
         } else if (key != TK_NONE) {
+            o->note[0] = 0;
             running = handle_key(key, p, o, h, pq);
         }
         if (dt > 0.25)

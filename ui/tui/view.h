@@ -34,6 +34,7 @@ struct ui_view_opts {
     size_t new_from;    /* events from this index on belong to the current step (drawn bold) */
     const struct quiz_session *quiz; /* quiz mode (key p, --quiz): NULL when off */
     bool time_true;                  /* key t: the ladder's vertical axis is time */
+    char note[192]; /* shown in the key bar until the next key ("wrote FILE"), or "" */
 };
 void ui_view_opts_defaults(struct ui_view_opts *o);
 

@@ -21,6 +21,7 @@ const struct ui_key_help ui_play_keys[] = {
     {"l", "narration in English / 中文", "解说语言 English / 中文"},
     {"p", "quiz: predict each step (1-4, s skip)", "测验：预测每一步（1-4 作答，s 跳过）"},
     {"t", "time-true ladder: time runs down", "按时间比例的梯形图"},
+    {"e", "export this step as SVG (tcplab-*.svg here)", "把这一步导出为 SVG（当前目录 tcplab-*.svg）"},
     {"?", "this help (any key closes it)", "本帮助（按任意键关闭）"},
     {"q", "quit", "退出"},
 };

@@ -44,5 +44,11 @@ void ui_view_keybar(struct screen *s, struct ui_rect r, const struct ui_view_opt
     if (ui_text_width(hint) > r.w - 4)
         hint = o->zh ? " 空格 播放 →/← 步进 +/- 速度 d a g l ? 帮助 q 退出 "
                      : " space play  \u2192/\u2190 step  +/- speed  d a g l  ? help  q quit ";
+    if (o->note[0]) { /* what the last key did, e.g. where `e` wrote the export */
+        char line[224];
+        snprintf(line, sizeof line, " %s ", o->note);
+        screen_print(s, r.x + 1, r.y, r.w - 2, (uint16_t)(SC_HILITE | SA_BOLD), line);
+        return;
+    }
     screen_print(s, r.x + 1, r.y, r.w - 2, SC_FRAME, hint);
 }
