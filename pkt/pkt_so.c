@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <netinet/in.h>
+#include <linux/tcp.h> /* struct tcp_info, as packetdrill reads it */
 
 #include "packetdrill_so.h"
 #include "pkt_internal.h"
@@ -39,6 +40,9 @@
 #define SO_MAX_FDS  1024
 #define SO_BASE_SEC 1700000000ULL /* the virtual clock's epoch, as gettimeofday shows it */
 #define SO_MAX_IO   (16u << 20)
+#define SO_EPOLL_FD 2000 /* epoll descriptors: SO_EPOLL_FD + n, apart from the engine's */
+#define SO_MAX_EPOLL 16
+#define SO_EPOLL_ITEMS 64
 
 struct so_pkt {
     uint64_t t;
@@ -56,6 +60,14 @@ struct so_state {
     size_t qhead, qlen, qcap;
     bool nonblock[SO_MAX_FDS];
     bool err_reported[SO_MAX_FDS];
+    struct so_epoll {
+        bool used;
+        size_t n;
+        struct so_epoll_item {
+            int fd;
+            struct epoll_event ev;
+        } items[SO_EPOLL_ITEMS];
+    } ep[SO_MAX_EPOLL];
 };
 
 /* ---- the engine's side ------------------------------------------------------ */
@@ -438,12 +450,30 @@ static int so_ioctl(void *u, int fd, unsigned long req, ...)
     return r;
 }
 
+static struct so_epoll *epoll_of(struct so_state *s, int epfd)
+{
+    int i = epfd - SO_EPOLL_FD;
+    return i >= 0 && i < SO_MAX_EPOLL && s->ep[i].used ? &s->ep[i] : NULL;
+}
+
 static int so_close(void *u, int fd)
 {
     struct so_state *s = u;
     int r = 0;
     LOCKED(s)
-    r = (int)ret(s, fd, tcp_close(s->st, s->now, fd));
+    {
+        struct so_epoll *e = epoll_of(s, fd);
+        if (e) {
+            e->used = false;
+        } else {
+            r = (int)ret(s, fd, tcp_close(s->st, s->now, fd));
+            /* the last close of a socket takes it out of every epoll set */
+            for (int i = 0; r == 0 && i < SO_MAX_EPOLL; i++)
+                for (size_t k = 0; s->ep[i].used && k < s->ep[i].n; k++)
+                    if (s->ep[i].items[k].fd == fd)
+                        s->ep[i].items[k--] = s->ep[i].items[--s->ep[i].n];
+        }
+    }
     return r;
 }
 
@@ -537,12 +567,40 @@ static int so_getsockopt(void *u, int fd, int level, int name, void *val, sockle
             v = st.listening;
         } else if (level == IPPROTO_TCP && name == PKT_TCP_MAXSEG) {
             v = st.mss;
+        } else if (level == IPPROTO_TCP && name == PKT_TCP_INFO) {
+            /* STATUS (RFC 9293 3.10.6) in Linux's struct tcp_info, for
+             * packetdrill's tcpi_* checks; fields tcplab has no value for are 0 */
+            static const uint8_t state[TCP_NSTATES] = {
+                [TCP_CLOSED] = 7,      [TCP_LISTEN] = 10,      [TCP_SYN_SENT] = 2,
+                [TCP_SYN_RECEIVED] = 3, [TCP_ESTABLISHED] = 1, [TCP_FIN_WAIT_1] = 4,
+                [TCP_FIN_WAIT_2] = 5,  [TCP_CLOSE_WAIT] = 8,   [TCP_CLOSING] = 11,
+                [TCP_LAST_ACK] = 9,    [TCP_TIME_WAIT] = 6,
+            };
+            struct tcp_info ti;
+            memset(&ti, 0, sizeof ti);
+            ti.tcpi_state = (unsigned)st.state < TCP_NSTATES ? state[st.state] : 0;
+            ti.tcpi_backoff = (uint8_t)st.backoff;
+            ti.tcpi_retransmits = (uint8_t)st.backoff;
+            ti.tcpi_snd_wscale = st.snd_wscale & 15;
+            ti.tcpi_rcv_wscale = st.rcv_wscale & 15;
+            ti.tcpi_rto = (uint32_t)st.rto_us;
+            ti.tcpi_rtt = (uint32_t)st.srtt_us;
+            ti.tcpi_rttvar = (uint32_t)st.rttvar_us;
+            ti.tcpi_snd_mss = st.mss;
+            ti.tcpi_snd_wnd = st.snd_wnd;
+            ti.tcpi_unacked = st.mss ? (st.snd_nxt - st.snd_una + st.mss - 1) / st.mss : 0;
+            socklen_t n = *len < sizeof ti ? *len : (socklen_t)sizeof ti;
+            memcpy(val, &ti, n);
+            *len = n;
+            r = 1; /* filled in */
         } else {
             r = fail(ENOPROTOOPT);
         }
         if (r == 0) {
             memcpy(val, &v, sizeof v);
             *len = sizeof v;
+        } else if (r == 1) {
+            r = 0;
         }
     }
     return r;
@@ -646,21 +704,86 @@ static int so_gettimeofday(void *u, struct timeval *tv, struct timezone *tz)
 
 static int so_epoll_create(void *u, int size)
 {
-    (void)u;
-    (void)size;
-    return fail(ENOSYS); /* epoll through the .so: not supported (tcplab replay has it) */
+    struct so_state *s = u;
+    if (size <= 0)
+        return fail(EINVAL);
+    int r = -1;
+    LOCKED(s)
+    {
+        r = fail(EMFILE);
+        for (int i = 0; i < SO_MAX_EPOLL; i++)
+            if (!s->ep[i].used) {
+                memset(&s->ep[i], 0, sizeof s->ep[i]);
+                s->ep[i].used = true;
+                r = SO_EPOLL_FD + i;
+                break;
+            }
+    }
+    return r;
 }
 
 static int so_epoll_ctl(void *u, int epfd, int op, int fd, struct epoll_event *ev)
 {
-    (void)u, (void)epfd, (void)op, (void)fd, (void)ev;
-    return fail(ENOSYS);
+    struct so_state *s = u;
+    int r = 0;
+    LOCKED(s)
+    {
+        struct so_epoll *e = epoll_of(s, epfd);
+        struct tcp_status st;
+        size_t k = 0;
+        while (e && k < e->n && e->items[k].fd != fd)
+            k++;
+        if (!e || tcp_status(s->st, fd, &st) < 0)
+            r = fail(EBADF);
+        else if (op != EPOLL_CTL_DEL && (!ev || (ev->events & (EPOLLET | EPOLLONESHOT))))
+            r = fail(EINVAL); /* level-triggered only */
+        else if (op == EPOLL_CTL_ADD && k < e->n)
+            r = fail(EEXIST);
+        else if (op == EPOLL_CTL_ADD && e->n == SO_EPOLL_ITEMS)
+            r = fail(ENOSPC);
+        else if (op == EPOLL_CTL_ADD)
+            e->items[e->n++] = (struct so_epoll_item){fd, *ev};
+        else if (k == e->n)
+            r = fail(ENOENT);
+        else if (op == EPOLL_CTL_MOD)
+            e->items[k].ev = *ev;
+        else if (op == EPOLL_CTL_DEL)
+            e->items[k] = e->items[--e->n];
+        else
+            r = fail(EINVAL);
+    }
+    return r;
 }
 
-static int so_epoll_wait(void *u, int epfd, struct epoll_event *ev, int max, int timeout)
+static int so_epoll_wait(void *u, int epfd, struct epoll_event *out, int max, int timeout)
 {
-    (void)u, (void)epfd, (void)ev, (void)max, (void)timeout;
-    return fail(ENOSYS);
+    struct so_state *s = u;
+    int n = 0;
+    LOCKED(s)
+    {
+        struct so_epoll *e = epoll_of(s, epfd);
+        uint64_t deadline = timeout < 0 ? TCP_TIME_NEVER : s->now + (uint64_t)timeout * 1000;
+        if (!e || max <= 0) {
+            n = fail(e ? EINVAL : EBADF);
+        } else {
+            for (;;) {
+                n = 0;
+                for (size_t k = 0; k < e->n && n < max; k++) {
+                    short bits = poll_bits(s, e->items[k].fd, (short)e->items[k].ev.events);
+                    bits &= (short)~(POLLRDNORM | POLLWRNORM);
+                    if (bits) { /* EPOLLIN.. have poll(2)'s values */
+                        out[n].events = (uint32_t)(unsigned short)bits;
+                        out[n].data = e->items[k].ev.data;
+                        n++;
+                    }
+                }
+                if (n || s->now >= deadline)
+                    break;
+                pthread_cond_wait(&s->cv, &s->mu);
+            }
+        }
+    }
+    return n;
 }
 
 static int so_pipe(void *u, int fds[2])

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <linux/tcp.h>
 
 #include "packetdrill_so.h"
 #include "wire.h"
@@ -181,6 +182,12 @@ static void passive_open_data_timer_close(void)
     pthread_join(acc.th, NULL);
     int cfd = (int)acc.ret;
     CHECK(cfd >= 0, "accept() = %ld errno %d", acc.ret, acc.err);
+    struct tcp_info ti;
+    socklen_t tlen = sizeof ti;
+    CHECK(ifc.getsockopt(ifc.userdata, cfd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0, "TCP_INFO");
+    CHECK(ti.tcpi_state == 1 && ti.tcpi_snd_mss == 1000 && ti.tcpi_rto == 1000000,
+          "TCP_INFO: state %u (1 = ESTABLISHED), snd_mss %u, rto %u", ti.tcpi_state,
+          ti.tcpi_snd_mss, ti.tcpi_rto);
 
     /* data out, and its retransmission after the RTO: 1 s of virtual time
      * that netdev_receive lets pass, with nothing sleeping */
@@ -192,6 +199,11 @@ static void passive_open_data_timer_close(void)
     struct seg rtx = recv_seg();
     CHECK(rtx.tcp.seq == isn + 1 && rtx.tcp.payload_len == 5, "retransmission of the data");
     CHECK(rtx.t - d.t == 1000000, "retransmitted one RTO (1 s) later: %lld us", rtx.t - d.t);
+    tlen = sizeof ti;
+    ifc.getsockopt(ifc.userdata, cfd, IPPROTO_TCP, TCP_INFO, &ti, &tlen);
+    CHECK(ti.tcpi_backoff == 1 && ti.tcpi_rto == 2000000 && ti.tcpi_unacked == 1,
+          "TCP_INFO after one RTO: backoff %u, rto %u (RFC 6298 (5.5): doubled), unacked %u",
+          ti.tcpi_backoff, ti.tcpi_rto, ti.tcpi_unacked);
     CHECK(now_us() == rtx.t, "gettimeofday shows the virtual clock: %lld vs %lld", now_us(), rtx.t);
     send_seg(50000, 8080, TCP_ACK, 1001, isn + 6, NULL);
 
@@ -199,6 +211,12 @@ static void passive_open_data_timer_close(void)
     long long before = now_us();
     CHECK(ifc.usleep(ifc.userdata, 250000) == 0, "usleep");
     CHECK(now_us() - before == 250000, "usleep(250 ms) moved the clock by %lld us", now_us() - before);
+
+    /* epoll: nothing to read yet */
+    int ep = ifc.epoll_create(ifc.userdata, 1);
+    struct epoll_event ee = {.events = EPOLLIN, .data.fd = cfd}, got[2];
+    CHECK(ep >= 0 && ifc.epoll_ctl(ifc.userdata, ep, EPOLL_CTL_ADD, cfd, &ee) == 0, "epoll_ctl");
+    CHECK(ifc.epoll_wait(ifc.userdata, ep, got, 2, 0) == 0, "epoll_wait: nothing ready");
 
     /* a blocking read() in the second thread, woken by a packet */
     struct call rd = {.fd = cfd};
@@ -208,17 +226,24 @@ static void passive_open_data_timer_close(void)
     send_seg(50000, 8080, TCP_PSH | TCP_ACK, 1001, isn + 6, "world");
     pthread_join(rd.th, NULL);
     CHECK(rd.ret == 5 && !memcmp(rd.buf, "world", 5), "read() = %ld", rd.ret);
+    send_seg(50000, 8080, TCP_PSH | TCP_ACK, 1006, isn + 6, "!");
+    CHECK(ifc.epoll_wait(ifc.userdata, ep, got, 2, 0) == 1 && got[0].events == EPOLLIN &&
+              got[0].data.fd == cfd,
+          "epoll_wait: readable");
+    char byte;
+    CHECK(ifc.read(ifc.userdata, cfd, &byte, 1) == 1 && byte == '!', "read the byte");
+    CHECK(ifc.close(ifc.userdata, ep) == 0, "close the epoll set");
     struct seg ack = recv_seg(); /* the delayed ACK: virtual time runs 40 ms to it */
-    CHECK(ack.tcp.flags == TCP_ACK && ack.tcp.ack == 1006, "ACK of the data: ack %u", ack.tcp.ack);
+    CHECK(ack.tcp.flags == TCP_ACK && ack.tcp.ack == 1007, "ACK of the data: ack %u", ack.tcp.ack);
 
     /* close: FIN, the peer's FIN,ACK, our ACK (TIME_WAIT) */
     CHECK(ifc.close(ifc.userdata, cfd) == 0, "close");
     struct seg fin = recv_seg();
     CHECK(fin.tcp.flags == (TCP_FIN | TCP_ACK) && fin.tcp.seq == isn + 6, "FIN: flags 0x%x",
           fin.tcp.flags);
-    send_seg(50000, 8080, TCP_FIN | TCP_ACK, 1006, isn + 7, NULL);
+    send_seg(50000, 8080, TCP_FIN | TCP_ACK, 1007, isn + 7, NULL);
     struct seg last = recv_seg();
-    CHECK(last.tcp.flags == TCP_ACK && last.tcp.ack == 1007, "last ACK: ack %u", last.tcp.ack);
+    CHECK(last.tcp.flags == TCP_ACK && last.tcp.ack == 1008, "last ACK: ack %u", last.tcp.ack);
     CHECK(ifc.close(ifc.userdata, fd) == 0, "close listener");
 }
 
