@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "kdiag.h"
+#include "udp_echo.h"
 
 #define TUN_LOOP_MAX_FDS          64
 #define TUN_LOOP_BATCH            512   /* packets per wake-up before timers get a turn */
@@ -68,6 +69,8 @@ struct tun_loop {
     bool kdiag_overflow;
     struct tun_loop_stats stats;
     uint8_t buf[65536];
+    uint8_t udp_out[65536]; /* a UDP echo reply (udp_echo.h) */
+    uint16_t udp_ip_id;
 };
 
 static uint64_t mono_ns(void)
@@ -411,6 +414,13 @@ static int drain_tun(struct tun_loop *l)
             kdiag_probe(l->kdiag, now, &kt);
             if (l->kdiag_next == TCP_TIME_NEVER)
                 l->kdiag_next = now + l->cfg.kdiag_interval_us;
+        }
+        /* UDP echo (port 7) is answered here; the stack is TCP only. */
+        size_t reply = udp_echo_reply(l->cfg.stack.addr, l->buf, (size_t)n, l->udp_out,
+                                      sizeof l->udp_out, l->udp_ip_id++);
+        if (reply) {
+            loop_output(l, l->udp_out, reply);
+            continue;
         }
         stack_input(l->stack, now, l->buf, (size_t)n);
     }

@@ -216,6 +216,36 @@ def test_nc_echo_roundtrip():
         L.stop()
 
 
+def test_udp_echo_keeps_message_boundaries():
+    """UDP echo (RFC 862) on port 7 beside TCP's: each datagram comes back
+    whole and alone, no handshake first; a datagram to another port gets no
+    answer at all (UDP has no RST)."""
+    import socket
+    L = Listen()
+    try:
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(3)
+        u.sendto(b"hello", (STACK, 7))
+        u.sendto(b"world, two", (STACK, 7))
+        got = [u.recvfrom(2048), u.recvfrom(2048)]
+        check([g[0] for g in got] == [b"hello", b"world, two"],
+              f"datagrams came back as {[g[0] for g in got]!r}")
+        check(all(g[1] == (STACK, 7) for g in got), f"replies from {[g[1] for g in got]}")
+        u.sendto(b"anyone?", (STACK, 9))
+        u.settimeout(0.5)
+        try:
+            extra = u.recvfrom(2048)
+            raise Fail(f"port 9 answered a datagram: {extra!r}")
+        except socket.timeout:
+            pass
+        u.close()
+        # TCP echo still works beside it.
+        r = run(["nc", "-N", "-w", "5", STACK, "7"], 15, input=b"over tcp\n")
+        check(r.stdout == b"over tcp\n", f"tcp echo returned {r.stdout!r}")
+    finally:
+        L.stop()
+
+
 VALGRIND = ["valgrind", "-q", "--error-exitcode=9", "--leak-check=full",
             "--errors-for-leak-kinds=definite,indirect"]
 
