@@ -72,10 +72,15 @@ contains "a directory is named as such" "is a directory"
 expect_status "not a terminal: status 2 and a hint" 2 "$TCPLAB" play "$SCENARIO"
 contains "hint for headless use" "--dump-screen"
 
-# Every lesson renders at both sizes, at its first and last step.
+# Every lesson renders at both sizes, at its first and last step; a step past
+# the last is a usage error, not silently the last one.
 for lesson in "$@"; do
+    last=$("$TCPLAB" play --dump-screen 1 "$lesson" | grep -o 'step 1/[0-9]*' | head -n 1)
+    last=${last#step 1/}
+    expect_status "$(basename "$lesson") step $((last + 1)) (past the end): status 2" 2 \
+        "$TCPLAB" play --dump-screen $((last + 1)) "$lesson"
     for size in 80x24 100x30; do
-        for n in 1 999; do
+        for n in 1 "$last"; do
             expect_status "$(basename "$lesson") step $n at $size" 0 \
                 "$TCPLAB" play --dump-screen $n --size $size "$lesson"
         done

@@ -9,7 +9,6 @@
  * rebuilds the picture from the record; the network is never run twice.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +17,10 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "cli.h"
 #include "commands.h"
 #include "export.h"
+#include "lessons.h"
 #include "pkt.h"
 #include "player.h"
 #include "quiz.h"
@@ -30,141 +31,80 @@
 #include "view.h"
 
 struct play_args {
-    bool tun, ascii, zh, lang_set, quiz, time_true;
+    bool tun, ascii, zh, quiz, time_true;
     double speed;
     long dump_steps; /* -1: interactive */
     int w, h;
+    const char *lang; /* --lang, or NULL: from the locale */
     const char *path;
     const char *conn; /* --conn: which connection of a capture */
 };
 
-static void usage(FILE *out)
+/* --size WxH */
+static int parse_size(void *base, const char *v, char *why, size_t cap)
 {
-    fprintf(
-        out,
-        "usage: tcplab play [--tun] [--lang en|zh] [--speed X] [--ascii] [--quiz] [--time]\n"
-        "                   [--dump-screen N] [--size WxH] SCENARIO\n"
-        "       tcplab play [--conn FILTER] [options] CAPTURE.pcap\n\n"
-        "Animate a scenario (a .tcps file) in the terminal: the ladder of segments,\n"
-        "each side's state, timers, socket calls and the narration. A pcap or pcapng\n"
-        "capture (tcpdump -w, Wireshark) plays one TCP connection, states inferred.\n\n"
-        "  --tun            run the peer as real kernel sockets on a TUN device (root)\n"
-        "  --lang en|zh     narration language (default: from LANG / LC_ALL)\n"
-        "  --speed X        playback speed, %g to %g (default 1)\n"
-        "  --ascii          draw with ASCII only (terminals without line drawing)\n"
-        "  --quiz           predict each step before it plays (docs/quiz.md); with\n"
-        "                   --dump-screen N, shows the question asked before step N+1\n"
-        "  --time           start with the time-true ladder (key t): time runs down\n"
-        "  --dump-screen N  do not open the UI: print the screen after N steps\n"
-        "  --size WxH       screen size for --dump-screen (default 100x30)\n"
-        "  --conn FILTER    a capture's connection: N from the list, PORT, ADDR[:PORT]\n"
-        "                   or ADDR:PORT-ADDR:PORT (default: the only one, or ask)\n\n"
-        "keys: space play/pause, \u2192/n step, \u2190/b back, +/- speed, Home/End,\n"
-        "      \u2191/\u2193 select, d details, a abs/rel, g diagram, l language, p quiz,\n"
-        "      t time-true ladder, e export the step as SVG, ? help, q quit\n",
-        UI_SPEED_MIN, UI_SPEED_MAX);
+    struct play_args *a = base;
+    if (sscanf(v, "%dx%d%c", &a->w, &a->h, (char[]){0}) != 2 || a->w < 10 || a->h < 5 ||
+        a->w > 1000 || a->h > 500) {
+        snprintf(why, cap, "give WIDTHxHEIGHT such as 100x30 (10x5 to 1000x500)");
+        return -1;
+    }
+    return 0;
 }
 
-/* zh when the locale says Chinese (LC_ALL, then LC_MESSAGES, then LANG). */
-static bool locale_is_zh(void)
-{
-    const char *vars[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
-    for (size_t i = 0; i < 3; i++) {
-        const char *v = getenv(vars[i]);
-        if (v && *v)
-            return !strncmp(v, "zh", 2);
-    }
-    return false;
-}
+static const struct cli_opt play_opts[] = {
+    CLI_FLAG("tun", 0, struct play_args, tun,
+             "the peer is the kernel's own sockets on a TUN device (root)"),
+    CLI_CHOICE("lang", 0, struct play_args, lang, "en|zh",
+               "narration language (default: from LANG / LC_ALL)", "en", "zh"),
+    CLI_DOUBLE("speed", 0, struct play_args, speed, "X", UI_SPEED_MIN, UI_SPEED_MAX,
+               "playback speed, 0.25 to 16 (default 1)"),
+    CLI_FLAG("ascii", 0, struct play_args, ascii, "draw with ASCII only (no line drawing)"),
+    CLI_FLAG("quiz", 0, struct play_args, quiz,
+             "predict each step before it plays (docs/quiz.md); with --dump-screen N, the "
+             "question asked before step N+1"),
+    CLI_LONG("dump-screen", 0, struct play_args, dump_steps, "N", 0, 100000,
+             "no UI: print the screen after step N (0: before the first)"),
+    CLI_FLAG("time", 0, struct play_args, time_true,
+             "start with the time-true ladder (key t): time runs down"),
+    CLI_CUSTOM("size", 0, "WxH", parse_size, "screen size for --dump-screen (100x30)"),
+    CLI_STRING("conn", 0, struct play_args, conn, "FILTER",
+               "a capture's connection: N from the list, PORT, ADDR[:PORT] or "
+               "ADDR:PORT-ADDR:PORT (default: the only one, or ask)"),
+    CLI_END,
+};
+
+const struct cli_command play_command = {
+    .name = "play",
+    .synopsis = "[--tun] [--lang en|zh] [--speed X] [--ascii] [--quiz] [--dump-screen N "
+                "[--size WxH]] [--time] [--conn FILTER] SCENARIO",
+    .summary = "Animate a scenario in the terminal: the ladder of segments, each side's state,\n"
+               "timers, socket calls and the narration. SCENARIO is a .tcps file, a lesson\n"
+               "by number or name ('tcplab play 4', 'tcplab play teardown'; 'tcplab lessons'\n"
+               "lists them), a packetdrill .pkt script, or a pcap/pcapng capture (tcpdump -w,\n"
+               "Wireshark: one TCP connection, states inferred).",
+    .groups = {{NULL, play_opts}},
+    .min_args = 1,
+    .max_args = 1,
+    .args_what = "which scenario? give a lesson number, a name or a .tcps file",
+    .epilogue = "keys: space play/pause, \u2192/n step, \u2190/b back, +/- speed, Home/End,\n"
+                "      \u2191/\u2193 select, d details, a abs/rel, g diagram, l language, p quiz,\n"
+                "      t time-true ladder, e export the step as SVG, ? help, q quit\n",
+};
 
 static int parse_args(int argc, char **argv, struct play_args *a)
 {
-    static const struct option opts[] = {
-        {"tun", no_argument, NULL, 't'},
-        {"lang", required_argument, NULL, 'l'},
-        {"speed", required_argument, NULL, 's'},
-        {"ascii", no_argument, NULL, 'a'},
-        {"quiz", no_argument, NULL, 'Q'},
-        {"time", no_argument, NULL, 'T'},
-        {"dump-screen", required_argument, NULL, 'd'},
-        {"size", required_argument, NULL, 'z'},
-        {"conn", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     memset(a, 0, sizeof *a);
     a->speed = 1;
     a->dump_steps = -1;
     a->w = 100;
     a->h = 30;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-        char *end;
-        switch (c) {
-        case 't':
-            a->tun = true;
-            break;
-        case 'a':
-            a->ascii = true;
-            break;
-        case 'Q':
-            a->quiz = true;
-            break;
-        case 'T':
-            a->time_true = true;
-            break;
-        case 'l':
-            if (strcmp(optarg, "en") && strcmp(optarg, "zh")) {
-                fprintf(stderr, "tcplab play: --lang must be en or zh, not '%s'\n", optarg);
-                return -1;
-            }
-            a->zh = !strcmp(optarg, "zh");
-            a->lang_set = true;
-            break;
-        case 's':
-            a->speed = strtod(optarg, &end);
-            if (*end || end == optarg || a->speed < UI_SPEED_MIN || a->speed > UI_SPEED_MAX) {
-                fprintf(stderr, "tcplab play: --speed must be a number from %g to %g, not '%s'\n",
-                        UI_SPEED_MIN, UI_SPEED_MAX, optarg);
-                return -1;
-            }
-            break;
-        case 'd':
-            a->dump_steps = strtol(optarg, &end, 10);
-            if (*end || end == optarg || a->dump_steps < 0) {
-                fprintf(stderr, "tcplab play: --dump-screen wants a number of steps, not '%s'\n",
-                        optarg);
-                return -1;
-            }
-            break;
-        case 'z':
-            if (sscanf(optarg, "%dx%d%c", &a->w, &a->h, (char[]){0}) != 2 || a->w < 10 ||
-                a->h < 5 || a->w > 1000 || a->h > 500) {
-                fprintf(stderr, "tcplab play: --size wants WIDTHxHEIGHT such as 100x30, not '%s'\n",
-                        optarg);
-                return -1;
-            }
-            break;
-        case 'c':
-            a->conn = optarg;
-            break;
-        case 'h':
-            return 1;
-        default:
-            fprintf(stderr, "tcplab play: unknown option '%s'\n", argv[optind - 1]);
-            return -1;
-        }
-    }
-    if (optind != argc - 1) {
-        fprintf(stderr, optind >= argc ? "tcplab play: which scenario? give a .tcps file\n"
-                                       : "tcplab play: one scenario at a time\n");
-        return -1;
-    }
-    a->path = argv[optind];
-    if (!a->lang_set)
-        a->zh = locale_is_zh();
+    struct cli_parsed p;
+    enum cli_result r = cli_parse(&play_command, argc, argv, (void *[]){a}, &p);
+    if (r != CLI_OK)
+        return r == CLI_EXIT0 ? 1 : -1;
+    a->path = p.args[0];
+    a->zh = a->lang ? !strcmp(a->lang, "zh") : ui_locale_is_zh();
     return 0;
 }
 
@@ -520,14 +460,23 @@ int cmd_play(int argc, char **argv)
 {
     struct play_args a;
     int r = parse_args(argc, argv, &a);
-    if (r != 0) {
-        usage(r > 0 ? stdout : stderr);
+    if (r != 0)
         return r > 0 ? 0 : EXIT_USAGE;
-    }
     bool utf8 = ui_locale_init();
 
-    /* The parser would only say "read error" for a directory. */
+    /* `play 4`, `play teardown`: a lesson by number or name, from any directory. */
+    char found[4096];
     struct stat st;
+    if (ui_lesson_find(a.path, found, sizeof found) == 0) {
+        a.path = found;
+    } else if (stat(a.path, &st) != 0 && !strchr(a.path, '/')) {
+        fprintf(stderr,
+                "tcplab play: no scenario file or lesson '%s' ('tcplab lessons' lists the "
+                "lessons; give a number, a name or a .tcps file)\n",
+                a.path);
+        return EXIT_USAGE;
+    }
+    /* The parser would only say "read error" for a directory. */
     if (stat(a.path, &st) == 0 && S_ISDIR(st.st_mode)) {
         fprintf(stderr,
                 "tcplab play: %s is a directory: give one scenario file, e.g. "
@@ -548,8 +497,9 @@ int cmd_play(int argc, char **argv)
     if (capture) {
         /* A capture plays what was recorded: one connection, states inferred. */
         if (a.tun) {
-            fprintf(stderr, "tcplab play: %s is a capture: it plays what was recorded, there "
-                            "is nothing to run with --tun\n",
+            fprintf(stderr,
+                    "tcplab play: %s is a capture: it plays what was recorded, there "
+                    "is nothing to run with --tun\n",
                     a.path);
             return EXIT_USAGE;
         }
@@ -623,7 +573,13 @@ play:;
     int status = 0;
     struct play_quiz pq;
     memset(&pq, 0, sizeof pq);
-    if (a.quiz && !quiz_turn_on(&pq, tl, &o)) {
+    if (a.dump_steps > (long)tl->nsteps) {
+        fprintf(stderr,
+                "tcplab play: --dump-screen %ld is past the end: %s has %zu steps (give 0 to "
+                "%zu)\n",
+                a.dump_steps, a.path, tl->nsteps, tl->nsteps);
+        status = EXIT_USAGE;
+    } else if (a.quiz && !quiz_turn_on(&pq, tl, &o)) {
         fprintf(stderr, "tcplab play: out of memory\n");
         status = EXIT_NETWORK;
     } else if (a.dump_steps >= 0) {

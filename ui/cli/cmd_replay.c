@@ -22,6 +22,7 @@
 
 #include "commands.h"
 #include "pkt.h"
+#include "lessons.h"
 #include "scenario.h"
 #include "scn_internal.h" /* the file's own seed: the golden trace records it */
 #include "trace.h"
@@ -464,7 +465,12 @@ static void list_free(struct file_list *l)
 static int list_add(struct file_list *l, const char *arg)
 {
     struct stat sb;
-    if (stat(arg, &sb) != 0 || !S_ISDIR(sb.st_mode))
+    if (stat(arg, &sb) != 0) {
+        /* a lesson or regression scenario by number or name, as `play` takes */
+        char found[4096];
+        return list_push(l, ui_lesson_find(arg, found, sizeof found) == 0 ? found : arg);
+    }
+    if (!S_ISDIR(sb.st_mode))
         return list_push(l, arg);
     DIR *d = opendir(arg);
     if (!d) {

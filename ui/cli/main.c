@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"connect", cmd_connect, "connect [net options] HOST PORT                       the stack as a client, like nc"},
     {"quiz", cmd_quiz, "quiz   [--lang en|zh] [--answers FILE] SCENARIO      questions, or grade answers"},
     {"export", cmd_export, "export --svg|--txt|--html [-o FILE] LESSON[@STEP]      ladder for slides, homework"},
+    {"lessons", cmd_lessons, "lessons [--lang en|zh]                                list the lessons (K: also on TUN)"},
     {"demo", cmd_demo, "demo                                                  two stacks on the virtual link"},
 };
 
