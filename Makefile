@@ -7,6 +7,8 @@
 #   make fuzz-smoke     a short libFuzzer run (fuzz/smoke.sh)
 #   make fuzz           a campaign per target: FUZZ_RUNS inputs each (10,000,000)
 #   make bench          the benchmarks (bench/run)
+#   make install        install into PREFIX (/usr/local; DESTDIR is honoured)
+#   make deb            a Debian package in build/ (cpack -G DEB)
 #   make format         clang-format the sources
 #   make clean          remove build/, build-asan/ and build-fuzz/
 #
@@ -21,6 +23,7 @@ JOBS ?= 2
 # Default per-test limit in seconds, for tests that do not set their own.
 TEST_TIMEOUT ?= 300
 CTEST_ARGS ?=
+PREFIX ?= /usr/local
 # Extra cmake -D options for a new build directory, e.g. CMAKE_ARGS=-DTCPLAB_WERROR=OFF
 CMAKE_ARGS ?=
 
@@ -31,7 +34,8 @@ SOURCE_DIRS := stack tun scenarios ui tests bench fuzz
 
 FUZZ_RUNS ?= 10000000
 
-.PHONY: all build configure demo test sanitize fuzz-smoke fuzz bench clean format deps deps-test
+.PHONY: all build configure demo test sanitize fuzz-smoke fuzz bench clean format deps deps-test \
+	install deb
 
 all: build
 
@@ -82,6 +86,12 @@ fuzz: deps-test
 bench: build
 	@if [ -f bench/run ]; then bash bench/run; \
 	else echo "bench: bench/run does not exist yet; nothing to run"; fi
+
+install: build
+	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
+
+deb: build
+	cd $(BUILD_DIR) && cpack -G DEB
 
 format:
 	find $(SOURCE_DIRS) -name '*.[ch]' -print0 | xargs -0 -r clang-format -i
