@@ -647,6 +647,58 @@ def test_connect_reset_by_kernel_says_reset():
     check(b"reset" in err, f"stderr does not say reset: {err!r}")
 
 
+def test_connect_prints_data_received_before_rst():
+    """The kernel server writes 31 bytes, then closes with our data unread, which
+    makes Linux send RST: like nc, tcplab connect writes the 31 bytes to stdout
+    first, then says "reset" and exits 1."""
+    payload = b"31 bytes before the reset here\n"
+    check(len(payload) == 31, "the payload is 31 bytes")
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("0.0.0.0", 5003))
+    srv.listen(1)
+    srv.settimeout(15)
+    unread = threading.Event()
+
+    def has_data(c):
+        try:
+            return c.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+        except BlockingIOError:
+            return False
+
+    def server():
+        try:
+            c, _ = srv.accept()
+            # wait until our line sits unread in the kernel's receive queue
+            wait_for(lambda: has_data(c), 10, "the client's line to arrive")
+            unread.set()
+            # Right away: the segment and the RST arrive together, as in the report.
+            c.sendall(payload)
+            c.close()  # with unread data Linux answers close() with RST (RFC 2525)
+        except (OSError, Fail):
+            pass
+
+    t = threading.Thread(target=server, daemon=True)
+    t.start()
+    # stdout and stderr into one pipe, to see their order
+    p = subprocess.Popen([TCPLAB, "connect", "--quiet", KERNEL, "5003"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        p.stdin.write(b"hello\n")
+        p.stdin.flush()  # stdin stays open: only the RST ends the connection
+        out, _ = p.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise Fail("tcplab connect did not end after the kernel's RST")
+    finally:
+        t.join(timeout=5)
+        srv.close()
+    check(unread.is_set(), "the server never saw the client's line")
+    check(p.returncode == 1, f"status {p.returncode}, want 1; output {out!r}")
+    check(out.startswith(payload), f"the 31 bytes are not written first: {out!r}")
+    check(b"reset" in out[len(payload):], f"no 'reset' message after the data: {out!r}")
+
+
 def test_chargen_streams_rfc864_lines():
     L = Listen(trace=False)
     try:

@@ -108,19 +108,18 @@ static uint64_t connect_after(void *ctx, uint64_t now)
         return TCP_TIME_NEVER;
     unsigned ev = tcp_poll(c->stack, c->sd);
     struct tcp_status st;
-    if (tcp_status(c->stack, c->sd, &st) == 0 && st.error) {
-        c->error = st.error;
-        c->done = true;
-        tun_loop_stop(c->loop);
-        return TCP_TIME_NEVER;
-    }
+    /* A failed connect (refused, timed out) shows as POLLIN|POLLERR: the
+     * recv() below returns its error. */
     if (!c->connected) {
-        if (!(ev & TCP_POLLOUT))
+        if (!(ev & (TCP_POLLOUT | TCP_POLLERR)))
             return TCP_TIME_NEVER;
         c->connected = true;
     }
-    /* The connection to stdout. */
-    for (int i = 0; i < 64 && !c->peer_fin; i++) {
+    /* The connection to stdout. After a RST (POLLERR), what arrived before
+     * it is still in the receive queue: like Linux's recv() and nc, write all
+     * of it out first; recv() returns the error once the queue is empty. */
+    bool failed = (ev & TCP_POLLERR) != 0;
+    for (int i = 0; (i < 64 || failed) && !c->peer_fin; i++) {
         /* Only calls that will do something: the trace shows every call. */
         if (!(tcp_poll(c->stack, c->sd) & (TCP_POLLIN | TCP_POLLERR | TCP_POLLHUP)))
             break;
