@@ -81,26 +81,33 @@ static uint64_t meter_after(void *ctx, uint64_t now)
     return next < m->next ? next : m->next;
 }
 
+struct server_args {
+    double every; /* seconds between meter lines */
+};
+
+static const struct cli_opt server_opts[] = {
+    CLI_DOUBLE("every", 0, struct server_args, every, "S", 0.01, 3600,
+               "seconds between meter lines (0.5)"),
+    CLI_END,
+};
+
+static const struct cli_command server_command = {
+    .name = "bench_tun_server",
+    .synopsis = "[net options] [--every S] [PORT[:SERVICE]]...",
+    .summary = "tcplab listen's services with a meter of wake-ups and packets (bench/).",
+    .groups = {{NULL, server_opts}, {"net options", netopts_table}},
+    .max_args = 16,
+};
+
 int main(int argc, char **argv)
 {
-    /* Take --every out, hand the rest to the shared option parser. */
-    double every = 0.5;
-    char *rest[64];
-    int nrest = 0;
-    for (int i = 0; i < argc && nrest < 63; i++) {
-        if (!strcmp(argv[i], "--every") && i + 1 < argc)
-            every = atof(argv[++i]);
-        else
-            rest[nrest++] = argv[i];
-    }
-    rest[nrest] = NULL;
+    struct server_args a = {.every = 0.5};
     struct netopts o;
-    enum netopts_result pr = netopts_parse(&o, nrest, rest, "bench_tun_server",
-                                           "usage: bench_tun_server [net options] [--every S] "
-                                           "[PORT[:SERVICE]]...",
-                                           false);
-    if (pr != NETOPTS_OK)
-        return pr == NETOPTS_EXIT0 ? 0 : 2;
+    netopts_defaults(&o);
+    enum cli_result pr = netopts_parse(&o, argc, argv, &server_command, (void *[]){&a, &o});
+    if (pr != CLI_OK)
+        return cli_exit_status(pr);
+    double every = a.every;
     struct svc_spec specs[16];
     size_t n = 0;
     for (int i = 0; i < o.nargs; i++) {

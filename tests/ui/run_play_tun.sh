@@ -15,8 +15,11 @@ passed=0
 failed=0
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
+# The last step (a step past it is an error), from a run on the virtual link.
+last=$("$TCPLAB" play --dump-screen 0 "$LESSON" | grep -o 'step 0/[0-9]*' | head -n 1)
+last=${last#step 0/}
 for run in 1 2 3; do
-    timeout 60 "$TCPLAB" play --tun --dump-screen 999 --size 100x30 "$LESSON" >"$out" 2>&1
+    timeout 60 "$TCPLAB" play --tun --dump-screen "$last" --size 100x30 "$LESSON" >"$out" 2>&1
     status=$?
     if [ $status -eq 0 ] && grep -q " TUN " "$out" && grep -q "kernel" "$out" &&
         ! grep -q "expectation failed" "$out"; then

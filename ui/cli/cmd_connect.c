@@ -20,21 +20,27 @@
 #include "commands.h"
 #include "netopts.h"
 
-static const char usage[] =
-    "usage: tcplab connect [net options] HOST PORT\n"
-    "\n"
-    "Create the TUN device, put the tcplab stack at --addr (10.7.0.2), and connect\n"
-    "it to HOST:PORT — normally the kernel's side, 10.7.0.1. Like nc: stdin is\n"
-    "sent, what arrives goes to stdout; at stdin's end the stack half-closes and\n"
-    "waits for the peer's FIN.\n"
-    "\n"
-    "examples:\n"
-    "  nc -l 5000 &  echo hello | sudo tcplab connect 10.7.0.1 5000\n"
-    "      (nc on every address: 10.7.0.1 exists only once tcplab has made the device)\n"
-    "  sudo tcplab connect --syn-retries 2 10.7.0.1 9999     (no listener: refused)\n"
-    "\n"
-    "exit status: 0 the conversation ended normally, 1 refused / reset / timed out\n"
-    "(or the device could not be made), 2 bad usage.\n";
+const struct cli_command connect_command = {
+    .name = "connect",
+    .synopsis = "[net options] HOST PORT",
+    .summary = "Create the TUN device, put the tcplab stack at --addr (10.7.0.2), and connect\n"
+               "it to HOST:PORT, normally the kernel's side, 10.7.0.1. Like nc: stdin is\n"
+               "sent, what arrives goes to stdout; at stdin's end the stack half-closes and\n"
+               "waits for the peer's FIN. Data that arrived before a RST is written out\n"
+               "before the error is reported.",
+    .groups = {{"net options", netopts_table}},
+    .min_args = 2,
+    .max_args = 2,
+    .args_what = "give HOST and PORT, e.g. tcplab connect 10.7.0.1 5000",
+    .epilogue =
+        "examples:\n"
+        "  nc -l 5000 &  echo hello | sudo tcplab connect 10.7.0.1 5000\n"
+        "      (nc on every address: 10.7.0.1 exists only once tcplab has made the device)\n"
+        "  sudo tcplab connect --syn-retries 2 10.7.0.1 9999     (no listener: refused)\n"
+        "\n"
+        "exit status: 0 the conversation ended normally, 1 refused / reset / timed out\n"
+        "(or the device could not be made), 2 bad usage.\n",
+};
 
 #define CONNECT_BUF 65536
 
@@ -169,14 +175,9 @@ static uint64_t connect_after(void *ctx, uint64_t now)
 
 static int parse_target(const struct netopts *o, uint32_t *addr, uint16_t *port)
 {
-    if (o->nargs != 2) {
-        fprintf(stderr, "tcplab connect: give HOST and PORT, e.g. tcplab connect 10.7.0.1 5000\n"
-                        "Try 'tcplab connect --help'.\n");
-        return -1;
-    }
     if (wire_addr_parse(o->args[0], addr) < 0) {
-        fprintf(stderr, "tcplab connect: bad HOST '%s': write an IPv4 address like 10.7.0.1\n",
-                o->args[0]);
+        cli_usage_error(&connect_command, "bad HOST '%s': write an IPv4 address like 10.7.0.1",
+                        o->args[0]);
         return -1;
     }
     /* Only the TUN subnet: anything else would leave through the kernel's
@@ -184,12 +185,11 @@ static int parse_target(const struct netopts *o, uint32_t *addr, uint16_t *port)
     uint32_t mask = ~0u << (32 - o->loop.dev.prefix_len);
     if ((*addr & mask) != (o->loop.dev.kernel_addr & mask) || *addr == o->loop.stack.addr) {
         char k[16];
-        fprintf(stderr,
-                "tcplab connect: HOST %s is not on the TUN device's subnet (%s/%u): the stack "
-                "can only reach the kernel through it — use the kernel's address, normally "
-                "10.7.0.1\n",
-                o->args[0], wire_addr_str(o->loop.dev.kernel_addr & mask, k),
-                o->loop.dev.prefix_len);
+        cli_usage_error(&connect_command,
+                        "HOST %s is not on the TUN device's subnet (%s/%u): the stack can only "
+                        "reach the kernel through it; use the kernel's address, normally 10.7.0.1",
+                        o->args[0], wire_addr_str(o->loop.dev.kernel_addr & mask, k),
+                        o->loop.dev.prefix_len);
         return -1;
     }
     char *end;
@@ -197,8 +197,8 @@ static int parse_target(const struct netopts *o, uint32_t *addr, uint16_t *port)
     long p = strtol(o->args[1], &end, 10);
     if (!isdigit((unsigned char)o->args[1][0]) || end == o->args[1] || *end || errno || p < 1 ||
         p > 65535) {
-        fprintf(stderr, "tcplab connect: bad PORT '%s': use a number from 1 to 65535\n",
-                o->args[1]);
+        cli_usage_error(&connect_command, "bad PORT '%s': give a number from 1 to 65535",
+                        o->args[1]);
         return -1;
     }
     *port = (uint16_t)p;
@@ -208,9 +208,10 @@ static int parse_target(const struct netopts *o, uint32_t *addr, uint16_t *port)
 int cmd_connect(int argc, char **argv)
 {
     struct netopts o;
-    enum netopts_result pr = netopts_parse(&o, argc, argv, "connect", usage, false);
-    if (pr != NETOPTS_OK)
-        return pr == NETOPTS_EXIT0 ? 0 : EXIT_USAGE;
+    netopts_defaults(&o);
+    enum cli_result pr = netopts_parse(&o, argc, argv, &connect_command, (void *[]){&o});
+    if (pr != CLI_OK)
+        return cli_exit_status(pr);
     uint32_t addr;
     uint16_t port;
     if (parse_target(&o, &addr, &port) < 0)

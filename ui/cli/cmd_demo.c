@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "tcp.h"
 #include "vlink.h"
 #include "commands.h"
@@ -27,40 +28,40 @@
 #define DEMO_MAX_STEPS   100000ul
 #define DEMO_MAX_WAIT_US (600ull * 1000 * 1000)
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: tcplab demo [--trace FILE.jsonl] [--pcap FILE] [--seed N]\n\n"
-            "Two stacks on the virtual link: the client (10.7.0.2) connects to the server\n"
-            "(10.7.0.1) on port %d, sends \"hello, tcplab\", the server echoes it, the\n"
-            "client closes first, then the server; the client's TIME_WAIT (2*MSL) passes\n"
-            "in virtual time. Every event is printed as the text trace.\n\n"
-            "  --trace FILE   also write the events as JSON Lines to FILE\n"
-            "  --pcap FILE    also write every packet to FILE (opens in Wireshark)\n"
-            "  --seed N       seed for the link and the initial sequence numbers (1)\n",
-            DEMO_PORT);
-}
+struct demo_args {
+    const char *trace, *pcap;
+    long seed;
+    bool quiet;
+};
+
+static const struct cli_opt demo_opts[] = {
+    CLI_OUTPUT("trace", 0, struct demo_args, trace, "FILE",
+               "also write the events as JSON Lines ('-': stdout)"),
+    CLI_OUTPUT("pcap", 0, struct demo_args, pcap, "FILE",
+               "also write every packet, for Wireshark ('-': stdout)"),
+    CLI_LONG("seed", 0, struct demo_args, seed, "N", 1, UINT32_MAX,
+             "seed for the link and the initial sequence numbers (1)"),
+    CLI_FLAG("quiet", 'q', struct demo_args, quiet, "no text trace"),
+    CLI_END,
+};
+
+const struct cli_command demo_command = {
+    .name = "demo",
+    .synopsis = "[--trace FILE] [--pcap FILE] [--seed N] [--quiet]",
+    .summary = "Two stacks on the virtual link: the client (10.7.0.2) connects to the server\n"
+               "(10.7.0.1) on port 8080, sends \"hello, tcplab\", the server echoes it, the\n"
+               "client closes first, then the server; the client's TIME_WAIT (2*MSL) passes\n"
+               "in virtual time. Every event is printed as the text trace (on stderr when\n"
+               "--trace or --pcap writes to stdout).",
+    .groups = {{NULL, demo_opts}},
+    .max_args = 0,
+};
 
 struct demo {
     struct vlink *link;
     int client, server; /* host indexes */
     struct stack *cs, *ss;
 };
-
-/* --opt VALUE or --opt=VALUE; returns the value or NULL if `arg` is not opt. */
-static const char *option_value(const char *opt, int argc, char **argv, int *i)
-{
-    size_t n = strlen(opt);
-    if (strncmp(argv[*i], opt, n) != 0)
-        return NULL;
-    if (argv[*i][n] == '=')
-        return argv[*i] + n + 1;
-    if (argv[*i][n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc)
-        return "";
-    return argv[++*i];
-}
 
 /* The seed also keys the ISN hash (RFC 6528), so another seed shows other
  * initial sequence numbers; splitmix64 spreads it over the 16 key bytes. */
@@ -215,47 +216,28 @@ static int demo_run(struct demo *d)
 
 int cmd_demo(int argc, char **argv)
 {
-    const char *trace_path = NULL, *pcap_path = NULL;
-    uint64_t seed = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if ((v = option_value("--trace", argc, argv, &i))) {
-            trace_path = v;
-        } else if ((v = option_value("--pcap", argc, argv, &i))) {
-            pcap_path = v;
-        } else if ((v = option_value("--seed", argc, argv, &i))) {
-            char *end;
-            errno = 0;
-            seed = strtoull(v, &end, 0);
-            if (!*v || *end || errno || *v == '-') {
-                fprintf(stderr, "tcplab demo: --seed needs a non-negative number, not '%s'\n\n", v);
-                usage(stderr);
-                return EXIT_USAGE;
-            }
-            continue;
-        } else {
-            fprintf(stderr, "tcplab demo: unexpected argument '%s'\n\n", argv[i]);
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-        if (!*v) {
-            fprintf(stderr, "tcplab demo: %s needs a file name\n\n", argv[i]);
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
+    struct demo_args a = {.seed = 1};
+    struct cli_parsed p;
+    enum cli_result pr = cli_parse(&demo_command, argc, argv, (void *[]){&a}, &p);
+    if (pr != CLI_OK)
+        return cli_exit_status(pr);
+    if (cli_is_stdout(a.trace) && cli_is_stdout(a.pcap))
+        return cli_usage_error(&demo_command,
+                               "--pcap and --trace cannot both write to standard output ('-')");
+    const char *trace_path = a.trace, *pcap_path = a.pcap;
+    uint64_t seed = (uint64_t)a.seed;
+    /* The program's own lines go where the text trace goes. */
+    FILE *out = cli_is_stdout(a.trace) || cli_is_stdout(a.pcap) ? stderr : stdout;
 
     struct tev_fanout sinks = {0};
     struct trace_text text;
-    trace_text_init(&text, stdout, true);
-    tev_fanout_add(&sinks, trace_text_event, &text);
+    trace_text_init(&text, out, true);
+    if (!a.quiet)
+        tev_fanout_add(&sinks, trace_text_event, &text);
 
     FILE *json = NULL;
     if (trace_path) {
-        json = fopen(trace_path, "w");
+        json = cli_open_output(trace_path, "w");
         if (!json) {
             fprintf(stderr, "tcplab demo: cannot write the trace to %s: %s\n", trace_path,
                     strerror(errno));
@@ -269,8 +251,7 @@ int cmd_demo(int argc, char **argv)
         pcap = pcap_out_open(pcap_path, err, sizeof err);
         if (!pcap) {
             fprintf(stderr, "tcplab demo: cannot write the capture to %s: %s\n", pcap_path, err);
-            if (json)
-                fclose(json);
+            cli_close_output(json);
             return EXIT_USAGE;
         }
         tev_fanout_add(&sinks, pcap_on_the_wire, pcap);
@@ -298,20 +279,23 @@ int cmd_demo(int argc, char **argv)
     d.ss = vlink_stack(d.link, d.server);
     d.cs = vlink_stack(d.link, d.client);
 
-    printf("# tcplab demo: client 10.7.0.2 and server 10.7.0.1:%d on the virtual link "
-           "(latency %llu us, seed %llu)\n",
-           DEMO_PORT, (unsigned long long)lcfg.latency_us, (unsigned long long)seed);
+    if (!a.quiet)
+        fprintf(out,
+                "# tcplab demo: client 10.7.0.2 and server 10.7.0.1:%d on the virtual link "
+                "(latency %llu us, seed %llu)\n",
+                DEMO_PORT, (unsigned long long)lcfg.latency_us, (unsigned long long)seed);
     status = demo_run(&d);
-    if (status == 0)
-        printf("# done at t=%.6fs: both sides CLOSED (the client's TIME_WAIT lasted 2*MSL of "
-               "virtual time)\n",
-               (double)vlink_now(d.link) / 1e6);
+    if (status == 0 && !a.quiet)
+        fprintf(out,
+                "# done at t=%.6fs: both sides CLOSED (the client's TIME_WAIT lasted 2*MSL of "
+                "virtual time)\n",
+                (double)vlink_now(d.link) / 1e6);
 out:
     fflush(stdout);
     vlink_free(d.link);
     if (pcap)
         pcap_out_close(pcap);
-    if (json && fclose(json) != 0) {
+    if (json && (json == stdout ? fflush(json) : fclose(json)) != 0) {
         fprintf(stderr, "tcplab demo: writing %s failed: %s\n", trace_path, strerror(errno));
         status = EXIT_USAGE;
     }

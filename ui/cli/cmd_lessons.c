@@ -30,7 +30,7 @@ static const struct cli_opt lessons_opts[] = {
     CLI_END,
 };
 
-static const struct cli_command lessons_cmd = {
+const struct cli_command lessons_command = {
     .name = "lessons",
     .synopsis = "[--lang en|zh] [--names | --paths]",
     .summary = "List the lessons: number, K if it also runs against the kernel's sockets\n"
@@ -48,7 +48,7 @@ int cmd_lessons(int argc, char **argv)
 {
     struct lessons_args a = {0};
     struct cli_parsed p;
-    int r = cli_parse(&lessons_cmd, argc, argv, (void *[]){&a}, &p);
+    int r = cli_parse(&lessons_command, argc, argv, (void *[]){&a}, &p);
     if (r != CLI_OK)
         return cli_exit_status(r);
     bool zh = a.lang ? !strcmp(a.lang, "zh") : ui_locale_is_zh();

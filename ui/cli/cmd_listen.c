@@ -31,26 +31,33 @@
 #pragma weak ui_live_close
 #endif
 
-static const char usage[] =
-    "usage: tcplab listen [net options] [--ui] [PORT[:SERVICE]]...\n"
-    "\n"
-    "Create the TUN device, put the tcplab stack at --addr (10.7.0.2) and serve\n"
-    "until Ctrl-C. SERVICE is echo, discard, chargen, daytime or http; a PORT alone\n"
-    "gets its usual service (7 echo, 9 discard, 13 daytime, 19 chargen, 80 http)\n"
-    "or echo. No ports: 7:echo 9:discard 13:daytime 19:chargen 80:http. Other\n"
-    "ports answer a SYN with RST. The stack answers ping.\n"
-    "\n"
-    "  --ui    the live view (connection table, ladder, events) instead of the\n"
-    "          text trace on stderr\n"
-    "\n"
-    "examples:\n"
-    "  sudo tcplab listen                      then: nc 10.7.0.2 7, curl http://10.7.0.2/\n"
-    "  sudo tcplab listen --msl 1 --pcap l.pcap 8080:http\n"
-    "  sudo unshare --net sh -c 'ip link set lo up; tcplab listen & P=$!; sleep 1;\n"
-    "                            nc 10.7.0.2 7; kill $P'   (a private network, gone after)\n"
-    "\n"
-    "exit status: 0 stopped by Ctrl-C/SIGTERM, 1 the device could not be made (not\n"
-    "permitted) or went away, 2 bad usage.\n";
+static const struct cli_opt listen_opts[] = {
+    CLI_FLAG("ui", 0, struct netopts, ui,
+             "the live view (connections, ladder, events) instead of the text trace"),
+    CLI_END,
+};
+
+const struct cli_command listen_command = {
+    .name = "listen",
+    .synopsis = "[net options] [--ui] [PORT[:SERVICE]]...",
+    .summary = "Create the TUN device, put the tcplab stack at --addr (10.7.0.2) and serve\n"
+               "until Ctrl-C. SERVICE is echo, discard, chargen, daytime or http; a PORT alone\n"
+               "gets its usual service (7 echo, 9 discard, 13 daytime, 19 chargen, 80 http)\n"
+               "or echo. No ports: 7:echo 9:discard 13:daytime 19:chargen 80:http. Other\n"
+               "ports answer a SYN with RST. The stack answers ping.",
+    .groups = {{NULL, listen_opts}, {"net options", netopts_table}},
+    .min_args = 0,
+    .max_args = 16,
+    .epilogue =
+        "examples:\n"
+        "  sudo tcplab listen                      then: nc 10.7.0.2 7, curl http://10.7.0.2/\n"
+        "  sudo tcplab listen --msl 1 --pcap l.pcap 8080:http\n"
+        "  sudo unshare --net sh -c 'ip link set lo up; tcplab listen & P=$!; sleep 1;\n"
+        "                            nc 10.7.0.2 7; kill $P'   (a private network, gone after)\n"
+        "\n"
+        "exit status: 0 stopped by Ctrl-C/SIGTERM, 1 the device could not be made (not\n"
+        "permitted) or went away, 2 bad usage.\n",
+};
 
 struct listen_ctx {
     struct svc_server *svc;
@@ -107,13 +114,13 @@ static int parse_specs(const struct netopts *o, struct svc_spec *specs, size_t *
     for (int i = 0; i < o->nargs; i++) {
         char msg[200];
         if (svc_spec_parse(o->args[i], &specs[i], msg, sizeof msg) < 0) {
-            fprintf(stderr, "tcplab listen: %s\nTry 'tcplab listen --help'.\n", msg);
+            cli_usage_error(&listen_command, "%s", msg);
             return -1;
         }
         for (int j = 0; j < i; j++)
             if (specs[j].port == specs[i].port) {
-                fprintf(stderr, "tcplab listen: port %u is given twice — one service per port\n",
-                        specs[i].port);
+                cli_usage_error(&listen_command, "port %u is given twice: one service per port",
+                                specs[i].port);
                 return -1;
             }
     }
@@ -136,9 +143,10 @@ static void banner(const struct netopts *o, const struct svc_spec *specs, size_t
 int cmd_listen(int argc, char **argv)
 {
     struct netopts o;
-    enum netopts_result pr = netopts_parse(&o, argc, argv, "listen", usage, true);
-    if (pr != NETOPTS_OK)
-        return pr == NETOPTS_EXIT0 ? 0 : EXIT_USAGE;
+    netopts_defaults(&o);
+    enum cli_result pr = netopts_parse(&o, argc, argv, &listen_command, (void *[]){&o, &o});
+    if (pr != CLI_OK)
+        return cli_exit_status(pr);
     struct svc_spec specs[16];
     size_t nspecs = 0;
     if (parse_specs(&o, specs, &nspecs) < 0)

@@ -8,69 +8,53 @@
  * `tcplab play --quiz` asks, in the same order.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli.h"
 #include "commands.h"
+#include "lessons.h"
 #include "quiz.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out, "usage: tcplab quiz [--lang en|zh] [--answers FILE] SCENARIO\n\n"
-                 "Without --answers: print the scenario's quiz, every question numbered.\n"
-                 "With --answers FILE: grade the answers (one \"ID ANSWER\" per line) and print\n"
-                 "the result as one JSON object. Exit status 0 when every answer is right,\n"
-                 "1 when one is wrong or missing, 2 for bad usage or a bad file.\n\n"
-                 "  --lang en|zh     language of the questions and hints (default en)\n"
-                 "  --answers FILE   the answers to grade\n");
-}
+struct quiz_args {
+    const char *lang, *answers;
+};
+
+static const struct cli_opt quiz_opts[] = {
+    CLI_CHOICE("lang", 0, struct quiz_args, lang, "en|zh",
+               "language of the questions and hints (default en)", "en", "zh"),
+    CLI_STRING("answers", 0, struct quiz_args, answers, "FILE", "the answers to grade"),
+    CLI_END,
+};
+
+const struct cli_command quiz_command = {
+    .name = "quiz",
+    .synopsis = "[--lang en|zh] [--answers FILE] SCENARIO",
+    .summary = "Without --answers: print the scenario's quiz, every question numbered.\n"
+               "With --answers FILE: grade the answers (one \"ID ANSWER\" per line) and print\n"
+               "the result as one JSON object. SCENARIO is a file or a lesson (as for play).",
+    .groups = {{NULL, quiz_opts}},
+    .min_args = 1,
+    .max_args = 1,
+    .args_what = "which scenario? give a lesson number, a name or a .tcps file",
+    .epilogue = "Exit status 0 when every answer is right, 1 when one is wrong or missing,\n"
+                "2 for bad usage or a bad file.\n",
+};
 
 int cmd_quiz(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"lang", required_argument, NULL, 'l'},
-        {"answers", required_argument, NULL, 'A'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    bool zh = false;
-    const char *answers = NULL;
-    optind = 1;
-    opterr = 0;
-    int c;
+    struct quiz_args qa = {0};
+    struct cli_parsed p;
     /* Options may follow the scenario: `tcplab quiz LESSON --answers FILE`. */
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'l':
-            if (strcmp(optarg, "en") && strcmp(optarg, "zh")) {
-                fprintf(stderr, "tcplab quiz: --lang must be en or zh, not '%s'\n", optarg);
-                usage(stderr);
-                return EXIT_USAGE;
-            }
-            zh = !strcmp(optarg, "zh");
-            break;
-        case 'A':
-            answers = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            fprintf(stderr, "tcplab quiz: unknown option '%s'\n", argv[optind - 1]);
-            usage(stderr);
-            return EXIT_USAGE;
-        }
-    }
-    if (optind != argc - 1) {
-        fprintf(stderr, optind >= argc ? "tcplab quiz: which scenario? give a .tcps file\n"
-                                       : "tcplab quiz: one scenario at a time\n");
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    const char *path = argv[optind];
+    enum cli_result r = cli_parse(&quiz_command, argc, argv, (void *[]){&qa}, &p);
+    if (r != CLI_OK)
+        return cli_exit_status(r);
+    bool zh = qa.lang && !strcmp(qa.lang, "zh");
+    const char *answers = qa.answers;
+    char found[4096];
+    const char *path = ui_lesson_find(p.args[0], found, sizeof found) == 0 ? found : p.args[0];
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
         fprintf(stderr, "tcplab quiz: %s is a directory: give one scenario file\n", path);

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "pkt.h"
 #include "lessons.h"
@@ -30,25 +31,6 @@
 
 #define DIFF_MAX_CELLS  (4000u * 4000u)
 #define DIFF_MAX_OUTPUT 60
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: tcplab replay [--tun] [--update] [--seed N] SCENARIO.tcps...\n\n"
-               "Run scenarios headless and check them: every expectation, and (on the\n"
-               "virtual link) the golden trace stored beside each file (foo.trace).\n"
-               "A directory stands for the .tcps files in it.\n\n"
-               "  --tun       run against the kernel's sockets on a TUN device (files with\n"
-               "              `tun yes`; needs root in a private network namespace:\n"
-               "              sudo unshare --net tcplab replay --tun FILE)\n"
-               "  --update    write the golden traces from this run\n"
-               "  --seed N    use seed N instead of the file's own\n\n"
-               "Prints PASS or FAIL per scenario and ends with \"N passed, N failed\".\n"
-               "Exit status: 0 all passed, 1 a failure, 2 bad usage or a bad file.\n"
-               "The language: docs/scenarios.md\n\n"
-               "tcplab replay [--pkt-profile P] [--set K=V,...] FILE.pkt|DIR... runs\n"
-               "packetdrill scripts instead (tcplab replay --pkt-profile teaching --help;\n"
-               "docs/packetdrill.md).\n");
-}
 
 /* ---- growing text ------------------------------------------------------------ */
 
@@ -305,8 +287,38 @@ static const char *display_name(const char *file, char *buf, size_t cap)
 
 struct replay_opts {
     bool tun, update;
+    long seed_arg; /* --seed, 0: the file's own */
     uint64_t seed;
     int shared_netns_warned;
+};
+
+static const struct cli_opt replay_opts[] = {
+    CLI_FLAG("tun", 0, struct replay_opts, tun,
+             "against the kernel's sockets on a TUN device (files with `tun yes`; root)"),
+    CLI_FLAG("update", 0, struct replay_opts, update, "write the golden traces from this run"),
+    CLI_LONG("seed", 0, struct replay_opts, seed_arg, "N", 1, UINT32_MAX,
+             "use seed N (1..4294967295) instead of the file's own"),
+    CLI_END,
+};
+
+const struct cli_command replay_command = {
+    .name = "replay",
+    .synopsis = "[--tun] [--update] [--seed N] SCENARIO...",
+    .summary = "Run scenarios headless and check them: every expectation, and (on the virtual\n"
+               "link) the golden trace stored beside each file (foo.tcps -> foo.trace). A\n"
+               "directory stands for the .tcps files in it; a lesson number or name (4,\n"
+               "teardown, handshake) for that scenario. Prints PASS or FAIL per scenario and\n"
+               "ends with \"N passed, N failed\".",
+    .groups = {{NULL, replay_opts}},
+    .min_args = 1,
+    .max_args = -1,
+    .args_what = "no scenario given: name .tcps files, directories or lessons",
+    .epilogue = "With --tun each scenario runs in a network namespace of its own\n"
+                "(sudo tcplab replay --tun FILE). The language: docs/scenarios.md\n"
+                "Exit status: 0 all passed, 1 a failure, 2 bad usage or a bad file.\n\n"
+                "tcplab replay [--pkt-profile P] [--set K=V,...] FILE.pkt|DIR... runs\n"
+                "packetdrill scripts instead (tcplab replay --pkt-profile teaching --help;\n"
+                "docs/packetdrill.md).\n",
 };
 
 /* Check the run's trace against the golden one; prints the account of a
@@ -416,17 +428,6 @@ static enum outcome replay_one(const char *file, struct scn *s, struct replay_op
     return pass ? OUT_PASS : OUT_FAIL;
 }
 
-static int parse_seed(const char *v, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (errno || *end || end == v || v[0] == '-' || x == 0 || x > UINT32_MAX)
-        return -1;
-    *out = x;
-    return 0;
-}
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -504,51 +505,20 @@ int cmd_replay(int argc, char **argv)
         return pkt_cmd_replay(argc, argv);
     struct replay_opts ro = {0};
     struct file_list fl = {0};
-    bool only_files = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (only_files || a[0] != '-' || a[1] == 0) {
-            if (list_add(&fl, a) < 0) {
-                list_free(&fl);
-                return EXIT_USAGE;
-            }
-        } else if (strcmp(a, "--") == 0) {
-            only_files = true;
-        } else if (strcmp(a, "--tun") == 0) {
-            ro.tun = true;
-        } else if (strcmp(a, "--update") == 0) {
-            ro.update = true;
-        } else if (strcmp(a, "--seed") == 0 || strncmp(a, "--seed=", 7) == 0) {
-            const char *v = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!v || parse_seed(v, &ro.seed) < 0) {
-                fprintf(stderr, "tcplab replay: --seed needs a whole number from 1 to %u\n",
-                        UINT32_MAX);
-                list_free(&fl);
-                return EXIT_USAGE;
-            }
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            list_free(&fl);
-            return 0;
-        } else {
-            fprintf(stderr, "tcplab replay: unknown option %s\n", a);
-            usage(stderr);
+    struct cli_parsed p;
+    enum cli_result pr = cli_parse(&replay_command, argc, argv, (void *[]){&ro}, &p);
+    if (pr != CLI_OK)
+        return cli_exit_status(pr);
+    ro.seed = (uint64_t)ro.seed_arg;
+    if (ro.tun && ro.update)
+        return cli_usage_error(&replay_command,
+                               "--update writes golden traces, which come from the virtual link "
+                               "only; drop --tun or --update");
+    for (int i = 0; i < p.nargs; i++)
+        if (list_add(&fl, p.args[i]) < 0) {
             list_free(&fl);
             return EXIT_USAGE;
         }
-    }
-    if (fl.n == 0) {
-        fprintf(stderr, "tcplab replay: no scenario given\n");
-        usage(stderr);
-        list_free(&fl);
-        return EXIT_USAGE;
-    }
-    if (ro.tun && ro.update) {
-        fprintf(stderr, "tcplab replay: --update writes golden traces, which come from the "
-                        "virtual link only; drop --tun or --update\n");
-        list_free(&fl);
-        return EXIT_USAGE;
-    }
     /* Every file is read first: a bad file runs nothing. */
     struct scn **scns = calloc((size_t)fl.n, sizeof *scns);
     bool bad = !scns;

@@ -9,8 +9,10 @@
 #ifndef TCPLAB_COMMANDS_H
 #define TCPLAB_COMMANDS_H
 
+#include "cli.h"
+
 #define EXIT_NETWORK 1
-#define EXIT_USAGE 2
+#define EXIT_USAGE   2
 
 int cmd_demo(int argc, char **argv);    /* ui/cmd_demo.c */
 int cmd_play(int argc, char **argv);    /* ui/cmd_play.c */
@@ -20,5 +22,9 @@ int cmd_connect(int argc, char **argv); /* ui/cmd_connect.c */
 int cmd_quiz(int argc, char **argv);    /* ui/cli/cmd_quiz.c */
 int cmd_export(int argc, char **argv);  /* ui/cli/cmd_export.c */
 int cmd_lessons(int argc, char **argv); /* ui/cmd_lessons.c */
+
+/* Each command's options and help (cli.h), for `tcplab --help`. */
+extern const struct cli_command demo_command, play_command, replay_command, listen_command,
+    connect_command, lessons_command, quiz_command, export_command;
 
 #endif

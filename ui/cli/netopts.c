@@ -12,37 +12,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 
-const char netopts_help[] =
-    "net options:\n"
-    "  --tun NAME               TUN interface to create (tl0); must not exist yet\n"
-    "  --kernel-addr A.B.C.D/N  the kernel's address and prefix on it (10.7.0.1/24)\n"
-    "  --addr A.B.C.D           the tcplab stack's address, in that subnet (10.7.0.2)\n"
-    "  --mtu N                  interface MTU, 576..65535 (1500); the stack's MSS is MTU-40\n"
-    "  --msl SECONDS            maximum segment lifetime; TIME_WAIT lasts 2*MSL (30)\n"
-    "  --syn-retries N          SYN retransmissions before giving up, 0..20 (6)\n"
-    "  --rcvbuf BYTES           receive buffer per connection, 1K..256M (4M); K/M allowed\n"
-    "  --sndbuf BYTES           send buffer per connection, 1K..256M (4M)\n"
-    "  --syncookies MODE        SYN cookies (RFC 4987): never, auto (when a SYN queue is\n"
-    "                           full; the default) or always\n"
-    "  --pcap FILE              write every packet crossing the interface (Wireshark)\n"
-    "  --trace FILE.jsonl       write every event as JSON Lines\n"
-    "  --quiet                  no text trace on stderr (listen's summary at exit stays)\n"
-    "  --help, --version\n";
-
-static void usage_error(const char *cmd, const char *usage, const char *fmt, const char *a,
-                        const char *b)
+/* One option's value into the loop configuration; each says what it wants. */
+static int set_tun(void *base, const char *val, char *why, size_t cap)
 {
-    fprintf(stderr, "tcplab %s: ", cmd);
-    fprintf(stderr, fmt, a, b);
-    fprintf(stderr, "\n");
-    const char *nl = strchr(usage, '\n');
-    fprintf(stderr, "%.*s\nTry 'tcplab %s --help'.\n", nl ? (int)(nl - usage) : (int)strlen(usage),
-            usage, cmd);
+    struct netopts *o = base;
+    size_t len = strlen(val);
+    if (len == 0 || len > 15 || strchr(val, '/') || strchr(val, ' ') || strchr(val, ':')) {
+        snprintf(why, cap, "an interface name is 1 to 15 characters, without '/', ':' or spaces");
+        return -1;
+    }
+    memcpy(o->loop.dev.name, val, len + 1);
+    return 0;
 }
 
-static bool parse_long(const char *s, long lo, long hi, long *out)
+static bool parse_uint(const char *s, long lo, long hi, long *out)
 {
     /* digits only: strtol alone would take " 7" and "+7" */
     if (!isdigit((unsigned char)*s))
@@ -77,22 +63,138 @@ static bool parse_bufsize(const char *s, uint32_t *out)
 }
 
 /* "10.7.0.1/24" */
-static bool parse_cidr(const char *s, uint32_t *addr, uint8_t *prefix)
+static int set_kernel_addr(void *base, const char *s, char *why, size_t cap)
 {
+    struct netopts *o = base;
     const char *slash = strchr(s, '/');
-    if (!slash || slash - s > 15)
-        return false;
     char a[16];
-    memcpy(a, s, (size_t)(slash - s));
-    a[slash - s] = 0;
     long p;
-    if (wire_addr_parse(a, addr) < 0 || !parse_long(slash + 1, 1, 30, &p))
-        return false;
-    *prefix = (uint8_t)p;
-    return true;
+    if (slash && slash - s <= 15) {
+        memcpy(a, s, (size_t)(slash - s));
+        a[slash - s] = 0;
+        if (wire_addr_parse(a, &o->loop.dev.kernel_addr) == 0 && parse_uint(slash + 1, 1, 30, &p)) {
+            o->loop.dev.prefix_len = (uint8_t)p;
+            return 0;
+        }
+    }
+    snprintf(why, cap, "write it as A.B.C.D/N with N from 1 to 30, e.g. 10.7.0.1/24");
+    return -1;
 }
 
-static bool check_subnet(struct netopts *o, const char *cmd, const char *usage)
+static int set_addr(void *base, const char *s, char *why, size_t cap)
+{
+    struct netopts *o = base;
+    if (wire_addr_parse(s, &o->loop.stack.addr) == 0)
+        return 0;
+    snprintf(why, cap, "write it as A.B.C.D, e.g. 10.7.0.2");
+    return -1;
+}
+
+static int set_mtu(void *base, const char *s, char *why, size_t cap)
+{
+    struct netopts *o = base;
+    long n;
+    if (!parse_uint(s, 576, 65535, &n)) {
+        snprintf(why, cap, "give a whole number from 576 to 65535");
+        return -1;
+    }
+    o->loop.dev.mtu = (unsigned)n;
+    o->mtu_set = true;
+    return 0;
+}
+
+static int set_msl(void *base, const char *val, char *why, size_t cap)
+{
+    struct netopts *o = base;
+    char *end;
+    errno = 0;
+    double s = strtod(val, &end);
+    if (!*val || *end || errno || !isfinite(s) || s <= 0 || s > 3600) {
+        snprintf(why, cap,
+                 "give seconds, more than 0 and at most 3600 (fractions allowed, e.g. 0.5)");
+        return -1;
+    }
+    o->loop.stack.msl_us = (uint64_t)(s * 1e6 + 0.5);
+    if (o->loop.stack.msl_us == 0)
+        o->loop.stack.msl_us = 1;
+    return 0;
+}
+
+static int set_syn_retries(void *base, const char *s, char *why, size_t cap)
+{
+    struct netopts *o = base;
+    long n;
+    if (!parse_uint(s, 0, 20, &n)) {
+        snprintf(why, cap, "give a whole number from 0 to 20");
+        return -1;
+    }
+    o->loop.stack.syn_retries = (unsigned)n;
+    return 0;
+}
+
+static int set_buf(uint32_t *field, const char *s, char *why, size_t cap)
+{
+    if (parse_bufsize(s, field))
+        return 0;
+    snprintf(why, cap, "give bytes from 1024 to 256M, e.g. 65536, 512K or 4M");
+    return -1;
+}
+
+static int set_rcvbuf(void *base, const char *s, char *why, size_t cap)
+{
+    return set_buf(&((struct netopts *)base)->loop.stack.rcvbuf, s, why, cap);
+}
+
+static int set_sndbuf(void *base, const char *s, char *why, size_t cap)
+{
+    return set_buf(&((struct netopts *)base)->loop.stack.sndbuf, s, why, cap);
+}
+
+static int set_syncookies(void *base, const char *s, char *why, size_t cap)
+{
+    int mode = tcp_syncookies_parse(s);
+    if (mode < 0) {
+        snprintf(why, cap, "give never, auto or always");
+        return -1;
+    }
+    ((struct netopts *)base)->loop.stack.syncookies = (enum tcp_syncookies)mode;
+    return 0;
+}
+
+const struct cli_opt netopts_table[] = {
+    CLI_CUSTOM("tun", 0, "NAME", set_tun, "the TUN interface to create (tl0); must not exist yet"),
+    CLI_CUSTOM("kernel-addr", 0, "A.B.C.D/N", set_kernel_addr,
+               "the kernel's address and prefix on it (10.7.0.1/24)"),
+    CLI_CUSTOM("addr", 0, "A.B.C.D", set_addr,
+               "the tcplab stack's address, in that subnet (10.7.0.2)"),
+    CLI_CUSTOM("mtu", 0, "N", set_mtu,
+               "interface MTU, 576..65535 (1500); the stack's MSS is MTU-40"),
+    CLI_CUSTOM("msl", 0, "SECONDS", set_msl,
+               "maximum segment lifetime; TIME_WAIT lasts 2*MSL (30)"),
+    CLI_CUSTOM("syn-retries", 0, "N", set_syn_retries,
+               "SYN retransmissions before giving up, 0..20 (6)"),
+    CLI_CUSTOM("rcvbuf", 0, "BYTES", set_rcvbuf,
+               "receive buffer per connection, 1K..256M (4M); K/M allowed"),
+    CLI_CUSTOM("sndbuf", 0, "BYTES", set_sndbuf, "send buffer per connection, 1K..256M (4M)"),
+    CLI_CUSTOM("syncookies", 0, "MODE", set_syncookies,
+               "SYN cookies (RFC 4987): never, auto (when a SYN queue is full; the default) or "
+               "always"),
+    CLI_OUTPUT("pcap", 0, struct netopts, pcap_path, "FILE",
+               "write every packet crossing the interface ('-': stdout)"),
+    CLI_OUTPUT("trace", 0, struct netopts, trace_path, "FILE",
+               "write every event as JSON Lines ('-': stdout)"),
+    CLI_FLAG("quiet", 'q', struct netopts, quiet,
+             "no text trace on stderr (listen's summary at exit stays)"),
+    CLI_END,
+};
+
+void netopts_defaults(struct netopts *o)
+{
+    memset(o, 0, sizeof *o);
+    tun_loop_config_defaults(&o->loop);
+}
+
+static bool check_subnet(struct netopts *o, const struct cli_command *c)
 {
     uint32_t k = o->loop.dev.kernel_addr, a = o->loop.stack.addr;
     uint32_t mask = o->loop.dev.prefix_len ? ~0u << (32 - o->loop.dev.prefix_len) : 0;
@@ -100,171 +202,41 @@ static bool check_subnet(struct netopts *o, const char *cmd, const char *usage)
     wire_addr_str(k, ks);
     wire_addr_str(a, as);
     if ((k & mask) != (a & mask)) {
-        usage_error(cmd, usage,
-                    "--addr %s is not in the kernel's subnet (%s with --kernel-addr's prefix): "
-                    "the kernel would not route to it",
-                    as, ks);
+        cli_usage_error(c,
+                        "--addr %s is not in the kernel's subnet (%s with --kernel-addr's "
+                        "prefix): the kernel would not route to it",
+                        as, ks);
         return false;
     }
     if (k == a || (a & ~mask) == 0 || (a & ~mask) == ~mask || (k & ~mask) == 0 ||
         (k & ~mask) == ~mask) {
-        usage_error(cmd, usage,
-                    "--addr %s and --kernel-addr %s must be two different host addresses of "
-                    "the subnet (not its network or broadcast address)",
-                    as, ks);
+        cli_usage_error(c,
+                        "--addr %s and --kernel-addr %s must be two different host addresses "
+                        "of the subnet (not its network or broadcast address)",
+                        as, ks);
         return false;
     }
     return true;
 }
 
-enum netopts_result netopts_parse(struct netopts *o, int argc, char **argv, const char *cmd,
-                                  const char *usage, bool allow_ui)
+enum cli_result netopts_parse(struct netopts *o, int argc, char **argv, const struct cli_command *c,
+                              void *const *bases)
 {
-    memset(o, 0, sizeof *o);
-    tun_loop_config_defaults(&o->loop);
-    bool mss_set = false;
-    for (int i = 1; i < argc; i++) {
-        char *arg = argv[i];
-        if (arg[0] != '-' || !strcmp(arg, "-")) {
-            if (o->nargs == (int)(sizeof o->args / sizeof o->args[0])) {
-                usage_error(cmd, usage, "too many arguments (at most 16)%s%s", "", "");
-                return NETOPTS_USAGE;
-            }
-            o->args[o->nargs++] = arg;
-            continue;
-        }
-        if (!strcmp(arg, "--")) {
-            while (++i < argc && o->nargs < 16)
-                o->args[o->nargs++] = argv[i];
-            break;
-        }
-        /* --name=value or --name value */
-        char name[32];
-        const char *val = NULL;
-        const char *eq = strchr(arg, '=');
-        size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
-        if (nlen >= sizeof name) {
-            usage_error(cmd, usage, "unknown option '%s'%s", arg, "");
-            return NETOPTS_USAGE;
-        }
-        memcpy(name, arg, nlen);
-        name[nlen] = 0;
-        if (eq)
-            val = eq + 1;
-        if (!strcmp(name, "--help") || !strcmp(name, "-h")) {
-            printf("%s\n%s", usage, netopts_help);
-            return NETOPTS_EXIT0;
-        }
-        if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
-            printf("tcplab %s\n", TCPLAB_VERSION);
-            return NETOPTS_EXIT0;
-        }
-        if (!strcmp(name, "--quiet") || !strcmp(name, "-q")) {
-            o->quiet = true;
-            continue;
-        }
-        if (!strcmp(name, "--ui") && allow_ui) {
-            o->ui = true;
-            continue;
-        }
-        static const char *const with_value[] = {"--tun", "--kernel-addr", "--addr", "--mtu",
-                                                 "--msl", "--syn-retries", "--pcap", "--trace",
-                                                 "--rcvbuf", "--sndbuf", "--syncookies"};
-        bool known = false;
-        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
-            known |= !strcmp(name, with_value[k]);
-        if (!known) {
-            usage_error(cmd, usage, "unknown option '%s'%s", arg, "");
-            return NETOPTS_USAGE;
-        }
-        if (!val) {
-            if (i + 1 >= argc) {
-                usage_error(cmd, usage, "option %s needs a value%s", name, "");
-                return NETOPTS_USAGE;
-            }
-            val = argv[++i];
-        }
-        long n;
-        if (!strcmp(name, "--tun")) {
-            size_t len = strlen(val);
-            if (len == 0 || len > 15 || strchr(val, '/') || strchr(val, ' ') || strchr(val, ':')) {
-                usage_error(cmd, usage,
-                            "bad interface name '%s' for --tun: use 1 to 15 characters, "
-                            "no '/', ':' or spaces%s",
-                            val, "");
-                return NETOPTS_USAGE;
-            }
-            memcpy(o->loop.dev.name, val, len + 1);
-        } else if (!strcmp(name, "--kernel-addr")) {
-            if (!parse_cidr(val, &o->loop.dev.kernel_addr, &o->loop.dev.prefix_len)) {
-                usage_error(cmd, usage,
-                            "bad --kernel-addr '%s': write it as A.B.C.D/N with N from 1 to 30, "
-                            "e.g. 10.7.0.1/24%s",
-                            val, "");
-                return NETOPTS_USAGE;
-            }
-        } else if (!strcmp(name, "--addr")) {
-            if (wire_addr_parse(val, &o->loop.stack.addr) < 0) {
-                usage_error(cmd, usage, "bad --addr '%s': write it as A.B.C.D, e.g. 10.7.0.2%s",
-                            val, "");
-                return NETOPTS_USAGE;
-            }
-        } else if (!strcmp(name, "--mtu")) {
-            if (!parse_long(val, 576, 65535, &n)) {
-                usage_error(cmd, usage, "bad --mtu '%s': use a number from 576 to 65535%s", val,
-                            "");
-                return NETOPTS_USAGE;
-            }
-            o->loop.dev.mtu = (unsigned)n;
-            mss_set = true;
-        } else if (!strcmp(name, "--msl")) {
-            char *end;
-            errno = 0;
-            double s = strtod(val, &end);
-            if (!*val || *end || errno || !isfinite(s) || s <= 0 || s > 3600) {
-                usage_error(cmd, usage,
-                            "bad --msl '%s': give seconds, more than 0 and at most 3600 "
-                            "(fractions allowed, e.g. 0.5)%s",
-                            val, "");
-                return NETOPTS_USAGE;
-            }
-            o->loop.stack.msl_us = (uint64_t)(s * 1e6 + 0.5);
-            if (o->loop.stack.msl_us == 0)
-                o->loop.stack.msl_us = 1;
-        } else if (!strcmp(name, "--syncookies")) {
-            int mode = tcp_syncookies_parse(val);
-            if (mode < 0) {
-                usage_error(cmd, usage, "bad --syncookies '%s': use never, auto or always%s", val,
-                            "");
-                return NETOPTS_USAGE;
-            }
-            o->loop.stack.syncookies = (enum tcp_syncookies)mode;
-        } else if (!strcmp(name, "--syn-retries")) {
-            if (!parse_long(val, 0, 20, &n)) {
-                usage_error(cmd, usage, "bad --syn-retries '%s': use a number from 0 to 20%s", val,
-                            "");
-                return NETOPTS_USAGE;
-            }
-            o->loop.stack.syn_retries = (unsigned)n;
-        } else if (!strcmp(name, "--rcvbuf") || !strcmp(name, "--sndbuf")) {
-            bool rcv = name[2] == 'r';
-            if (!parse_bufsize(val, rcv ? &o->loop.stack.rcvbuf : &o->loop.stack.sndbuf)) {
-                usage_error(cmd, usage,
-                            "bad %s '%s': give bytes from 1024 to 256M, e.g. 65536, 512K or 4M",
-                            name, val);
-                return NETOPTS_USAGE;
-            }
-        } else if (!strcmp(name, "--pcap")) {
-            o->pcap_path = val;
-        } else if (!strcmp(name, "--trace")) {
-            o->trace_path = val;
-        }
-    }
-    if (mss_set)
+    struct cli_parsed p;
+    enum cli_result r = cli_parse(c, argc, argv, bases, &p);
+    if (r != CLI_OK)
+        return r;
+    for (int i = 0; i < p.nargs && o->nargs < (int)(sizeof o->args / sizeof o->args[0]); i++)
+        o->args[o->nargs++] = p.args[i];
+    if (o->mtu_set)
         o->loop.stack.mss = (uint16_t)(o->loop.dev.mtu - 40);
-    if (!check_subnet(o, cmd, usage))
-        return NETOPTS_USAGE;
-    return NETOPTS_OK;
+    if (cli_is_stdout(o->pcap_path) && cli_is_stdout(o->trace_path)) {
+        cli_usage_error(c, "--pcap and --trace cannot both write to standard output ('-')");
+        return CLI_USAGE;
+    }
+    if (!check_subnet(o, c))
+        return CLI_USAGE;
+    return CLI_OK;
 }
 
 static void packet_to_pcap(void *ctx, uint64_t t_us, enum tev_dir dir, const uint8_t *pkt,
@@ -282,7 +254,7 @@ int netopts_open_sinks(struct netopts *o, struct netopts_sinks *s, tev_fn extra,
         tev_fanout_add(&s->fanout, trace_text_event, &s->text);
     }
     if (o->trace_path) {
-        s->json = fopen(o->trace_path, "w");
+        s->json = cli_open_output(o->trace_path, "w");
         if (!s->json) {
             fprintf(stderr, "tcplab: cannot write the trace file %s: %s — check the path\n",
                     o->trace_path, strerror(errno));
@@ -296,8 +268,7 @@ int netopts_open_sinks(struct netopts *o, struct netopts_sinks *s, tev_fn extra,
         if (!s->pcap) {
             fprintf(stderr, "tcplab: cannot write the pcap file %s: %s — check the path\n",
                     o->pcap_path, err);
-            if (s->json)
-                fclose(s->json);
+            cli_close_output(s->json);
             s->json = NULL;
             return -1;
         }
@@ -324,8 +295,7 @@ void netopts_flush_sinks(struct netopts_sinks *s)
 
 void netopts_close_sinks(struct netopts_sinks *s)
 {
-    if (s->json)
-        fclose(s->json);
+    cli_close_output(s->json);
     if (s->pcap)
         pcap_out_close(s->pcap);
     s->json = NULL;

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "cli.h"
 #include "tun_loop.h"
 #include "trace.h"
 
@@ -23,20 +24,23 @@ struct netopts {
     const char *trace_path;      /* --trace, or NULL */
     bool quiet;                  /* --quiet: no text trace on stderr */
     bool ui;                     /* --ui (listen only) */
+    bool mtu_set;                /* --mtu given: the MSS follows it */
     char *args[16];              /* positional arguments, in order */
     int nargs;
 };
 
-enum netopts_result {
-    NETOPTS_OK,    /* go on */
-    NETOPTS_EXIT0, /* --help or --version was printed: exit 0 */
-    NETOPTS_USAGE, /* a message and the usage were printed: exit 2 */
-};
+/* The net options as a table for cli_parse (cli.h); its base is the struct
+ * netopts. A command puts it in one of its groups ("net options"). */
+extern const struct cli_opt netopts_table[];
 
-/* `cmd` is "listen" or "connect"; `usage` is the command's usage text (its
- * first line is repeated after an error). --ui is accepted only if allow_ui. */
-enum netopts_result netopts_parse(struct netopts *o, int argc, char **argv, const char *cmd,
-                                  const char *usage, bool allow_ui);
+/* The defaults (tun_loop_config_defaults), before parsing. */
+void netopts_defaults(struct netopts *o);
+
+/* cli_parse, then the positional arguments into o->args and the checks that
+ * need every option (MSS from --mtu, --addr in --kernel-addr's subnet). The
+ * group whose table is netopts_table must have `o` as its base. */
+enum cli_result netopts_parse(struct netopts *o, int argc, char **argv, const struct cli_command *c,
+                              void *const *bases);
 
 /* The sinks asked for on the command line. */
 struct netopts_sinks {
@@ -54,8 +58,5 @@ void netopts_close_sinks(struct netopts_sinks *s);
 /* Push buffered trace lines to the file (once per loop wake-up, so a reader
  * of the JSON file sees events within one wake-up, at one write each). */
 void netopts_flush_sinks(struct netopts_sinks *s);
-
-/* The help text for the net options, for the commands' --help. */
-extern const char netopts_help[];
 
 #endif
