@@ -21,7 +21,7 @@ int cmd_listen(int argc, char **argv);  /* ui/cmd_listen.c */
 int cmd_connect(int argc, char **argv); /* ui/cmd_connect.c */
 int cmd_quiz(int argc, char **argv);    /* ui/cli/cmd_quiz.c */
 int cmd_export(int argc, char **argv);  /* ui/cli/cmd_export.c */
-int cmd_lessons(int argc, char **argv); /* ui/cmd_lessons.c */
+int cmd_lessons(int argc, char **argv); /* ui/cli/cmd_lessons.c */
 
 /* Each command's options and help (cli.h), for `tcplab --help`. */
 extern const struct cli_command demo_command, play_command, replay_command, listen_command,
