@@ -121,7 +121,7 @@ if grep -q "CAPTURE" "$out" && grep -q "client 10.77.0.1:[0-9]* · captured" "$o
 else
     fail "step 3 of the 8080 connection"; cat "$out"
 fi
-"$TCPLAB" play --conn 10.77.0.2:8080 --dump-screen 999 --size 100x30 "$work/kernel.pcap" \
+"$TCPLAB" play --conn 10.77.0.2:8080 --dump-screen end --size 100x30 "$work/kernel.pcap" \
     >"$out" 2>/dev/null
 lanes=$(grep -E '▶|◀' "$out") # the ladder's rows, with the states in the lanes
 if grep -q "║ TIME_WAIT" "$out" || grep -q "│ TIME_WAIT" "$out"; then
@@ -138,7 +138,7 @@ if grep -q "(inferred)" "$out" && grep -q "client holds TIME_WAIT" "$out" &&
 else
     fail "labels / narration at the end"; cat "$out"
 fi
-"$TCPLAB" play --conn 8080 --lang zh --dump-screen 999 --size 80x24 "$work/kernel.pcap" >"$out" 2>/dev/null
+"$TCPLAB" play --conn 8080 --lang zh --dump-screen end --size 80x24 "$work/kernel.pcap" >"$out" 2>/dev/null
 if grep -q "客户端" "$out" && grep -q "TIME_WAIT" "$out" && grep -q "推断" "$out"; then
     ok "Chinese narration at 80x24"
 else
@@ -146,7 +146,7 @@ else
 fi
 
 # The RST case: a SYN to a closed port.
-"$TCPLAB" play --conn 10.77.0.2:9 --dump-screen 999 --size 100x30 "$work/kernel.pcap" >"$out" 2>/dev/null
+"$TCPLAB" play --conn 10.77.0.2:9 --dump-screen end --size 100x30 "$work/kernel.pcap" >"$out" 2>/dev/null
 if grep -q "RST,ACK seq=0 ack=1" "$out" && grep -q "ECONNREFUSED" "$out" &&
     grep -q "rcvd RST (inferred)" "$out"; then
     ok "refused: RST,ACK, the client back to CLOSED, ECONNREFUSED named"
@@ -155,7 +155,7 @@ else
 fi
 
 # The segment dropped at the server: sent twice, the first copy shown lost.
-"$TCPLAB" play --conn 8082 --dump-screen 999 --size 120x40 "$work/kernel.pcap" >"$out" 2>/dev/null
+"$TCPLAB" play --conn 8082 --dump-screen end --size 120x40 "$work/kernel.pcap" >"$out" 2>/dev/null
 if grep -q "lost" "$out" && grep -q "(retransmission)" "$out"; then
     ok "8082: the dropped segment lost, its retransmission marked"
 else
@@ -184,7 +184,7 @@ else
 fi
 if command -v editcap >/dev/null; then
     editcap -F pcapng "$work/kernel.pcap" "$work/kernel.pcapng" 2>/dev/null
-    if "$TCPLAB" play --conn 8080 --dump-screen 999 "$work/kernel.pcapng" 2>/dev/null | grep -q "TIME_WAIT"; then
+    if "$TCPLAB" play --conn 8080 --dump-screen end "$work/kernel.pcapng" 2>/dev/null | grep -q "TIME_WAIT"; then
         ok "pcapng plays like pcap"
     else
         fail "pcapng"

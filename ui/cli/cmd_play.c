@@ -9,6 +9,7 @@
  * rebuilds the picture from the record; the network is never run twice.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,27 @@ static int parse_size(void *base, const char *v, char *why, size_t cap)
     return 0;
 }
 
+/* --dump-screen N or end; a step past the last is an error once the run's
+ * length is known. */
+#define DUMP_END LONG_MAX
+static int parse_dump(void *base, const char *v, char *why, size_t cap)
+{
+    struct play_args *a = base;
+    char *end;
+    if (!strcmp(v, "end")) {
+        a->dump_steps = DUMP_END;
+        return 0;
+    }
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (*v < '0' || *v > '9' || *end || errno || n > 1000000) {
+        snprintf(why, cap, "give a step number (0 and up) or 'end'");
+        return -1;
+    }
+    a->dump_steps = n;
+    return 0;
+}
+
 static const struct cli_opt play_opts[] = {
     CLI_FLAG("tun", 0, struct play_args, tun,
              "the peer is the kernel's own sockets on a TUN device (root)"),
@@ -63,8 +85,8 @@ static const struct cli_opt play_opts[] = {
     CLI_FLAG("quiz", 0, struct play_args, quiz,
              "predict each step before it plays (docs/quiz.md); with --dump-screen N, the "
              "question asked before step N+1"),
-    CLI_LONG("dump-screen", 0, struct play_args, dump_steps, "N", 0, 100000,
-             "no UI: print the screen after step N (0: before the first)"),
+    CLI_CUSTOM("dump-screen", 0, "N", parse_dump,
+               "no UI: print the screen after step N (0: before the first; 'end': the last)"),
     CLI_FLAG("time", 0, struct play_args, time_true,
              "start with the time-true ladder (key t): time runs down"),
     CLI_CUSTOM("size", 0, "WxH", parse_size, "screen size for --dump-screen (100x30)"),
@@ -573,6 +595,8 @@ play:;
     int status = 0;
     struct play_quiz pq;
     memset(&pq, 0, sizeof pq);
+    if (a.dump_steps == DUMP_END)
+        a.dump_steps = (long)tl->nsteps;
     if (a.dump_steps > (long)tl->nsteps) {
         fprintf(stderr,
                 "tcplab play: --dump-screen %ld is past the end: %s has %zu steps (give 0 to "
