@@ -2,8 +2,9 @@
  * scenario.h — the .tcps scenario language: parse a file, run it, and record
  * what happened as a timeline the UI can play back and step through.
  *
- * Data flow (DESIGN.md): scenario file -> scn_parse_*() -> scn_run() drives
- * the hosts (stacks on the virtual link, or kernel sockets on a TUN device)
+ * Data flow (docs/architecture.md): scenario file -> scn_parse_*() ->
+ * scn_run() drives the hosts (stacks on the virtual link, or kernel sockets
+ * on a TUN device)
  * -> every event goes to the caller's sink and into a `struct scn_timeline`.
  * `tcplab replay` checks expectations and golden traces; `tcplab play`
  * animates the timeline; neither re-runs the network to step back.
@@ -15,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../stack/event.h"
+#include "event.h"
 
 /* A problem in a scenario file: printed as "file:line:col: message" and,
  * if present, "  hint: ..." on the next line. */

@@ -1,7 +1,7 @@
 /*
  * scn_internal.h — the parsed form of a .tcps scenario, shared by the parser
- * (scn_parse.c) and the runner (scn_run.c, scn_tun.c). Not a public header:
- * the rest of tcplab sees only scenario.h.
+ * (scn_parse*.c) and the runner (scn_run*.c, the hosts and networks). Not a
+ * public header: the rest of tcplab sees only scenario.h.
  *
  * The language itself is documented in docs/scenarios.md; the names here
  * follow it (a "step" is one executed statement, a "say" is narration).
@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../stack/tcp.h"
 #include "scenario.h"
+#include "tcp.h"
 
 #define SCN_MAX_HOSTS          8
 #define SCN_MAX_NAME           32

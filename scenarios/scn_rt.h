@@ -1,12 +1,24 @@
 /*
- * scn_rt.h — the scenario runner's working state, shared by the runner
- * (scn_run.c) and its two networks: the virtual link (in scn_run.c) and the
- * TUN device with kernel sockets as peers (scn_tun.c). Private to scenarios/.
+ * scn_rt.h — the scenario runner's working state and the two interfaces it
+ * owns, shared by the runner's files. Private to scenarios/.
  *
- * The runner is written once against `struct scn_net`: a network moves time
- * forward one happening at a time and applies the scenario's impairments.
- * Hosts are either tcplab stacks (tcp.h) or kernel sockets (kpeer.h); the
- * few calls that differ go through the h_*() helpers in scn_run.c.
+ *   scn_run.c         the step loop: execute each statement, the run
+ *   scn_run_expect.c  expectation matching
+ *   scn_run_wait.c    hosts as one-threaded programs (sockets, blocking
+ *                     calls) and time passing
+ *   scn_run_record.c  what the events tell (segments, states, drops), the
+ *                     timeline and the report; every network feeds it
+ *   scn_vlink.c       struct scn_net: the virtual link
+ *   scn_tun.c         struct scn_net: the TUN device; struct scn_host_ops:
+ *                     kernel sockets as peers
+ *   scn_host_stack.c  struct scn_host_ops: a tcplab stack
+ *
+ * The runner is written once against the two interfaces: a network moves
+ * time forward one happening at a time and applies the scenario's
+ * impairments; a host answers the socket calls. The networks and hosts call
+ * nothing of the step loop, so the files depend on each other one way:
+ * scn_run.c -> scn_run_expect.c -> scn_run_wait.c -> scn_run_record.c, and
+ * the networks and hosts use only scn_run_record.c (and scn_host_stack.c).
  */
 #ifndef TCPLAB_SCN_RT_H
 #define TCPLAB_SCN_RT_H
@@ -15,8 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../stack/tcp.h"
-#include "../tun/kpeer.h"
+#include "kpeer.h"
+#include "tcp.h"
 #include "scn_internal.h"
 
 #define RT_MAX_SOCKS 256
@@ -54,10 +66,13 @@ struct scn_rt_pending {
     int line;
 };
 
+struct scn_host_ops;
+
 struct scn_rt_host {
     char name[SCN_MAX_NAME];
     const struct scn_hostdef *def;
-    bool kernel; /* kernel sockets (--tun peer) */
+    const struct scn_host_ops *ops; /* its socket calls, set by the network's setup */
+    bool kernel;                    /* kernel sockets (--tun peer) */
     uint32_t addr;
     struct stack *stack; /* tcplab stack hosts */
     struct kpeer *kp;    /* kernel hosts */
@@ -130,6 +145,30 @@ struct scn_net {
     uint64_t time_slack_us;
 };
 
+/* A host's socket calls, the same for a tcplab stack (scn_host_stack.c) and
+ * for kernel sockets (scn_tun.c): the runner calls these and never asks
+ * which kind of host it holds. `sd` is the host's descriptor (a kpeer
+ * handle for the kernel); results as tcp.h's: >= 0, or a negative errno. */
+struct scn_host_ops {
+    int (*socket)(struct scn_rt *rt, int h);
+    int (*bind)(struct scn_rt *rt, int h, int sd, uint16_t port);
+    int (*listen)(struct scn_rt *rt, int h, int sd, int backlog);
+    int (*accept)(struct scn_rt *rt, int h, int sd, struct tcp_tuple *t);
+    int (*connect)(struct scn_rt *rt, int h, int sd, uint32_t addr, uint16_t port);
+    long (*send)(struct scn_rt *rt, int h, int sd, const uint8_t *b, size_t n);
+    long (*recv)(struct scn_rt *rt, int h, int sd, uint8_t *b, size_t n);
+    int (*shutdown)(struct scn_rt *rt, int h, int sd, int how);
+    int (*close)(struct scn_rt *rt, int h, int sd, bool abort); /* abort: RST, no FIN */
+    int (*setsockopt)(struct scn_rt *rt, int h, int sd, enum tcp_sockopt opt, long v);
+    unsigned (*poll)(struct scn_rt *rt, int h, int sd);
+    int (*error)(struct scn_rt *rt, int h, int sd); /* pending error (negative errno) or 0 */
+    int (*state)(struct scn_rt *rt, int h, int sd); /* enum tcp_state, or -1 if not open */
+    bool (*tuple)(struct scn_rt *rt, int h, int sd, struct tcp_tuple *t);
+};
+
+/* The tcplab stack host (scn_host_stack.c); the kernel's is scn_tun.c's own. */
+extern const struct scn_host_ops scn_stack_host_ops;
+
 struct scn_rt {
     const struct scn *s;
     const struct scn_run_opts *opts;
@@ -177,6 +216,8 @@ struct scn_rt {
     bool rebooting;  /* inside a `reboot`: its events are not shown */
 };
 
+/* ---- the record (scn_run_record.c) ---- */
+
 /* Every event of the run goes through here (hosts' stacks, the link, kpeer). */
 void scn_rt_event(void *ctx, const struct tev *ev);
 
@@ -187,8 +228,65 @@ int scn_rt_host_of(const struct scn_rt *rt, uint32_t addr, uint16_t port, bool k
 void scn_rt_observe_packet(struct scn_rt *rt, int from, uint64_t t_us, const uint8_t *pkt,
                            size_t len);
 
-/* The TUN network (scn_tun.c): fills rt->net and the hosts' stack / kpeer.
- * Returns 0 or a negative errno with a message in msg. */
-int scn_tun_setup(struct scn_rt *rt, char *msg, size_t msglen);
+/* The network's clock. */
+uint64_t scn_rt_now(struct scn_rt *rt);
+/* Append to the report; start a failure entry for statement st. */
+void scn_rt_rep(struct scn_rt *rt, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void scn_rt_fail_begin(struct scn_rt *rt, const struct scn_stmt *st);
+/* Bytes as a quoted C-like string; a call's recorded result as text. */
+void scn_rt_fmt_bytes(char *out, size_t cap, const uint8_t *b, size_t n);
+void scn_rt_fmt_result(char *out, size_t cap, enum tcp_call call, const struct scn_rt_callrec *r);
+bool scn_rt_tuple_eq(const struct tcp_tuple *a, const struct tcp_tuple *b);
+/* The newest connection of host h with tuple t, or NULL. */
+struct scn_rt_conn *scn_rt_conn_find(struct scn_rt *rt, int h, const struct tcp_tuple *t);
+/* The ISN entry of a sending endpoint (made if `create`), or NULL. */
+struct scn_rt_isn *scn_rt_isn_entry(struct scn_rt *rt, uint32_t saddr, uint16_t sport,
+                                    uint32_t daddr, uint16_t dport, bool create);
+/* A call's return the engine does not report itself (a blocking connect()). */
+void scn_rt_emit_return(struct scn_rt *rt, int h, const struct scn_rt_sock *so, enum tcp_call call,
+                        long result);
+
+/* ---- hosts as programs, and time passing (scn_run_wait.c) ---- */
+
+/* A new socket of host h (descriptor sd), its index in rt->socks or -1. */
+int scn_rt_new_sock(struct scn_rt *rt, int h, int sd);
+/* Give socket k the scenario's name `name` (`as NAME`). */
+void scn_rt_name_sock(struct scn_rt *rt, int k, int name);
+/* Keep a call's result (data: recv's bytes, copied) in r / in the host's and
+ * socket k's records; done is false while the call blocks. */
+void scn_rt_record(struct scn_rt_callrec *r, long result, const uint8_t *data, size_t len,
+                   bool done);
+void scn_rt_record_call(struct scn_rt *rt, int h, int k, enum tcp_call call, long result,
+                        const uint8_t *data, size_t len, bool done);
+/* Return host h's pending call with this result. */
+void scn_rt_complete(struct scn_rt *rt, int h, long result, const uint8_t *data, size_t len);
+/* Complete whatever blocked calls can return now. */
+void scn_rt_service(struct scn_rt *rt);
+
+typedef bool (*scn_rt_cond)(struct scn_rt *rt, const void *arg);
+/* Run the network until cond holds (checked after every happening) or the
+ * clock reaches `deadline`. True if cond held. */
+bool scn_rt_run_until(struct scn_rt *rt, uint64_t deadline, scn_rt_cond cond, const void *arg);
+uint64_t scn_rt_deadline_in(struct scn_rt *rt, uint64_t us);
+/* The state of a call target, and its connection (NULL if none). */
+enum tcp_state scn_rt_target_state(struct scn_rt *rt, const struct scn_target *t,
+                                   struct scn_rt_conn **conn);
+const char *scn_rt_target_name(const struct scn_rt *rt, const struct scn_target *t);
+
+/* ---- expectation matching (scn_run_expect.c) ---- */
+
+void scn_rt_exec_expect_seg(struct scn_rt *rt, const struct scn_stmt *st);
+void scn_rt_exec_expect_nothing(struct scn_rt *rt, const struct scn_stmt *st);
+/* `expect state` and, with is_wait, `wait until` (no failure, only a wait). */
+void scn_rt_exec_expect_state(struct scn_rt *rt, const struct scn_stmt *st, bool is_wait);
+void scn_rt_exec_expect_queue(struct scn_rt *rt, const struct scn_stmt *st);
+void scn_rt_exec_expect_call(struct scn_rt *rt, const struct scn_stmt *st);
+void scn_rt_exec_expect_drop(struct scn_rt *rt, const struct scn_stmt *st);
+
+/* ---- the networks: fill rt->net, rt->netctx and each host's stack / kpeer
+ * and ops. 0, or a negative errno with a message in msg. ---- */
+
+int scn_vlink_setup(struct scn_rt *rt, char *msg, size_t msglen); /* scn_vlink.c */
+int scn_tun_setup(struct scn_rt *rt, char *msg, size_t msglen);   /* scn_tun.c */
 
 #endif

@@ -4,7 +4,10 @@
  * 10.7.0.2, and every `peer` host is a set of the kernel's own sockets
  * (tun/kpeer.h) at 10.7.0.1, in real time.
  *
- * This is the --tun half of the scenario data flow in DESIGN.md. It has its
+ * This is the --tun half of the scenario data flow (docs/architecture.md).
+ * It implements both of the runner's interfaces (scn_rt.h): the network,
+ * struct scn_net, and the kernel-peer host, struct scn_host_ops (the stack
+ * host is scn_host_stack.c's); what it sees goes to scn_run_record.c. It has its
  * own small loop rather than tun/tun_loop.h because the scenario's network
  * statements must act on every packet between the device and the stack:
  * each packet is recorded for the expectations first (it was sent), then
@@ -24,8 +27,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../tun/kdiag.h"
-#include "../tun/tun_dev.h"
+#include "kdiag.h"
+#include "tun_dev.h"
 #include "scn_rt.h"
 
 #define TN_MAX_RULES         16
@@ -311,6 +314,102 @@ static void stack_output(void *ctx, const uint8_t *pkt, size_t len)
     pass(ctx, false, pkt, len);
 }
 
+/* ---- the kernel-peer host (struct scn_host_ops) -------------------------------- */
+
+/* A `peer` host is a set of the kernel's own sockets behind tun/kpeer.h;
+ * kpeer keeps real time itself, so no call needs the runner's clock. */
+static struct kpeer *kp(struct scn_rt *rt, int h)
+{
+    return rt->hosts[h].kp;
+}
+
+static int k_socket(struct scn_rt *rt, int h)
+{
+    return kpeer_socket(kp(rt, h));
+}
+
+static int k_bind(struct scn_rt *rt, int h, int sd, uint16_t port)
+{
+    return kpeer_bind(kp(rt, h), sd, 0, port);
+}
+
+static int k_listen(struct scn_rt *rt, int h, int sd, int backlog)
+{
+    return kpeer_listen(kp(rt, h), sd, backlog);
+}
+
+static int k_accept(struct scn_rt *rt, int h, int sd, struct tcp_tuple *t)
+{
+    return kpeer_accept(kp(rt, h), sd, t);
+}
+
+static int k_connect(struct scn_rt *rt, int h, int sd, uint32_t addr, uint16_t port)
+{
+    return kpeer_connect(kp(rt, h), sd, addr, port);
+}
+
+static long k_send(struct scn_rt *rt, int h, int sd, const uint8_t *b, size_t n)
+{
+    return kpeer_send(kp(rt, h), sd, b, n);
+}
+
+static long k_recv(struct scn_rt *rt, int h, int sd, uint8_t *b, size_t n)
+{
+    return kpeer_recv(kp(rt, h), sd, b, n);
+}
+
+static int k_shutdown(struct scn_rt *rt, int h, int sd, int how)
+{
+    return kpeer_shutdown(kp(rt, h), sd, (enum tcp_shut)how);
+}
+
+static int k_close(struct scn_rt *rt, int h, int sd, bool abort)
+{
+    return abort ? kpeer_abort(kp(rt, h), sd) : kpeer_close(kp(rt, h), sd);
+}
+
+static int k_setsockopt(struct scn_rt *rt, int h, int sd, enum tcp_sockopt opt, long v)
+{
+    return kpeer_setsockopt(kp(rt, h), sd, opt, v);
+}
+
+static unsigned k_poll(struct scn_rt *rt, int h, int sd)
+{
+    return kpeer_poll(kp(rt, h), sd);
+}
+
+static int k_error(struct scn_rt *rt, int h, int sd)
+{
+    return kpeer_error(kp(rt, h), sd);
+}
+
+static int k_state(struct scn_rt *rt, int h, int sd)
+{
+    return kpeer_state(kp(rt, h), sd);
+}
+
+static bool k_tuple(struct scn_rt *rt, int h, int sd, struct tcp_tuple *t)
+{
+    return kpeer_tuple(kp(rt, h), sd, t) == 0;
+}
+
+static const struct scn_host_ops kernel_host_ops = {
+    .socket = k_socket,
+    .bind = k_bind,
+    .listen = k_listen,
+    .accept = k_accept,
+    .connect = k_connect,
+    .send = k_send,
+    .recv = k_recv,
+    .shutdown = k_shutdown,
+    .close = k_close,
+    .setsockopt = k_setsockopt,
+    .poll = k_poll,
+    .error = k_error,
+    .state = k_state,
+    .tuple = k_tuple,
+};
+
 /* ---- struct scn_net ------------------------------------------------------------ */
 
 static bool kernel_calls_pending(const struct scn_rt *rt)
@@ -551,6 +650,7 @@ int scn_tun_setup(struct scn_rt *rt, char *msg, size_t msglen)
         snprintf(msg, msglen, "cannot create the stack (out of memory)");
         return -ENOMEM;
     }
+    S->ops = &scn_stack_host_ops;
     for (size_t h = 0; h < rt->nhosts; h++) {
         if (!rt->hosts[h].kernel)
             continue;
@@ -564,6 +664,7 @@ int scn_tun_setup(struct scn_rt *rt, char *msg, size_t msglen)
             snprintf(msg, msglen, "out of memory");
             return -ENOMEM;
         }
+        rt->hosts[h].ops = &kernel_host_ops;
     }
     int kerr = 0;
     t->kd = kdiag_new(S->addr, "kernel", scn_rt_event, rt, &kerr);
