@@ -128,7 +128,9 @@ static void begin_step(struct builder *b, const char *text)
 }
 
 /* The Chinese narration names the ends in Chinese: the shared arguments
- * carry the English names, replaced here (client 客户端, server 服务器). */
+ * carry the English names, replaced here (client 客户端, server 服务器),
+ * and the spaces that set a Latin name apart go where the neighbour is
+ * Chinese too ("客户端确认了服务器的 SYN"). */
 static char *zh_names(const char *zh)
 {
     size_t n = strlen(zh);
@@ -137,17 +139,20 @@ static char *zh_names(const char *zh)
         return NULL;
     size_t o = 0;
     for (size_t i = 0; i < n;) {
-        if (!strncmp(zh + i, "client", 6)) {
-            memcpy(out + o, "客户端", strlen("客户端"));
-            o += strlen("客户端");
-            i += 6;
-        } else if (!strncmp(zh + i, "server", 6)) {
-            memcpy(out + o, "服务器", strlen("服务器"));
-            o += strlen("服务器");
-            i += 6;
-        } else {
+        const char *name = !strncmp(zh + i, "client", 6)   ? "客户端"
+                           : !strncmp(zh + i, "server", 6) ? "服务器"
+                                                           : NULL;
+        if (!name) {
             out[o++] = zh[i++];
+            continue;
         }
+        if (o >= 2 && out[o - 1] == ' ' && (unsigned char)out[o - 2] >= 0x80)
+            o--;
+        memcpy(out + o, name, strlen(name));
+        o += strlen(name);
+        i += 6;
+        if (zh[i] == ' ' && (unsigned char)zh[i + 1] >= 0x80)
+            i++;
     }
     out[o] = 0;
     return out;

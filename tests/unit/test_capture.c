@@ -188,7 +188,7 @@ static void test_busy_connection_states_and_words(void **state)
     assert_non_null(strstr(en, "the server holds TIME_WAIT"));
     assert_non_null(strstr(zh, "三次握手完成"));
     assert_non_null(strstr(zh, "重传"));
-    assert_non_null(strstr(zh, "服务器 处于 TIME_WAIT"));
+    assert_non_null(strstr(zh, "服务器处于 TIME_WAIT"));
     assert_null(strstr(zh, "client")); /* the ends are named in Chinese */
     scn_timeline_free(tl);
     unlink(tmp_pcap());

@@ -361,7 +361,8 @@ static void apply_state(struct ui_model *m, size_t idx, const struct tev *ev, in
     bool listener = to == TCP_LISTEN || (from == TCP_LISTEN && to == TCP_CLOSED &&
                                          ev->tuple.raddr == 0 && ev->tuple.rport == 0);
     if (listener) {
-        h->listening = to == TCP_LISTEN;
+        /* A captured end shows no sockets: its queues are unknown, not empty. */
+        h->listening = to == TCP_LISTEN && !h->kind[0];
         h->listen_port = ev->tuple.lport;
     } else {
         struct ui_conn *c = find_conn(m, host, &ev->tuple);
