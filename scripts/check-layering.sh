@@ -3,7 +3,7 @@
 # a path such as "../ui/render/trace.h" is found relative to the including
 # file, whatever the target's include directories say. Headers are included
 # by bare name; a relative include may only point down the layers:
-#   stack <- tun <- scenarios <- ui/render, ui/tui <- ui/cli
+#   stack <- tun <- scenarios <- capture, ui/render, ui/tui <- ui/cli
 # Usage: check-layering.sh [SOURCE_DIR]   (exit 1 and name each offender)
 set -u
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -23,5 +23,6 @@ check() { # folder, the folders its relative includes may name
 check stack ""
 check tun "stack"
 check scenarios "stack tun"
+check capture "stack tun scenarios"
 check ui ""
 exit $bad
