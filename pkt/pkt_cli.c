@@ -17,11 +17,12 @@
 #include <sys/stat.h>
 
 #include "pkt_internal.h"
+#include "wire.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: tcplab replay [--pkt-profile linux|freebsd|teaching] [--set KEY=VALUE,...]\n"
-               "                     FILE.pkt|DIR...\n\n"
+               "                     [--verbose] FILE.pkt|DIR...\n\n"
                "Run packetdrill scripts against the tcplab engine on a virtual clock.\n"
                "A directory stands for every .pkt file under it.\n\n"
                "  --pkt-profile P  the engine's defaults a suite expects (default: teaching,\n"
@@ -29,10 +30,62 @@ static void usage(FILE *f)
                "                   freebsd: min RTO 30 ms, delayed ACK 100 ms, wscale 6\n"
                "  --set K=V,...    override one setting (times: 200ms, 1s, 40000us):\n");
     pkt_config_keys(f);
-    fprintf(f, "\nPrints PASS, FAIL (with packetdrill-style diagnostics) or SKIP (with the line\n"
+    fprintf(f, "  -v, --verbose    print every segment in and out and every state change\n"
+               "\nPrints PASS, FAIL (with packetdrill-style diagnostics) or SKIP (with the line\n"
                "and the reason) per script and ends with \"N passed, N failed, N skipped\".\n"
                "Exit status: 0 nothing failed, 1 a failure, 2 bad usage or a malformed script.\n"
                "The language and what is supported: docs/packetdrill.md\n");
+}
+
+/* --verbose: every segment the engine took in or sent, as the script writes
+ * packets (its own numbers for what it sent, the engine's relative to the
+ * engine's ISN), with its time; and every state change. */
+struct trace {
+    bool have_isn;
+    uint32_t isn;   /* the engine's ISN, from its SYN */
+};
+
+static void trace_event(void *ctx, const struct tev *ev)
+{
+    struct trace *t = ctx;
+    double at = (double)ev->t_us / 1e6;
+    if (ev->kind == TEV_STATE) {
+        printf("  %9.6f  state %s -> %s (%s)\n", at, tcp_state_name(ev->u.state.from),
+               tcp_state_name(ev->u.state.to), ev->u.state.cause ? ev->u.state.cause : "");
+        return;
+    }
+    if (ev->kind != TEV_SEGMENT)
+        return;
+    const struct wire_tcp *h = &ev->u.seg.tcp;
+    bool out = ev->u.seg.dir == TEV_OUT;
+    if (out && (h->flags & TCP_SYN)) {
+        t->have_isn = true;
+        t->isn = h->seq;
+    }
+    uint32_t seq = out && t->have_isn ? h->seq - t->isn : h->seq;
+    uint32_t ack = !out && t->have_isn ? h->ack - t->isn : h->ack;
+    char f[10];
+    wire_flags_str(h->flags, f);
+    printf("  %9.6f  %c %s %u:%u(%zu)", at, out ? '>' : '<', f[0] ? f : "-", seq,
+           seq + (uint32_t)h->payload_len, h->payload_len);
+    if (h->flags & TCP_ACK)
+        printf(" ack %u", ack);
+    printf(" win %u", h->win);
+    const struct wire_tcp_opts *o = &h->opts;
+    if (o->has_mss || o->has_wscale || o->sack_permitted || o->has_ts) {
+        printf(" <");
+        const char *sep = "";
+        if (o->has_mss)
+            printf("%smss %u", sep, o->mss), sep = ",";
+        if (o->has_wscale)
+            printf("%swscale %u", sep, o->wscale), sep = ",";
+        if (o->sack_permitted)
+            printf("%ssackOK", sep), sep = ",";
+        if (o->has_ts)
+            printf("%sTS val %u ecr %u", sep, o->ts_val, o->ts_ecr);
+        printf(">");
+    }
+    printf("%s\n", ev->u.seg.retransmission ? "  (retransmission)" : "");
 }
 
 struct paths {
@@ -125,6 +178,7 @@ int pkt_cmd_replay(int argc, char **argv)
     static const struct option opts[] = {
         {"pkt-profile", required_argument, NULL, 'p'},
         {"set", required_argument, NULL, 's'},
+        {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -132,10 +186,11 @@ int pkt_cmd_replay(int argc, char **argv)
     pkt_config_defaults(&cfg);
     const char *sets[16];
     size_t nsets = 0;
+    bool verbose = false;
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+v", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
             if (pkt_config_profile(&cfg, optarg) < 0) {
@@ -150,6 +205,9 @@ int pkt_cmd_replay(int argc, char **argv)
                 return 2;
             }
             sets[nsets++] = optarg;
+            break;
+        case 'v':
+            verbose = true;
             break;
         case 'h':
             usage(stdout);
@@ -210,7 +268,10 @@ int pkt_cmd_replay(int argc, char **argv)
     unsigned passed = 0, failed = 0, skipped = 0;
     for (size_t i = 0; status == 0 && i < files.n; i++) {
         struct pkt_result res;
-        if (pkt_run(scripts[i], &cfg, NULL, NULL, &res, NULL) < 0) {
+        struct trace tr = {0};
+        if (verbose)
+            printf("== %s\n", files.v[i]);
+        if (pkt_run(scripts[i], &cfg, verbose ? trace_event : NULL, &tr, &res, NULL) < 0) {
             fprintf(stderr, "tcplab replay: %s: out of memory\n", files.v[i]);
             status = 2;
             break;

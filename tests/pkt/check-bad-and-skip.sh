@@ -31,6 +31,11 @@ out=$("$tcplab" replay "$dir/fig5/07-syn-sent-established.pkt" "$dir/skip/python
 if [ $? -ne 0 ] || ! printf '%s\n' "$out" | tail -n 1 | grep -q "^1 passed, 0 failed, 1 skipped$"; then
     echo "FAIL: mixed run: $out"; fail=1
 fi
-[ $fail -eq 0 ] && echo "bad and skip scripts: all as expected"
+# --verbose shows the segments and state changes as they happened
+out=$("$tcplab" replay --verbose "$dir/fig5/18-time-wait-closed.pkt" 2>&1)
+for want in " 0.400000  state FIN_WAIT_2 -> TIME_WAIT (rcvd FIN)" " 60.400000  state TIME_WAIT -> CLOSED (2MSL timeout)" " 60.500000  > R 2:2(0) win 0"; do
+    printf '%s\n' "$out" | grep -qF -- "$want" || { echo "FAIL: --verbose lacks '$want': $out"; fail=1; }
+done
+[ $fail -eq 0 ] && echo "bad and skip scripts, --verbose: all as expected"
 exit $fail
 
