@@ -28,15 +28,29 @@ status=$?
     { echo "FAIL: last line: $(printf '%s\n' "$out" | tail -1)" >&2; fail=1; }
 printf '%s\n' "$out" | grep -qx "PASS handshake" || { echo "FAIL: no 'PASS handshake'" >&2; fail=1; }
 printf '%s\n' "$out" | grep -qx "PASS refused" || { echo "FAIL: no 'PASS refused'" >&2; fail=1; }
-# A scenario whose golden trace is missing fails (status 1) and says how to make it.
+# A scenario without a golden trace yet: its expectations are checked, a
+# warning says how to record the trace, and it passes (status 0) unless
+# --strict, which fails it (status 1) with the same hint.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cp "$root/regress/handshake.tcps" "$tmp/"
 out=$("$tcplab" replay "$tmp/handshake.tcps")
 status=$?
-[ $status -eq 1 ] || { echo "FAIL: missing golden trace: status $status" >&2; fail=1; }
+[ $status -eq 0 ] || { echo "FAIL: no golden trace yet: status $status, want 0" >&2; fail=1; }
+printf '%s\n' "$out" | grep -q "warning: no golden trace yet (run --update to record one)" ||
+    { echo "FAIL: no 'no golden trace yet' warning: $out" >&2; fail=1; }
+[ "$(printf '%s\n' "$out" | tail -1)" = "1 passed, 0 failed" ] || { echo "FAIL: last line" >&2; fail=1; }
+out=$("$tcplab" replay --strict "$tmp/handshake.tcps")
+status=$?
+[ $status -eq 1 ] || { echo "FAIL: --strict without golden trace: status $status" >&2; fail=1; }
 printf '%s\n' "$out" | grep -q -- "--update" || { echo "FAIL: no hint to --update" >&2; fail=1; }
 [ "$(printf '%s\n' "$out" | tail -1)" = "0 passed, 1 failed" ] || { echo "FAIL: last line" >&2; fail=1; }
+# Without a golden trace the expectations still count: a wrong one fails.
+sed 's/^expect client state ESTABLISHED$/expect client state CLOSE_WAIT/' "$tmp/handshake.tcps" >"$tmp/wrong.tcps"
+grep -q "expect client state CLOSE_WAIT" "$tmp/wrong.tcps" || { echo "FAIL: could not change an expectation" >&2; fail=1; }
+"$tcplab" replay "$tmp/wrong.tcps" >/dev/null
+status=$?
+[ $status -eq 1 ] || { echo "FAIL: a wrong expectation without golden trace: status $status" >&2; fail=1; }
 # --update writes it, and then the replay passes.
 "$tcplab" replay --update "$tmp/handshake.tcps" >/dev/null || { echo "FAIL: --update" >&2; fail=1; }
 "$tcplab" replay "$tmp/handshake.tcps" >/dev/null || { echo "FAIL: replay after --update" >&2; fail=1; }
