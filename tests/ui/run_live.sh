@@ -68,6 +68,34 @@ check "the kernel's own state beside it" wait_re "ESTABLISHED +0 +0 +ESTABLISHED
 check "the ladder shows the handshake" wait_for "SYN,ACK seq=0 ack=1"
 check "the ladder shows the echoed data" wait_for "len=6"
 check "the event log shows the calls" wait_for "call  recv() = 6"
+# The events pane numbers like the ladder: relative, with the ack (the echo
+# of "hello\n" acknowledges its 6 bytes); `a` makes them absolute (ISNs are
+# never that small), `a` again relative.
+check "events pane: the echo with its relative ack" wait_re "out 10\.7\.0\.2:7 → 10\.7\.0\.1:[0-9]+ [A-Z,]+ seq=1 ack=7 len=6"
+$T send-keys -t live a
+check "a: the events pane shows absolute numbers" \
+    wait_re "out 10\.7\.0\.2:7 → 10\.7\.0\.1:[0-9]+ [A-Z,]+ seq=[0-9]{4,} ack=[0-9]{4,} len=6"
+$T send-keys -t live a
+check "a again: relative" wait_re "out 10\.7\.0\.2:7 → 10\.7\.0\.1:[0-9]+ [A-Z,]+ seq=1 ack=7 len=6"
+
+# A resize redraws at once, without a key: the frame follows the new size.
+$T resize-window -t live -x 80 -y 24
+resized() {
+    local shot
+    shot=$(screen)
+    [ "$(printf '%s\n' "$shot" | wc -l)" -eq 24 ] &&
+        printf '%s\n' "$shot" | tail -n 1 | grep -q "q quit" &&
+        printf '%s\n' "$shot" | head -n 1 | grep -q "tcplab listen" &&
+        printf '%s\n' "$shot" | sed -n 2p | grep -qE "^┌.*┐$" &&
+        [ "$(printf '%s\n' "$shot" | sed -n 2p | wc -m)" -eq 81 ]
+}
+wait_resized() {
+    local i
+    for i in $(seq 1 50); do resized && return 0; sleep 0.1; done
+    return 1
+}
+check "resize to 80x24: redrawn at the new size, no key pressed" wait_resized
+$T resize-window -t live -x 100 -y 30
 
 # daytime: the stack answers one line and closes first, so it holds TIME_WAIT.
 # Without -N: nc must not send its own FIN at once (stdin is empty), or under

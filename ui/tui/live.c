@@ -113,6 +113,14 @@ uint64_t ui_live_refresh(struct ui_live *ui, uint64_t now_us)
 {
     if (!ui->scr)
         return TCP_TIME_NEVER;
+    /* SIGWINCH only interrupts the loop's poll(); look at the size here, on
+     * every wake-up, instead of waiting for a key to deliver KEY_RESIZE. */
+    int w, h;
+    if (term_poll_resize(ui->term, &w, &h)) {
+        screen_resize(ui->scr, w, h);
+        ui->st.dirty = true;
+        ui->last_draw = 0; /* at once, not after the frame limit */
+    }
     bool timers = ui->st.nrows > 0; /* countdowns in the table move */
     bool due = ui->st.dirty || (timers && now_us >= ui->last_draw + TICK_US);
     if (!due)

@@ -5,6 +5,7 @@
 #include <curses.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -202,4 +203,18 @@ int term_fd(const struct term *t)
 {
     (void)t;
     return STDIN_FILENO;
+}
+
+bool term_poll_resize(struct term *t, int *w, int *h)
+{
+    struct winsize ws;
+    if (ioctl(term_fd(t), TIOCGWINSZ, &ws) != 0 || ws.ws_col == 0 || ws.ws_row == 0)
+        return false;
+    if (ws.ws_col == COLS && ws.ws_row == LINES)
+        return false;
+    resizeterm(ws.ws_row, ws.ws_col);
+    clearok(curscr, TRUE); /* the old picture is garbage at the new size */
+    *w = COLS;
+    *h = LINES;
+    return true;
 }

@@ -48,5 +48,10 @@ void term_blit(struct term *t, const struct screen *s);
 int term_getkey(struct term *t, int timeout_ms);
 /* The descriptor keys arrive on, for poll(). */
 int term_fd(const struct term *t);
+/* Has the terminal changed size behind ncurses' back? A program that sleeps
+ * in its own poll() (the live view) never reads ncurses' KEY_RESIZE until a
+ * key comes; this asks the terminal (TIOCGWINSZ), and on a change resizes
+ * ncurses' screens, schedules a full repaint and gives the new size. */
+bool term_poll_resize(struct term *t, int *w, int *h);
 
 #endif

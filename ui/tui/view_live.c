@@ -60,24 +60,64 @@ static bool event_conn(const struct ui_live_state *st, const struct tev *ev, str
     return t->rport != 0 && (!ev->host || !strcmp(ev->host, st->stack_name));
 }
 
+/* The ISN record of the stack's connection lport <-> raddr:rport. */
+static struct ui_live_isn *isn_of(struct ui_live_state *st, uint16_t lport, uint32_t raddr,
+                                  uint16_t rport)
+{
+    for (size_t i = 0; i < sizeof st->isn / sizeof st->isn[0]; i++)
+        if (st->isn[i].lport == lport && st->isn[i].rport == rport && st->isn[i].raddr == raddr)
+            return &st->isn[i];
+    struct ui_live_isn *n = &st->isn[st->isn_next++ % (sizeof st->isn / sizeof st->isn[0])];
+    *n = (struct ui_live_isn){.raddr = raddr, .lport = lport, .rport = rport};
+    return n;
+}
+
+/* A segment's seq and ack, relative to each side's ISN as the ladder shows
+ * them (RFC 9293 §3.4: each direction numbers from its own ISN). */
+static void seg_relative(struct ui_live_state *st, const struct tev *ev, uint32_t *seq,
+                         uint32_t *ack)
+{
+    const struct wire_tcp *t = &ev->u.seg.tcp;
+    bool out = ev->u.seg.dir == TEV_OUT;
+    struct ui_live_isn *c = out ? isn_of(st, t->sport, ev->u.seg.dst, t->dport)
+                                : isn_of(st, t->dport, ev->u.seg.src, t->sport);
+    uint32_t *mine = out ? &c->iss : &c->irs, *theirs = out ? &c->irs : &c->iss;
+    bool *have_mine = out ? &c->have_iss : &c->have_irs;
+    bool have_theirs = out ? c->have_irs : c->have_iss;
+    if ((t->flags & TCP_SYN) || !*have_mine) {
+        *mine = t->seq;
+        *have_mine = true;
+    }
+    *seq = t->seq - *mine;
+    *ack = have_theirs ? t->ack - *theirs : t->ack;
+}
+
 static void log_line(struct ui_live_state *st, const struct tev *ev)
 {
-    char line[UI_LIVE_LOG_LEN], a[16], b[16];
+    char line[UI_LIVE_LOG_LEN], abs_line[UI_LIVE_LOG_LEN], a[16], b[16];
     char *p = line;
     size_t cap = sizeof line;
     int n = snprintf(p, cap, "%9.3f ", (double)ev->t_us / 1e6);
     p += n;
     cap -= (size_t)n;
+    abs_line[0] = 0;
     switch (ev->kind) {
     case TEV_SEGMENT: {
-        char flags[48];
+        char flags[48], acks[2][24] = {"", ""};
         ui_flags_words(ev->u.seg.tcp.flags, flags, sizeof flags);
         bool out = ev->u.seg.dir == TEV_OUT;
-        snprintf(p, cap, "%s %s:%u %s %s:%u %s seq=%u%s len=%zu win=%u%s", out ? "out" : "in ",
-                 wire_addr_str(ev->u.seg.src, a), ev->u.seg.tcp.sport, "\u2192",
-                 wire_addr_str(ev->u.seg.dst, b), ev->u.seg.tcp.dport, flags, ev->u.seg.tcp.seq,
-                 ev->u.seg.tcp.flags & TCP_ACK ? "" : "", ev->u.seg.tcp.payload_len,
-                 ev->u.seg.tcp.win, ev->u.seg.retransmission ? " (retransmission)" : "");
+        const struct wire_tcp *t = &ev->u.seg.tcp;
+        uint32_t seq[2] = {0, t->seq}, ack[2] = {0, t->ack};
+        seg_relative(st, ev, &seq[0], &ack[0]);
+        for (int k = 0; k < 2; k++) {
+            if (t->flags & TCP_ACK)
+                snprintf(acks[k], sizeof acks[k], " ack=%u", ack[k]);
+            snprintf(k ? abs_line : p, k ? sizeof abs_line : cap,
+                     "%.*s%s %s:%u %s %s:%u %s seq=%u%s len=%zu win=%u%s", k ? n : 0, k ? line : "",
+                     out ? "out" : "in ", wire_addr_str(ev->u.seg.src, a), t->sport, "\u2192",
+                     wire_addr_str(ev->u.seg.dst, b), t->dport, flags, seq[k], acks[k],
+                     t->payload_len, t->win, ev->u.seg.retransmission ? " (retransmission)" : "");
+        }
         break;
     }
     case TEV_STATE:
@@ -115,6 +155,7 @@ static void log_line(struct ui_live_state *st, const struct tev *ev)
         return;
     }
     snprintf(st->log[st->log_next], sizeof st->log[0], "%s", line);
+    snprintf(st->log_abs[st->log_next], sizeof st->log_abs[0], "%s", abs_line[0] ? abs_line : line);
     st->log_next = (st->log_next + 1) % UI_LIVE_LOG_LINES;
     if (st->log_count < UI_LIVE_LOG_LINES)
         st->log_count++;
@@ -379,7 +420,8 @@ void ui_render_live(struct screen *s, struct ui_live_state *st, uint64_t now,
     for (int i = 0; i < shown; i++) {
         size_t idx =
             (st->log_next + UI_LIVE_LOG_LINES - (size_t)shown + (size_t)i) % UI_LIVE_LOG_LINES;
-        screen_print(s, l.log.x + 1, l.log.y + i, l.log.w - 2, SC_NORMAL, st->log[idx]);
+        screen_print(s, l.log.x + 1, l.log.y + i, l.log.w - 2, SC_NORMAL,
+                     o->absolute ? st->log_abs[idx] : st->log[idx]);
     }
     screen_print(
         s, 1, s->h - 1, s->w - 2, SC_FRAME,

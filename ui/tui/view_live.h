@@ -41,7 +41,16 @@ struct ui_live_state {
     struct tcp_tuple sel;
     struct scn_timeline sel_tl; /* the selection's events, for the ladder */
     struct tev **sel_events;
-    char log[UI_LIVE_LOG_LINES][UI_LIVE_LOG_LEN];
+    char log[UI_LIVE_LOG_LINES][UI_LIVE_LOG_LEN];     /* relative seq/ack (the default) */
+    char log_abs[UI_LIVE_LOG_LINES][UI_LIVE_LOG_LEN]; /* the same lines, absolute (key a) */
+    /* Each connection's ISNs, learnt from its SYNs, for relative numbers. */
+    struct ui_live_isn {
+        uint32_t raddr;
+        uint16_t lport, rport;
+        uint32_t iss, irs; /* ours, theirs */
+        bool have_iss, have_irs;
+    } isn[64];
+    unsigned isn_next; /* round-robin replacement when full */
     size_t log_next, log_count;
     bool dirty;
 };
