@@ -111,7 +111,10 @@ struct scn_stmt {
     int line;
     char *text;            /* the statement as written, trimmed */
     char *say_en, *say_zh; /* narration attached to this step */
-    uint64_t timeout_us;   /* for waiting statements */
+    struct scn_ask *asks;  /* quiz questions written for this step (`ask`) */
+    size_t nasks;
+    char *hint_en, *hint_zh; /* `hint`: shown when a question of this step is missed */
+    uint64_t timeout_us;     /* for waiting statements */
     union {
         struct {
             enum tcp_call call;
@@ -200,5 +203,12 @@ int scn_errno_from_name(const char *name);
 
 /* Does the virtual link support this scenario with --tun? (reason on false) */
 bool scn_tun_check(const struct scn *s, char *why, size_t cap);
+
+/* The quiz statements' data (scn_parse_ask.c): free a statement's, copy it
+ * onto the timeline's step (0, or -1 when memory ran out: partly copied,
+ * still safe to free), free a step's. */
+void scn_stmt_free_asks(struct scn_stmt *st);
+int scn_ask_copy_to_step(const struct scn_stmt *st, struct scn_step *step);
+void scn_ask_free_step(struct scn_step *step);
 
 #endif

@@ -66,6 +66,10 @@ static int parse_statement(struct parser *P)
     }
     if (strcmp(w, "say") == 0)
         return scn_parse_say(P);
+    if (strcmp(w, "ask") == 0)
+        return scn_parse_ask(P);
+    if (strcmp(w, "hint") == 0)
+        return scn_parse_hint(P);
     if (scn_need_hosts(P, 0) < 0)
         return -1;
     if (strcmp(w, "expect") == 0)
@@ -100,7 +104,7 @@ static int parse_statement(struct parser *P)
                             "'%s' needs a ':' after it", w);
     return scn_fail_tok(
         P, 0,
-        "statements: title hosts profile set seed timeout tun say HOST: expect wait "
+        "statements: title hosts profile set seed timeout tun say ask hint HOST: expect wait "
         "drop loss delay duplicate reorder cut restore inject reboot",
         "unknown statement '%s'", w);
 }
@@ -258,6 +262,7 @@ void scn_free(struct scn *s)
         free(st->text);
         free(st->say_en);
         free(st->say_zh);
+        scn_stmt_free_asks(st);
         if (st->kind == SCN_CALL)
             free(st->u.call.data);
         else if (st->kind == SCN_INJECT)

@@ -90,6 +90,11 @@ int scn_parse_state_name(struct parser *P, int i, enum tcp_state *out);
 int scn_parse_wait(struct parser *P);
 int scn_parse_say(struct parser *P);
 
+/* ---- The quiz statements ask and hint (scn_parse_ask.c). */
+
+int scn_parse_ask(struct parser *P);
+int scn_parse_hint(struct parser *P);
+
 /* ---- The expectations (scn_parse_expect.c). */
 
 int scn_parse_expect(struct parser *P);

@@ -424,6 +424,7 @@ static struct scn_timeline *timeline_new(const struct scn_rt *rt)
         tl->steps[i].text = xstrdup(s->stmts[i].text);
         tl->steps[i].say_en = xstrdup(s->stmts[i].say_en);
         tl->steps[i].say_zh = xstrdup(s->stmts[i].say_zh);
+        (void)scn_ask_copy_to_step(&s->stmts[i], &tl->steps[i]);
     }
     return tl;
 }
@@ -439,6 +440,7 @@ void scn_timeline_free(struct scn_timeline *tl)
         free(tl->steps[i].text);
         free(tl->steps[i].say_en);
         free(tl->steps[i].say_zh);
+        scn_ask_free_step(&tl->steps[i]);
     }
     free(tl->steps);
     free(tl->title_en);

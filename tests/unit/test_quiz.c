@@ -385,6 +385,41 @@ static void test_session_asks_reveals_and_keeps_score_on_screen(void **state)
     run_free(&r);
 }
 
+/* A scenario's own question comes first in its step, in both languages,
+ * and its hint speaks to every question of that step. */
+static void test_written_question_and_hint_join_the_generated_ones(void **state)
+{
+    (void)state;
+    struct run r;
+    run_text(&r, HANDSHAKE "client: close\n"
+                           "  ask en \"Who will wait in TIME_WAIT?\" \"the server\" *\"the client\"\n"
+                           "  ask zh \"谁会在 TIME_WAIT 中等待？\" \"服务器\" *\"客户端\"\n"
+                           "  hint en \"The side that closes first waits.\"\n"
+                           "expect server state CLOSE_WAIT\n");
+    const struct quiz_q *q = find(&r, QUIZ_ASKED, NULL, "TIME_WAIT");
+    assert_non_null(q);
+    assert_int_equal(q->nchoices, 2);
+    assert_int_equal(q->correct, 1);
+    assert_string_equal(q->choice_zh[1], "客户端");
+    assert_string_equal(q->text_zh, "谁会在 TIME_WAIT 中等待？");
+    size_t n, first = quiz_first_of_step(&r.qz, q->step, &n);
+    assert_ptr_equal(&r.qz.q[first], q); /* before the ones made from the run */
+    assert_true(n >= 2);
+    int chosen;
+    assert_int_equal(quiz_grade(q, "the client", &chosen), QUIZ_RIGHT);
+    assert_int_equal(quiz_grade(q, "服务器", &chosen), QUIZ_WRONG);
+    char buf[768];
+    assert_string_equal(quiz_hint(q, 0, false, buf, sizeof buf),
+                        "The side that closes first waits.");
+    /* zh falls back to the English hint; generated questions get it first. */
+    assert_non_null(strstr(quiz_hint(q, 0, true, buf, sizeof buf), "closes first"));
+    const struct quiz_q *gen = &r.qz.q[first + 1];
+    assert_int_equal(gen->step, q->step);
+    assert_true(strncmp(quiz_hint(gen, -1, false, buf, sizeof buf),
+                        "The side that closes first waits. ", 34) == 0);
+    run_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_answer_file_errors_name_line_and_column),
         cmocka_unit_test(test_graded_json_counts_right_wrong_and_missing),
         cmocka_unit_test(test_session_asks_reveals_and_keeps_score_on_screen),
+        cmocka_unit_test(test_written_question_and_hint_join_the_generated_ones),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

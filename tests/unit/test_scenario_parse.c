@@ -312,9 +312,71 @@ static void test_parser_survives_random_and_mangled_input(void **state)
     assert_true(parsed > 0 && errors > 0);
 }
 
+/* `ask` and `hint` belong to the step above them, like `say`; en and zh in a
+ * row are one question. */
+static void test_ask_and_hint_belong_to_the_step_above(void **state)
+{
+    (void)state;
+    struct scn_error err;
+    struct scn *s = parse(HOSTS "server: listen 8080\n"
+                                "client: close\n"
+                                "  ask en \"Who waits in TIME_WAIT?\" \"the server\" *\"the client\" \"both\"\n"
+                                "  ask zh \"谁在 TIME_WAIT 中等待？\" \"服务器\" * \"客户端\" \"双方\"\n"
+                                "  ask en \"Second?\" *\"yes\" \"no\"\n"
+                                "  hint en \"The closer waits.\"\n"
+                                "  hint zh \"先关闭的一方等待。\"\n"
+                                "expect client state CLOSED\n",
+                          &err);
+    if (!s)
+        fail_msg("%d:%d: %s", err.line, err.col, err.msg);
+    assert_int_equal(s->nstmts, 3); /* neither is a step */
+    const struct scn_stmt *st = &s->stmts[1];
+    assert_int_equal(st->nasks, 2);
+    const struct scn_ask *q = &st->asks[0];
+    assert_string_equal(q->text_en, "Who waits in TIME_WAIT?");
+    assert_string_equal(q->text_zh, "谁在 TIME_WAIT 中等待？");
+    assert_int_equal(q->nchoices, 3);
+    assert_int_equal(q->correct, 1);
+    assert_string_equal(q->choice_en[1], "the client");
+    assert_string_equal(q->choice_zh[1], "客户端");
+    assert_null(st->asks[1].text_zh);
+    assert_int_equal(st->asks[1].correct, 0);
+    assert_string_equal(st->hint_en, "The closer waits.");
+    assert_string_equal(st->hint_zh, "先关闭的一方等待。");
+    assert_int_equal(s->stmts[0].nasks, 0);
+    scn_free(s);
+}
+
+static void test_ask_mistakes_name_line_and_column(void **state)
+{
+    (void)state;
+    assert_error(HOSTS "ask en \"Q?\" *\"a\" \"b\"\nserver: listen 80\n", 2, 1,
+                 "belongs to a statement");
+    assert_error(HOSTS "server: listen 80\nask fr \"Q?\" *\"a\" \"b\"\n", 3, 5, "en or zh");
+    assert_error(HOSTS "server: listen 80\nask en\n", 3, 7, "the question as a string");
+    assert_error(HOSTS "server: listen 80\nask en \"Q?\" *\"a\"\n", 3, 13,
+                 "at least 2 choices");
+    assert_error(HOSTS "server: listen 80\nask en \"Q?\" \"a\" \"b\"\n", 3, 13,
+                 "no choice is marked right");
+    assert_error(HOSTS "server: listen 80\nask en \"Q?\" *\"a\" *\"b\"\n", 3, 18,
+                 "two choices are marked right");
+    assert_error(HOSTS "server: listen 80\nask en \"Q?\" *\"a\" \"b\" \"c\" \"d\" \"e\"\n", 3,
+                 30, "at most 4 choices");
+    assert_error(HOSTS "server: listen 80\nask en \"Q?\" *\"a\" b\n", 3, 18, "a choice as a string");
+    assert_error(HOSTS "server: listen 80\nask en \"Q?\" *\"a\" \"\"\n", 3, 18, "is empty");
+    assert_error(HOSTS "server: listen 80\nask en \"Q?\" *\"a\" \"b\"\n"
+                       "ask zh \"问？\" \"甲\" *\"乙\"\n",
+                 4, 1, "other language");
+    assert_error(HOSTS "server: listen 80\nhint en \"x\"\nhint en \"y\"\n", 4, 1,
+                 "already has a hint");
+    assert_error(HOSTS "server: listen 80\nhint en\n", 3, 8, "the hint as a string");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ask_and_hint_belong_to_the_step_above),
+        cmocka_unit_test(test_ask_mistakes_name_line_and_column),
         cmocka_unit_test(test_handshake_example_reads_as_steps_with_narration),
         cmocka_unit_test(test_narration_before_the_first_step_goes_to_the_first_step),
         cmocka_unit_test(test_hosts_get_default_addresses_by_role_then_in_order),
