@@ -55,6 +55,18 @@ if command -v tshark >/dev/null 2>&1; then
     [ "$n" = 9 ] || fail "the pcap should hold 9 packets with good checksums, has $n"
 fi
 
+# pcapng: the same packets, virtual time from the documented epoch
+# (2000-01-01T00:00:00Z), the state changes as packet comments.
+"$tcplab" demo --quiet --pcap "$tmp/t.pcapng" || fail "demo --pcap t.pcapng exited with $?"
+if command -v tshark >/dev/null 2>&1; then
+    tshark -r "$tmp/t.pcapng" -T fields -e frame.time_epoch -e frame.comment >"$tmp/ng.txt" 2>/dev/null ||
+        fail "tshark cannot read the pcapng file"
+    [ "$(wc -l <"$tmp/ng.txt")" = 9 ] || fail "the pcapng should hold 9 packets"
+    head -n 1 "$tmp/ng.txt" | grep -q '^946684800\.000000000' || fail "first packet not at the epoch"
+    grep -q "server LISTEN -> SYN_RECEIVED (rcvd SYN)" "$tmp/ng.txt" ||
+        fail "no state-change comment in the pcapng"
+fi
+
 set +e
 "$tcplab" demo --no-such-option >/dev/null 2>"$tmp/err"
 rc=$?

@@ -801,6 +801,35 @@ def test_pcap_opens_in_tshark_with_valid_checksums():
     check(count("tcp.flags.fin == 1 && ip.src == 10.7.0.1") >= 2, "no FIN from the kernel")
 
 
+def test_pcapng_has_wall_clock_times_and_state_comments():
+    """--pcap FILE.pcapng: tshark reads it, every packet's time is the wall
+    clock (within a minute of now, not 1970), and the stack's state changes
+    are packet comments (what Wireshark shows as pkt_comment)."""
+    pcap = os.path.join(WORK, "t.pcapng")
+    before = time.time()
+    L = Listen("--pcap", pcap)
+    try:
+        check(tcp_roundtrip(7, b"pcapng me\n") == b"pcapng me\n", "no echo")
+    finally:
+        L.stop()
+    after = time.time()
+    r = run(["tshark", "-r", pcap, "-T", "fields", "-e", "frame.time_epoch", "-e",
+             "tcp.flags.str", "-e", "frame.comment"], 60)
+    check(r.returncode == 0, f"tshark cannot read the pcapng file: {r.stderr!r}")
+    rows = [l.split("\t") for l in r.stdout.decode().splitlines() if l.strip()]
+    check(len(rows) >= 6, f"too few packets: {r.stdout!r}")
+    for row in rows:
+        t = float(row[0])
+        check(before - 60 <= t <= after + 60,
+              f"packet time {t} is not within a minute of the wall clock ({before:.0f})")
+    comments = "\n".join(row[2] for row in rows if len(row) > 2)
+    check("LISTEN -> SYN_RECEIVED" in comments, f"no state change in the comments: {comments!r}")
+    check("SYN_RECEIVED -> ESTABLISHED" in comments, f"no ESTABLISHED comment: {comments!r}")
+    # `date`'s view of now, as the issue asks, against the first packet
+    d = run(["date", "+%s"], 10)
+    check(abs(float(d.stdout) - float(rows[0][0])) < 60, "first packet more than a minute from date")
+
+
 def raw_send(pkt):
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)

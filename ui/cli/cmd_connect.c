@@ -241,6 +241,7 @@ int cmd_connect(int argc, char **argv)
         free(c);
         return (err == -EEXIST || err == -EINVAL) ? EXIT_USAGE : EXIT_NETWORK;
     }
+    netopts_sinks_anchor(&sinks, tun_loop_now(c->loop));
     c->stack = tun_loop_stack(c->loop);
     c->sinks = &sinks;
     uint64_t now = tun_loop_now(c->loop);

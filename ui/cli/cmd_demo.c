@@ -255,6 +255,9 @@ int cmd_demo(int argc, char **argv)
             return EXIT_USAGE;
         }
         tev_fanout_add(&sinks, pcap_on_the_wire, pcap);
+        /* Virtual time from a fixed, documented epoch (docs/traces.md). */
+        pcap_out_set_epoch(pcap, PCAP_OUT_VIRTUAL_EPOCH_US);
+        tev_fanout_add(&sinks, pcap_out_annotate, pcap);
     }
 
     struct vlink_config lcfg;

@@ -181,6 +181,7 @@ int cmd_listen(int argc, char **argv)
         netopts_close_sinks(&c.sinks);
         return (err == -EEXIST || err == -EINVAL) ? EXIT_USAGE : EXIT_NETWORK;
     }
+    netopts_sinks_anchor(&c.sinks, tun_loop_now(c.loop));
     struct stack *s = tun_loop_stack(c.loop);
     c.svc = svc_new(s, tun_loop_now(c.loop), specs, nspecs, &err);
     if (!c.svc) {

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -239,6 +240,19 @@ enum cli_result netopts_parse(struct netopts *o, int argc, char **argv, const st
     return CLI_OK;
 }
 
+static uint64_t wall_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void netopts_sinks_anchor(struct netopts_sinks *s, uint64_t loop_now_us)
+{
+    if (s->pcap)
+        pcap_out_set_epoch(s->pcap, wall_now_us() - loop_now_us);
+}
+
 static void packet_to_pcap(void *ctx, uint64_t t_us, enum tev_dir dir, const uint8_t *pkt,
                            size_t len)
 {
@@ -274,6 +288,9 @@ int netopts_open_sinks(struct netopts *o, struct netopts_sinks *s, tev_fn extra,
         }
         o->loop.on_packet = packet_to_pcap;
         o->loop.packet_ctx = s->pcap;
+        /* Until the loop exists and anchors it (netopts_sinks_anchor): now. */
+        pcap_out_set_epoch(s->pcap, wall_now_us());
+        tev_fanout_add(&s->fanout, pcap_out_annotate, s->pcap);
     }
     if (extra)
         tev_fanout_add(&s->fanout, extra, extra_ctx);

@@ -55,6 +55,10 @@ struct netopts_sinks {
  * Returns 0, or -1 with a message on stderr (exit 2: bad file argument). */
 int netopts_open_sinks(struct netopts *o, struct netopts_sinks *s, tev_fn extra, void *extra_ctx);
 void netopts_close_sinks(struct netopts_sinks *s);
+/* Once the loop exists: capture times are the wall clock (CLOCK_REALTIME)
+ * of loop time 0 plus the loop's time, so a --pcap file lines up with
+ * `tcpdump -i tl0` taken at the same moment. */
+void netopts_sinks_anchor(struct netopts_sinks *s, uint64_t loop_now_us);
 /* Push buffered trace lines to the file (once per loop wake-up, so a reader
  * of the JSON file sees events within one wake-up, at one write each). */
 void netopts_flush_sinks(struct netopts_sinks *s);

@@ -1,11 +1,18 @@
 /*
- * pcap_out.c — packets of the event stream into a pcap file through
- * libpcap, so Wireshark and tshark can open what tcplab saw (`--pcap FILE`).
+ * pcap_out.c — packets of the event stream into a capture file, so
+ * Wireshark and tshark can open what tcplab saw (`--pcap FILE`).
+ *
+ * FILE ending in .pcapng is written as pcapng by this file itself (libpcap
+ * cannot write pcapng): the packets, and the event stream's state changes
+ * as packet comments (opt_comment) on the packet that caused them, which
+ * Wireshark shows in the packet list ("pkt_comment") and tshark prints with
+ * -e frame.comment. Any other name is classic pcap through libpcap.
  *
  * The link type is LINKTYPE_RAW: each record is a bare IPv4 packet, exactly
  * the bytes the stack received or sent, with no link-layer header (a TUN
- * device has none either). Record times are the event times, which under
- * the virtual clock start at zero.
+ * device has none either). Record times are the event times plus the file's
+ * epoch (pcap_out_set_epoch): the wall clock at the loop's start on TUN, a
+ * fixed epoch for the virtual link (docs/traces.md).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,13 +23,94 @@
 
 #include "trace.h"
 
-struct pcap_out {
-    pcap_t *dead; /* a "dead" handle: only for writing, no capture device */
-    pcap_dumper_t *dump;
-};
-
 /* Large enough for any IPv4 packet. */
 #define PCAP_OUT_SNAPLEN 65535
+#define PCAPNG_COMMENTS  2048 /* bytes of comments one packet carries at most */
+
+struct pcap_out {
+    pcap_t *dead; /* classic pcap: a "dead" handle, only for writing */
+    pcap_dumper_t *dump;
+    FILE *ng; /* pcapng: our own writer */
+    uint64_t epoch_us;
+    /* pcapng: the last packet waits for the comments its events add. */
+    bool pending;
+    uint64_t pend_t;
+    size_t pend_len;
+    uint8_t pend_pkt[PCAP_OUT_SNAPLEN];
+    char comments[PCAPNG_COMMENTS];
+    size_t clen;
+};
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    memcpy(p, &v, 4); /* pcapng: the section's byte order is the writer's */
+}
+
+/* One pcapng block: type, length, body padded to 4, length again. */
+static void ng_block(FILE *f, uint32_t type, const uint8_t *body, size_t len)
+{
+    uint8_t hdr[8], pad[4] = {0};
+    size_t padded = (len + 3) & ~(size_t)3;
+    put32(hdr, type);
+    put32(hdr + 4, (uint32_t)(12 + padded));
+    fwrite(hdr, 1, 8, f);
+    fwrite(body, 1, len, f);
+    fwrite(pad, 1, padded - len, f);
+    fwrite(hdr + 4, 1, 4, f);
+}
+
+static void ng_header(FILE *f)
+{
+    /* Section Header Block: byte-order magic, version 1.0, length unknown. */
+    uint8_t shb[16 + 4] = {0};
+    put32(shb, 0x1A2B3C4Du);
+    shb[4] = 1; /* major 1, minor 0 (little-endian u16s on this machine) */
+    memset(shb + 8, 0xff, 8);
+    ng_block(f, 0x0A0D0D0Au, shb, 16 + 4); /* + opt_endofopt */
+    /* Interface Description Block: LINKTYPE_RAW, default microseconds. */
+    uint8_t idb[8 + 4] = {0};
+    idb[0] = 101;
+    put32(idb + 4, PCAP_OUT_SNAPLEN);
+    ng_block(f, 1, idb, sizeof idb);
+}
+
+static void ng_flush_pending(struct pcap_out *p)
+{
+    if (!p->pending)
+        return;
+    size_t plen = (p->pend_len + 3) & ~(size_t)3;
+    size_t clen = p->clen, cpad = (clen + 3) & ~(size_t)3;
+    size_t len = 20 + plen + (clen ? 4 + cpad : 0) + 4;
+    uint8_t *b = calloc(1, len);
+    if (b) {
+        uint64_t t = p->pend_t + p->epoch_us;
+        put32(b, 0); /* interface 0 */
+        put32(b + 4, (uint32_t)(t >> 32));
+        put32(b + 8, (uint32_t)t);
+        put32(b + 12, (uint32_t)p->pend_len);
+        put32(b + 16, (uint32_t)p->pend_len);
+        memcpy(b + 20, p->pend_pkt, p->pend_len);
+        if (clen) {
+            uint8_t *o = b + 20 + plen;
+            uint16_t code = 1, l16 = (uint16_t)clen; /* opt_comment */
+            memcpy(o, &code, 2);
+            memcpy(o + 2, &l16, 2);
+            memcpy(o + 4, p->comments, clen);
+        }
+        /* opt_endofopt: the trailing zeros calloc left */
+        ng_block(p->ng, 6, b, len); /* Enhanced Packet Block */
+        free(b);
+    }
+    fflush(p->ng);
+    p->pending = false;
+    p->clen = 0;
+}
 
 struct pcap_out *pcap_out_open(const char *path, char *err, size_t errlen)
 {
@@ -30,6 +118,17 @@ struct pcap_out *pcap_out_open(const char *path, char *err, size_t errlen)
     if (!p) {
         snprintf(err, errlen, "out of memory");
         return NULL;
+    }
+    if (ends_with(path, ".pcapng")) {
+        p->ng = fopen(path, "wb");
+        if (!p->ng) {
+            snprintf(err, errlen, "%s", strerror(errno));
+            free(p);
+            return NULL;
+        }
+        ng_header(p->ng);
+        fflush(p->ng);
+        return p;
     }
     /* DLT_RAW is written to the file as LINKTYPE_RAW (101). */
     p->dead = pcap_open_dead(DLT_RAW, PCAP_OUT_SNAPLEN);
@@ -51,21 +150,67 @@ struct pcap_out *pcap_out_open(const char *path, char *err, size_t errlen)
     return p;
 }
 
+void pcap_out_set_epoch(struct pcap_out *p, uint64_t epoch_us)
+{
+    if (p)
+        p->epoch_us = epoch_us;
+}
+
 void pcap_out_packet(struct pcap_out *p, uint64_t t_us, const uint8_t *pkt, size_t len)
 {
     if (!p || !pkt)
         return;
+    if (len > PCAP_OUT_SNAPLEN)
+        len = PCAP_OUT_SNAPLEN;
+    if (p->ng) {
+        ng_flush_pending(p);
+        memcpy(p->pend_pkt, pkt, len);
+        p->pend_len = len;
+        p->pend_t = t_us;
+        p->pending = true;
+        return;
+    }
     struct pcap_pkthdr h;
     memset(&h, 0, sizeof h);
-    h.ts.tv_sec = (time_t)(t_us / 1000000);
-    h.ts.tv_usec = (suseconds_t)(t_us % 1000000);
+    uint64_t t = t_us + p->epoch_us;
+    h.ts.tv_sec = (time_t)(t / 1000000);
+    h.ts.tv_usec = (suseconds_t)(t % 1000000);
     h.len = (bpf_u_int32)len;
-    h.caplen = (bpf_u_int32)(len < PCAP_OUT_SNAPLEN ? len : PCAP_OUT_SNAPLEN);
+    h.caplen = (bpf_u_int32)len;
     pcap_dump((u_char *)p->dump, &h, pkt);
     /* Written through at once, so Wireshark can open the file while
      * `tcplab listen` is still running and nothing is lost if it is killed.
      * The cost, one write per packet, only applies with --pcap. */
     pcap_dump_flush(p->dump);
+}
+
+void pcap_out_comment(struct pcap_out *p, const char *text)
+{
+    if (!p || !p->ng || !p->pending)
+        return; /* classic pcap has no comments; nothing to attach to yet */
+    size_t n = strlen(text);
+    if (p->clen + n + 1 >= sizeof p->comments)
+        return;
+    if (p->clen)
+        p->comments[p->clen++] = '\n';
+    memcpy(p->comments + p->clen, text, n);
+    p->clen += n;
+}
+
+void pcap_out_annotate(void *ctx, const struct tev *ev)
+{
+    struct pcap_out *p = ctx;
+    char line[256];
+    if (ev->kind == TEV_STATE) {
+        snprintf(line, sizeof line, "%s %s -> %s (%s)", ev->host ? ev->host : "",
+                 tcp_state_name(ev->u.state.from), tcp_state_name(ev->u.state.to),
+                 ev->u.state.cause ? ev->u.state.cause : "");
+        pcap_out_comment(p, line);
+    } else if (ev->kind == TEV_DROP && ev->u.drop.dir == TEV_IN) {
+        snprintf(line, sizeof line, "%s dropped: %s", ev->host ? ev->host : "",
+                 tev_drop_reason_name(ev->u.drop.reason));
+        pcap_out_comment(p, line);
+    }
 }
 
 /* Segments in and out, and packets the stack received and dropped (those
@@ -79,13 +224,19 @@ void pcap_out_event(void *ctx, const struct tev *ev)
         pcap_out_packet(p, ev->t_us, ev->u.seg.raw, ev->u.seg.raw_len);
     else if (ev->kind == TEV_DROP && ev->u.drop.dir == TEV_IN)
         pcap_out_packet(p, ev->t_us, ev->u.drop.raw, ev->u.drop.raw_len);
+    pcap_out_annotate(p, ev);
 }
 
 void pcap_out_close(struct pcap_out *p)
 {
     if (!p)
         return;
-    pcap_dump_close(p->dump);
-    pcap_close(p->dead);
+    if (p->ng) {
+        ng_flush_pending(p);
+        fclose(p->ng);
+    } else {
+        pcap_dump_close(p->dump);
+        pcap_close(p->dead);
+    }
     free(p);
 }
