@@ -145,7 +145,7 @@ const char *ui_export_words(const struct scn_timeline *tl, size_t k, bool zh, ch
     const char *last = NULL;
     for (size_t j = k - 1; j-- > 0 && !last;)
         last = own_words(&tl->steps[j], zh);
-    snprintf(buf, cap, "\u00bb %s%s%s", st->text ? st->text : "", last ? "  " : "",
+    snprintf(buf, cap, "\u00bb %s%s%s", st->text ? st->text : "", last ? " \u2014 " : "",
              last ? last : "");
     return buf;
 }

@@ -101,11 +101,19 @@ static void svg_row(FILE *out, const struct ui_export_doc *d, size_t i, size_t k
         else
             fprintf(out, "<polygon points=\"%d,%d %d,%d %d,%d\" fill=\"%s\"/>", x2, y,
                     x2 - dir * 11, y - 5, x2 - dir * 11, y + 5, c);
+        /* A label wider than the space between its columns (three or more
+         * endpoints) gets a smaller font rather than run over the lanes:
+         * about 8.4 px per column at 14 px in a monospace font. */
+        int span = (x2 > x1 ? x2 - x1 : x1 - x2) - 24;
+        double want = 8.4 * ui_text_width(r->label);
+        double size = want > span && span > 0 ? 14.0 * span / want : 14.0;
+        if (size < 8)
+            size = 8;
         fprintf(out,
-                "<text class=\"lbl\" x=\"%d\" y=\"%d\" font-size=\"14\" text-anchor=\"middle\" "
-                "fill=\"%s\" font-weight=\"%s\" stroke=\"#ffffff\" stroke-width=\"5\" "
-                "paint-order=\"stroke\">",
-                (col_x(d, r->from) + col_x(d, r->to)) / 2, y - 6, c, cur ? "bold" : "normal");
+                "<text class=\"lbl\" x=\"%d\" y=\"%d\" font-size=\"%.1f\" "
+                "text-anchor=\"middle\" fill=\"%s\" font-weight=\"%s\" stroke=\"#ffffff\" "
+                "stroke-width=\"5\" paint-order=\"stroke\">",
+                (col_x(d, r->from) + col_x(d, r->to)) / 2, y - 6, size, c, cur ? "bold" : "normal");
         ui_export_xml_text(out, r->label);
         fputs("</text></g>\n", out);
     }
