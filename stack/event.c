@@ -36,6 +36,11 @@ const char *tev_drop_reason_name(int reason)
         [TCP_DROP_CONN_LIMIT] = "conn_limit",
         [TCP_DROP_OOO_LIMIT] = "ooo_limit",
         [TCP_DROP_BAD_COOKIE] = "bad_cookie",
+        [TCP_DROP_VNET_SHORT] = "vnet_short",
+        [TCP_DROP_VNET_GSO_TYPE] = "vnet_gso_type",
+        [TCP_DROP_VNET_GSO_SIZE] = "vnet_gso_size",
+        [TCP_DROP_VNET_HDR_LEN] = "vnet_hdr_len",
+        [TCP_DROP_VNET_CSUM] = "vnet_csum",
     };
     if (reason < 0)
         return wire_err_name(reason);

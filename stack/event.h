@@ -74,6 +74,13 @@ enum tcp_drop_reason {
     TCP_DROP_CONN_LIMIT,         /* SYN: cfg.max_conns connection blocks exist */
     TCP_DROP_OOO_LIMIT,          /* out-of-order text beyond max_ooo_conn / max_ooo_total */
     TCP_DROP_BAD_COOKIE,         /* ACK to a listener whose SYN cookie is wrong or stale */
+    /* The TUN device's offload header (tun/tun_vnet.h) does not match the
+     * packet it came with; the packet is dropped before any parsing. */
+    TCP_DROP_VNET_SHORT,         /* shorter than the virtio_net_hdr, or nothing after it */
+    TCP_DROP_VNET_GSO_TYPE,      /* a GSO kind other than TCP/IPv4, or not TCP/IPv4 */
+    TCP_DROP_VNET_GSO_SIZE,      /* gso_size 0 or larger than the segment's data */
+    TCP_DROP_VNET_HDR_LEN,       /* hdr_len shorter than the headers or past the packet */
+    TCP_DROP_VNET_CSUM,          /* csum_start/csum_offset outside the packet */
     TCP_DROP_REASON_MAX_
 };
 

@@ -44,6 +44,9 @@ int tun_dev_open(const struct tun_dev_config *cfg, struct tun_dev **out, char *m
 /* The device's offload setup, right after TUNSETIFF (IFF_VNET_HDR was
  * given): TUNSETVNETHDRSZ and TUNSETOFFLOAD. 0 or a negative errno. */
 int tun_dev_setup_offload(int fd, const struct tun_dev_config *cfg);
+/* One packet with a header in front (the vnet header): 0 or a negative errno. */
+int tun_dev_write_hdr(struct tun_dev *d, const uint8_t *hdr, size_t hlen, const uint8_t *pkt,
+                      size_t len);
 /* Close the descriptor, which removes the interface. */
 void tun_dev_close(struct tun_dev *d);
 

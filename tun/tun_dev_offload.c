@@ -13,6 +13,7 @@
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 
 #include "tun_dev.h"
 
@@ -23,5 +24,17 @@ int tun_dev_setup_offload(int fd, const struct tun_dev_config *cfg)
         return -errno;
     if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)cfg->offload) < 0)
         return -errno;
+    return 0;
+}
+
+int tun_dev_write_hdr(struct tun_dev *d, const uint8_t *hdr, size_t hlen, const uint8_t *pkt,
+                      size_t len)
+{
+    /* One system call, and the packet is not copied to put the header in
+     * front of it. */
+    struct iovec iov[2] = {{(void *)hdr, hlen}, {(void *)pkt, len}};
+    ssize_t n = writev(tun_dev_fd(d), iov, 2);
+    if (n < 0)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     return 0;
 }

@@ -26,7 +26,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/if_tun.h>
+
 #include "kdiag.h"
+#include "tun_vnet.h"
 #include "udp_echo.h"
 
 #define TUN_LOOP_MAX_FDS          64
@@ -68,7 +71,8 @@ struct tun_loop {
     unsigned kdiag_npending;
     bool kdiag_overflow;
     struct tun_loop_stats stats;
-    uint8_t buf[65536];
+    bool vnet; /* packets carry a vnet header (cfg.offload) */
+    uint8_t buf[TUN_VNET_HDR_LEN + 65536];
     uint8_t udp_out[65536]; /* a UDP echo reply (udp_echo.h) */
     uint16_t udp_ip_id;
 };
@@ -107,6 +111,7 @@ void tun_loop_config_defaults(struct tun_loop_config *cfg)
     cfg->kernel_state = true;
     cfg->kdiag_interval_us = 100000;
     cfg->watch_signals = true;
+    cfg->offload = true;
 }
 
 void tun_loop_fit_wscale(struct stack_config *sc)
@@ -127,7 +132,13 @@ static void loop_output(void *ctx, const uint8_t *pkt, size_t len)
     struct tun_loop *l = ctx;
     if (l->cfg.on_packet)
         l->cfg.on_packet(l->cfg.packet_ctx, tun_loop_now(l), TEV_OUT, pkt, len);
-    int rc = tun_dev_write(l->dev, pkt, len);
+    int rc;
+    if (l->vnet) {
+        static const uint8_t plain[TUN_VNET_HDR_LEN]; /* no GSO, checksum complete */
+        rc = tun_dev_write_hdr(l->dev, plain, sizeof plain, pkt, len);
+    } else {
+        rc = tun_dev_write(l->dev, pkt, len);
+    }
     if (rc < 0) {
         /* The kernel refused it (queue full, device going away): for TCP this
          * is the same as a loss on the wire, and retransmission covers it. */
@@ -196,7 +207,13 @@ struct tun_loop *tun_loop_new(const struct tun_loop_config *cfg, int *err, char 
     l->cfg = *cfg;
     l->sigfd = -1;
     l->start_ns = mono_ns() - 1000; /* so `now` is never 0 */
-    int rc = tun_dev_open(&cfg->dev, &l->dev, msg, msglen);
+    struct tun_dev_config dc = cfg->dev;
+    if (cfg->offload) {
+        dc.vnet_hdr = true;
+        dc.offload = TUN_F_CSUM | TUN_F_TSO4;
+    }
+    l->vnet = dc.vnet_hdr;
+    int rc = tun_dev_open(&dc, &l->dev, msg, msglen);
     if (rc < 0) {
         *err = rc;
         free(l);
@@ -393,6 +410,25 @@ static bool kernel_just_moved(const uint8_t *pkt, size_t len, struct tcp_tuple *
     return true;
 }
 
+/* A packet whose vnet header does not match it: a TEV_DROP naming why. */
+static void vnet_drop(struct tun_loop *l, uint64_t now, int reason, const uint8_t *raw, size_t len)
+{
+    l->stats.vnet_drops++;
+    if (!l->cfg.on_event)
+        return;
+    struct tev ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = TEV_DROP;
+    ev.t_us = now;
+    ev.host = l->cfg.stack.name ? l->cfg.stack.name : "stack";
+    ev.sd = -1;
+    ev.u.drop.reason = reason;
+    ev.u.drop.dir = TEV_IN;
+    ev.u.drop.raw = raw;
+    ev.u.drop.raw_len = len;
+    l->cfg.on_event(l->cfg.event_ctx, &ev);
+}
+
 /* Returns 0, or -ENODEV when the interface has gone. */
 static int drain_tun(struct tun_loop *l)
 {
@@ -403,26 +439,40 @@ static int drain_tun(struct tun_loop *l)
         if (n < 0)
             return tun_dev_alive(l->dev) ? (int)n : -ENODEV;
         uint64_t now = tun_loop_now(l);
+        uint8_t *pkt = l->buf;
+        size_t len = (size_t)n;
+        if (l->vnet) {
+            struct tun_vnet_pkt v;
+            int why = tun_vnet_check(l->buf, len, &v);
+            if (why) {
+                vnet_drop(l, now, why, l->buf, len);
+                continue;
+            }
+            tun_vnet_complete_csum(&v);
+            l->stats.gso_in += v.gso;
+            pkt = v.ip;
+            len = v.len;
+        }
         l->stats.pkts_in++;
-        l->stats.bytes_in += (uint64_t)n;
+        l->stats.bytes_in += (uint64_t)len;
         if (l->cfg.on_packet)
-            l->cfg.on_packet(l->cfg.packet_ctx, now, TEV_IN, l->buf, (size_t)n);
+            l->cfg.on_packet(l->cfg.packet_ctx, now, TEV_IN, pkt, len);
         /* Read the kernel's sockets before the stack answers, or states
          * that last one round trip (LAST_ACK, FIN_WAIT_1) are never seen. */
         struct tcp_tuple kt;
-        if (l->kdiag && kernel_just_moved(l->buf, (size_t)n, &kt)) {
+        if (l->kdiag && kernel_just_moved(pkt, len, &kt)) {
             kdiag_probe(l->kdiag, now, &kt);
             if (l->kdiag_next == TCP_TIME_NEVER)
                 l->kdiag_next = now + l->cfg.kdiag_interval_us;
         }
         /* UDP echo (port 7) is answered here; the stack is TCP only. */
-        size_t reply = udp_echo_reply(l->cfg.stack.addr, l->buf, (size_t)n, l->udp_out,
+        size_t reply = udp_echo_reply(l->cfg.stack.addr, pkt, len, l->udp_out,
                                       sizeof l->udp_out, l->udp_ip_id++);
         if (reply) {
             loop_output(l, l->udp_out, reply);
             continue;
         }
-        stack_input(l->stack, now, l->buf, (size_t)n);
+        stack_input(l->stack, now, pkt, len);
     }
     return 0;
 }

@@ -47,6 +47,12 @@ struct tun_loop_config {
     bool kernel_state;          /* report the kernel's sockets (TEV_KERNEL) */
     uint64_t kdiag_interval_us; /* how often while connections exist (100 ms) */
     bool watch_signals;         /* SIGINT/SIGTERM end tun_loop_run() with -EINTR */
+    /* TUN offloads (true; --no-offload): the device is opened with a vnet
+     * header and TUN_F_CSUM | TUN_F_TSO4, so the kernel may hand over one
+     * 64 KB TCP segment instead of 44 of 1460 bytes, and checksums left
+     * partial (completed here before anything looks at the packet). The
+     * stack, the event stream and the pcap see the segment as it arrived. */
+    bool offload;
 };
 /* Defaults: tl0, 10.7.0.1/24, MTU 1500, stack at 10.7.0.2 with MSS = MTU-40,
  * window scaling offered and accepted, send and receive buffers of
@@ -116,6 +122,8 @@ struct tun_loop_stats {
     uint64_t pkts_in, pkts_out, bytes_in, bytes_out;
     uint64_t wakeups;      /* poll() returns */
     uint64_t write_errors; /* packets the device refused (ENOBUFS, ...) */
+    uint64_t gso_in;       /* super-packets received (offload on) */
+    uint64_t vnet_drops;   /* packets whose vnet header did not match them */
 };
 void tun_loop_get_stats(const struct tun_loop *l, struct tun_loop_stats *out);
 

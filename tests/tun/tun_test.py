@@ -31,6 +31,10 @@ TCPLAB = os.environ.get("TCPLAB", "tcplab")
 STACK = "10.7.0.2"
 KERNEL = "10.7.0.1"
 WORK = tempfile.mkdtemp(prefix="tcplab-tun-")  # removed by main(), pass or fail
+# The TUN tests run in both modes: offloads on (the default: vnet header,
+# 64 KB GSO segments from the kernel) and, with TCPLAB_TUN_NO_OFFLOAD=1
+# (ctest's tun.plain.* tests), plain packets of at most the MTU.
+MODE = ["--no-offload"] if os.environ.get("TCPLAB_TUN_NO_OFFLOAD") == "1" else []
 
 
 class Fail(Exception):
@@ -71,7 +75,7 @@ class Listen:
         self.trace = os.path.join(WORK, f"listen-{os.getpid()}-{random.randrange(1 << 30)}.jsonl")
         self.stderr_path = self.trace + ".err"
         self.tun = tun
-        cmd = [TCPLAB, "listen", "--quiet"]
+        cmd = [TCPLAB, "listen", "--quiet", *MODE]
         if trace:
             cmd += ["--trace", self.trace]
         cmd += list(args)
@@ -275,7 +279,7 @@ def test_listen_and_connect_clean_under_valgrind():
         report = f.read()
     check(rc == 0, f"listen under valgrind: status {rc}:\n{report[-3000:]}")
     check(not iface_exists(), "the device is still there after SIGINT")
-    r = run(VALGRIND + [TCPLAB, "connect", "--quiet", KERNEL, "5999"], 60, input=b"")
+    r = run(VALGRIND + [TCPLAB, "connect", "--quiet", *MODE, KERNEL, "5999"], 60, input=b"")
     check(r.returncode == 1 and b"refused" in r.stderr,
           f"refused connect under valgrind: status {r.returncode}:\n{r.stderr[-3000:]!r}")
 
@@ -470,6 +474,34 @@ def test_16_in_flight_no_syn_retransmissions():
                   f"the kernel's sampled states miss SYN_SENT/FIN_WAIT_1: {sorted(kstates)}")
 
 
+def test_offload_segments_arrive_as_sent():
+    """Bulk data into discard: with offloads (the default) the kernel hands
+    over GSO super-packets and the trace shows them as they arrived, single
+    segments larger than the MSS; with --no-offload no segment is larger
+    than the MSS. Either way every byte is received exactly once."""
+    L = Listen("9:discard")
+    total = 8 << 20
+    try:
+        s = socket.create_connection((STACK, 9), timeout=10)
+        chunk = b"x" * (1 << 16)
+        for _ in range(total // len(chunk)):
+            s.sendall(chunk)
+        s.shutdown(socket.SHUT_WR)
+        check(s.recv(1) == b"", "discard sent something back")
+        s.close()
+    finally:
+        L.stop()
+    data = [e for e in L.events() if e.get("ev") == "seg" and e.get("dir") == "in"
+            and e.get("dst") == f"{STACK}:9" and e.get("len", 0) > 0]
+    check(sum(e["len"] for e in data) >= total, "the trace shows fewer bytes than were sent")
+    biggest = max(e["len"] for e in data)
+    if MODE:
+        check(biggest <= 1460, f"--no-offload: a {biggest}-byte segment arrived (MSS 1460)")
+    else:
+        check(biggest > 1460, f"offloads on, but no segment larger than the MSS ({biggest})")
+        log(f"largest segment received: {biggest} bytes")
+
+
 def test_kernel_closes_first():
     """The kernel client closes first: the stack goes CLOSE_WAIT -> LAST_ACK ->
     CLOSED and the kernel's socket is seen in TIME_WAIT (sock_diag)."""
@@ -566,7 +598,7 @@ def test_unserved_port_refused():
 
 
 def test_connect_refused():
-    r = run([TCPLAB, "connect", "--quiet", KERNEL, "5999"], 20, input=b"")
+    r = run([TCPLAB, "connect", "--quiet", *MODE, KERNEL, "5999"], 20, input=b"")
     check(r.returncode == 1, f"status {r.returncode}, want 1; stderr {r.stderr!r}")
     check(b"refused" in r.stderr, f"stderr does not say refused: {r.stderr!r}")
     check(not iface_exists(), "the TUN device is still there after exit")
@@ -601,7 +633,7 @@ def test_connect_to_kernel_listener_half_close():
     t = threading.Thread(target=server, daemon=True)
     t.start()
     data = os.urandom(50000)
-    r = run([TCPLAB, "connect", "--quiet", KERNEL, "5000"], 30, input=data)
+    r = run([TCPLAB, "connect", "--quiet", *MODE, KERNEL, "5000"], 30, input=data)
     t.join(timeout=5)
     srv.close()
     check("error" not in result, f"kernel server failed: {result.get('error')}")
@@ -631,7 +663,7 @@ def test_connect_reset_by_kernel_says_reset():
     t = threading.Thread(target=server, daemon=True)
     t.start()
     # stdin stays open (a pipe nobody closes), so only the RST can end it
-    p = subprocess.Popen([TCPLAB, "connect", "--quiet", KERNEL, "5002"], stdin=subprocess.PIPE,
+    p = subprocess.Popen([TCPLAB, "connect", "--quiet", *MODE, KERNEL, "5002"], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         p.stdin.write(b"hello\n")
@@ -753,7 +785,7 @@ def test_connect_syn_retries_then_timed_out():
   chain input { type filter hook input priority 0; tcp dport 5001 tcp flags & syn == syn drop; }
 }""")
     trace = os.path.join(WORK, "syn.jsonl")
-    r = run([TCPLAB, "connect", "--quiet", "--syn-retries", "3", "--trace", trace, KERNEL, "5001"],
+    r = run([TCPLAB, "connect", "--quiet", *MODE, "--syn-retries", "3", "--trace", trace, KERNEL, "5001"],
             60, input=b"")
     check(r.returncode == 1, f"status {r.returncode}, want 1; stderr {r.stderr!r}")
     check(b"timed out" in r.stderr, f"stderr does not say timed out: {r.stderr!r}")
@@ -968,7 +1000,7 @@ def test_tun_name_in_use_is_status_2():
     check(r.returncode == 2, f"status {r.returncode}, want 2")
     check(b"already exists" in r.stderr and b"--tun" in r.stderr, f"message: {r.stderr!r}")
     subprocess.run(["ip", "link", "add", "tl1", "type", "veth", "peer", "name", "tl1p"], check=True)
-    r = run([TCPLAB, "connect", "--quiet", "--tun", "tl1", KERNEL, "7"], 10)
+    r = run([TCPLAB, "connect", "--quiet", *MODE, "--tun", "tl1", KERNEL, "7"], 10)
     check(r.returncode == 2 and b"already exists" in r.stderr, f"{r.returncode} {r.stderr!r}")
     # the other device is untouched
     check(iface_exists("tl0") and iface_exists("tl1"), "an existing interface was removed")
@@ -987,7 +1019,7 @@ def test_subnet_in_use_is_status_2():
                 check(w in r.stderr, f"{cmd}: message lacks {w!r}: {r.stderr!r}")
             check(not iface_exists("tl1"), f"{cmd}: tl1 was left behind")
         # its own subnet is fine, and the first one still serves
-        r = run([TCPLAB, "connect", "--quiet", "--tun", "tl1", "--kernel-addr", "10.8.0.1/24",
+        r = run([TCPLAB, "connect", "--quiet", *MODE, "--tun", "tl1", "--kernel-addr", "10.8.0.1/24",
                  "--addr", "10.8.0.2", "10.8.0.1", "9"], 10)
         check(r.returncode == 1 and b"refused" in r.stderr, f"own subnet: {r.returncode} {r.stderr!r}")
         with socket.create_connection((STACK, 7), timeout=5) as c:

@@ -184,6 +184,9 @@ const struct cli_opt netopts_table[] = {
                "write every packet crossing the interface ('-': stdout)"),
     CLI_OUTPUT("trace", 0, struct netopts, trace_path, "FILE",
                "write every event as JSON Lines ('-': stdout)"),
+    CLI_FLAG("no-offload", 0, struct netopts, no_offload,
+             "plain packets of at most MTU bytes: no vnet header, no 64 KB GSO segments from "
+             "the kernel (to see every segment)"),
     CLI_FLAG("quiet", 'q', struct netopts, quiet,
              "no text trace on stderr (listen's summary at exit stays)"),
     CLI_END,
@@ -229,6 +232,8 @@ enum cli_result netopts_parse(struct netopts *o, int argc, char **argv, const st
         return r;
     for (int i = 0; i < p.nargs && o->nargs < (int)(sizeof o->args / sizeof o->args[0]); i++)
         o->args[o->nargs++] = p.args[i];
+    if (o->no_offload)
+        o->loop.offload = false;
     if (o->mtu_set)
         o->loop.stack.mss = (uint16_t)(o->loop.dev.mtu - 40);
     if (cli_is_stdout(o->pcap_path) && cli_is_stdout(o->trace_path)) {
