@@ -23,7 +23,7 @@ struct netopts {
     const char *pcap_path;       /* --pcap, or NULL */
     const char *trace_path;      /* --trace, or NULL */
     bool quiet;                  /* --quiet: no text trace on stderr */
-    bool no_offload;               /* --no-offload: plain packets, no vnet header */
+    bool no_offload;             /* --no-offload: plain packets, no vnet header */
     bool ui;                     /* --ui (listen only) */
     bool mtu_set;                /* --mtu given: the MSS follows it */
     char *args[16];              /* positional arguments, in order */
