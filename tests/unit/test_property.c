@@ -8,7 +8,8 @@
  * Each seed drives one conversation between two stacks on the virtual link:
  * a random stream each way (sizes and bytes from the seed), written and read
  * in random chunk sizes, both directions at once, then both sides close;
- * MSS, buffers, window scaling, delayed ACK and Nagle vary per seed, and
+ * MSS, buffers, window scaling, delayed ACK, Nagle and (one host in four)
+ * a small out-of-order limit vary per seed, and
  * one seed in three has a delay that changes (reordering in bulk), one in
  * five has its cable cut for up to a minute.
  * A second test runs 100 seeds of 2-6 concurrent connections between the
@@ -257,6 +258,14 @@ static bool run_seed(uint64_t seed, bool verbose)
         k->rcvbuf = (uint32_t)prng_range(&r, 2048, 128 * 1024);
         k->sndbuf = (uint32_t)prng_range(&r, 2048, 128 * 1024);
     }
+    /* One host in four holds at most 1..4096 out-of-order bytes (the limit
+     * a flood meets, stack_config.max_ooo_conn): the excess is dropped and
+     * must come again. From its own generator, so the draws above (and what
+     * each seed did before) stay as they were. */
+    struct prng rl = {seed * 0x9E3779B97F4A7C15ull + 7};
+    for (int i = 0; i < 2; i++)
+        if (prng_range(&rl, 0, 3) == 0)
+            cfgs[i]->max_ooo_conn = (uint32_t)prng_range(&rl, 1, 4096);
     struct tt_pair *p = tt_pair_new(&ccfg, &scfg, seed);
     /* TCPLAB_PROPERTY_TRACE=N with a replayed seed prints the last N events. */
     const char *trace = verbose ? getenv("TCPLAB_PROPERTY_TRACE") : NULL;
