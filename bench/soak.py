@@ -145,7 +145,9 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (8192, 8192))
     summary_path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"soak-listen-{os.getpid()}.txt")
     err = open(summary_path, "w")
-    listen = subprocess.Popen([tcplab, "listen", "--quiet", f"{PORT}:echo", f"{DAYTIME}:daytime"],
+    opts = os.environ.get("SOAK_LISTEN_OPTS", "").split()
+    listen = subprocess.Popen([tcplab, "listen", "--quiet"] + opts +
+                              [f"{PORT}:echo", f"{DAYTIME}:daytime"],
                               stdin=subprocess.DEVNULL, stderr=err)
     flood = None
     stop = threading.Event()
@@ -158,7 +160,7 @@ def main():
             time.sleep(0.02)
         seconds = minutes * 60
         rss0 = rss_kb(listen.pid)
-        print(f"# listen pid {listen.pid}, RSS at start {rss0} kB; {nconns} connections, "
+        print(f"# listen {' '.join(opts)} pid {listen.pid}, RSS at start {rss0} kB; {nconns} connections, "
               f"churn, SYN flood {rate}/s, {minutes:g} min")
         held = Held(nconns)
         flood = subprocess.Popen([synflood, STACK, str(DAYTIME), "10.7.0.0/24",

@@ -7,6 +7,10 @@
 # namespace's own subnet, tests/tun/synflood.c). Prints a table every 30 s:
 # the stack's RSS and fds, connections held, the kernel's sockets, churn and
 # echo counts, data errors; then listen's exit summary (limits, cookies).
+# SOAK_LISTEN_OPTS (default "--rcvbuf 64K --sndbuf 64K") are added to tcplab
+# listen: with TUN's 4 MiB default buffers every connection's rings keep
+# touching new pages until they wrap (4 MiB at ~120 B/s takes hours), so RSS
+# climbs by the traffic's bytes for the whole run instead of levelling off.
 # Exit status 0 only with zero data errors and no failed connection.
 #
 #   sudo bench/soak.sh                         # 1 minute
@@ -20,6 +24,8 @@ fi
 MIN=${SOAK_MINUTES:-1}
 CONNS=${SOAK_CONNS:-1000}
 RATE=${SOAK_FLOOD_RATE:-500}
+SOAK_LISTEN_OPTS=${SOAK_LISTEN_OPTS---rcvbuf 64K --sndbuf 64K}
+export SOAK_LISTEN_OPTS
 if [ -z "${TCPLAB_IN_NETNS:-}" ]; then
     if ! unshare --net true 2>/dev/null; then
         echo "soak: needs root (unshare --net); skipped" >&2
@@ -30,5 +36,5 @@ fi
 ip link set lo up
 sysctl -q -w net.ipv4.ip_local_port_range="1024 65000"
 echo "# $(uptime)"
-echo "# bench/soak.sh: SOAK_MINUTES=$MIN SOAK_CONNS=$CONNS SOAK_FLOOD_RATE=$RATE"
+echo "# bench/soak.sh: SOAK_MINUTES=$MIN SOAK_CONNS=$CONNS SOAK_FLOOD_RATE=$RATE SOAK_LISTEN_OPTS=$SOAK_LISTEN_OPTS"
 python3 "$here/soak.py" "$B/tcplab" "$B/tests/tun/synflood" "$MIN" "$CONNS" "$RATE"
