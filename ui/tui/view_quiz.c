@@ -12,6 +12,27 @@
 #include "quiz.h"
 #include "view.h"
 
+/* "1) SYN   2) SYN,ACK" : choices i .. i+per-1 of q. */
+static void choice_line(const struct quiz_q *q, bool zh, int i, int per, char *buf, size_t cap)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (int j = i; j < i + per && j < q->nchoices && len < cap; j++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%d) %s", j > i ? "   " : "", j + 1,
+                                zh ? q->choice_zh[j] : q->choice_en[j]);
+}
+
+static int widest_line(const struct quiz_q *q, bool zh, int per, char *buf, size_t cap)
+{
+    int widest = 0;
+    for (int i = 0; i < q->nchoices; i += per) {
+        choice_line(q, zh, i, per, buf, cap);
+        int tw = ui_text_width(buf);
+        widest = tw > widest ? tw : widest;
+    }
+    return widest;
+}
+
 void ui_quiz_title(const struct quiz_session *q, bool zh, char *buf, size_t cap)
 {
     snprintf(buf, cap, zh ? "测验 \u00b7 得分 %u/%u" : "quiz \u00b7 score %u/%u", q->right_count,
@@ -35,11 +56,15 @@ int ui_view_quiz(struct screen *s, struct ui_rect r, const struct quiz_session *
                  zh ? q->text_zh : q->text_en);
         y = ui_print_wrapped(s, x, y, w, last, (uint16_t)(SC_TITLE | SA_BOLD), buf);
         if (q->nchoices) {
-            size_t len = 0;
-            for (int i = 0; i < q->nchoices && len < sizeof buf; i++)
-                len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%d) %s", i ? "   " : "",
-                                        i + 1, zh ? q->choice_zh[i] : q->choice_en[i]);
-            y = ui_print_wrapped(s, x, y, w, last, SC_HILITE, buf);
+            /* All choices on one line if they fit, else two to a line, else
+             * one: a line break should not fall inside a choice. */
+            int per = q->nchoices;
+            while (per > 1 && widest_line(q, zh, per, buf, sizeof buf) > w)
+                per = per > 2 ? 2 : 1;
+            for (int i = 0; i < q->nchoices; i += per) {
+                choice_line(q, zh, i, per, buf, sizeof buf);
+                y = ui_print_wrapped(s, x, y, w, last, SC_HILITE, buf);
+            }
             snprintf(buf, sizeof buf,
                      zh ? "按 1-%d 选择 \u00b7 s 跳过 \u00b7 p 关闭测验"
                         : "1-%d choose \u00b7 s skip \u00b7 p quiz off",
