@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -177,9 +178,29 @@ static int subnet_in_use(const struct tun_dev_config *cfg, char *msg, size_t msg
 static void perm_message(char *msg, size_t msglen, const char *name)
 {
     snprintf(msg, msglen,
-             "cannot create TUN device %s: operation not permitted — run as root or with "
-             "CAP_NET_ADMIN, e.g. `sudo tcplab listen`, or inside `unshare -rn`",
+             "cannot create TUN device %s: operation not permitted — creating one needs "
+             "CAP_NET_ADMIN: run as root, e.g. `sudo tcplab listen`, or in a network namespace "
+             "of your own, `unshare -rn`",
              name);
+}
+
+/* open("/dev/net/tun") refused: the device file's permissions, not a
+ * missing capability (inside `unshare -rn` root of the namespace has
+ * CAP_NET_ADMIN, yet a 0600 device owned by the real root stays closed). */
+static void open_perm_message(char *msg, size_t msglen, const char *name)
+{
+    struct stat st;
+    if (stat("/dev/net/tun", &st) != 0) {
+        perm_message(msg, msglen, name);
+        return;
+    }
+    snprintf(msg, msglen,
+             "cannot create TUN device %s: not permitted to open /dev/net/tun (mode %04o, "
+             "owner uid %u as seen here; this process is uid %u) — run as root, e.g. "
+             "`sudo tcplab listen`, or have an administrator make the device usable "
+             "(chmod 0666 /dev/net/tun, as Debian ships it); creating a device also needs "
+             "CAP_NET_ADMIN",
+             name, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)getuid());
 }
 
 int tun_dev_open(const struct tun_dev_config *cfg, struct tun_dev **out, char *msg, size_t msglen)
@@ -207,7 +228,7 @@ int tun_dev_open(const struct tun_dev_config *cfg, struct tun_dev **out, char *m
     if (fd < 0) {
         int e = errno;
         if (e == EPERM || e == EACCES)
-            perm_message(msg, msglen, cfg->name);
+            open_perm_message(msg, msglen, cfg->name);
         else
             snprintf(msg, msglen, "cannot open /dev/net/tun: %s — is the tun module available?",
                      strerror(e));

@@ -1062,6 +1062,16 @@ def test_not_permitted_message_and_status_1():
     check(r.returncode == 1, f"status {r.returncode}, want 1: {r.stderr!r}")
     for w in (b"cannot create TUN device tl0", b"not permitted", b"CAP_NET_ADMIN", b"sudo"):
         check(w in r.stderr, f"message lacks {w!r}: {r.stderr!r}")
+    # Which refusal it was: the device file's mode (a 0600 /dev/net/tun, as in
+    # many containers) or, where it is open to all (Debian's 0666), the
+    # missing capability. The message names the one that happened.
+    mode = os.stat("/dev/net/tun").st_mode & 0o7777
+    if mode & 0o006 != 0o006:
+        want = b"not permitted to open /dev/net/tun (mode %04o" % mode
+        check(want in r.stderr, f"a {mode:04o} device but the message lacks {want!r}: {r.stderr!r}")
+    else:
+        check(b"creating one needs CAP_NET_ADMIN" in r.stderr,
+              f"device open to all, yet the message does not blame the capability: {r.stderr!r}")
     # connect says how to run connect, not listen
     r = run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
              "--bounding-set=-all", TCPLAB, "connect", KERNEL, "5000"], 10)

@@ -229,12 +229,11 @@ int cmd_connect(int argc, char **argv)
     char msg[512];
     c->loop = tun_loop_new(&o.loop, &err, msg, sizeof msg);
     if (!c->loop) {
-        if (err == -EPERM) /* the device's own message names `tcplab listen` */
-            fprintf(stderr,
-                    "tcplab connect: cannot create TUN device %s: operation not permitted — run "
-                    "as root or with CAP_NET_ADMIN, e.g. `sudo tcplab connect %s %s`, or inside "
-                    "`unshare -rn`\n",
-                    o.loop.dev.name, o.args[0], o.args[1]);
+        /* The device's own message says `sudo tcplab listen`: name this command. */
+        const char *lc = strstr(msg, "`sudo tcplab listen`");
+        if (err == -EPERM && lc)
+            fprintf(stderr, "tcplab connect: %.*s`sudo tcplab connect %s %s`%s\n", (int)(lc - msg),
+                    msg, o.args[0], o.args[1], lc + strlen("`sudo tcplab listen`"));
         else
             fprintf(stderr, "tcplab connect: %s\n", msg);
         netopts_close_sinks(&sinks);
