@@ -43,8 +43,14 @@ grep -Eq '^ +60\.[0-9]+ client  TIME_WAIT -> CLOSED' "$tmp/a.txt" ||
 "$tcplab" demo --seed 9 --trace "$tmp/t.jsonl" --pcap "$tmp/t.pcap" >"$tmp/c.txt"
 python3 - "$tmp/t.jsonl" <<'PY' || fail "the JSON Lines trace is not what DESIGN.md says"
 import json, sys
+import time
 evs = [json.loads(l) for l in open(sys.argv[1])]
 assert all("t" in e and "ev" in e for e in evs)
+# The start record: wall clock (within a minute of now), version, config.
+s = evs[0]
+assert s["ev"] == "start" and s["source"] == "demo" and s["version"], s
+assert abs(s["wall_us"] / 1e6 - time.time()) < 60, s
+assert s["wall"].endswith("Z") and s["config"]["seed"] == 9, s
 states = [(e["from"], e["to"]) for e in evs if e["ev"] == "state"]
 assert ("FIN_WAIT_2", "TIME_WAIT") in states and ("TIME_WAIT", "CLOSED") in states, states
 flags = [e["flags"] for e in evs if e["ev"] == "seg" and e["dir"] == "out"]

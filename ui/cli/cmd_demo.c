@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "tcp.h"
@@ -243,6 +244,14 @@ int cmd_demo(int argc, char **argv)
                     strerror(errno));
             return EXIT_USAGE;
         }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        char config[160];
+        snprintf(config, sizeof config,
+                 "{\"seed\":%llu,\"link\":\"virtual\",\"pcap_epoch_us\":%llu}",
+                 (unsigned long long)seed, (unsigned long long)PCAP_OUT_VIRTUAL_EPOCH_US);
+        trace_json_start(json, "demo", TCPLAB_VERSION,
+                         (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u, config);
         tev_fanout_add(&sinks, trace_json_event, json);
     }
     struct pcap_out *pcap = NULL;

@@ -21,7 +21,7 @@ static int set_tun(void *base, const char *val, char *why, size_t cap)
 {
     struct netopts *o = base;
     size_t len = strlen(val);
-    if (len == 0 || len > 15 || strchr(val, '/') || strchr(val, ' ') || strchr(val, ':')) {
+    if (len == 0 || len > 15 || strpbrk(val, "/ :\"\\")) {
         snprintf(why, cap, "an interface name is 1 to 15 characters, without '/', ':' or spaces");
         return -1;
     }
@@ -162,6 +162,13 @@ static int set_syncookies(void *base, const char *s, char *why, size_t cap)
     return 0;
 }
 
+static uint64_t wall_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 const struct cli_opt netopts_table[] = {
     CLI_CUSTOM("tun", 0, "NAME", set_tun, "the TUN interface to create (tl0); must not exist yet"),
     CLI_CUSTOM("kernel-addr", 0, "A.B.C.D/N", set_kernel_addr,
@@ -230,6 +237,7 @@ enum cli_result netopts_parse(struct netopts *o, int argc, char **argv, const st
     enum cli_result r = cli_parse(c, argc, argv, bases, &p);
     if (r != CLI_OK)
         return r;
+    o->source = c->name;
     for (int i = 0; i < p.nargs && o->nargs < (int)(sizeof o->args / sizeof o->args[0]); i++)
         o->args[o->nargs++] = p.args[i];
     if (o->no_offload)
@@ -243,13 +251,6 @@ enum cli_result netopts_parse(struct netopts *o, int argc, char **argv, const st
     if (!check_subnet(o, c))
         return CLI_USAGE;
     return CLI_OK;
-}
-
-static uint64_t wall_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 void netopts_sinks_anchor(struct netopts_sinks *s, uint64_t loop_now_us)
@@ -279,6 +280,17 @@ int netopts_open_sinks(struct netopts *o, struct netopts_sinks *s, tev_fn extra,
                     o->trace_path, strerror(errno));
             return -1;
         }
+        char config[512], k[16], a[16];
+        snprintf(config, sizeof config,
+                 "{\"tun\":\"%s\",\"kernel_addr\":\"%s/%u\",\"addr\":\"%s\",\"mtu\":%u,"
+                 "\"mss\":%u,\"msl_us\":%llu,\"syn_retries\":%u,\"rcvbuf\":%u,\"sndbuf\":%u}",
+                 o->loop.dev.name, wire_addr_str(o->loop.dev.kernel_addr, k),
+                 o->loop.dev.prefix_len, wire_addr_str(o->loop.stack.addr, a), o->loop.dev.mtu,
+                 o->loop.stack.mss, (unsigned long long)o->loop.stack.msl_us,
+                 o->loop.stack.syn_retries, o->loop.stack.rcvbuf, o->loop.stack.sndbuf);
+        /* t=0 is the loop's start, a moment from now: the wall clock of it. */
+        trace_json_start(s->json, o->source ? o->source : "tun", TCPLAB_VERSION, wall_now_us(),
+                         config);
         tev_fanout_add(&s->fanout, trace_json_event, s->json);
     }
     if (o->pcap_path) {

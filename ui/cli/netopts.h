@@ -26,6 +26,7 @@ struct netopts {
     bool no_offload;             /* --no-offload: plain packets, no vnet header */
     bool ui;                     /* --ui (listen only) */
     bool mtu_set;                /* --mtu given: the MSS follows it */
+    const char *source;          /* the command ("listen"), for the trace's start record */
     char *args[16];              /* positional arguments, in order */
     int nargs;
 };

@@ -49,6 +49,11 @@ void trace_text_event(void *ctx, const struct tev *ev);
 /* ---- JSON Lines ------------------------------------------------------------ */
 /* tev_fn: ctx is a FILE *. One object per event, as DESIGN.md specifies. */
 void trace_json_event(void *ctx, const struct tev *ev);
+/* The first record of a trace: {"t":0,"ev":"start","wall":ISO-8601 UTC,
+ * "wall_us", "version", "source" (listen, connect, demo), "config": an
+ * object the caller formats}. `wall_us` is the wall clock of t=0. */
+void trace_json_start(FILE *out, const char *source, const char *version, uint64_t wall_us,
+                      const char *config);
 
 /* ---- pcap ---------------------------------------------------------------- */
 struct pcap_out;

@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 
 #include "trace.h"
@@ -279,4 +280,22 @@ void trace_json_event(void *ctx, const struct tev *ev)
     format_event(&j, ev);
     if (j.len < sizeof j.buf)
         fwrite(j.buf, 1, j.len, out);
+}
+
+void trace_json_start(FILE *out, const char *source, const char *version, uint64_t wall_us,
+                      const char *config)
+{
+    if (!out)
+        return;
+    time_t secs = (time_t)(wall_us / 1000000u);
+    struct tm tm;
+    char iso[32] = "";
+    if (gmtime_r(&secs, &tm))
+        strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%S", &tm);
+    /* source, version and config come from the program, not from the wire */
+    fprintf(out,
+            "{\"t\":0,\"ev\":\"start\",\"wall\":\"%s.%06uZ\",\"wall_us\":%llu,"
+            "\"version\":\"%s\",\"source\":\"%s\",\"config\":%s}\n",
+            iso, (unsigned)(wall_us % 1000000u), (unsigned long long)wall_us, version, source,
+            config && *config ? config : "{}");
 }
