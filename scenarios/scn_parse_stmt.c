@@ -75,7 +75,9 @@ void scn_profile_apply(struct stack_config *cfg, bool linux_like)
     cfg->keepalive_idle_us = 7200ull * 1000000;
     cfg->keepalive_intvl_us = 75ull * 1000000;
     cfg->keepalive_probes = 9;
+    cfg->congestion_control = true;
     if (linux_like) {
+        cfg->init_cwnd = 10; /* RFC 6928, as Linux */
         cfg->window_scaling = true;
         cfg->wscale = 7;
         cfg->rcvbuf = 131072;
@@ -86,7 +88,9 @@ void scn_profile_apply(struct stack_config *cfg, bool linux_like)
         cfg->rto_max_us = 120ull * 1000000;
         cfg->msl_us = 30ull * 1000000;
     } else {
-        /* Teaching: every number on the screen means one thing. */
+        /* Teaching: every number on the screen means one thing, and slow
+         * start is visible from a two-segment initial window. */
+        cfg->init_cwnd = 2;
         cfg->window_scaling = false;
         cfg->wscale = 0;
         cfg->rcvbuf = 65535;
@@ -345,6 +349,16 @@ int scn_parse_set(struct parser *P)
             if (parse_onoff(P, 3, &on) < 0)
                 return -1;
             c->nagle = on;
+        } else if (strcmp(opt, "cc") == 0) {
+            if (parse_onoff(P, 3, &on) < 0)
+                return -1;
+            c->congestion_control = on;
+        } else if (strcmp(opt, "iw") == 0) {
+            if (scn_tok_uint(P, 3, 64, &v) < 0)
+                return -1;
+            if (v < 1)
+                return scn_fail_tok(P, 3, NULL, "the initial window is at least one segment");
+            c->init_cwnd = (uint8_t)v;
         } else if (strcmp(opt, "wscale") == 0) {
             if (scn_is_word(P, 3, "off")) {
                 c->window_scaling = false;
@@ -389,7 +403,7 @@ int scn_parse_set(struct parser *P)
                 c->data_retries = (unsigned)v;
         } else {
             return scn_fail_tok(P, 2,
-                                "options: msl mss rcvbuf sndbuf delack nagle wscale rto_initial "
+                                "options: msl mss rcvbuf sndbuf delack nagle wscale cc iw rto_initial "
                                 "rto_min rto_max syn_retries synack_retries data_retries keepidle "
                                 "keepintvl keepcnt syncookies",
                                 "unknown option '%s'", opt);

@@ -62,6 +62,21 @@ const char *tcp_call_name(enum tcp_call c)
     return (unsigned)c < TCP_NCALLS ? names[c] : "?";
 }
 
+const char *tcp_cc_phase_name(enum tcp_cc_phase p)
+{
+    switch (p) {
+    case TCP_CC_SLOW_START:
+        return "slow_start";
+    case TCP_CC_AVOIDANCE:
+        return "avoidance";
+    case TCP_CC_RECOVERY:
+        return "recovery";
+    case TCP_CC_LOSS:
+        return "loss";
+    }
+    return "?";
+}
+
 const char *tev_link_action_name(enum tev_link_action a)
 {
     switch (a) {

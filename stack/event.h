@@ -37,6 +37,7 @@ enum tev_kind {
     TEV_ICMP,     /* an ICMP echo request answered */
     TEV_LINK,     /* the virtual link did something to a packet (lost, ...) */
     TEV_KERNEL,   /* the kernel's own state of one of its sockets (tun/) */
+    TEV_CC,       /* a connection's congestion window, threshold or phase changed (RFC 5681) */
     TEV_NKINDS
 };
 
@@ -116,6 +117,15 @@ enum tev_link_action {
 };
 const char *tev_link_action_name(enum tev_link_action a);
 
+/* Where a sender's congestion control is (RFC 5681, RFC 6582). */
+enum tcp_cc_phase {
+    TCP_CC_SLOW_START, /* cwnd < ssthresh: cwnd grows by up to one SMSS per ACK (§3.1) */
+    TCP_CC_AVOIDANCE,  /* cwnd >= ssthresh: about one SMSS per round trip (§3.1) */
+    TCP_CC_RECOVERY,   /* fast recovery after three duplicate ACKs (§3.2, RFC 6582) */
+    TCP_CC_LOSS,       /* after a retransmission timeout, until `recover` is acknowledged */
+};
+const char *tcp_cc_phase_name(enum tcp_cc_phase p); /* "slow_start", "avoidance", ... */
+
 struct tev {
     enum tev_kind kind;
     uint64_t t_us;          /* time of the event, microseconds */
@@ -171,6 +181,13 @@ struct tev {
             enum tcp_state prev;   /* the state seen before (TCP_NSTATES if new) */
             bool gone;             /* the socket no longer exists */
         } kernel;
+        struct {
+            uint32_t cwnd;         /* congestion window, bytes */
+            uint32_t ssthresh;     /* slow start threshold, bytes */
+            uint32_t flight;       /* bytes sent and not yet acknowledged (FlightSize) */
+            enum tcp_cc_phase phase;
+            const char *cause;     /* static: "ack", "dupack", "rto", "sack", "idle" */
+        } cc;
     } u;
 };
 

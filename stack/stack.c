@@ -31,6 +31,8 @@ void stack_config_defaults(struct stack_config *cfg)
     cfg->rto_min_us = 1000000;
     cfg->rto_max_us = 120000000;
     cfg->invalid_ratelimit_us = 500000;
+    cfg->congestion_control = true;
+    cfg->init_cwnd = 10;
     cfg->syn_retries = 6;
     cfg->synack_retries = 5;
     cfg->data_retries = 15;

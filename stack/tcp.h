@@ -51,6 +51,8 @@ struct stack_config {
     bool delayed_ack;         /* delay ACKs of in-order data (true) */
     uint64_t delack_us;       /* delayed ACK timeout (40 ms, as Linux; RFC 1122 allows up to 500 ms) */
     bool nagle;               /* Nagle's algorithm, RFC 1122 §4.2.3.4 (true) */
+    bool congestion_control;  /* RFC 5681 slow start, avoidance, fast recovery (true) */
+    uint8_t init_cwnd;        /* initial window, segments (10, RFC 6928; RFC 5681 allows 2-4) */
 
     uint64_t rto_initial_us;  /* RFC 6298 (2.1): 1 s */
     uint64_t rto_min_us;      /* RFC 6298 (2.4): 1 s (Linux uses 200 ms) */
@@ -191,6 +193,8 @@ struct tcp_status {
     uint16_t mss;              /* effective send MSS */
     uint8_t snd_wscale, rcv_wscale;
     uint64_t srtt_us, rttvar_us, rto_us;
+    uint32_t cwnd, ssthresh;   /* congestion window and threshold, bytes (RFC 5681) */
+    enum tcp_cc_phase cc_phase;
     unsigned backoff;          /* consecutive retransmissions of snd_una */
     uint64_t timers[TCP_NTIMERS]; /* deadline of each timer, TCP_TIME_NEVER if idle */
 };

@@ -154,6 +154,10 @@ void tcp_set_state(struct stack *s, struct tcp_conn *c, enum tcp_state to, const
     }
     switch (to) {
     case TCP_ESTABLISHED:
+        if (!c->connected) {
+            c->recover = c->iss; /* RFC 6582 §3.2 step 1 */
+            tcp_cc_init(s, c);
+        }
         c->connected = 1;
         tcp_timer_arm_keepalive(s, c);
         break;
@@ -202,6 +206,9 @@ void conn_fill_status(const struct stack *s, const struct tcp_conn *c, struct tc
     st->srtt_us = c->rtt.srtt_us;
     st->rttvar_us = c->rtt.rttvar_us;
     st->rto_us = c->rtt.rto_us;
+    st->cwnd = c->cc.ops ? c->cc.cwnd : 0;
+    st->ssthresh = c->cc.ops ? c->cc.ssthresh : 0;
+    st->cc_phase = (enum tcp_cc_phase)c->cc.phase;
     st->backoff = c->backoff;
     memcpy(st->timers, c->timers, sizeof st->timers);
     (void)s;

@@ -394,8 +394,9 @@ static void tcp_ack_received(struct stack *s, struct tcp_conn *c, const struct t
 {
     uint32_t ack = seg->ack;
     uint32_t new_wnd = seg->wnd << c->snd_wscale;
-    /* Judged before SND.UNA moves: the window rule below is about this ACK. */
-    bool ack_in_window = seq_leq(c->snd_una, ack) && seq_leq(ack, c->snd_nxt);
+    /* Judged before SND.UNA moves: the window rule below is about this ACK.
+     * SND.MAX, not SND.NXT: after a timeout SND.NXT went back (go-back-N). */
+    bool ack_in_window = seq_leq(c->snd_una, ack) && seq_leq(ack, c->snd_max);
     if (seq_gt(ack, c->snd_una)) {
         /* "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any
          * segments on the retransmission queue that are thereby entirely
@@ -404,6 +405,7 @@ static void tcp_ack_received(struct stack *s, struct tcp_conn *c, const struct t
         uint32_t data = ack - c->snd_una;
         if (c->fin_queued && seq_gt(ack, c->fin_seq))
             data = c->fin_seq - c->snd_una;
+        uint32_t acked = data; /* bytes of data, for cwnd (RFC 5681 counts bytes) */
         rbuf_consume(&c->sndq, min_u32(data, c->sndq.len));
         /* Karn's algorithm in full: an ACK that newly covers retransmitted
          * bytes was caused by the retransmission, whatever else it covers
@@ -411,6 +413,8 @@ static void tcp_ack_received(struct stack *s, struct tcp_conn *c, const struct t
         if (seq_lt(c->snd_una, c->rtx_high))
             c->rtt_timing = 0;
         c->snd_una = ack;
+        if (seq_gt(ack, c->snd_nxt))
+            c->snd_nxt = ack; /* go-back-N: the receiver already had these */
         c->dupacks = 0;
         /* RFC 6298 §3: the timed segment was sent once and is now acked. */
         if (c->rtt_timing && seq_gt(ack, c->rtt_seq)) {
@@ -419,14 +423,24 @@ static void tcp_ack_received(struct stack *s, struct tcp_conn *c, const struct t
         }
         c->backoff = 0;
         if (c->in_recovery) {
-            if (seq_lt(ack, c->recover))
-                tcp_retransmit_first(s, c); /* partial ACK: the next hole */
-            else
+            if (seq_lt(ack, c->recover)) {
+                /* Partial ACK. In fast recovery: retransmit the next hole
+                 * (RFC 6582 §3.2 step 5); after a timeout the go-back-N
+                 * output sends it anyway. */
+                if (!c->rto_recovery)
+                    tcp_retransmit_first(s, c);
+                tcp_cc_on_ack(s, c, acked, true);
+            } else {
                 c->in_recovery = 0;
+                c->rto_recovery = 0;
+                tcp_cc_recovery_done(s, c);
+            }
+        } else {
+            tcp_cc_on_ack(s, c, acked, false);
         }
         /* RFC 6298 (5.2) all data acknowledged: stop the timer; (5.3) new
          * data acknowledged: restart it. The user timeout restarts too. */
-        if (c->snd_una == c->snd_nxt) {
+        if (c->snd_una == c->snd_max) {
             tcp_timer_cancel(s, c, TCP_TIMER_RTX);
             tcp_timer_cancel(s, c, TCP_TIMER_USER);
         } else {
@@ -436,14 +450,18 @@ static void tcp_ack_received(struct stack *s, struct tcp_conn *c, const struct t
         }
     } else if (ack == c->snd_una && seg->data_len == 0 && !(seg->flags & (TCP_SYN | TCP_FIN)) &&
                new_wnd == c->snd_wnd && c->snd_nxt != c->snd_una) {
-        /* A duplicate ACK (RFC 5681 §2). The third in a row means a segment
-         * was lost while later ones arrived: fast retransmit (RFC 5681
-         * §3.2) without waiting for the timer. There is no congestion
-         * window to halve — a documented limit. */
+        /* A duplicate ACK (RFC 5681 §2). The first two may each let one new
+         * segment out (limited transmit, RFC 3042: tcp_cc_window()). The
+         * third in a row means a segment was lost while later ones arrived:
+         * fast retransmit and fast recovery (RFC 5681 §3.2, RFC 6582)
+         * without waiting for the timer; later ones inflate cwnd. */
         if (++c->dupacks == 3 && !c->in_recovery) {
             c->in_recovery = 1;
-            c->recover = c->snd_nxt;
+            c->recover = c->snd_max;
+            tcp_cc_enter_recovery(s, c);
             tcp_retransmit_first(s, c);
+        } else if (c->dupacks > 3 && c->in_recovery) {
+            tcp_cc_dupack_in_recovery(s, c);
         }
     }
     /* "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated.
@@ -896,7 +914,7 @@ static enum tcp_step tcp_check_ack(struct stack *s, struct tcp_conn *c, const st
      * an ACK older than SND.UNA - MAX.SND.WND is dropped the same way, and
      * §7 throttles those ACKs: a forged segment must not start an ACK storm
      * between two stacks that now disagree about the sequence space. */
-    if (seq_gt(seg->ack, c->snd_nxt) || seq_lt(seg->ack, c->snd_una - c->max_snd_wnd)) {
+    if (seq_gt(seg->ack, c->snd_max) || seq_lt(seg->ack, c->snd_una - c->max_snd_wnd)) {
         tcp_drop_seg(s, c, seg, TCP_DROP_BAD_ACK);
         tcp_send_challenge_ack(s, c);
         return TCP_STEP_DONE;

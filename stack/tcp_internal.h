@@ -85,6 +85,37 @@ void tcp_rtt_sample(struct tcp_rtt *r, uint64_t rtt_us, const struct stack_confi
 void tcp_rtt_backoff_5_5(struct tcp_rtt *r, const struct stack_config *cfg);
 void tcp_rtt_after_lost_syn_5_7(struct tcp_rtt *r, const struct stack_config *cfg);
 
+/* ---- congestion control, RFC 5681 / RFC 6582 (tcp_cc.c) ------------------ */
+
+struct tcp_conn;
+
+/* What differs between congestion control algorithms (NewReno here; CUBIC,
+ * RFC 9438, would be a second table). Loss detection, fast retransmit,
+ * fast recovery and the loss window are the same for all and live in
+ * tcp_cc.c. */
+struct tcp_cc_ops {
+    const char *name; /* "newreno" */
+    /* RFC 5681 §3.1: grow cwnd for `acked` newly acknowledged bytes, outside
+     * fast recovery (slow start below ssthresh, avoidance above). */
+    void (*cong_avoid)(struct tcp_conn *c, uint32_t acked);
+    /* RFC 5681 (4): ssthresh after a loss, given FlightSize. */
+    uint32_t (*ssthresh)(const struct tcp_conn *c, uint32_t flight);
+};
+extern const struct tcp_cc_ops tcp_cc_newreno;
+
+struct tcp_cc {
+    const struct tcp_cc_ops *ops; /* NULL: congestion control off (cwnd unlimited) */
+    uint32_t cwnd;                /* congestion window, bytes */
+    uint32_t ssthresh;            /* slow start threshold, bytes */
+    uint32_t acked_in_ca;         /* bytes acknowledged towards the next +SMSS in avoidance */
+    uint8_t phase;                /* enum tcp_cc_phase */
+    /* what the last TEV_CC said, so only changes are reported */
+    uint32_t told_cwnd, told_ssthresh;
+    uint8_t told_phase;
+    bool told;
+    uint64_t last_send_us; /* last time new data was sent (restart after idle, §4.1) */
+};
+
 /* ---- the connection block (RFC 9293 §3.3.1) ----------------------------- */
 
 #define TCP_HEAP_NONE UINT32_MAX
@@ -114,6 +145,7 @@ struct tcp_conn {
     unsigned err_taken : 1;     /* the pending error was returned once */
     unsigned ws_ok : 1;         /* window scaling agreed in both SYNs */
     unsigned in_recovery : 1;   /* retransmitting holes up to `recover` */
+    unsigned rto_recovery : 1;  /* ... after a timeout: resending from SND.UNA (go-back-N) */
     unsigned rtt_timing : 1;    /* rtt_seq is being timed */
     unsigned ack_owed : 1;      /* an ACK must go out before we return */
     unsigned in_accept_q : 1;   /* complete, waiting in the listener's accept queue */
@@ -127,7 +159,8 @@ struct tcp_conn {
     uint32_t iss;              /* initial send sequence number */
     uint32_t snd_una;          /* oldest unacknowledged sequence number */
     uint32_t snd_nxt;          /* next sequence number to send */
-    uint32_t snd_max;          /* highest sequence number sent + 1 */
+    uint32_t snd_max;          /* highest sequence number sent + 1; after a timeout SND.NXT
+                                  goes back to SND.UNA and climbs to it again (go-back-N) */
     uint32_t snd_wnd;          /* send window, bytes (scaled) */
     uint32_t snd_wl1, snd_wl2; /* seq and ack of the segment last used to update snd_wnd */
     uint32_t max_snd_wnd;      /* largest window the peer offered (RFC 5961 §5, SWS) */
@@ -147,6 +180,7 @@ struct tcp_conn {
     struct tcp_asm ooo;
 
     struct tcp_rtt rtt;
+    struct tcp_cc cc;
     uint32_t rtt_seq;   /* the sequence number being timed (Karn) */
     uint64_t rtt_start; /* when it was sent */
     uint16_t backoff;   /* consecutive retransmission timeouts */
@@ -300,8 +334,9 @@ static inline bool tcp_our_fin_acked(const struct tcp_conn *c)
 }
 void tcp_send_ack(struct stack *s, struct tcp_conn *c);
 void tcp_send_syn(struct stack *s, struct tcp_conn *c, bool retransmission);
-/* Retransmit the segment at SND.UNA (data, FIN, or SYN). */
-void tcp_retransmit_first(struct stack *s, struct tcp_conn *c);
+/* Retransmit the segment at SND.UNA (data, FIN, or SYN); returns the
+ * sequence space it covered (0 for a SYN). */
+uint32_t tcp_retransmit_first(struct stack *s, struct tcp_conn *c);
 void tcp_send_keepalive_probe(struct stack *s, struct tcp_conn *c);
 void tcp_send_window_probe(struct stack *s, struct tcp_conn *c);
 /* After the application read: advertise a window that opened enough. */
@@ -312,6 +347,27 @@ void tcp_emit_packet(struct stack *s, const struct tcp_conn *c, uint32_t src, ui
                      bool probe);
 /* Receive window we can offer now: free receive space, capped by scaling. */
 uint32_t tcp_rcv_space(const struct tcp_conn *c);
+
+/* ---- tcp_cc.c: congestion control (RFC 5681, RFC 6582, RFC 3042) -------- */
+
+/* The handshake is complete: the initial window (RFC 5681 §3.1, RFC 6928). */
+void tcp_cc_init(struct stack *s, struct tcp_conn *c);
+/* Bytes the congestion window lets out beyond SND.UNA, including limited
+ * transmit's allowance after one or two duplicate ACKs (RFC 3042). */
+uint32_t tcp_cc_window(const struct tcp_conn *c);
+/* New data was acknowledged (SND.UNA advanced by `acked`). `partial` is
+ * set when recovery is still going on (SEG.ACK < recover). */
+void tcp_cc_on_ack(struct stack *s, struct tcp_conn *c, uint32_t acked, bool partial);
+/* The third duplicate ACK: enter fast recovery (RFC 5681 §3.2 steps 2-3). */
+void tcp_cc_enter_recovery(struct stack *s, struct tcp_conn *c);
+/* A further duplicate ACK during fast recovery (RFC 5681 §3.2 step 4). */
+void tcp_cc_dupack_in_recovery(struct stack *s, struct tcp_conn *c);
+/* Recovery is over: SND.UNA reached `recover` (RFC 6582 §3.2 step 3). */
+void tcp_cc_recovery_done(struct stack *s, struct tcp_conn *c);
+/* A retransmission timeout (RFC 5681 (4) and the loss window). */
+void tcp_cc_on_rto(struct stack *s, struct tcp_conn *c);
+/* About to send new data: restart after idle (RFC 5681 §4.1). */
+void tcp_cc_before_send(struct stack *s, struct tcp_conn *c);
 
 /* ---- tcp_in.c ------------------------------------------------------------ */
 

@@ -150,19 +150,22 @@ void tcp_send_syn(struct stack *s, struct tcp_conn *c, bool retransmission)
     }
 }
 
-/* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> */
+/* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. While a timeout's go-back-N is
+ * resending old sequence space SND.NXT is behind SND.MAX; a bare ACK then
+ * carries SND.MAX, the next byte never sent (as BSD does), or the peer would
+ * find its sequence number old and ignore the ACK in it. */
 void tcp_send_ack(struct stack *s, struct tcp_conn *c)
 {
     if (c->state == TCP_SYN_SENT || c->state == TCP_CLOSED || c->state == TCP_LISTEN)
         return;
-    tcp_xmit(s, c, c->snd_nxt, TCP_ACK, 0, 0, false, false);
+    tcp_xmit(s, c, c->snd_max, TCP_ACK, 0, 0, false, false);
 }
 
 /* RFC 1122 §4.2.3.6: a keepalive probe is an ACK with SEG.SEQ = SND.NXT-1,
  * which the peer must answer with an ACK. We send no garbage byte. */
 void tcp_send_keepalive_probe(struct stack *s, struct tcp_conn *c)
 {
-    tcp_xmit(s, c, c->snd_nxt - 1, TCP_ACK, 0, 0, false, true);
+    tcp_xmit(s, c, c->snd_max - 1, TCP_ACK, 0, 0, false, true);
 }
 
 /* Zero-window probe (RFC 9293 §3.8.6.1). RFC 9293 suggests sending one new
@@ -202,13 +205,16 @@ static void tcp_output_ex(struct stack *s, struct tcp_conn *c, bool force)
 {
     if (!tcp_state_sends_data(c->state))
         return;
+    if (c->snd_nxt == c->snd_una && c->sndq.len > 0)
+        tcp_cc_before_send(s, c); /* RFC 5681 §4.1, restart after idle */
     for (;;) {
         uint32_t off = c->snd_nxt - c->snd_una; /* bytes in flight */
         uint32_t qlen = c->sndq.len;
         if (off > qlen)
             break; /* our FIN has been sent: nothing follows it */
         uint32_t avail = qlen - off;
-        uint32_t wnd_end = c->snd_una + c->snd_wnd;
+        /* RFC 5681 §3.1: never more than min(cwnd, rwnd) in flight. */
+        uint32_t wnd_end = c->snd_una + min_u32(c->snd_wnd, tcp_cc_window(c));
         uint32_t room = seq_gt(wnd_end, c->snd_nxt) ? wnd_end - c->snd_nxt : 0;
         uint32_t n = min_u32(min_u32(avail, c->mss), room);
         /* The FIN goes with (or after) the last byte. A bare FIN needs no
@@ -224,14 +230,24 @@ static void tcp_output_ex(struct stack *s, struct tcp_conn *c, bool force)
             flags |= TCP_PSH;
         if (fin)
             flags |= TCP_FIN;
-        tcp_xmit(s, c, c->snd_nxt, flags, off, n, false, false);
-        if (!c->rtt_timing) { /* RFC 6298: time one segment per round trip */
+        /* Below SND.MAX this is sequence space sent before a timeout, sent
+         * again (go-back-N): a retransmission, never timed (Karn). */
+        bool again = seq_lt(c->snd_nxt, c->snd_max);
+        uint32_t end = c->snd_nxt + n + (fin ? 1 : 0);
+        tcp_xmit(s, c, c->snd_nxt, flags, off, n, again, false);
+        if (n > 0)
+            c->cc.last_send_us = s->now;
+        if (again) {
+            if (seq_gt(end, c->rtx_high))
+                c->rtx_high = end;
+        } else if (!c->rtt_timing) { /* RFC 6298: time one segment per round trip */
             c->rtt_timing = 1;
             c->rtt_seq = c->snd_nxt;
             c->rtt_start = s->now;
         }
-        c->snd_nxt += n + (fin ? 1 : 0);
-        c->snd_max = c->snd_nxt;
+        c->snd_nxt = end;
+        if (seq_gt(c->snd_nxt, c->snd_max))
+            c->snd_max = c->snd_nxt;
         if (!tcp_timer_armed(c, TCP_TIMER_RTX))
             tcp_timer_arm_rtx(s, c); /* RFC 6298 (5.1) */
         if (fin)
@@ -263,25 +279,25 @@ void tcp_output_forced(struct stack *s, struct tcp_conn *c)
     tcp_output_ex(s, c, true);
 }
 
-void tcp_retransmit_first(struct stack *s, struct tcp_conn *c)
+uint32_t tcp_retransmit_first(struct stack *s, struct tcp_conn *c)
 {
     if (c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED) {
         c->rtt_timing = 0; /* Karn: the SYN went out twice */
         tcp_send_syn(s, c, true);
-        return;
+        return 0;
     }
     if (c->snd_una == c->iss) {
         /* Closed in SYN_RECEIVED: our SYN is still unacknowledged. */
         c->rtt_timing = 0;
         tcp_xmit(s, c, c->iss, TCP_SYN | TCP_ACK, 0, 0, true, false);
-        return;
+        return 0;
     }
-    uint32_t inflight = c->snd_nxt - c->snd_una;
+    uint32_t inflight = c->snd_max - c->snd_una; /* everything ever sent */
     uint32_t qlen = c->sndq.len;
     uint32_t n = min_u32(min_u32(qlen, c->mss), inflight);
     bool fin = c->fin_queued && inflight > qlen && n == qlen;
     if (n == 0 && !fin)
-        return;
+        return 0;
     uint8_t flags = TCP_ACK;
     if (n > 0 && n == qlen)
         flags |= TCP_PSH;
@@ -295,6 +311,7 @@ void tcp_retransmit_first(struct stack *s, struct tcp_conn *c)
     if (seq_gt(end, c->rtx_high))
         c->rtx_high = end;
     tcp_xmit(s, c, c->snd_una, flags, 0, n, true, false);
+    return n + (fin ? 1 : 0);
 }
 
 void tcp_maybe_window_update(struct stack *s, struct tcp_conn *c)

@@ -194,7 +194,7 @@ static void tcp_timeout_rtx(struct stack *s, struct tcp_conn *c)
     case TCP_CLOSE_WAIT:
     case TCP_CLOSING:
     case TCP_LAST_ACK:
-        if (c->snd_una == c->snd_nxt)
+        if (c->snd_una == c->snd_max)
             return; /* nothing outstanding */
         limit = s->cfg.data_retries;
         break;
@@ -210,15 +210,23 @@ static void tcp_timeout_rtx(struct stack *s, struct tcp_conn *c)
     }
     c->backoff++;
     tcp_rtt_backoff_5_5(&c->rtt, &s->cfg);
+    if (tcp_state_synchronized(c->state))
+        tcp_cc_on_rto(s, c);
     c->rtt_timing = 0; /* Karn's rule */
     c->dupacks = 0;
-    if (tcp_state_synchronized(c->state)) {
-        /* Everything up to SND.NXT may be lost: retransmit each hole as the
-         * ACKs come back (see tcp_in.c, partial ACKs). */
+    if (tcp_state_synchronized(c->state) && seq_gt(c->snd_una, c->iss)) {
+        /* Everything up to SND.MAX may be lost. Like BSD and Linux, start
+         * again from SND.UNA (go-back-N): the first segment now (5.4), the
+         * rest as the ACKs come back and cwnd, one segment now, allows.
+         * The receiver's cumulative ACKs skip what it already holds. */
         c->in_recovery = 1;
-        c->recover = c->snd_nxt;
+        c->rto_recovery = 1;
+        c->recover = c->snd_max;
+        c->snd_nxt = c->snd_una;
+        c->snd_nxt += tcp_retransmit_first(s, c);
+    } else {
+        tcp_retransmit_first(s, c);
     }
-    tcp_retransmit_first(s, c);
     tcp_timer_arm(s, c, TCP_TIMER_RTX, s->now + c->rtt.rto_us);
 }
 

@@ -177,7 +177,8 @@ static int tcp_open_active(struct stack *s, struct tcp_conn *c, uint32_t addr, u
     c->err = 0;
     c->err_taken = 0;
     c->fin_queued = c->close_pending = c->rcv_fin = c->rcv_fin_held = c->shut_rd = 0;
-    c->in_recovery = c->rtt_timing = c->ack_owed = 0;
+    c->in_recovery = c->rto_recovery = c->rtt_timing = c->ack_owed = 0;
+    memset(&c->cc, 0, sizeof c->cc);
     c->ooo.n = 0;
     tcp_ooo_account(s, c);
     c->backoff = c->dupacks = c->persist_backoff = c->ka_probes = 0;

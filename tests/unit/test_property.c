@@ -8,8 +8,9 @@
  * Each seed drives one conversation between two stacks on the virtual link:
  * a random stream each way (sizes and bytes from the seed), written and read
  * in random chunk sizes, both directions at once, then both sides close;
- * MSS, buffers, window scaling, delayed ACK, Nagle and (one host in four)
- * a small out-of-order limit vary per seed, and
+ * MSS, buffers, window scaling, delayed ACK, Nagle, (one host in four) a
+ * small out-of-order limit and congestion control (on or off, initial
+ * window 1-10 segments) vary per seed, and
  * one seed in three has a delay that changes (reordering in bulk), one in
  * five has its cable cut for up to a minute.
  * A second test runs 100 seeds of 2-6 concurrent connections between the
@@ -257,6 +258,11 @@ static bool run_seed(uint64_t seed, bool verbose)
         k->mss = (uint16_t)prng_range(&r, 200, 1460);
         k->rcvbuf = (uint32_t)prng_range(&r, 2048, 128 * 1024);
         k->sndbuf = (uint32_t)prng_range(&r, 2048, 128 * 1024);
+        /* Congestion control (RFC 5681) on in three seeds of four, with an
+         * initial window of 1 to 10 segments; taken from the seed, not the
+         * PRNG, so the draws above stay what they were. */
+        k->congestion_control = (seed + (uint64_t)i) % 4 != 0;
+        k->init_cwnd = (uint8_t)(1 + (seed * 7 + (uint64_t)i) % 10);
     }
     /* One host in four holds at most 1..4096 out-of-order bytes (the limit
      * a flood meets, stack_config.max_ooo_conn): the excess is dropped and
@@ -371,10 +377,11 @@ out:;
         print_tail(p, (size_t)atoi(trace));
     if (verbose) {
         for (int i = 0; i < 2; i++)
-            printf("%s: mss %u rcvbuf %u sndbuf %u wscale %s%u delayed_ack %d nagle %d\n",
+            printf("%s: mss %u rcvbuf %u sndbuf %u wscale %s%u delayed_ack %d nagle %d cc %s iw %u\n",
                    cfgs[i]->name, cfgs[i]->mss, cfgs[i]->rcvbuf, cfgs[i]->sndbuf,
                    cfgs[i]->window_scaling ? "on " : "off ", cfgs[i]->wscale, cfgs[i]->delayed_ack,
-                   cfgs[i]->nagle);
+                   cfgs[i]->nagle, cfgs[i]->congestion_control ? "on" : "off",
+                   cfgs[i]->init_cwnd);
         printf("seed %llu: client->server %zu bytes, server->client %zu bytes, loss %.1f%%, "
                "reorder %u%%, duplicate %u%%, jitter %s, cable cut %s; link sent %llu, lost %llu, "
                "duplicated "

@@ -231,6 +231,7 @@ static bool run_sender(uint64_t seed, char *why, size_t whylen)
     size_t written = 0;              /* bytes the application gave to send() */
     uint32_t right_edge = 1 + 65535; /* highest SND.UNA + SND.WND the peer allowed */
     uint32_t acked = 1;              /* highest ACK the peer sent that was acceptable */
+    uint32_t sent_max = 1; /* SND.MAX: after a timeout SND.NXT goes back (go-back-N) */
     bool ok = true;
 
     for (int step = 0; step < 3000 && ok; step++) {
@@ -256,6 +257,8 @@ static bool run_sender(uint64_t seed, char *why, size_t whylen)
             size_t len = p->tcp.payload_len;
             if (len == 0)
                 continue;
+            if (seq_gt(p->rseq + (uint32_t)len, sent_max))
+                sent_max = p->rseq + (uint32_t)len;
             if (off + len > written) {
                 snprintf(why, whylen, "step %d: sent bytes %u..%zu, the application wrote %zu",
                          step, off, off + len, written);
@@ -281,7 +284,7 @@ static bool run_sender(uint64_t seed, char *why, size_t whylen)
             (uint32_t)((int64_t)una + prng_range(&r, -2000, (int64_t)(nxt - una) + 2000));
         uint16_t win = (uint16_t)(prng_range(&r, 0, 3) == 0 ? 0 : prng_range(&r, 1, 65535));
         tt_in_win(t, TCP_ACK, 1, ack, win);
-        if (seq_geq(ack, acked) && seq_leq(ack, nxt)) {
+        if (seq_geq(ack, acked) && seq_leq(ack, sent_max)) {
             acked = ack;
             if (seq_gt(ack + win, right_edge))
                 right_edge = ack + win;

@@ -175,6 +175,7 @@ static void jb_raw_packet(struct jbuf *j, const uint8_t *raw, size_t len)
 static const char *const kind_names[TEV_NKINDS] = {
     [TEV_SEGMENT] = "seg", [TEV_STATE] = "state", [TEV_TIMER] = "timer", [TEV_DROP] = "drop",
     [TEV_CALL] = "call",   [TEV_ICMP] = "icmp",   [TEV_LINK] = "link",   [TEV_KERNEL] = "kernel",
+    [TEV_CC] = "cc",
 };
 
 static const char *const timer_actions[] = {
@@ -264,6 +265,13 @@ static void format_event(struct jbuf *j, const struct tev *ev)
         if (ev->u.kernel.prev < TCP_NSTATES)
             jb_str_field(j, "prev", tcp_state_name(ev->u.kernel.prev));
         jb_printf(j, ",\"gone\":%s", ev->u.kernel.gone ? "true" : "false");
+        break;
+    case TEV_CC:
+        jb_conn(j, &ev->tuple);
+        jb_printf(j, ",\"cwnd\":%" PRIu32 ",\"ssthresh\":%" PRIu32 ",\"flight\":%" PRIu32,
+                  ev->u.cc.cwnd, ev->u.cc.ssthresh, ev->u.cc.flight);
+        jb_str_field(j, "phase", tcp_cc_phase_name(ev->u.cc.phase));
+        jb_str_field(j, "cause", ev->u.cc.cause ? ev->u.cc.cause : "?");
         break;
     case TEV_NKINDS:
         break;

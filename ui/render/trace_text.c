@@ -466,6 +466,11 @@ size_t trace_text_format(struct trace_text *t, const struct tev *ev, char *buf, 
     case TEV_KERNEL:
         format_kernel(&l, ev);
         break;
+    case TEV_CC:
+        line_printf(&l, "cc %s cwnd %" PRIu32 " ssthresh %" PRIu32 " flight %" PRIu32 " (%s)",
+                    tcp_cc_phase_name(ev->u.cc.phase), ev->u.cc.cwnd, ev->u.cc.ssthresh,
+                    ev->u.cc.flight, ev->u.cc.cause ? ev->u.cc.cause : "?");
+        break;
     case TEV_NKINDS:
         break;
     }

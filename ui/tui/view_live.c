@@ -151,6 +151,7 @@ static void log_line(struct ui_live_state *st, const struct tev *ev)
                  ev->u.kernel.gone ? "gone" : tcp_state_name(ev->u.kernel.state), "");
         break;
     case TEV_LINK:
+    case TEV_CC:
     case TEV_NKINDS:
         return;
     }

@@ -1,0 +1,252 @@
+/*
+ * tcp_cc.c — congestion control: RFC 5681 with NewReno fast recovery
+ * (RFC 6582) and limited transmit (RFC 3042).
+ *
+ * The sender may have at most min(cwnd, rwnd) bytes in flight (RFC 5681
+ * §3.1). cwnd starts at the initial window, grows by up to one SMSS per ACK
+ * while below ssthresh (slow start) and by about one SMSS per round trip
+ * above it (congestion avoidance). Three duplicate ACKs halve it (fast
+ * retransmit, fast recovery); a retransmission timeout sets it to one
+ * segment (the loss window). A connection idle for longer than an RTO starts
+ * again from the initial window (§4.1).
+ *
+ * What is algorithm-specific — how cwnd grows, and the ssthresh after a loss
+ * — is a `struct tcp_cc_ops` (NewReno below), so another algorithm (CUBIC,
+ * RFC 9438) is another table. Everything else here is shared. Loss
+ * detection stays where the ACKs are read (tcp_in.c : tcp_ack_received) and
+ * where the timer fires (tcp_timer.c : tcp_timeout_rtx); they call in here.
+ *
+ * Every change of cwnd, ssthresh or phase is reported as a TEV_CC event.
+ */
+#include "tcp_internal.h"
+
+static inline uint32_t min_u32(uint32_t a, uint32_t b)
+{
+    return a < b ? a : b;
+}
+
+static inline uint32_t max_u32(uint32_t a, uint32_t b)
+{
+    return a > b ? a : b;
+}
+
+/* FlightSize: "The amount of data that has been sent but not yet
+ * cumulatively acknowledged" (RFC 5681 §2). */
+static uint32_t tcp_flight_size(const struct tcp_conn *c)
+{
+    return c->snd_nxt - c->snd_una;
+}
+
+static enum tcp_cc_phase tcp_cc_growth_phase(const struct tcp_cc *cc)
+{
+    return cc->cwnd < cc->ssthresh ? TCP_CC_SLOW_START : TCP_CC_AVOIDANCE;
+}
+
+/* Report cwnd, ssthresh and the phase if any of them changed. */
+static void tcp_cc_report(struct stack *s, struct tcp_conn *c, const char *cause)
+{
+    struct tcp_cc *cc = &c->cc;
+    if (cc->told && cc->told_cwnd == cc->cwnd && cc->told_ssthresh == cc->ssthresh &&
+        cc->told_phase == cc->phase)
+        return;
+    cc->told = true;
+    cc->told_cwnd = cc->cwnd;
+    cc->told_ssthresh = cc->ssthresh;
+    cc->told_phase = cc->phase;
+    if (!stack_observed(s))
+        return;
+    struct tev ev;
+    stack_event_init(s, &ev, TEV_CC, c);
+    ev.u.cc.cwnd = cc->cwnd;
+    ev.u.cc.ssthresh = cc->ssthresh;
+    ev.u.cc.flight = tcp_flight_size(c);
+    ev.u.cc.phase = (enum tcp_cc_phase)cc->phase;
+    ev.u.cc.cause = cause;
+    stack_emit(s, &ev);
+}
+
+/* ---- NewReno (RFC 5681 §3.1, RFC 6582) ----------------------------------- */
+
+/* "During slow start, a TCP increments cwnd by at most SMSS bytes for each
+ * ACK received that cumulatively acknowledges new data" (cwnd += min(N,
+ * SMSS), appropriate byte counting with L = 1 SMSS, RFC 3465). "During
+ * congestion avoidance, cwnd is incremented by roughly 1 full-sized segment
+ * per round-trip time": counted in bytes, one SMSS for every cwnd bytes
+ * acknowledged (the RFC's recommended byte-counting form). */
+static void tcp_newreno_cong_avoid(struct tcp_conn *c, uint32_t acked)
+{
+    struct tcp_cc *cc = &c->cc;
+    uint32_t smss = c->mss;
+    if (cc->cwnd < cc->ssthresh) {
+        cc->cwnd += min_u32(acked, smss);
+        return;
+    }
+    cc->acked_in_ca += acked;
+    if (cc->acked_in_ca >= cc->cwnd) {
+        cc->acked_in_ca -= cc->cwnd;
+        cc->cwnd += smss;
+    }
+}
+
+/* RFC 5681 (4): "ssthresh = max (FlightSize / 2, 2*SMSS)". */
+static uint32_t tcp_newreno_ssthresh(const struct tcp_conn *c, uint32_t flight)
+{
+    return max_u32(flight / 2, 2u * c->mss);
+}
+
+const struct tcp_cc_ops tcp_cc_newreno = {
+    .name = "newreno",
+    .cong_avoid = tcp_newreno_cong_avoid,
+    .ssthresh = tcp_newreno_ssthresh,
+};
+
+/* ---- shared by every algorithm ------------------------------------------ */
+
+/* RFC 5681 §3.1: "IW, the initial value of cwnd, MUST be set" to at most
+ * 4 segments (fewer for large SMSS); RFC 6928 raises it to
+ * min(10*MSS, max(2*MSS, 14600)), which Linux uses. cfg.init_cwnd picks
+ * the number of segments; RFC 6928's byte cap applies to 10 and more. */
+static uint32_t tcp_cc_initial_window(const struct stack *s, const struct tcp_conn *c)
+{
+    uint32_t segs = s->cfg.init_cwnd ? s->cfg.init_cwnd : 1;
+    uint32_t iw = segs * c->mss;
+    if (segs >= 10)
+        iw = min_u32(iw, max_u32(2u * c->mss, 14600));
+    return iw;
+}
+
+void tcp_cc_init(struct stack *s, struct tcp_conn *c)
+{
+    struct tcp_cc *cc = &c->cc;
+    if (!s->cfg.congestion_control) {
+        cc->ops = NULL;
+        return;
+    }
+    cc->ops = &tcp_cc_newreno;
+    cc->cwnd = tcp_cc_initial_window(s, c);
+    /* "The initial value of ssthresh SHOULD be set arbitrarily high (e.g.,
+     * to the size of the largest possible advertised window)". */
+    cc->ssthresh = 65535u << c->snd_wscale;
+    cc->acked_in_ca = 0;
+    cc->phase = TCP_CC_SLOW_START;
+    cc->last_send_us = s->now;
+    tcp_cc_report(s, c, "ack");
+}
+
+uint32_t tcp_cc_window(const struct tcp_conn *c)
+{
+    const struct tcp_cc *cc = &c->cc;
+    if (!cc->ops)
+        return UINT32_MAX;
+    /* RFC 3042: on the first and second duplicate ACK, one new segment each
+     * may go, "provided that the receiver's advertised window allows" and
+     * FlightSize stays within cwnd + 2*SMSS; cwnd itself is not changed. */
+    if (!c->in_recovery && c->dupacks > 0 && c->dupacks < 3)
+        return cc->cwnd + (uint32_t)c->dupacks * c->mss;
+    return cc->cwnd;
+}
+
+void tcp_cc_on_ack(struct stack *s, struct tcp_conn *c, uint32_t acked, bool partial)
+{
+    struct tcp_cc *cc = &c->cc;
+    if (!cc->ops)
+        return;
+    if (partial && cc->phase == TCP_CC_RECOVERY) {
+        /* RFC 6582 §3.2 step 5, partial ACK: "deflate the congestion window
+         * by the amount of new data acknowledged by the Cumulative
+         * Acknowledgment field. If the partial ACK acknowledges at least one
+         * SMSS of new data, then add back SMSS bytes to the congestion
+         * window." (The first unacknowledged segment was retransmitted by
+         * the caller.) */
+        cc->cwnd = acked < cc->cwnd ? cc->cwnd - acked : 0;
+        if (acked >= c->mss)
+            cc->cwnd += c->mss;
+        cc->cwnd = max_u32(cc->cwnd, c->mss);
+        tcp_cc_report(s, c, "ack");
+        return;
+    }
+    /* Slow start after a timeout (phase LOSS) or normal growth. */
+    cc->ops->cong_avoid(c, acked);
+    if (cc->phase != TCP_CC_LOSS)
+        cc->phase = tcp_cc_growth_phase(cc);
+    tcp_cc_report(s, c, "ack");
+}
+
+void tcp_cc_enter_recovery(struct stack *s, struct tcp_conn *c)
+{
+    struct tcp_cc *cc = &c->cc;
+    if (!cc->ops)
+        return;
+    /* RFC 5681 §3.2 step 2: "ssthresh = max (FlightSize / 2, 2*SMSS)";
+     * step 3: retransmit (the caller does), "cwnd = ssthresh + 3*SMSS",
+     * inflated by the three segments that have left the network. */
+    cc->ssthresh = cc->ops->ssthresh(c, tcp_flight_size(c));
+    cc->cwnd = cc->ssthresh + 3u * c->mss;
+    cc->acked_in_ca = 0;
+    cc->phase = TCP_CC_RECOVERY;
+    tcp_cc_report(s, c, "dupack");
+}
+
+void tcp_cc_dupack_in_recovery(struct stack *s, struct tcp_conn *c)
+{
+    struct tcp_cc *cc = &c->cc;
+    if (!cc->ops || cc->phase != TCP_CC_RECOVERY)
+        return;
+    /* Step 4: "For each additional duplicate ACK received (after the third),
+     * cwnd MUST be incremented by SMSS." */
+    cc->cwnd += c->mss;
+    tcp_cc_report(s, c, "dupack");
+}
+
+void tcp_cc_recovery_done(struct stack *s, struct tcp_conn *c)
+{
+    struct tcp_cc *cc = &c->cc;
+    if (!cc->ops)
+        return;
+    if (cc->phase == TCP_CC_RECOVERY) {
+        /* RFC 6582 §3.2 step 3, full acknowledgment: "Set cwnd to either
+         * (1) min (ssthresh, max(FlightSize, SMSS) + SMSS) or (2) ssthresh";
+         * (1) avoids a burst when little is in flight. */
+        cc->cwnd = min_u32(cc->ssthresh, max_u32(tcp_flight_size(c), c->mss) + c->mss);
+    }
+    /* After a timeout (LOSS) slow start simply goes on from where it is. */
+    cc->phase = tcp_cc_growth_phase(cc);
+    tcp_cc_report(s, c, "ack");
+}
+
+void tcp_cc_on_rto(struct stack *s, struct tcp_conn *c)
+{
+    struct tcp_cc *cc = &c->cc;
+    if (!cc->ops)
+        return;
+    /* RFC 5681 (4) on a timeout, "...when a TCP sender detects segment loss
+     * using the retransmission timer and the given segment has already been
+     * retransmitted by way of the retransmission timer at least once, the
+     * value of ssthresh is held constant." Then "cwnd MUST be set to no more
+     * than the loss window, LW, which equals 1 full-sized segment". */
+    if (c->backoff <= 1)
+        cc->ssthresh = cc->ops->ssthresh(c, tcp_flight_size(c));
+    cc->cwnd = c->mss;
+    cc->acked_in_ca = 0;
+    cc->phase = TCP_CC_LOSS;
+    tcp_cc_report(s, c, "rto");
+}
+
+void tcp_cc_before_send(struct stack *s, struct tcp_conn *c)
+{
+    struct tcp_cc *cc = &c->cc;
+    if (!cc->ops)
+        return;
+    /* RFC 5681 §4.1: "if the TCP has not sent data in an interval exceeding
+     * the retransmission timeout", set cwnd to no more than the restart
+     * window, RW = min(IW, cwnd), before transmitting. */
+    if (c->snd_nxt == c->snd_una && s->now - cc->last_send_us > c->rtt.rto_us) {
+        uint32_t rw = min_u32(tcp_cc_initial_window(s, c), cc->cwnd);
+        if (rw != cc->cwnd) {
+            cc->cwnd = rw;
+            cc->phase = tcp_cc_growth_phase(cc);
+            tcp_cc_report(s, c, "idle");
+        }
+    }
+    cc->last_send_us = s->now;
+}
