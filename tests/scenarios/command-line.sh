@@ -51,6 +51,18 @@ grep -q "expect client state CLOSE_WAIT" "$tmp/wrong.tcps" || { echo "FAIL: coul
 "$tcplab" replay "$tmp/wrong.tcps" >/dev/null
 status=$?
 [ $status -eq 1 ] || { echo "FAIL: a wrong expectation without golden trace: status $status" >&2; fail=1; }
+# --junit: one testcase per scenario, the failure with its account.
+"$tcplab" replay --junit "$tmp/j.xml" "$tmp/handshake.tcps" "$tmp/wrong.tcps" >/dev/null
+python3 - "$tmp/j.xml" <<'PY' || { echo "FAIL: --junit XML" >&2; fail=1; }
+import sys, xml.etree.ElementTree as ET
+suite = ET.parse(sys.argv[1]).getroot()
+assert suite.tag == "testsuite" and suite.get("tests") == "2" and suite.get("failures") == "1", suite.attrib
+cases = {c.get("name"): c for c in suite.findall("testcase")}
+assert set(cases) == {"handshake", "wrong"}, cases
+assert cases["handshake"].find("failure") is None
+f = cases["wrong"].find("failure")
+assert f is not None and "CLOSE_WAIT" in f.text, f
+PY
 # --update writes it, and then the replay passes.
 "$tcplab" replay --update "$tmp/handshake.tcps" >/dev/null || { echo "FAIL: --update" >&2; fail=1; }
 "$tcplab" replay "$tmp/handshake.tcps" >/dev/null || { echo "FAIL: replay after --update" >&2; fail=1; }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -287,7 +288,8 @@ static const char *display_name(const char *file, char *buf, size_t cap)
 
 struct replay_opts {
     bool tun, update, strict;
-    long seed_arg; /* --seed, 0: the file's own */
+    const char *junit; /* --junit FILE */
+    long seed_arg;     /* --seed, 0: the file's own */
     uint64_t seed;
     int shared_netns_warned;
 };
@@ -298,6 +300,8 @@ static const struct cli_opt replay_opts[] = {
     CLI_FLAG("update", 0, struct replay_opts, update, "write the golden traces from this run"),
     CLI_FLAG("strict", 0, struct replay_opts, strict,
              "a scenario without a golden trace fails (else: a warning)"),
+    CLI_OUTPUT("junit", 0, struct replay_opts, junit, "FILE",
+               "also write the results as JUnit XML, for CI systems ('-': stdout)"),
     CLI_LONG("seed", 0, struct replay_opts, seed_arg, "N", 1, UINT32_MAX,
              "use seed N (1..4294967295) instead of the file's own"),
     CLI_END,
@@ -305,7 +309,7 @@ static const struct cli_opt replay_opts[] = {
 
 const struct cli_command replay_command = {
     .name = "replay",
-    .synopsis = "[--tun] [--update] [--strict] [--seed N] SCENARIO...",
+    .synopsis = "[--tun] [--update] [--strict] [--seed N] [--junit FILE] SCENARIO...",
     .summary = "Run scenarios headless and check them: every expectation, and (on the virtual\n"
                "link) the golden trace stored beside each file (foo.tcps -> foo.trace). A\n"
                "directory stands for the .tcps files in it; a lesson number or name (4,\n"
@@ -353,8 +357,9 @@ static bool check_golden(const char *file, const struct scn_timeline *tl, uint64
         /* A new scenario: its expectations were checked; the trace has
          * nothing to be compared with yet, which only --strict calls a failure. */
         if (e == ENOENT && !ro->strict) {
-            fprintf(acc, "  warning: no golden trace yet (run --update to record one): "
-                         "tcplab replay --update %s\n",
+            fprintf(acc,
+                    "  warning: no golden trace yet (run --update to record one): "
+                    "tcplab replay --update %s\n",
                     file);
             return true;
         }
@@ -385,12 +390,12 @@ static bool check_golden(const char *file, const struct scn_timeline *tl, uint64
 }
 
 static enum outcome replay_one(const char *file, struct scn *s, struct replay_opts *ro,
-                               int *run_err)
+                               int *run_err, FILE *out)
 {
     char name[256];
     display_name(file, name, sizeof name);
     if (ro->tun && !scn_supports_tun(s)) {
-        printf("SKIP %s: not meant to run against the kernel (no `tun yes`)\n", name);
+        fprintf(out, "SKIP %s: not meant to run against the kernel (no `tun yes`)\n", name);
         return OUT_SKIP;
     }
     /* Each --tun scenario gets a network namespace of its own, so one
@@ -409,7 +414,8 @@ static enum outcome replay_one(const char *file, struct scn *s, struct replay_op
     int r = scn_run(s, &opts, &res, ro->tun ? NULL : &tl);
     if (r < 0) {
         *run_err = r;
-        printf("FAIL %s\n  could not run: %s\n", name, res.report ? res.report : strerror(-r));
+        fprintf(out, "FAIL %s\n  could not run: %s\n", name,
+                res.report ? res.report : strerror(-r));
         scn_result_free(&res);
         return OUT_FAIL;
     }
@@ -422,17 +428,17 @@ static enum outcome replay_one(const char *file, struct scn *s, struct replay_op
     if (acc)
         fclose(acc);
     bool pass = res.failures == 0 && golden_ok;
-    printf("%s %s\n", pass ? "PASS" : "FAIL", name);
+    fprintf(out, "%s %s\n", pass ? "PASS" : "FAIL", name);
     if (!pass)
-        printf("  seed %llu%s\n", (unsigned long long)(ro->seed ? ro->seed : s->seed),
-               ro->tun ? ", against the kernel (real time: not exactly reproducible)"
-                       : " (the same seed replays the same run)");
+        fprintf(out, "  seed %llu%s\n", (unsigned long long)(ro->seed ? ro->seed : s->seed),
+                ro->tun ? ", against the kernel (real time: not exactly reproducible)"
+                        : " (the same seed replays the same run)");
     if (res.failures) {
-        printf("  %u of %u expectations failed:\n%s", res.failures, res.expectations,
-               res.report ? res.report : "");
+        fprintf(out, "  %u of %u expectations failed:\n%s", res.failures, res.expectations,
+                res.report ? res.report : "");
     }
     if (acc_buf && acc_len)
-        fputs(acc_buf, stdout);
+        fputs(acc_buf, out);
     free(acc_buf);
     scn_result_free(&res);
     scn_timeline_free(tl);
@@ -509,6 +515,103 @@ static int list_add(struct file_list *l, const char *arg)
     return r;
 }
 
+/* ---- JUnit XML (--junit) ------------------------------------------------------ */
+
+struct junit_case {
+    const char *file;
+    enum outcome outcome;
+    double seconds;
+    char *account; /* what was printed for it */
+};
+
+static double wall_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* XML text: the five escapes, and control characters other than tab and
+ * newline dropped (XML 1.0 cannot carry them). */
+static void xml_text(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '&')
+            fputs("&amp;", f);
+        else if (c == '<')
+            fputs("&lt;", f);
+        else if (c == '>')
+            fputs("&gt;", f);
+        else if (c == '"')
+            fputs("&quot;", f);
+        else if (c == '\'')
+            fputs("&apos;", f);
+        else if (c >= 0x20 || c == '\t' || c == '\n')
+            fputc(c, f);
+    }
+}
+
+/* One <testsuite>, one <testcase> per scenario: classname is the directory
+ * (lessons, regress), name the file's stem. A FAIL carries its account. */
+static int junit_write(const char *path, const struct junit_case *c, int n)
+{
+    FILE *f = cli_open_output(path, "w");
+    if (!f)
+        return -1;
+    int failures = 0, skipped = 0;
+    double total = 0;
+    for (int i = 0; i < n; i++) {
+        failures += c[i].outcome == OUT_FAIL;
+        skipped += c[i].outcome == OUT_SKIP;
+        total += c[i].seconds;
+    }
+    fprintf(f,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<testsuite name=\"tcplab replay\" tests=\"%d\" failures=\"%d\" errors=\"0\" "
+            "skipped=\"%d\" time=\"%.3f\">\n",
+            n, failures, skipped, total);
+    for (int i = 0; i < n; i++) {
+        char name[256], dir[256] = "scenarios";
+        display_name(c[i].file, name, sizeof name);
+        const char *slash = strrchr(c[i].file, '/');
+        if (slash) {
+            const char *start = slash;
+            while (start > c[i].file && start[-1] != '/')
+                start--;
+            if (start < slash)
+                snprintf(dir, sizeof dir, "%.*s", (int)(slash - start), start);
+        }
+        fputs("  <testcase classname=\"", f);
+        xml_text(f, dir);
+        fputs("\" name=\"", f);
+        xml_text(f, name);
+        fprintf(f, "\" time=\"%.3f\"", c[i].seconds);
+        if (c[i].outcome == OUT_PASS) {
+            fputs("/>\n", f);
+            continue;
+        }
+        fputs(">\n", f);
+        if (c[i].outcome == OUT_SKIP) {
+            fputs("    <skipped message=\"", f);
+            xml_text(f, c[i].account);
+            fputs("\"/>\n", f);
+        } else {
+            fputs("    <failure message=\"replay failed\">", f);
+            xml_text(f, c[i].account);
+            fputs("</failure>\n", f);
+        }
+        fputs("  </testcase>\n", f);
+    }
+    fputs("</testsuite>\n", f);
+    int bad = ferror(f);
+    if (f == stdout)
+        fflush(f);
+    else if (fclose(f) != 0)
+        bad = 1;
+    return bad ? -1 : 0;
+}
+
 int cmd_replay(int argc, char **argv)
 {
     /* packetdrill scripts (.pkt) have a runner of their own: pkt/ */
@@ -550,8 +653,23 @@ int cmd_replay(int argc, char **argv)
     }
     unsigned passed = 0, failed = 0;
     int run_err = 0;
+    struct junit_case *cases = calloc((size_t)fl.n, sizeof *cases);
     for (int i = 0; i < fl.n; i++) {
-        enum outcome o = replay_one(fl.path[i], scns[i], &ro, &run_err);
+        /* Each account is kept for --junit as well as printed. */
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *acc = open_memstream(&buf, &len);
+        double t0 = wall_s();
+        enum outcome o = replay_one(fl.path[i], scns[i], &ro, &run_err, acc ? acc : stdout);
+        if (acc)
+            fclose(acc);
+        if (buf)
+            fputs(buf, stdout);
+        if (cases) {
+            cases[i] = (struct junit_case){fl.path[i], o, wall_s() - t0, buf};
+            buf = NULL;
+        }
+        free(buf);
         if (o == OUT_PASS)
             passed++;
         else if (o == OUT_FAIL)
@@ -559,6 +677,14 @@ int cmd_replay(int argc, char **argv)
         fflush(stdout);
     }
     printf("%u passed, %u failed\n", passed, failed);
+    if (ro.junit && cases && junit_write(ro.junit, cases, fl.n) < 0) {
+        fprintf(stderr, "tcplab replay: cannot write the JUnit file %s: %s\n", ro.junit,
+                strerror(errno));
+        failed++;
+    }
+    for (int i = 0; cases && i < fl.n; i++)
+        free(cases[i].account);
+    free(cases);
     for (int i = 0; i < fl.n; i++)
         scn_free(scns[i]);
     free(scns);
