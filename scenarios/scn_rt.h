@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "kpeer.h"
+#include "relseq.h"
 #include "tcp.h"
 #include "scn_internal.h"
 
@@ -113,14 +114,6 @@ struct scn_rt_drop {
     bool taken;
 };
 
-/* Per sending endpoint: its ISN and the highest sequence number sent. */
-struct scn_rt_isn {
-    uint32_t saddr, daddr;
-    uint16_t sport, dport;
-    uint32_t isn, hi;
-    bool have_hi;
-};
-
 struct scn_rt;
 
 /* A network the runner can drive. */
@@ -196,8 +189,8 @@ struct scn_rt {
     size_t exchange;      /* first segment of the current exchange */
     int exchange_line;    /* the statement that began it */
     size_t drop_exchange; /* first drop of the current exchange */
-    struct scn_rt_isn *isns;
-    size_t nisns, capisns;
+    /* each connection's ISNs, a growing map (relseq.h) */
+    struct relseq_map seqs;
 
     /* connect targets, to name the kernel's segments with --tun */
     uint16_t target_port[SCN_MAX_HOSTS][16];
@@ -239,9 +232,6 @@ void scn_rt_fmt_result(char *out, size_t cap, enum tcp_call call, const struct s
 bool scn_rt_tuple_eq(const struct tcp_tuple *a, const struct tcp_tuple *b);
 /* The newest connection of host h with tuple t, or NULL. */
 struct scn_rt_conn *scn_rt_conn_find(struct scn_rt *rt, int h, const struct tcp_tuple *t);
-/* The ISN entry of a sending endpoint (made if `create`), or NULL. */
-struct scn_rt_isn *scn_rt_isn_entry(struct scn_rt *rt, uint32_t saddr, uint16_t sport,
-                                    uint32_t daddr, uint16_t dport, bool create);
 /* A call's return the engine does not report itself (a blocking connect()). */
 void scn_rt_emit_return(struct scn_rt *rt, int h, const struct scn_rt_sock *so, enum tcp_call call,
                         long result);

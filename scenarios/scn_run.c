@@ -263,10 +263,10 @@ static void exec_inject(struct scn_rt *rt, const struct scn_stmt *st)
                    rt->hosts[to].name);
         return;
     }
-    struct scn_rt_isn *mine = scn_rt_isn_entry(rt, t.laddr, t.lport, t.raddr, t.rport, false);
-    struct scn_rt_isn *theirs = scn_rt_isn_entry(rt, t.raddr, t.rport, t.laddr, t.lport, false);
-    uint32_t snext = mine ? (mine->have_hi ? mine->hi : mine->isn) : 0;
-    uint32_t anext = theirs ? (theirs->have_hi ? theirs->hi : theirs->isn) : 0;
+    const struct relseq_side *mine = relseq_side(&rt->seqs, t.laddr, t.lport, t.raddr, t.rport);
+    const struct relseq_side *theirs = relseq_side(&rt->seqs, t.raddr, t.rport, t.laddr, t.lport);
+    uint32_t snext = mine ? (mine->have_next ? mine->next : mine->base) : 0;
+    uint32_t anext = theirs ? (theirs->have_next ? theirs->next : theirs->base) : 0;
     struct wire_tcp tcp;
     memset(&tcp, 0, sizeof tcp);
     tcp.sport = t.lport;
@@ -274,12 +274,12 @@ static void exec_inject(struct scn_rt *rt, const struct scn_stmt *st)
     tcp.flags = st->u.inject.flags;
     const struct scn_injnum *sq = &st->u.inject.seq, *ak = &st->u.inject.ack;
     if (st->u.inject.seq_set && !sq->from_next)
-        tcp.seq = (mine ? mine->isn : 0) + (uint32_t)sq->v;
+        tcp.seq = (mine ? mine->base : 0) + (uint32_t)sq->v;
     else
         tcp.seq = snext + (uint32_t)(st->u.inject.seq_set ? sq->v : 0);
     if (tcp.flags & TCP_ACK) {
         if (st->u.inject.ack_set && !ak->from_next)
-            tcp.ack = (theirs ? theirs->isn : 0) + (uint32_t)ak->v;
+            tcp.ack = (theirs ? theirs->base : 0) + (uint32_t)ak->v;
         else
             tcp.ack = anext + (uint32_t)(st->u.inject.ack_set ? ak->v : 0);
     }
@@ -471,7 +471,7 @@ static void rt_free(struct scn_rt *rt)
     free(rt->segs);
     free(rt->drops);
     free(rt->conns);
-    free(rt->isns);
+    relseq_free(&rt->seqs);
 }
 
 /* The final label of each host: its address, and the port of its first socket. */
@@ -505,6 +505,7 @@ int scn_run(const struct scn *s, const struct scn_run_opts *opts, struct scn_res
     rt->opts = opts;
     rt->tun = opts->tun;
     rt->seed = opts->seed ? opts->seed : s->seed;
+    relseq_init(&rt->seqs, true);
     rt->nhosts = s->nhosts;
     for (size_t i = 0; i < SCN_MAX_SOCKNAMES; i++)
         rt->named[i] = -1;

@@ -173,50 +173,15 @@ static void conn_update(struct scn_rt *rt, int h, const struct tcp_tuple *t, enu
     c->entered[to] = rt->evcount;
 }
 
-struct scn_rt_isn *scn_rt_isn_entry(struct scn_rt *rt, uint32_t saddr, uint16_t sport,
-                                    uint32_t daddr, uint16_t dport, bool create)
-{
-    for (size_t i = 0; i < rt->nisns; i++) {
-        struct scn_rt_isn *e = &rt->isns[i];
-        if (e->saddr == saddr && e->sport == sport && e->daddr == daddr && e->dport == dport)
-            return e;
-    }
-    if (!create)
-        return NULL;
-    if (rt->nisns == rt->capisns) {
-        size_t cap = rt->capisns ? rt->capisns * 2 : 16;
-        struct scn_rt_isn *n = realloc(rt->isns, cap * sizeof *n);
-        if (!n)
-            return NULL;
-        rt->isns = n;
-        rt->capisns = cap;
-    }
-    struct scn_rt_isn *e = &rt->isns[rt->nisns++];
-    memset(e, 0, sizeof *e);
-    e->saddr = saddr;
-    e->sport = sport;
-    e->daddr = daddr;
-    e->dport = dport;
-    return e;
-}
-
-/* Record one segment sent by `from`: relative numbers as tcpdump counts them
- * (from the first sequence number seen from each side, the ISN when the SYN
- * was seen), and whether it repeats sequence space already sent. */
+/* Record one segment sent by `from`: its numbers relative to each side's
+ * ISN by the text trace's own rule (relseq.h), and whether it repeats
+ * sequence space already sent. */
 static void observe(struct scn_rt *rt, int from, int to, uint64_t t_us, uint32_t src, uint32_t dst,
                     const struct wire_tcp *tcp)
 {
-    struct scn_rt_isn *e = scn_rt_isn_entry(rt, src, tcp->sport, dst, tcp->dport, false);
-    bool syn = tcp->flags & TCP_SYN, fin = tcp->flags & TCP_FIN;
-    if (!e || (syn && tcp->seq != e->isn)) {
-        /* A first segment, or a SYN with a new ISN: a new incarnation. */
-        e = scn_rt_isn_entry(rt, src, tcp->sport, dst, tcp->dport, true);
-        if (!e)
-            return;
-        e->isn = tcp->seq;
-        e->have_hi = false;
-    }
-    struct scn_rt_isn *r = scn_rt_isn_entry(rt, dst, tcp->dport, src, tcp->sport, false);
+    struct relseq_seg rel;
+    if (!relseq_observe(&rt->seqs, src, tcp->sport, dst, tcp->dport, tcp, &rel))
+        return;
     if (rt->nsegs == rt->capsegs) {
         size_t cap = rt->capsegs ? rt->capsegs * 2 : 64;
         struct scn_rt_seg *n = realloc(rt->segs, cap * sizeof *n);
@@ -231,18 +196,12 @@ static void observe(struct scn_rt *rt, int from, int to, uint64_t t_us, uint32_t
     g->to = to;
     g->t_us = t_us;
     g->flags = tcp->flags;
-    g->rseq = tcp->seq - e->isn;
-    g->rack = r ? tcp->ack - r->isn : tcp->ack;
+    g->rseq = rel.seq;
+    g->rack = rel.ack;
     g->len = (uint32_t)tcp->payload_len;
     g->win = tcp->win;
     g->opts = tcp->opts;
-    uint32_t end = tcp->seq + (uint32_t)tcp->payload_len + syn + fin;
-    if (tcp->payload_len || syn || fin) {
-        g->rtx = e->have_hi && seq_lt(tcp->seq, e->hi);
-        if (!e->have_hi || seq_gt(end, e->hi))
-            e->hi = end;
-        e->have_hi = true;
-    }
+    g->rtx = rel.repeats;
     if (tcp->payload_len && tcp->payload) {
         g->plen = tcp->payload_len < RT_PAYLOAD_KEEP ? tcp->payload_len : RT_PAYLOAD_KEEP;
         g->payload = malloc(g->plen);

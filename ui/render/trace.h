@@ -1,7 +1,7 @@
 /*
- * trace.h — the non-interactive renderers of the event stream (DESIGN.md
- * "renderers"): a tcpdump-like text trace, the JSON Lines trace, and pcap
- * files through libpcap. Each has a tev_fn-shaped entry point so it can be
+ * trace.h — the non-interactive renderers of the event stream
+ * (docs/architecture.md): a tcpdump-like text trace, the JSON Lines trace,
+ * and pcap files through libpcap. Each has a tev_fn-shaped entry point so it can be
  * plugged straight into a stack's or a link's event sink; tev_fanout feeds
  * several at once.
  */
@@ -13,31 +13,20 @@
 #include <stdio.h>
 
 #include "event.h"
+#include "relseq.h"
 
-/* Per-connection memory of the initial sequence numbers, so numbers can be
- * shown relative to them (tcpdump's default; `-S` shows them absolute). */
-#define TRACE_MAX_ISN 64
-struct trace_isn {
-    uint32_t a_addr, b_addr;   /* the two ends; a < b by (addr, port) */
-    uint16_t a_port, b_port;
-    uint32_t isn_a, isn_b;     /* first SEQ seen from a and from b */
-    bool have_a, have_b;
-};
-struct trace_seqmap {
-    struct trace_isn conns[TRACE_MAX_ISN];
-    unsigned next;             /* round-robin replacement when full */
-};
-/* Relative seq and ack of a segment (learning ISNs from SYNs as it goes). */
-void trace_seqmap_relative(struct trace_seqmap *m, uint32_t src, uint16_t sport, uint32_t dst,
-                           uint16_t dport, const struct wire_tcp *tcp, uint32_t *seq,
-                           uint32_t *ack);
+/* Connections whose initial sequence numbers the text trace remembers, so
+ * numbers can be shown relative to them (tcpdump's default; `-S` shows them
+ * absolute); the oldest is forgotten beyond that (relseq.h). */
+#define TRACE_MAX_ISN RELSEQ_FIXED
 
 /* ---- text trace ---------------------------------------------------------- */
 struct trace_text {
     FILE *out;
     bool relative;             /* relative sequence numbers */
     bool show_timers;          /* include timer arm/cancel lines (fire is always shown) */
-    struct trace_seqmap seqmap;
+    /* each connection's ISNs: relseq.h, a fixed map (nothing to free) */
+    struct relseq_map seqmap;
 };
 void trace_text_init(struct trace_text *t, FILE *out, bool relative);
 /* Format one event as one line (no newline) into buf; returns its length,
@@ -47,7 +36,7 @@ size_t trace_text_format(struct trace_text *t, const struct tev *ev, char *buf, 
 void trace_text_event(void *ctx, const struct tev *ev);
 
 /* ---- JSON Lines ------------------------------------------------------------ */
-/* tev_fn: ctx is a FILE *. One object per event, as DESIGN.md specifies. */
+/* tev_fn: ctx is a FILE *. One object per event, as docs/architecture.md says. */
 void trace_json_event(void *ctx, const struct tev *ev);
 /* The first record of a trace: {"t":0,"ev":"start","wall":ISO-8601 UTC,
  * "wall_us", "version", "source" (listen, connect, demo), "config": an

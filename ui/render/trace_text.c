@@ -1,6 +1,6 @@
 /*
  * trace_text.c — the event stream as a tcpdump-like text trace, one line per
- * event (DESIGN.md "renderers"). Without --quiet this is what `tcplab
+ * event (docs/architecture.md). Without --quiet this is what `tcplab
  * listen` and `tcplab connect` print on stderr, and a normalised form of it
  * (times removed) is the golden trace of every scenario, so the output
  * holds nothing that changes from run to run: no pointers, no wall clock.
@@ -22,72 +22,6 @@
 #include "tcp.h" /* enum tcp_shut, enum tcp_sockopt */
 #include "trace.h"
 #include "trace_util.h"
-
-/* ---- relative sequence numbers ------------------------------------------------ */
-
-/* Is (a_addr, a_port) before (b_addr, b_port)? Orders the two ends of a
- * connection so both directions find the same entry. */
-static bool end_before(uint32_t a_addr, uint16_t a_port, uint32_t b_addr, uint16_t b_port)
-{
-    return a_addr < b_addr || (a_addr == b_addr && a_port < b_port);
-}
-
-static struct trace_isn *seqmap_find(struct trace_seqmap *m, uint32_t a_addr, uint16_t a_port,
-                                     uint32_t b_addr, uint16_t b_port)
-{
-    for (unsigned i = 0; i < TRACE_MAX_ISN; i++) {
-        struct trace_isn *c = &m->conns[i];
-        if ((c->have_a || c->have_b) && c->a_addr == a_addr && c->a_port == a_port &&
-            c->b_addr == b_addr && c->b_port == b_port)
-            return c;
-    }
-    /* Not known yet: take a free entry, or the oldest one round-robin. */
-    struct trace_isn *c = NULL;
-    for (unsigned i = 0; i < TRACE_MAX_ISN && !c; i++)
-        if (!m->conns[i].have_a && !m->conns[i].have_b)
-            c = &m->conns[i];
-    if (!c) {
-        c = &m->conns[m->next];
-        m->next = (m->next + 1) % TRACE_MAX_ISN;
-    }
-    memset(c, 0, sizeof *c);
-    c->a_addr = a_addr;
-    c->a_port = a_port;
-    c->b_addr = b_addr;
-    c->b_port = b_port;
-    return c;
-}
-
-/*
- * Like tcpdump: a side's base is the sequence number of its SYN, or, for a
- * connection first seen in the middle, of the first segment seen from it.
- * A SYN with a new sequence number from a side already known starts a new
- * connection on the same four-tuple (after TIME_WAIT), so the other side is
- * forgotten until it answers. ACK numbers are relative to the other side.
- */
-void trace_seqmap_relative(struct trace_seqmap *m, uint32_t src, uint16_t sport, uint32_t dst,
-                           uint16_t dport, const struct wire_tcp *tcp, uint32_t *seq, uint32_t *ack)
-{
-    bool src_is_a = end_before(src, sport, dst, dport);
-    struct trace_isn *c =
-        src_is_a ? seqmap_find(m, src, sport, dst, dport) : seqmap_find(m, dst, dport, src, sport);
-    uint32_t *mine = src_is_a ? &c->isn_a : &c->isn_b;
-    bool *have_mine = src_is_a ? &c->have_a : &c->have_b;
-    uint32_t *theirs = src_is_a ? &c->isn_b : &c->isn_a;
-    bool *have_theirs = src_is_a ? &c->have_b : &c->have_a;
-
-    if (tcp->flags & TCP_SYN) {
-        if (*have_mine && *mine != tcp->seq && !(tcp->flags & TCP_ACK))
-            *have_theirs = false;
-        *mine = tcp->seq;
-        *have_mine = true;
-    } else if (!*have_mine) {
-        *mine = tcp->seq;
-        *have_mine = true;
-    }
-    *seq = tcp->seq - *mine;
-    *ack = *have_theirs ? tcp->ack - *theirs : tcp->ack;
-}
 
 /* ---- a bounded line builder ------------------------------------------------------ */
 
@@ -227,8 +161,12 @@ static void put_segment_body(struct line *l, struct trace_text *t, uint32_t src,
                              const struct wire_tcp *tcp)
 {
     uint32_t seq = tcp->seq, ack = tcp->ack;
-    if (t->relative)
-        trace_seqmap_relative(&t->seqmap, src, tcp->sport, dst, tcp->dport, tcp, &seq, &ack);
+    if (t->relative) {
+        struct relseq_seg r;
+        relseq_observe(&t->seqmap, src, tcp->sport, dst, tcp->dport, tcp, &r);
+        seq = r.seq;
+        ack = r.ack;
+    }
     char flags[10];
     line_printf(l, "Flags [%s]", wire_flags_str(tcp->flags, flags));
     /* tcpdump shows seq only when the segment occupies sequence space or

@@ -150,31 +150,33 @@ static int dir_index(struct ui_model *m, uint32_t src, uint16_t sport, uint32_t 
     return (int)i;
 }
 
-static int find_dir(const struct ui_model *m, uint32_t src, uint16_t sport, uint32_t dst,
-                    uint16_t dport)
+/* The ladder numbers a segment relative only to ISNs it saw in SYNs, and
+ * says so (rel_known): a connection caught in the middle keeps the numbers
+ * it carries. The bases themselves are relseq.h's, as in the text trace. */
+static bool relative_of(const struct relseq_seg *r, const struct wire_tcp *t, uint32_t *seq,
+                        uint32_t *ack)
 {
-    return dir_index((struct ui_model *)m, src, sport, dst, dport, false);
+    *seq = r->seq_from_syn ? r->seq : t->seq;
+    bool ack_rel = (t->flags & TCP_ACK) && r->ack_known && r->ack_from_syn;
+    *ack = ack_rel ? r->ack : t->ack;
+    return r->seq_from_syn || ack_rel;
 }
 
 bool ui_model_relative(const struct ui_model *m, const struct tev *ev, uint32_t *seq, uint32_t *ack)
 {
     const struct wire_tcp *t = &ev->u.seg.tcp;
-    *seq = t->seq;
-    *ack = t->ack;
-    int fwd = find_dir(m, ev->u.seg.src, t->sport, ev->u.seg.dst, t->dport);
-    int rev = find_dir(m, ev->u.seg.dst, t->dport, ev->u.seg.src, t->sport);
-    bool known = false;
-    /* Each number relative to its own direction's ISN when that is known
-     * (a RST from a closed port: its seq is as sent, its ack relative). */
-    if (fwd >= 0 && m->dirs[fwd].have_isn) {
-        *seq = t->seq - m->dirs[fwd].isn;
-        known = true;
-    }
-    if ((t->flags & TCP_ACK) && rev >= 0 && m->dirs[rev].have_isn) {
-        *ack = t->ack - m->dirs[rev].isn;
-        known = true;
-    }
-    return known;
+    const struct relseq_side *mine =
+        relseq_side(&m->seqs, ev->u.seg.src, t->sport, ev->u.seg.dst, t->dport);
+    const struct relseq_side *theirs =
+        relseq_side(&m->seqs, ev->u.seg.dst, t->dport, ev->u.seg.src, t->sport);
+    struct relseq_seg r = {
+        .seq = mine ? t->seq - mine->base : t->seq,
+        .ack = theirs ? t->ack - theirs->base : t->ack,
+        .ack_known = theirs != NULL,
+        .seq_from_syn = mine && mine->from_syn,
+        .ack_from_syn = theirs && theirs->from_syn,
+    };
+    return relative_of(&r, t, seq, ack);
 }
 
 /* ---- applying events ---------------------------------------------------------- */
@@ -219,20 +221,12 @@ static int apply_segment(struct ui_model *m, size_t idx, const struct tev *ev, i
             }
         }
     }
-    /* Learn the ISN from a SYN, and whether the window is news. */
+    /* Learn the ISNs (a SYN with a new ISN on the same four ports is a new
+     * incarnation, lesson 6: numbered from 0 again), and whether the window
+     * is news. */
+    struct relseq_seg rel;
+    relseq_observe(&m->seqs, ev->u.seg.src, t->sport, ev->u.seg.dst, t->dport, t, &rel);
     int d = dir_index(m, ev->u.seg.src, t->sport, ev->u.seg.dst, t->dport, true);
-    if (t->flags & TCP_SYN) {
-        /* A SYN with a new ISN on the same four ports is a new incarnation
-         * (lesson 6): number it from 0 again, and forget the other side's
-         * ISN until it answers — as the text trace does. */
-        if (m->dirs[d].have_isn && m->dirs[d].isn != t->seq && !(t->flags & TCP_ACK)) {
-            int r = find_dir(m, ev->u.seg.dst, t->dport, ev->u.seg.src, t->sport);
-            if (r >= 0)
-                m->dirs[r].have_isn = false;
-        }
-        m->dirs[d].isn = t->seq;
-        m->dirs[d].have_isn = true;
-    }
     bool show_win = (t->flags & TCP_SYN) || t->win == 0 || !m->dirs[d].have_win ||
                     m->dirs[d].last_win != t->win;
     m->dirs[d].last_win = t->win;
@@ -270,7 +264,7 @@ static int apply_segment(struct ui_model *m, size_t idx, const struct tev *ev, i
             (uint8_t)((f == TCP_TIMER_PERSIST ? TCP_TIMER_PERSIST : TCP_TIMER_KEEPALIVE) + 1);
     }
     a->show_win = show_win;
-    a->rel_known = ui_model_relative(m, ev, &a->rel_seq, &a->rel_ack);
+    a->rel_known = relative_of(&rel, t, &a->rel_seq, &a->rel_ack);
     m->last_row_changed = (size_t)(row - m->rows);
     return (int)(row - m->rows);
 }

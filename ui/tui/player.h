@@ -24,6 +24,7 @@
 
 #include "scenario.h"
 #include "event.h"
+#include "relseq.h"
 
 #define UI_MAX_HOSTS 8
 
@@ -122,13 +123,13 @@ struct ui_model {
     size_t applied;  /* events applied: tl->events[0 .. applied) */
     uint64_t now_us; /* time of the last event applied */
     size_t last_row_changed;
+    struct relseq_map seqs; /* each connection's ISNs (relseq.h) */
     struct {
         uint32_t src, dst;
         uint16_t sport, dport;
-        uint32_t isn;
         uint16_t last_win;
-        bool have_isn, have_win;
-    } dirs[UI_MAX_ISN]; /* per direction of a connection: ISN and last window */
+        bool have_win;
+    } dirs[UI_MAX_ISN]; /* per direction of a connection: its last window */
     size_t ndirs;
     /* Calls shown ahead of their place in the stream: the engine reports a
      * call after what it caused, the ladder shows it before. */
