@@ -2,7 +2,7 @@
  * capture.h — a packet capture (pcap or pcapng, from tcpdump or Wireshark)
  * as a source of the event stream: `tcplab play capture.pcap`.
  *
- * Data flow (DESIGN.md): capture file -> cap_open() reads every IPv4 TCP
+ * Data flow (docs/architecture.md): capture file -> cap_open() reads every IPv4 TCP
  * packet through libpcap and groups them into connections -> cap_timeline()
  * turns one connection into the same `struct scn_timeline` a scenario run
  * records (scenario.h): a TEV_SEGMENT per packet for its sender and its

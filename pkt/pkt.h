@@ -95,7 +95,7 @@ int pkt_run_file(const char *path, const struct pkt_config *cfg, struct pkt_resu
 bool pkt_is_script_path(const char *path);
 
 /* `tcplab replay` for .pkt scripts (pkt_cli.c): argv[0] is "replay".
- * Returns the exit status. pkt_args_are_scripts() tells ui/cmd_replay.c
+ * Returns the exit status. pkt_args_are_scripts() tells ui/cli/cmd_replay.c
  * whether a command line is for it (a .pkt file, a folder of them, or a
  * --pkt-profile / --set option). */
 int pkt_cmd_replay(int argc, char **argv);

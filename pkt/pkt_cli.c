@@ -3,7 +3,7 @@
  * headless and say, per script, PASS, FAIL (with the diagnostics) or SKIP
  * (with the line and reason), then "N passed, N failed, N skipped".
  *
- * ui/cmd_replay.c hands over to pkt_cmd_replay() when its arguments are
+ * ui/cli/cmd_replay.c hands over to pkt_cmd_replay() when its arguments are
  * .pkt scripts or folders of them; the options are this command's own.
  * Every file is parsed before anything runs: one malformed script is
  * "file:line:col: message" and status 2.
@@ -152,7 +152,7 @@ static int collect(struct paths *p, const char *dir, int depth)
     return rc;
 }
 
-/* Does this command line name packetdrill scripts (for ui/cmd_replay.c)? */
+/* Does this command line name packetdrill scripts (for ui/cli/cmd_replay.c)? */
 bool pkt_args_are_scripts(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {

@@ -6,7 +6,7 @@
  * Parsing follows one pattern everywhere: check that the bytes we are about
  * to read are there, then read them, then check what they say. Each check
  * that fails has its own error code, so a dropped packet always carries a
- * precise reason (DESIGN.md: "every dropped packet with its reason"). The
+ * precise reason (docs/architecture.md: every dropped packet with its reason). The
  * parsers copy header fields into plain structs in host byte order and keep
  * pointers into the caller's buffer for the payload; nothing is allocated.
  *

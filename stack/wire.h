@@ -2,7 +2,7 @@
  * wire.h — IPv4, TCP and ICMP echo on the wire: parse untrusted bytes into
  * plain representation structs, and build packets back from them.
  *
- * This is the bottom of the data flow in DESIGN.md: every packet the stack
+ * This is the bottom of the data flow in docs/architecture.md: every packet the stack
  * receives goes through wire_ipv4_parse() and wire_tcp_parse() first, and
  * every packet it sends is made by wire_tcp_build(). Parsing never reads past
  * the buffer it is given and reports each kind of malformation as its own

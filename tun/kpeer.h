@@ -1,7 +1,7 @@
 /*
  * kpeer.h — the kernel peer: real Linux TCP sockets driven step by step.
  *
- * In DESIGN.md's data flow this is the "peer" box when a scenario runs with
+ * In docs/architecture.md's data flow this is the "peer" box when a scenario runs with
  * --tun: instead of a second tcplab stack, the other end is the kernel's own
  * TCP, reached through the TUN device (tun/tun_loop.h). The scenario runner
  * makes socket calls here exactly as it makes them on a stack (tcp.h), and

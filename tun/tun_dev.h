@@ -1,7 +1,7 @@
 /*
  * tun_dev.h — a Linux TUN device for the stack, configured over rtnetlink.
  *
- * In DESIGN.md's data flow this is the real wire under tun_loop.h: the kernel
+ * In docs/architecture.md's data flow this is the real wire under tun_loop.h: the kernel
  * sees a point-to-point-ish interface (default tl0) with its own address
  * (default 10.7.0.1/24); whatever it routes into that subnet comes out of the
  * device's file descriptor as a raw IPv4 packet (IFF_TUN | IFF_NO_PI), and

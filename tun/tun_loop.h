@@ -1,7 +1,7 @@
 /*
  * tun_loop.h — the real-time event loop: one tcplab stack on a TUN device.
  *
- * In DESIGN.md's data flow this is the "link" when it is real: packets the
+ * In docs/architecture.md's data flow this is the "link" when it is real: packets the
  * kernel routes to the stack's address come off the TUN device into
  * stack_input(); packets the stack sends go back into the device; timers
  * fire when stack_next_deadline() says. Time is CLOCK_MONOTONIC in

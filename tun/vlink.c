@@ -1,6 +1,6 @@
 /*
  * vlink.c — the virtual link: stacks joined in memory under a discrete-event
- * clock (tun/ in DESIGN.md, the simulation side).
+ * clock (tun/ in docs/architecture.md, the simulation side).
  *
  * A packet a stack sends is copied into the link, routed by its destination
  * IPv4 address, passed through the impairment rules and put in flight with a

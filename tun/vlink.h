@@ -2,7 +2,7 @@
  * vlink.h — the virtual link: stacks joined in memory under a discrete-event
  * clock, with deterministic impairments.
  *
- * This is the simulation side of tun/ in DESIGN.md. A `struct vlink` owns a
+ * This is the simulation side of tun/ in docs/architecture.md. A `struct vlink` owns a
  * virtual clock, a set of attached stacks (hosts, routed by IPv4 address) and
  * the packets in flight between them. vlink_step() jumps the clock straight
  * to the next thing that happens — a packet's arrival or a stack's timer — so

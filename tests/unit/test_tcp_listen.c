@@ -230,7 +230,7 @@ static void test_syn_received_rst_in_window_but_not_exact_gets_challenge_ack(voi
 
 /* The connection table keeps many connections apart: 300 clients to one
  * listener, each sending its own message, each answered on its own
- * connection (lookup by 4-tuple, DESIGN.md). */
+ * connection (lookup by 4-tuple, docs/architecture.md). */
 static void test_many_concurrent_connections_keep_their_data_apart(void **state)
 {
     enum { N = 300 };

@@ -7,7 +7,7 @@
  * handshake), sends one line, the server echoes it, the client closes first
  * and the server follows (four-way teardown), and the client's TIME_WAIT runs
  * out its 2*MSL — in virtual time, so instantly. Every event goes through the
- * same renderers as everywhere else (ui/trace.h).
+ * same renderers as everywhere else (ui/render/trace.h).
  */
 #include <errno.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * Wires the pieces together: net options (netopts.h) → TUN device, stack and
  * loop (tun_loop.h) → the little servers (services.h) → the event sinks
  * (text trace on stderr, JSON Lines, pcap, and with --ui the live view of
- * ui/live.h). Runs until SIGINT or SIGTERM, then removes the device.
+ * ui/tui/live.h). Runs until SIGINT or SIGTERM, then removes the device.
  */
 #include <errno.h>
 #include <poll.h>
@@ -18,7 +18,7 @@
 #include "live.h"
 #include "netopts.h"
 
-/* The live view is another module (ui/live.c). Until it exists the calls
+/* The live view is another module (ui/tui/live.c). Until it exists the calls
  * below are weak references that stay NULL and --ui says "not built yet".
  * Once it exists the references are ordinary ones, so the linker pulls
  * live.c's object out of the library (weak references alone would not). */

@@ -1,6 +1,6 @@
 /*
  * cmd_replay.c — `tcplab replay [--tun] [--update] [--seed N] FILE...`: run
- * scenarios headless as regression tests (DESIGN.md "Command line").
+ * scenarios headless as regression tests (docs/architecture.md).
  *
  * For each file: parse it (any error in any file: status 2, nothing runs),
  * run it (scenarios/scenario.h), check its expectations, and on the virtual
@@ -8,7 +8,7 @@
  * beside it (foo.tcps -> foo.trace). One line per scenario, PASS or FAIL with
  * a readable account, and a last line "N passed, N failed".
  *
- * The golden trace is the text trace of ui/trace.h with relative sequence
+ * The golden trace is the text trace of ui/render/trace.h with relative sequence
  * numbers and without times (docs/scenarios.md "Golden traces"); each step
  * starts with "== LINE: STATEMENT" so a difference points at the step.
  */

@@ -1,6 +1,6 @@
 /*
- * commands.h — the subcommands of the tcplab program (DESIGN.md "Command
- * line"). Each lives in its own ui/cmd_*.c; main.c only dispatches.
+ * commands.h — the subcommands of the tcplab program (docs/architecture.md).
+ * Each lives in its own ui/cli/cmd_*.c; main.c only dispatches.
  *
  * Every command returns the process exit status: 0 success, 1 the network
  * said no (refused, reset, timeout, failed replay), 2 bad usage or bad input.
@@ -14,11 +14,11 @@
 #define EXIT_NETWORK 1
 #define EXIT_USAGE   2
 
-int cmd_demo(int argc, char **argv);    /* ui/cmd_demo.c */
-int cmd_play(int argc, char **argv);    /* ui/cmd_play.c */
-int cmd_replay(int argc, char **argv);  /* ui/cmd_replay.c */
-int cmd_listen(int argc, char **argv);  /* ui/cmd_listen.c */
-int cmd_connect(int argc, char **argv); /* ui/cmd_connect.c */
+int cmd_demo(int argc, char **argv);    /* ui/cli/cmd_demo.c */
+int cmd_play(int argc, char **argv);    /* ui/cli/cmd_play.c */
+int cmd_replay(int argc, char **argv);  /* ui/cli/cmd_replay.c */
+int cmd_listen(int argc, char **argv);  /* ui/cli/cmd_listen.c */
+int cmd_connect(int argc, char **argv); /* ui/cli/cmd_connect.c */
 int cmd_quiz(int argc, char **argv);    /* ui/cli/cmd_quiz.c */
 int cmd_export(int argc, char **argv);  /* ui/cli/cmd_export.c */
 int cmd_lessons(int argc, char **argv); /* ui/cli/cmd_lessons.c */

@@ -1,6 +1,6 @@
 /*
  * netopts.h — the "net options" shared by `tcplab listen` and `tcplab
- * connect` (DESIGN.md "Command line"), and the event sinks they ask for.
+ * connect` (docs/architecture.md), and the event sinks they ask for.
  *
  *   --tun NAME  --kernel-addr A.B.C.D/N  --addr A.B.C.D  --mtu N
  *   --msl SECONDS  --syn-retries N  --pcap FILE  --trace FILE.jsonl  --quiet

@@ -1,5 +1,5 @@
 /*
- * source.h — where the commands get a timeline from (DESIGN.md data flow):
+ * source.h — where the commands get a timeline from (docs/architecture.md):
  * a scenario run once on the virtual link, or a packet capture
  * (capture.h). `tcplab play` and `tcplab export` share it, so a capture
  * plays, dumps and exports exactly like a lesson.

@@ -1,5 +1,5 @@
 /*
- * trace_json.c — the event stream as JSON Lines (DESIGN.md "Command line"):
+ * trace_json.c — the event stream as JSON Lines (docs/architecture.md):
  * one object per event, each with "t" (seconds, microsecond precision) and
  * "ev". This is the machine-readable trace written by --trace FILE.jsonl;
  * sequence numbers are absolute, so a reader can match it against a pcap.

@@ -1,6 +1,6 @@
 /*
  * trace_util.h — small pieces shared by the text and JSON renderers
- * (ui/trace_text.c, ui/trace_json.c). Not part of the public trace.h.
+ * (ui/render/trace_text.c, ui/render/trace_json.c). Not part of the public trace.h.
  */
 #ifndef TCPLAB_TRACE_UTIL_H
 #define TCPLAB_TRACE_UTIL_H

@@ -1,6 +1,6 @@
 /*
  * live.c — the live view of `tcplab listen --ui` (live.h): the terminal
- * side. ui/view_live.c keeps the events and draws; this file takes over the
+ * side. ui/tui/view_live.c keeps the events and draws; this file takes over the
  * terminal, reads keys when the TUN loop says stdin is readable, and
  * redraws at most about 30 times a second, only when something changed
  * (or once a second while timers are counting down).

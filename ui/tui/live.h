@@ -1,7 +1,7 @@
 /*
  * live.h — the live view of `tcplab listen --ui`: a connection table like
  * ss(8), the selected connection's ladder and the event log, updated as
- * connections come and go. The TUN event loop (ui/cmd_listen.c) owns the
+ * connections come and go. The TUN event loop (ui/cli/cmd_listen.c) owns the
  * stack and the poll loop; this module only draws and reads keys.
  */
 #ifndef TCPLAB_LIVE_H

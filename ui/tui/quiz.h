@@ -1,7 +1,7 @@
 /*
  * quiz.h — "predict the next segment": questions made from a recorded run.
  *
- * Data flow (DESIGN.md): scenario -> scn_run -> struct scn_timeline ->
+ * Data flow (docs/architecture.md): scenario -> scn_run -> struct scn_timeline ->
  * quiz_build() walks the timeline through the same ui_model the ladder is
  * drawn from (player.h), and before each step asks what that step will show:
  * the flags of the next segment, its ack (or seq) number, the state an

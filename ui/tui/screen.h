@@ -3,7 +3,7 @@
  * character (wide characters take two cells) and an attribute.
  *
  * Every view of the classroom UI draws into a `struct screen`, never into
- * ncurses. ui/term.c is the only file that copies a screen to the terminal;
+ * ncurses. ui/tui/term.c is the only file that copies a screen to the terminal;
  * headless mode (`tcplab play --dump-screen`) prints it as UTF-8 text, and
  * the unit tests inspect it in memory. Keeping drawing away from ncurses is
  * what makes layouts testable (docs/ui.md).

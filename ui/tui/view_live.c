@@ -5,7 +5,7 @@
  * selected connection (the same ladder view as `tcplab play`, fed with that
  * connection's events), and a log of the latest events.
  *
- * ui/live.c owns the terminal and feeds events here; this file keeps the
+ * ui/tui/live.c owns the terminal and feeds events here; this file keeps the
  * events (owned copies, bounded) and draws. It can be tested without a
  * terminal (tests/unit/test_ui_live.c).
  */

@@ -1,7 +1,7 @@
 /*
  * view_live.h — the state behind `tcplab listen --ui` (events kept, the
  * connection table, the selection) and its drawing into the screen model.
- * ui/live.c puts it on the terminal; tests drive it in memory.
+ * ui/tui/live.c puts it on the terminal; tests drive it in memory.
  */
 #ifndef TCPLAB_VIEW_LIVE_H
 #define TCPLAB_VIEW_LIVE_H
