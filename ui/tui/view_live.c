@@ -60,36 +60,17 @@ static bool event_conn(const struct ui_live_state *st, const struct tev *ev, str
     return t->rport != 0 && (!ev->host || !strcmp(ev->host, st->stack_name));
 }
 
-/* The ISN record of the stack's connection lport <-> raddr:rport. */
-static struct ui_live_isn *isn_of(struct ui_live_state *st, uint16_t lport, uint32_t raddr,
-                                  uint16_t rport)
-{
-    for (size_t i = 0; i < sizeof st->isn / sizeof st->isn[0]; i++)
-        if (st->isn[i].lport == lport && st->isn[i].rport == rport && st->isn[i].raddr == raddr)
-            return &st->isn[i];
-    struct ui_live_isn *n = &st->isn[st->isn_next++ % (sizeof st->isn / sizeof st->isn[0])];
-    *n = (struct ui_live_isn){.raddr = raddr, .lport = lport, .rport = rport};
-    return n;
-}
-
-/* A segment's seq and ack, relative to each side's ISN as the ladder shows
- * them (RFC 9293 §3.4: each direction numbers from its own ISN). */
+/* A segment's seq and ack, relative to each side's ISN by the rule every
+ * view shares (relseq.h): the events pane numbers like the ladder and the
+ * text trace. */
 static void seg_relative(struct ui_live_state *st, const struct tev *ev, uint32_t *seq,
                          uint32_t *ack)
 {
     const struct wire_tcp *t = &ev->u.seg.tcp;
-    bool out = ev->u.seg.dir == TEV_OUT;
-    struct ui_live_isn *c = out ? isn_of(st, t->sport, ev->u.seg.dst, t->dport)
-                                : isn_of(st, t->dport, ev->u.seg.src, t->sport);
-    uint32_t *mine = out ? &c->iss : &c->irs, *theirs = out ? &c->irs : &c->iss;
-    bool *have_mine = out ? &c->have_iss : &c->have_irs;
-    bool have_theirs = out ? c->have_irs : c->have_iss;
-    if ((t->flags & TCP_SYN) || !*have_mine) {
-        *mine = t->seq;
-        *have_mine = true;
-    }
-    *seq = t->seq - *mine;
-    *ack = have_theirs ? t->ack - *theirs : t->ack;
+    struct relseq_seg r;
+    relseq_observe(&st->seqs, ev->u.seg.src, t->sport, ev->u.seg.dst, t->dport, t, &r);
+    *seq = r.seq;
+    *ack = r.ack;
 }
 
 static void log_line(struct ui_live_state *st, const struct tev *ev)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "relseq.h"
 #include "tcp.h"
 #include "view.h"
 
@@ -43,14 +44,7 @@ struct ui_live_state {
     struct tev **sel_events;
     char log[UI_LIVE_LOG_LINES][UI_LIVE_LOG_LEN];     /* relative seq/ack (the default) */
     char log_abs[UI_LIVE_LOG_LINES][UI_LIVE_LOG_LEN]; /* the same lines, absolute (key a) */
-    /* Each connection's ISNs, learnt from its SYNs, for relative numbers. */
-    struct ui_live_isn {
-        uint32_t raddr;
-        uint16_t lport, rport;
-        uint32_t iss, irs; /* ours, theirs */
-        bool have_iss, have_irs;
-    } isn[64];
-    unsigned isn_next; /* round-robin replacement when full */
+    struct relseq_map seqs; /* each connection's ISNs (relseq.h), for relative numbers */
     size_t log_next, log_count;
     bool dirty;
 };
