@@ -157,6 +157,7 @@ static const struct key {
     {"keepidle", K_DUR, offsetof(struct stack_config, keepalive_idle_us), 0, "keepalive idle time"},
     {"keepintvl", K_DUR, offsetof(struct stack_config, keepalive_intvl_us), 0, "keepalive probe interval"},
     {"keepcnt", K_UINT, offsetof(struct stack_config, keepalive_probes), 255, "keepalive probes"},
+    {"init_cwnd", K_UINT, offsetof(struct stack_config, init_cwnd), 255, "initial congestion window, segments (RFC 5681 3.1, RFC 6928)"},
     {"tolerance", K_DUR, SIZE_MAX, 0, "timing tolerance of the runner (4ms)"},
 };
 
@@ -207,6 +208,10 @@ static int set_one(struct pkt_config *cfg, const char *k, const char *v, char *m
                 if (u < 64)
                     goto bad;
                 cfg->stack.mss = (uint16_t)u;
+            } else if (!strcmp(k, "init_cwnd")) {
+                if (u < 1)
+                    goto bad;
+                cfg->stack.init_cwnd = (uint8_t)u;
             } else if (!strcmp(k, "rcvbuf") || !strcmp(k, "sndbuf")) {
                 uint32_t x = (uint32_t)u;
                 memcpy(base + key->off, &x, sizeof x);
