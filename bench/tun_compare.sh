@@ -10,7 +10,10 @@
 #   ceil+off bench_tun_ceiling --vnet: IFF_VNET_HDR + TUNSETOFFLOAD(CSUM|TSO4),
 #            so the kernel hands over 64 KB GSO super-packets
 #   lwip     Debian's lwIP 2.1.3 on TUN (bench/lwip/bench_tun_lwip.c, raw API)
-#   tcplab   tcplab listen 9:discard 7:echo (defaults: window scaling, 4 MiB)
+#   tcplab   tcplab listen 9:discard 7:echo (defaults: window scaling, 4 MiB,
+#            TUN offloads on)
+#   plain    the same with --no-offload (1500-byte packets; its target is
+#            the plain ceiling)
 # Figures: bulk kernel -> server (MB/s, 10^6 bytes), echo (MB/s each way),
 # connect+close 16 in flight and 1 at a time (conn/s), stack -> kernel bulk
 # (`tcplab connect` sending into a kernel reader), and the server's CPU
@@ -31,8 +34,8 @@ if ! unshare --net true 2>/dev/null; then
     echo "tun_compare: needs root (unshare --net); skipped" >&2
     exit 0
 fi
-KINDS="veth ceiling ceil+off tcplab"
-[ -x "$B/bench/bench_tun_lwip" ] && KINDS="veth ceiling ceil+off lwip tcplab"
+KINDS="veth ceiling ceil+off tcplab plain"
+[ -x "$B/bench/bench_tun_lwip" ] && KINDS="veth ceiling ceil+off lwip tcplab plain"
 KINDS=${BENCH_KINDS:-$KINDS}
 OUT=$(mktemp -d /tmp/tcplab-bench-XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
@@ -79,8 +82,9 @@ lwip)
     $C1 "$B/bench/bench_tun_lwip" 2>/dev/null & P=$!
     i=0; until ip link show tl0 >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 250 ]; sleep 0.02; done
     ip addr add 10.7.0.1/24 dev tl0; ip link set tl0 up; sleep 0.2 ;;
-tcplab)
-    $C1 "$B/tcplab" listen --quiet 9:discard 7:echo & P=$!
+tcplab|plain)
+    [ $KIND = tcplab ] && OFF="" || OFF=--no-offload
+    $C1 "$B/tcplab" listen --quiet $OFF 9:discard 7:echo 2>/dev/null & P=$!
     wait_dev tl0 10.7.0.1 ;;
 esac
 [ -n "$P" ] && c0=$(cpu $P)
@@ -91,11 +95,11 @@ R16=$($C0 "$KC" conns $HOST 9 "$N" 16 | field)
 R1=$($C0 "$KC" conns $HOST 9 $((N / 2)) 1 | field)
 if [ -n "$P" ]; then kill $P; wait $P 2>/dev/null || true; fi
 if [ $KIND = veth ]; then kill $S1 $S2 $NS; wait 2>/dev/null || true; fi
-if [ $KIND = tcplab ]; then
+if [ $KIND = tcplab ] || [ $KIND = plain ]; then
     # the stack sends: tcplab connect's stdin into a kernel reader
     $C0 "$KC" recv 5001 > /tmp/tcplab-s2k.$$ & R=$!
     sleep 0.2
-    head -c "${MB}M" /dev/zero | $C1 "$B/tcplab" connect --quiet 10.7.0.1 5001 >/dev/null
+    head -c "${MB}M" /dev/zero | $C1 "$B/tcplab" connect --quiet $OFF 10.7.0.1 5001 >/dev/null
     wait $R
     S2K=$(field < /tmp/tcplab-s2k.$$); rm -f /tmp/tcplab-s2k.$$
 fi
@@ -123,25 +127,26 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) p
 echo "runs (kind bulk echo c16 c1 stack->kernel cpu-ms/MB):"
 sed 's/^/  /' "$OUT/runs"
 echo
-printf "%-30s %9s %9s %9s %9s %9s   %s\n" "median of $REPS" veth ceiling ceil+off lwip tcplab "tcplab ratios"
-row() { # TITLE COL [min]
+printf "%-30s %9s %9s %9s %9s %9s %9s   %s\n" "median of $REPS" veth ceiling ceil+off lwip tcplab plain "tcplab ratios (plain = --no-offload)"
+row() { # TITLE COL
     v=$(stat veth "$2" med) c=$(stat ceiling "$2" med) o=$(stat ceil+off "$2" med)
-    l=$(stat lwip "$2" med) t=$(stat tcplab "$2" med)
-    printf "%-30s %9s %9s %9s %9s %9s   vs veth %s  ceiling %s  ceil+off %s  lwip %s\n" "$1" "$v" "$c" "$o" "$l" "$t" \
-        "$(ratio "$t" "$v")" "$(ratio "$t" "$c")" "$(ratio "$t" "$o")" "$(ratio "$t" "$l")"
+    l=$(stat lwip "$2" med) t=$(stat tcplab "$2" med) p=$(stat plain "$2" med)
+    printf "%-30s %9s %9s %9s %9s %9s %9s   vs veth %s  ceil+off %s  lwip %s; plain vs ceiling %s\n" "$1" "$v" "$c" "$o" "$l" "$t" "$p" \
+        "$(ratio "$t" "$v")" "$(ratio "$t" "$o")" "$(ratio "$t" "$l")" "$(ratio "$p" "$c")"
 }
 row "bulk kernel->server, MB/s" 2
 row "echo, MB/s each way" 3
 row "connect+close 16 in flight/s" 4
-printf "%-30s %9s %9s %9s %9s %9s   (min run / median: %s)\n" "  smallest of the $REPS runs" \
+printf "%-30s %9s %9s %9s %9s %9s %9s   (tcplab min run / median: %s)\n" "  smallest of the $REPS runs" \
     "$(stat veth 4 min)" "$(stat ceiling 4 min)" "$(stat ceil+off 4 min)" "$(stat lwip 4 min)" \
-    "$(stat tcplab 4 min)" "$(ratio "$(stat tcplab 4 min)" "$(stat tcplab 4 med)")"
+    "$(stat tcplab 4 min)" "$(stat plain 4 min)" "$(ratio "$(stat tcplab 4 min)" "$(stat tcplab 4 med)")"
 row "connect+close 1 at a time/s" 5
-T=$(stat tcplab 6 med)
-printf "%-30s %9s %9s %9s %9s %9s   vs veth bulk %s  plain ceiling %s  ceil+off %s\n" \
-    "stack->kernel bulk, MB/s" - - - - "$T" "$(ratio "$T" "$(stat veth 2 med)")" \
-    "$(ratio "$T" "$(stat ceiling 2 med)")" "$(ratio "$T" "$(stat ceil+off 2 med)")"
+T=$(stat tcplab 6 med) PL=$(stat plain 6 med)
+printf "%-30s %9s %9s %9s %9s %9s %9s   vs veth bulk %s; plain vs plain ceiling %s\n" \
+    "stack->kernel bulk, MB/s" - - - - "$T" "$PL" "$(ratio "$T" "$(stat veth 2 med)")" \
+    "$(ratio "$PL" "$(stat ceiling 2 med)")"
 T=$(stat tcplab 7 med) L=$(stat lwip 7 med)
-printf "%-30s %9s %9s %9s %9s %9s   vs lwip %s (lower is better)\n" "server CPU ms per MB received" \
-    - "$(stat ceiling 7 med)" "$(stat ceil+off 7 med)" "$L" "$T" "$(ratio "$T" "$L")"
+printf "%-30s %9s %9s %9s %9s %9s %9s   vs lwip %s; plain vs lwip %s (lower is better)\n" "server CPU ms per MB received" \
+    - "$(stat ceiling 7 med)" "$(stat ceil+off 7 med)" "$L" "$T" "$(stat plain 7 med)" "$(ratio "$T" "$L")" \
+    "$(ratio "$(stat plain 7 med)" "$L")"
 echo "command: sudo BENCH_MB=$MB BENCH_CONNS=$N BENCH_REPS=$REPS bench/run tun_compare"

@@ -108,6 +108,13 @@ void tun_loop_config_defaults(struct tun_loop_config *cfg)
     cfg->stack.window_scaling = true;
     cfg->stack.rcvbuf = TUN_LOOP_DEFAULT_BUF;
     cfg->stack.sndbuf = TUN_LOOP_DEFAULT_BUF;
+    /* A hole in a 4 MiB window (the kernel drops what overflows the TUN
+     * device's queue) leaves up to a window of data out of order; the
+     * engine's 64 KiB per-connection default would drop it and recovery
+     * crawled (plain-packet echo stalled for minutes). The text sits in the
+     * receive buffer either way, so allow a buffer's worth per connection. */
+    cfg->stack.max_ooo_conn = TUN_LOOP_DEFAULT_BUF;
+    cfg->stack.max_ooo_total = 4 * TUN_LOOP_DEFAULT_BUF;
     cfg->kernel_state = true;
     cfg->kdiag_interval_us = 100000;
     cfg->watch_signals = true;
