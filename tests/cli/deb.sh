@@ -9,6 +9,11 @@ tcplab=$1
 build=$(cd "$(dirname "$tcplab")" && pwd)
 [ -f "$build/CPackConfig.cmake" ] || { echo "SKIP: no CPackConfig.cmake in $build"; exit 77; }
 command -v dpkg-deb >/dev/null || { echo "SKIP: no dpkg-deb (not Debian)"; exit 77; }
+# A sanitizer build is no package (and cpack of its binaries takes minutes).
+if grep -q '^TCPLAB_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null; then
+    echo "SKIP: an ASan/UBSan build tree is not packaged"
+    exit 77
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
