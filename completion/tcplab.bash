@@ -13,7 +13,7 @@ _tcplab()
     fi
     local tcplab=${words[0]}
     if [ "$cword" -eq 1 ]; then
-        COMPREPLY=($(compgen -W "lessons play replay listen connect quiz demo help --help --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "lessons play replay listen connect quiz export demo help --help --version" -- "$cur"))
         return
     fi
     cmd=${words[1]}
@@ -36,12 +36,12 @@ _tcplab()
         return
     fi
     case $cmd in
-    play | replay | quiz)
+    play | replay | quiz | export)
         compopt -o filenames 2>/dev/null
         COMPREPLY=($(compgen -W "$("$tcplab" lessons --names 2>/dev/null)" -- "$cur")
                    $(compgen -f -X '!*.tcps' -- "$cur") $(compgen -d -- "$cur"))
         ;;
-    help) COMPREPLY=($(compgen -W "lessons play replay listen connect quiz demo" -- "$cur")) ;;
+    help) COMPREPLY=($(compgen -W "lessons play replay listen connect quiz export demo" -- "$cur")) ;;
     listen) COMPREPLY=($(compgen -W "7:echo 9:discard 13:daytime 19:chargen 80:http" -- "$cur")) ;;
     esac
 }
