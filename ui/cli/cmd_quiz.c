@@ -7,16 +7,15 @@
  * quiz_answers_read + quiz_write_json. The same questions as
  * `tcplab play --quiz` asks, in the same order.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "lessons.h"
 #include "quiz.h"
+#include "source.h"
 
 struct quiz_args {
     const char *lang, *answers;
@@ -55,39 +54,21 @@ int cmd_quiz(int argc, char **argv)
     const char *answers = qa.answers;
     char found[4096];
     const char *path = ui_lesson_find(p.args[0], found, sizeof found) == 0 ? found : p.args[0];
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "tcplab quiz: %s is a directory: give one scenario file\n", path);
-        return EXIT_USAGE;
-    }
-    struct scn_error err;
-    memset(&err, 0, sizeof err);
-    struct scn *scn = scn_parse_file(path, &err);
-    if (!scn) {
-        scn_error_print(&err, stderr);
-        return EXIT_USAGE;
-    }
-    struct scn_run_opts ro = {0};
-    struct scn_result res;
-    memset(&res, 0, sizeof res);
     struct scn_timeline *tl = NULL;
-    int rc = scn_run(scn, &ro, &res, &tl);
-    if (rc < 0 || !tl) {
-        fprintf(stderr, "tcplab quiz: could not run %s: %s\n", path,
-                res.report ? res.report : strerror(-rc));
-        scn_result_free(&res);
-        scn_free(scn);
-        return EXIT_NETWORK;
-    }
+    int rc = ui_source_scenario("quiz", path, &tl, NULL);
+    if (rc != 0)
+        return rc;
     int status = 0;
     struct quiz qz;
     if (quiz_build(&qz, tl) < 0) {
         fprintf(stderr, "tcplab quiz: out of memory\n");
         status = EXIT_NETWORK;
     } else if (!answers) {
-        quiz_write_sheet(&qz, scn_title(scn, zh ? "zh" : "en"), zh, stdout);
+        const char *first = zh ? tl->title_zh : tl->title_en, *other = zh ? tl->title_en : tl->title_zh;
+        quiz_write_sheet(&qz, first ? first : other ? other : path, zh, stdout);
     } else {
         struct quiz_answers a;
+        struct scn_error err;
         memset(&err, 0, sizeof err);
         if (quiz_answers_read(&qz, answers, &a, &err) < 0) {
             scn_error_print(&err, stderr);
@@ -100,7 +81,5 @@ int cmd_quiz(int argc, char **argv)
     }
     quiz_free(&qz);
     scn_timeline_free(tl);
-    scn_result_free(&res);
-    scn_free(scn);
     return status;
 }
