@@ -163,6 +163,31 @@ static bool tcp_cookie_expected(const struct stack *s, const struct tcp_conn *l)
 
 /* The ACK of a cookie SYN,ACK: check the cookie, then make the connection
  * the SYN would have made (SYN_RECEIVED) and let the ACK complete it. */
+
+/* A connection for a SYN (or a cookie's ACK) that a listener admits: within the
+ * connection limit, hashed under its 4-tuple, holding the port, and a child of l.
+ * NULL when the limit or memory says no (the limit's drop is counted and emitted). */
+static struct tcp_conn *tcp_listen_new_child(struct stack *s, struct tcp_conn *l,
+                                             const struct tcp_seg *seg,
+                                             const struct tcp_tuple *tuple)
+{
+    if (!tcp_limit_conn_ok(s)) {
+        tcp_drop_seg(s, l, seg, TCP_DROP_CONN_LIMIT);
+        return NULL;
+    }
+    struct tcp_conn *c = conn_new(s);
+    if (!c)
+        return NULL;
+    c->tuple = *tuple;
+    if (conn_hash_insert(s, c) < 0) {
+        conn_destroy(c);
+        return NULL;
+    }
+    port_ref(s, c);
+    tcp_child_of_listener(c, l);
+    return c;
+}
+
 static void tcp_in_cookie_ack(struct stack *s, struct tcp_conn *l, const struct tcp_seg *seg,
                               const struct tcp_tuple *tuple)
 {
@@ -176,20 +201,9 @@ static void tcp_in_cookie_ack(struct stack *s, struct tcp_conn *l, const struct 
         tcp_drop_seg(s, l, seg, TCP_DROP_BACKLOG_FULL);
         return;
     }
-    if (!tcp_limit_conn_ok(s)) {
-        tcp_drop_seg(s, l, seg, TCP_DROP_CONN_LIMIT);
-        return;
-    }
-    struct tcp_conn *c = conn_new(s);
+    struct tcp_conn *c = tcp_listen_new_child(s, l, seg, tuple);
     if (!c)
         return;
-    c->tuple = *tuple;
-    if (conn_hash_insert(s, c) < 0) {
-        conn_destroy(c);
-        return;
-    }
-    port_ref(s, c);
-    tcp_child_of_listener(c, l);
     s->stats.cookies_ok++;
     c->irs = seg->seq - 1;
     c->rcv_nxt = seg->seq;
@@ -259,20 +273,9 @@ static void tcp_in_listen(struct stack *s, struct tcp_conn *l, const struct tcp_
         tcp_drop_seg(s, l, seg, TCP_DROP_BACKLOG_FULL);
         return;
     }
-    if (!tcp_limit_conn_ok(s)) {
-        tcp_drop_seg(s, l, seg, TCP_DROP_CONN_LIMIT);
-        return;
-    }
-    struct tcp_conn *c = conn_new(s);
+    struct tcp_conn *c = tcp_listen_new_child(s, l, seg, tuple);
     if (!c)
         return;
-    c->tuple = *tuple;
-    if (conn_hash_insert(s, c) < 0) {
-        conn_destroy(c);
-        return;
-    }
-    port_ref(s, c);
-    tcp_child_of_listener(c, l);
 
     /* "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be
      * selected and a SYN segment sent of the form
