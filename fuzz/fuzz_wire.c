@@ -90,6 +90,11 @@ static void check_tcp_round_trip(const struct wire_ipv4 *ip, const struct wire_t
     CHECK(again.opts.has_ts == in->opts.has_ts);
     CHECK(!in->opts.has_ts ||
           (again.opts.ts_val == in->opts.ts_val && again.opts.ts_ecr == in->opts.ts_ecr));
+    /* SACK blocks that did not fit beside the other options are cut from the end. */
+    CHECK(again.opts.n_sack == copy.opts.n_sack && copy.opts.n_sack <= in->opts.n_sack);
+    for (unsigned k = 0; k < again.opts.n_sack; k++)
+        CHECK(again.opts.sack[k].left == in->opts.sack[k].left &&
+              again.opts.sack[k].right == in->opts.sack[k].right);
     CHECK(again.payload_len == in->payload_len);
     CHECK(in->payload_len == 0 || memcmp(again.payload, in->payload, in->payload_len) == 0);
     CHECK(ref_checksum(out, 20, 0) == 0);

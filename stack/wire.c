@@ -257,8 +257,28 @@ enum tcp_opt_kind {
     OPT_MSS = 2,       /* maximum segment size, length 4 (RFC 9293 §3.7.1) */
     OPT_WSCALE = 3,    /* window scale, length 3 (RFC 7323 §2) */
     OPT_SACK_PERM = 4, /* SACK permitted, length 2 (RFC 2018 §2) */
+    OPT_SACK = 5,      /* SACK blocks, length 2 + 8n, n >= 1 (RFC 2018 §3) */
     OPT_TS = 8,        /* timestamps, length 10 (RFC 7323 §3) */
 };
+
+/* RFC 2018 §3: a SACK option is kind 5, length 2 + 8n, each block two
+ * 32-bit edges. A length that is not 2 + 8n with n >= 1 is malformed. A second
+ * kind-5 option in one header is odd but fits (4 + 8n <= 40 still means at most
+ * 4 blocks in all); its blocks are appended. More than 4 cannot fit in 40 bytes,
+ * so the guard below is only a guard. */
+static int parse_sack_blocks(const uint8_t *v, size_t olen, struct wire_tcp_opts *o)
+{
+    if (olen < 10 || (olen - 2) % 8 != 0)
+        return WIRE_ERR_BAD_OPTION_LENGTH;
+    for (size_t k = 0; k < (olen - 2) / 8; k++) {
+        if (o->n_sack == WIRE_SACK_MAX_BLOCKS)
+            return WIRE_ERR_BAD_OPTION_LENGTH;
+        o->sack[o->n_sack].left = get32(v + 8 * k);
+        o->sack[o->n_sack].right = get32(v + 8 * k + 4);
+        o->n_sack++;
+    }
+    return WIRE_OK;
+}
 
 /* Walk the option list. Every option other than EOL and NOP has a length
  * byte that counts the kind and length bytes too, so a length below 2 would
@@ -301,6 +321,12 @@ static int parse_options(const uint8_t *p, size_t len, struct wire_tcp_opts *o)
                 return WIRE_ERR_BAD_OPTION_LENGTH;
             o->sack_permitted = true;
             break;
+        case OPT_SACK: {
+            int err = parse_sack_blocks(v, olen, o);
+            if (err)
+                return err;
+            break;
+        }
         case OPT_TS:
             if (olen != 10)
                 return WIRE_ERR_BAD_OPTION_LENGTH;
@@ -353,10 +379,36 @@ int wire_tcp_parse(const struct wire_ipv4 *ip, struct wire_tcp *out)
     return WIRE_OK;
 }
 
+/* NOP, NOP, then kind 5 with as many of o->n_sack blocks as fit in `room`
+ * bytes, as Linux aligns them. The blocks that do not fit are the last ones
+ * (the oldest: RFC 2018 §4 puts the most recent first); n_sack is cut to
+ * what was written. Returns the bytes written. */
+static size_t build_sack_blocks(uint8_t *p, size_t room, struct wire_tcp_opts *o)
+{
+    size_t fit = room >= 4 ? (room - 4) / 8 : 0;
+    if (o->n_sack > fit)
+        o->n_sack = (uint8_t)fit;
+    if (o->n_sack > WIRE_SACK_MAX_BLOCKS)
+        o->n_sack = WIRE_SACK_MAX_BLOCKS;
+    if (o->n_sack == 0)
+        return 0;
+    size_t n = 0;
+    p[n++] = OPT_NOP;
+    p[n++] = OPT_NOP;
+    p[n++] = OPT_SACK;
+    p[n++] = (uint8_t)(2 + 8 * o->n_sack);
+    for (size_t k = 0; k < o->n_sack; k++) {
+        put32(p + n, o->sack[k].left);
+        put32(p + n + 4, o->sack[k].right);
+        n += 8;
+    }
+    return n;
+}
+
 /* Options in the order Linux sends them on a SYN (MSS, SACK-permitted,
  * timestamps, window scale), each aligned the way RFC 7323 Appendix A
  * suggests, so captures look familiar. Returns the length, a multiple of 4. */
-static size_t build_options(uint8_t *p, const struct wire_tcp_opts *o)
+static size_t build_options(uint8_t *p, struct wire_tcp_opts *o)
 {
     size_t n = 0;
     if (o->has_mss) {
@@ -390,6 +442,7 @@ static size_t build_options(uint8_t *p, const struct wire_tcp_opts *o)
         p[n++] = 3;
         p[n++] = o->wscale;
     }
+    n += build_sack_blocks(p + n, WIRE_TCP_MAX_OPT_LEN - n, o);
     while (n % 4)
         p[n++] = OPT_NOP;
     return n;

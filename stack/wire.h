@@ -46,6 +46,8 @@ const char *wire_err_name(int err);
 #define WIRE_IPV4_HDR_LEN 20
 #define WIRE_TCP_HDR_LEN 20
 #define WIRE_TCP_MAX_OPT_LEN 40
+/* At most 4 SACK blocks fit in 40 option bytes (RFC 2018 §3: 2 + 8n <= 40). */
+#define WIRE_SACK_MAX_BLOCKS 4
 
 /* TCP header flag bits (RFC 9293 §3.1). */
 #define TCP_FIN 0x01
@@ -71,6 +73,12 @@ struct wire_ipv4 {
     size_t payload_len;   /* total_len - ihl */
 };
 
+/* One SACK block (RFC 2018 §3): the receiver holds [left, right), sequence
+ * numbers of the sender's space; right is the first byte *not* held. */
+struct wire_sack_block {
+    uint32_t left, right;
+};
+
 /* TCP options this stack understands (RFC 9293 §3.2, RFC 7323, RFC 2018). */
 struct wire_tcp_opts {
     bool has_mss;          /* MSS option present (kind 2) */
@@ -80,6 +88,8 @@ struct wire_tcp_opts {
     bool sack_permitted;   /* SACK-permitted present (kind 4) */
     bool has_ts;           /* timestamps present (kind 8) */
     uint32_t ts_val, ts_ecr;
+    uint8_t n_sack;        /* SACK blocks (kind 5), 0..4, in the order sent */
+    struct wire_sack_block sack[WIRE_SACK_MAX_BLOCKS];
     uint8_t n_unknown;     /* unknown options skipped (well-formed) */
 };
 
@@ -122,8 +132,11 @@ int wire_tcp_parse(const struct wire_ipv4 *ip, struct wire_tcp *out);
 int wire_icmp_echo_parse(const struct wire_ipv4 *ip, struct wire_icmp_echo *out);
 
 /* Build a whole IPv4+TCP packet into buf. The options to emit are those set in
- * tcp->opts (MSS, window scale, SACK-permitted, timestamps, padded with NOPs
- * to a multiple of 4); tcp->data_off and tcp->checksum are computed and
+ * tcp->opts (MSS, window scale, SACK-permitted, timestamps, SACK blocks,
+ * padded with NOPs to a multiple of 4); SACK blocks that do not fit in the
+ * 40 option bytes left by the others are cut from the end (so the first,
+ * most recent block is kept; RFC 2018 §4) and tcp->opts.n_sack says how many
+ * were sent. tcp->data_off and tcp->checksum are computed and
  * written back. ttl 64, DF set, the given IP id. Returns the packet length,
  * or 0 if `cap` is too small. */
 size_t wire_tcp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint16_t ip_id,

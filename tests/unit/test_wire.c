@@ -580,16 +580,167 @@ static void test_known_options_with_wrong_length_are_bad_option_length(void **st
 
 static void test_unknown_options_are_skipped_by_their_length(void **state)
 {
-    /* kind 30 (MPTCP) with 6 bytes, kind 5 (SACK blocks) with 10, then MSS. */
-    const uint8_t opts[] = {30, 6, 0xff, 0xff, 0xff, 0xff, 5, 10, 0, 0, 0,
-                            1,  0, 0,    0,    2,    2,    4, 2,  0, 1, 1};
+    /* kind 30 (MPTCP) with 6 bytes, kind 99 with 10, then MSS. */
+    const uint8_t opts[] = {30, 6, 0xff, 0xff, 0xff, 0xff, 99, 10, 0, 0, 0,
+                            1,  0, 0,    0,    2,    2,    4,  2,  0, 1, 1};
     uint8_t padded[24] = {0};
     memcpy(padded, opts, sizeof opts);
     struct wire_tcp tcp;
     assert_int_equal(parse_options_of(padded, sizeof padded, &tcp), WIRE_OK);
     assert_int_equal(tcp.opts.n_unknown, 2);
+    assert_int_equal(tcp.opts.n_sack, 0);
     assert_true(tcp.opts.has_mss);
     assert_int_equal(tcp.opts.mss, 512);
+}
+
+/* ---- SACK blocks (RFC 2018 §3) -------------------------------------------------- */
+
+/* NOP NOP kind 5 length 2+8n, then n (left, right) pairs, big-endian. */
+static size_t sack_option(uint8_t *p, const uint32_t (*edges)[2], size_t n)
+{
+    size_t k = 0;
+    p[k++] = 1;
+    p[k++] = 1;
+    p[k++] = 5;
+    p[k++] = (uint8_t)(2 + 8 * n);
+    for (size_t i = 0; i < n; i++)
+        for (size_t e = 0; e < 2; e++) {
+            p[k++] = (uint8_t)(edges[i][e] >> 24);
+            p[k++] = (uint8_t)(edges[i][e] >> 16);
+            p[k++] = (uint8_t)(edges[i][e] >> 8);
+            p[k++] = (uint8_t)edges[i][e];
+        }
+    return k;
+}
+
+static const uint32_t sack_edges[4][2] = {
+    {0x00001001u, 0x00001801u}, {0x00002001u, 0x00002401u},
+    {0xfffffff0u, 0x00000010u}, {0x80000000u, 0x80000001u}};
+
+static void test_rfc2018_sack_blocks_parse_one_to_four_in_order(void **state)
+{
+    for (size_t n = 1; n <= 4; n++) {
+        uint8_t opts[40];
+        size_t len = sack_option(opts, sack_edges, n);
+        struct wire_tcp tcp;
+        assert_int_equal(parse_options_of(opts, len, &tcp), WIRE_OK);
+        assert_int_equal(tcp.opts.n_sack, n);
+        assert_int_equal(tcp.opts.n_unknown, 0);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(tcp.opts.sack[i].left, sack_edges[i][0]);
+            assert_int_equal(tcp.opts.sack[i].right, sack_edges[i][1]);
+        }
+    }
+}
+
+static void test_rfc2018_sack_blocks_beside_timestamps_parse(void **state)
+{
+    /* NOP NOP TS(10) then NOP NOP SACK with 3 blocks: 12 + 28 = 40 bytes, the
+     * most a segment with timestamps can carry (Linux sends this shape). */
+    uint8_t opts[40] = {1, 1, 8, 10, 0, 0, 0, 7, 0, 0, 0, 9};
+    size_t len = 12 + sack_option(opts + 12, sack_edges, 3);
+    assert_int_equal(len, 40);
+    struct wire_tcp tcp;
+    assert_int_equal(parse_options_of(opts, len, &tcp), WIRE_OK);
+    assert_true(tcp.opts.has_ts);
+    assert_int_equal(tcp.opts.ts_val, 7);
+    assert_int_equal(tcp.opts.n_sack, 3);
+    assert_int_equal(tcp.opts.sack[2].left, 0xfffffff0u);
+    assert_int_equal(tcp.opts.sack[2].right, 0x10u);
+}
+
+/* Lengths other than 2 + 8n (n >= 1) are malformed, as any known option of
+ * the wrong length is: 2 (no block), 3..9, 11, 17, 26 ... */
+static void test_rfc2018_sack_length_not_2_plus_8n_is_bad_option_length(void **state)
+{
+    static const uint8_t bad_lengths[] = {2, 3, 6, 9, 11, 17, 19, 25, 33, 35};
+    for (size_t i = 0; i < sizeof bad_lengths; i++) {
+        uint8_t opts[40];
+        memset(opts, 0, sizeof opts);
+        opts[0] = 5;
+        opts[1] = bad_lengths[i];
+        size_t len = (bad_lengths[i] + 3u) & ~3u;
+        struct wire_tcp tcp;
+        assert_int_equal(parse_options_of(opts, len, &tcp), WIRE_ERR_BAD_OPTION_LENGTH);
+    }
+}
+
+static void test_rfc2018_sack_running_past_the_header_is_bad_option_length(void **state)
+{
+    uint8_t opts[12];
+    sack_option(opts, sack_edges, 1); /* 12 bytes; claim 2 blocks (18) */
+    opts[3] = 18;
+    struct wire_tcp tcp;
+    assert_int_equal(parse_options_of(opts, sizeof opts, &tcp), WIRE_ERR_BAD_OPTION_LENGTH);
+}
+
+/* Five blocks cannot be encoded: one option would be 42 bytes, two options
+ * need 4 + 40. A kind-5 length of 42 runs past the header; two options with
+ * 4 blocks in all (the most that fit) parse as four blocks in order. */
+static void test_rfc2018_more_than_four_sack_blocks_cannot_be_parsed(void **state)
+{
+    uint8_t opts[40] = {5, 42};
+    struct wire_tcp tcp;
+    assert_int_equal(parse_options_of(opts, sizeof opts, &tcp), WIRE_ERR_BAD_OPTION_LENGTH);
+
+    size_t len = sack_option(opts, sack_edges, 2);
+    len += sack_option(opts + len, sack_edges + 2, 2);
+    assert_int_equal(len, 40);
+    assert_int_equal(parse_options_of(opts, len, &tcp), WIRE_OK);
+    assert_int_equal(tcp.opts.n_sack, 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(tcp.opts.sack[i].left, sack_edges[i][0]);
+}
+
+static void test_rfc2018_build_writes_nop_nop_and_sack_blocks(void **state)
+{
+    uint8_t buf[100];
+    struct wire_tcp tcp = {.sport = 1, .dport = 2, .seq = 3, .ack = 0x1001, .flags = TCP_ACK};
+    tcp.opts.n_sack = 2;
+    for (size_t i = 0; i < 2; i++) {
+        tcp.opts.sack[i].left = sack_edges[i][0];
+        tcp.opts.sack[i].right = sack_edges[i][1];
+    }
+    size_t n = wire_tcp_build(buf, sizeof buf, A_CLIENT, A_SERVER, 0, &tcp, NULL, 0);
+    assert_int_equal(n, 40 + 20);
+    uint8_t want[20];
+    assert_int_equal(sack_option(want, sack_edges, 2), 20);
+    assert_memory_equal(buf + 40, want, 20);
+    assert_int_equal(tcp.data_off, 40);
+}
+
+/* With timestamps only 3 blocks fit; with MSS, window scale, SACK-permitted
+ * and timestamps (a SYN's 20 bytes) only 2. The first (most recent) are kept. */
+static void test_rfc2018_build_cuts_the_oldest_blocks_that_do_not_fit(void **state)
+{
+    static const struct {
+        bool ts, syn_opts;
+        uint8_t want;
+    } cases[] = {{false, false, 4}, {true, false, 3}, {true, true, 2}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        uint8_t buf[100];
+        struct wire_tcp in = {.sport = 1, .dport = 2, .ack = 5, .flags = TCP_ACK};
+        in.opts.has_ts = cases[c].ts;
+        in.opts.has_mss = in.opts.has_wscale = in.opts.sack_permitted = cases[c].syn_opts;
+        in.opts.n_sack = 4;
+        for (size_t i = 0; i < 4; i++) {
+            in.opts.sack[i].left = sack_edges[i][0];
+            in.opts.sack[i].right = sack_edges[i][1];
+        }
+        size_t n = wire_tcp_build(buf, sizeof buf, A_CLIENT, A_SERVER, 0, &in, NULL, 0);
+        assert_int_not_equal(n, 0);
+        assert_true(in.data_off <= 60);
+        assert_int_equal(in.opts.n_sack, cases[c].want);
+        struct wire_ipv4 ip;
+        struct wire_tcp out;
+        assert_int_equal(parse_both(buf, n, &ip, &out), WIRE_OK);
+        assert_int_equal(out.opts.n_sack, cases[c].want);
+        for (size_t i = 0; i < cases[c].want; i++) {
+            assert_int_equal(out.opts.sack[i].left, sack_edges[i][0]);
+            assert_int_equal(out.opts.sack[i].right, sack_edges[i][1]);
+        }
+        assert_int_equal(out.opts.has_ts, cases[c].ts);
+    }
 }
 
 static void test_end_of_option_list_stops_parsing(void **state)
@@ -885,6 +1036,13 @@ int main(void)
         cmocka_unit_test(test_option_kind_in_last_byte_without_length_is_bad_option_length),
         cmocka_unit_test(test_known_options_with_wrong_length_are_bad_option_length),
         cmocka_unit_test(test_unknown_options_are_skipped_by_their_length),
+        cmocka_unit_test(test_rfc2018_sack_blocks_parse_one_to_four_in_order),
+        cmocka_unit_test(test_rfc2018_sack_blocks_beside_timestamps_parse),
+        cmocka_unit_test(test_rfc2018_sack_length_not_2_plus_8n_is_bad_option_length),
+        cmocka_unit_test(test_rfc2018_sack_running_past_the_header_is_bad_option_length),
+        cmocka_unit_test(test_rfc2018_more_than_four_sack_blocks_cannot_be_parsed),
+        cmocka_unit_test(test_rfc2018_build_writes_nop_nop_and_sack_blocks),
+        cmocka_unit_test(test_rfc2018_build_cuts_the_oldest_blocks_that_do_not_fit),
         cmocka_unit_test(test_end_of_option_list_stops_parsing),
         cmocka_unit_test(test_every_error_has_its_own_code_and_name),
         cmocka_unit_test(test_every_truncation_of_a_valid_packet_is_rejected_safely),

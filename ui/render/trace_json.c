@@ -139,7 +139,7 @@ static void jb_tcp(struct jbuf *j, uint32_t src, uint32_t dst, const struct wire
     jb_printf(j, ",\"seq\":%" PRIu32 ",\"ack\":%" PRIu32 ",\"len\":%zu,\"win\":%u", tcp->seq,
               tcp->ack, tcp->payload_len, tcp->win);
     const struct wire_tcp_opts *o = &tcp->opts;
-    if (!(o->has_mss || o->has_wscale || o->sack_permitted || o->has_ts))
+    if (!(o->has_mss || o->has_wscale || o->sack_permitted || o->has_ts || o->n_sack))
         return;
     const char *sep = "";
     jb_printf(j, ",\"opts\":{");
@@ -155,8 +155,18 @@ static void jb_tcp(struct jbuf *j, uint32_t src, uint32_t dst, const struct wire
         jb_printf(j, "%s\"sackok\":true", sep);
         sep = ",";
     }
-    if (o->has_ts)
+    if (o->has_ts) {
         jb_printf(j, "%s\"ts\":[%" PRIu32 ",%" PRIu32 "]", sep, o->ts_val, o->ts_ecr);
+        sep = ",";
+    }
+    if (o->n_sack) {
+        /* absolute sequence numbers, like seq and ack */
+        jb_printf(j, "%s\"sack\":[", sep);
+        for (unsigned k = 0; k < o->n_sack; k++)
+            jb_printf(j, "%s[%" PRIu32 ",%" PRIu32 "]", k ? "," : "", o->sack[k].left,
+                      o->sack[k].right);
+        jb_printf(j, "]");
+    }
     jb_printf(j, "}");
 }
 

@@ -179,7 +179,8 @@ static void put_segment_body(struct line *l, struct trace_text *t, uint32_t src,
         line_printf(l, ", ack %" PRIu32, ack);
     line_printf(l, ", win %u", tcp->win);
     const struct wire_tcp_opts *o = &tcp->opts;
-    if (o->has_mss || o->has_wscale || o->sack_permitted || o->has_ts || o->n_unknown) {
+    if (o->has_mss || o->has_wscale || o->sack_permitted || o->has_ts || o->n_sack ||
+        o->n_unknown) {
         const char *sep = "";
         line_printf(l, ", options [");
         if (o->has_mss) {
@@ -196,6 +197,16 @@ static void put_segment_body(struct line *l, struct trace_text *t, uint32_t src,
         }
         if (o->has_wscale) {
             line_printf(l, "%swscale %u", sep, o->wscale);
+            sep = ",";
+        }
+        if (o->n_sack) {
+            /* tcpdump's "sack N {l:r}{l:r}", relative like the ack: the
+             * blocks are in the same (the other side's) sequence space. */
+            uint32_t base = tcp->ack - ack;
+            line_printf(l, "%ssack %u ", sep, o->n_sack);
+            for (unsigned k = 0; k < o->n_sack; k++)
+                line_printf(l, "{%" PRIu32 ":%" PRIu32 "}", o->sack[k].left - base,
+                            o->sack[k].right - base);
             sep = ",";
         }
         if (o->n_unknown)
