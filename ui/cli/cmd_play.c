@@ -25,9 +25,11 @@
 #include "pkt.h"
 #include "player.h"
 #include "quiz.h"
+#include "scn_internal.h" /* the file's own seed, for the trace's start record */
 #include "screen.h"
 #include "source.h"
 #include "term.h"
+#include "timeline_out.h"
 #include "tun_dev.h"
 #include "view.h"
 
@@ -39,6 +41,8 @@ struct play_args {
     const char *lang; /* --lang, or NULL: from the locale */
     const char *path;
     const char *conn; /* --conn: which connection of a capture */
+    const char *pcap, *trace; /* --pcap, --trace: the run written out */
+    bool files_only;          /* --pcap/--trace without a terminal: no UI */
 };
 
 /* --size WxH */
@@ -90,6 +94,10 @@ static const struct cli_opt play_opts[] = {
     CLI_FLAG("time", 0, struct play_args, time_true,
              "start with the time-true ladder (key t): time runs down"),
     CLI_CUSTOM("size", 0, "WxH", parse_size, "screen size for --dump-screen (100x30)"),
+    CLI_OUTPUT("pcap", 0, struct play_args, pcap, "FILE",
+               "also write the run's packets, narration as pcapng comments ('-': stdout)"),
+    CLI_OUTPUT("trace", 0, struct play_args, trace, "FILE",
+               "also write the run's events as JSON Lines ('-': stdout)"),
     CLI_STRING("conn", 0, struct play_args, conn, "FILTER",
                "a capture's connection: N from the list, PORT, ADDR[:PORT] or "
                "ADDR:PORT-ADDR:PORT (default: the only one, or ask)"),
@@ -99,12 +107,14 @@ static const struct cli_opt play_opts[] = {
 const struct cli_command play_command = {
     .name = "play",
     .synopsis = "[--tun] [--lang en|zh] [--speed X] [--ascii] [--quiz] [--dump-screen N "
-                "[--size WxH]] [--time] [--conn FILTER] SCENARIO",
+                "[--size WxH]] [--time] [--pcap FILE] [--trace FILE] [--conn FILTER] SCENARIO",
     .summary = "Animate a scenario in the terminal: the ladder of segments, each side's state,\n"
                "timers, socket calls and the narration. SCENARIO is a .tcps file, a lesson\n"
                "by number or name ('tcplab play 4', 'tcplab play teardown'; 'tcplab lessons'\n"
                "lists them), a packetdrill .pkt script, or a pcap/pcapng capture (tcpdump -w,\n"
-               "Wireshark: one TCP connection, states inferred).",
+               "Wireshark: one TCP connection, states inferred). With --pcap or --trace and\n"
+               "no terminal (or no --dump-screen), the run is only written out:\n"
+               "'tcplab play 2 --pcap - | tshark -r - -T fields -e frame.comment'.",
     .groups = {{NULL, play_opts}},
     .min_args = 1,
     .max_args = 1,
@@ -127,6 +137,20 @@ static int parse_args(int argc, char **argv, struct play_args *a)
         return r == CLI_EXIT0 ? 1 : -1;
     a->path = p.args[0];
     a->zh = a->lang ? !strcmp(a->lang, "zh") : ui_locale_is_zh();
+    if (cli_is_stdout(a->pcap) && cli_is_stdout(a->trace)) {
+        cli_usage_error(&play_command, "--pcap and --trace cannot both write to standard "
+                                       "output ('-')");
+        return -1;
+    }
+    if (a->dump_steps >= 0 && (cli_is_stdout(a->pcap) || cli_is_stdout(a->trace))) {
+        cli_usage_error(&play_command, "--dump-screen prints the screen on standard output: "
+                                       "give --pcap/--trace a file name, not '-'");
+        return -1;
+    }
+    /* Written out only: a pipe, a script, or output on stdout. */
+    a->files_only = (a->pcap || a->trace) && a->dump_steps < 0 &&
+                    (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO) || cli_is_stdout(a->pcap) ||
+                     cli_is_stdout(a->trace));
     return 0;
 }
 
@@ -461,7 +485,7 @@ static int play_load_pkt(const struct play_args *a, struct scn_timeline **tl,
         *tl = NULL;
         return pr.verdict == PKT_SKIP ? EXIT_USAGE : EXIT_NETWORK;
     }
-    if (a->dump_steps < 0 && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+    if (a->dump_steps < 0 && !a->files_only && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
         fprintf(stderr, "tcplab play: not a terminal: the interactive UI needs one (use "
                         "--dump-screen N for text output)\n");
         pkt_result_free(&pr);
@@ -510,9 +534,17 @@ int cmd_play(int argc, char **argv)
     struct scn_result res;
     memset(&res, 0, sizeof res);
     struct scn_timeline *tl = NULL;
+    uint64_t wall_t0 = 0;
     bool capture = cap_is_capture(a.path);
     if (a.conn && !capture) {
         fprintf(stderr, "tcplab play: --conn is for a capture (pcap / pcapng); %s is not one\n",
+                a.path);
+        return EXIT_USAGE;
+    }
+    if (capture && (a.pcap || a.trace)) {
+        fprintf(stderr,
+                "tcplab play: %s is a capture already: --pcap and --trace write a "
+                "run of a scenario or a .pkt script\n",
                 a.path);
         return EXIT_USAGE;
     }
@@ -559,7 +591,7 @@ int cmd_play(int argc, char **argv)
         return EXIT_USAGE;
     }
     /* Before the scenario runs (with --tun it creates a device). */
-    if (a.dump_steps < 0 && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+    if (a.dump_steps < 0 && !a.files_only && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
         fprintf(stderr, "tcplab play: not a terminal: the interactive UI needs one (use "
                         "--dump-screen N for text output)\n");
         scn_free(scn);
@@ -572,6 +604,7 @@ int cmd_play(int argc, char **argv)
     if (a.tun)
         tun_netns_fresh();
     struct scn_run_opts ro = {.tun = a.tun};
+    wall_t0 = timeline_out_wall_now();
     int rc = scn_run(scn, &ro, &res, &tl);
     if (rc < 0 || !tl) {
         fprintf(stderr, "tcplab play: could not run %s: %s\n", a.path,
@@ -582,6 +615,24 @@ int cmd_play(int argc, char **argv)
     }
 
 play:;
+    if (a.pcap || a.trace) {
+        struct timeline_out to = {.trace_path = a.trace,
+                                  .pcap_path = a.pcap,
+                                  .zh = a.zh,
+                                  .source = "play",
+                                  .scenario = a.path,
+                                  .seed = scn ? scn->seed : 0,
+                                  .wall_t0_us = wall_t0};
+        int wr = timeline_out_write(tl, &to, "play");
+        if (wr < 0 || a.files_only) {
+            if (wr == 0 && res.failures)
+                fprintf(stderr, "tcplab play: %u expectation(s) did not hold\n", res.failures);
+            scn_timeline_free(tl);
+            scn_result_free(&res);
+            scn_free(scn);
+            return wr < 0 ? EXIT_USAGE : 0;
+        }
+    }
     struct ui_player p;
     ui_player_init(&p, tl);
     ui_player_set_speed(&p, a.speed);

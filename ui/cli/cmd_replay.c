@@ -28,6 +28,7 @@
 #include "scenario.h"
 #include "scn_internal.h" /* the file's own seed: the golden trace records it */
 #include "trace.h"
+#include "timeline_out.h"
 #include "tun_dev.h"
 
 #define DIFF_MAX_CELLS  (4000u * 4000u)
@@ -289,9 +290,12 @@ static const char *display_name(const char *file, char *buf, size_t cap)
 struct replay_opts {
     bool tun, update, strict;
     const char *junit; /* --junit FILE */
+    const char *pcap, *trace; /* --pcap, --trace: the run written out (one scenario) */
+    const char *lang;         /* --lang: the narration in the pcapng comments */
     long seed_arg;     /* --seed, 0: the file's own */
     uint64_t seed;
     int shared_netns_warned;
+    bool write_failed; /* --pcap / --trace could not be written */
 };
 
 static const struct cli_opt replay_opts[] = {
@@ -304,12 +308,20 @@ static const struct cli_opt replay_opts[] = {
                "also write the results as JUnit XML, for CI systems ('-': stdout)"),
     CLI_LONG("seed", 0, struct replay_opts, seed_arg, "N", 1, UINT32_MAX,
              "use seed N (1..4294967295) instead of the file's own"),
+    CLI_OUTPUT("pcap", 0, struct replay_opts, pcap, "FILE",
+               "write the run's packets, narration as pcapng comments ('-': stdout; one "
+               "SCENARIO)"),
+    CLI_OUTPUT("trace", 0, struct replay_opts, trace, "FILE",
+               "write the run's events as JSON Lines ('-': stdout; one SCENARIO)"),
+    CLI_CHOICE("lang", 0, struct replay_opts, lang, "en|zh",
+               "the narration's language in --pcap (default: from LANG / LC_ALL)", "en", "zh"),
     CLI_END,
 };
 
 const struct cli_command replay_command = {
     .name = "replay",
-    .synopsis = "[--tun] [--update] [--strict] [--seed N] [--junit FILE] SCENARIO...",
+    .synopsis = "[--tun] [--update] [--strict] [--seed N] [--junit FILE] [--pcap FILE] "
+                "[--trace FILE] [--lang en|zh] SCENARIO...",
     .summary = "Run scenarios headless and check them: every expectation, and (on the virtual\n"
                "link) the golden trace stored beside each file (foo.tcps -> foo.trace). A\n"
                "directory stands for the .tcps files in it; a lesson number or name (4,\n"
@@ -411,7 +423,9 @@ static enum outcome replay_one(const char *file, struct scn *s, struct replay_op
     struct scn_run_opts opts = {.seed = ro->seed, .tun = ro->tun};
     struct scn_result res;
     struct scn_timeline *tl = NULL;
-    int r = scn_run(s, &opts, &res, ro->tun ? NULL : &tl);
+    bool written = ro->pcap || ro->trace;
+    uint64_t wall_t0 = timeline_out_wall_now();
+    int r = scn_run(s, &opts, &res, ro->tun && !written ? NULL : &tl);
     if (r < 0) {
         *run_err = r;
         fprintf(out, "FAIL %s\n  could not run: %s\n", name,
@@ -423,7 +437,18 @@ static enum outcome replay_one(const char *file, struct scn *s, struct replay_op
     size_t acc_len = 0;
     FILE *acc = open_memstream(&acc_buf, &acc_len);
     bool golden_ok = true;
-    if (tl && acc)
+    if (tl && written) {
+        struct timeline_out to = {.trace_path = ro->trace,
+                                  .pcap_path = ro->pcap,
+                                  .zh = ro->lang ? !strcmp(ro->lang, "zh") : ui_locale_is_zh(),
+                                  .source = "replay",
+                                  .scenario = file,
+                                  .seed = ro->seed ? ro->seed : s->seed,
+                                  .wall_t0_us = wall_t0};
+        if (timeline_out_write(tl, &to, "replay") < 0)
+            ro->write_failed = true;
+    }
+    if (tl && acc && !ro->tun)
         golden_ok = check_golden(file, tl, ro->seed ? ro->seed : s->seed, ro, acc);
     if (acc)
         fclose(acc);
@@ -628,11 +653,23 @@ int cmd_replay(int argc, char **argv)
         return cli_usage_error(&replay_command,
                                "--update writes golden traces, which come from the virtual link "
                                "only; drop --tun or --update");
+    int to_stdout = cli_is_stdout(ro.pcap) + cli_is_stdout(ro.trace) + cli_is_stdout(ro.junit);
+    if (to_stdout > 1)
+        return cli_usage_error(&replay_command,
+                               "only one of --pcap, --trace and --junit can write to standard "
+                               "output ('-')");
     for (int i = 0; i < p.nargs; i++)
         if (list_add(&fl, p.args[i]) < 0) {
             list_free(&fl);
             return EXIT_USAGE;
         }
+    if ((ro.pcap || ro.trace) && fl.n != 1) {
+        list_free(&fl);
+        return cli_usage_error(&replay_command,
+                               "--pcap and --trace write one run: give one SCENARIO, not %d", fl.n);
+    }
+    /* The results go where the files do not. */
+    FILE *report = cli_is_stdout(ro.pcap) || cli_is_stdout(ro.trace) ? stderr : stdout;
     /* Every file is read first: a bad file runs nothing. */
     struct scn **scns = calloc((size_t)fl.n, sizeof *scns);
     bool bad = !scns;
@@ -660,11 +697,11 @@ int cmd_replay(int argc, char **argv)
         size_t len = 0;
         FILE *acc = open_memstream(&buf, &len);
         double t0 = wall_s();
-        enum outcome o = replay_one(fl.path[i], scns[i], &ro, &run_err, acc ? acc : stdout);
+        enum outcome o = replay_one(fl.path[i], scns[i], &ro, &run_err, acc ? acc : report);
         if (acc)
             fclose(acc);
         if (buf)
-            fputs(buf, stdout);
+            fputs(buf, report);
         if (cases) {
             cases[i] = (struct junit_case){fl.path[i], o, wall_s() - t0, buf};
             buf = NULL;
@@ -674,9 +711,11 @@ int cmd_replay(int argc, char **argv)
             passed++;
         else if (o == OUT_FAIL)
             failed++;
-        fflush(stdout);
+        fflush(report);
     }
-    printf("%u passed, %u failed\n", passed, failed);
+    fprintf(report, "%u passed, %u failed\n", passed, failed);
+    if (ro.write_failed)
+        failed++;
     if (ro.junit && cases && junit_write(ro.junit, cases, fl.n) < 0) {
         fprintf(stderr, "tcplab replay: cannot write the JUnit file %s: %s\n", ro.junit,
                 strerror(errno));

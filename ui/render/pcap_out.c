@@ -2,9 +2,10 @@
  * pcap_out.c — packets of the event stream into a capture file, so
  * Wireshark and tshark can open what tcplab saw (`--pcap FILE`).
  *
- * FILE ending in .pcapng is written as pcapng by this file itself (libpcap
- * cannot write pcapng): the packets, and the event stream's state changes
- * as packet comments (opt_comment) on the packet that caused them, which
+ * FILE ending in .pcapng, and "-" (standard output), is written as pcapng
+ * by this file itself (libpcap cannot write pcapng): the packets, and the
+ * event stream's state changes, drop reasons and kernel socket states as
+ * packet comments (opt_comment) on the packet that caused them, which
  * Wireshark shows in the packet list ("pkt_comment") and tshark prints with
  * -e frame.comment. Any other name is classic pcap through libpcap.
  *
@@ -25,7 +26,7 @@
 
 /* Large enough for any IPv4 packet. */
 #define PCAP_OUT_SNAPLEN 65535
-#define PCAPNG_COMMENTS  2048 /* bytes of comments one packet carries at most */
+#define PCAPNG_COMMENTS  4096 /* bytes of comments one packet carries at most */
 
 struct pcap_out {
     pcap_t *dead; /* classic pcap: a "dead" handle, only for writing */
@@ -80,13 +81,38 @@ static void ng_header(FILE *f)
     ng_block(f, 1, idb, sizeof idb);
 }
 
+/* The comments as opt_comment options, one per line (Wireshark lists each
+ * on its own); returns their length, options and padding included. With
+ * out == NULL only measures. */
+static size_t ng_comment_options(const char *c, size_t clen, uint8_t *out)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < clen;) {
+        size_t j = i;
+        while (j < clen && c[j] != '\n')
+            j++;
+        size_t n = j - i;
+        if (n) {
+            if (out) {
+                uint16_t code = 1, l16 = (uint16_t)n; /* opt_comment */
+                memcpy(out + len, &code, 2);
+                memcpy(out + len + 2, &l16, 2);
+                memcpy(out + len + 4, c + i, n);
+            }
+            len += 4 + ((n + 3) & ~(size_t)3);
+        }
+        i = j + 1;
+    }
+    return len;
+}
+
 static void ng_flush_pending(struct pcap_out *p)
 {
     if (!p->pending)
         return;
     size_t plen = (p->pend_len + 3) & ~(size_t)3;
-    size_t clen = p->clen, cpad = (clen + 3) & ~(size_t)3;
-    size_t len = 20 + plen + (clen ? 4 + cpad : 0) + 4;
+    size_t olen = ng_comment_options(p->comments, p->clen, NULL);
+    size_t len = 20 + plen + (olen ? olen + 4 : 0);
     uint8_t *b = calloc(1, len);
     if (b) {
         uint64_t t = p->pend_t + p->epoch_us;
@@ -96,13 +122,7 @@ static void ng_flush_pending(struct pcap_out *p)
         put32(b + 12, (uint32_t)p->pend_len);
         put32(b + 16, (uint32_t)p->pend_len);
         memcpy(b + 20, p->pend_pkt, p->pend_len);
-        if (clen) {
-            uint8_t *o = b + 20 + plen;
-            uint16_t code = 1, l16 = (uint16_t)clen; /* opt_comment */
-            memcpy(o, &code, 2);
-            memcpy(o + 2, &l16, 2);
-            memcpy(o + 4, p->comments, clen);
-        }
+        ng_comment_options(p->comments, p->clen, b + 20 + plen);
         /* opt_endofopt: the trailing zeros calloc left */
         ng_block(p->ng, 6, b, len); /* Enhanced Packet Block */
         free(b);
@@ -119,8 +139,9 @@ struct pcap_out *pcap_out_open(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    if (ends_with(path, ".pcapng")) {
-        p->ng = fopen(path, "wb");
+    bool to_stdout = !strcmp(path, "-");
+    if (to_stdout || ends_with(path, ".pcapng")) {
+        p->ng = to_stdout ? stdout : fopen(path, "wb");
         if (!p->ng) {
             snprintf(err, errlen, "%s", strerror(errno));
             free(p);
@@ -197,20 +218,36 @@ void pcap_out_comment(struct pcap_out *p, const char *text)
     p->clen += n;
 }
 
+size_t pcap_out_comment_text(const struct tev *ev, char *buf, size_t cap)
+{
+    int n = 0;
+    char a[16], b[16];
+    if (ev->kind == TEV_STATE) {
+        n = snprintf(buf, cap, "%s %s -> %s (%s)", ev->host ? ev->host : "",
+                     tcp_state_name(ev->u.state.from), tcp_state_name(ev->u.state.to),
+                     ev->u.state.cause ? ev->u.state.cause : "");
+    } else if (ev->kind == TEV_DROP && ev->u.drop.dir == TEV_IN) {
+        n = snprintf(buf, cap, "%s dropped: %s", ev->host ? ev->host : "",
+                     tev_drop_reason_name(ev->u.drop.reason));
+    } else if (ev->kind == TEV_KERNEL) {
+        /* The kernel's own socket, as sock_diag reported it (tun/kdiag.h). */
+        n = snprintf(buf, cap, "kernel %s:%u-%s:%u %s", wire_addr_str(ev->tuple.laddr, a),
+                     ev->tuple.lport, wire_addr_str(ev->tuple.raddr, b), ev->tuple.rport,
+                     ev->u.kernel.gone ? "gone" : tcp_state_name(ev->u.kernel.state));
+    }
+    if (n <= 0 || cap == 0) {
+        if (cap)
+            buf[0] = 0;
+        return 0;
+    }
+    return (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
 void pcap_out_annotate(void *ctx, const struct tev *ev)
 {
-    struct pcap_out *p = ctx;
     char line[256];
-    if (ev->kind == TEV_STATE) {
-        snprintf(line, sizeof line, "%s %s -> %s (%s)", ev->host ? ev->host : "",
-                 tcp_state_name(ev->u.state.from), tcp_state_name(ev->u.state.to),
-                 ev->u.state.cause ? ev->u.state.cause : "");
-        pcap_out_comment(p, line);
-    } else if (ev->kind == TEV_DROP && ev->u.drop.dir == TEV_IN) {
-        snprintf(line, sizeof line, "%s dropped: %s", ev->host ? ev->host : "",
-                 tev_drop_reason_name(ev->u.drop.reason));
-        pcap_out_comment(p, line);
-    }
+    if (pcap_out_comment_text(ev, line, sizeof line) > 0)
+        pcap_out_comment(ctx, line);
 }
 
 /* Segments in and out, and packets the stack received and dropped (those
@@ -233,7 +270,10 @@ void pcap_out_close(struct pcap_out *p)
         return;
     if (p->ng) {
         ng_flush_pending(p);
-        fclose(p->ng);
+        if (p->ng == stdout)
+            fflush(p->ng);
+        else
+            fclose(p->ng);
     } else {
         pcap_dump_close(p->dump);
         pcap_close(p->dead);

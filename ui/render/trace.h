@@ -46,8 +46,9 @@ void trace_json_start(FILE *out, const char *source, const char *version, uint64
 
 /* ---- pcap ---------------------------------------------------------------- */
 struct pcap_out;
-/* LINKTYPE_RAW (IPv4 packets, no link header). A path ending in .pcapng is
- * pcapng, with comments; any other is classic pcap. NULL with a message in err. */
+/* LINKTYPE_RAW (IPv4 packets, no link header). A path ending in .pcapng, and
+ * "-" (standard output), is pcapng, with comments; any other is classic
+ * pcap. NULL with a message in err. */
 struct pcap_out *pcap_out_open(const char *path, char *err, size_t errlen);
 /* Added to every event time: the wall clock of t=0 (microseconds since 1970). */
 void pcap_out_set_epoch(struct pcap_out *p, uint64_t epoch_us);
@@ -55,8 +56,12 @@ void pcap_out_set_epoch(struct pcap_out *p, uint64_t epoch_us);
 #define PCAP_OUT_VIRTUAL_EPOCH_US (946684800ull * 1000000)
 /* A comment on the last packet written (pcapng only; otherwise ignored). */
 void pcap_out_comment(struct pcap_out *p, const char *text);
-/* tev_fn: state changes and drop reasons as comments on the packet before
- * them (for a sink that writes packets some other way). */
+/* The comment an event gives a packet: a state change ("client SYN_SENT ->
+ * ESTABLISHED (rcvd SYN,ACK)"), a drop reason, a kernel socket's state; ""
+ * and 0 for other events. Returns the length written. */
+size_t pcap_out_comment_text(const struct tev *ev, char *buf, size_t cap);
+/* tev_fn: those comments on the packet before them (for a sink that writes
+ * packets some other way). */
 void pcap_out_annotate(void *ctx, const struct tev *ev);
 void pcap_out_packet(struct pcap_out *p, uint64_t t_us, const uint8_t *pkt, size_t len);
 /* tev_fn: writes the packet of every outgoing or incoming segment (TEV_SEGMENT)
