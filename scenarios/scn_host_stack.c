@@ -4,6 +4,8 @@
  * virtual link (scn_vlink.c) or on the TUN device (scn_tun.c). Every call
  * is given the network's clock, as the sans-I/O engine asks.
  */
+#include <errno.h>
+
 #include "scn_rt.h"
 
 static struct stack *stk(struct scn_rt *rt, int h)
@@ -62,6 +64,20 @@ static int s_setsockopt(struct scn_rt *rt, int h, int sd, enum tcp_sockopt opt, 
     return tcp_setsockopt(stk(rt, h), scn_rt_now(rt), sd, opt, v);
 }
 
+/* The engine never blocks: O_NONBLOCK is the program's choice, which the
+ * runner keeps (scn_rt_sock.nonblock); the call is shown as made. */
+static int s_nonblock(struct scn_rt *rt, int h, int sd)
+{
+    int r = tcp_status(stk(rt, h), sd, &(struct tcp_status){0}) < 0 ? -EBADF : 0;
+    scn_rt_emit_call(rt, h, sd, TCP_CALL_FCNTL, 0, r);
+    return r;
+}
+
+static int s_so_error(struct scn_rt *rt, int h, int sd, int *err)
+{
+    return tcp_so_error(stk(rt, h), scn_rt_now(rt), sd, err);
+}
+
 static unsigned s_poll(struct scn_rt *rt, int h, int sd)
 {
     return tcp_poll(stk(rt, h), sd);
@@ -103,6 +119,8 @@ const struct scn_host_ops scn_stack_host_ops = {
     .shutdown = s_shutdown,
     .close = s_close,
     .setsockopt = s_setsockopt,
+    .nonblock = s_nonblock,
+    .so_error = s_so_error,
     .poll = s_poll,
     .error = s_error,
     .state = s_state,

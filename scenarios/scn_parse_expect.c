@@ -153,6 +153,15 @@ static int parse_callvalue(struct parser *P, int i, struct scn_stmt *st)
         st->u.ecall.vk = SCN_VAL_BLOCKED;
         return i + 1;
     }
+    if (st->u.ecall.call == TCP_CALL_POLL) {
+        /* poll's result is the set of ready events (revents). */
+        unsigned mask;
+        if (scn_parse_poll_events(P, i, true, &mask) < 0)
+            return -1;
+        st->u.ecall.vk = SCN_VAL_INT;
+        st->u.ecall.v = (int64_t)mask;
+        return i + 1;
+    }
     if (w[0] == 'E' && w[1] >= 'A' && w[1] <= 'Z') {
         int e = scn_errno_from_name(w);
         if (!e)
@@ -285,7 +294,7 @@ int scn_parse_expect(struct parser *P)
         }
         return 0;
     }
-    int call = P->nt > 2 && P->t[2].k == TK_WORD ? scn_call_from_name(P->t[2].w) : -1;
+    int call = P->nt > 2 && P->t[2].k == TK_WORD ? scn_call_from_word(P->t[2].w) : -1;
     if (call < 0)
         return scn_fail_tok(P, 2,
                             "after the host: `-> HOST FLAGS`, `state STATE`, `queue ...` or a call "

@@ -289,7 +289,7 @@ static const char *const reserved[] = {
     "delay",   "duplicate", "reorder", "cut",    "restore",    "inject",  "reboot",
     "expect",  "socket",    "bind",    "listen", "accept",     "connect", "send",
     "recv",    "shutdown",  "close",   "abort",  "setsockopt", "ok",      "blocked",
-    "ask",     "hint",
+    "ask",     "hint",      "poll",    "getsockopt", "nonblock", "fcntl",
 };
 
 bool scn_is_reserved(const char *w)

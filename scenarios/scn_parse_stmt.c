@@ -514,6 +514,64 @@ static int parse_sockopt(struct parser *P, struct scn_stmt *st, int i)
     return i + 2;
 }
 
+/* Calls whose word in the language is not the socket API's name (the rest
+ * are tcp_call_name()'s: `connect`, `poll`, `getsockopt`, ...). */
+static const struct {
+    const char *word;
+    enum tcp_call call;
+} call_words[] = {
+    {"nonblock", TCP_CALL_FCNTL}, /* fcntl(fd, F_SETFL, O_NONBLOCK) */
+};
+
+#define CALL_HINT                                                                                  \
+    "calls: socket bind listen accept connect send recv shutdown close abort setsockopt "          \
+    "getsockopt nonblock poll"
+
+int scn_call_from_word(const char *w)
+{
+    for (size_t i = 0; i < sizeof call_words / sizeof call_words[0]; i++)
+        if (strcmp(call_words[i].word, w) == 0)
+            return (int)call_words[i].call;
+    int c = scn_call_from_name(w);
+    return c == TCP_CALL_FCNTL ? -1 : c; /* written `nonblock` */
+}
+
+/* poll(2)'s events as the language writes them: `in`, `out`, `err`, `hup`
+ * joined by `|` (`in|out`). A call asks for in and out only (poll() always
+ * reports err and hup); a result may name all four. */
+int scn_parse_poll_events(struct parser *P, int i, bool result, unsigned *mask)
+{
+    static const struct {
+        const char *w;
+        unsigned bit;
+    } names[] = {
+        {"in", TCP_POLLIN}, {"out", TCP_POLLOUT}, {"err", TCP_POLLERR}, {"hup", TCP_POLLHUP}};
+    const char *hint = result ? "e.g. `= out`, `= in` or `= out|err|hup`"
+                              : "e.g. `poll in`, `poll out` or `poll in|out`";
+    if (i >= P->nt || P->t[i].k != TK_WORD)
+        return scn_fail_tok(P, i, hint, "expected poll events");
+    *mask = 0;
+    const char *w = P->t[i].w;
+    while (*w) {
+        size_t n = strcspn(w, "|");
+        size_t k = 0;
+        while (k < sizeof names / sizeof names[0] &&
+               (strlen(names[k].w) != n || strncmp(names[k].w, w, n)))
+            k++;
+        const char *at = P->t[i].p + (w - P->t[i].w); /* this event's column */
+        if (k == sizeof names / sizeof names[0] || (!result && k > 1))
+            return scn_fail_at(P, at, hint, "'%.*s' is not a poll event%s", (int)n, w,
+                               result ? "" : " to ask for (in or out)");
+        *mask |= names[k].bit;
+        w += n;
+        if (*w == '|' && *++w == 0)
+            return scn_fail_at(P, at + n, hint, "a '|' must be followed by an event");
+    }
+    if (!*mask)
+        return scn_fail_tok(P, i, hint, "expected poll events");
+    return 0;
+}
+
 int scn_parse_call(struct parser *P)
 {
     struct scn *s = P->s;
@@ -527,19 +585,11 @@ int scn_parse_call(struct parser *P)
     if (scn_parse_target(P, 0, name, &tgt) < 0)
         return -1;
     if (P->nt < 2 || P->t[1].k != TK_WORD)
-        return scn_fail_tok(
-            P, 1,
-            "calls: socket bind listen accept connect send recv shutdown close abort "
-            "setsockopt",
-            "expected a socket call after '%s:'", name);
+        return scn_fail_tok(P, 1, CALL_HINT, "expected a socket call after '%s:'", name);
     const char *cw = P->t[1].w;
-    int call = scn_call_from_name(cw);
+    int call = scn_call_from_word(cw);
     if (call < 0)
-        return scn_fail_tok(
-            P, 1,
-            "calls: socket bind listen accept connect send recv shutdown close abort "
-            "setsockopt",
-            "unknown socket call '%s'", cw);
+        return scn_fail_tok(P, 1, CALL_HINT, "unknown socket call '%s'", cw);
     struct scn_stmt *st = scn_new_stmt(P, SCN_CALL);
     if (!st)
         return -1;
@@ -641,6 +691,20 @@ int scn_parse_call(struct parser *P)
     case TCP_CALL_SETSOCKOPT:
         i = parse_sockopt(P, st, i);
         break;
+    case TCP_CALL_GETSOCKOPT:
+        if (!scn_is_word(P, i, "SO_ERROR"))
+            return scn_fail_tok(P, i, "write `getsockopt SO_ERROR`",
+                                "getsockopt reads one option here: SO_ERROR");
+        i++;
+        break;
+    case TCP_CALL_POLL: {
+        unsigned mask;
+        if (scn_parse_poll_events(P, i, false, &mask) < 0)
+            return -1;
+        st->u.call.value = (long)mask;
+        i++;
+        break;
+    }
     default:
         break;
     }

@@ -82,6 +82,9 @@ int scn_parse_hosts(struct parser *P);
 int scn_parse_profile(struct parser *P);
 int scn_parse_set(struct parser *P);
 int scn_parse_call(struct parser *P);
+/* A call as the language writes it (`nonblock` is fcntl), or -1. */
+int scn_call_from_word(const char *w);
+int scn_parse_poll_events(struct parser *P, int i, bool result, unsigned *mask);
 int scn_parse_count_rule(struct parser *P, enum scn_kind kind);
 int scn_parse_loss(struct parser *P);
 int scn_parse_delay(struct parser *P);

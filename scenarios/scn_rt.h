@@ -52,6 +52,7 @@ struct scn_rt_sock {
     struct tcp_tuple tuple; /* the connection, from this host's point of view */
     int name;               /* index in scn->socks, or -1 */
     bool accepted;          /* made by accept() */
+    bool nonblock;          /* `nonblock`: calls never wait (EINPROGRESS, EAGAIN) */
     struct scn_rt_callrec last[TCP_NCALLS];
 };
 
@@ -64,6 +65,8 @@ struct scn_rt_pending {
     const uint8_t *data; /* send: bytes still to queue */
     uint8_t *owned;      /* send N bytes: the generated pattern */
     size_t off, len;     /* send: progress; recv: at most len */
+    unsigned events;     /* poll: what it asks for (TCP_POLLIN | TCP_POLLOUT) */
+    bool once;           /* a non-blocking socket's call: one try, no waiting */
     int line;
 };
 
@@ -153,6 +156,11 @@ struct scn_host_ops {
     int (*shutdown)(struct scn_rt *rt, int h, int sd, int how);
     int (*close)(struct scn_rt *rt, int h, int sd, bool abort); /* abort: RST, no FIN */
     int (*setsockopt)(struct scn_rt *rt, int h, int sd, enum tcp_sockopt opt, long v);
+    /* fcntl(O_NONBLOCK) and getsockopt(SO_ERROR) as the program calls them
+     * (reported as calls; so_error's *err is the error taken, or 0) */
+    int (*nonblock)(struct scn_rt *rt, int h, int sd);
+    int (*so_error)(struct scn_rt *rt, int h, int sd, int *err);
+    /* readiness now, not a call the program makes (the runner's own look) */
     unsigned (*poll)(struct scn_rt *rt, int h, int sd);
     int (*error)(struct scn_rt *rt, int h, int sd); /* pending error (negative errno) or 0 */
     int (*state)(struct scn_rt *rt, int h, int sd); /* enum tcp_state, or -1 if not open */
@@ -235,6 +243,12 @@ struct scn_rt_conn *scn_rt_conn_find(struct scn_rt *rt, int h, const struct tcp_
 /* A call's return the engine does not report itself (a blocking connect()). */
 void scn_rt_emit_return(struct scn_rt *rt, int h, const struct scn_rt_sock *so, enum tcp_call call,
                         long result);
+/* A call the engine cannot report because it is the program's own
+ * (fcntl(O_NONBLOCK) on a tcplab stack's socket). */
+void scn_rt_emit_call(struct scn_rt *rt, int h, int sd, enum tcp_call call, long arg, long result);
+/* A poll() returned with revents (TEV_READY). */
+void scn_rt_emit_ready(struct scn_rt *rt, int h, const struct scn_rt_sock *so, unsigned events,
+                       unsigned revents);
 
 /* ---- hosts as programs, and time passing (scn_run_wait.c) ---- */
 
@@ -252,6 +266,9 @@ void scn_rt_record_call(struct scn_rt *rt, int h, int k, enum tcp_call call, lon
 void scn_rt_complete(struct scn_rt *rt, int h, long result, const uint8_t *data, size_t len);
 /* Complete whatever blocked calls can return now. */
 void scn_rt_service(struct scn_rt *rt);
+/* Host h's call just set up as pending, on a non-blocking socket: tried
+ * once now; what would wait returns EAGAIN (send: the bytes it took). */
+void scn_rt_try_once(struct scn_rt *rt, int h);
 
 typedef bool (*scn_rt_cond)(struct scn_rt *rt, const void *arg);
 /* Run the network until cond holds (checked after every happening) or the

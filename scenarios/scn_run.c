@@ -97,6 +97,7 @@ static void exec_call(struct scn_rt *rt, const struct scn_stmt *st)
     case TCP_CALL_LISTEN:
     case TCP_CALL_CONNECT:
     case TCP_CALL_SETSOCKOPT:
+    case TCP_CALL_FCNTL:
         k = sock_for_call(rt, st, true);
         break;
     case TCP_CALL_ACCEPT:
@@ -169,8 +170,9 @@ static void exec_call(struct scn_rt *rt, const struct scn_stmt *st)
             so->have_tuple = true;
             so->lport = so->tuple.lport;
         }
-        if (r < 0) {
-            scn_rt_record_call(rt, h, k, call, r, NULL, 0, true);
+        if (r < 0 || so->nonblock) {
+            /* A non-blocking connect() returns at once: "in progress". */
+            scn_rt_record_call(rt, h, k, call, r < 0 ? r : -EINPROGRESS, NULL, 0, true);
             break;
         }
         scn_rt_record_call(rt, h, k, call, 0, NULL, 0, false);
@@ -226,9 +228,32 @@ static void exec_call(struct scn_rt *rt, const struct scn_stmt *st)
         r = rt->hosts[h].ops->setsockopt(rt, h, so->sd, st->u.call.opt, st->u.call.value);
         scn_rt_record_call(rt, h, k, call, r, NULL, 0, true);
         break;
+    case TCP_CALL_FCNTL:
+        r = rt->hosts[h].ops->nonblock(rt, h, so->sd);
+        if (r == 0)
+            so->nonblock = true;
+        scn_rt_record_call(rt, h, k, call, r, NULL, 0, true);
+        break;
+    case TCP_CALL_GETSOCKOPT: {
+        int e = 0;
+        r = rt->hosts[h].ops->so_error(rt, h, so->sd, &e);
+        scn_rt_record_call(rt, h, k, call, r < 0 ? r : e, NULL, 0, true);
+        break;
+    }
+    case TCP_CALL_POLL:
+        /* Blocks until one of the asked events is ready (no timeout). */
+        scn_rt_record_call(rt, h, k, call, 0, NULL, 0, false);
+        *p = (struct scn_rt_pending){.active = true,
+                                     .call = call,
+                                     .sock = k,
+                                     .line = st->line,
+                                     .events = (unsigned)st->u.call.value};
+        break;
     default:
         break;
     }
+    if (so->nonblock && p->active && p->call != TCP_CALL_POLL)
+        scn_rt_try_once(rt, h);
     if (H->kernel && rt->net.kernel_changed)
         rt->net.kernel_changed(rt);
     scn_rt_service(rt);

@@ -83,6 +83,11 @@ void scn_rt_fmt_result(char *out, size_t cap, enum tcp_call call, const struct s
         snprintf(out, cap, "%s", n ? n : "an error");
         if (!n)
             snprintf(out, cap, "error %ld", r->result);
+    } else if (call == TCP_CALL_POLL) {
+        tcp_poll_str((unsigned)r->result, true, out, cap); /* as written: out|err|hup */
+        for (char *c = out; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c - 'A' + 'a');
     } else if (call == TCP_CALL_RECV && r->result > 0) {
         char b[200];
         scn_rt_fmt_bytes(b, sizeof b, r->data, r->len);
@@ -349,20 +354,47 @@ void scn_rt_event(void *ctx, const struct tev *ev)
         rt->opts->on_event(rt->opts->event_ctx, ev);
 }
 
+static void event_init(struct scn_rt *rt, struct tev *ev, enum tev_kind kind, int h, int sd)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->kind = kind;
+    ev->t_us = scn_rt_now(rt);
+    ev->host = rt->hosts[h].name;
+    ev->sd = sd;
+}
+
 /* A call's return that the engine does not report by itself (a blocking
  * connect() returning), so the timeline shows when the program went on. */
 void scn_rt_emit_return(struct scn_rt *rt, int h, const struct scn_rt_sock *so, enum tcp_call call,
                         long result)
 {
     struct tev ev;
-    memset(&ev, 0, sizeof ev);
-    ev.kind = TEV_CALL;
-    ev.t_us = scn_rt_now(rt);
-    ev.host = rt->hosts[h].name;
-    ev.sd = so->sd;
+    event_init(rt, &ev, TEV_CALL, h, so->sd);
     ev.tuple = so->tuple;
     ev.u.call.call = call;
     ev.u.call.result = result;
     ev.u.call.arg = so->tuple.rport;
+    scn_rt_event(rt, &ev);
+}
+
+void scn_rt_emit_call(struct scn_rt *rt, int h, int sd, enum tcp_call call, long arg, long result)
+{
+    struct tev ev;
+    event_init(rt, &ev, TEV_CALL, h, sd);
+    ev.u.call.call = call;
+    ev.u.call.result = result;
+    ev.u.call.arg = arg;
+    scn_rt_event(rt, &ev);
+}
+
+void scn_rt_emit_ready(struct scn_rt *rt, int h, const struct scn_rt_sock *so, unsigned events,
+                       unsigned revents)
+{
+    struct tev ev;
+    event_init(rt, &ev, TEV_READY, h, so->sd);
+    if (so->have_tuple)
+        ev.tuple = so->tuple;
+    ev.u.ready.events = events;
+    ev.u.ready.revents = revents;
     scn_rt_event(rt, &ev);
 }

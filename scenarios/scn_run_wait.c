@@ -83,7 +83,7 @@ static void service_host(struct scn_rt *rt, int h)
     unsigned ev = rt->hosts[h].ops->poll(rt, h, so->sd);
     switch (p->call) {
     case TCP_CALL_ACCEPT: {
-        if (!(ev & (TCP_POLLIN | TCP_POLLERR)))
+        if (!p->once && !(ev & (TCP_POLLIN | TCP_POLLERR)))
             return;
         struct tcp_tuple t;
         memset(&t, 0, sizeof t);
@@ -132,7 +132,7 @@ static void service_host(struct scn_rt *rt, int h)
         break;
     }
     case TCP_CALL_RECV: {
-        if (!(ev & (TCP_POLLIN | TCP_POLLERR | TCP_POLLHUP)))
+        if (!p->once && !(ev & (TCP_POLLIN | TCP_POLLERR | TCP_POLLHUP)))
             return;
         uint8_t *buf = malloc(p->len);
         if (!buf)
@@ -144,6 +144,8 @@ static void service_host(struct scn_rt *rt, int h)
         break;
     }
     case TCP_CALL_SEND:
+        if (p->once)
+            ev |= TCP_POLLOUT; /* try, and take EAGAIN for an answer */
         while (p->active && (ev & (TCP_POLLOUT | TCP_POLLERR))) {
             long r = rt->hosts[h].ops->send(rt, h, so->sd, p->data + p->off, p->len - p->off);
             if (r == -EAGAIN || r == 0)
@@ -160,10 +162,31 @@ static void service_host(struct scn_rt *rt, int h)
             ev = rt->hosts[h].ops->poll(rt, h, so->sd);
         }
         break;
+    case TCP_CALL_POLL: {
+        /* poll(2): the asked events that are ready, and ERR and HUP always. */
+        unsigned ready = ev & (p->events | TCP_POLLERR | TCP_POLLHUP);
+        if (!ready)
+            return;
+        scn_rt_emit_ready(rt, h, so, p->events, ready);
+        scn_rt_complete(rt, h, (long)ready, NULL, 0);
+        break;
+    }
     default:
         scn_rt_complete(rt, h, -EINVAL, NULL, 0);
         break;
     }
+}
+
+void scn_rt_try_once(struct scn_rt *rt, int h)
+{
+    struct scn_rt_pending *p = &rt->hosts[h].pend;
+    if (!p->active)
+        return;
+    p->once = true;
+    service_host(rt, h);
+    if (p->active)
+        scn_rt_complete(rt, h, p->call == TCP_CALL_SEND && p->off ? (long)p->off : -EAGAIN, NULL,
+                        0);
 }
 
 /* Complete whatever blocked calls can return now. */

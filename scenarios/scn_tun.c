@@ -373,6 +373,16 @@ static int k_setsockopt(struct scn_rt *rt, int h, int sd, enum tcp_sockopt opt, 
     return kpeer_setsockopt(kp(rt, h), sd, opt, v);
 }
 
+static int k_nonblock(struct scn_rt *rt, int h, int sd)
+{
+    return kpeer_nonblock(kp(rt, h), sd);
+}
+
+static int k_so_error(struct scn_rt *rt, int h, int sd, int *err)
+{
+    return kpeer_so_error(kp(rt, h), sd, err);
+}
+
 static unsigned k_poll(struct scn_rt *rt, int h, int sd)
 {
     return kpeer_poll(kp(rt, h), sd);
@@ -404,6 +414,8 @@ static const struct scn_host_ops kernel_host_ops = {
     .shutdown = k_shutdown,
     .close = k_close,
     .setsockopt = k_setsockopt,
+    .nonblock = k_nonblock,
+    .so_error = k_so_error,
     .poll = k_poll,
     .error = k_error,
     .state = k_state,

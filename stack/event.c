@@ -2,6 +2,7 @@
  * event.c — names for the event stream's enums, and owned copies of events
  * (the UI keeps a whole run's events to step back through them).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,15 +50,49 @@ const char *tev_drop_reason_name(int reason)
     return "unknown";
 }
 
+const char *tcp_poll_str(unsigned events, bool brief, char *buf, size_t cap)
+{
+    /* The values are tcp.h's TCP_POLL*, which are poll(2)'s own. */
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } bits[] = {{0x1, "IN"}, {0x4, "OUT"}, {0x8, "ERR"}, {0x10, "HUP"}};
+    size_t n = 0;
+    if (!cap)
+        return buf;
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++) {
+        if (!(events & bits[i].bit))
+            continue;
+        int w =
+            snprintf(buf + n, cap - n, "%s%s%s", n ? "|" : "", brief ? "" : "POLL", bits[i].name);
+        if (w < 0 || (size_t)w >= cap - n)
+            break;
+        n += (size_t)w;
+    }
+    if (n == 0)
+        snprintf(buf, cap, "0");
+    return buf;
+}
+
 const char *tcp_call_name(enum tcp_call c)
 {
     static const char *const names[TCP_NCALLS] = {
-        [TCP_CALL_SOCKET] = "socket",   [TCP_CALL_BIND] = "bind",
-        [TCP_CALL_LISTEN] = "listen",   [TCP_CALL_ACCEPT] = "accept",
-        [TCP_CALL_CONNECT] = "connect", [TCP_CALL_SEND] = "send",
-        [TCP_CALL_RECV] = "recv",       [TCP_CALL_SHUTDOWN] = "shutdown",
-        [TCP_CALL_CLOSE] = "close",     [TCP_CALL_ABORT] = "abort",
-        [TCP_CALL_SETSOCKOPT] = "setsockopt", [TCP_CALL_STATUS] = "status",
+        [TCP_CALL_SOCKET] = "socket",
+        [TCP_CALL_BIND] = "bind",
+        [TCP_CALL_LISTEN] = "listen",
+        [TCP_CALL_ACCEPT] = "accept",
+        [TCP_CALL_CONNECT] = "connect",
+        [TCP_CALL_SEND] = "send",
+        [TCP_CALL_RECV] = "recv",
+        [TCP_CALL_SHUTDOWN] = "shutdown",
+        [TCP_CALL_CLOSE] = "close",
+        [TCP_CALL_ABORT] = "abort",
+        [TCP_CALL_SETSOCKOPT] = "setsockopt",
+        [TCP_CALL_STATUS] = "status",
+        [TCP_CALL_POLL] = "poll",
+        [TCP_CALL_GETSOCKOPT] = "getsockopt",
+        [TCP_CALL_FCNTL] = "fcntl",
     };
     return (unsigned)c < TCP_NCALLS ? names[c] : "?";
 }

@@ -29,15 +29,16 @@ struct tcp_tuple {
 };
 
 enum tev_kind {
-    TEV_SEGMENT,  /* a TCP segment passed in or out of a stack */
-    TEV_STATE,    /* a connection changed state */
-    TEV_TIMER,    /* a timer was armed, fired or cancelled */
-    TEV_DROP,     /* a packet was dropped by a stack, with the reason */
-    TEV_CALL,     /* a user call (socket API) and its result */
-    TEV_ICMP,     /* an ICMP echo request answered */
-    TEV_LINK,     /* the virtual link did something to a packet (lost, ...) */
-    TEV_KERNEL,   /* the kernel's own state of one of its sockets (tun/) */
-    TEV_CC,       /* a connection's congestion window, threshold or phase changed (RFC 5681) */
+    TEV_SEGMENT, /* a TCP segment passed in or out of a stack */
+    TEV_STATE,   /* a connection changed state */
+    TEV_TIMER,   /* a timer was armed, fired or cancelled */
+    TEV_DROP,    /* a packet was dropped by a stack, with the reason */
+    TEV_CALL,    /* a user call (socket API) and its result */
+    TEV_ICMP,    /* an ICMP echo request answered */
+    TEV_LINK,    /* the virtual link did something to a packet (lost, ...) */
+    TEV_KERNEL,  /* the kernel's own state of one of its sockets (tun/) */
+    TEV_CC,      /* a connection's congestion window, threshold or phase changed (RFC 5681) */
+    TEV_READY,   /* a program's poll() returned: which of the asked events are ready */
     TEV_NKINDS
 };
 
@@ -103,9 +104,15 @@ enum tcp_call {
     TCP_CALL_ABORT,
     TCP_CALL_SETSOCKOPT,
     TCP_CALL_STATUS,
+    TCP_CALL_POLL,       /* poll(): made here, returned as a TEV_READY event */
+    TCP_CALL_GETSOCKOPT, /* getsockopt(SO_ERROR): result is the error taken (0 or -errno) */
+    TCP_CALL_FCNTL,      /* fcntl(O_NONBLOCK): the program's choice; the engine never blocks */
     TCP_NCALLS
 };
 const char *tcp_call_name(enum tcp_call c); /* "connect", "accept", ... */
+/* Readiness bits (TCP_POLLIN ... of tcp.h) as poll(2) writes them:
+ * "POLLIN|POLLOUT", or with brief "IN|OUT"; "0" for none. Returns buf. */
+const char *tcp_poll_str(unsigned events, bool brief, char *buf, size_t cap);
 
 enum tev_link_action {
     TEV_LINK_LOST,       /* dropped by a drop rule or random loss */
@@ -188,6 +195,10 @@ struct tev {
             enum tcp_cc_phase phase;
             const char *cause;     /* static: "ack", "dupack", "rto", "sack", "idle" */
         } cc;
+        struct {
+            unsigned events;  /* what poll() asked for: TCP_POLLIN | TCP_POLLOUT */
+            unsigned revents; /* what it returned: asked ones ready, and ERR / HUP */
+        } ready;
     } u;
 };
 

@@ -177,6 +177,11 @@ int tcp_close(struct stack *s, uint64_t now, int sd);
 int tcp_abort(struct stack *s, uint64_t now, int sd);
 int tcp_setsockopt(struct stack *s, uint64_t now, int sd, enum tcp_sockopt opt, long value);
 unsigned tcp_poll(const struct stack *s, int sd);
+/* getsockopt(SO_ERROR): *err is the pending error (-ECONNREFUSED, ...) or 0,
+ * and reading it clears it, as in the kernel: how a program learns whether
+ * its non-blocking connect() succeeded once poll() says "writable". Returns
+ * 0, or -EBADF. Reported as a TEV_CALL whose result is *err. */
+int tcp_so_error(struct stack *s, uint64_t now, int sd, int *err);
 
 /* STATUS (RFC 9293 §3.10.6), shaped like Linux's TCP_INFO. */
 struct tcp_status {

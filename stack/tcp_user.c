@@ -11,6 +11,9 @@
  *   tcp_shutdown, tcp_close            CLOSE (§3.10.4)
  *   tcp_abort                          ABORT (§3.10.5)
  *   tcp_status                         STATUS (§3.10.6)
+ *   tcp_so_error                       (socket API: getsockopt(SO_ERROR),
+ *                                      how a non-blocking connect's outcome
+ *                                      is read)
  *
  * Every call is reported as a TEV_CALL event with its result (tcp_status
  * and tcp_poll are queries on a const stack and are not reported).
@@ -501,8 +504,12 @@ unsigned tcp_poll(const struct stack *s, int sd)
         break;
     case TCP_CLOSED:
         ev |= TCP_POLLHUP;
+        /* A connection that ended (or a connect() that failed) is readable
+         * and writable, as in Linux: recv() and send() return at once, with
+         * the error. So "writable" alone does not mean "connected": a
+         * program reads SO_ERROR to know which (tcp_so_error). */
         if (c->connected || c->err)
-            ev |= TCP_POLLIN;
+            ev |= TCP_POLLIN | TCP_POLLOUT;
         break;
     default:
         break;
@@ -510,6 +517,19 @@ unsigned tcp_poll(const struct stack *s, int sd)
     if (c->rcv_fin && c->fin_queued)
         ev |= TCP_POLLHUP;
     return ev;
+}
+
+int tcp_so_error(struct stack *s, uint64_t now, int sd, int *err)
+{
+    s->now = now;
+    struct tcp_conn *c = fd_get(s, sd);
+    if (!c) {
+        *err = 0;
+        return (int)call_done(s, sd, NULL, TCP_CALL_GETSOCKOPT, 0, -EBADF);
+    }
+    *err = tcp_take_error(c);
+    call_done(s, sd, c, TCP_CALL_GETSOCKOPT, 0, *err);
+    return 0;
 }
 
 int tcp_status(const struct stack *s, int sd, struct tcp_status *out)

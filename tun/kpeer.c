@@ -293,6 +293,27 @@ int kpeer_setsockopt(struct kpeer *k, int h, enum tcp_sockopt opt, long value)
     return (int)emit(k, h, TCP_CALL_SETSOCKOPT, (long)opt, rc);
 }
 
+int kpeer_nonblock(struct kpeer *k, int h)
+{
+    FD_OR_EBADF(TCP_CALL_FCNTL, 0)
+    int fl = fcntl(fd, F_GETFL);
+    int rc = fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -errno : 0;
+    return (int)emit(k, h, TCP_CALL_FCNTL, 0, rc);
+}
+
+int kpeer_so_error(struct kpeer *k, int h, int *err)
+{
+    *err = 0;
+    FD_OR_EBADF(TCP_CALL_GETSOCKOPT, 0)
+    int e = 0;
+    socklen_t len = sizeof e;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+        return (int)emit(k, h, TCP_CALL_GETSOCKOPT, 0, -errno);
+    *err = -e;
+    emit(k, h, TCP_CALL_GETSOCKOPT, 0, -e);
+    return 0;
+}
+
 unsigned kpeer_poll(const struct kpeer *k, int h)
 {
     int fd = kpeer_fd(k, h);

@@ -73,6 +73,14 @@ int kpeer_abort(struct kpeer *k, int h);
  * TCP_QUICKACK. Others: -ENOPROTOOPT. */
 int kpeer_setsockopt(struct kpeer *k, int h, enum tcp_sockopt opt, long value);
 
+/* fcntl(F_SETFL, O_NONBLOCK), reported as a call. Every kpeer socket is
+ * non-blocking already (the runner makes a scenario's calls block); this is
+ * the call a non-blocking program makes, so it is shown where it makes it. */
+int kpeer_nonblock(struct kpeer *k, int h);
+/* getsockopt(SO_ERROR), reported as a call: *err is the pending error as a
+ * negative errno, or 0; reading it clears it. Returns 0 or a negative errno. */
+int kpeer_so_error(struct kpeer *k, int h, int *err);
+
 /* Readiness now, as TCP_POLLIN | TCP_POLLOUT | TCP_POLLERR | TCP_POLLHUP
  * (poll(2) with a zero timeout); 0 for an unknown handle. Not an event. */
 unsigned kpeer_poll(const struct kpeer *k, int h);

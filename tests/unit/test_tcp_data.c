@@ -423,6 +423,30 @@ static void test_poll_reports_readiness_like_poll2(void **state)
     tt_free(t);
 }
 
+/* A non-blocking connect() answered by RST: the socket becomes readable
+ * and writable at once, with POLLERR and POLLHUP, as Linux's tcp_poll() has
+ * it (the send side is shut, so a write would not block); the outcome is in
+ * SO_ERROR, which reading clears, and then POLLERR is gone. */
+static void test_refused_connect_is_writable_and_so_error_says_why(void **state)
+{
+    struct tt *t = tt_syn_sent(NULL);
+    int err = -1;
+    assert_int_equal(tcp_so_error(t->s, t->now, t->sd, &err), 0);
+    assert_int_equal(err, 0); /* in progress: no error yet */
+    tt_in(t, TCP_RST | TCP_ACK, 0, 1, NULL);
+    unsigned ev = tcp_poll(t->s, t->sd);
+    assert_int_equal(ev & (TCP_POLLOUT | TCP_POLLERR | TCP_POLLHUP),
+                     TCP_POLLOUT | TCP_POLLERR | TCP_POLLHUP);
+    assert_int_equal(tcp_so_error(t->s, t->now, t->sd, &err), 0);
+    assert_int_equal(err, -ECONNREFUSED);
+    assert_false(tcp_poll(t->s, t->sd) & TCP_POLLERR);
+    assert_int_equal(tcp_so_error(t->s, t->now, t->sd, &err), 0);
+    assert_int_equal(err, 0); /* read once, cleared */
+    assert_int_equal(tcp_so_error(t->s, t->now, 999, &err), -EBADF);
+    tt_free(t);
+    (void)state;
+}
+
 /* An idle stack asks for no wake-up: with no data in flight, no delayed
  * ACK, no keepalive and no TIME_WAIT, stack_next_deadline() is NEVER (the
  * real-time loop must not spin), and TIME_WAIT leaves no timer behind. */
@@ -642,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_zero_receive_window_still_accepts_acks),
         cmocka_unit_test(test_zero_window_probe_from_peer_is_answered_with_current_window),
         cmocka_unit_test(test_poll_reports_readiness_like_poll2),
+        cmocka_unit_test(test_refused_connect_is_writable_and_so_error_says_why),
         cmocka_unit_test(test_idle_stack_has_no_pending_deadline),
         cmocka_unit_test(test_send_sequence_numbers_cross_the_2_32_wrap),
         cmocka_unit_test(test_send_on_unconnected_socket_is_enotconn),

@@ -185,7 +185,7 @@ static void jb_raw_packet(struct jbuf *j, const uint8_t *raw, size_t len)
 static const char *const kind_names[TEV_NKINDS] = {
     [TEV_SEGMENT] = "seg", [TEV_STATE] = "state", [TEV_TIMER] = "timer", [TEV_DROP] = "drop",
     [TEV_CALL] = "call",   [TEV_ICMP] = "icmp",   [TEV_LINK] = "link",   [TEV_KERNEL] = "kernel",
-    [TEV_CC] = "cc",
+    [TEV_CC] = "cc",       [TEV_READY] = "ready",
 };
 
 static const char *const timer_actions[] = {
@@ -244,6 +244,8 @@ static void format_event(struct jbuf *j, const struct tev *ev)
         jb_printf(j, ",\"arg\":%ld", ev->u.call.arg);
         if (ev->u.call.call == TCP_CALL_SETSOCKOPT)
             jb_str_field(j, "opt", trace_sockopt_name(ev->u.call.arg));
+        if (ev->u.call.call == TCP_CALL_GETSOCKOPT)
+            jb_str_field(j, "opt", "SO_ERROR"); /* result: the error read, 0 or its name */
         if (name)
             jb_str_field(j, "result", name);
         else
@@ -276,6 +278,15 @@ static void format_event(struct jbuf *j, const struct tev *ev)
             jb_str_field(j, "prev", tcp_state_name(ev->u.kernel.prev));
         jb_printf(j, ",\"gone\":%s", ev->u.kernel.gone ? "true" : "false");
         break;
+    case TEV_READY: {
+        char asked[40], got[40];
+        jb_printf(j, ",\"sd\":%d", ev->sd);
+        if (tuple_set(&ev->tuple))
+            jb_conn(j, &ev->tuple);
+        jb_str_field(j, "events", tcp_poll_str(ev->u.ready.events, false, asked, sizeof asked));
+        jb_str_field(j, "revents", tcp_poll_str(ev->u.ready.revents, false, got, sizeof got));
+        break;
+    }
     case TEV_CC:
         jb_conn(j, &ev->tuple);
         jb_printf(j, ",\"cwnd\":%" PRIu32 ",\"ssthresh\":%" PRIu32 ",\"flight\":%" PRIu32,

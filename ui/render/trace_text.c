@@ -287,6 +287,14 @@ static void format_call(struct line *l, const struct tev *ev)
     case TCP_CALL_SETSOCKOPT:
         line_printf(l, "%s", trace_sockopt_name(arg));
         break;
+    case TCP_CALL_GETSOCKOPT:
+        /* The call succeeds; its result is the error it read. */
+        line_printf(l, "SO_ERROR) = 0, SO_ERROR ");
+        put_call_result(l, ev->u.call.result);
+        return;
+    case TCP_CALL_FCNTL:
+        line_printf(l, "O_NONBLOCK");
+        break;
     default:
         break;
     }
@@ -415,6 +423,15 @@ size_t trace_text_format(struct trace_text *t, const struct tev *ev, char *buf, 
     case TEV_KERNEL:
         format_kernel(&l, ev);
         break;
+    case TEV_READY: {
+        /* poll() returns how many descriptors are ready: here one or none. */
+        char asked[40], got[40];
+        line_printf(&l, "poll(%s) = %d, revents %s",
+                    tcp_poll_str(ev->u.ready.events, false, asked, sizeof asked),
+                    ev->u.ready.revents ? 1 : 0,
+                    tcp_poll_str(ev->u.ready.revents, false, got, sizeof got));
+        break;
+    }
     case TEV_CC:
         line_printf(&l, "cc %s cwnd %" PRIu32 " ssthresh %" PRIu32 " flight %" PRIu32 " (%s)",
                     tcp_cc_phase_name(ev->u.cc.phase), ev->u.cc.cwnd, ev->u.cc.ssthresh,

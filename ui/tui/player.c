@@ -493,6 +493,10 @@ static int apply(struct ui_model *m, size_t idx)
         }
         break;
     }
+    case TEV_READY:
+        if (host >= 0)
+            add_item(m, host, UI_ITEM_READY, idx, false);
+        break;
     case TEV_LINK: /* losses are known to the arrow already (lost_later) */
     case TEV_ICMP:
     case TEV_CC:

@@ -77,7 +77,8 @@ enum ui_item_kind {
     UI_ITEM_STATE,
     UI_ITEM_DROP,
     UI_ITEM_TIMER,
-    UI_ITEM_KERNEL /* the kernel's own state of its socket (TUN) */
+    UI_ITEM_KERNEL, /* the kernel's own state of its socket (TUN) */
+    UI_ITEM_READY   /* a poll() returned: what was ready (TEV_READY) */
 };
 
 /* Something written in an endpoint's lane beside the ladder. */

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "view.h"
+#include "tcp.h"
 
 void ui_view_opts_defaults(struct ui_view_opts *o)
 {
@@ -211,6 +212,12 @@ size_t ui_item_text(const struct ui_model *m, const struct ui_item *it, char *bu
     case UI_ITEM_TIMER:
         n = snprintf(buf, cap, "%s timeout", tcp_timer_name(ev->u.timer.which));
         break;
+    case UI_ITEM_READY: {
+        char got[32];
+        n = snprintf(buf, cap, "poll: %s",
+                     tcp_poll_str(ev->u.ready.revents, true, got, sizeof got));
+        break;
+    }
     case UI_ITEM_CALL: {
         long r = ev->u.call.result, arg = ev->u.call.arg;
         const char *name = tcp_call_name(ev->u.call.call);
@@ -232,10 +239,15 @@ size_t ui_item_text(const struct ui_model *m, const struct ui_item *it, char *bu
             name = "close";
             snprintf(args, sizeof args, "linger 0");
             break;
+        case TCP_CALL_FCNTL:
+            snprintf(args, sizeof args, "O_NONBLOCK");
+            break;
         default:
             break;
         }
-        if (r == -EINPROGRESS)
+        if (ev->u.call.call == TCP_CALL_GETSOCKOPT) /* the result is the error read */
+            n = snprintf(buf, cap, "SO_ERROR = %s", r < 0 ? ui_errno_name(r) : "0");
+        else if (r == -EINPROGRESS)
             n = snprintf(buf, cap, "%s(%s)", name, args); /* began; returns later */
         else if (r < 0)
             n = snprintf(buf, cap, "%s(%s) = %s", name, args, ui_errno_name(r));
@@ -267,6 +279,8 @@ static uint16_t item_attr(const struct ui_model *m, const struct ui_item *it)
     case UI_ITEM_CALL:
         return ev->u.call.result < 0 && ev->u.call.result != -EINPROGRESS ? (SC_LOST | SA_BOLD)
                                                                           : (SC_CALL | SA_BOLD);
+    case UI_ITEM_READY:
+        return ev->u.ready.revents & TCP_POLLERR ? (SC_LOST | SA_BOLD) : (SC_CALL | SA_BOLD);
     case UI_ITEM_DROP:
         return SC_LOST;
     case UI_ITEM_TIMER:

@@ -133,6 +133,7 @@ static void log_line(struct ui_live_state *st, const struct tev *ev)
         break;
     case TEV_LINK:
     case TEV_CC:
+    case TEV_READY:
     case TEV_NKINDS:
         return;
     }
