@@ -28,6 +28,7 @@ void pkt_config_defaults(struct pkt_config *cfg)
     memset(cfg, 0, sizeof *cfg);
     stack_config_defaults(&cfg->stack);
     cfg->stack.name = "tcplab";
+    cfg->stack.timestamps = false; /* teaching: RFC 7323 timestamps only if asked (--set ts=on) */
     cfg->profile = "teaching";
     cfg->tolerance_us = 4000;
     cfg->local_ip = 0xc0a80001;  /* 192.168.0.1, packetdrill's default */
@@ -58,6 +59,7 @@ int pkt_config_profile(struct pkt_config *cfg, const char *name)
         s->delack_us = 40000;
         s->window_scaling = true;
         s->wscale = 8;
+        s->timestamps = true;
         s->msl_us = 30000000;
         s->syn_retries = 6;
         s->synack_retries = 5;
@@ -75,6 +77,7 @@ int pkt_config_profile(struct pkt_config *cfg, const char *name)
         s->delack_us = 100000;
         s->window_scaling = true;
         s->wscale = 6;
+        s->timestamps = true;
         s->msl_us = 30000000;
         s->keepalive_probes = 8;
         s->sndbuf = 32768;
@@ -146,6 +149,7 @@ static const struct key {
     {"delack", K_DUR, offsetof(struct stack_config, delack_us), 0, "delayed ACK timeout"},
     {"delayed_ack", K_BOOL, offsetof(struct stack_config, delayed_ack), 0, "delay ACKs at all (on/off)"},
     {"nagle", K_BOOL, offsetof(struct stack_config, nagle), 0, "Nagle's algorithm (on/off)"},
+    {"ts", K_BOOL, offsetof(struct stack_config, timestamps), 0, "offer RFC 7323 timestamps (on/off)"},
     {"wscale", K_WSCALE, offsetof(struct stack_config, wscale), 14, "window scale shift offered; 'off' offers none"},
     {"mss", K_UINT, offsetof(struct stack_config, mss), 65535, "MSS advertised"},
     {"rcvbuf", K_UINT, offsetof(struct stack_config, rcvbuf), 1u << 30, "receive buffer, bytes"},

@@ -78,6 +78,7 @@ void scn_profile_apply(struct stack_config *cfg, bool linux_like)
     cfg->congestion_control = true;
     if (linux_like) {
         cfg->init_cwnd = 10; /* RFC 6928, as Linux */
+        cfg->timestamps = true; /* RFC 7323, as Linux */
         cfg->window_scaling = true;
         cfg->wscale = 7;
         cfg->rcvbuf = 131072;
@@ -91,6 +92,7 @@ void scn_profile_apply(struct stack_config *cfg, bool linux_like)
         /* Teaching: every number on the screen means one thing, and slow
          * start is visible from a two-segment initial window. */
         cfg->init_cwnd = 2;
+        cfg->timestamps = false;
         cfg->window_scaling = false;
         cfg->wscale = 0;
         cfg->rcvbuf = 65535;
@@ -353,6 +355,10 @@ int scn_parse_set(struct parser *P)
             if (parse_onoff(P, 3, &on) < 0)
                 return -1;
             c->congestion_control = on;
+        } else if (strcmp(opt, "ts") == 0) {
+            if (parse_onoff(P, 3, &on) < 0)
+                return -1;
+            c->timestamps = on;
         } else if (strcmp(opt, "iw") == 0) {
             if (scn_tok_uint(P, 3, 64, &v) < 0)
                 return -1;
@@ -403,7 +409,7 @@ int scn_parse_set(struct parser *P)
                 c->data_retries = (unsigned)v;
         } else {
             return scn_fail_tok(P, 2,
-                                "options: msl mss rcvbuf sndbuf delack nagle wscale cc iw rto_initial "
+                                "options: msl mss rcvbuf sndbuf delack nagle wscale ts cc iw rto_initial "
                                 "rto_min rto_max syn_retries synack_retries data_retries keepidle "
                                 "keepintvl keepcnt syncookies",
                                 "unknown option '%s'", opt);

@@ -37,6 +37,8 @@ const char *tev_drop_reason_name(int reason)
         [TCP_DROP_CONN_LIMIT] = "conn_limit",
         [TCP_DROP_OOO_LIMIT] = "ooo_limit",
         [TCP_DROP_BAD_COOKIE] = "bad_cookie",
+        [TCP_DROP_PAWS] = "paws",
+        [TCP_DROP_TS_ECR_FUTURE] = "ts_ecr_future",
         [TCP_DROP_VNET_SHORT] = "vnet_short",
         [TCP_DROP_VNET_GSO_TYPE] = "vnet_gso_type",
         [TCP_DROP_VNET_GSO_SIZE] = "vnet_gso_size",

@@ -39,6 +39,7 @@ enum tev_kind {
     TEV_KERNEL,  /* the kernel's own state of one of its sockets (tun/) */
     TEV_CC,      /* a connection's congestion window, threshold or phase changed (RFC 5681) */
     TEV_READY,   /* a program's poll() returned: which of the asked events are ready */
+    TEV_RTT,     /* a round-trip time sample fed the RFC 6298 estimator */
     TEV_NKINDS
 };
 
@@ -76,6 +77,8 @@ enum tcp_drop_reason {
     TCP_DROP_CONN_LIMIT,         /* SYN: cfg.max_conns connection blocks exist */
     TCP_DROP_OOO_LIMIT,          /* out-of-order text beyond max_ooo_conn / max_ooo_total */
     TCP_DROP_BAD_COOKIE,         /* ACK to a listener whose SYN cookie is wrong or stale */
+    TCP_DROP_PAWS,               /* RFC 7323 §5: TSval older than TS.Recent (an ACK is sent) */
+    TCP_DROP_TS_ECR_FUTURE,      /* TSecr greater than any TSval we sent: not ours */
     /* The TUN device's offload header (tun/tun_vnet.h) does not match the
      * packet it came with; the packet is dropped before any parsing. */
     TCP_DROP_VNET_SHORT,         /* shorter than the virtio_net_hdr, or nothing after it */
@@ -199,6 +202,12 @@ struct tev {
             unsigned events;  /* what poll() asked for: TCP_POLLIN | TCP_POLLOUT */
             unsigned revents; /* what it returned: asked ones ready, and ERR / HUP */
         } ready;
+        struct {
+            uint64_t sample_us;    /* the round-trip time measured */
+            uint64_t srtt_us, rttvar_us, rto_us; /* the estimator after it (RFC 6298) */
+            bool from_ts;          /* from a TSecr (RFC 7323 §4), else a timed segment (Karn) */
+            uint32_t ts_ecr;       /* the TSecr it came from (from_ts) */
+        } rtt;
     } u;
 };
 

@@ -24,6 +24,7 @@ void stack_config_defaults(struct stack_config *cfg)
     cfg->rcvbuf = 65536;
     cfg->window_scaling = false;
     cfg->wscale = 7;
+    cfg->timestamps = true;
     cfg->delayed_ack = true;
     cfg->delack_us = 40000;
     cfg->nagle = true;

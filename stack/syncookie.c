@@ -12,12 +12,18 @@
  * t counts 64-second periods of the stack's clock; H is SipHash-2-4 keyed
  * with cfg.isn_key (isn.c), so nobody without the key can make a cookie. A
  * cookie is good for the period it was made in and the next one (64 to 128
- * seconds); an older one is stale. Only the MSS survives the trip, from a
- * table of 8 common values rounded down: window scale, SACK-permitted and
- * timestamps are not offered in a cookie SYN,ACK, so the connection runs
- * without them (RFC 7323 §2.2). (Linux also keeps window scale and
- * SACK-permitted in the timestamp when timestamps are on; this engine does
- * not agree to timestamps yet.)
+ * seconds); an older one is stale. The MSS survives the trip in the ISN,
+ * from a table of 8 common values rounded down. When the SYN carried
+ * timestamps (and they are on here), the cookie SYN,ACK carries them too,
+ * and, as Linux does, the low 6 bits of its TSval hold what the ISN has no
+ * room for:
+ *
+ *   TSval = | our clock, rounded down to 64 ms (26) | ECN (1) | SACK (1) | wscale (4) |
+ *
+ * wscale 15 meaning "no window scale"; the ECN bit is never set (no ECN
+ * here). The ACK's TSecr echoes it back (tcp_cookie_ts_decode). Without
+ * timestamps only the MSS survives: window scale and SACK-permitted are not
+ * offered, and the connection runs without them (RFC 7323 §2.2).
  */
 #include <string.h>
 
@@ -63,6 +69,42 @@ int tcp_cookie_check(const struct stack *s, const struct tcp_tuple *t, uint32_t 
     if (cookie_hash(s, t, peer_isn, now - age) != (cookie & 0xffffff))
         return -1; /* not one of ours */
     *mss = cookie_mss[(cookie >> 24) & 7];
+    return 0;
+}
+
+#define COOKIE_TS_BITS  6
+#define COOKIE_TS_MASK  ((1u << COOKIE_TS_BITS) - 1)
+#define COOKIE_TS_NO_WS 0xfu
+#define COOKIE_TS_SACK  0x10u
+#define COOKIE_TS_ECN   0x20u
+
+uint32_t tcp_cookie_ts_encode(uint32_t ts_now, const struct tcp_cookie_opts *o)
+{
+    uint32_t bits = o->ws_ok ? (o->wscale > 14 ? 14u : o->wscale) : COOKIE_TS_NO_WS;
+    if (o->sack_ok)
+        bits |= COOKIE_TS_SACK;
+    uint32_t ts = (ts_now & ~COOKIE_TS_MASK) | bits;
+    if (seq_gt(ts, ts_now))
+        ts -= COOKIE_TS_MASK + 1; /* never ahead of the clock */
+    return ts;
+}
+
+int tcp_cookie_ts_decode(uint32_t ts_ecr, uint32_t ts_now, struct tcp_cookie_opts *o)
+{
+    /* An echo of a TSval we could have sent: not from the future, not
+     * older than a cookie lives (two periods). */
+    uint32_t max_age_ms = (uint32_t)((COOKIE_MAX_AGE + 1) * (COOKIE_PERIOD_US / 1000));
+    if (seq_gt(ts_ecr, ts_now) || ts_now - ts_ecr > max_age_ms + COOKIE_TS_MASK)
+        return -1;
+    uint32_t bits = ts_ecr & COOKIE_TS_MASK;
+    if (bits & COOKIE_TS_ECN)
+        return -1; /* we never set it */
+    uint32_t ws = bits & 0xf;
+    if (ws != COOKIE_TS_NO_WS && ws > 14)
+        return -1;
+    o->ws_ok = ws != COOKIE_TS_NO_WS;
+    o->wscale = o->ws_ok ? (uint8_t)ws : 0;
+    o->sack_ok = (bits & COOKIE_TS_SACK) != 0;
     return 0;
 }
 

@@ -48,6 +48,7 @@ struct stack_config {
     uint32_t rcvbuf;          /* receive buffer per connection, bytes (65536) */
     bool window_scaling;      /* offer RFC 7323 window scale (false) */
     uint8_t wscale;           /* shift we offer when window_scaling (7) */
+    bool timestamps;          /* offer RFC 7323 timestamps: RTTM and PAWS (true) */
     bool delayed_ack;         /* delay ACKs of in-order data (true) */
     uint64_t delack_us;       /* delayed ACK timeout (40 ms, as Linux; RFC 1122 allows up to 500 ms) */
     bool nagle;               /* Nagle's algorithm, RFC 1122 §4.2.3.4 (true) */
@@ -127,6 +128,8 @@ struct stack_stats {
     uint64_t cookies_sent;              /* SYN,ACKs whose ISN is a cookie */
     uint64_t cookies_ok;                /* ACKs with a valid cookie: connection made */
     uint64_t cookies_bad;               /* ACKs with a wrong or stale cookie: dropped */
+    uint64_t rtt_samples_ts;            /* RTT samples taken from a TSecr (RFC 7323 §4) */
+    uint64_t rtt_samples_timed;         /* RTT samples from a timed segment (RFC 6298, Karn) */
 };
 void stack_get_stats(const struct stack *s, struct stack_stats *out);
 #define STACK_DROP_INDEX(reason) ((reason) + 16)
@@ -197,6 +200,8 @@ struct tcp_status {
     uint32_t recv_queue;       /* bytes received, not yet read */
     uint16_t mss;              /* effective send MSS */
     uint8_t snd_wscale, rcv_wscale;
+    bool ts_ok;                /* RFC 7323 timestamps agreed in both SYNs */
+    uint32_t ts_recent;        /* TS.Recent (RFC 7323 §4.3), valid when ts_ok */
     uint64_t srtt_us, rttvar_us, rto_us;
     uint32_t cwnd, ssthresh;   /* congestion window and threshold, bytes (RFC 5681) */
     enum tcp_cc_phase cc_phase;

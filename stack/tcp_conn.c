@@ -203,6 +203,8 @@ void conn_fill_status(const struct stack *s, const struct tcp_conn *c, struct tc
     st->mss = c->mss;
     st->snd_wscale = c->snd_wscale;
     st->rcv_wscale = c->rcv_wscale;
+    st->ts_ok = c->ts_ok;
+    st->ts_recent = c->ts_recent;
     st->srtt_us = c->rtt.srtt_us;
     st->rttvar_us = c->rtt.rttvar_us;
     st->rto_us = c->rtt.rto_us;

@@ -29,8 +29,9 @@ static void tcp_drop_seg(struct stack *s, const struct tcp_conn *c, const struct
 }
 
 /* Options of a SYN we received: the send MSS (RFC 9293 §3.7.1: 536 if the
- * peer said nothing) and window scaling (RFC 7323 §2.2: used only if both
- * SYNs carried the option; shifts above 14 are taken as 14, §2.3). */
+ * peer said nothing), window scaling (RFC 7323 §2.2: used only if both
+ * SYNs carried the option; shifts above 14 are taken as 14, §2.3) and
+ * timestamps (RFC 7323 §3.2, tcp_ts.c). */
 static void tcp_take_syn_options(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg)
 {
     const struct wire_tcp_opts *o = &seg->th->opts;
@@ -47,7 +48,8 @@ static void tcp_take_syn_options(struct stack *s, struct tcp_conn *c, const stru
         c->snd_wscale = 0;
         c->rcv_wscale = 0;
     }
-    /* Timestamps and SACK-permitted are parsed but never agreed to. */
+    tcp_ts_take_syn(s, c, o);
+    /* SACK-permitted is parsed but never agreed to. */
 }
 
 /* RFC 9293 §3.10.7.4 fifth step, the window update rule: take SEG.WND only
@@ -68,8 +70,10 @@ static void tcp_syn_acked(struct stack *s, struct tcp_conn *c, const struct tcp_
 {
     bool syn_timed_out = c->backoff > 0;
     c->snd_una = seg->ack;
-    if (c->rtt_timing && seq_gt(seg->ack, c->rtt_seq))
-        tcp_rtt_sample(&c->rtt, s->now - c->rtt_start, &s->cfg);
+    /* RFC 7323 §4.1: the SYN's echo times the handshake even when the SYN
+     * went out more than once; without it, Karn's timed SYN. */
+    if (!tcp_ts_rtt(s, c, seg) && c->rtt_timing && seq_gt(seg->ack, c->rtt_seq))
+        tcp_rtt_take(s, c, s->now - c->rtt_start, false, 0);
     c->rtt_timing = 0;
     c->backoff = 0;
     if (syn_timed_out && !c->rtt.measured)
@@ -140,8 +144,24 @@ static void tcp_send_cookie(struct stack *s, struct tcp_conn *l, const struct tc
     th.seq = tcp_cookie_make(s, t, seg->seq, o->has_mss ? o->mss : 536, &mss);
     th.ack = seg->seq + 1;
     th.flags = TCP_SYN | TCP_ACK;
-    th.opts.has_mss = true; /* ours; no window scale: we could not remember the peer's */
+    th.opts.has_mss = true; /* ours */
     th.opts.mss = s->cfg.mss;
+    if (s->cfg.timestamps && o->has_ts) {
+        /* The peer's window scale and SACK-permitted ride in our TSval
+         * (syncookie.c), so window scaling can be agreed after all. */
+        struct tcp_cookie_opts co = {
+            .ws_ok = o->has_wscale && s->cfg.window_scaling,
+            .wscale = o->wscale,
+            .sack_ok = o->sack_permitted,
+        };
+        th.opts.has_ts = true;
+        th.opts.ts_val = tcp_cookie_ts_encode(tcp_ts_now_for(s, t), &co);
+        th.opts.ts_ecr = o->ts_val;
+        if (co.ws_ok) {
+            th.opts.has_wscale = true;
+            th.opts.wscale = s->cfg.wscale;
+        }
+    }
     th.win = (uint16_t)min_u32(l->rcvbuf, 65535);
     s->stats.cookies_sent++;
     l->cookie_last_us = s->now + 1;
@@ -192,7 +212,13 @@ static void tcp_in_cookie_ack(struct stack *s, struct tcp_conn *l, const struct 
                               const struct tcp_tuple *tuple)
 {
     uint16_t mss;
-    if (tcp_cookie_check(s, tuple, seg->seq - 1, seg->ack - 1, &mss) < 0) {
+    const struct wire_tcp_opts *o = &seg->th->opts;
+    /* An ACK with TSopt answers a cookie SYN,ACK that carried it (we send
+     * TSopt only to a SYN that had it): its TSecr must decode. */
+    struct tcp_cookie_opts co = {0};
+    bool ts = s->cfg.timestamps && o->has_ts;
+    if (tcp_cookie_check(s, tuple, seg->seq - 1, seg->ack - 1, &mss) < 0 ||
+        (ts && tcp_cookie_ts_decode(o->ts_ecr, tcp_ts_now_for(s, tuple), &co) < 0)) {
         s->stats.cookies_bad++;
         tcp_drop_seg(s, l, seg, TCP_DROP_BAD_COOKIE);
         return;
@@ -213,13 +239,28 @@ static void tcp_in_cookie_ack(struct stack *s, struct tcp_conn *l, const struct 
     c->snd_nxt = c->snd_max = c->iss + 1;
     c->rtx_high = c->iss;
     c->mss = mss < s->cfg.mss ? mss : s->cfg.mss;
-    c->snd_wnd = seg->wnd; /* no window scaling after a cookie */
+    if (ts) {
+        struct wire_tcp_opts syn_ts = {.has_ts = true, .ts_val = o->ts_val};
+        tcp_ts_take_syn(s, c, &syn_ts);
+        c->last_ack_sent = c->rcv_nxt; /* what the cookie SYN,ACK acknowledged */
+    }
+    if (co.ws_ok) {
+        c->ws_ok = 1;
+        c->snd_wscale = co.wscale;
+        c->rcv_wscale = s->cfg.wscale;
+    }
+    c->snd_wnd = seg->wnd << c->snd_wscale; /* unscaled unless the TSecr brought a shift */
     c->max_snd_wnd = c->snd_wnd;
     c->snd_wl1 = seg->seq - 1;
     c->snd_wl2 = c->iss;
     c->last_rcv_us = s->now;
     tcp_set_state(s, c, TCP_SYN_RECEIVED, "valid SYN cookie");
     struct tcp_seg ack = *seg;
+    /* The TSecr echoes a TSval whose low bits were options, not time: no
+     * RTT sample from it (0 is "nothing echoed", tcp_ts_rtt). */
+    struct wire_tcp th = *seg->th;
+    th.opts.ts_ecr = 0;
+    ack.th = &th;
     tcp_in_other_states(s, c, &ack);
 }
 
@@ -329,6 +370,13 @@ static void tcp_in_syn_sent(struct stack *s, struct tcp_conn *c, const struct tc
         tcp_drop_seg(s, c, seg, TCP_DROP_UNACCEPTABLE);
         return;
     }
+    /* RFC 7323 §3.2: the SYN,ACK's TSecr must echo our SYN's TSval; one
+     * from the future is not an answer to our SYN (Linux drops it too). */
+    if ((seg->flags & TCP_ACK) && s->cfg.timestamps && seg->th->opts.has_ts &&
+        tcp_ts_ecr_future(seg->th->opts.ts_ecr, tcp_ts_now(s, c))) {
+        tcp_drop_seg(s, c, seg, TCP_DROP_TS_ECR_FUTURE);
+        return;
+    }
     /* Fourth, check the SYN bit: "RCV.NXT is set to SEG.SEQ+1, IRS is set
      * to SEG.SEQ. SND.UNA should be advanced to equal SEG.ACK (if there is
      * an ACK), and any segments on the retransmission queue that are thereby
@@ -419,9 +467,13 @@ static void tcp_ack_received(struct stack *s, struct tcp_conn *c, const struct t
         if (seq_gt(ack, c->snd_nxt))
             c->snd_nxt = ack; /* go-back-N: the receiver already had these */
         c->dupacks = 0;
-        /* RFC 6298 §3: the timed segment was sent once and is now acked. */
-        if (c->rtt_timing && seq_gt(ack, c->rtt_seq)) {
-            tcp_rtt_sample(&c->rtt, s->now - c->rtt_start, &s->cfg);
+        /* RFC 7323 §4.1 with timestamps: every such ACK's TSecr is a
+         * sample, retransmitted data included. Without: RFC 6298 §3, the
+         * timed segment was sent once and is now acked. */
+        if (tcp_ts_rtt(s, c, seg)) {
+            c->rtt_timing = 0;
+        } else if (c->rtt_timing && seq_gt(ack, c->rtt_seq)) {
+            tcp_rtt_take(s, c, s->now - c->rtt_start, false, 0);
             c->rtt_timing = 0;
         }
         c->backoff = 0;
@@ -667,12 +719,12 @@ static bool tcp_in_special(struct stack *s, struct tcp_conn *c, const struct tcp
         }
     }
     if (c->state == TCP_TIME_WAIT && (f & TCP_SYN) && !(f & (TCP_ACK | TCP_RST)) &&
-        seq_gt(seg->seq, c->rcv_nxt)) {
+        tcp_ts_time_wait_syn_ok(s, c, seg)) {
         /* A new SYN for a 4-tuple in TIME_WAIT. RFC 9293 would answer with
-         * an ACK (fourth step). Like Linux and BSD (RFC 6191 without
-         * timestamps), accept it as a new connection if its sequence number
-         * is beyond anything the old connection used: old duplicates cannot
-         * be mistaken for new data. */
+         * an ACK (fourth step). Like Linux and BSD (RFC 6191), accept it as
+         * a new connection if its timestamp, or without timestamps its
+         * sequence number, is beyond anything the old connection used: old
+         * duplicates cannot be mistaken for new data (tcp_ts.c). */
         struct tcp_conn *l = listener_lookup(s, c->tuple.lport);
         if (l) {
             struct tcp_tuple t = c->tuple;
@@ -935,8 +987,12 @@ static void tcp_in_other_states(struct stack *s, struct tcp_conn *c, struct tcp_
     c->ka_probes = 0;
     if (tcp_in_special(s, c, seg))
         return;
-    if (tcp_check_sequence_number(s, c, seg) == TCP_STEP_DONE ||
-        tcp_check_rst(s, c, seg) == TCP_STEP_DONE || tcp_check_syn(s, c, seg) == TCP_STEP_DONE ||
+    /* RFC 7323 §5.3: PAWS (R1) before the first step, TS.Recent (R3) once
+     * the segment has passed it. */
+    if (!tcp_ts_check(s, c, seg) || tcp_check_sequence_number(s, c, seg) == TCP_STEP_DONE)
+        return;
+    tcp_ts_take_recent(s, c, seg);
+    if (tcp_check_rst(s, c, seg) == TCP_STEP_DONE || tcp_check_syn(s, c, seg) == TCP_STEP_DONE ||
         tcp_check_ack(s, c, seg) == TCP_STEP_DONE)
         return;
     tcp_in_text_and_fin(s, c, seg);

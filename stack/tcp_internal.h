@@ -14,6 +14,7 @@
  *   tcp_in.c      §3.10.7 SEGMENT ARRIVES
  *   tcp_out.c     segment output, send queue, retransmission, window updates
  *   tcp_timer.c   §3.10.8 timeouts and the RFC 6298 RTT estimator
+ *   tcp_ts.c      RFC 7323 timestamps: the TSval clock, RTTM, PAWS
  *   tcp_rst.c     every rule about sending and accepting RST
  *   isn.c         RFC 6528 initial sequence numbers (SipHash-2-4)
  *   rbuf.c        ring buffers and the out-of-order assembler
@@ -153,6 +154,7 @@ struct tcp_conn {
     unsigned opt_keepalive : 1, opt_nodelay : 1, opt_delack : 1;
     unsigned opt_reuseaddr : 1, opt_linger0 : 1;
     unsigned oow_acked : 1; /* last_oow_ack_us is valid */
+    unsigned ts_ok : 1;     /* RFC 7323 timestamps agreed: both SYNs carried TSopt */
     int err;                /* pending error for the user, -errno, 0 if none */
 
     /* send sequence variables */
@@ -172,7 +174,7 @@ struct tcp_conn {
     uint32_t rcv_nxt; /* next sequence number expected */
     uint32_t rcv_adv; /* right edge of the window last advertised */
     uint32_t rcv_fin_seq;
-    uint16_t mss; /* effective send MSS */
+    uint16_t mss; /* effective send MSS: payload bytes per segment (TSopt's 12 taken off) */
     uint8_t snd_wscale, rcv_wscale;
 
     uint32_t sndbuf, rcvbuf; /* buffer sizes (allocated lazily) */
@@ -193,6 +195,12 @@ struct tcp_conn {
     uint64_t ka_idle_us, ka_intvl_us;
     uint32_t ka_cnt;
     uint64_t user_timeout_us;
+
+    /* RFC 7323 timestamps (tcp_ts.c) */
+    uint32_t ts_offset;     /* added to the millisecond clock to make our TSval */
+    uint32_t ts_recent;     /* TS.Recent: the peer's TSval to echo (§4.3) */
+    uint64_t ts_recent_us;  /* when TS.Recent was set (§5.5, the 24-day rule) */
+    uint32_t last_ack_sent; /* Last.ACK.sent: the ACK field we last sent (§4.3) */
 
     uint32_t ooo_held; /* bytes held out of order (ooo's ranges), counted in stack.ooo_bytes */
     struct tcp_conn *tw_prev, *tw_next; /* TIME_WAIT blocks, oldest first (tcp_limit.c) */
@@ -424,6 +432,43 @@ uint32_t tcp_asm_bytes(const struct tcp_asm *a);
 void tcp_tw_enter(struct stack *s, struct tcp_conn *c);
 void tcp_tw_leave(struct stack *s, struct tcp_conn *c);
 
+/* ---- tcp_ts.c: RFC 7323 timestamps -------------------------------------- */
+
+/* Bytes TSopt takes in every segment once agreed (10, padded with 2 NOPs). */
+#define TCP_TSOPT_LEN 12
+/* Our TSval now: a 1 ms clock (RFC 7323 §5.4) from the engine's time, plus
+ * the connection's offset. */
+uint32_t tcp_ts_now(const struct stack *s, const struct tcp_conn *c);
+/* The offset for a 4-tuple: SipHash of it under cfg.isn_key, so an observer
+ * cannot read the host's uptime and a new incarnation of a tuple counts on
+ * from the old one (what RFC 6191 needs). */
+uint32_t tcp_ts_offset(const struct stack *s, const struct tcp_tuple *t);
+/* Our TSval now for a 4-tuple that has no block (a SYN cookie's). */
+uint32_t tcp_ts_now_for(const struct stack *s, const struct tcp_tuple *t);
+/* A TSecr we cannot have sent: beyond our clock (0 means "none"). */
+bool tcp_ts_ecr_future(uint32_t ts_ecr, uint32_t ts_now);
+/* A SYN (or SYN,ACK) arrived: agree to timestamps if both sides sent
+ * TSopt (§3.2), take TS.Recent from it; the MSS loses TSopt's 12 bytes. */
+void tcp_ts_take_syn(struct stack *s, struct tcp_conn *c, const struct wire_tcp_opts *o);
+/* Put TSopt into a segment about to be sent by connection c (§3.2: in the
+ * SYN if configured, then in every non-RST segment once agreed), and
+ * record Last.ACK.sent. */
+void tcp_ts_fill(struct stack *s, struct tcp_conn *c, struct wire_tcp *th);
+/* Before the first step of §3.10.7.4: the TSecr test and PAWS (§5.3 R1).
+ * Returns false when the segment was dropped (and perhaps answered). */
+bool tcp_ts_check(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg);
+/* After the sequence number test passed: §4.3 (2) / §5.3 R3, TS.Recent. */
+void tcp_ts_take_recent(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg);
+/* An ACK advanced SND.UNA: RTTM (§4.1) from its TSecr. Returns true if it
+ * gave a sample (then no timed sample is needed). */
+bool tcp_ts_rtt(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg);
+/* Report a sample to the estimator and the event stream. */
+void tcp_rtt_take(struct stack *s, struct tcp_conn *c, uint64_t rtt_us, bool from_ts,
+                  uint32_t ts_ecr);
+/* RFC 6191 §2: may a SYN for a tuple in TIME_WAIT open a new connection? */
+bool tcp_ts_time_wait_syn_ok(const struct stack *s, const struct tcp_conn *c,
+                             const struct tcp_seg *seg);
+
 /* syncookie.c: RFC 4987 §3.6 SYN cookies. The cookie is the ISN of a
  * SYN,ACK sent without keeping state; the ACK that echoes it (ACK-1) is
  * checked, and on success yields the MSS the SYN asked for. */
@@ -431,6 +476,18 @@ uint32_t tcp_cookie_make(const struct stack *s, const struct tcp_tuple *t, uint3
                          uint16_t peer_mss, uint16_t *mss_used);
 int tcp_cookie_check(const struct stack *s, const struct tcp_tuple *t, uint32_t peer_isn,
                      uint32_t cookie, uint16_t *mss);
+/* With timestamps, Linux's way of keeping what the cookie has no room for:
+ * the low 6 bits of our TSval carry the peer's window scale (4 bits, 15 =
+ * none), SACK-permitted and ECN (bit 5, unused here). The TSval stays
+ * within 63 ms behind the clock. The ACK's TSecr brings them back;
+ * decoding fails (-1) for a TSecr from the future or an impossible shift. */
+struct tcp_cookie_opts {
+    bool ws_ok;     /* the SYN offered window scaling */
+    uint8_t wscale; /* its shift (0-14) */
+    bool sack_ok;   /* the SYN carried SACK-permitted */
+};
+uint32_t tcp_cookie_ts_encode(uint32_t ts_now, const struct tcp_cookie_opts *o);
+int tcp_cookie_ts_decode(uint32_t ts_ecr, uint32_t ts_now, struct tcp_cookie_opts *o);
 uint32_t tcp_isn(const uint8_t key[16], const struct tcp_tuple *t, uint64_t now_us);
 
 #endif

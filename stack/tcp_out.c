@@ -118,6 +118,7 @@ static void tcp_xmit(struct stack *s, struct tcp_conn *c, uint32_t seq, uint8_t 
     } else {
         th.win = tcp_window_field(c);
     }
+    tcp_ts_fill(s, c, &th); /* RFC 7323 §3.2: TSopt in every segment once agreed */
     const uint8_t *payload = NULL;
     if (n) {
         payload = rbuf_peek(&c->sndq, qoff, n);

@@ -64,6 +64,7 @@ void tcp_rst_abort(struct stack *s, struct tcp_conn *c)
     th.seq = c->snd_nxt;
     th.ack = c->rcv_nxt;
     th.flags = TCP_RST | TCP_ACK;
+    tcp_ts_fill(s, c, &th); /* RFC 7323 §3.2: TSopt SHOULD be sent in a RST too */
     tcp_emit_packet(s, c, c->tuple.laddr, c->tuple.raddr, &th, NULL, 0, false, false);
 }
 

@@ -103,7 +103,7 @@ static void test_live_view_lists_a_connection_and_draws_its_ladder(void **state)
 
     /* d: the newest segment, field by field. */
     s = render_opts(w, 100, 50, true);
-    assert_true(screen_contains(s, "TCP header, 20 bytes"));
+    assert_true(screen_contains(s, "TCP header, 32 bytes")); /* 12 of them TSopt (RFC 7323, on by default) */
     assert_true(screen_contains(s, "network byte order"));
     screen_free(s);
 

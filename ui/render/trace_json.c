@@ -185,7 +185,7 @@ static void jb_raw_packet(struct jbuf *j, const uint8_t *raw, size_t len)
 static const char *const kind_names[TEV_NKINDS] = {
     [TEV_SEGMENT] = "seg", [TEV_STATE] = "state", [TEV_TIMER] = "timer", [TEV_DROP] = "drop",
     [TEV_CALL] = "call",   [TEV_ICMP] = "icmp",   [TEV_LINK] = "link",   [TEV_KERNEL] = "kernel",
-    [TEV_CC] = "cc",       [TEV_READY] = "ready",
+    [TEV_CC] = "cc",       [TEV_READY] = "ready", [TEV_RTT] = "rtt",
 };
 
 static const char *const timer_actions[] = {
@@ -293,6 +293,16 @@ static void format_event(struct jbuf *j, const struct tev *ev)
                   ev->u.cc.cwnd, ev->u.cc.ssthresh, ev->u.cc.flight);
         jb_str_field(j, "phase", tcp_cc_phase_name(ev->u.cc.phase));
         jb_str_field(j, "cause", ev->u.cc.cause ? ev->u.cc.cause : "?");
+        break;
+    case TEV_RTT:
+        jb_conn(j, &ev->tuple);
+        jb_seconds(j, "sample", ev->u.rtt.sample_us);
+        jb_seconds(j, "srtt", ev->u.rtt.srtt_us);
+        jb_seconds(j, "rttvar", ev->u.rtt.rttvar_us);
+        jb_seconds(j, "rto", ev->u.rtt.rto_us);
+        jb_str_field(j, "from", ev->u.rtt.from_ts ? "ts" : "timed");
+        if (ev->u.rtt.from_ts)
+            jb_printf(j, ",\"ecr\":%" PRIu32, ev->u.rtt.ts_ecr);
         break;
     case TEV_NKINDS:
         break;

@@ -366,6 +366,9 @@ size_t trace_text_format(struct trace_text *t, const struct tev *ev, char *buf, 
      * shown only when asked for. */
     if (ev->kind == TEV_TIMER && ev->u.timer.action != TEV_TIMER_FIRE && !t->show_timers)
         return 0;
+    /* RTT samples feed the RTO, as arming a timer does: shown with them. */
+    if (ev->kind == TEV_RTT && !t->show_timers)
+        return 0;
     if (ev->kind >= TEV_NKINDS)
         return 0;
 
@@ -436,6 +439,14 @@ size_t trace_text_format(struct trace_text *t, const struct tev *ev, char *buf, 
         line_printf(&l, "cc %s cwnd %" PRIu32 " ssthresh %" PRIu32 " flight %" PRIu32 " (%s)",
                     tcp_cc_phase_name(ev->u.cc.phase), ev->u.cc.cwnd, ev->u.cc.ssthresh,
                     ev->u.cc.flight, ev->u.cc.cause ? ev->u.cc.cause : "?");
+        break;
+    case TEV_RTT:
+        line_printf(&l, "rtt %" PRIu64 "us srtt %" PRIu64 "us rttvar %" PRIu64 "us rto %" PRIu64 "us (%s",
+                    ev->u.rtt.sample_us, ev->u.rtt.srtt_us, ev->u.rtt.rttvar_us, ev->u.rtt.rto_us,
+                    ev->u.rtt.from_ts ? "ts" : "timed");
+        if (ev->u.rtt.from_ts)
+            line_printf(&l, " ecr %" PRIu32, ev->u.rtt.ts_ecr);
+        line_printf(&l, ")");
         break;
     case TEV_NKINDS:
         break;

@@ -134,6 +134,7 @@ static void log_line(struct ui_live_state *st, const struct tev *ev)
     case TEV_LINK:
     case TEV_CC:
     case TEV_READY:
+    case TEV_RTT:
     case TEV_NKINDS:
         return;
     }
