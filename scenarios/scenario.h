@@ -18,15 +18,32 @@
 
 #include "event.h"
 
-/* A problem in a scenario file: printed as "file:line:col: message" and,
- * if present, "  hint: ..." on the next line. */
+/* The parser reports up to this many problems per file (it goes on at the
+ * next line after each), then stops. */
+#define SCN_MAX_ERRORS 10
+
+/* One more problem after the first (struct scn_error). */
+struct scn_diag {
+    int line, col; /* 1-based */
+    char msg[256];
+    char hint[256];
+};
+
+/* The problems in a scenario file: each printed as "file:line:col: message"
+ * and, if present, "  hint: ..." on the next line. The first is inline
+ * (line, col, msg, hint); the others, in file order, in more[]. */
 struct scn_error {
     char file[256];
     int line, col;      /* 1-based */
     char msg[256];
     char hint[256];
+    unsigned nmore; /* problems in more[] */
+    struct scn_diag more[SCN_MAX_ERRORS - 1];
 };
-/* Print the error as above to `out` (a FILE *). */
+/* Problems recorded: 0 when none, else 1 + nmore. */
+unsigned scn_error_count(const struct scn_error *err);
+/* Print every problem as above to `out` (a FILE *), and, when the parser
+ * stopped at SCN_MAX_ERRORS, a line saying so. */
 void scn_error_print(const struct scn_error *err, void *out);
 
 struct scn;   /* a parsed scenario */

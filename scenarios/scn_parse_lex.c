@@ -81,18 +81,77 @@ static int col_of(const struct parser *P, const char *at)
 
 int scn_fail_at(struct parser *P, const char *at, const char *hint, const char *fmt, ...)
 {
-    if (!P->failed) {
-        P->failed = true;
-        P->err->line = P->lineno;
-        P->err->col = at ? col_of(P, at) : 1;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(P->err->msg, sizeof P->err->msg, fmt, ap);
-        va_end(ap);
-        snprintf(P->err->hint, sizeof P->err->hint, "%s",
-                 hint && *hint ? hint : "docs/scenarios.md describes every statement");
+    if (P->failed)
+        return -1; /* one problem per statement: the first says where it went wrong */
+    P->failed = true;
+    struct scn_error *e = P->err;
+    int line = P->lineno, col = at ? col_of(P, at) : 1;
+    char *msg, *hbuf;
+    size_t mcap, hcap;
+    if (!e->msg[0]) {
+        e->line = line;
+        e->col = col;
+        msg = e->msg, mcap = sizeof e->msg, hbuf = e->hint, hcap = sizeof e->hint;
+    } else if (e->nmore < SCN_MAX_ERRORS - 1) {
+        struct scn_diag *d = &e->more[e->nmore++];
+        d->line = line;
+        d->col = col;
+        msg = d->msg, mcap = sizeof d->msg, hbuf = d->hint, hcap = sizeof d->hint;
+    } else {
+        return -1; /* the parser stops at SCN_MAX_ERRORS */
     }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, mcap, fmt, ap);
+    va_end(ap);
+    if (!msg[0])
+        snprintf(msg, mcap, "error");
+    snprintf(hbuf, hcap, "%s",
+             hint && *hint ? hint : "docs/scenarios.md describes every statement");
     return -1;
+}
+
+/* Levenshtein distance, capped: names are short. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 40 || lb > 40)
+        return 99;
+    size_t row[41];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *scn_suggest(const char *w, const char *const *cands, size_t n)
+{
+    /* At most two edits, and fewer than half the word: "xyz" is not "set". */
+    size_t len = strlen(w), limit = len >= 5 ? 2 : 1, best_d = limit + 1;
+    const char *best = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!cands[i] || !strcmp(cands[i], w))
+            continue;
+        size_t d = edit_distance(w, cands[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = cands[i];
+        }
+    }
+    return best;
 }
 
 int scn_fail_tok(struct parser *P, int i, const char *hint, const char *fmt, ...)
@@ -269,6 +328,31 @@ int scn_call_from_name(const char *w)
     return -1;
 }
 
+const char *scn_near_state(const char *w)
+{
+    const char *cands[TCP_NSTATES];
+    for (int st = 0; st < TCP_NSTATES; st++)
+        cands[st] = tcp_state_name((enum tcp_state)st);
+    /* States are written in capitals; "established" is one case away. */
+    char up[64];
+    size_t k = 0;
+    for (; w[k] && k + 1 < sizeof up; k++)
+        up[k] = (char)(w[k] >= 'a' && w[k] <= 'z' ? w[k] - 32 : w[k]);
+    up[k] = 0;
+    for (int st = 0; st < TCP_NSTATES; st++)
+        if (!strcmp(up, cands[st]))
+            return cands[st];
+    return scn_suggest(up, cands, TCP_NSTATES);
+}
+
+const char *scn_did_you_mean(char *buf, size_t cap, const char *near)
+{
+    if (!near || cap == 0)
+        return "";
+    snprintf(buf, cap, " (did you mean '%s'?)", near);
+    return buf;
+}
+
 bool scn_is_name_syntax(const char *w)
 {
     if (!((*w >= 'a' && *w <= 'z') || (*w >= 'A' && *w <= 'Z') || *w == '_'))
@@ -316,6 +400,17 @@ int scn_find_sock(const struct scn *s, const char *name)
     return -1;
 }
 
+const char *scn_near_name(const struct scn *s, const char *w, bool sockets_too)
+{
+    const char *cands[SCN_MAX_HOSTS + SCN_MAX_SOCKNAMES];
+    size_t n = 0;
+    for (size_t i = 0; i < s->nhosts && n < sizeof cands / sizeof cands[0]; i++)
+        cands[n++] = s->hosts[i].name;
+    for (size_t i = 0; sockets_too && i < s->nsocks && n < sizeof cands / sizeof cands[0]; i++)
+        cands[n++] = s->socks[i].name;
+    return scn_suggest(w, cands, n);
+}
+
 int scn_need_hosts(struct parser *P, int i)
 {
     if (P->s->nhosts == 0)
@@ -340,6 +435,10 @@ int scn_parse_host(struct parser *P, int i, int *host)
         }
         if (scn_find_sock(P->s, P->t[i].w) >= 0)
             return scn_fail_tok(P, i, hint, "'%s' is a socket, not a host", P->t[i].w);
+        const char *near = scn_near_name(P->s, P->t[i].w, false);
+        if (near)
+            return scn_fail_tok(P, i, hint, "unknown host '%s' (did you mean '%s'?)", P->t[i].w,
+                                near);
         return scn_fail_tok(P, i, hint, "unknown host '%s'", P->t[i].w);
     }
     *host = h;
@@ -364,10 +463,13 @@ int scn_parse_target(struct parser *P, int i, const char *w, struct scn_target *
         tgt->sock = k;
         return 0;
     }
-    return scn_fail_tok(P, i,
-                        "a target is a host from the `hosts` line or a socket named earlier "
-                        "with `as NAME`",
-                        "unknown host or socket '%s'", w);
+    const char *hint = "a target is a host from the `hosts` line or a socket named earlier "
+                       "with `as NAME`";
+    const char *near = scn_near_name(P->s, w, true);
+    if (near)
+        return scn_fail_tok(P, i, hint, "unknown host or socket '%s' (did you mean '%s'?)", w,
+                            near);
+    return scn_fail_tok(P, i, hint, "unknown host or socket '%s'", w);
 }
 
 int scn_parse_uint(struct parser *P, int i, const char *w, uint64_t max, uint64_t *out)

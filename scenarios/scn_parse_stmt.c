@@ -542,6 +542,20 @@ int scn_call_from_word(const char *w)
     return c == TCP_CALL_FCNTL ? -1 : c; /* written `nonblock` */
 }
 
+/* The call word nearest to a misspelt one: the words scn_call_from_word
+ * takes, for "did you mean". */
+const char *scn_near_call(const char *w)
+{
+    const char *cands[TCP_NCALLS + sizeof call_words / sizeof call_words[0]];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof call_words / sizeof call_words[0]; i++)
+        cands[n++] = call_words[i].word;
+    for (int c = 0; c < TCP_NCALLS; c++)
+        if (scn_call_from_word(tcp_call_name((enum tcp_call)c)) == c)
+            cands[n++] = tcp_call_name((enum tcp_call)c);
+    return scn_suggest(w, cands, n);
+}
+
 /* poll(2)'s events as the language writes them: `in`, `out`, `err`, `hup`
  * joined by `|` (`in|out`). A call asks for in and out only (poll() always
  * reports err and hup); a result may name all four. */
@@ -594,8 +608,10 @@ int scn_parse_call(struct parser *P)
         return scn_fail_tok(P, 1, CALL_HINT, "expected a socket call after '%s:'", name);
     const char *cw = P->t[1].w;
     int call = scn_call_from_word(cw);
+    char dym[96];
     if (call < 0)
-        return scn_fail_tok(P, 1, CALL_HINT, "unknown socket call '%s'", cw);
+        return scn_fail_tok(P, 1, CALL_HINT, "unknown socket call '%s'%s", cw,
+                            scn_did_you_mean(dym, sizeof dym, scn_near_call(cw)));
     struct scn_stmt *st = scn_new_stmt(P, SCN_CALL);
     if (!st)
         return -1;
@@ -648,7 +664,8 @@ int scn_parse_call(struct parser *P)
         } else if (wire_addr_parse(w, &st->u.call.dst_addr) == 0) {
             st->u.call.dst_host = -1;
         } else {
-            return scn_fail_tok(P, i, hint, "'%s' is neither a host nor an IPv4 address", w);
+            return scn_fail_tok(P, i, hint, "'%s' is neither a host nor an IPv4 address%s", w,
+                                scn_did_you_mean(dym, sizeof dym, scn_near_name(s, w, false)));
         }
         if (h == tgt.host)
             return scn_fail_tok(P, i, NULL, "a host cannot connect to itself here");
@@ -917,8 +934,10 @@ int scn_parse_state_name(struct parser *P, int i, enum tcp_state *out)
     if (i >= P->nt || P->t[i].k != TK_WORD)
         return scn_fail_tok(P, i, hint, "expected a state name");
     int st = tcp_state_from_name(P->t[i].w);
+    char dym[96];
     if (st < 0 || st >= TCP_NSTATES)
-        return scn_fail_tok(P, i, hint, "unknown state '%s'", P->t[i].w);
+        return scn_fail_tok(P, i, hint, "unknown state '%s'%s", P->t[i].w,
+                            scn_did_you_mean(dym, sizeof dym, scn_near_state(P->t[i].w)));
     *out = (enum tcp_state)st;
     return 0;
 }

@@ -46,6 +46,16 @@ int scn_fail_at(struct parser *P, const char *at, const char *hint, const char *
     __attribute__((format(printf, 4, 5)));
 int scn_fail_tok(struct parser *P, int i, const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The candidate nearest to a misspelt word (at most two edits; one for
+ * words under 5 characters), for "did you mean"; NULL if none is near. */
+const char *scn_suggest(const char *w, const char *const *cands, size_t n);
+/* The host (or, with sockets_too, host or named socket) nearest to w. */
+const char *scn_near_name(const struct scn *s, const char *w, bool sockets_too);
+/* The socket call / state name nearest to w, or NULL. */
+const char *scn_near_call(const char *w);
+const char *scn_near_state(const char *w);
+/* " (did you mean 'NEAR'?)", or "" when near is NULL: for a message's end. */
+const char *scn_did_you_mean(char *buf, size_t cap, const char *near);
 void scn_free_tokens(struct parser *P);
 int scn_lex_line(struct parser *P);
 bool scn_is_word(const struct parser *P, int i, const char *w);

@@ -372,6 +372,94 @@ static void test_ask_mistakes_name_line_and_column(void **state)
     assert_error(HOSTS "server: listen 80\nhint en\n", 3, 8, "the hint as a string");
 }
 
+/* After a mistake the parser goes on at the next line: every mistake of a
+ * file, in order, each at its own line and column, up to SCN_MAX_ERRORS. */
+static void test_several_errors_are_reported_in_file_order(void **state)
+{
+    (void)state;
+    struct scn_error err;
+    struct scn *s = parse(HOSTS "server: listn 80\n"
+                                "expect client state CLOSED\n" /* fine */
+                                "expcet client state CLOSED\n"
+                                "expect client state ESTABLSHED\n",
+                          &err);
+    assert_null(s);
+    assert_int_equal(scn_error_count(&err), 3);
+    assert_int_equal(err.line, 2);
+    assert_int_equal(err.col, 9);
+    assert_non_null(strstr(err.msg, "unknown socket call 'listn' (did you mean 'listen'?)"));
+    assert_int_equal(err.more[0].line, 4);
+    assert_int_equal(err.more[0].col, 1);
+    assert_non_null(strstr(err.more[0].msg, "unknown statement 'expcet' (did you mean 'expect'?)"));
+    assert_int_equal(err.more[1].line, 5);
+    assert_int_equal(err.more[1].col, 21);
+    assert_non_null(strstr(err.more[1].msg, "(did you mean 'ESTABLISHED'?)"));
+    assert_true(err.more[0].hint[0] && err.more[1].hint[0]);
+}
+
+static void test_the_parser_stops_after_ten_errors(void **state)
+{
+    (void)state;
+    char text[2048] = HOSTS;
+    for (int i = 0; i < 15; i++)
+        strcat(text, "bogus\n");
+    struct scn_error err;
+    assert_null(parse(text, &err));
+    assert_int_equal(scn_error_count(&err), SCN_MAX_ERRORS);
+    assert_int_equal(err.more[SCN_MAX_ERRORS - 2].line, 1 + SCN_MAX_ERRORS);
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    scn_error_print(&err, f);
+    fclose(f);
+    assert_non_null(strstr(out, "t.tcps:11:1: unknown statement 'bogus'"));
+    assert_null(strstr(out, "t.tcps:12:1:"));
+    assert_non_null(strstr(out, "stopped after 10 errors"));
+    free(out);
+}
+
+/* A bad `hosts` line would make every later line "unknown host": stop there. */
+static void test_a_bad_hosts_line_is_the_last_error(void **state)
+{
+    (void)state;
+    struct scn_error err;
+    assert_null(parse("hosts client=stak server=peer\nclient: connect server:80\nbogus\n", &err));
+    assert_int_equal(scn_error_count(&err), 1);
+    assert_int_equal(err.line, 1);
+}
+
+/* "Did you mean" only when a name is near: two edits at most, one for
+ * short words, and never for something unrelated. */
+static void test_did_you_mean_suggests_near_names_only(void **state)
+{
+    (void)state;
+    assert_error(HOSTS "clinet: connect server:80\n", 2, 1, "(did you mean 'client'?)");
+    assert_error(HOSTS "client: connect sever:80\n", 2, 17, "did you mean 'server'?");
+    assert_error(HOSTS "clint close\n", 2, 1, "(did you mean 'client:'?)");
+    assert_error(HOSTS "expect client state established\n", 2, 21, "did you mean 'ESTABLISHED'?");
+    struct scn_error err;
+    assert_null(parse(HOSTS "frobnicate\n", &err));
+    assert_null(strstr(err.msg, "did you mean"));
+    assert_null(parse(HOSTS "sat\n", &err)); /* one edit from "set" and "say": short, so 1 */
+    assert_non_null(strstr(err.msg, "did you mean"));
+    assert_null(parse(HOSTS "xyz\n", &err));
+    assert_null(strstr(err.msg, "did you mean"));
+}
+
+/* Invalid UTF-8 anywhere, comments included, is an error naming the byte
+ * offset in the file (from 0, as hexdump counts). */
+static void test_invalid_utf8_names_its_byte_offset(void **state)
+{
+    (void)state;
+    assert_error(HOSTS "say en \"caf\xe9\"\n", 2, 12, "invalid UTF-8 at byte 42");
+    assert_error(HOSTS "# \xff\n", 2, 3, "invalid UTF-8 at byte 33");
+    /* an overlong encoding and a lone surrogate are invalid too */
+    assert_error(HOSTS "say en \"\xc0\xaf\"\n", 2, 9, "invalid UTF-8 at byte 39");
+    assert_error(HOSTS "say en \"\xed\xa0\x80\"\n", 2, 9, "invalid UTF-8 at byte 39");
+    /* a sequence cut by the end of the line */
+    assert_error(HOSTS "say en \"\xe4\xb8\n", 2, 9, "invalid UTF-8 at byte 39");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +478,11 @@ int main(void)
         cmocka_unit_test(test_tun_yes_is_checked_against_what_the_kernel_can_do),
         cmocka_unit_test(test_empty_and_comment_only_files_need_hosts),
         cmocka_unit_test(test_parser_survives_random_and_mangled_input),
+        cmocka_unit_test(test_several_errors_are_reported_in_file_order),
+        cmocka_unit_test(test_the_parser_stops_after_ten_errors),
+        cmocka_unit_test(test_a_bad_hosts_line_is_the_last_error),
+        cmocka_unit_test(test_did_you_mean_suggests_near_names_only),
+        cmocka_unit_test(test_invalid_utf8_names_its_byte_offset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
