@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "quiz.h"
+#include "scnrun.h"
 #include "view.h"
 
 #define HOSTS "hosts client=stack server=peer\n"
@@ -32,23 +33,15 @@ struct run {
 
 static void run_text(struct run *r, const char *text)
 {
-    struct scn_error err;
     memset(r, 0, sizeof *r);
-    r->s = scn_parse_string("q.tcps", text, strlen(text), &err);
-    if (!r->s)
-        fail_msg("parse: %d:%d: %s", err.line, err.col, err.msg);
-    struct scn_run_opts opts = {0};
-    assert_int_equal(scn_run(r->s, &opts, &r->res, &r->tl), 0);
-    assert_int_equal(r->res.failures, 0);
+    scnrun_text("q.tcps", text, &r->s, &r->res, &r->tl);
     assert_int_equal(quiz_build(&r->qz, r->tl), 0);
 }
 
 static void run_free(struct run *r)
 {
     quiz_free(&r->qz);
-    scn_result_free(&r->res);
-    scn_timeline_free(r->tl);
-    scn_free(r->s);
+    scnrun_free(r->s, &r->res, r->tl);
 }
 
 /* The first question of this kind about host `host` (a name), or NULL. */

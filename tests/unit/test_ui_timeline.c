@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "player.h"
+#include "scnrun.h"
 #include "screen.h"
 #include "view.h"
 
@@ -29,14 +30,8 @@ struct run {
 
 static void run_text(struct run *r, const char *text)
 {
-    struct scn_error err;
     memset(r, 0, sizeof *r);
-    r->s = scn_parse_string("t.tcps", text, strlen(text), &err);
-    if (!r->s)
-        fail_msg("parse: %d:%d: %s", err.line, err.col, err.msg);
-    struct scn_run_opts opts = {0};
-    assert_int_equal(scn_run(r->s, &opts, &r->res, &r->tl), 0);
-    assert_int_equal(r->res.failures, 0);
+    scnrun_text("t.tcps", text, &r->s, &r->res, &r->tl);
     ui_player_init(&r->p, r->tl);
     ui_player_seek(&r->p, r->tl->nsteps);
 }
@@ -44,9 +39,7 @@ static void run_text(struct run *r, const char *text)
 static void run_free(struct run *r)
 {
     ui_player_free(&r->p);
-    scn_result_free(&r->res);
-    scn_timeline_free(r->tl);
-    scn_free(r->s);
+    scnrun_free(r->s, &r->res, r->tl);
 }
 
 #define SLOW_LINK                                                                                  \
