@@ -10,53 +10,10 @@
 # usage: run_quiz_tmux.sh TCPLAB LESSON   (LESSON: scenarios/lessons/02-*.tcps)
 # exit: 0 all passed, 1 a check failed, 77 tmux is not installed (skip).
 set -u
-export LANG=C.UTF-8 LC_ALL=C.UTF-8
 TCPLAB=${1:?usage: run_quiz_tmux.sh TCPLAB LESSON}
 LESSON=${2:?usage: run_quiz_tmux.sh TCPLAB LESSON}
-command -v tmux >/dev/null || { echo "tmux not installed: skipping"; exit 77; }
+. "$(dirname "$0")/tmux_lib.sh"
 
-SOCK="tcplab-quiz-test-$$"
-T=
-passed=0
-failed=0
-cleanup() {
-    local s
-    for s in en zh toggle; do tmux -L "$SOCK-$s" kill-server 2>/dev/null; done
-}
-trap cleanup EXIT
-
-screen() { $T capture-pane -t play -p 2>/dev/null; }
-wait_for() {
-    local i
-    for i in $(seq 1 100); do
-        screen | grep -qF -- "$1" && return 0
-        sleep 0.1
-    done
-    return 1
-}
-wait_gone() {
-    local i
-    for i in $(seq 1 100); do
-        screen | grep -qF -- "$1" || return 0
-        sleep 0.1
-    done
-    return 1
-}
-check() {
-    local name=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        echo "ok   $SIZE $name"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $SIZE $name"
-        echo "---- screen ----"
-        screen
-        echo "----------------"
-    fi
-}
-keys() { $T send-keys -t play "$@"; }
 # digit_of TEXT: the number of the choice reading exactly TEXT ("3) LISTEN").
 digit_of() { screen | grep -oE "[1-4]\) $1( |$)" | head -1 | cut -c1; }
 # digit_not TEXT: the number of some choice that is not TEXT.
@@ -65,8 +22,7 @@ digit_not() { screen | grep -oE "[1-4]\) [A-Z_,]+" | grep -v ") $1\$" | head -1 
 start() { # start NAME W H ARGS...
     local name=$1 w=$2 h=$3
     shift 3
-    T="tmux -L $SOCK-$name"
-    $T new-session -d -s play -x "$w" -y "$h" \
+    tmux_start "$name" "$w" "$h" \
         "env LANG=C.UTF-8 LC_ALL=C.UTF-8 '$TCPLAB' play $* '$LESSON'; sleep 30"
 }
 
@@ -168,5 +124,4 @@ keys n
 check "quiz off: steps play" wait_for "step 1/"
 keys q
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tmux_done

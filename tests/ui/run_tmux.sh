@@ -10,68 +10,14 @@
 #   LESSON:   scenarios/lessons/01-*.tcps, checked with what holds for any lesson
 # exit: 0 all passed, 1 a check failed, 77 tmux is not installed (skip).
 set -u
-export LANG=C.UTF-8 LC_ALL=C.UTF-8 # what the checks grep for is UTF-8
 TCPLAB=${1:?usage: run_tmux.sh TCPLAB SCENARIO}
 SCENARIO=${2:?usage: run_tmux.sh TCPLAB SCENARIO}
-command -v tmux >/dev/null || { echo "tmux not installed: skipping"; exit 77; }
-
-# One tmux server per session, never reused: a server just killed may still
-# hold its socket for a moment.
-SOCK="tcplab-ui-test-$$"
-T="tmux -L $SOCK"
-passed=0
-failed=0
-cleanup() {
-    local s
-    for s in "$SOCK"-100 "$SOCK"-80 "$SOCK"-lesson "$SOCK"-c "$SOCK"-c1; do
-        tmux -L "$s" kill-server 2>/dev/null
-    done
-}
-trap cleanup EXIT
-
-screen() { $T capture-pane -t play -p 2>/dev/null; }
-
-# wait_for TEXT: poll the pane (animations take a moment) for up to 10 s.
-wait_for() {
-    local i
-    for i in $(seq 1 100); do
-        screen | grep -qF -- "$1" && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-wait_gone() {
-    local i
-    for i in $(seq 1 100); do
-        screen | grep -qF -- "$1" || return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-check() { # check NAME COMMAND...
-    local name=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        echo "ok   $SIZE $name"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $SIZE $name"
-        echo "---- screen ----"
-        screen
-        echo "----------------"
-    fi
-}
-
-keys() { $T send-keys -t play "$@"; }
+. "$(dirname "$0")/tmux_lib.sh"
 
 for SIZE in 100x30 80x24; do
     W=${SIZE%x*}
     H=${SIZE#*x}
-    T="tmux -L $SOCK-$W"
-    $T new-session -d -s play -x "$W" -y "$H" \
+    tmux_start "$W" "$W" "$H" \
         "env LANG=C.UTF-8 LC_ALL=C.UTF-8 '$TCPLAB' play --lang en '$SCENARIO'; sleep 30"
     check "starts at step 0" wait_for "step 0/11"
     check "names both endpoints" wait_for "server 10.7.0.1:8080"
@@ -134,8 +80,7 @@ done
 LESSON=${3:-}
 if [ -n "$LESSON" ]; then
     SIZE=lesson
-    T="tmux -L $SOCK-lesson"
-    $T new-session -d -s play -x 100 -y 30 \
+    tmux_start lesson 100 30 \
         "env LANG=C.UTF-8 LC_ALL=C.UTF-8 '$TCPLAB' play --lang en '$LESSON'; sleep 30"
     check "lesson starts at step 0" wait_for "step 0/"
     total=$(screen | grep -oE 'step 0/[0-9]+' | head -1 | cut -d/ -f2)
@@ -161,8 +106,7 @@ fi
 # Colour: some foreground colours normally; none at all with NO_COLOR set
 # (meaning then rests on bold / reverse / underline and on the characters).
 colours() { # colours NO_COLOR_VALUE -> number of foreground colour SGRs on screen
-    T="tmux -L $SOCK-c$1"
-    $T new-session -d -s play -x 100 -y 30 \
+    tmux_start "c$1" 100 30 \
         "env LANG=C.UTF-8 LC_ALL=C.UTF-8 NO_COLOR=$1 '$TCPLAB' play --lang en '$SCENARIO'; sleep 30"
     wait_for "step 0/11" || return 1
     keys n n
@@ -176,5 +120,4 @@ check "colours by default ($n colour codes)" test "${n:-0}" -gt 0
 n=$(colours 1)
 check "NO_COLOR=1: no colour codes ($n)" test "${n:-1}" -eq 0
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tmux_done
