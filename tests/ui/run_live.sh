@@ -7,56 +7,16 @@
 #
 # usage: netns-run.sh run_live.sh TCPLAB
 set -u
-export LANG=C.UTF-8 LC_ALL=C.UTF-8 # what the checks grep for is UTF-8
 TCPLAB=${1:?usage: run_live.sh TCPLAB}
-command -v tmux >/dev/null || { echo "tmux not installed: skipping"; exit 77; }
+PANE=live
+. "$(dirname "$0")/tmux_lib.sh"
 command -v nc >/dev/null || { echo "nc not installed: skipping"; exit 77; }
 [ -n "${TCPLAB_IN_NETNS:-}" ] || { echo "run me through tests/tun/netns-run.sh"; exit 2; }
 
-T="tmux -L tcplab-live-$$"
-passed=0
-failed=0
-trap '$T kill-server 2>/dev/null' EXIT
-screen() { $T capture-pane -t live -p 2>/dev/null; }
-wait_for() {
-    local i
-    for i in $(seq 1 100); do
-        screen | grep -qF -- "$1" && return 0
-        sleep 0.1
-    done
-    return 1
-}
-wait_re() {
-    local i
-    for i in $(seq 1 100); do
-        screen | grep -qE -- "$1" && return 0
-        sleep 0.1
-    done
-    return 1
-}
-wait_gone() {
-    local i
-    for i in $(seq 1 100); do
-        screen | grep -qF -- "$1" || return 0
-        sleep 0.1
-    done
-    return 1
-}
-check() {
-    local name=$1
-    shift
-    if "$@"; then
-        passed=$((passed + 1))
-        echo "ok   $name"
-    else
-        failed=$((failed + 1))
-        echo "FAIL $name"
-        screen
-    fi
-}
-
-$T new-session -d -s live -x 100 -y 30 \
-    "env LANG=C.UTF-8 LC_ALL=C.UTF-8 '$TCPLAB' listen --ui --msl 3 --quiet; sleep 30"
+tmux_tmpdir
+TRACE=$TMUX_TEST_DIR/live.jsonl
+tmux_start live 100 30 \
+    "env LANG=C.UTF-8 LC_ALL=C.UTF-8 '$TCPLAB' listen --ui --msl 3 --quiet --trace '$TRACE'; sleep 30"
 check "starts with no connections" wait_for "0 connections"
 
 # An echo session that stays open for a while.
@@ -72,11 +32,28 @@ check "the event log shows the calls" wait_for "call  recv() = 6"
 # of "hello\n" acknowledges its 6 bytes); `a` makes them absolute (ISNs are
 # never that small), `a` again relative.
 check "events pane: the echo with its relative ack" wait_re "out 10\.7\.0\.2:7 → 10\.7\.0\.1:[0-9]+ [A-Z,]+ seq=1 ack=7 len=6"
-$T send-keys -t live a
+keys a
 check "a: the events pane shows absolute numbers" \
     wait_re "out 10\.7\.0\.2:7 → 10\.7\.0\.1:[0-9]+ [A-Z,]+ seq=[0-9]{4,} ack=[0-9]{4,} len=6"
-$T send-keys -t live a
+keys a
 check "a again: relative" wait_re "out 10\.7\.0\.2:7 → 10\.7\.0\.1:[0-9]+ [A-Z,]+ seq=1 ack=7 len=6"
+# The stack's congestion window for this connection above the ladder: the
+# numbers of the last cc event the JSON trace (written beside the UI) holds.
+cc_as_traced() {
+    local line cw ss fl
+    line=$(grep '"ev":"cc"' "$TRACE" | grep -F '"conn":"10.7.0.2:7-' | tail -1)
+    [ -n "$line" ] || return 1
+    cw=$(sed -E 's/.*"cwnd":([0-9]+).*/\1/' <<<"$line")
+    ss=$(sed -E 's/.*"ssthresh":([0-9]+).*/\1/' <<<"$line")
+    fl=$(sed -E 's/.*"flight":([0-9]+).*/\1/' <<<"$line")
+    screen | grep -qE ": cwnd $cw +ssth(resh|r)? $ss +(flight|fl) $fl"
+}
+check "cwnd, ssthresh, flight as the trace's last cc event" wait_until cc_as_traced
+keys c
+check "c: the cwnd graph" wait_for "cwnd graph · stack"
+check "c: its scale and legend" wait_for "ssthresh  R fast recovery"
+keys c
+check "c again: the graph closes" wait_gone "cwnd graph · stack"
 
 # A resize redraws at once, without a key: the frame follows the new size.
 $T resize-window -t live -x 80 -y 24
@@ -107,10 +84,10 @@ wait "$NC" 2>/dev/null
 sleep 6 # 2MSL = 6 s
 check "sessions gone: back to no connections" wait_for "0 connections"
 
-$T send-keys -t live '?'
+keys '?'
 check "? shows the live keys" wait_for "follow the newest connection"
-$T send-keys -t live x q
+check "? lists c" wait_for "congestion window over time"
+keys x q
 check "q quits" wait_gone "tcplab listen ·"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tmux_done

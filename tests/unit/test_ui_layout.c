@@ -30,8 +30,8 @@ static bool rows_overlap(struct ui_rect a, struct ui_rect b)
 
 static void assert_panels_disjoint(const struct ui_layout *l)
 {
-    struct ui_rect r[] = {l->status, l->states,    l->ladder,  l->details,
-                          l->graph,  l->narration, l->diagram, l->keys};
+    struct ui_rect r[] = {l->status,   l->states,    l->ladder,  l->details, l->graph,
+                          l->cc_graph, l->narration, l->diagram, l->keys};
     size_t n = sizeof r / sizeof r[0];
     for (size_t i = 0; i < n; i++) {
         assert_true(inside(r[i], l->w, l->h));
@@ -156,6 +156,36 @@ static void test_whole_diagram_replaces_ladder_and_narration(void **state)
     assert_panels_disjoint(&l);
 }
 
+static void test_cc_line_takes_one_row_and_the_cwnd_graph_the_lower_ladder(void **state)
+{
+    (void)state;
+    static const int sizes[][2] = {{80, 24}, {100, 30}, {160, 48}};
+    for (size_t i = 0; i < 3; i++) {
+        struct ui_layout plain, cc, gr;
+        struct ui_layout_opts o = {.nhosts = 2};
+        ui_layout_play(&plain, sizes[i][0], sizes[i][1], &o);
+        o.cc_line = true;
+        ui_layout_play(&cc, sizes[i][0], sizes[i][1], &o);
+        assert_int_equal(cc.states.h, plain.states.h + 1);
+        assert_int_equal(cc.ladder.h, plain.ladder.h - 1);
+        assert_int_equal(cc.cc_graph.h, 0);
+        assert_panels_disjoint(&cc);
+        o.cc_graph = true;
+        ui_layout_play(&gr, sizes[i][0], sizes[i][1], &o);
+        assert_true(gr.cc_graph.h >= 6); /* plot rows, the axis, the legend */
+        assert_true(gr.ladder.h >= 4);   /* the newest segments stay in sight */
+        /* Under the ladder with a divider between, above the narration. */
+        assert_int_equal(gr.cc_graph.y, gr.ladder.y + gr.ladder.h + 1);
+        assert_true(gr.cc_graph.y + gr.cc_graph.h <= gr.narration_sep);
+        assert_int_equal(gr.narration.h, cc.narration.h);
+        assert_panels_disjoint(&gr);
+        /* Details, when open, win the room. */
+        o.details = true;
+        ui_layout_play(&gr, sizes[i][0], sizes[i][1], &o);
+        assert_int_equal(gr.cc_graph.h, 0);
+    }
+}
+
 static void test_ladder_columns_leave_lanes_and_fit_the_width(void **state)
 {
     (void)state;
@@ -198,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_long_narration_borrows_ladder_rows_but_leaves_eight),
         cmocka_unit_test(test_details_take_the_lower_part_when_narrow_and_the_side_when_wide),
         cmocka_unit_test(test_whole_diagram_replaces_ladder_and_narration),
+        cmocka_unit_test(test_cc_line_takes_one_row_and_the_cwnd_graph_the_lower_ladder),
         cmocka_unit_test(test_ladder_columns_leave_lanes_and_fit_the_width),
         cmocka_unit_test(test_live_layout_stacks_table_ladder_and_log),
     };

@@ -231,7 +231,7 @@ static void test_chinese_narration_wraps_inside_its_panel_at_80x24(void **state)
     c->o.zh = true;
     struct screen *s = at_step(c, 8, 80, 24);
     struct ui_layout l;
-    struct ui_layout_opts lo = {2, false, false, ui_narration_height(c->tl, 8, true, 78)};
+    struct ui_layout_opts lo = {.nhosts = 2, .narration = ui_narration_height(c->tl, 8, true, 78)};
     ui_layout_play(&l, 80, 24, &lo);
     char buf[1024];
     int chinese_rows = 0;
@@ -497,7 +497,7 @@ static struct scn_timeline *engine_order_timeline(bool kernel_peer)
 static int ladder_row_of(const struct screen *s, const char *text)
 {
     struct ui_layout l;
-    struct ui_layout_opts lo = {2, false, false, 0};
+    struct ui_layout_opts lo = {.nhosts = 2};
     ui_layout_play(&l, s->w, s->h, &lo);
     l.ladder.h = l.narration_sep - l.ladder.y; /* up to the narration, however tall */
     for (int y = l.ladder.y; y < l.ladder.y + l.ladder.h; y++)
@@ -847,12 +847,12 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_kernel_peer_shows_the_kernels_own_state, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_a_label_too_long_leaves_out_options_then_window,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_label_too_long_leaves_out_options_then_window, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_a_new_incarnation_is_numbered_from_zero_again, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_kernel_states_missed_by_sampling_are_named_not_observed,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_kernel_states_missed_by_sampling_are_named_not_observed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_size_and_step_keeps_the_frame_whole, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_refused_connect_shows_rst_relative_ack_and_the_error,

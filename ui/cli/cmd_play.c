@@ -34,13 +34,13 @@
 #include "view.h"
 
 struct play_args {
-    bool tun, ascii, zh, quiz, time_true;
+    bool tun, ascii, zh, quiz, time_true, cwnd;
     double speed;
     long dump_steps; /* -1: interactive */
     int w, h;
     const char *lang; /* --lang, or NULL: from the locale */
     const char *path;
-    const char *conn; /* --conn: which connection of a capture */
+    const char *conn;         /* --conn: which connection of a capture */
     const char *pcap, *trace; /* --pcap, --trace: the run written out */
     bool files_only;          /* --pcap/--trace without a terminal: no UI */
 };
@@ -93,6 +93,8 @@ static const struct cli_opt play_opts[] = {
                "no UI: print the screen after step N (0: before the first; 'end': the last)"),
     CLI_FLAG("time", 0, struct play_args, time_true,
              "start with the time-true ladder (key t): time runs down"),
+    CLI_FLAG("cwnd", 0, struct play_args, cwnd,
+             "start with the congestion window graph under the ladder (key c)"),
     CLI_CUSTOM("size", 0, "WxH", parse_size, "screen size for --dump-screen (100x30)"),
     CLI_OUTPUT("pcap", 0, struct play_args, pcap, "FILE",
                "also write the run's packets, narration as pcapng comments ('-': stdout)"),
@@ -107,7 +109,8 @@ static const struct cli_opt play_opts[] = {
 const struct cli_command play_command = {
     .name = "play",
     .synopsis = "[--tun] [--lang en|zh] [--speed X] [--ascii] [--quiz] [--dump-screen N "
-                "[--size WxH]] [--time] [--pcap FILE] [--trace FILE] [--conn FILTER] SCENARIO",
+                "[--size WxH]] [--time] [--cwnd] [--pcap FILE] [--trace FILE] [--conn FILTER] "
+                "SCENARIO",
     .summary = "Animate a scenario in the terminal: the ladder of segments, each side's state,\n"
                "timers, socket calls and the narration. SCENARIO is a .tcps file, a lesson\n"
                "by number or name ('tcplab play 4', 'tcplab play teardown'; 'tcplab lessons'\n"
@@ -120,8 +123,9 @@ const struct cli_command play_command = {
     .max_args = 1,
     .args_what = "which scenario? give a lesson number, a name or a .tcps file",
     .epilogue = "keys: space play/pause, \u2192/n step, \u2190/b back, +/- speed, Home/End,\n"
-                "      \u2191/\u2193 select, d details, a abs/rel, g diagram, l language, p quiz,\n"
-                "      t time-true ladder, e export the step as SVG, ? help, q quit\n",
+                "      \u2191/\u2193 select, d details, a abs/rel, g diagram, c cwnd graph,\n"
+                "      l language, p quiz, t time-true ladder, e export the step as SVG,\n"
+                "      ? help, q quit\n",
 };
 
 static int parse_args(int argc, char **argv, struct play_args *a)
@@ -358,6 +362,10 @@ static bool handle_key(int key, struct ui_player *p, struct ui_view_opts *o, int
         o->graph = !o->graph;
         o->details = false;
         break;
+    case 'c':
+        o->cc_graph = !o->cc_graph;
+        o->details = o->graph = false;
+        break;
     case 'l':
         o->zh = !o->zh;
         break;
@@ -365,7 +373,7 @@ static bool handle_key(int key, struct ui_player *p, struct ui_view_opts *o, int
         o->help = true;
         break;
     case TK_ESC:
-        o->help = o->details = o->graph = false;
+        o->help = o->details = o->graph = o->cc_graph = false;
         break;
     default:
         break;
@@ -642,6 +650,7 @@ play:;
     o.mode = capture ? "CAPTURE" : tl->tun ? "TUN" : "VIRTUAL";
     o.title = title_of(tl, o.zh, a.path);
     o.time_true = a.time_true;
+    o.cc_graph = a.cwnd;
 
     int status = 0;
     struct play_quiz pq;

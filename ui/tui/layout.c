@@ -29,13 +29,13 @@ void ui_layout_play(struct ui_layout *l, int w, int h, const struct ui_layout_op
     l->frame = rect(0, 1, w, h - 1);
     l->keys = rect(0, bottom, w, 1);
     l->boxed_states = roomy;
-    l->states = rect(inner_x, 2, inner_w, roomy ? 4 : 2);
+    l->states = rect(inner_x, 2, inner_w, (roomy ? 4 : 2) + (o->cc_line ? 1 : 0));
 
     int diag_lines = roomy ? nhosts : (nhosts < 2 ? nhosts : 2);
     int narr_lines = roomy ? 3 : 2;
     /* Long narration borrows rows from the ladder, which keeps at least 8. */
     if (o->narration > narr_lines) {
-        int ladder_now = (bottom - diag_lines - 1 - narr_lines - 1) - (2 + (roomy ? 4 : 2));
+        int ladder_now = (bottom - diag_lines - 1 - narr_lines - 1) - (2 + l->states.h);
         int extra = o->narration - narr_lines;
         if (extra > 6 - narr_lines)
             extra = 6 - narr_lines;
@@ -57,6 +57,13 @@ void ui_layout_play(struct ui_layout *l, int w, int h, const struct ui_layout_op
         l->ladder.h = 0;
         l->narration_sep = -1;
         l->narration.h = 0;
+    } else if (o->cc_graph && !o->details) {
+        /* Under the ladder, which keeps its newest rows above. */
+        int gh = roomy ? 11 : 8; /* divider, plot, axis, legend */
+        if (gh > l->ladder.h - 4)
+            gh = l->ladder.h - 4;
+        l->ladder.h -= gh;
+        l->cc_graph = rect(inner_x, ladder_y + l->ladder.h + 1, inner_w, gh - 1);
     } else if (o->details) {
         if (w >= 150) {
             int dw = 66;

@@ -24,14 +24,16 @@ struct ui_rect {
 struct ui_layout {
     bool too_small; /* below UI_MIN_W x UI_MIN_H */
     int w, h;
-    struct ui_rect status;  /* top line: scenario, mode, speed, step, time */
-    struct ui_rect frame;   /* the outer box (its top edge names the endpoints) */
-    struct ui_rect states;  /* state boxes, timers, listen queues */
-    bool boxed_states;      /* three-row boxes (else one line each) */
-    struct ui_rect ladder;  /* the ladder diagram with its call lanes */
-    struct ui_rect details; /* segment details (h == 0 when hidden) */
-    struct ui_rect graph;   /* the whole state diagram (h == 0 when hidden) */
-    int narration_sep;      /* row of the "narration" divider (-1 if hidden) */
+    struct ui_rect status;   /* top line: scenario, mode, speed, step, time */
+    struct ui_rect frame;    /* the outer box (its top edge names the endpoints) */
+    struct ui_rect states;   /* state boxes, timers, listen queues */
+    bool boxed_states;       /* three-row boxes (else one line each) */
+    struct ui_rect ladder;   /* the ladder diagram with its call lanes */
+    struct ui_rect details;  /* segment details (h == 0 when hidden) */
+    struct ui_rect graph;    /* the whole state diagram (h == 0 when hidden) */
+    struct ui_rect cc_graph; /* the cwnd graph under the ladder (h == 0 when hidden);
+                                its divider is the row above */
+    int narration_sep;       /* row of the "narration" divider (-1 if hidden) */
     struct ui_rect narration;
     int diagram_sep;        /* row of the "state machine" divider (-1 if hidden) */
     struct ui_rect diagram; /* compact diagram: one line per endpoint */
@@ -44,6 +46,8 @@ struct ui_layout_opts {
     bool graph;    /* whole state diagram shown instead of the ladder */
     int narration; /* lines the narration needs (0: the default); it grows up to 6 lines
                       while the ladder keeps 8 rows */
+    bool cc_line;  /* one more row under the states: each sender's cwnd, ssthresh, flight */
+    bool cc_graph; /* the cwnd graph (key c) takes the lower part of the ladder */
 };
 
 void ui_layout_play(struct ui_layout *l, int w, int h, const struct ui_layout_opts *o);

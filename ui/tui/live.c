@@ -91,6 +91,11 @@ bool ui_live_input(struct ui_live *ui, uint64_t now_us)
             break;
         case 'd':
             ui->opts.details = !ui->opts.details;
+            ui->opts.cc_graph = false;
+            break;
+        case 'c':
+            ui->opts.cc_graph = !ui->opts.cc_graph;
+            ui->opts.details = false;
             break;
         case '?':
             ui->opts.help = true;

@@ -438,6 +438,19 @@ static void apply_timer(struct ui_model *m, size_t idx, const struct tev *ev, in
     }
 }
 
+static void apply_cc(struct ui_model *m, size_t idx, const struct tev *ev, int host)
+{
+    struct ui_cc *cc = &m->hosts[host].cc;
+    cc->known = true;
+    cc->tuple = ev->tuple;
+    cc->cwnd = ev->u.cc.cwnd;
+    cc->ssthresh = ev->u.cc.ssthresh;
+    cc->flight = ev->u.cc.flight;
+    cc->phase = ev->u.cc.phase;
+    cc->cause = ev->u.cc.cause;
+    cc->ev = idx;
+}
+
 static int apply(struct ui_model *m, size_t idx)
 {
     const struct tev *ev = m->tl->events[idx];
@@ -497,9 +510,12 @@ static int apply(struct ui_model *m, size_t idx)
         if (host >= 0)
             add_item(m, host, UI_ITEM_READY, idx, false);
         break;
+    case TEV_CC:
+        if (host >= 0)
+            apply_cc(m, idx, ev, host);
+        break;
     case TEV_LINK: /* losses are known to the arrow already (lost_later) */
     case TEV_ICMP:
-    case TEV_CC:
     case TEV_RTT:
     case TEV_NKINDS:
         break;
@@ -543,6 +559,64 @@ void ui_model_apply_until(struct ui_model *m, size_t n)
         ui_model_reset(m);
     while (m->applied < n)
         apply(m, m->applied);
+}
+
+/* ---- congestion window history ------------------------------------------------ */
+
+static bool same_tuple(const struct tcp_tuple *a, const struct tcp_tuple *b)
+{
+    return a->laddr == b->laddr && a->raddr == b->raddr && a->lport == b->lport &&
+           a->rport == b->rport;
+}
+
+int ui_cc_graph_host(const struct ui_model *m)
+{
+    size_t count[UI_MAX_HOSTS] = {0};
+    bool sent[UI_MAX_HOSTS] = {false};
+    for (size_t i = 0; i < m->tl->nevents; i++) {
+        const struct tev *e = m->tl->events[i];
+        int h = e->kind == TEV_CC ? ui_model_host_of(m, e) : -1;
+        if (h < 0)
+            continue;
+        count[h]++;
+        if (e->u.cc.flight > 0)
+            sent[h] = true;
+    }
+    int best = -1;
+    for (size_t h = 0; h < m->nhosts; h++) {
+        if (!count[h])
+            continue;
+        if (best < 0 || sent[h] > sent[best] || (sent[h] == sent[best] && count[h] > count[best]))
+            best = (int)h;
+    }
+    return best;
+}
+
+size_t ui_cc_history(const struct ui_model *m, int host, struct ui_cc_sample *out, size_t max)
+{
+    if (host < 0 || (size_t)host >= m->nhosts)
+        return 0;
+    struct tcp_tuple conn;
+    bool have = m->hosts[host].cc.known;
+    if (have)
+        conn = m->hosts[host].cc.tuple;
+    size_t n = 0;
+    for (size_t i = 0; i < m->tl->nevents; i++) {
+        const struct tev *e = m->tl->events[i];
+        if (e->kind != TEV_CC || ui_model_host_of(m, e) != host)
+            continue;
+        if (!have) { /* nothing applied yet: the first connection that reports */
+            conn = e->tuple;
+            have = true;
+        }
+        if (!same_tuple(&e->tuple, &conn))
+            continue;
+        if (n < max)
+            out[n] = (struct ui_cc_sample){
+                i, e->t_us, e->u.cc.cwnd, e->u.cc.ssthresh, e->u.cc.flight, e->u.cc.phase};
+        n++;
+    }
+    return n;
 }
 
 /* ---- the player ---------------------------------------------------------------- */

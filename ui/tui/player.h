@@ -35,6 +35,18 @@ struct ui_timer {
     unsigned backoff;     /* RTX: retransmissions so far */
 };
 
+/* A sender's congestion control as its last TEV_CC event reported it
+ * (RFC 5681): the engine reports only changes of cwnd, ssthresh or phase,
+ * so `flight` is what was in flight at that change. */
+struct ui_cc {
+    bool known;                      /* a TEV_CC event was seen */
+    struct tcp_tuple tuple;          /* the connection it belongs to */
+    uint32_t cwnd, ssthresh, flight; /* bytes */
+    enum tcp_cc_phase phase;
+    const char *cause; /* "ack", "dupack", "rto", "sack", "idle" */
+    size_t ev;         /* index of that event in the timeline */
+};
+
 /* One endpoint as the UI shows it. */
 struct ui_host {
     char name[32];  /* "client" */
@@ -50,8 +62,8 @@ struct ui_host {
     bool have_kernel;     /* TEV_KERNEL seen for this host */
     int last_fired;       /* the timer that fired last (-1 none): what sent a probe */
     enum tcp_state kernel_state;
-    enum tcp_state kernel_prev; /* the kernel's state sampled before it */
-    bool kernel_changed;        /* kernel_prev is meaningful */
+    enum tcp_state kernel_prev;      /* the kernel's state sampled before it */
+    bool kernel_changed;             /* kernel_prev is meaningful */
     enum tcp_state kernel_sock_prev; /* the same socket's state at the look before
                                         (TCP_NSTATES: first seen) */
     struct ui_timer timers[TCP_NTIMERS];
@@ -60,6 +72,7 @@ struct ui_host {
     long backlog;          /* listen(backlog), -1 if unknown */
     unsigned syn_queue;    /* half-open connections (SYN_RECEIVED) */
     unsigned accept_queue; /* complete, not yet accepted */
+    struct ui_cc cc;       /* congestion control of its connection that reported last */
 };
 
 /* A connection the model follows, for the listen queues. */
@@ -161,6 +174,25 @@ int ui_model_host_of(const struct ui_model *m, const struct tev *ev);
 bool ui_host_state(const struct ui_host *h, enum tcp_state *cur, enum tcp_state *prev);
 bool ui_model_relative(const struct ui_model *m, const struct tev *ev, uint32_t *seq,
                        uint32_t *ack);
+
+/* ---- congestion window history (the cwnd graph) -----------------------------
+ * The cc events of one host's connection, in order, taken from the whole
+ * timeline (so the graph's scale does not change while stepping); the view
+ * draws those with ev < applied. */
+struct ui_cc_sample {
+    size_t ev; /* index in the timeline */
+    uint64_t t_us;
+    uint32_t cwnd, ssthresh, flight;
+    enum tcp_cc_phase phase;
+};
+/* The host whose congestion window is worth a graph: the one with the most
+ * cc events that ever had data in flight (the sender), else the one with the
+ * most cc events; -1 when no host has any. */
+int ui_cc_graph_host(const struct ui_model *m);
+/* The cc samples of `host`'s connection: the connection of its latest cc
+ * event applied so far, or before any, of its first in the timeline. Fills
+ * up to max samples; returns how many there are in all. */
+size_t ui_cc_history(const struct ui_model *m, int host, struct ui_cc_sample *out, size_t max);
 
 /* ---- the player -------------------------------------------------------------- */
 

@@ -332,6 +332,10 @@ static uint32_t ascii_for(uint32_t ch)
         return '^'; /* ▲ */
     case 0x25bc:
         return 'v'; /* ▼ */
+    case 0x2248:
+        return '~'; /* ≈ */
+    case 0x254c:
+        return '-'; /* ╌ */
     default:
         return 0;
     }

@@ -34,6 +34,7 @@ struct ui_view_opts {
     size_t new_from;    /* events from this index on belong to the current step (drawn bold) */
     const struct quiz_session *quiz; /* quiz mode (key p, --quiz): NULL when off */
     bool time_true;                  /* key t: the ladder's vertical axis is time */
+    bool cc_graph;                   /* key c: the time graph of cwnd under the ladder */
     char note[192]; /* shown in the key bar until the next key ("wrote FILE"), or "" */
 };
 void ui_view_opts_defaults(struct ui_view_opts *o);
@@ -80,11 +81,11 @@ int ui_ladder_selected(const struct ui_model *m, const struct ui_view_opts *o);
 #define UI_TIME_FOLD       12
 #define UI_TIME_MIN_GAP_US 2000
 struct ui_time_vrow {
-    size_t row;      /* the model's row */
-    uint64_t t;      /* when */
-    bool arrow;      /* this part holds the row's arrow */
-    unsigned lanes;  /* bit h: this part holds lane h's item */
-    size_t order;    /* position before sorting (ties keep it) */
+    size_t row;     /* the model's row */
+    uint64_t t;     /* when */
+    bool arrow;     /* this part holds the row's arrow */
+    unsigned lanes; /* bit h: this part holds lane h's item */
+    size_t order;   /* position before sorting (ties keep it) */
     int y, arr_y;
 };
 struct ui_time_break {
@@ -103,8 +104,10 @@ int ui_time_layout(const struct ui_model *m, struct ui_time_layout *tl); /* 0 or
 void ui_time_layout_free(struct ui_time_layout *tl);
 
 /* ---- state boxes, timers, queues (view_state.c) ----------------------------- */
+/* With cc_line, the rect's last row holds each endpoint's congestion window
+ * (ui_cc_text). */
 void ui_view_states(struct screen *s, struct ui_rect r, bool boxed, const struct ui_model *m,
-                    uint64_t now_us, bool flash, size_t flash_from);
+                    uint64_t now_us, bool flash, size_t flash_from, bool cc_line);
 /* "(passed through FIN_WAIT_1, not observed)" when from -> to skips states
  * (the kernel's are sampled); returns how many, 0 leaving buf "". */
 size_t ui_unseen_states(enum tcp_state from, enum tcp_state to, char *buf, size_t cap);
@@ -113,6 +116,21 @@ size_t ui_host_unseen(const struct ui_host *h, char *buf, size_t cap);
 /* "rtx 1.0s [████░░░░]" for one timer into buf. */
 size_t ui_timer_text(const struct ui_timer *t, enum tcp_timer which, uint64_t now_us, int bar,
                      char *buf, size_t cap);
+
+/* ---- congestion control (view_cc.c) -------------------------------------------
+ * "cwnd 14600  ssthresh 65535  flight 0  slow start", shortened until it fits
+ * `width` columns (the numbers always stay). "" when nothing was reported. */
+size_t ui_cc_text(const struct ui_cc *cc, int width, char *buf, size_t cap);
+const char *ui_cc_phase_words(enum tcp_cc_phase p); /* "slow start", "fast recovery", ... */
+/* Whether the record has congestion control worth a line under the states:
+ * a cc event with data in flight (a handshake alone reports cwnd too). */
+bool ui_cc_worth_showing(const struct scn_timeline *tl);
+/* "cwnd graph · client · fast recovery" */
+size_t ui_cc_graph_title(const struct ui_model *m, char *buf, size_t cap);
+/* The time graph of ui_cc_graph_host()'s cwnd into r: a bar per column up to
+ * now, ssthresh dashed, R where fast recovery began, T where a timeout hit,
+ * long gaps folded (≈), the scale from the whole record. */
+void ui_view_cc_graph(struct screen *s, struct ui_rect r, const struct ui_model *m);
 
 /* ---- state diagram (view_diagram.c) ------------------------------------------ */
 /* One line per endpoint: "client  ESTABLISHED ─CLOSE/snd FIN→ [FIN_WAIT_1] → FIN_WAIT_2 | ..." */

@@ -18,10 +18,12 @@ const struct ui_key_help ui_play_keys[] = {
     {"d", "segment details: fields and hex", "报文段详情：字段与十六进制"},
     {"a", "absolute / relative sequence numbers", "绝对 / 相对序列号"},
     {"g", "whole state diagram (RFC 9293)", "完整状态图（RFC 9293）"},
+    {"c", "cwnd graph: congestion window over time", "拥塞窗口（cwnd）随时间变化的图"},
     {"l", "narration in English / 中文", "解说语言 English / 中文"},
     {"p", "quiz: predict each step (1-4, s skip)", "测验：预测每一步（1-4 作答，s 跳过）"},
     {"t", "time-true ladder: time runs down", "按时间比例的梯形图"},
-    {"e", "export this step as SVG (tcplab-*.svg here)", "把这一步导出为 SVG（当前目录 tcplab-*.svg）"},
+    {"e", "export this step as SVG (tcplab-*.svg here)",
+     "把这一步导出为 SVG（当前目录 tcplab-*.svg）"},
     {"?", "this help (any key closes it)", "本帮助（按任意键关闭）"},
     {"q", "quit", "退出"},
 };

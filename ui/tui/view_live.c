@@ -378,9 +378,32 @@ void ui_render_live(struct screen *s, struct ui_live_state *st, uint64_t now,
         struct ui_model m;
         ui_model_init(&m, &st->sel_tl);
         ui_model_apply_until(&m, st->sel_tl.nevents);
-        if (o->details && l.ladder.h >= 10) {
+        struct ui_rect ladder = l.ladder;
+        const struct ui_cc *cc = &m.hosts[0].cc;
+        if (cc->known && ladder.h > 4) {
+            /* The stack's congestion window for this connection, on top. */
+            char line[160], t2[128];
+            ui_cc_text(cc, ladder.w - 2 - (int)strlen(st->stack_name) - 2, t2, sizeof t2);
+            snprintf(line, sizeof line, "%s: %s", st->stack_name, t2);
+            screen_print(s, ladder.x + 1, ladder.y, ladder.w - 2, SC_TIMER, line);
+            ladder.y++;
+            ladder.h--;
+        }
+        if (o->cc_graph && !o->details && ladder.h >= 9) {
+            /* The cwnd graph (key c) under the newest ladder rows. */
+            struct ui_rect lad = ladder, gr = ladder;
+            gr.h = ladder.h >= 14 ? 8 : 6;
+            lad.h = ladder.h - gr.h - 1;
+            gr.y = lad.y + lad.h + 1;
+            ui_view_ladder(s, lad, &m, -1, 1.0, o);
+            char gt[160];
+            ui_cc_graph_title(&m, gt, sizeof gt);
+            screen_hline(s, 1, gr.y - 1, s->w - 2, 0x2508, SC_FRAME);
+            screen_printf(s, 2, gr.y - 1, s->w - 4, (uint16_t)(SC_TITLE | SA_BOLD), " %s ", gt);
+            ui_view_cc_graph(s, gr, &m);
+        } else if (o->details && ladder.h >= 10) {
             /* The newest segment in detail under a few ladder rows. */
-            struct ui_rect lad = l.ladder, det = l.ladder;
+            struct ui_rect lad = ladder, det = ladder;
             lad.h = 3;
             det.y += 4;
             det.h -= 4;
@@ -388,7 +411,7 @@ void ui_render_live(struct screen *s, struct ui_live_state *st, uint64_t now,
             screen_hline(s, 1, det.y - 1, s->w - 2, 0x2508, SC_FRAME);
             ui_view_details(s, det, &m, ui_ladder_selected(&m, o), o);
         } else {
-            ui_view_ladder(s, l.ladder, &m, -1, 1.0, o);
+            ui_view_ladder(s, ladder, &m, -1, 1.0, o);
         }
         ui_model_free(&m);
     } else {
@@ -409,22 +432,23 @@ void ui_render_live(struct screen *s, struct ui_live_state *st, uint64_t now,
     }
     screen_print(
         s, 1, s->h - 1, s->w - 2, SC_FRAME,
-        " \u2191\u2193 select connection  f follow newest  d details  a abs/rel  ? help  q quit ");
+        " \u2191\u2193 select  f follow newest  d details  c cwnd  a abs/rel  ? help  q quit ");
     if (o->help) {
-        int w = 66, h = 11, x = (s->w - w) / 2, y = (s->h - h) / 2;
+        int w = 66, h = 12, x = (s->w - w) / 2, y = (s->h - h) / 2;
         screen_fill(s, x, y, w, h, ' ', SC_NORMAL);
         screen_box(s, x, y, w, h, true, (uint16_t)(SC_TITLE | SA_BOLD), "keys");
         static const char *const lines[] = {
             "\u2191 \u2193 / k j   select a connection (stops following)",
             "f         follow the newest connection",
             "d         the newest segment of the connection, field by field",
+            "c         the connection's congestion window over time (graph)",
             "a         absolute / relative sequence numbers",
             "?         this help (any key closes it)",
             "q         quit (the stack stops, connections are gone)",
             "table: like ss(8); 'kernel' is the kernel's own state",
         };
-        for (int i = 0; i < 7; i++)
-            screen_print(s, x + 3, y + 2 + i, w - 6, SC_NORMAL, lines[i]);
+        for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+            screen_print(s, x + 3, y + 2 + (int)i, w - 6, SC_NORMAL, lines[i]);
     }
     st->dirty = false;
 }

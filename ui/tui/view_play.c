@@ -55,7 +55,9 @@ static void host_title(const struct ui_host *h, int level, char *buf, size_t cap
 {
     if (level == 0)
         snprintf(buf, cap, " %s %s \u00b7 %s ", h->name, h->label,
-                 h->kind[0] ? h->kind : h->kernel ? "kernel" : "tcplab stack");
+                 h->kind[0]  ? h->kind
+                 : h->kernel ? "kernel"
+                             : "tcplab stack");
     else if (level == 1) /* which end is the kernel matters most: it stays */
         snprintf(buf, cap, " %s %s%s ", h->name, h->label, h->kernel ? " \u00b7 kernel" : "");
     else
@@ -102,7 +104,13 @@ void ui_render_play(struct screen *s, const struct ui_player *p, const struct ui
     struct ui_layout l;
     int words = o->quiz ? ui_quiz_height(o->quiz, p->tl, p->step, o->zh, s->w - 2)
                         : ui_narration_height(p->tl, p->step, o->zh, s->w - 2);
-    struct ui_layout_opts lo = {(int)m->nhosts, o->details, o->graph, words};
+    bool cc_line = ui_cc_worth_showing(p->tl);
+    struct ui_layout_opts lo = {.nhosts = (int)m->nhosts,
+                                .details = o->details,
+                                .graph = o->graph,
+                                .narration = words,
+                                .cc_line = cc_line,
+                                .cc_graph = o->cc_graph};
     ui_layout_play(&l, s->w, s->h, &lo);
     if (l.too_small) {
         ui_view_too_small(s, UI_MIN_W, UI_MIN_H);
@@ -132,7 +140,7 @@ void ui_render_play(struct screen *s, const struct ui_player *p, const struct ui
 
     const struct scn_step *step = ui_player_current_step(p);
     size_t flash_from = step ? step->first_event : SIZE_MAX;
-    ui_view_states(s, l.states, l.boxed_states, m, p->clock_us, o->flash, flash_from);
+    ui_view_states(s, l.states, l.boxed_states, m, p->clock_us, o->flash, flash_from, cc_line);
     if (l.ladder.h > 0) {
         struct ui_view_opts lo2 = *o;
         lo2.new_from = flash_from;
@@ -155,6 +163,12 @@ void ui_render_play(struct screen *s, const struct ui_player *p, const struct ui
     }
     if (l.graph.h > 0)
         ui_view_graph(s, l.graph, m);
+    if (l.cc_graph.h > 0) {
+        char t[160];
+        ui_cc_graph_title(m, t, sizeof t);
+        divider(s, l.cc_graph.y - 1, t);
+        ui_view_cc_graph(s, l.cc_graph, m);
+    }
     if (l.narration_sep >= 0) {
         if (o->quiz) {
             char t[64];

@@ -149,11 +149,12 @@ static void host_note(const struct ui_host *h, char *buf, size_t cap)
 }
 
 void ui_view_states(struct screen *s, struct ui_rect r, bool boxed, const struct ui_model *m,
-                    uint64_t now_us, bool flash, size_t flash_from)
+                    uint64_t now_us, bool flash, size_t flash_from, bool cc_line)
 {
     if (r.h <= 0 || m->nhosts == 0)
         return;
     screen_fill(s, r.x, r.y, r.w, r.h, ' ', SC_NORMAL);
+    int rows = cc_line ? r.h - 1 : r.h; /* what the state and timers have */
     int n = (int)m->nhosts;
     int cw = r.w / n;
     for (int i = 0; i < n; i++) {
@@ -207,7 +208,7 @@ void ui_view_states(struct screen *s, struct ui_rect r, bool boxed, const struct
             used += screen_print(s, x + used, r.y, w - used, SC_FRAME, changed ? "\u2551 " : "] ");
             used += screen_print(s, x + used, r.y, w - used, SC_NORMAL, line);
             screen_print(s, x + used, r.y, w - used, SC_DIM, kern);
-            if (r.h >= 3 && h->listening) {
+            if (rows >= 3 && h->listening) {
                 char q[64];
                 queue_text("SYN q", h->syn_queue, h->backlog, false, q, sizeof q);
                 int u = screen_print(s, x, r.y + 1, w, SC_TIMER, q);
@@ -217,6 +218,14 @@ void ui_view_states(struct screen *s, struct ui_rect r, bool boxed, const struct
             } else {
                 timers_line(s, x, r.y + 1, w, h, now_us, true);
             }
+        }
+        if (cc_line && h->cc.known) {
+            char cc[128];
+            ui_cc_text(&h->cc, w, cc, sizeof cc);
+            int cw2 = ui_text_width(cc);
+            bool fresh = h->cc.ev + 1 > flash_from && flash_from != SIZE_MAX;
+            screen_print(s, right ? x + w - (cw2 < w ? cw2 : w) : x, r.y + r.h - 1, w,
+                         fresh ? (uint16_t)(SC_TIMER | SA_BOLD) : (uint16_t)SC_TIMER, cc);
         }
     }
 }
