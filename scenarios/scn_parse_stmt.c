@@ -69,7 +69,9 @@ void scn_profile_apply(struct stack_config *cfg, bool linux_like)
     cfg->mss = 1460;
     cfg->nagle = true;
     cfg->rto_initial_us = 1000000;
-    cfg->syn_retries = 6;
+    /* RFC 9293 MUST-23: a SYN is retried for at least 3 minutes (183 s with
+     * teaching's 60 s maximum RTO); Linux's 6 gives up after 127 s. */
+    cfg->syn_retries = linux_like ? 6 : 7;
     cfg->synack_retries = 5;
     cfg->data_retries = 15;
     cfg->keepalive_idle_us = 7200ull * 1000000;

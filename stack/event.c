@@ -44,6 +44,7 @@ const char *tev_drop_reason_name(int reason)
         [TCP_DROP_VNET_GSO_SIZE] = "vnet_gso_size",
         [TCP_DROP_VNET_HDR_LEN] = "vnet_hdr_len",
         [TCP_DROP_VNET_CSUM] = "vnet_csum",
+        [TCP_DROP_BAD_SOURCE] = "bad_source_address",
     };
     if (reason < 0)
         return wire_err_name(reason);

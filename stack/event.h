@@ -86,6 +86,10 @@ enum tcp_drop_reason {
     TCP_DROP_VNET_GSO_SIZE,      /* gso_size 0 or larger than the segment's data */
     TCP_DROP_VNET_HDR_LEN,       /* hdr_len shorter than the headers or past the packet */
     TCP_DROP_VNET_CSUM,          /* csum_start/csum_offset outside the packet */
+    /* RFC 9293 §3.9.2.3 (MUST-63, from RFC 1122 §4.2.3.10): a source that no
+     * host can have — 0/8, 127/8, multicast 224/4, reserved 240/4 (with the
+     * broadcast address) — is ignored before TCP sees the packet. */
+    TCP_DROP_BAD_SOURCE,
     TCP_DROP_REASON_MAX_
 };
 

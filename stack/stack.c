@@ -34,7 +34,7 @@ void stack_config_defaults(struct stack_config *cfg)
     cfg->invalid_ratelimit_us = 500000;
     cfg->congestion_control = true;
     cfg->init_cwnd = 10;
-    cfg->syn_retries = 6;
+    cfg->syn_retries = 7; /* RFC 9293 MUST-23: give a SYN at least 3 minutes (247 s) */
     cfg->synack_retries = 5;
     cfg->data_retries = 15;
     cfg->msl_us = 30000000;
@@ -64,6 +64,10 @@ struct stack *stack_new(const struct stack_config *cfg)
         s->cfg.name = "stack";
     if (s->cfg.wscale > 14)
         s->cfg.wscale = 14; /* RFC 7323 §2.3 */
+    /* RFC 9293 §3.8.6.3 (MUST-40): "the delay MUST be less than 0.5
+     * seconds", whatever the configuration asks. */
+    if (s->cfg.delack_us > TCP_DELACK_MAX_US)
+        s->cfg.delack_us = TCP_DELACK_MAX_US;
     if (s->cfg.rto_min_us == 0)
         s->cfg.rto_min_us = 1;
     if (s->cfg.rto_max_us < s->cfg.rto_min_us)
@@ -244,6 +248,12 @@ void stack_input(struct stack *s, uint64_t now, const uint8_t *pkt, size_t len)
     }
     if (ip.dst != s->cfg.addr) {
         stack_drop(s, NULL, TCP_DROP_NOT_FOR_US, pkt, len);
+        return;
+    }
+    if (!tcp_addr_is_unicast(ip.src)) {
+        /* RFC 9293 MUST-63 (for every segment, as §3.9.2.3 advises): no
+         * state, and no answer — a RST or SYN,ACK would go to everyone. */
+        stack_drop(s, NULL, TCP_DROP_BAD_SOURCE, pkt, len);
         return;
     }
     if (ip.proto == WIRE_PROTO_ICMP) {

@@ -33,6 +33,10 @@
 
 #define TCP_TIME_NEVER UINT64_MAX
 
+/* RFC 9293 §3.8.6.3 (MUST-40): a delayed ACK waits less than 0.5 s; a longer
+ * cfg.delack_us is cut to this. */
+#define TCP_DELACK_MAX_US 499000ull
+
 typedef void (*stack_output_fn)(void *ctx, const uint8_t *pkt, size_t len);
 
 struct stack_config {
@@ -50,7 +54,7 @@ struct stack_config {
     uint8_t wscale;           /* shift we offer when window_scaling (7) */
     bool timestamps;          /* offer RFC 7323 timestamps: RTTM and PAWS (true) */
     bool delayed_ack;         /* delay ACKs of in-order data (true) */
-    uint64_t delack_us;       /* delayed ACK timeout (40 ms, as Linux; RFC 1122 allows up to 500 ms) */
+    uint64_t delack_us;       /* delayed ACK timeout (40 ms, as Linux); at most TCP_DELACK_MAX_US */
     bool nagle;               /* Nagle's algorithm, RFC 1122 §4.2.3.4 (true) */
     bool congestion_control;  /* RFC 5681 slow start, avoidance, fast recovery (true) */
     uint8_t init_cwnd;        /* initial window, segments (10, RFC 6928; RFC 5681 allows 2-4) */
@@ -58,7 +62,8 @@ struct stack_config {
     uint64_t rto_initial_us;  /* RFC 6298 (2.1): 1 s */
     uint64_t rto_min_us;      /* RFC 6298 (2.4): 1 s (Linux uses 200 ms) */
     uint64_t rto_max_us;      /* RFC 6298 (2.5): at least 60 s; 120 s as Linux */
-    unsigned syn_retries;     /* SYN retransmissions before ETIMEDOUT (6, as Linux) */
+    unsigned syn_retries;     /* SYN retransmissions before ETIMEDOUT (7: 247 s, RFC 9293
+                                 MUST-23 asks for at least 3 minutes; Linux's 6 is 127 s) */
     unsigned synack_retries;  /* SYN,ACK retransmissions before giving up (5) */
     unsigned data_retries;    /* data/FIN retransmissions before ETIMEDOUT (15) */
 

@@ -419,6 +419,19 @@ void tcp_send_challenge_ack(struct stack *s, struct tcp_conn *c);
  * loop, and its sender needs the ACK (Linux: tcp_oow_rate_limited()). */
 bool tcp_oow_ack_allowed(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg);
 
+/* Can `addr` (host order) be the other end of a TCP connection? Not 0/8
+ * ("this network"), not 127/8 (loopback, never on a wire), not multicast
+ * 224/4, not the reserved 240/4 that holds the limited broadcast
+ * 255.255.255.255 (RFC 1122 §3.2.1.3). RFC 9293 MUST-46 refuses an OPEN to
+ * such an address (tcp_user.c), MUST-63 ignores a SYN from one (stack.c). A
+ * subnet's directed broadcast cannot be told without the netmask, which the
+ * engine does not know: the network in front of it has to stop those. */
+static inline bool tcp_addr_is_unicast(uint32_t addr)
+{
+    uint8_t first = (uint8_t)(addr >> 24);
+    return first != 0 && first != 127 && first < 224;
+}
+
 /* ---- isn.c --------------------------------------------------------------- */
 
 uint64_t tcp_siphash24(const uint8_t key[16], const uint8_t *msg, size_t len);

@@ -151,7 +151,11 @@ static void tcp_listener_drop_children(struct stack *s, struct tcp_conn *l);
  * SND.NXT to ISS+1, enter SYN-SENT state, and return." */
 static int tcp_open_active(struct stack *s, struct tcp_conn *c, uint32_t addr, uint16_t port)
 {
-    if (addr == 0 || port == 0)
+    /* RFC 9293 §3.9.1.1 (MUST-46): "A TCP implementation MUST reject as an
+     * error a local OPEN call for an invalid remote IP address (e.g., a
+     * broadcast or multicast address)". Linux says ENETUNREACH for these;
+     * EINVAL says it is the address, not the network. */
+    if (!tcp_addr_is_unicast(addr) || port == 0)
         return -EINVAL;
     if (c->listening) {
         /* §3.10.2 SEND in LISTEN: "If the remote socket is specified, then

@@ -180,7 +180,7 @@ const struct cli_opt netopts_table[] = {
     CLI_CUSTOM("msl", 0, "SECONDS", set_msl,
                "maximum segment lifetime; TIME_WAIT lasts 2*MSL (30)"),
     CLI_CUSTOM("syn-retries", 0, "N", set_syn_retries,
-               "SYN retransmissions before giving up, 0..20 (6)"),
+               "SYN retransmissions before giving up, 0..20 (7: 247 s)"),
     CLI_CUSTOM("rcvbuf", 0, "BYTES", set_rcvbuf,
                "receive buffer per connection, 1K..256M (4M); K/M allowed"),
     CLI_CUSTOM("sndbuf", 0, "BYTES", set_sndbuf, "send buffer per connection, 1K..256M (4M)"),
