@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "seq.h"
 #include "view.h"
 
 struct dline {
@@ -17,7 +18,7 @@ struct dline {
 };
 
 struct dlist {
-    struct dline l[64];
+    struct dline l[96];
     int n;
 };
 
@@ -93,6 +94,119 @@ static void ipv4_fields(struct dlist *d, const uint8_t *b, size_t len)
     field(d, 16, "destination", wire_addr_str(be32(b + 16), a), b + 16, 4, "receiver's address");
 }
 
+/* An option whose bytes do not fit the bytes column: its value line, then
+ * all of its bytes on the line below. */
+static void long_field(struct dlist *d, size_t off, const char *name, const char *value,
+                       const uint8_t *p, size_t n, const char *meaning)
+{
+    if (n <= 4) {
+        field(d, off, name, value, p, n, meaning);
+        return;
+    }
+    char hex[3 * 40];
+    add(d, SC_NORMAL, "+%-3zu %-14s %-27s %s", off, name, value, meaning);
+    add(d, SC_DIM, "     %-14s %s", "", wire_bytes(p, n, hex, sizeof hex));
+}
+
+/* The SACK blocks (RFC 2018 §3) as wire's parser read them: each edge
+ * relative to the same ISN as the ack when the ack is numbered relatively
+ * (the blocks are in the acknowledged side's sequence space), with the
+ * absolute edges on the line below; the first block is a D-SACK (RFC 2883
+ * §4) when it lies below the cumulative ACK or inside the second block. */
+static void sack_blocks(struct dlist *d, const struct wire_tcp *t, const struct ui_arrow *ar,
+                        bool absolute)
+{
+    const struct wire_tcp_opts *o = &t->opts;
+    bool rel = !absolute && ar->rel_known && (t->flags & TCP_ACK);
+    uint32_t base = rel ? t->ack - ar->rel_ack : 0;
+    for (unsigned k = 0; k < o->n_sack && k < WIRE_SACK_MAX_BLOCKS; k++) {
+        uint32_t l = o->sack[k].left, r = o->sack[k].right;
+        const char *dsack = "";
+        if (k == 0 && (t->flags & TCP_ACK) && seq_lt(l, t->ack))
+            dsack = "  D-SACK: below the ack";
+        else if (k == 0 && o->n_sack > 1 && seq_leq(o->sack[1].left, l) &&
+                 seq_leq(r, o->sack[1].right))
+            dsack = "  D-SACK: inside block 2";
+        uint16_t attr = *dsack ? (uint16_t)(SC_RTX | SA_BOLD) : (uint16_t)SC_NORMAL;
+        add(d, attr, "     block %u: %u-%u, %u bytes%s", k + 1, rel ? l - base : l,
+            rel ? r - base : r, r - l, dsack);
+        if (rel)
+            add(d, SC_DIM, "              absolute %u-%u", l, r);
+    }
+}
+
+/* Every option in order, with its offset and bytes: the framing (kind,
+ * length) walked here, the values as wire's parser decoded them
+ * (stack/wire.c, the same parse the engine acts on). */
+static void options_fields(struct dlist *d, const struct ui_model *m, const struct ui_arrow *ar,
+                           const uint8_t *b, size_t doff, bool absolute)
+{
+    const struct wire_tcp *t = &m->tl->events[ar->ev]->u.seg.tcp;
+    const struct wire_tcp_opts *o = &t->opts;
+    char v[64], mean[112];
+    add(d, (uint16_t)(SC_TITLE | SA_BOLD), "options, %zu bytes (RFC 9293 \u00a73.2)", doff - 20);
+    for (size_t i = 20; i < doff;) {
+        uint8_t kind = b[i];
+        if (kind == 0) {
+            field(d, i, "end of list", "", b + i, 1,
+                  "kind 0: no more options (the rest is padding)");
+            break;
+        }
+        if (kind == 1) {
+            size_t j = i;
+            while (j < doff && b[j] == 1)
+                j++;
+            field(d, i, "NOP", j - i > 1 ? "padding" : "", b + i, j - i,
+                  "kind 1: aligns the next option on 4 bytes");
+            i = j;
+            continue;
+        }
+        size_t olen = i + 1 < doff ? b[i + 1] : 0;
+        if (olen < 2 || i + olen > doff) {
+            snprintf(mean, sizeof mean, "malformed: length %zu %s", olen,
+                     olen < 2 ? "is below 2" : "runs past the header");
+            field(d, i, "option ?", "", b + i, doff - i > 4 ? 4 : doff - i, mean);
+            break;
+        }
+        const uint8_t *p = b + i;
+        switch (kind) {
+        case 2:
+            snprintf(v, sizeof v, "%u", o->mss);
+            field(d, i, "MSS", v, p, olen, "largest segment the sender can receive (SYN only)");
+            break;
+        case 3:
+            snprintf(v, sizeof v, "%u (x%u)", o->wscale, 1u << (o->wscale > 14 ? 14 : o->wscale));
+            field(d, i, "window scale", v, p, olen,
+                  o->wscale > 14 ? "RFC 7323 \u00a72.3: shift above 14, used as 14"
+                                 : "RFC 7323 \u00a72: its windows are shifted this much");
+            break;
+        case 4:
+            field(d, i, "SACK permitted", "yes", p, olen,
+                  "RFC 2018: may send SACK blocks (SYN only)");
+            break;
+        case 5:
+            snprintf(v, sizeof v, "%u block%s", o->n_sack, o->n_sack == 1 ? "" : "s");
+            long_field(d, i, "SACK", v, p, olen, "RFC 2018: held above the ack");
+            sack_blocks(d, t, ar, absolute);
+            break;
+        case 8:
+            snprintf(v, sizeof v, "TSval %u", o->ts_val);
+            long_field(d, i, "timestamps", v, p, olen, "RFC 7323 \u00a73: sender's clock");
+            snprintf(v, sizeof v, "TSecr %u", o->ts_ecr);
+            add(d, SC_NORMAL, "     %-14s %-27s %s", "", v,
+                (t->flags & TCP_ACK) ? "echo of the last TSval received (RTTM, PAWS)"
+                                     : "ignored: ACK not set (RFC 7323 \u00a73.2)");
+            break;
+        default:
+            snprintf(v, sizeof v, "kind %u", kind);
+            snprintf(mean, sizeof mean, "unknown to tcplab: %zu bytes skipped", olen);
+            long_field(d, i, "option", v, p, olen, mean);
+            break;
+        }
+        i += olen;
+    }
+}
+
 static void tcp_fields(struct dlist *d, const struct ui_model *m, const struct ui_arrow *ar,
                        const uint8_t *b, size_t len, bool absolute)
 {
@@ -129,23 +243,8 @@ static void tcp_fields(struct dlist *d, const struct ui_model *m, const struct u
     field(d, 16, "checksum", v, b + 16, 2, "covers pseudo-header, header and data");
     snprintf(v, sizeof v, "%u", be16(b + 18));
     field(d, 18, "urgent pointer", v, b + 18, 2, "only with URG");
-    if (doff > 20 && (size_t)doff <= len) {
-        const struct wire_tcp_opts *o = &m->tl->events[ar->ev]->u.seg.tcp.opts;
-        size_t n = 0;
-        mean[0] = 0;
-        if (o->has_mss)
-            n += (size_t)snprintf(mean + n, sizeof mean - n, "mss %u ", o->mss);
-        if (o->has_wscale && n < sizeof mean)
-            n += (size_t)snprintf(mean + n, sizeof mean - n, "wscale %u ", o->wscale);
-        if (o->sack_permitted && n < sizeof mean)
-            n += (size_t)snprintf(mean + n, sizeof mean - n, "sackOK ");
-        if (o->has_ts && n < sizeof mean)
-            snprintf(mean + n, sizeof mean - n, "TS %u/%u", o->ts_val, o->ts_ecr);
-        char hex[48];
-        size_t show = (size_t)doff - 20 > 12 ? 12 : (size_t)doff - 20;
-        add(d, SC_NORMAL, "+%-3d %-14s %-27s %s", 20, "options",
-            wire_bytes(b + 20, show, hex, sizeof hex), mean);
-    }
+    if (doff > 20 && (size_t)doff <= len)
+        options_fields(d, m, ar, b, (size_t)doff, absolute);
     size_t payload = len > (size_t)doff ? len - (size_t)doff : 0;
     if (payload) {
         char text[40];
