@@ -52,9 +52,30 @@ for SIZE in 100x30 80x24; do
 
     keys '?'
     check "?: help lists step back" wait_for "step back (replayed from the record)"
+    if [ "$SIZE" = 80x24 ]; then
+        # Not every key fits 22 rows: pages, and each key on one of them.
+        check "?: help in pages at 80x24" wait_for "page 1/2"
+        help1=$(screen)
+        keys Right
+        check "→: the help's second page" wait_for "page 2/2"
+        help2=$(screen)
+        check "→ did not step the lesson" wait_for "step 10/11"
+        keys Left
+        check "←: back to the first page" wait_for "page 1/2"
+        for k in "space" "→  n" "←  b" "+  -" "Home  End" "PgUp PgDn" "d " "a " "g " "c " \
+            "l " "p " "t " "e " "? " "Esc" "q "; do
+            printf '%s\n%s\n' "$help1" "$help2" | grep -qF "║  $k" || {
+                echo "  key '$k' on no page of the help"
+                help_missing=1
+            }
+        done
+        check "every key is on a page of the help" test -z "${help_missing:-}"
+    else
+        check "?: help on one page" wait_gone "page 1/"
+    fi
     check "?: help lists quit" wait_for "quit"
     keys x
-    check "any key closes help" wait_gone "replayed from the record"
+    check "any other key closes help" wait_gone "replayed from the record"
 
     keys Left
     check "← steps back to step 9" wait_for "step 9/11"

@@ -269,7 +269,17 @@ static bool handle_key(int key, struct ui_player *p, struct ui_view_opts *o, int
                        struct play_quiz *pq)
 {
     if (o->help && key != TK_NONE && key != TK_RESIZE) {
-        o->help = false; /* any key closes the help */
+        int pages = ui_help_pages(screen_h);
+        if (pages > 1 && (key == TK_RIGHT || key == 'n' || key == ' ' || key == TK_PGDN)) {
+            o->help_page = (o->help_page + 1) % pages; /* a page of keys on a short screen */
+            return true;
+        }
+        if (pages > 1 && (key == TK_LEFT || key == 'b' || key == TK_PGUP)) {
+            o->help_page = (o->help_page + pages - 1) % pages;
+            return true;
+        }
+        o->help = false; /* any other key closes the help */
+        o->help_page = 0;
         return key != 'q' && key != 'Q';
     }
     if (pq->on && pq->s.phase == QUIZ_ASKING && quiz_key(key, pq, p, o))

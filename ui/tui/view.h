@@ -25,6 +25,7 @@ struct ui_view_opts {
     bool details;       /* segment details panel */
     bool graph;         /* whole state diagram instead of the ladder */
     bool help;          /* help overlay */
+    int help_page;      /* its page, when it has several (80x24) */
     bool flash;         /* draw changed states in the flash style */
     int selected;       /* selected ladder row; -1 = the latest segment */
     int ladder_scroll;  /* rows scrolled up from the bottom (0 = follow) */
@@ -179,6 +180,9 @@ struct ui_key_help {
 };
 extern const struct ui_key_help ui_play_keys[];
 extern const size_t ui_play_nkeys;
-void ui_view_help(struct screen *s, bool zh);
+/* The help overlay, page `page` (0-based) of ui_help_pages(): one page
+ * when every key fits the screen's height, else as many as needed (80x24). */
+void ui_view_help(struct screen *s, bool zh, int page);
+int ui_help_pages(int screen_h);
 
 #endif

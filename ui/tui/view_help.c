@@ -24,27 +24,60 @@ const struct ui_key_help ui_play_keys[] = {
     {"t", "time-true ladder: time runs down", "按时间比例的梯形图"},
     {"e", "export this step as SVG (tcplab-*.svg here)",
      "把这一步导出为 SVG（当前目录 tcplab-*.svg）"},
-    {"?", "this help (any key closes it)", "本帮助（按任意键关闭）"},
+    {"?", "this help (\u2192 \u2190 turn its pages, other keys close it)",
+     "本帮助（\u2192 \u2190 翻页，其他键关闭）"},
+    {"Esc", "close the help, details, diagram or cwnd graph", "关闭帮助、详情、状态图或拥塞窗口图"},
     {"q", "quit", "退出"},
 };
 const size_t ui_play_nkeys = sizeof ui_play_keys / sizeof ui_play_keys[0];
 
-void ui_view_help(struct screen *s, bool zh)
+/* The overlay's height and the rows it has for keys at a screen height. */
+static int help_height(int screen_h)
 {
-    int w = 72, h = (int)ui_play_nkeys + 6;
+    int h = (int)ui_play_nkeys + 6;
+    return h > screen_h - 2 ? screen_h - 2 : h;
+}
+
+/* Keys per page: all of them, or one row fewer when paged (the last row
+ * says which page this is). */
+static int help_per_page(int screen_h)
+{
+    int rows = help_height(screen_h) - 5;
+    if (rows >= (int)ui_play_nkeys)
+        return (int)ui_play_nkeys;
+    return rows > 2 ? rows - 1 : 1;
+}
+
+int ui_help_pages(int screen_h)
+{
+    int per = help_per_page(screen_h);
+    return ((int)ui_play_nkeys + per - 1) / per;
+}
+
+void ui_view_help(struct screen *s, bool zh, int page)
+{
+    int w = 76, h = help_height(s->h); /* the legend below needs 70 columns */
     if (w > s->w - 2)
         w = s->w - 2;
-    if (h > s->h - 2)
-        h = s->h - 2;
     int x = (s->w - w) / 2, y = (s->h - h) / 2;
+    int per = help_per_page(s->h), pages = ui_help_pages(s->h);
+    if (page < 0 || page >= pages)
+        page = 0;
     screen_fill(s, x, y, w, h, ' ', SC_NORMAL);
     screen_box(s, x, y, w, h, true, (uint16_t)(SC_TITLE | SA_BOLD), zh ? "按键 keys" : "keys 按键");
-    for (size_t i = 0; i < ui_play_nkeys && (int)i < h - 5; i++) {
-        screen_print(s, x + 3, y + 2 + (int)i, 12, (uint16_t)(SC_HILITE | SA_BOLD),
-                     ui_play_keys[i].keys);
-        screen_print(s, x + 16, y + 2 + (int)i, w - 18, SC_NORMAL,
+    size_t first = (size_t)(page * per);
+    for (size_t i = first; i < ui_play_nkeys && i < first + (size_t)per; i++) {
+        int row = y + 2 + (int)(i - first);
+        screen_print(s, x + 3, row, 12, (uint16_t)(SC_HILITE | SA_BOLD), ui_play_keys[i].keys);
+        screen_print(s, x + 16, row, w - 18, SC_NORMAL,
                      zh ? ui_play_keys[i].zh : ui_play_keys[i].en);
     }
+    if (pages > 1)
+        screen_printf(s, x + 3, y + 2 + per, w - 6, (uint16_t)(SC_TITLE | SA_BOLD),
+                      zh ? "第 %d/%d 页 \u00b7 \u2192 下一页 \u00b7 \u2190 上一页 \u00b7 其他键关闭"
+                         : "page %d/%d \u00b7 \u2192 next page \u00b7 \u2190 previous \u00b7 "
+                           "other keys close",
+                      page + 1, pages);
     screen_print(s, x + 3, y + h - 3, w - 6, SC_DIM,
                  zh ? "箭头：已发送 ──▶  丢失 ──✗  重传 ↻  双线框:状态刚改变"
                     : "sent \u2500\u2500\u25b6   lost \u2500\u2500\u2717   retransmitted \u21bb   "

@@ -188,5 +188,5 @@ void ui_render_play(struct screen *s, const struct ui_player *p, const struct ui
     }
     ui_view_keybar(s, l.keys, o);
     if (o->help)
-        ui_view_help(s, o->zh);
+        ui_view_help(s, o->zh, o->help_page);
 }
