@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -99,6 +100,12 @@ void tun_loop_config_defaults(struct tun_loop_config *cfg)
     tun_dev_config_defaults(&cfg->dev);
     stack_config_defaults(&cfg->stack);
     cfg->stack.name = "stack";
+    /* On a real network the secret behind ISNs (RFC 6528), SYN cookies and
+     * TSval offsets (RFC 7323 §7.1) must be unguessable. Without getrandom
+     * the all-zero key of the simulations stays: still working, predictable. */
+    if (getrandom(cfg->stack.isn_key, sizeof cfg->stack.isn_key, GRND_NONBLOCK) !=
+        (ssize_t)sizeof cfg->stack.isn_key)
+        memset(cfg->stack.isn_key, 0, sizeof cfg->stack.isn_key);
     cfg->stack.mss = (uint16_t)(cfg->dev.mtu - 40);
     /* A TUN device is a fast path with a round trip of a process wake-up:
      * a 64 KB window would cap a transfer at 64 KB per wake-up. Offer RFC
