@@ -46,6 +46,11 @@ SYN_OPTS = (
 )
 
 
+def tsopt(val, ecr):
+    """NOP, NOP, timestamps (RFC 7323 §3): the layout every non-SYN segment uses."""
+    return b"\x01\x01\x08\x0a" + struct.pack("!II", val, ecr)
+
+
 def icmp_echo(data=b"ping"):
     return ipv4(1, struct.pack("!BBHHH", 8, 0, 0, 0x1234, 1) + data)
 
@@ -77,6 +82,24 @@ PACKET_SEEDS = {
     "garbage": record(bytes(range(40)), ctl=0),
 }
 
+# RFC 7323 timestamps on a connection that agreed to them (cfg 0x10: the
+# peer's SYN or SYN,ACK carries TSopt with TSval 1): PAWS, TS.Recent, the
+# TSecr checks, RST exemption, a segment without TSopt, a malformed option.
+TS_PACKET_SEEDS = {
+    "ts_data_then_read": record(tcp(PSH | ACK, 0, 0, b"hello", opts=tsopt(10, 0)), act=0x01),
+    "ts_paws_old_segment": record(tcp(PSH | ACK, 0, 0, b"new", opts=tsopt(100, 0)))
+    + record(tcp(PSH | ACK, 0, 0, b"old", opts=tsopt(50, 0)), act=0x01),
+    "ts_ecr_from_the_future": record(tcp(ACK, 0, 0, opts=tsopt(20, 0xFFFFFFF0))),
+    "ts_rst_with_old_tsval": record(tcp(ACK, 0, 0, opts=tsopt(100, 0)))
+    + record(tcp(RST, 0, 0, opts=tsopt(2, 0))),
+    "ts_missing_after_agreed": record(tcp(PSH | ACK, 0, 0, b"plain"), act=0x01),
+    "ts_wrong_length": record(tcp(ACK, 0, 0, opts=b"\x01\x01\x08\x08" + b"\x00" * 6)),
+    "ts_idle_then_older_tsval": record(tcp(ACK, 0, 0, opts=tsopt(100, 0)), act=0xC3)
+    + record(tcp(PSH | ACK, 0, 0, b"late", opts=tsopt(5, 0)), act=0x01),
+    "ts_retransmission_echo": record(tcp(ACK, 0, 0xFFFFFFF7, opts=tsopt(30, 0)), act=0x82)
+    + record(tcp(ACK, 0, 0, opts=tsopt(40, 0))),
+}
+
 # A few seeds again under other engine configurations (see fuzz_packet.c).
 CONFIG_VARIANTS = {
     "active_open_": 0x40,
@@ -96,6 +119,8 @@ WIRE_SEEDS = {
     "eol_then_junk": tcp(ACK, 1, 1, opts=b"\x02\x04\x05\xb4\x00\x1e\x00\x00"),
     "ping": icmp_echo(b"abcdefg"),
     "ip_options": ipv4(6, tcp(ACK)[20:], ihl=7),
+    "ts_option": tcp(ACK, 1, 1, opts=tsopt(0x01020304, 0x05060708)),
+    "ts_wrong_length": tcp(ACK, 1, 1, opts=b"\x01\x01\x08\x09" + b"\x00" * 7),
 }
 
 
@@ -119,6 +144,14 @@ SEGMENT_SEEDS = {
     "zero_window_then_open": b"\x00" + seg(ACK, AT, AT, win=0, act=0x82) + seg(ACK, AT, AT, act=0x80),
     "bad_options": b"\x00" + seg(ACK, AT, AT, opts=0xC0, d=b"\x08\x00\x00\x00"),
     "active_open_data": b"\x40" + seg(PSH | ACK, AT, AT, length=20, act=0x03),
+    # timestamps agreed (cfg 0x10); TSval in d0..d3: a newer one, then an
+    # older one (PAWS), then one without TSopt
+    "ts_paws_old_then_plain": b"\x10" + seg(PSH | ACK, AT, AT, opts=0x08, length=10,
+                                             d=struct.pack("!I", 100))
+    + seg(PSH | ACK, AT, AT, opts=0x08, length=10, d=struct.pack("!I", 50))
+    + seg(PSH | ACK, AT, AT, length=10, act=0x01),
+    "ts_active_open_data": b"\x50" + seg(PSH | ACK, AT, AT, opts=0x08, length=20, act=0x03,
+                                          d=struct.pack("!I", 7)),
 }
 
 
@@ -129,6 +162,9 @@ def main():
         for name in VARIANT_OF:
             packet[prefix + name] = bytes([cfg]) + PACKET_SEEDS[name]
     packet["keepalive_idle"] = b"\x20" + record(b"", ctl=0, act=0xC0)
+    for name, data in TS_PACKET_SEEDS.items():
+        packet[name] = b"\x10" + data
+        packet["active_open_" + name] = b"\x50" + data
     for sub, seeds, prefix in (("packet", packet, b""), ("wire", WIRE_SEEDS, b"\x01"),
                                ("segment", SEGMENT_SEEDS, b"")):
         d = os.path.join(here, "corpus", sub)

@@ -141,6 +141,8 @@ struct scn_stmt {
             uint8_t flags;
             struct scn_injnum seq, ack;
             bool seq_set, ack_set;
+            struct scn_injnum tsval; /* RFC 7323 TSopt: next = A's last TSval */
+            bool tsval_set;
             int64_t win; /* -1 = default */
             uint8_t *data;
             size_t len;

@@ -908,6 +908,12 @@ int scn_parse_inject(struct parser *P)
             *set = true;
             if (parse_injnum(P, i, val, key[0] == 's' ? &st->u.inject.seq : &st->u.inject.ack) < 0)
                 return -1;
+        } else if (strcmp(key, "tsval") == 0) {
+            if (st->u.inject.tsval_set)
+                return scn_fail_tok(P, i, NULL, "tsval written twice");
+            st->u.inject.tsval_set = true;
+            if (parse_injnum(P, i, val, &st->u.inject.tsval) < 0)
+                return -1;
         } else if (strcmp(key, "win") == 0) {
             if (scn_parse_uint(P, i, val, 65535, &v) < 0)
                 return -1;
@@ -920,7 +926,7 @@ int scn_parse_inject(struct parser *P)
             st->u.inject.len = (size_t)v;
             have_len = true;
         } else {
-            return scn_fail_tok(P, i, "inject fields: seq= ack= win= len= \"data\" badsum",
+            return scn_fail_tok(P, i, "inject fields: seq= ack= win= len= tsval= \"data\" badsum",
                                 "unknown inject field '%s'", key);
         }
     }

@@ -278,6 +278,15 @@ static bool focus_tuple(struct scn_rt *rt, int from, int to, struct tcp_tuple *t
     return false;
 }
 
+/* The TSval of the last segment `from` sent to `to` with a TSopt, or 0. */
+static uint32_t last_tsval(const struct scn_rt *rt, int from, int to)
+{
+    for (size_t i = rt->nsegs; i-- > 0;)
+        if (rt->segs[i].from == from && rt->segs[i].to == to && rt->segs[i].opts.has_ts)
+            return rt->segs[i].opts.ts_val;
+    return 0;
+}
+
 static void exec_inject(struct scn_rt *rt, const struct scn_stmt *st)
 {
     int from = st->u.inject.from, to = st->u.inject.to;
@@ -309,6 +318,15 @@ static void exec_inject(struct scn_rt *rt, const struct scn_stmt *st)
             tcp.ack = anext + (uint32_t)(st->u.inject.ack_set ? ak->v : 0);
     }
     tcp.win = st->u.inject.win >= 0 ? (uint16_t)st->u.inject.win : 8192;
+    if (st->u.inject.tsval_set) {
+        /* RFC 7323 TSopt: TSval from A's last one (or as written), TSecr
+         * echoing B's last one, as A would. */
+        const struct scn_injnum *tv = &st->u.inject.tsval;
+        tcp.opts.has_ts = true;
+        tcp.opts.ts_val = tv->from_next ? last_tsval(rt, from, to) + (uint32_t)tv->v
+                                        : (uint32_t)tv->v;
+        tcp.opts.ts_ecr = (tcp.flags & TCP_ACK) ? last_tsval(rt, to, from) : 0;
+    }
     uint8_t payload[1400];
     const uint8_t *data = st->u.inject.data;
     size_t len = st->u.inject.len;

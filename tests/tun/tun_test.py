@@ -502,6 +502,63 @@ def test_offload_segments_arrive_as_sent():
         log(f"largest segment received: {biggest} bytes")
 
 
+def test_rfc7323_kernel_and_stack_agree_timestamps_rtt_from_tsecr():
+    """RFC 7323 against the kernel: its SYN offers timestamps and the stack
+    (timestamps on by default on TUN) agrees — the SYN,ACK echoes the SYN's
+    TSval, the kernel reports TCPI_OPT_TIMESTAMPS, every segment the stack
+    sends carries TSopt — and each RTT sample the stack takes (`rtt` events)
+    comes from a TSecr: the echo, in the kernel's ACK just before it, of a
+    TSval the stack had sent. No timed (Karn) sample is taken."""
+    L = Listen()
+    try:
+        s = socket.create_connection((STACK, 7), timeout=5)
+        port = s.getsockname()[1]
+        for i in range(5):
+            msg = f"stamp {i}\n".encode()
+            s.sendall(msg)
+            got = b""
+            while len(got) < len(msg):
+                chunk = s.recv(100)
+                check(chunk, "the echo stopped")
+                got += chunk
+            check(got == msg, f"echo returned {got!r}")
+        info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+        check(info[5] & 1, "the kernel did not agree to timestamps (tcpi_options)")
+        s.close()
+        wait_for(lambda: any(e.get("ev") == "state" and e.get("to") == "CLOSED"
+                             for e in stack_states(L.events(), 7, port)), 5,
+                 "the stack's connection to close")
+    finally:
+        L.stop()
+    ev = L.events()
+    me, peer = f"{STACK}:7", f"{KERNEL}:{port}"
+    segs = [e for e in ev if e.get("ev") == "seg" and {e.get("src"), e.get("dst")} == {me, peer}]
+    syn = next((e for e in segs if e["dir"] == "in" and e["flags"] == "S"), None)
+    check(syn and "ts" in syn.get("opts", {}), f"the kernel's SYN offered no timestamps: {syn}")
+    synack = next((e for e in segs if e["dir"] == "out" and e["flags"] == "S."), None)
+    check(synack and synack.get("opts", {}).get("ts", [0, 0])[1] == syn["opts"]["ts"][0],
+          f"the SYN,ACK does not echo the SYN's TSval: {synack}")
+    outs = [e for e in segs if e["dir"] == "out" and "R" not in e["flags"]]
+    check(all("ts" in e.get("opts", {}) for e in outs),
+          f"a segment without TSopt: {[e for e in outs if 'ts' not in e.get('opts', {})][:1]}")
+    sent = set()
+    last_in = None
+    samples = 0
+    conn = conn_name((STACK, 7), (KERNEL, port))
+    for e in ev:
+        if e in segs and e["dir"] == "out":
+            sent.add(e["opts"]["ts"][0]) if "ts" in e.get("opts", {}) else None
+        elif e in segs and e["dir"] == "in":
+            last_in = e
+        elif e.get("ev") == "rtt" and e.get("conn") == conn:
+            samples += 1
+            check(e.get("from") == "ts", f"an RTT sample not from a TSecr: {e}")
+            check(e["ecr"] in sent, f"the sample's TSecr {e['ecr']} is not a TSval the stack sent")
+            check(last_in and last_in.get("opts", {}).get("ts", [0, 0])[1] == e["ecr"],
+                  f"the sample's TSecr is not the echo in the kernel's ACK: {e} after {last_in}")
+    check(samples >= 5, f"only {samples} RTT samples from the kernel's TSecr")
+
+
 def test_kernel_closes_first():
     """The kernel client closes first: the stack goes CLOSE_WAIT -> LAST_ACK ->
     CLOSED and the kernel's socket is seen in TIME_WAIT (sock_diag)."""

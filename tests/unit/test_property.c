@@ -263,6 +263,10 @@ static bool run_seed(uint64_t seed, bool verbose)
          * PRNG, so the draws above stay what they were. */
         k->congestion_control = (seed + (uint64_t)i) % 4 != 0;
         k->init_cwnd = (uint8_t)(1 + (seed * 7 + (uint64_t)i) % 10);
+        /* RFC 7323 timestamps offered by each host in two seeds of three,
+         * so both, one (not agreed) or neither offer them; RTTM and PAWS
+         * then run under loss, reordering and duplicates. */
+        k->timestamps = (seed / 4 + (uint64_t)i) % 3 != 0;
     }
     /* One host in four holds at most 1..4096 out-of-order bytes (the limit
      * a flood meets, stack_config.max_ooo_conn): the excess is dropped and
@@ -377,11 +381,12 @@ out:;
         print_tail(p, (size_t)atoi(trace));
     if (verbose) {
         for (int i = 0; i < 2; i++)
-            printf("%s: mss %u rcvbuf %u sndbuf %u wscale %s%u delayed_ack %d nagle %d cc %s iw %u\n",
+            printf("%s: mss %u rcvbuf %u sndbuf %u wscale %s%u delayed_ack %d nagle %d cc %s iw %u "
+                   "ts %s\n",
                    cfgs[i]->name, cfgs[i]->mss, cfgs[i]->rcvbuf, cfgs[i]->sndbuf,
                    cfgs[i]->window_scaling ? "on " : "off ", cfgs[i]->wscale, cfgs[i]->delayed_ack,
                    cfgs[i]->nagle, cfgs[i]->congestion_control ? "on" : "off",
-                   cfgs[i]->init_cwnd);
+                   cfgs[i]->init_cwnd, cfgs[i]->timestamps ? "on" : "off");
         printf("seed %llu: client->server %zu bytes, server->client %zu bytes, loss %.1f%%, "
                "reorder %u%%, duplicate %u%%, jitter %s, cable cut %s; link sent %llu, lost %llu, "
                "duplicated "
