@@ -92,10 +92,18 @@ bool ui_live_input(struct ui_live *ui, uint64_t now_us)
         case 'd':
             ui->opts.details = !ui->opts.details;
             ui->opts.cc_graph = false;
+            ui->opts.details_scroll = 0;
             break;
         case 'c':
             ui->opts.cc_graph = !ui->opts.cc_graph;
             ui->opts.details = false;
+            break;
+        case TK_PGUP:
+            ui->opts.details_scroll = ui->opts.details_scroll > 5 ? ui->opts.details_scroll - 5 : 0;
+            break;
+        case TK_PGDN:
+            if (ui->opts.details)
+                ui->opts.details_scroll += 5;
             break;
         case '?':
             ui->opts.help = true;

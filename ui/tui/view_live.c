@@ -352,6 +352,17 @@ void ui_render_live(struct screen *s, struct ui_live_state *st, uint64_t now,
         return;
     }
     ui_live_state_refresh_table(st);
+    if (o->details) {
+        /* The segment's fields need the rows more than an empty table does. */
+        int need = (int)st->nrows + 1 < 2 ? 2 : (int)st->nrows + 1;
+        if (need < l.table.h) {
+            int spare = l.table.h - need;
+            l.table.h = need;
+            l.ladder_sep -= spare;
+            l.ladder.y -= spare;
+            l.ladder.h += spare;
+        }
+    }
     uint16_t a = (uint16_t)(SC_TITLE | SA_REVERSE);
     screen_fill(s, 0, 0, s->w, 1, ' ', a);
     screen_printf(s, 0, 0, s->w, (uint16_t)(a | SA_BOLD), " %s", st->title);
@@ -380,8 +391,9 @@ void ui_render_live(struct screen *s, struct ui_live_state *st, uint64_t now,
         ui_model_apply_until(&m, st->sel_tl.nevents);
         struct ui_rect ladder = l.ladder;
         const struct ui_cc *cc = &m.hosts[0].cc;
-        if (cc->known && ladder.h > 4) {
-            /* The stack's congestion window for this connection, on top. */
+        if (cc->known && ladder.h > 4 && !o->details) {
+            /* The stack's congestion window for this connection, on top
+             * (d needs every row for the segment's fields). */
             char line[160], t2[128];
             ui_cc_text(cc, ladder.w - 2 - (int)strlen(st->stack_name) - 2, t2, sizeof t2);
             snprintf(line, sizeof line, "%s: %s", st->stack_name, t2);
@@ -434,13 +446,14 @@ void ui_render_live(struct screen *s, struct ui_live_state *st, uint64_t now,
         s, 1, s->h - 1, s->w - 2, SC_FRAME,
         " \u2191\u2193 select  f follow newest  d details  c cwnd  a abs/rel  ? help  q quit ");
     if (o->help) {
-        int w = 66, h = 12, x = (s->w - w) / 2, y = (s->h - h) / 2;
+        int w = 66, h = 13, x = (s->w - w) / 2, y = (s->h - h) / 2;
         screen_fill(s, x, y, w, h, ' ', SC_NORMAL);
         screen_box(s, x, y, w, h, true, (uint16_t)(SC_TITLE | SA_BOLD), "keys");
         static const char *const lines[] = {
             "\u2191 \u2193 / k j   select a connection (stops following)",
             "f         follow the newest connection",
             "d         the newest segment of the connection, field by field",
+            "PgUp PgDn scroll the segment's fields",
             "c         the connection's congestion window over time (graph)",
             "a         absolute / relative sequence numbers",
             "?         this help (any key closes it)",
