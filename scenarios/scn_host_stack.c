@@ -7,6 +7,7 @@
 #include <errno.h>
 
 #include "scn_rt.h"
+#include "udp.h"
 
 static struct stack *stk(struct scn_rt *rt, int h)
 {
@@ -18,8 +19,12 @@ static int s_socket(struct scn_rt *rt, int h)
     return tcp_socket(stk(rt, h), scn_rt_now(rt));
 }
 
+/* TCP and UDP descriptors are numbers of one space (udp.h), so bind, close
+ * and poll tell them apart by the descriptor. */
 static int s_bind(struct scn_rt *rt, int h, int sd, uint16_t port)
 {
+    if (udp_is_socket(stk(rt, h), sd))
+        return udp_bind(stk(rt, h), scn_rt_now(rt), sd, port);
     return tcp_bind(stk(rt, h), scn_rt_now(rt), sd, port);
 }
 
@@ -55,6 +60,8 @@ static int s_shutdown(struct scn_rt *rt, int h, int sd, int how)
 
 static int s_close(struct scn_rt *rt, int h, int sd, bool abort)
 {
+    if (udp_is_socket(stk(rt, h), sd))
+        return udp_close(stk(rt, h), scn_rt_now(rt), sd);
     return abort ? tcp_abort(stk(rt, h), scn_rt_now(rt), sd)
                  : tcp_close(stk(rt, h), scn_rt_now(rt), sd);
 }
@@ -80,7 +87,25 @@ static int s_so_error(struct scn_rt *rt, int h, int sd, int *err)
 
 static unsigned s_poll(struct scn_rt *rt, int h, int sd)
 {
+    if (udp_is_socket(stk(rt, h), sd))
+        return udp_poll(stk(rt, h), sd);
     return tcp_poll(stk(rt, h), sd);
+}
+
+static int s_udp_socket(struct scn_rt *rt, int h)
+{
+    return udp_socket(stk(rt, h), scn_rt_now(rt));
+}
+
+static long s_sendto(struct scn_rt *rt, int h, int sd, uint32_t addr, uint16_t port,
+                     const uint8_t *b, size_t n)
+{
+    return udp_sendto(stk(rt, h), scn_rt_now(rt), sd, addr, port, b, n);
+}
+
+static long s_recvfrom(struct scn_rt *rt, int h, int sd, uint8_t *b, size_t n)
+{
+    return udp_recvfrom(stk(rt, h), scn_rt_now(rt), sd, b, n, NULL, NULL);
 }
 
 static int s_error(struct scn_rt *rt, int h, int sd)
@@ -121,6 +146,9 @@ const struct scn_host_ops scn_stack_host_ops = {
     .setsockopt = s_setsockopt,
     .nonblock = s_nonblock,
     .so_error = s_so_error,
+    .udp_socket = s_udp_socket,
+    .sendto = s_sendto,
+    .recvfrom = s_recvfrom,
     .poll = s_poll,
     .error = s_error,
     .state = s_state,

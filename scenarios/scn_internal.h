@@ -96,6 +96,7 @@ struct scn_segspec {
     uint8_t *payload;     /* checked if payload_set */
     size_t payload_len;
     bool payload_set;
+    bool udp; /* `udp`: a UDP datagram, not a TCP segment */
 };
 
 /* `inject` fields: seq/ack relative to the ISN (rel) or to `next` (+delta). */
@@ -128,7 +129,8 @@ struct scn_stmt {
             size_t len;           /* send length / recv max */
             int how;              /* shutdown */
             enum tcp_sockopt opt; /* setsockopt */
-            long value;
+            long value;           /* setsockopt; poll: the events asked for */
+            bool udp;             /* socket udp */
         } call;
         struct {
             struct scn_netmatch m;

@@ -66,8 +66,13 @@ static int parse_expect_seg(struct parser *P, struct scn_stmt *st)
     sp->gap_us = sp->t_us = -1;
     if (scn_parse_dir(P, 1, &sp->from, &sp->to) < 0)
         return -1;
-    if (scn_parse_flags(P, 4, true, &sp->any_flags, &sp->flags) < 0)
+    if (scn_is_word(P, 4, "udp")) {
+        /* A datagram: only its length, payload and times can be checked. */
+        sp->udp = true;
+        sp->any_flags = true;
+    } else if (scn_parse_flags(P, 4, true, &sp->any_flags, &sp->flags) < 0) {
         return -1;
+    }
     for (int i = 5; i < P->nt; i++) {
         if (P->t[i].k == TK_STRING) {
             if (sp->payload_set)
@@ -90,6 +95,9 @@ static int parse_expect_seg(struct parser *P, struct scn_stmt *st)
         if (scn_split_field(P, i, key, sizeof key, &op, &val) < 0)
             return -1;
         int r;
+        if (sp->udp && strcmp(key, "len") && strcmp(key, "gap") && strcmp(key, "t"))
+            return scn_fail_tok(P, i, "a datagram has len=, gap=, t= and a \"payload\"",
+                                "UDP has no '%s'", key);
         if (strcmp(key, "seq") == 0)
             r = parse_cmp(P, i, key, op, val, true, 0xFFFFFFFFull, &sp->seq);
         else if (strcmp(key, "ack") == 0)

@@ -532,8 +532,8 @@ static const struct {
 };
 
 #define CALL_HINT                                                                                  \
-    "calls: socket bind listen accept connect send recv shutdown close abort setsockopt "          \
-    "getsockopt nonblock poll"
+    "calls: socket [udp] bind listen accept connect send recv sendto recvfrom shutdown close "     \
+    "abort setsockopt getsockopt nonblock poll"
 
 int scn_call_from_word(const char *w)
 {
@@ -594,9 +594,36 @@ int scn_parse_poll_events(struct parser *P, int i, bool result, unsigned *mask)
     return 0;
 }
 
+/* HOST:PORT or A.B.C.D:PORT after connect / sendto. */
+static int parse_destination(struct parser *P, int i, struct scn_stmt *st, const char *verb)
+{
+    char hint[96];
+    snprintf(hint, sizeof hint, "write the destination as HOST:PORT, e.g. `%s server:8080`", verb);
+    if (i >= P->nt || P->t[i].k != TK_WORD)
+        return scn_fail_tok(P, i, hint, "expected a destination");
+    char *w = P->t[i].w;
+    char *colon = strrchr(w, ':');
+    if (!colon)
+        return scn_fail_tok(P, i, hint, "'%s' has no port", w);
+    *colon = 0;
+    int h = scn_find_host(P->s, w);
+    if (h >= 0) {
+        st->u.call.dst_host = h;
+        st->u.call.dst_addr = P->s->hosts[h].addr;
+    } else if (wire_addr_parse(w, &st->u.call.dst_addr) == 0) {
+        st->u.call.dst_host = -1;
+    } else {
+        char dym[96];
+        return scn_fail_tok(P, i, hint, "'%s' is neither a host nor an IPv4 address%s", w,
+                            scn_did_you_mean(dym, sizeof dym, scn_near_name(P->s, w, false)));
+    }
+    if (h == st->u.call.tgt.host)
+        return scn_fail_tok(P, i, NULL, "a host cannot %s to itself here", verb);
+    return parse_port_word(P, i, colon + 1, &st->u.call.port);
+}
+
 int scn_parse_call(struct parser *P)
 {
-    struct scn *s = P->s;
     char name[SCN_MAX_NAME + 2];
     size_t n = strlen(P->t[0].w);
     if (n < 2 || n - 1 >= SCN_MAX_NAME)
@@ -626,6 +653,14 @@ int scn_parse_call(struct parser *P)
     uint64_t v;
     switch ((enum tcp_call)call) {
     case TCP_CALL_SOCKET:
+        if (scn_is_word(P, i, "udp")) { /* socket(AF_INET, SOCK_DGRAM) */
+            st->u.call.udp = true;
+            i++;
+        } else if (scn_is_word(P, i, "tcp")) {
+            i++;
+        }
+        i = parse_as(P, i, tgt.host, &st->u.call.as_sock);
+        break;
     case TCP_CALL_ACCEPT:
         i = parse_as(P, i, tgt.host, &st->u.call.as_sock);
         break;
@@ -650,32 +685,16 @@ int scn_parse_call(struct parser *P)
         }
         i = parse_as(P, i, tgt.host, &st->u.call.as_sock);
         break;
-    case TCP_CALL_CONNECT: {
-        const char *hint = "write the destination as HOST:PORT, e.g. `connect server:8080`";
-        if (i >= P->nt || P->t[i].k != TK_WORD)
-            return scn_fail_tok(P, i, hint, "expected a destination");
-        char *w = P->t[i].w;
-        char *colon = strrchr(w, ':');
-        if (!colon)
-            return scn_fail_tok(P, i, hint, "'%s' has no port", w);
-        *colon = 0;
-        int h = scn_find_host(s, w);
-        if (h >= 0) {
-            st->u.call.dst_host = h;
-            st->u.call.dst_addr = s->hosts[h].addr;
-        } else if (wire_addr_parse(w, &st->u.call.dst_addr) == 0) {
-            st->u.call.dst_host = -1;
-        } else {
-            return scn_fail_tok(P, i, hint, "'%s' is neither a host nor an IPv4 address%s", w,
-                                scn_did_you_mean(dym, sizeof dym, scn_near_name(s, w, false)));
-        }
-        if (h == tgt.host)
-            return scn_fail_tok(P, i, NULL, "a host cannot connect to itself here");
-        if (parse_port_word(P, i, colon + 1, &st->u.call.port) < 0)
+    case TCP_CALL_CONNECT:
+        if (parse_destination(P, i, st, "connect") < 0)
             return -1;
         i++;
         break;
-    }
+    case TCP_CALL_SENDTO:
+        if (parse_destination(P, i, st, "sendto") < 0)
+            return -1;
+        i++;
+        __attribute__((fallthrough)); /* the data, as for send */
     case TCP_CALL_SEND:
         if (i < P->nt && P->t[i].k == TK_STRING) {
             st->u.call.data = scn_take_string(&P->t[i], &st->u.call.len);
@@ -691,6 +710,7 @@ int scn_parse_call(struct parser *P)
         }
         break;
     case TCP_CALL_RECV:
+    case TCP_CALL_RECVFROM:
         st->u.call.len = 65536;
         if (i < P->nt) {
             if (scn_tok_uint(P, i, 1u << 24, &v) < 0)

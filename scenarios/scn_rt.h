@@ -53,6 +53,7 @@ struct scn_rt_sock {
     int name;               /* index in scn->socks, or -1 */
     bool accepted;          /* made by accept() */
     bool nonblock;          /* `nonblock`: calls never wait (EINPROGRESS, EAGAIN) */
+    bool udp;               /* `socket udp`: a datagram socket */
     struct scn_rt_callrec last[TCP_NCALLS];
 };
 
@@ -105,6 +106,7 @@ struct scn_rt_seg {
     uint16_t win;
     struct wire_tcp_opts opts;
     bool rtx;
+    bool udp; /* a UDP datagram: only len and the payload mean anything */
     bool taken, skipped;
     uint8_t *payload; /* first bytes of the payload (owned) */
     size_t plen;      /* bytes kept */
@@ -160,6 +162,11 @@ struct scn_host_ops {
      * (reported as calls; so_error's *err is the error taken, or 0) */
     int (*nonblock)(struct scn_rt *rt, int h, int sd);
     int (*so_error)(struct scn_rt *rt, int h, int sd, int *err);
+    /* UDP (`socket udp`): bind, close and poll above serve its sockets too */
+    int (*udp_socket)(struct scn_rt *rt, int h);
+    long (*sendto)(struct scn_rt *rt, int h, int sd, uint32_t addr, uint16_t port, const uint8_t *b,
+                   size_t n);
+    long (*recvfrom)(struct scn_rt *rt, int h, int sd, uint8_t *b, size_t n);
     /* readiness now, not a call the program makes (the runner's own look) */
     unsigned (*poll)(struct scn_rt *rt, int h, int sd);
     int (*error)(struct scn_rt *rt, int h, int sd); /* pending error (negative errno) or 0 */

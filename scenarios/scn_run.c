@@ -85,10 +85,11 @@ static void exec_call(struct scn_rt *rt, const struct scn_stmt *st)
     int k, r;
     switch (call) {
     case TCP_CALL_SOCKET:
-        r = rt->hosts[h].ops->socket(rt, h);
+        r = st->u.call.udp ? rt->hosts[h].ops->udp_socket(rt, h) : rt->hosts[h].ops->socket(rt, h);
         scn_rt_record_call(rt, h, -1, call, r, NULL, 0, true);
         if (r >= 0 && (k = scn_rt_new_sock(rt, h, r)) >= 0) {
             H->cur = k;
+            rt->socks[k].udp = st->u.call.udp;
             scn_rt_name_sock(rt, k, st->u.call.as_sock);
             scn_rt_record(&rt->socks[k].last[call], r, NULL, 0, true);
         }
@@ -122,6 +123,15 @@ static void exec_call(struct scn_rt *rt, const struct scn_stmt *st)
     }
     struct scn_rt_sock *so = &rt->socks[k];
     struct scn_rt_pending *p = &H->pend;
+    bool dgram_call = call == TCP_CALL_SENDTO || call == TCP_CALL_RECVFROM;
+    if (dgram_call != so->udp && call != TCP_CALL_BIND && call != TCP_CALL_CLOSE &&
+        call != TCP_CALL_POLL && call != TCP_CALL_FCNTL) {
+        scn_rt_record_call(rt, h, k, call, so->udp ? -EOPNOTSUPP : -EDESTADDRREQ, NULL, 0, true);
+        call_failed(rt, st,
+                    so->udp ? "a UDP socket sends with sendto and reads with recvfrom"
+                            : "sendto and recvfrom need a UDP socket (`socket udp`)");
+        return;
+    }
     switch (call) {
     case TCP_CALL_BIND:
         r = rt->hosts[h].ops->bind(rt, h, so->sd, st->u.call.port);
@@ -206,7 +216,29 @@ static void exec_call(struct scn_rt *rt, const struct scn_stmt *st)
         if (p->len == 0)
             scn_rt_complete(rt, h, 0, NULL, 0);
         break;
+    case TCP_CALL_SENDTO: {
+        /* One datagram, at once: UDP has nothing to wait for. */
+        uint32_t addr =
+            st->u.call.dst_host >= 0 ? rt->hosts[st->u.call.dst_host].addr : st->u.call.dst_addr;
+        uint8_t *owned = NULL;
+        const uint8_t *data = st->u.call.data;
+        if (!data) {
+            owned = malloc(st->u.call.len ? st->u.call.len : 1);
+            for (size_t i = 0; owned && i < st->u.call.len; i++)
+                owned[i] = (uint8_t)('a' + i % 26);
+            data = owned;
+        }
+        r = data ? (int)rt->hosts[h].ops->sendto(rt, h, so->sd, addr, st->u.call.port, data,
+                                                 st->u.call.len)
+                 : -ENOMEM;
+        free(owned);
+        if (!so->lport && rt->hosts[h].ops->tuple(rt, h, so->sd, &so->tuple))
+            so->lport = so->tuple.lport;
+        scn_rt_record_call(rt, h, k, call, r, NULL, 0, true);
+        break;
+    }
     case TCP_CALL_RECV:
+    case TCP_CALL_RECVFROM:
         scn_rt_record_call(rt, h, k, call, 0, NULL, 0, false);
         *p = (struct scn_rt_pending){
             .active = true, .call = call, .sock = k, .line = st->line, .len = st->u.call.len};

@@ -19,6 +19,7 @@ struct seg_arg {
     int from, to;
     bool any_flags;
     uint8_t flags;
+    bool udp; /* a datagram is expected: TCP segments are not taken, and back */
 };
 
 /* The index of the segment an expectation takes: the oldest one from A to B
@@ -27,7 +28,7 @@ static long seg_candidate(struct scn_rt *rt, const struct seg_arg *a)
 {
     for (size_t i = rt->exchange; i < rt->nsegs; i++) {
         const struct scn_rt_seg *g = &rt->segs[i];
-        if (g->taken || g->from != a->from || g->to != a->to)
+        if (g->taken || g->from != a->from || g->to != a->to || g->udp != a->udp)
             continue;
         if (!a->any_flags && g->flags != a->flags)
             continue;
@@ -45,11 +46,19 @@ static void fmt_seg(struct scn_rt *rt, const struct scn_rt_seg *g, char *out, si
 {
     char fl[10];
     wire_flags_str(g->flags, fl);
-    size_t o = (size_t)snprintf(out, cap, "%s -> %s %s seq=%u", rt->hosts[g->from].name,
-                                g->to >= 0 ? rt->hosts[g->to].name : "?", fl, g->rseq);
-    if (g->flags & TCP_ACK)
+    size_t o;
+    if (g->udp)
+        o = (size_t)snprintf(out, cap, "%s -> %s udp len=%u", rt->hosts[g->from].name,
+                             g->to >= 0 ? rt->hosts[g->to].name : "?", g->len);
+    else
+        o = (size_t)snprintf(out, cap, "%s -> %s %s seq=%u", rt->hosts[g->from].name,
+                             g->to >= 0 ? rt->hosts[g->to].name : "?", fl, g->rseq);
+    if (g->udp)
+        ; /* no numbers, no window, no options */
+    else if (g->flags & TCP_ACK)
         o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, " ack=%u", g->rack);
-    o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, " len=%u win=%u", g->len, g->win);
+    if (!g->udp)
+        o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, " len=%u win=%u", g->len, g->win);
     if (g->opts.has_mss)
         o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, " mss=%u", g->opts.mss);
     if (g->opts.has_wscale)
@@ -175,8 +184,11 @@ static bool seg_matches(struct scn_rt *rt, const struct scn_segspec *sp, size_t 
 void scn_rt_exec_expect_seg(struct scn_rt *rt, const struct scn_stmt *st)
 {
     const struct scn_segspec *sp = &st->u.seg;
-    struct seg_arg a = {
-        .from = sp->from, .to = sp->to, .any_flags = sp->any_flags, .flags = sp->flags};
+    struct seg_arg a = {.from = sp->from,
+                        .to = sp->to,
+                        .any_flags = sp->any_flags,
+                        .flags = sp->flags,
+                        .udp = sp->udp};
     rt->expectations++;
     bool got = scn_rt_run_until(rt, scn_rt_deadline_in(rt, st->timeout_us), seg_ready, &a);
     /* Segments with other flags passed over on the way can no longer be taken. */
@@ -185,7 +197,7 @@ void scn_rt_exec_expect_seg(struct scn_rt *rt, const struct scn_stmt *st)
     size_t so = 0;
     for (size_t i = rt->exchange; i < rt->nsegs && (idx < 0 || i < (size_t)idx); i++) {
         struct scn_rt_seg *g = &rt->segs[i];
-        if (g->taken || g->from != a.from || g->to != a.to)
+        if (g->taken || g->from != a.from || g->to != a.to || g->udp != a.udp)
             continue;
         g->taken = g->skipped = true;
         if (so + 200 < sizeof skipped) {
@@ -197,12 +209,13 @@ void scn_rt_exec_expect_seg(struct scn_rt *rt, const struct scn_stmt *st)
     if (idx < 0) {
         scn_rt_fail_begin(rt, st);
         scn_rt_rep(rt, "    expected: %s\n", st->text + strlen("expect "));
-        scn_rt_rep(rt, "    happened: no such segment from %s to %s within %.3fs\n",
-                   rt->hosts[a.from].name, rt->hosts[a.to].name, (double)st->timeout_us / 1e6);
+        scn_rt_rep(rt, "    happened: no such %s from %s to %s within %.3fs\n",
+                   a.udp ? "datagram" : "segment", rt->hosts[a.from].name, rt->hosts[a.to].name,
+                   (double)st->timeout_us / 1e6);
         scn_rt_rep(rt, "%s", skipped);
         for (size_t i = 0; i < rt->exchange; i++) {
             const struct scn_rt_seg *g = &rt->segs[i];
-            if (!g->taken && g->from == a.from && g->to == a.to &&
+            if (!g->taken && g->from == a.from && g->to == a.to && g->udp == a.udp &&
                 (a.any_flags || g->flags == a.flags)) {
                 char b[300];
                 fmt_seg(rt, g, b, sizeof b);

@@ -88,7 +88,7 @@ void scn_rt_fmt_result(char *out, size_t cap, enum tcp_call call, const struct s
         for (char *c = out; *c; c++)
             if (*c >= 'A' && *c <= 'Z')
                 *c = (char)(*c - 'A' + 'a');
-    } else if (call == TCP_CALL_RECV && r->result > 0) {
+    } else if ((call == TCP_CALL_RECV || call == TCP_CALL_RECVFROM) && r->result > 0) {
         char b[200];
         scn_rt_fmt_bytes(b, sizeof b, r->data, r->len);
         snprintf(out, cap, "%ld bytes %s", r->result, b);
@@ -178,6 +178,36 @@ static void conn_update(struct scn_rt *rt, int h, const struct tcp_tuple *t, enu
     c->entered[to] = rt->evcount;
 }
 
+/* A new entry in the list the expectations take from, with the first
+ * bytes of its payload; NULL when memory ran out. */
+static struct scn_rt_seg *new_seg(struct scn_rt *rt, int from, int to, uint64_t t_us,
+                                  const uint8_t *payload, size_t len)
+{
+    if (rt->nsegs == rt->capsegs) {
+        size_t cap = rt->capsegs ? rt->capsegs * 2 : 64;
+        struct scn_rt_seg *n = realloc(rt->segs, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        rt->segs = n;
+        rt->capsegs = cap;
+    }
+    struct scn_rt_seg *g = &rt->segs[rt->nsegs++];
+    memset(g, 0, sizeof *g);
+    g->from = from;
+    g->to = to;
+    g->t_us = t_us;
+    g->len = (uint32_t)len;
+    if (len && payload) {
+        g->plen = len < RT_PAYLOAD_KEEP ? len : RT_PAYLOAD_KEEP;
+        g->payload = malloc(g->plen);
+        if (g->payload)
+            memcpy(g->payload, payload, g->plen);
+        else
+            g->plen = 0;
+    }
+    return g;
+}
+
 /* Record one segment sent by `from`: its numbers relative to each side's
  * ISN by the text trace's own rule (relseq.h), and whether it repeats
  * sequence space already sent. */
@@ -187,35 +217,24 @@ static void observe(struct scn_rt *rt, int from, int to, uint64_t t_us, uint32_t
     struct relseq_seg rel;
     if (!relseq_observe(&rt->seqs, src, tcp->sport, dst, tcp->dport, tcp, &rel))
         return;
-    if (rt->nsegs == rt->capsegs) {
-        size_t cap = rt->capsegs ? rt->capsegs * 2 : 64;
-        struct scn_rt_seg *n = realloc(rt->segs, cap * sizeof *n);
-        if (!n)
-            return;
-        rt->segs = n;
-        rt->capsegs = cap;
-    }
-    struct scn_rt_seg *g = &rt->segs[rt->nsegs];
-    memset(g, 0, sizeof *g);
-    g->from = from;
-    g->to = to;
-    g->t_us = t_us;
+    struct scn_rt_seg *g = new_seg(rt, from, to, t_us, tcp->payload, tcp->payload_len);
+    if (!g)
+        return;
     g->flags = tcp->flags;
     g->rseq = rel.seq;
     g->rack = rel.ack;
-    g->len = (uint32_t)tcp->payload_len;
     g->win = tcp->win;
     g->opts = tcp->opts;
     g->rtx = rel.repeats;
-    if (tcp->payload_len && tcp->payload) {
-        g->plen = tcp->payload_len < RT_PAYLOAD_KEEP ? tcp->payload_len : RT_PAYLOAD_KEEP;
-        g->payload = malloc(g->plen);
-        if (g->payload)
-            memcpy(g->payload, tcp->payload, g->plen);
-        else
-            g->plen = 0;
-    }
-    rt->nsegs++;
+}
+
+/* Record one UDP datagram sent by `from`: a "segment" with no numbers. */
+static void observe_udp(struct scn_rt *rt, int from, int to, uint64_t t_us,
+                        const struct wire_udp *udp)
+{
+    struct scn_rt_seg *g = new_seg(rt, from, to, t_us, udp->payload, udp->payload_len);
+    if (g)
+        g->udp = true;
 }
 
 void scn_rt_observe_packet(struct scn_rt *rt, int from, uint64_t t_us, const uint8_t *pkt,
@@ -223,8 +242,32 @@ void scn_rt_observe_packet(struct scn_rt *rt, int from, uint64_t t_us, const uin
 {
     struct wire_ipv4 ip;
     struct wire_tcp tcp;
-    if (wire_ipv4_parse(pkt, len, &ip) != WIRE_OK || ip.proto != WIRE_PROTO_TCP ||
-        wire_tcp_parse(&ip, &tcp) != WIRE_OK)
+    struct wire_udp udp;
+    if (wire_ipv4_parse(pkt, len, &ip) != WIRE_OK)
+        return;
+    if (ip.proto == WIRE_PROTO_UDP && wire_udp_parse(&ip, &udp) == WIRE_OK) {
+        int to = scn_rt_host_of(rt, ip.dst, udp.dport, rt->tun && !rt->hosts[from].kernel);
+        observe_udp(rt, from, to, t_us, &udp);
+        if (!rt->hosts[from].kernel)
+            return;
+        struct tev ev; /* the kernel's datagram leaving it, as for a segment below */
+        memset(&ev, 0, sizeof ev);
+        ev.kind = TEV_DATAGRAM;
+        ev.t_us = t_us;
+        ev.host = rt->hosts[from].name;
+        ev.sd = -1;
+        ev.tuple = (struct tcp_tuple){
+            .laddr = ip.src, .raddr = ip.dst, .lport = udp.sport, .rport = udp.dport};
+        ev.u.dgram.dir = TEV_OUT;
+        ev.u.dgram.udp = udp;
+        ev.u.dgram.src = ip.src;
+        ev.u.dgram.dst = ip.dst;
+        ev.u.dgram.raw = pkt;
+        ev.u.dgram.raw_len = len;
+        scn_rt_event(rt, &ev);
+        return;
+    }
+    if (ip.proto != WIRE_PROTO_TCP || wire_tcp_parse(&ip, &tcp) != WIRE_OK)
         return;
     int to = scn_rt_host_of(rt, ip.dst, tcp.dport, rt->tun && !rt->hosts[from].kernel);
     observe(rt, from, to, t_us, ip.src, ip.dst, &tcp);
@@ -332,6 +375,12 @@ void scn_rt_event(void *ctx, const struct tev *ev)
             int to = scn_rt_host_of(rt, ev->u.seg.dst, ev->u.seg.tcp.dport, rt->tun);
             observe(rt, h, to, ev->t_us, ev->u.seg.src, ev->u.seg.dst, &ev->u.seg.tcp);
         }
+        break;
+    case TEV_DATAGRAM:
+        h = host_by_name(rt, ev->host);
+        if (ev->u.dgram.dir == TEV_OUT && h >= 0 && !rt->hosts[h].kernel)
+            observe_udp(rt, h, scn_rt_host_of(rt, ev->u.dgram.dst, ev->u.dgram.udp.dport, rt->tun),
+                        ev->t_us, &ev->u.dgram.udp);
         break;
     case TEV_STATE:
         conn_update(rt, host_by_name(rt, ev->host), &ev->tuple, ev->u.state.to);

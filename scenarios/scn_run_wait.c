@@ -131,13 +131,16 @@ static void service_host(struct scn_rt *rt, int h)
         }
         break;
     }
-    case TCP_CALL_RECV: {
+    case TCP_CALL_RECV:
+    case TCP_CALL_RECVFROM: {
         if (!p->once && !(ev & (TCP_POLLIN | TCP_POLLERR | TCP_POLLHUP)))
             return;
         uint8_t *buf = malloc(p->len);
         if (!buf)
             return;
-        long r = rt->hosts[h].ops->recv(rt, h, so->sd, buf, p->len);
+        long r = p->call == TCP_CALL_RECVFROM
+                     ? rt->hosts[h].ops->recvfrom(rt, h, so->sd, buf, p->len)
+                     : rt->hosts[h].ops->recv(rt, h, so->sd, buf, p->len);
         if (r != -EAGAIN)
             scn_rt_complete(rt, h, r, buf, r > 0 ? (size_t)r : 0);
         free(buf);

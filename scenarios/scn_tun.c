@@ -113,24 +113,30 @@ struct tn_pkt {
     bool data;
 };
 
+/* Who sends a packet to whom, and what rules may match on. True for TCP
+ * and UDP (a rule without flags or `data` matches a datagram too). */
 static bool peek(struct tn *t, const uint8_t *pkt, size_t len, bool to_stack, struct tn_pkt *out)
 {
     struct wire_ipv4 ip;
     struct wire_tcp tcp;
+    struct wire_udp udp;
     memset(out, 0, sizeof *out);
     out->from = out->to = -1;
     if (wire_ipv4_parse(pkt, len, &ip) != WIRE_OK)
         return false;
     bool is_tcp = ip.proto == WIRE_PROTO_TCP && wire_tcp_parse(&ip, &tcp) == WIRE_OK;
-    int peer =
-        scn_rt_host_of(t->rt, 0x0A070001, is_tcp ? (to_stack ? tcp.sport : tcp.dport) : 0, true);
+    bool is_udp = !is_tcp && ip.proto == WIRE_PROTO_UDP && wire_udp_parse(&ip, &udp) == WIRE_OK;
+    uint16_t kport = is_tcp   ? (to_stack ? tcp.sport : tcp.dport)
+                     : is_udp ? (to_stack ? udp.sport : udp.dport)
+                              : 0;
+    int peer = scn_rt_host_of(t->rt, 0x0A070001, kport, true);
     out->from = to_stack ? peer : t->stack_host;
     out->to = to_stack ? t->stack_host : peer;
     if (is_tcp) {
         out->flags = tcp.flags;
         out->data = tcp.payload_len > 0;
     }
-    return is_tcp;
+    return is_tcp || is_udp;
 }
 
 static bool host_ok(int rule, int host)
@@ -383,6 +389,22 @@ static int k_so_error(struct scn_rt *rt, int h, int sd, int *err)
     return kpeer_so_error(kp(rt, h), sd, err);
 }
 
+static int k_udp_socket(struct scn_rt *rt, int h)
+{
+    return kpeer_socket_udp(kp(rt, h));
+}
+
+static long k_sendto(struct scn_rt *rt, int h, int sd, uint32_t addr, uint16_t port,
+                     const uint8_t *b, size_t n)
+{
+    return kpeer_sendto(kp(rt, h), sd, addr, port, b, n);
+}
+
+static long k_recvfrom(struct scn_rt *rt, int h, int sd, uint8_t *b, size_t n)
+{
+    return kpeer_recvfrom(kp(rt, h), sd, b, n);
+}
+
 static unsigned k_poll(struct scn_rt *rt, int h, int sd)
 {
     return kpeer_poll(kp(rt, h), sd);
@@ -416,6 +438,9 @@ static const struct scn_host_ops kernel_host_ops = {
     .setsockopt = k_setsockopt,
     .nonblock = k_nonblock,
     .so_error = k_so_error,
+    .udp_socket = k_udp_socket,
+    .sendto = k_sendto,
+    .recvfrom = k_recvfrom,
     .poll = k_poll,
     .error = k_error,
     .state = k_state,

@@ -150,9 +150,12 @@ void listener_remove(struct stack *s, struct tcp_conn *c)
 int fd_alloc(struct stack *s, struct tcp_conn *c)
 {
     uint32_t i = s->fd_hint;
-    while (i < s->fds_cap && s->fds[i])
-        i++;
-    if (i == s->fds_cap) {
+    for (;;) {
+        /* A number a UDP socket holds (udp.c) is not free either. */
+        while (i < s->fds_cap && (s->fds[i] || udp_is_socket(s, (int)i + TCP_FD_BASE)))
+            i++;
+        if (i < s->fds_cap)
+            break;
         if (s->fds_cap >= s->cfg.max_sockets)
             return -EMFILE;
         uint32_t n = s->fds_cap ? s->fds_cap * 2 : 16;

@@ -39,6 +39,8 @@ const char *tev_drop_reason_name(int reason)
         [TCP_DROP_BAD_COOKIE] = "bad_cookie",
         [TCP_DROP_PAWS] = "paws",
         [TCP_DROP_TS_ECR_FUTURE] = "ts_ecr_future",
+        [TCP_DROP_UDP_NO_PORT] = "udp_no_port",
+        [TCP_DROP_UDP_QUEUE_FULL] = "udp_queue_full",
         [TCP_DROP_VNET_SHORT] = "vnet_short",
         [TCP_DROP_VNET_GSO_TYPE] = "vnet_gso_type",
         [TCP_DROP_VNET_GSO_SIZE] = "vnet_gso_size",
@@ -96,6 +98,8 @@ const char *tcp_call_name(enum tcp_call c)
         [TCP_CALL_POLL] = "poll",
         [TCP_CALL_GETSOCKOPT] = "getsockopt",
         [TCP_CALL_FCNTL] = "fcntl",
+        [TCP_CALL_SENDTO] = "sendto",
+        [TCP_CALL_RECVFROM] = "recvfrom",
     };
     return (unsigned)c < TCP_NCALLS ? names[c] : "?";
 }
@@ -135,6 +139,9 @@ static const uint8_t **raw_field(struct tev *ev, size_t **len)
     case TEV_SEGMENT: *len = &ev->u.seg.raw_len; return &ev->u.seg.raw;
     case TEV_DROP: *len = &ev->u.drop.raw_len; return &ev->u.drop.raw;
     case TEV_LINK: *len = &ev->u.link.raw_len; return &ev->u.link.raw;
+    case TEV_DATAGRAM:
+        *len = &ev->u.dgram.raw_len;
+        return &ev->u.dgram.raw;
     default: return NULL;
     }
 }
@@ -157,6 +164,8 @@ struct tev *tev_clone(const struct tev *ev)
         /* tcp.payload points into the raw packet: move it into the copy. */
         if (ev->kind == TEV_SEGMENT && ev->u.seg.tcp.payload && ev->u.seg.raw)
             copy->u.seg.tcp.payload = bytes + (ev->u.seg.tcp.payload - ev->u.seg.raw);
+        if (ev->kind == TEV_DATAGRAM && ev->u.dgram.udp.payload && ev->u.dgram.raw)
+            copy->u.dgram.udp.payload = bytes + (ev->u.dgram.udp.payload - ev->u.dgram.raw);
         *raw = bytes;
     }
     return copy;

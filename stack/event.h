@@ -40,6 +40,7 @@ enum tev_kind {
     TEV_CC,      /* a connection's congestion window, threshold or phase changed (RFC 5681) */
     TEV_READY,   /* a program's poll() returned: which of the asked events are ready */
     TEV_RTT,     /* a round-trip time sample fed the RFC 6298 estimator */
+    TEV_DATAGRAM, /* a UDP datagram passed in or out of a stack (udp.h) */
     TEV_NKINDS
 };
 
@@ -90,6 +91,8 @@ enum tcp_drop_reason {
      * host can have — 0/8, 127/8, multicast 224/4, reserved 240/4 (with the
      * broadcast address) — is ignored before TCP sees the packet. */
     TCP_DROP_BAD_SOURCE,
+    TCP_DROP_UDP_NO_PORT,        /* UDP datagram for a port no UDP socket is bound to */
+    TCP_DROP_UDP_QUEUE_FULL,     /* UDP datagram that the receive queue has no room for */
     TCP_DROP_REASON_MAX_
 };
 
@@ -114,6 +117,8 @@ enum tcp_call {
     TCP_CALL_POLL,       /* poll(): made here, returned as a TEV_READY event */
     TCP_CALL_GETSOCKOPT, /* getsockopt(SO_ERROR): result is the error taken (0 or -errno) */
     TCP_CALL_FCNTL,      /* fcntl(O_NONBLOCK): the program's choice; the engine never blocks */
+    TCP_CALL_SENDTO,     /* UDP sendto(): bytes sent as one datagram */
+    TCP_CALL_RECVFROM,   /* UDP recvfrom(): bytes of one datagram */
     TCP_NCALLS
 };
 const char *tcp_call_name(enum tcp_call c); /* "connect", "accept", ... */
@@ -212,6 +217,13 @@ struct tev {
             bool from_ts;          /* from a TSecr (RFC 7323 §4), else a timed segment (Karn) */
             uint32_t ts_ecr;       /* the TSecr it came from (from_ts) */
         } rtt;
+        struct {
+            enum tev_dir dir;
+            struct wire_udp udp; /* parsed header; udp.payload points into raw */
+            uint32_t src, dst;   /* IPv4 addresses */
+            const uint8_t *raw;  /* the whole IPv4 packet */
+            size_t raw_len;
+        } dgram;
     } u;
 };
 

@@ -2,7 +2,8 @@
  * stack.c — one TCP/IPv4 host: its configuration, its counters, and the
  * front door for packets (stack_input) and time (stack_tick).
  *
- * A packet goes: wire_ipv4_parse → (ICMP echo request: answer it) →
+ * A packet goes: wire_ipv4_parse → (ICMP echo request: answer it; UDP:
+ * udp.c) →
  * wire_tcp_parse → tcp_input (tcp_in.c, RFC 9293 §3.10.7). Anything that
  * fails on the way is dropped with a TEV_DROP event naming the reason.
  * Every entry point records `now` in the stack, so the functions below it
@@ -115,6 +116,7 @@ void stack_free(struct stack *s)
             conn_destroy(s->fds[i]);
     stack_reap(s);
     conn_table_free(s);
+    udp_table_free(s);
     free(s->pkt);
     free(s->payload_tmp);
     free(s);
@@ -258,6 +260,10 @@ void stack_input(struct stack *s, uint64_t now, const uint8_t *pkt, size_t len)
     }
     if (ip.proto == WIRE_PROTO_ICMP) {
         stack_icmp_input(s, &ip, pkt, len);
+        return;
+    }
+    if (ip.proto == WIRE_PROTO_UDP) {
+        udp_input(s, &ip, pkt, len);
         return;
     }
     if (ip.proto != WIRE_PROTO_TCP) {

@@ -247,6 +247,7 @@ struct stack {
     uint8_t *pkt;               /* scratch buffer for one outgoing packet */
     size_t pkt_cap;
     uint8_t *payload_tmp; /* linearised payload when the ring wraps */
+    struct udp_table *udp; /* UDP sockets (udp.c), made with the first one */
 };
 
 /* The segment being processed (RFC 9293 §3.3.1 "current segment variables"),
@@ -293,6 +294,14 @@ void listener_insert(struct stack *s, struct tcp_conn *c);
 void listener_remove(struct stack *s, struct tcp_conn *c);
 int fd_alloc(struct stack *s, struct tcp_conn *c);
 struct tcp_conn *fd_get(const struct stack *s, int sd);
+
+/* ---- udp.c: UDP beside TCP (udp.h) ---------------------------------------- */
+
+struct udp_table;
+void udp_input(struct stack *s, const struct wire_ipv4 *ip, const uint8_t *pkt, size_t len);
+void udp_table_free(struct stack *s);
+/* Does a UDP socket hold descriptor sd? (TCP's descriptors skip it.) */
+bool udp_is_socket(const struct stack *s, int sd);
 void fd_release(struct stack *s, int sd);
 void conn_heap_update(struct stack *s, struct tcp_conn *c);
 void port_ref(struct stack *s, struct tcp_conn *c);

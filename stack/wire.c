@@ -67,6 +67,8 @@ const char *wire_err_name(int err)
         [-WIRE_ERR_TRUNCATED_ICMP] = "truncated_icmp",
         [-WIRE_ERR_BAD_ICMP_CHECKSUM] = "bad_icmp_checksum",
         [-WIRE_ERR_NOT_ECHO] = "not_echo",
+        [-WIRE_ERR_TRUNCATED_UDP] = "truncated_udp",
+        [-WIRE_ERR_BAD_UDP_CHECKSUM] = "bad_udp_checksum",
     };
     if (err <= 0 && err > -WIRE_ERR_COUNT_)
         return names[-err];
@@ -497,6 +499,53 @@ size_t wire_tcp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint
     tcp->payload_len = payload_len;
 
     build_ipv4_header(buf, total, ip_id, WIRE_PROTO_TCP, src, dst);
+    return total;
+}
+
+/* ---- UDP (RFC 768) --------------------------------------------------------- */
+
+int wire_udp_parse(const struct wire_ipv4 *ip, struct wire_udp *out)
+{
+    if (ip->proto != WIRE_PROTO_UDP)
+        return WIRE_ERR_NOT_TCP;
+    const uint8_t *p = ip->payload;
+    if (ip->payload_len < WIRE_UDP_HDR_LEN)
+        return WIRE_ERR_TRUNCATED_UDP;
+    uint16_t len = get16(p + 4);
+    if (len < WIRE_UDP_HDR_LEN || len > ip->payload_len)
+        return WIRE_ERR_TRUNCATED_UDP;
+    uint16_t sum = get16(p + 6);
+    /* "An all zero transmitted checksum value means that the transmitter
+     * generated no checksum" (RFC 768). */
+    if (sum != 0 &&
+        wire_sum_fold(wire_sum(p, len, pseudo_sum(ip->src, ip->dst, WIRE_PROTO_UDP, len))) != 0)
+        return WIRE_ERR_BAD_UDP_CHECKSUM;
+    out->sport = get16(p);
+    out->dport = get16(p + 2);
+    out->len = len;
+    out->checksum = sum;
+    out->payload = p + WIRE_UDP_HDR_LEN;
+    out->payload_len = len - WIRE_UDP_HDR_LEN;
+    return WIRE_OK;
+}
+
+size_t wire_udp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint16_t ip_id,
+                      uint16_t sport, uint16_t dport, const uint8_t *payload, size_t payload_len)
+{
+    size_t ulen = WIRE_UDP_HDR_LEN + payload_len;
+    size_t total = WIRE_IPV4_HDR_LEN + ulen;
+    if (total > cap || total > UINT16_MAX)
+        return 0;
+    uint8_t *u = buf + WIRE_IPV4_HDR_LEN;
+    if (payload_len)
+        memmove(u + WIRE_UDP_HDR_LEN, payload, payload_len);
+    put16(u, sport);
+    put16(u + 2, dport);
+    put16(u + 4, (uint16_t)ulen);
+    put16(u + 6, 0);
+    uint16_t sum = wire_sum_fold(wire_sum(u, ulen, pseudo_sum(src, dst, WIRE_PROTO_UDP, ulen)));
+    put16(u + 6, sum ? sum : 0xFFFF); /* RFC 768: a computed 0 is sent as all ones */
+    build_ipv4_header(buf, total, ip_id, WIRE_PROTO_UDP, src, dst);
     return total;
 }
 

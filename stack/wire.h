@@ -35,7 +35,9 @@ enum wire_err {
     WIRE_ERR_TRUNCATED_ICMP = -12,  /* ICMP message shorter than its header */
     WIRE_ERR_BAD_ICMP_CHECKSUM = -13,
     WIRE_ERR_NOT_ECHO = -14,        /* ICMP, but not an echo request */
-    WIRE_ERR_COUNT_ = 15            /* number of codes including WIRE_OK */
+    WIRE_ERR_TRUNCATED_UDP = -15,   /* UDP header or its length field past the IP payload */
+    WIRE_ERR_BAD_UDP_CHECKSUM = -16, /* UDP checksum (with pseudo-header) fails */
+    WIRE_ERR_COUNT_ = 17            /* number of codes including WIRE_OK */
 };
 
 /* "bad_checksum", "truncated_ip", ... : the reason names used in traces. */
@@ -43,6 +45,8 @@ const char *wire_err_name(int err);
 
 #define WIRE_PROTO_ICMP 1
 #define WIRE_PROTO_TCP 6
+#define WIRE_PROTO_UDP 17
+#define WIRE_UDP_HDR_LEN 8
 #define WIRE_IPV4_HDR_LEN 20
 #define WIRE_TCP_HDR_LEN 20
 #define WIRE_TCP_MAX_OPT_LEN 40
@@ -106,6 +110,15 @@ struct wire_tcp {
     size_t payload_len;
 };
 
+/* RFC 768: ports, length, checksum, and the data. */
+struct wire_udp {
+    uint16_t sport, dport;
+    uint16_t len;           /* header + data, bytes, as the length field says */
+    uint16_t checksum;      /* as received / built; 0 = none was sent */
+    const uint8_t *payload; /* the data, points into the parsed buffer */
+    size_t payload_len;
+};
+
 struct wire_icmp_echo {
     uint8_t type;          /* 8 = request, 0 = reply */
     uint16_t id, seqno;
@@ -127,6 +140,17 @@ int wire_ipv4_parse(const uint8_t *buf, size_t len, struct wire_ipv4 *out);
  * WIRE_ERR_NOT_TCP). Verifies the checksum with the pseudo-header, the data
  * offset and every option's length. */
 int wire_tcp_parse(const struct wire_ipv4 *ip, struct wire_tcp *out);
+
+/* Parse the UDP datagram carried by `ip` (RFC 768): the length field within
+ * the IP payload (bytes after it are ignored), the checksum with the
+ * pseudo-header unless it is 0 ("none"). WIRE_ERR_NOT_TCP if not UDP. */
+int wire_udp_parse(const struct wire_ipv4 *ip, struct wire_udp *out);
+
+/* Build a whole IPv4+UDP packet (ttl 64, DF, the given IP id) with its
+ * checksum (a computed 0 is sent as 0xFFFF). Returns the length, or 0 if
+ * `cap` is too small. The payload may already be in place in buf. */
+size_t wire_udp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint16_t ip_id,
+                      uint16_t sport, uint16_t dport, const uint8_t *payload, size_t payload_len);
 
 /* Parse an ICMP echo request carried by `ip`. */
 int wire_icmp_echo_parse(const struct wire_ipv4 *ip, struct wire_icmp_echo *out);

@@ -83,8 +83,10 @@ int kpeer_tuple(const struct kpeer *k, int h, struct tcp_tuple *out)
     return 0;
 }
 
-/* Report one call: the handle, the connection as known now, the result. */
-static long emit(struct kpeer *k, int h, enum tcp_call call, long arg, long result)
+/* Report one call: the handle, the connection as known now (or, for a
+ * datagram, with `peer` as the remote end), the result. */
+static long emit_to(struct kpeer *k, int h, enum tcp_call call, long arg, long result,
+                    const struct sockaddr_in *peer)
 {
     if (!k->cfg.on_event)
         return result;
@@ -96,11 +98,20 @@ static long emit(struct kpeer *k, int h, enum tcp_call call, long arg, long resu
     ev.sd = h;
     if (h >= 0)
         kpeer_tuple(k, h, &ev.tuple);
+    if (peer) {
+        ev.tuple.raddr = ntohl(peer->sin_addr.s_addr);
+        ev.tuple.rport = ntohs(peer->sin_port);
+    }
     ev.u.call.call = call;
     ev.u.call.result = result;
     ev.u.call.arg = arg;
     k->cfg.on_event(k->cfg.event_ctx, &ev);
     return result;
+}
+
+static long emit(struct kpeer *k, int h, enum tcp_call call, long arg, long result)
+{
+    return emit_to(k, h, call, arg, result, NULL);
 }
 
 static int new_handle(struct kpeer *k, int fd)
@@ -113,9 +124,9 @@ static int new_handle(struct kpeer *k, int fd)
     return -EMFILE;
 }
 
-int kpeer_socket(struct kpeer *k)
+static int socket_of_type(struct kpeer *k, int type)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return (int)emit(k, -1, TCP_CALL_SOCKET, 0, -errno);
     int h = new_handle(k, fd);
@@ -127,6 +138,16 @@ int kpeer_socket(struct kpeer *k)
      * UI shows "socket() = 5"); the caller gets the handle. */
     emit(k, h, TCP_CALL_SOCKET, 0, fd);
     return h;
+}
+
+int kpeer_socket(struct kpeer *k)
+{
+    return socket_of_type(k, SOCK_STREAM);
+}
+
+int kpeer_socket_udp(struct kpeer *k)
+{
+    return socket_of_type(k, SOCK_DGRAM);
 }
 
 static struct sockaddr_in sin_of(uint32_t addr, uint16_t port)
@@ -206,6 +227,29 @@ ssize_t kpeer_recv(struct kpeer *k, int h, void *buf, size_t len)
     if (n < 0)
         n = errno == EWOULDBLOCK ? -EAGAIN : -errno;
     return emit(k, h, TCP_CALL_RECV, (long)len, n);
+}
+
+ssize_t kpeer_sendto(struct kpeer *k, int h, uint32_t addr, uint16_t port, const void *buf,
+                     size_t len)
+{
+    FD_OR_EBADF(TCP_CALL_SENDTO, (long)len)
+    struct sockaddr_in a = sin_of(addr, port);
+    ssize_t n = sendto(fd, buf, len, MSG_NOSIGNAL, (struct sockaddr *)&a, sizeof a);
+    if (n < 0)
+        n = errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    return emit_to(k, h, TCP_CALL_SENDTO, (long)len, n, &a);
+}
+
+ssize_t kpeer_recvfrom(struct kpeer *k, int h, void *buf, size_t len)
+{
+    FD_OR_EBADF(TCP_CALL_RECVFROM, (long)len)
+    struct sockaddr_in a;
+    socklen_t alen = sizeof a;
+    memset(&a, 0, sizeof a);
+    ssize_t n = recvfrom(fd, buf, len, 0, (struct sockaddr *)&a, &alen);
+    if (n < 0)
+        n = errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    return emit_to(k, h, TCP_CALL_RECVFROM, (long)len, n, n >= 0 ? &a : NULL);
 }
 
 int kpeer_shutdown(struct kpeer *k, int h, enum tcp_shut how)

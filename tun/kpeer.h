@@ -48,6 +48,15 @@ void kpeer_free(struct kpeer *k);
 
 /* socket(AF_INET, SOCK_STREAM|SOCK_NONBLOCK): returns a handle >= 0. */
 int kpeer_socket(struct kpeer *k);
+/* socket(AF_INET, SOCK_DGRAM|SOCK_NONBLOCK): a UDP socket's handle. bind,
+ * close, poll and the handle's fd serve it as they serve TCP's. */
+int kpeer_socket_udp(struct kpeer *k);
+/* sendto(): one datagram to addr:port; bytes sent or a negative errno. */
+ssize_t kpeer_sendto(struct kpeer *k, int h, uint32_t addr, uint16_t port, const void *buf,
+                     size_t len);
+/* recvfrom(): one datagram (cut to len), or -EAGAIN; the event carries the
+ * sender as the tuple's remote end. */
+ssize_t kpeer_recvfrom(struct kpeer *k, int h, void *buf, size_t len);
 /* bind to addr:port (host order; addr 0 = any, port 0 = ephemeral). */
 int kpeer_bind(struct kpeer *k, int h, uint32_t addr, uint16_t port);
 int kpeer_listen(struct kpeer *k, int h, int backlog);

@@ -479,7 +479,8 @@ static int drain_tun(struct tun_loop *l)
             if (l->kdiag_next == TCP_TIME_NEVER)
                 l->kdiag_next = now + l->cfg.kdiag_interval_us;
         }
-        /* UDP echo (port 7) is answered here; the stack is TCP only. */
+        /* UDP echo (port 7) is answered here; other UDP goes to the
+         * stack's UDP sockets (udp.h), which it drops if none is bound. */
         size_t reply = udp_echo_reply(l->cfg.stack.addr, pkt, len, l->udp_out,
                                       sizeof l->udp_out, l->udp_ip_id++);
         if (reply) {

@@ -7,7 +7,7 @@
  * builds the reply datagram (addresses and ports swapped, the same bytes,
  * checksums computed) or says the packet is not for it. No connection, no
  * state, no retransmission: what UDP is. The TUN loop (tun_loop.c) writes
- * the reply; the TCP stack never sees UDP.
+ * the reply; the stack never sees an echo request.
  */
 #ifndef TCPLAB_UDP_ECHO_H
 #define TCPLAB_UDP_ECHO_H

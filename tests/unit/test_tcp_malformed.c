@@ -151,14 +151,27 @@ static void test_fragment_is_dropped_as_fragment(void **state)
     tt_free(t);
 }
 
-/* UDP is neither TCP nor ICMP; the stack may name it from the wire
- * (not_tcp) or from its own dispatch (other_protocol). */
+/* A TCP segment relabelled as UDP goes to UDP (stack/udp.c), which finds
+ * its length field or its checksum wrong; the connection never sees it. */
 static void test_udp_packet_is_dropped_as_not_tcp(void **state)
 {
     struct tt *t = tt_established(NULL);
     uint8_t pkt[128];
     size_t n = good_segment(t, pkt, sizeof pkt);
     pkt[9] = 17;
+    fix_ip_checksum(pkt);
+    expect_dropped_and_connection_survives(t, pkt, n, WIRE_ERR_TRUNCATED_UDP,
+                                           WIRE_ERR_BAD_UDP_CHECKSUM, __LINE__);
+    tt_free(t);
+}
+
+/* Another protocol (GRE, 47) is neither TCP, UDP nor ICMP. */
+static void test_other_protocol_is_dropped_as_other_protocol(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    uint8_t pkt[128];
+    size_t n = good_segment(t, pkt, sizeof pkt);
+    pkt[9] = 47;
     fix_ip_checksum(pkt);
     expect_dropped_and_connection_survives(t, pkt, n, WIRE_ERR_NOT_TCP, TCP_DROP_OTHER_PROTOCOL,
                                            __LINE__);
@@ -375,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_wrong_ip_checksum_is_dropped_as_bad_ip_checksum),
         cmocka_unit_test(test_fragment_is_dropped_as_fragment),
         cmocka_unit_test(test_udp_packet_is_dropped_as_not_tcp),
+        cmocka_unit_test(test_other_protocol_is_dropped_as_other_protocol),
         cmocka_unit_test(test_short_tcp_header_is_dropped_as_truncated_tcp),
         cmocka_unit_test(test_data_offset_below_five_is_dropped_as_bad_data_offset),
         cmocka_unit_test(test_data_offset_past_the_segment_is_dropped_as_bad_data_offset),

@@ -774,6 +774,8 @@ static void test_every_error_has_its_own_code_and_name(void **state)
         {WIRE_ERR_TRUNCATED_ICMP, "truncated_icmp"},
         {WIRE_ERR_BAD_ICMP_CHECKSUM, "bad_icmp_checksum"},
         {WIRE_ERR_NOT_ECHO, "not_echo"},
+        {WIRE_ERR_TRUNCATED_UDP, "truncated_udp"},
+        {WIRE_ERR_BAD_UDP_CHECKSUM, "bad_udp_checksum"},
     };
     size_t n = sizeof all / sizeof all[0];
     assert_int_equal(n + 1, WIRE_ERR_COUNT_);

@@ -259,6 +259,8 @@ void pcap_out_event(void *ctx, const struct tev *ev)
     struct pcap_out *p = ctx;
     if (ev->kind == TEV_SEGMENT)
         pcap_out_packet(p, ev->t_us, ev->u.seg.raw, ev->u.seg.raw_len);
+    else if (ev->kind == TEV_DATAGRAM) /* UDP beside TCP (lesson 24) */
+        pcap_out_packet(p, ev->t_us, ev->u.dgram.raw, ev->u.dgram.raw_len);
     else if (ev->kind == TEV_DROP && ev->u.drop.dir == TEV_IN)
         pcap_out_packet(p, ev->t_us, ev->u.drop.raw, ev->u.drop.raw_len);
     pcap_out_annotate(p, ev);

@@ -186,6 +186,7 @@ static const char *const kind_names[TEV_NKINDS] = {
     [TEV_SEGMENT] = "seg", [TEV_STATE] = "state", [TEV_TIMER] = "timer", [TEV_DROP] = "drop",
     [TEV_CALL] = "call",   [TEV_ICMP] = "icmp",   [TEV_LINK] = "link",   [TEV_KERNEL] = "kernel",
     [TEV_CC] = "cc",       [TEV_READY] = "ready", [TEV_RTT] = "rtt",
+    [TEV_DATAGRAM] = "dgram",
 };
 
 static const char *const timer_actions[] = {
@@ -277,6 +278,12 @@ static void format_event(struct jbuf *j, const struct tev *ev)
         if (ev->u.kernel.prev < TCP_NSTATES)
             jb_str_field(j, "prev", tcp_state_name(ev->u.kernel.prev));
         jb_printf(j, ",\"gone\":%s", ev->u.kernel.gone ? "true" : "false");
+        break;
+    case TEV_DATAGRAM:
+        jb_str_field(j, "dir", ev->u.dgram.dir == TEV_OUT ? "out" : "in");
+        jb_endpoint(j, "src", ev->u.dgram.src, ev->u.dgram.udp.sport);
+        jb_endpoint(j, "dst", ev->u.dgram.dst, ev->u.dgram.udp.dport);
+        jb_printf(j, ",\"len\":%zu", ev->u.dgram.udp.payload_len);
         break;
     case TEV_READY: {
         char asked[40], got[40];

@@ -227,6 +227,14 @@ static void put_packet_summary(struct line *l, const uint8_t *raw, size_t len)
         line_printf(l, "%zu bytes", len);
         return;
     }
+    struct wire_udp udp;
+    if (wire_udp_parse(&ip, &udp) == WIRE_OK) {
+        put_endpoint(l, ip.src, udp.sport);
+        line_printf(l, " > ");
+        put_endpoint(l, ip.dst, udp.dport);
+        line_printf(l, " UDP, length %zu", udp.payload_len);
+        return;
+    }
     if (wire_tcp_parse(&ip, &tcp) != WIRE_OK) {
         line_printf(l, "%s > %s proto %u, %zu bytes", wire_addr_str(ip.src, a),
                     wire_addr_str(ip.dst, b), ip.proto, len);
@@ -256,6 +264,16 @@ static void format_segment(struct line *l, struct trace_text *t, const struct te
         line_printf(l, " (SYN queue full: cookie sent)");
 }
 
+/* As tcpdump writes a datagram: "10.7.0.2.40000 > 10.7.0.1.8024: UDP, length 6". */
+static void format_datagram(struct line *l, const struct tev *ev)
+{
+    line_printf(l, "%s ", ev->u.dgram.dir == TEV_OUT ? "out" : "in ");
+    put_endpoint(l, ev->u.dgram.src, ev->u.dgram.udp.sport);
+    line_printf(l, " > ");
+    put_endpoint(l, ev->u.dgram.dst, ev->u.dgram.udp.dport);
+    line_printf(l, ": UDP, length %zu", ev->u.dgram.udp.payload_len);
+}
+
 static void format_call(struct line *l, const struct tev *ev)
 {
     const struct tcp_tuple *tu = &ev->tuple;
@@ -277,6 +295,17 @@ static void format_call(struct line *l, const struct tev *ev)
     case TCP_CALL_SEND:
     case TCP_CALL_RECV:
         line_printf(l, "%ld", arg);
+        break;
+    case TCP_CALL_SENDTO:
+        line_printf(l, "%ld, %s:%u", arg, wire_addr_str(tu->raddr, a), tu->rport);
+        break;
+    case TCP_CALL_RECVFROM:
+        line_printf(l, "%ld", arg);
+        if (ev->u.call.result >= 0 && tu->raddr) { /* the sender, as recvfrom(2) fills it in */
+            line_printf(l, ") = %ld (from %s:%u)", ev->u.call.result, wire_addr_str(tu->raddr, a),
+                        tu->rport);
+            return;
+        }
         break;
     case TCP_CALL_SHUTDOWN:
         line_printf(l, "%s",
@@ -321,6 +350,11 @@ static void format_link(struct line *l, const struct tev *ev)
         line_printf(l, " [%s]", wire_flags_str(tcp.flags, flags));
         if (tcp.payload_len)
             line_printf(l, " length %zu", tcp.payload_len);
+    } else if (ev->u.link.raw &&
+               wire_ipv4_parse(ev->u.link.raw, ev->u.link.raw_len, &ip) == WIRE_OK &&
+               ip.proto == WIRE_PROTO_UDP) {
+        line_printf(l, " UDP, length %zu",
+                    ip.payload_len >= WIRE_UDP_HDR_LEN ? ip.payload_len - WIRE_UDP_HDR_LEN : 0);
     } else if (ev->u.link.raw) {
         line_printf(l, " (%zu bytes)", ev->u.link.raw_len);
     }
@@ -425,6 +459,9 @@ size_t trace_text_format(struct trace_text *t, const struct tev *ev, char *buf, 
         break;
     case TEV_KERNEL:
         format_kernel(&l, ev);
+        break;
+    case TEV_DATAGRAM:
+        format_datagram(&l, ev);
         break;
     case TEV_READY: {
         /* poll() returns how many descriptors are ready: here one or none. */

@@ -204,6 +204,77 @@ static bool lost_later(const struct scn_timeline *tl, size_t from, const struct 
     return false;
 }
 
+/* The row a new arrow for event idx goes on (the last one, unless it has
+ * an arrow already), its arrow cleared; NULL when out of memory. */
+static struct ui_row *arrow_row(struct ui_model *m, size_t idx)
+{
+    struct ui_row *row = m->nrows ? &m->rows[m->nrows - 1] : NULL;
+    if (!row || row->has_arrow)
+        row = new_row(m);
+    if (!row)
+        return NULL;
+    row->has_arrow = true;
+    memset(&row->arrow, 0, sizeof row->arrow);
+    row->arrow.ev = idx;
+    return row;
+}
+
+const uint8_t *ui_arrow_raw(const struct ui_model *m, const struct ui_arrow *a, size_t *len)
+{
+    const struct tev *ev = m->tl->events[a->ev];
+    *len = a->udp ? ev->u.dgram.raw_len : ev->u.seg.raw_len;
+    return a->udp ? ev->u.dgram.raw : ev->u.seg.raw;
+}
+
+/* A UDP datagram is an arrow too, labelled by its length (view_ladder.c):
+ * sent, lost on the way (the link says so), or arrived. */
+static int apply_datagram(struct ui_model *m, size_t idx, const struct tev *ev, int host)
+{
+    const uint8_t *raw = ev->u.dgram.raw;
+    size_t len = ev->u.dgram.raw_len;
+    if (ev->u.dgram.dir == TEV_IN) {
+        for (size_t r = m->nrows; r-- > 0;) {
+            struct ui_arrow *a = &m->rows[r].arrow;
+            size_t alen;
+            if (!m->rows[r].has_arrow || !a->udp || a->arrived || a->lost)
+                continue;
+            const uint8_t *araw = ui_arrow_raw(m, a, &alen);
+            if (same_packet(araw, alen, raw, len)) {
+                a->arrived = true;
+                return -1;
+            }
+        }
+    }
+    struct ui_row *row = arrow_row(m, idx);
+    if (!row)
+        return -1;
+    struct ui_arrow *a = &row->arrow;
+    a->udp = true;
+    if (ev->u.dgram.dir == TEV_OUT) {
+        a->from = host;
+        a->to = host_by_addr(m, ev->u.dgram.dst, host);
+        size_t end = idx + 257 < m->tl->nevents ? idx + 257 : m->tl->nevents;
+        for (size_t i = idx + 1; i < end; i++) {
+            const struct tev *e = m->tl->events[i];
+            if (e->kind == TEV_DATAGRAM && e->u.dgram.dir == TEV_IN &&
+                same_packet(e->u.dgram.raw, e->u.dgram.raw_len, raw, len))
+                break;
+            if (e->kind == TEV_LINK &&
+                (e->u.link.action == TEV_LINK_LOST || e->u.link.action == TEV_LINK_CUT) &&
+                same_packet(e->u.link.raw, e->u.link.raw_len, raw, len)) {
+                a->lost = true;
+                break;
+            }
+        }
+    } else {
+        a->to = host;
+        a->from = host_by_addr(m, ev->u.dgram.src, host);
+        a->arrived = true;
+    }
+    m->last_row_changed = (size_t)(row - m->rows);
+    return (int)(row - m->rows);
+}
+
 static int apply_segment(struct ui_model *m, size_t idx, const struct tev *ev, int host)
 {
     const struct wire_tcp *t = &ev->u.seg.tcp;
@@ -211,7 +282,7 @@ static int apply_segment(struct ui_model *m, size_t idx, const struct tev *ev, i
         /* The other end of an arrow already drawn? */
         for (size_t r = m->nrows; r-- > 0;) {
             struct ui_arrow *a = &m->rows[r].arrow;
-            if (!m->rows[r].has_arrow || a->arrived || a->lost)
+            if (!m->rows[r].has_arrow || a->udp || a->arrived || a->lost)
                 continue;
             const struct tev *sent = m->tl->events[a->ev];
             if (same_packet(sent->u.seg.raw, sent->u.seg.raw_len, ev->u.seg.raw,
@@ -232,15 +303,10 @@ static int apply_segment(struct ui_model *m, size_t idx, const struct tev *ev, i
     m->dirs[d].last_win = t->win;
     m->dirs[d].have_win = true;
 
-    struct ui_row *row = m->nrows ? &m->rows[m->nrows - 1] : NULL;
-    if (!row || row->has_arrow)
-        row = new_row(m);
+    struct ui_row *row = arrow_row(m, idx);
     if (!row)
         return -1;
     struct ui_arrow *a = &row->arrow;
-    row->has_arrow = true;
-    memset(a, 0, sizeof *a);
-    a->ev = idx;
     if (ev->u.seg.dir == TEV_OUT) {
         a->from = host;
         a->to = host_by_addr(m, ev->u.seg.dst, host);
@@ -252,7 +318,7 @@ static int apply_segment(struct ui_model *m, size_t idx, const struct tev *ev, i
         /* A copy arriving twice: the link duplicated it. */
         for (size_t r = 0; r + 1 < m->nrows; r++) {
             const struct tev *e = m->tl->events[m->rows[r].arrow.ev];
-            if (m->rows[r].has_arrow &&
+            if (m->rows[r].has_arrow && !m->rows[r].arrow.udp &&
                 same_packet(e->u.seg.raw, e->u.seg.raw_len, ev->u.seg.raw, ev->u.seg.raw_len))
                 a->duplicate = true;
         }
@@ -513,6 +579,10 @@ static int apply(struct ui_model *m, size_t idx)
     case TEV_CC:
         if (host >= 0)
             apply_cc(m, idx, ev, host);
+        break;
+    case TEV_DATAGRAM:
+        if (host >= 0)
+            row = apply_datagram(m, idx, ev, host);
         break;
     case TEV_LINK: /* losses are known to the arrow already (lost_later) */
     case TEV_ICMP:

@@ -113,7 +113,12 @@ struct ui_arrow {
     uint8_t probe;       /* 0, or the timer that sent it: TCP_TIMER_KEEPALIVE / _PERSIST + 1 */
     bool rel_known;      /* relative numbers below are valid */
     uint32_t rel_seq, rel_ack;
+    bool udp; /* a UDP datagram (ev is a TEV_DATAGRAM): no TCP fields */
 };
+
+struct ui_model;
+/* The raw IPv4 packet an arrow stands for (a segment's or a datagram's). */
+const uint8_t *ui_arrow_raw(const struct ui_model *m, const struct ui_arrow *a, size_t *len);
 
 /* One line of the ladder: at most one arrow, and one item per lane. */
 struct ui_row {

@@ -341,6 +341,8 @@ static void consider_segment(struct builder *b, const struct ui_model *m, size_t
                              struct ack_memory *am)
 {
     const struct tev *ev = m->tl->events[a->ev];
+    if (a->udp) /* a datagram has no flags or numbers to predict */
+        return;
     const struct wire_tcp *t = &ev->u.seg.tcp;
     if (a->duplicate || a->from < 0 || a->to < 0 || a->from >= UI_MAX_HOSTS ||
         a->to >= UI_MAX_HOSTS)

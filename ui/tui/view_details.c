@@ -207,6 +207,23 @@ static void options_fields(struct dlist *d, const struct ui_model *m, const stru
     }
 }
 
+/* RFC 768's four fields. */
+static void udp_fields(struct dlist *d, const uint8_t *b, size_t len)
+{
+    char v[64];
+    if (len < 8)
+        return;
+    add(d, SC_STATE | SA_BOLD, "%s", "UDP header (8 bytes)");
+    snprintf(v, sizeof v, "%u", be16(b));
+    field(d, 0, "source port", v, b, 2, "the sender's port");
+    snprintf(v, sizeof v, "%u", be16(b + 2));
+    field(d, 2, "destination port", v, b + 2, 2, "the receiver's port");
+    snprintf(v, sizeof v, "%u bytes", be16(b + 4));
+    field(d, 4, "length", v, b + 4, 2, "header and data; no sequence number, no ACK");
+    snprintf(v, sizeof v, "0x%04x", be16(b + 6));
+    field(d, 6, "checksum", v, b + 6, 2, "covers pseudo-header, header and data");
+}
+
 static void tcp_fields(struct dlist *d, const struct ui_model *m, const struct ui_arrow *ar,
                        const uint8_t *b, size_t len, bool absolute)
 {
@@ -295,9 +312,8 @@ void ui_view_details(struct screen *s, struct ui_rect r, const struct ui_model *
         return;
     }
     const struct ui_arrow *ar = &m->rows[row].arrow;
-    const struct tev *ev = m->tl->events[ar->ev];
-    const uint8_t *raw = ev->u.seg.raw;
-    size_t len = ev->u.seg.raw_len;
+    size_t len;
+    const uint8_t *raw = ui_arrow_raw(m, ar, &len);
     if (!raw || len < 20) {
         screen_print(s, r.x + 1, r.y, r.w - 2, SC_DIM,
                      "(the raw bytes of this segment were not recorded)");
@@ -312,7 +328,10 @@ void ui_view_details(struct screen *s, struct ui_rect r, const struct ui_model *
     bool two = r.w >= 124;
     int colw = two ? (r.w - 3) / 2 : r.w - 2;
     /* TCP first: it is what the lessons are about. */
-    tcp_fields(&left, m, ar, raw + ihl, len - ihl, o->absolute);
+    if (ar->udp)
+        udp_fields(&left, raw + ihl, len - ihl);
+    else
+        tcp_fields(&left, m, ar, raw + ihl, len - ihl, o->absolute);
     if (!two)
         add(&left, SC_NORMAL, "%s", "");
     ipv4_fields(two ? &right : &left, raw, len);

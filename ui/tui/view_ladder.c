@@ -127,6 +127,10 @@ static size_t build_label(const struct ui_model *m, const struct ui_arrow *a, bo
                           unsigned omit, char *buf, size_t cap)
 {
     const struct tev *ev = m->tl->events[a->ev];
+    if (a->udp) { /* a datagram has no flags or numbers: only its size */
+        int w = snprintf(buf, cap, "UDP %zu bytes", ev->u.dgram.udp.payload_len);
+        return w < 0 ? 0 : ((size_t)w < cap ? (size_t)w : (cap ? cap - 1 : 0));
+    }
     const struct wire_tcp *t = &ev->u.seg.tcp;
     char flags[48];
     ui_flags_words(t->flags, flags, sizeof flags);
@@ -233,6 +237,7 @@ size_t ui_item_text(const struct ui_model *m, const struct ui_item *it, char *bu
             snprintf(args, sizeof args, ":%ld", arg);
             break;
         case TCP_CALL_SEND:
+        case TCP_CALL_SENDTO:
             snprintf(args, sizeof args, "%ld", arg);
             break;
         case TCP_CALL_ABORT:
@@ -257,7 +262,8 @@ size_t ui_item_text(const struct ui_model *m, const struct ui_item *it, char *bu
             n = snprintf(buf, cap, "socket() = %ld", r);
         else if (ev->u.call.call == TCP_CALL_ACCEPT)
             n = snprintf(buf, cap, "%s() \u2192 fd %ld", name, r);
-        else if (ev->u.call.call == TCP_CALL_RECV || ev->u.call.call == TCP_CALL_SEND)
+        else if (ev->u.call.call == TCP_CALL_RECV || ev->u.call.call == TCP_CALL_SEND ||
+                 ev->u.call.call == TCP_CALL_SENDTO || ev->u.call.call == TCP_CALL_RECVFROM)
             n = snprintf(buf, cap, "%s(%s) = %ld", name, args, r);
         else
             n = snprintf(buf, cap, "%s(%s)", name, args);

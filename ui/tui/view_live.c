@@ -135,6 +135,7 @@ static void log_line(struct ui_live_state *st, const struct tev *ev)
     case TEV_CC:
     case TEV_READY:
     case TEV_RTT:
+    case TEV_DATAGRAM:
     case TEV_NKINDS:
         return;
     }

@@ -22,6 +22,19 @@
 static uint64_t arrival_time(const struct ui_model *m, const struct ui_arrow *a)
 {
     const struct tev *sent = m->tl->events[a->ev];
+    if (a->udp) {
+        size_t len;
+        const uint8_t *raw = ui_arrow_raw(m, a, &len);
+        if (sent->u.dgram.dir == TEV_IN)
+            return sent->t_us;
+        for (size_t i = a->ev + 1; i < m->applied; i++) {
+            const struct tev *e = m->tl->events[i];
+            if (e->kind == TEV_DATAGRAM && e->u.dgram.dir == TEV_IN && e->u.dgram.raw_len == len &&
+                raw && !memcmp(e->u.dgram.raw, raw, len))
+                return e->t_us;
+        }
+        return UINT64_MAX;
+    }
     if (sent->u.seg.dir == TEV_IN)
         return sent->t_us;
     for (size_t i = a->ev + 1; i < m->applied; i++) {
