@@ -37,6 +37,7 @@ void pkt_config_defaults(struct pkt_config *cfg)
     cfg->connect_port = 8080;
     cfg->remote_port = 50000;
     cfg->default_win = 65535;
+    cfg->stack.sack = false; /* teaching: SACK is lesson 20's, off until asked for */
 }
 
 int pkt_config_profile(struct pkt_config *cfg, const char *name)
@@ -60,6 +61,7 @@ int pkt_config_profile(struct pkt_config *cfg, const char *name)
         s->window_scaling = true;
         s->wscale = 8;
         s->timestamps = true;
+        s->sack = true;
         s->msl_us = 30000000;
         s->syn_retries = 6;
         s->synack_retries = 5;
@@ -78,6 +80,7 @@ int pkt_config_profile(struct pkt_config *cfg, const char *name)
         s->window_scaling = true;
         s->wscale = 6;
         s->timestamps = true;
+        s->sack = true;
         s->msl_us = 30000000;
         s->keepalive_probes = 8;
         s->sndbuf = 32768;
@@ -161,6 +164,7 @@ static const struct key {
     {"keepidle", K_DUR, offsetof(struct stack_config, keepalive_idle_us), 0, "keepalive idle time"},
     {"keepintvl", K_DUR, offsetof(struct stack_config, keepalive_intvl_us), 0, "keepalive probe interval"},
     {"keepcnt", K_UINT, offsetof(struct stack_config, keepalive_probes), 255, "keepalive probes"},
+    {"sack", K_BOOL, offsetof(struct stack_config, sack), 0, "offer and accept SACK, RFC 6675 recovery (on/off)"},
     {"init_cwnd", K_UINT, offsetof(struct stack_config, init_cwnd), 255, "initial congestion window, segments (RFC 5681 3.1, RFC 6928)"},
     {"tolerance", K_DUR, SIZE_MAX, 0, "timing tolerance of the runner (4ms)"},
 };

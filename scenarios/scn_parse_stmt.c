@@ -78,6 +78,7 @@ void scn_profile_apply(struct stack_config *cfg, bool linux_like)
     cfg->keepalive_intvl_us = 75ull * 1000000;
     cfg->keepalive_probes = 9;
     cfg->congestion_control = true;
+    cfg->sack = linux_like; /* RFC 2018; off in teaching so early lessons stay simple */
     if (linux_like) {
         cfg->init_cwnd = 10; /* RFC 6928, as Linux */
         cfg->timestamps = true; /* RFC 7323, as Linux */
@@ -361,6 +362,10 @@ int scn_parse_set(struct parser *P)
             if (parse_onoff(P, 3, &on) < 0)
                 return -1;
             c->timestamps = on;
+        } else if (strcmp(opt, "sack") == 0) {
+            if (parse_onoff(P, 3, &on) < 0)
+                return -1;
+            c->sack = on;
         } else if (strcmp(opt, "iw") == 0) {
             if (scn_tok_uint(P, 3, 64, &v) < 0)
                 return -1;
@@ -411,7 +416,7 @@ int scn_parse_set(struct parser *P)
                 c->data_retries = (unsigned)v;
         } else {
             return scn_fail_tok(P, 2,
-                                "options: msl mss rcvbuf sndbuf delack nagle wscale ts cc iw rto_initial "
+                                "options: msl mss rcvbuf sndbuf delack nagle wscale ts cc sack iw rto_initial "
                                 "rto_min rto_max syn_retries synack_retries data_retries keepidle "
                                 "keepintvl keepcnt syncookies",
                                 "unknown option '%s'", opt);

@@ -41,6 +41,7 @@ enum tev_kind {
     TEV_READY,   /* a program's poll() returned: which of the asked events are ready */
     TEV_RTT,     /* a round-trip time sample fed the RFC 6298 estimator */
     TEV_DATAGRAM, /* a UDP datagram passed in or out of a stack (udp.h) */
+    TEV_SACK,    /* a sender read a D-SACK block (RFC 2883), or ignored SACK blocks it cannot trust */
     TEV_NKINDS
 };
 
@@ -145,6 +146,12 @@ enum tcp_cc_phase {
 };
 const char *tcp_cc_phase_name(enum tcp_cc_phase p); /* "slow_start", "avoidance", ... */
 
+/* What a TEV_SACK reports. */
+enum tev_sack_what {
+    TEV_SACK_DSACK,   /* the first block reports a segment received twice (RFC 2883) */
+    TEV_SACK_IGNORED, /* the ACK's SACK blocks were not used; `reason` says why */
+};
+
 struct tev {
     enum tev_kind kind;
     uint64_t t_us;          /* time of the event, microseconds */
@@ -224,6 +231,13 @@ struct tev {
             const uint8_t *raw;  /* the whole IPv4 packet */
             size_t raw_len;
         } dgram;
+        struct {
+            enum tev_sack_what what;
+            /* IGNORED: static "not_negotiated", "out_of_window", "empty_block",
+             * "overlapping"; NULL for DSACK */
+            const char *reason;
+            uint32_t left, right;  /* the block concerned (absolute sequence numbers) */
+        } sack;
     } u;
 };
 

@@ -35,6 +35,7 @@ void stack_config_defaults(struct stack_config *cfg)
     cfg->invalid_ratelimit_us = 500000;
     cfg->congestion_control = true;
     cfg->init_cwnd = 10;
+    cfg->sack = true;
     cfg->syn_retries = 7; /* RFC 9293 MUST-23: give a SYN at least 3 minutes (247 s) */
     cfg->synack_retries = 5;
     cfg->data_retries = 15;

@@ -58,6 +58,7 @@ struct stack_config {
     bool nagle;               /* Nagle's algorithm, RFC 1122 §4.2.3.4 (true) */
     bool congestion_control;  /* RFC 5681 slow start, avoidance, fast recovery (true) */
     uint8_t init_cwnd;        /* initial window, segments (10, RFC 6928; RFC 5681 allows 2-4) */
+    bool sack;                /* offer and accept SACK (RFC 2018), recover with RFC 6675 (true) */
 
     uint64_t rto_initial_us;  /* RFC 6298 (2.1): 1 s */
     uint64_t rto_min_us;      /* RFC 6298 (2.4): 1 s (Linux uses 200 ms) */

@@ -16,6 +16,10 @@
  * detection stays where the ACKs are read (tcp_in.c : tcp_ack_received) and
  * where the timer fires (tcp_timer.c : tcp_timeout_rtx); they call in here.
  *
+ * With SACK (tcp_sack.c) fast recovery follows RFC 6675 instead of RFC 6582:
+ * cwnd = ssthresh on entry, no inflation, and what may be sent is
+ * cwnd - pipe, the scoreboard's estimate of the bytes in the network.
+ *
  * Every change of cwnd, ssthresh or phase is reported as a TEV_CC event.
  */
 #include "tcp_internal.h"
@@ -35,6 +39,13 @@ static inline uint32_t max_u32(uint32_t a, uint32_t b)
 static uint32_t tcp_flight_size(const struct tcp_conn *c)
 {
     return c->snd_nxt - c->snd_una;
+}
+
+/* What the cc event calls "flight": in SACK-based recovery RFC 6675's pipe,
+ * which is what limits sending then (cwnd - pipe >= 1 SMSS). */
+static uint32_t tcp_cc_told_flight(const struct tcp_conn *c)
+{
+    return c->sack_recovery ? c->sb.pipe : tcp_flight_size(c);
 }
 
 static enum tcp_cc_phase tcp_cc_growth_phase(const struct tcp_cc *cc)
@@ -59,7 +70,7 @@ static void tcp_cc_report(struct stack *s, struct tcp_conn *c, const char *cause
     stack_event_init(s, &ev, TEV_CC, c);
     ev.u.cc.cwnd = cc->cwnd;
     ev.u.cc.ssthresh = cc->ssthresh;
-    ev.u.cc.flight = tcp_flight_size(c);
+    ev.u.cc.flight = tcp_cc_told_flight(c);
     ev.u.cc.phase = (enum tcp_cc_phase)cc->phase;
     ev.u.cc.cause = cause;
     stack_emit(s, &ev);
@@ -151,6 +162,8 @@ void tcp_cc_on_ack(struct stack *s, struct tcp_conn *c, uint32_t acked, bool par
     struct tcp_cc *cc = &c->cc;
     if (!cc->ops)
         return;
+    if (partial && cc->phase == TCP_CC_RECOVERY && c->sack_recovery)
+        return; /* RFC 6675: cwnd stays at ssthresh; pipe decides what goes */
     if (partial && cc->phase == TCP_CC_RECOVERY) {
         /* RFC 6582 §3.2 step 5, partial ACK: "deflate the congestion window
          * by the amount of new data acknowledged by the Cumulative
@@ -181,16 +194,23 @@ void tcp_cc_enter_recovery(struct stack *s, struct tcp_conn *c)
      * step 3: retransmit (the caller does), "cwnd = ssthresh + 3*SMSS",
      * inflated by the three segments that have left the network. */
     cc->ssthresh = cc->ops->ssthresh(c, tcp_flight_size(c));
-    cc->cwnd = cc->ssthresh + 3u * c->mss;
     cc->acked_in_ca = 0;
     cc->phase = TCP_CC_RECOVERY;
+    if (c->sack_recovery) {
+        /* RFC 6675 §5 (4.2): "ssthresh = cwnd = (FlightSize / 2)": no
+         * inflation, the scoreboard's pipe counts what has left. */
+        cc->cwnd = cc->ssthresh;
+        tcp_cc_report(s, c, "sack");
+        return;
+    }
+    cc->cwnd = cc->ssthresh + 3u * c->mss;
     tcp_cc_report(s, c, "dupack");
 }
 
 void tcp_cc_dupack_in_recovery(struct stack *s, struct tcp_conn *c)
 {
     struct tcp_cc *cc = &c->cc;
-    if (!cc->ops || cc->phase != TCP_CC_RECOVERY)
+    if (!cc->ops || cc->phase != TCP_CC_RECOVERY || c->sack_recovery)
         return;
     /* Step 4: "For each additional duplicate ACK received (after the third),
      * cwnd MUST be incremented by SMSS." */
@@ -198,12 +218,17 @@ void tcp_cc_dupack_in_recovery(struct stack *s, struct tcp_conn *c)
     tcp_cc_report(s, c, "dupack");
 }
 
-void tcp_cc_recovery_done(struct stack *s, struct tcp_conn *c)
+void tcp_cc_recovery_done(struct stack *s, struct tcp_conn *c, bool sack)
 {
     struct tcp_cc *cc = &c->cc;
     if (!cc->ops)
         return;
-    if (cc->phase == TCP_CC_RECOVERY) {
+    if (cc->phase == TCP_CC_RECOVERY && sack) {
+        /* RFC 6675 leaves the exit to RFC 5681 §3.2 step 6: "set cwnd to
+         * ssthresh (the value set in step 2)" -- half of what was in flight
+         * when the loss was found. */
+        cc->cwnd = cc->ssthresh;
+    } else if (cc->phase == TCP_CC_RECOVERY) {
         /* RFC 6582 §3.2 step 3, full acknowledgment: "Set cwnd to either
          * (1) min (ssthresh, max(FlightSize, SMSS) + SMSS) or (2) ssthresh";
          * (1) avoids a burst when little is in flight. */

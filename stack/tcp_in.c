@@ -49,7 +49,9 @@ static void tcp_take_syn_options(struct stack *s, struct tcp_conn *c, const stru
         c->rcv_wscale = 0;
     }
     tcp_ts_take_syn(s, c, o);
-    /* SACK-permitted is parsed but never agreed to. */
+    /* RFC 2018 §2: SACK is used if both SYNs carried SACK-permitted (a SYN
+     * we send offers it when cfg.sack; a SYN,ACK only answers an offer). */
+    c->sack_ok = o->sack_permitted && s->cfg.sack;
 }
 
 /* RFC 9293 §3.10.7.4 fifth step, the window update rule: take SEG.WND only
@@ -152,8 +154,9 @@ static void tcp_send_cookie(struct stack *s, struct tcp_conn *l, const struct tc
         struct tcp_cookie_opts co = {
             .ws_ok = o->has_wscale && s->cfg.window_scaling,
             .wscale = o->wscale,
-            .sack_ok = o->sack_permitted,
+            .sack_ok = o->sack_permitted && s->cfg.sack,
         };
+        th.opts.sack_permitted = co.sack_ok; /* RFC 2018 §2, remembered in the TSval */
         th.opts.has_ts = true;
         th.opts.ts_val = tcp_cookie_ts_encode(tcp_ts_now_for(s, t), &co);
         th.opts.ts_ecr = o->ts_val;
@@ -249,6 +252,7 @@ static void tcp_in_cookie_ack(struct stack *s, struct tcp_conn *l, const struct 
         c->snd_wscale = co.wscale;
         c->rcv_wscale = s->cfg.wscale;
     }
+    c->sack_ok = co.sack_ok && s->cfg.sack;
     c->snd_wnd = seg->wnd << c->snd_wscale; /* unscaled unless the TSecr brought a shift */
     c->max_snd_wnd = c->snd_wnd;
     c->snd_wl1 = seg->seq - 1;
@@ -440,6 +444,73 @@ static bool tcp_seq_acceptable(const struct tcp_conn *c, const struct tcp_seg *s
            seq_in_range(seg->seq + seg->len - 1, nxt, nxt + wnd);
 }
 
+/* SND.UNA < SEG.ACK: new data acknowledged. */
+static void tcp_ack_new_data(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg)
+{
+    uint32_t ack = seg->ack;
+    /* "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any
+     * segments on the retransmission queue that are thereby entirely
+     * acknowledged are removed." The queue is the send ring: drop the
+     * acknowledged bytes (our FIN, if acknowledged, is not a byte). */
+    uint32_t data = ack - c->snd_una;
+    if (c->fin_queued && seq_gt(ack, c->fin_seq))
+        data = c->fin_seq - c->snd_una;
+    uint32_t acked = data; /* bytes of data, for cwnd (RFC 5681 counts bytes) */
+    rbuf_consume(&c->sndq, min_u32(data, c->sndq.len));
+    /* Karn's algorithm in full: an ACK that newly covers retransmitted
+     * bytes was caused by the retransmission, whatever else it covers
+     * - it gives no RTT sample (Linux: FLAG_RETRANS_DATA_ACKED). */
+    if (seq_lt(c->snd_una, c->rtx_high))
+        c->rtt_timing = 0;
+    c->snd_una = ack;
+    tcp_sack_cumulative_ack(&c->sb, ack);
+    if (seq_gt(ack, c->snd_nxt))
+        c->snd_nxt = ack; /* go-back-N: the receiver already had these */
+    c->dupacks = 0;
+    /* RFC 7323 §4.1 with timestamps: every such ACK's TSecr is a
+     * sample, retransmitted data included. Without: RFC 6298 §3, the
+     * timed segment was sent once and is now acked. */
+    if (tcp_ts_rtt(s, c, seg)) {
+        c->rtt_timing = 0;
+    } else if (c->rtt_timing && seq_gt(ack, c->rtt_seq)) {
+        tcp_rtt_take(s, c, s->now - c->rtt_start, false, 0);
+        c->rtt_timing = 0;
+    }
+    c->backoff = 0;
+    if (c->in_recovery) {
+        if (seq_lt(ack, c->recover)) {
+            /* Partial ACK. In NewReno fast recovery: retransmit the next
+             * hole (RFC 6582 §3.2 step 5); with SACK, NextSeg chooses in
+             * tcp_output() (RFC 6675 §5 (C)); after a timeout the go-back-N
+             * output sends it anyway. */
+            if (!c->rto_recovery && !c->sack_recovery)
+                tcp_retransmit_first(s, c);
+            tcp_cc_on_ack(s, c, acked, true);
+        } else {
+            /* RFC 6675 §5 (A): "An incoming cumulative ACK for a sequence
+             * number greater than RecoveryPoint signals the end of loss
+             * recovery". */
+            bool sack = c->sack_recovery;
+            c->in_recovery = 0;
+            c->rto_recovery = 0;
+            c->sack_recovery = 0;
+            tcp_cc_recovery_done(s, c, sack);
+        }
+    } else {
+        tcp_cc_on_ack(s, c, acked, false);
+    }
+    /* RFC 6298 (5.2) all data acknowledged: stop the timer; (5.3) new
+     * data acknowledged: restart it. The user timeout restarts too. */
+    if (c->snd_una == c->snd_max) {
+        tcp_timer_cancel(s, c, TCP_TIMER_RTX);
+        tcp_timer_cancel(s, c, TCP_TIMER_USER);
+    } else {
+        tcp_timer_arm(s, c, TCP_TIMER_RTX, s->now + c->rtt.rto_us);
+        if (c->user_timeout_us)
+            tcp_timer_arm(s, c, TCP_TIMER_USER, s->now + c->user_timeout_us);
+    }
+}
+
 /* Fifth step for the synchronized states: the ACK field. */
 static void tcp_ack_received(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg)
 {
@@ -448,73 +519,33 @@ static void tcp_ack_received(struct stack *s, struct tcp_conn *c, const struct t
     /* Judged before SND.UNA moves: the window rule below is about this ACK.
      * SND.MAX, not SND.NXT: after a timeout SND.NXT went back (go-back-N). */
     bool ack_in_window = seq_leq(c->snd_una, ack) && seq_leq(ack, c->snd_max);
+    /* RFC 6675 Update(): the SACK blocks first, checked (tcp_sack.c). */
+    uint32_t sacked = tcp_sack_on_ack(s, c, seg);
     if (seq_gt(ack, c->snd_una)) {
-        /* "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK. Any
-         * segments on the retransmission queue that are thereby entirely
-         * acknowledged are removed." The queue is the send ring: drop the
-         * acknowledged bytes (our FIN, if acknowledged, is not a byte). */
-        uint32_t data = ack - c->snd_una;
-        if (c->fin_queued && seq_gt(ack, c->fin_seq))
-            data = c->fin_seq - c->snd_una;
-        uint32_t acked = data; /* bytes of data, for cwnd (RFC 5681 counts bytes) */
-        rbuf_consume(&c->sndq, min_u32(data, c->sndq.len));
-        /* Karn's algorithm in full: an ACK that newly covers retransmitted
-         * bytes was caused by the retransmission, whatever else it covers
-         * - it gives no RTT sample (Linux: FLAG_RETRANS_DATA_ACKED). */
-        if (seq_lt(c->snd_una, c->rtx_high))
-            c->rtt_timing = 0;
-        c->snd_una = ack;
-        if (seq_gt(ack, c->snd_nxt))
-            c->snd_nxt = ack; /* go-back-N: the receiver already had these */
-        c->dupacks = 0;
-        /* RFC 7323 §4.1 with timestamps: every such ACK's TSecr is a
-         * sample, retransmitted data included. Without: RFC 6298 §3, the
-         * timed segment was sent once and is now acked. */
-        if (tcp_ts_rtt(s, c, seg)) {
-            c->rtt_timing = 0;
-        } else if (c->rtt_timing && seq_gt(ack, c->rtt_seq)) {
-            tcp_rtt_take(s, c, s->now - c->rtt_start, false, 0);
-            c->rtt_timing = 0;
-        }
-        c->backoff = 0;
-        if (c->in_recovery) {
-            if (seq_lt(ack, c->recover)) {
-                /* Partial ACK. In fast recovery: retransmit the next hole
-                 * (RFC 6582 §3.2 step 5); after a timeout the go-back-N
-                 * output sends it anyway. */
-                if (!c->rto_recovery)
-                    tcp_retransmit_first(s, c);
-                tcp_cc_on_ack(s, c, acked, true);
+        tcp_ack_new_data(s, c, seg);
+    } else if (ack == c->snd_una && c->snd_nxt != c->snd_una &&
+               ((seg->data_len == 0 && !(seg->flags & (TCP_SYN | TCP_FIN)) &&
+                 new_wnd == c->snd_wnd) ||
+                sacked > 0)) {
+        /* A duplicate ACK (RFC 5681 §2; with SACK, RFC 6675 §2: one whose
+         * blocks SACK new data, whatever else it carries). The first two
+         * may each let one new segment out (limited transmit, RFC 3042:
+         * tcp_cc_window()). The third in a row means a segment was lost
+         * while later ones arrived: fast retransmit and fast recovery
+         * without waiting for the timer (RFC 5681 §3.2, RFC 6582; with
+         * SACK RFC 6675 §5, which also starts when IsLost(HighACK + 1):
+         * three segments' worth SACKed above the hole). */
+        ++c->dupacks;
+        bool lost = c->sack_ok && tcp_sack_is_lost(&c->sb, c->snd_una, c->mss);
+        if ((c->dupacks == 3 || lost) && !c->in_recovery) {
+            if (c->sack_ok && c->sb.n) {
+                tcp_sack_enter_recovery(s, c);
             } else {
-                c->in_recovery = 0;
-                c->rto_recovery = 0;
-                tcp_cc_recovery_done(s, c);
+                c->in_recovery = 1;
+                c->recover = c->snd_max;
+                tcp_cc_enter_recovery(s, c);
+                tcp_retransmit_first(s, c);
             }
-        } else {
-            tcp_cc_on_ack(s, c, acked, false);
-        }
-        /* RFC 6298 (5.2) all data acknowledged: stop the timer; (5.3) new
-         * data acknowledged: restart it. The user timeout restarts too. */
-        if (c->snd_una == c->snd_max) {
-            tcp_timer_cancel(s, c, TCP_TIMER_RTX);
-            tcp_timer_cancel(s, c, TCP_TIMER_USER);
-        } else {
-            tcp_timer_arm(s, c, TCP_TIMER_RTX, s->now + c->rtt.rto_us);
-            if (c->user_timeout_us)
-                tcp_timer_arm(s, c, TCP_TIMER_USER, s->now + c->user_timeout_us);
-        }
-    } else if (ack == c->snd_una && seg->data_len == 0 && !(seg->flags & (TCP_SYN | TCP_FIN)) &&
-               new_wnd == c->snd_wnd && c->snd_nxt != c->snd_una) {
-        /* A duplicate ACK (RFC 5681 §2). The first two may each let one new
-         * segment out (limited transmit, RFC 3042: tcp_cc_window()). The
-         * third in a row means a segment was lost while later ones arrived:
-         * fast retransmit and fast recovery (RFC 5681 §3.2, RFC 6582)
-         * without waiting for the timer; later ones inflate cwnd. */
-        if (++c->dupacks == 3 && !c->in_recovery) {
-            c->in_recovery = 1;
-            c->recover = c->snd_max;
-            tcp_cc_enter_recovery(s, c);
-            tcp_retransmit_first(s, c);
         } else if (c->dupacks > 3 && c->in_recovery) {
             tcp_cc_dupack_in_recovery(s, c);
         }
@@ -563,6 +594,8 @@ static enum tcp_text tcp_in_text(struct stack *s, struct tcp_conn *c, const stru
     int32_t off = (int32_t)(seg->seq - c->rcv_nxt);
     if (off < 0) { /* "only the new parts are processed" */
         uint32_t old = (uint32_t)-off;
+        /* RFC 2883: the old part arrived twice, the next ACK says so */
+        tcp_sack_rcv_note_dup(c, seg->seq, seg->seq + min_u32(old, n));
         if (old >= n) {
             c->ack_owed = 1;
             return TCP_TEXT_ALL;
@@ -600,6 +633,14 @@ static enum tcp_text tcp_in_text(struct stack *s, struct tcp_conn *c, const stru
         /* Out of order: keep it in place in the receive ring, remember the
          * range, and send a duplicate ACK at once (RFC 5681 §4.2). */
         struct tcp_asm after = c->ooo;
+        if (c->sack_ok && tcp_asm_add(&after, (uint32_t)off, n) == 0 &&
+            tcp_asm_bytes(&after) == tcp_asm_bytes(&c->ooo)) {
+            /* every byte of it was held already: a duplicate (RFC 2883) */
+            tcp_sack_rcv_note_dup(c, c->rcv_nxt + (uint32_t)off, c->rcv_nxt + (uint32_t)off + n);
+            c->ack_owed = 1;
+            return result;
+        }
+        after = c->ooo;
         if (tcp_asm_add(&after, (uint32_t)off, n) < 0) {
             tcp_drop_seg(s, c, seg, TCP_DROP_RCV_WINDOW_FULL);
             result = TCP_TEXT_CUT;
@@ -610,6 +651,8 @@ static enum tcp_text tcp_in_text(struct stack *s, struct tcp_conn *c, const stru
             c->ooo = after;
             tcp_ooo_account(s, c);
             rbuf_write_at(&c->rcvq, c->rcvq.len + (uint32_t)off, data, n);
+            if (c->sack_ok)
+                tcp_sack_rcv_note_ooo(c, c->rcv_nxt + (uint32_t)off); /* RFC 2018 §4 */
         }
         c->ack_owed = 1;
     }
@@ -780,6 +823,10 @@ static enum tcp_step tcp_check_sequence_number(struct stack *s, struct tcp_conn 
         tcp_timer_arm(s, c, TCP_TIMER_TIME_WAIT, s->now + 2 * s->cfg.msl_us);
     }
     tcp_drop_seg(s, c, seg, TCP_DROP_UNACCEPTABLE);
+    /* RFC 2883 §4: text wholly below RCV.NXT arrived twice: D-SACK it. */
+    if (seg->data_len && seq_leq(seg->seq + seg->data_len, c->rcv_nxt) &&
+        seq_geq(seg->seq, c->rcv_nxt - c->rcvbuf))
+        tcp_sack_rcv_note_dup(c, seg->seq, seg->seq + seg->data_len);
     if (tcp_oow_ack_allowed(s, c, seg))
         tcp_send_ack(s, c);
     return TCP_STEP_DONE;

@@ -15,6 +15,8 @@
  *   tcp_out.c     segment output, send queue, retransmission, window updates
  *   tcp_timer.c   §3.10.8 timeouts and the RFC 6298 RTT estimator
  *   tcp_ts.c      RFC 7323 timestamps: the TSval clock, RTTM, PAWS
+ *   tcp_cc.c      RFC 5681 congestion control (NewReno, RFC 6582)
+ *   tcp_sack.c    RFC 2018 SACK blocks we send, RFC 6675 scoreboard we keep
  *   tcp_rst.c     every rule about sending and accepting RST
  *   isn.c         RFC 6528 initial sequence numbers (SipHash-2-4)
  *   rbuf.c        ring buffers and the out-of-order assembler
@@ -117,6 +119,41 @@ struct tcp_cc {
     uint64_t last_send_us; /* last time new data was sent (restart after idle, §4.1) */
 };
 
+/* ---- SACK, RFC 2018 / RFC 2883 / RFC 6675 (tcp_sack.c) -------------------- */
+
+/* RFC 6675 §2 DupThresh: segments SACKed above a hole before it is lost. */
+#define TCP_SACK_DUPTHRESH 3
+/* SACKed ranges a sender remembers. More holes than this at once and the
+ * highest ranges are forgotten: only less is known, nothing is wrong. */
+#define TCP_SCOREBOARD_MAX 32
+
+/* The sender's scoreboard (RFC 6675 §3): what the receiver said it holds
+ * beyond SND.UNA (= HighACK), and the recovery variables. */
+struct tcp_scoreboard {
+    uint8_t n;                                    /* ranges held */
+    struct wire_sack_block r[TCP_SCOREBOARD_MAX]; /* SACKed, sorted, disjoint, in (SND.UNA, SND.MAX] */
+    uint32_t high_rxt;   /* HighRxt: end of the highest range retransmitted in this recovery */
+    uint32_t rescue_rxt; /* RescueRxt (NextSeg rule 4), valid when rescue_set */
+    bool rescue_set;
+    uint32_t pipe;       /* last SetPipe(): RFC 6675's estimate of bytes in the network */
+};
+
+/* What the receiver remembers to build its SACK option (RFC 2018 §4). */
+struct tcp_sack_rcv {
+    uint8_t n_recent;
+    uint32_t recent[WIRE_SACK_MAX_BLOCKS]; /* a byte of each latest out-of-order arrival, newest first */
+    bool dsack;                            /* a duplicate arrived: report it once (RFC 2883) */
+    struct wire_sack_block dsack_block;
+};
+
+/* NextSeg's answer (RFC 6675 §4). */
+enum tcp_sack_next {
+    TCP_SACK_NEXT_NONE,  /* nothing may go */
+    TCP_SACK_NEXT_RTX,   /* rules (1), (3): retransmit; HighRxt moves to its end */
+    TCP_SACK_NEXT_NEW,   /* rule (2): new data */
+    TCP_SACK_NEXT_RESCUE /* rule (4): the rescue retransmission; HighRxt stays */
+};
+
 /* ---- the connection block (RFC 9293 §3.3.1) ----------------------------- */
 
 #define TCP_HEAP_NONE UINT32_MAX
@@ -147,6 +184,8 @@ struct tcp_conn {
     unsigned ws_ok : 1;         /* window scaling agreed in both SYNs */
     unsigned in_recovery : 1;   /* retransmitting holes up to `recover` */
     unsigned rto_recovery : 1;  /* ... after a timeout: resending from SND.UNA (go-back-N) */
+    unsigned sack_ok : 1;       /* SACK-permitted in both SYNs (RFC 2018 §2) */
+    unsigned sack_recovery : 1; /* in_recovery by RFC 6675 (the scoreboard), not NewReno */
     unsigned rtt_timing : 1;    /* rtt_seq is being timed */
     unsigned ack_owed : 1;      /* an ACK must go out before we return */
     unsigned in_accept_q : 1;   /* complete, waiting in the listener's accept queue */
@@ -183,6 +222,8 @@ struct tcp_conn {
 
     struct tcp_rtt rtt;
     struct tcp_cc cc;
+    struct tcp_scoreboard sb; /* sender: what the peer SACKed (when sack_ok) */
+    struct tcp_sack_rcv srcv; /* receiver: blocks to report (when sack_ok) */
     uint32_t rtt_seq;   /* the sequence number being timed (Karn) */
     uint64_t rtt_start; /* when it was sent */
     uint16_t backoff;   /* consecutive retransmission timeouts */
@@ -379,12 +420,54 @@ void tcp_cc_on_ack(struct stack *s, struct tcp_conn *c, uint32_t acked, bool par
 void tcp_cc_enter_recovery(struct stack *s, struct tcp_conn *c);
 /* A further duplicate ACK during fast recovery (RFC 5681 §3.2 step 4). */
 void tcp_cc_dupack_in_recovery(struct stack *s, struct tcp_conn *c);
-/* Recovery is over: SND.UNA reached `recover` (RFC 6582 §3.2 step 3). */
-void tcp_cc_recovery_done(struct stack *s, struct tcp_conn *c);
+/* Recovery is over: SND.UNA reached `recover` (RFC 6582 §3.2 step 3; `sack`:
+ * it was RFC 6675 recovery, cwnd = ssthresh). */
+void tcp_cc_recovery_done(struct stack *s, struct tcp_conn *c, bool sack);
 /* A retransmission timeout (RFC 5681 (4) and the loss window). */
 void tcp_cc_on_rto(struct stack *s, struct tcp_conn *c);
 /* About to send new data: restart after idle (RFC 5681 §4.1). */
 void tcp_cc_before_send(struct stack *s, struct tcp_conn *c);
+
+/* ---- tcp_sack.c: SACK (RFC 2018, RFC 2883, RFC 6675) ---------------------- */
+
+/* Sender, the RFC 6675 §4 routines, on the scoreboard alone (sans-I/O):
+ * Update() takes the blocks of an ACK already checked by
+ * tcp_sack_check_blocks(); returns the bytes newly SACKed. */
+uint32_t tcp_sack_update(struct tcp_scoreboard *sb, const struct wire_sack_block *b, unsigned n,
+                         uint32_t snd_una);
+/* The cumulative ACK moved to snd_una: forget what it covers. */
+void tcp_sack_cumulative_ack(struct tcp_scoreboard *sb, uint32_t snd_una);
+bool tcp_sack_is_sacked(const struct tcp_scoreboard *sb, uint32_t seq);
+bool tcp_sack_is_lost(const struct tcp_scoreboard *sb, uint32_t seq, uint32_t smss);
+uint32_t tcp_sack_set_pipe(struct tcp_scoreboard *sb, uint32_t snd_una, uint32_t snd_max,
+                           uint32_t smss);
+/* NextSeg(): the range [*seq, *seq + *len) to retransmit (RTX, RESCUE), or
+ * new data may go (NEW; `new_data` says whether there is any the windows
+ * allow), or nothing. Rule 4 sets RescueRxt to `recover`; the caller moves
+ * HighRxt after an RTX. */
+enum tcp_sack_next tcp_sack_next_seg(struct tcp_scoreboard *sb, uint32_t snd_una,
+                                     uint32_t snd_max, uint32_t recover, uint32_t smss,
+                                     bool new_data, uint32_t *seq, uint32_t *len);
+/* Why an ACK's SACK blocks cannot be trusted (RFC 2018 §3, RFC 2883 §4),
+ * or NULL. `*dsack` is set when the first block is a D-SACK. */
+const char *tcp_sack_check_blocks(const struct wire_tcp_opts *o, uint32_t seg_ack,
+                                  uint32_t snd_una, uint32_t snd_max, bool *dsack);
+/* The engine's side: read the SACK option of an acceptable ACK (events,
+ * scoreboard); returns the bytes newly SACKed. */
+uint32_t tcp_sack_on_ack(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg);
+/* Enter RFC 6675 loss recovery (§5 steps 4.1-4.3, the first retransmission). */
+void tcp_sack_enter_recovery(struct stack *s, struct tcp_conn *c);
+/* A retransmission timeout: RFC 2018 §8, forget the SACKed bits. */
+void tcp_sack_on_rto(struct tcp_conn *c);
+/* Retransmit [seq, seq+len) of the send queue (a hole NextSeg chose). */
+void tcp_retransmit_range(struct stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len);
+
+/* Receiver: a segment [seq, seq+len) beyond RCV.NXT was kept, or one that
+ * is a duplicate arrived (RFC 2883 §4: report it first, once). */
+void tcp_sack_rcv_note_ooo(struct tcp_conn *c, uint32_t seq);
+void tcp_sack_rcv_note_dup(struct tcp_conn *c, uint32_t seq, uint32_t end);
+/* Fill o->sack with the blocks for an ACK now (RFC 2018 §4). */
+void tcp_sack_fill_option(struct tcp_conn *c, struct wire_tcp_opts *o);
 
 /* ---- tcp_in.c ------------------------------------------------------------ */
 

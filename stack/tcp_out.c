@@ -5,9 +5,10 @@
  * The send queue holds every byte from SND.UNA on; bytes between SND.UNA
  * and SND.NXT are in flight, the rest wait for window. tcp_output() sends
  * as much as the rules allow:
- *   - the peer's window (RFC 9293 §3.8.6): never past SND.UNA + SND.WND;
- *     there is no congestion window (no RFC 5681 slow start — a documented
- *     limit of this teaching stack);
+ *   - the peer's window (RFC 9293 §3.8.6) and the congestion window
+ *     (RFC 5681, tcp_cc.c): never past SND.UNA + min(SND.WND, cwnd);
+ *   - in SACK-based loss recovery (RFC 6675 §5, tcp_sack.c) instead: one
+ *     segment chosen by NextSeg while cwnd - pipe >= 1 SMSS;
  *   - sender silly-window avoidance (§3.8.6.2.1): a segment smaller than
  *     the MSS goes only if it carries everything queued (and Nagle agrees)
  *     or at least half the largest window the peer ever offered;
@@ -112,11 +113,17 @@ static void tcp_xmit(struct stack *s, struct tcp_conn *c, uint32_t seq, uint8_t 
             th.opts.has_wscale = true;
             th.opts.wscale = s->cfg.wscale;
         }
+        /* RFC 2018 §2: SACK-permitted "may be sent in a SYN by a TCP that has
+         * been extended to receive (and presumably process) the SACK option
+         * once the connection has opened"; in a SYN,ACK only if the SYN had it. */
+        th.opts.sack_permitted = c->state == TCP_SYN_SENT ? s->cfg.sack : c->sack_ok;
         uint32_t space = c->rcvbuf - c->rcvq.len;
         th.win = (uint16_t)min_u32(space, 65535);
         c->rcv_adv = c->rcv_nxt + th.win;
     } else {
         th.win = tcp_window_field(c);
+        if (c->sack_ok && (flags & TCP_ACK))
+            tcp_sack_fill_option(c, &th.opts); /* RFC 2018 §4 */
     }
     tcp_ts_fill(s, c, &th); /* RFC 7323 §3.2: TSopt in every segment once agreed */
     const uint8_t *payload = NULL;
@@ -202,57 +209,142 @@ static bool tcp_sws_allows_small(const struct tcp_conn *c, uint32_t n, uint32_t 
     return n >= c->max_snd_wnd / 2;
 }
 
+/* Go-back-N after a timeout with SACK: bytes the receiver has SACKed since
+ * (the scoreboard was cleared at the timeout, RFC 2018 §8) need not go
+ * again. Moves SND.NXT past them; returns how far the next segment may reach
+ * before the next SACKed range. */
+static uint32_t tcp_skip_sacked(struct tcp_conn *c)
+{
+    uint32_t limit = c->snd_max;
+    const struct tcp_scoreboard *sb = &c->sb;
+    for (unsigned i = 0; i < sb->n; i++) {
+        if (seq_leq(sb->r[i].right, c->snd_nxt))
+            continue;
+        if (seq_leq(sb->r[i].left, c->snd_nxt)) {
+            c->snd_nxt = seq_min(sb->r[i].right, c->snd_max);
+            continue;
+        }
+        limit = sb->r[i].left;
+        break;
+    }
+    return limit;
+}
+
+/* One segment from SND.NXT: new data, or old sequence space again after a
+ * timeout (go-back-N). `cc_room` bytes at most by the congestion window.
+ * Returns false when nothing (more) may go. */
+static bool tcp_output_segment(struct stack *s, struct tcp_conn *c, uint32_t cc_room, bool *force)
+{
+    uint32_t seg_limit = UINT32_MAX;
+    if (c->sack_ok && c->sb.n && seq_lt(c->snd_nxt, c->snd_max)) {
+        uint32_t limit = tcp_skip_sacked(c);
+        seg_limit = limit - c->snd_nxt;
+    }
+    uint32_t off = c->snd_nxt - c->snd_una; /* bytes in flight */
+    uint32_t qlen = c->sndq.len;
+    if (off > qlen)
+        return false; /* our FIN has been sent: nothing follows it */
+    uint32_t avail = qlen - off;
+    uint32_t wnd_end = c->snd_una + c->snd_wnd;
+    uint32_t room = seq_gt(wnd_end, c->snd_nxt) ? wnd_end - c->snd_nxt : 0;
+    room = min_u32(room, cc_room);
+    uint32_t n = min_u32(min_u32(min_u32(avail, c->mss), room), seg_limit);
+    /* The FIN goes with (or after) the last byte. A bare FIN needs no
+     * window: it carries no data. */
+    bool fin = c->fin_queued && n == avail;
+    if (n == 0 && !fin)
+        return false;
+    if (n < c->mss && !fin && !*force && n != seg_limit && !tcp_sws_allows_small(c, n, avail))
+        return false;
+    *force = false;
+    uint8_t flags = TCP_ACK;
+    if (n > 0 && n == avail)
+        flags |= TCP_PSH;
+    if (fin)
+        flags |= TCP_FIN;
+    /* Below SND.MAX this is sequence space sent before a timeout, sent
+     * again (go-back-N): a retransmission, never timed (Karn). */
+    bool again = seq_lt(c->snd_nxt, c->snd_max);
+    uint32_t end = c->snd_nxt + n + (fin ? 1 : 0);
+    tcp_xmit(s, c, c->snd_nxt, flags, off, n, again, false);
+    if (n > 0)
+        c->cc.last_send_us = s->now;
+    if (again) {
+        if (seq_gt(end, c->rtx_high))
+            c->rtx_high = end;
+    } else if (!c->rtt_timing) { /* RFC 6298: time one segment per round trip */
+        c->rtt_timing = 1;
+        c->rtt_seq = c->snd_nxt;
+        c->rtt_start = s->now;
+    }
+    c->snd_nxt = end;
+    if (seq_gt(c->snd_nxt, c->snd_max))
+        c->snd_max = c->snd_nxt;
+    if (!tcp_timer_armed(c, TCP_TIMER_RTX))
+        tcp_timer_arm_rtx(s, c); /* RFC 6298 (5.1) */
+    return !fin;
+}
+
+/* Is there new data the peer's window would take now (NextSeg rule 2)? */
+static bool tcp_new_data_sendable(const struct tcp_conn *c)
+{
+    uint32_t off = c->snd_nxt - c->snd_una;
+    if (off > c->sndq.len)
+        return false;
+    if (off == c->sndq.len)
+        return c->fin_queued; /* the FIN is still to go */
+    return seq_lt(c->snd_nxt, c->snd_una + c->snd_wnd);
+}
+
+/* RFC 6675 §5 (4.4) and (C): "while (cwnd - pipe) >= 1 SMSS": NextSeg(),
+ * send it, and for a retransmission move HighRxt. Each step adds to pipe,
+ * so the loop ends; the bound is a guard. */
+static void tcp_output_sack_recovery(struct stack *s, struct tcp_conn *c)
+{
+    for (unsigned guard = 0; guard < 4096; guard++) {
+        uint32_t pipe = tcp_sack_set_pipe(&c->sb, c->snd_una, c->snd_max, c->mss);
+        uint32_t cwnd = tcp_cc_window(c);
+        if (cwnd < pipe || cwnd - pipe < c->mss)
+            return;
+        uint32_t seq, len;
+        bool force = false;
+        switch (tcp_sack_next_seg(&c->sb, c->snd_una, c->snd_max, c->recover, c->mss,
+                                  tcp_new_data_sendable(c), &seq, &len)) {
+        case TCP_SACK_NEXT_NONE:
+            return;
+        case TCP_SACK_NEXT_NEW:
+            if (!tcp_output_segment(s, c, c->mss, &force))
+                return;
+            break;
+        case TCP_SACK_NEXT_RTX:
+            tcp_retransmit_range(s, c, seq, len);
+            c->sb.high_rxt = seq + len;
+            break;
+        case TCP_SACK_NEXT_RESCUE:
+            tcp_retransmit_range(s, c, seq, len);
+            break;
+        }
+    }
+}
+
 static void tcp_output_ex(struct stack *s, struct tcp_conn *c, bool force)
 {
     if (!tcp_state_sends_data(c->state))
         return;
     if (c->snd_nxt == c->snd_una && c->sndq.len > 0)
         tcp_cc_before_send(s, c); /* RFC 5681 §4.1, restart after idle */
-    for (;;) {
-        uint32_t off = c->snd_nxt - c->snd_una; /* bytes in flight */
-        uint32_t qlen = c->sndq.len;
-        if (off > qlen)
-            break; /* our FIN has been sent: nothing follows it */
-        uint32_t avail = qlen - off;
+    if (c->sack_recovery) {
+        tcp_output_sack_recovery(s, c);
+    } else {
         /* RFC 5681 §3.1: never more than min(cwnd, rwnd) in flight. */
-        uint32_t wnd_end = c->snd_una + min_u32(c->snd_wnd, tcp_cc_window(c));
-        uint32_t room = seq_gt(wnd_end, c->snd_nxt) ? wnd_end - c->snd_nxt : 0;
-        uint32_t n = min_u32(min_u32(avail, c->mss), room);
-        /* The FIN goes with (or after) the last byte. A bare FIN needs no
-         * window: it carries no data. */
-        bool fin = c->fin_queued && n == avail;
-        if (n == 0 && !fin)
-            break;
-        if (n < c->mss && !fin && !force && !tcp_sws_allows_small(c, n, avail))
-            break;
-        force = false;
-        uint8_t flags = TCP_ACK;
-        if (n > 0 && n == avail)
-            flags |= TCP_PSH;
-        if (fin)
-            flags |= TCP_FIN;
-        /* Below SND.MAX this is sequence space sent before a timeout, sent
-         * again (go-back-N): a retransmission, never timed (Karn). */
-        bool again = seq_lt(c->snd_nxt, c->snd_max);
-        uint32_t end = c->snd_nxt + n + (fin ? 1 : 0);
-        tcp_xmit(s, c, c->snd_nxt, flags, off, n, again, false);
-        if (n > 0)
-            c->cc.last_send_us = s->now;
-        if (again) {
-            if (seq_gt(end, c->rtx_high))
-                c->rtx_high = end;
-        } else if (!c->rtt_timing) { /* RFC 6298: time one segment per round trip */
-            c->rtt_timing = 1;
-            c->rtt_seq = c->snd_nxt;
-            c->rtt_start = s->now;
+        for (;;) {
+            uint32_t cc_end = c->snd_una + tcp_cc_window(c);
+            uint32_t cc_room = seq_gt(cc_end, c->snd_nxt) ? cc_end - c->snd_nxt : 0;
+            if (tcp_cc_window(c) == UINT32_MAX)
+                cc_room = UINT32_MAX;
+            if (!tcp_output_segment(s, c, cc_room, &force))
+                break;
         }
-        c->snd_nxt = end;
-        if (seq_gt(c->snd_nxt, c->snd_max))
-            c->snd_max = c->snd_nxt;
-        if (!tcp_timer_armed(c, TCP_TIMER_RTX))
-            tcp_timer_arm_rtx(s, c); /* RFC 6298 (5.1) */
-        if (fin)
-            break;
     }
     /* RFC 9293 §3.8.6.1: data waiting, nothing in flight, and the window
      * will not let it go — only the persist timer can find out when the
@@ -313,6 +405,27 @@ uint32_t tcp_retransmit_first(struct stack *s, struct tcp_conn *c)
         c->rtx_high = end;
     tcp_xmit(s, c, c->snd_una, flags, 0, n, true, false);
     return n + (fin ? 1 : 0);
+}
+
+void tcp_retransmit_range(struct stack *s, struct tcp_conn *c, uint32_t seq, uint32_t len)
+{
+    uint32_t qoff = seq - c->snd_una;
+    if (qoff > c->sndq.len)
+        return; /* only our FIN is there, and tcp_retransmit_first() sends that */
+    uint32_t n = min_u32(len, c->sndq.len - qoff);
+    bool fin = c->fin_queued && seq_gt(seq + len, c->fin_seq) && qoff + n == c->sndq.len;
+    if (n == 0 && !fin)
+        return;
+    uint8_t flags = TCP_ACK;
+    if (n > 0 && qoff + n == c->sndq.len)
+        flags |= TCP_PSH;
+    if (fin)
+        flags |= TCP_FIN;
+    c->rtt_timing = 0; /* Karn, as in tcp_retransmit_first() */
+    uint32_t end = seq + n + (fin ? 1 : 0);
+    if (seq_gt(end, c->rtx_high))
+        c->rtx_high = end;
+    tcp_xmit(s, c, seq, flags, qoff, n, true, false);
 }
 
 void tcp_maybe_window_update(struct stack *s, struct tcp_conn *c)

@@ -214,6 +214,8 @@ static void tcp_timeout_rtx(struct stack *s, struct tcp_conn *c)
         tcp_cc_on_rto(s, c);
     c->rtt_timing = 0; /* Karn's rule */
     c->dupacks = 0;
+    if (c->sack_ok)
+        tcp_sack_on_rto(c);
     if (tcp_state_synchronized(c->state) && seq_gt(c->snd_una, c->iss)) {
         /* Everything up to SND.MAX may be lost. Like BSD and Linux, start
          * again from SND.UNA (go-back-N): the first segment now (5.4), the

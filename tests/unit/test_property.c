@@ -169,7 +169,7 @@ static void fill_random(struct prng *r, uint8_t *p, size_t n)
         p[i] = (uint8_t)(prng_next(r) >> 56);
 }
 
-/* The last `n` segment, state, timer and drop events, one line each. */
+/* The last `n` segment, state, timer, drop, cc and sack events, one line each. */
 static void print_tail(const struct tt_pair *p, size_t n)
 {
     size_t from = p->ev_len > n ? p->ev_len - n : 0;
@@ -178,11 +178,21 @@ static void print_tail(const struct tt_pair *p, size_t n)
         char fl[10];
         switch (ev->kind) {
         case TEV_SEGMENT:
-            printf("%12.6f %-6s %s %-3s seq=%u ack=%u len=%zu win=%u%s%s\n", ev->t_us / 1e6,
-                   ev->host, ev->u.seg.dir == TEV_OUT ? "out" : "in ",
+            printf("%12.6f %-6s %s %-3s seq=%u ack=%u len=%zu win=%u sack=%u%s%s\n",
+                   ev->t_us / 1e6, ev->host, ev->u.seg.dir == TEV_OUT ? "out" : "in ",
                    wire_flags_str(ev->u.seg.tcp.flags, fl), ev->u.seg.tcp.seq, ev->u.seg.tcp.ack,
-                   ev->u.seg.tcp.payload_len, ev->u.seg.tcp.win,
+                   ev->u.seg.tcp.payload_len, ev->u.seg.tcp.win, ev->u.seg.tcp.opts.n_sack,
                    ev->u.seg.retransmission ? " (rtx)" : "", ev->u.seg.probe ? " (probe)" : "");
+            break;
+        case TEV_CC:
+            printf("%12.6f %-6s cc %s cwnd=%u ssthresh=%u flight=%u (%s)\n", ev->t_us / 1e6,
+                   ev->host, tcp_cc_phase_name(ev->u.cc.phase), ev->u.cc.cwnd, ev->u.cc.ssthresh,
+                   ev->u.cc.flight, ev->u.cc.cause);
+            break;
+        case TEV_SACK:
+            printf("%12.6f %-6s sack %s %s %u:%u\n", ev->t_us / 1e6, ev->host,
+                   ev->u.sack.what == TEV_SACK_DSACK ? "dsack" : "ignored",
+                   ev->u.sack.reason ? ev->u.sack.reason : "", ev->u.sack.left, ev->u.sack.right);
             break;
         case TEV_STATE:
             printf("%12.6f %-6s state %s -> %s (%s)\n", ev->t_us / 1e6, ev->host,
@@ -267,6 +277,10 @@ static bool run_seed(uint64_t seed, bool verbose)
          * so both, one (not agreed) or neither offer them; RTTM and PAWS
          * then run under loss, reordering and duplicates. */
         k->timestamps = (seed / 4 + (uint64_t)i) % 3 != 0;
+        /* SACK (RFC 2018, RFC 6675 recovery) offered by each host in two
+         * seeds of three, on a cycle of its own (seed / 12), so every mix of
+         * cc, timestamps and SACK on and off comes up. */
+        k->sack = (seed / 12 + (uint64_t)i * 2) % 3 != 0;
     }
     /* One host in four holds at most 1..4096 out-of-order bytes (the limit
      * a flood meets, stack_config.max_ooo_conn): the excess is dropped and
@@ -382,11 +396,12 @@ out:;
     if (verbose) {
         for (int i = 0; i < 2; i++)
             printf("%s: mss %u rcvbuf %u sndbuf %u wscale %s%u delayed_ack %d nagle %d cc %s iw %u "
-                   "ts %s\n",
+                   "ts %s sack %s\n",
                    cfgs[i]->name, cfgs[i]->mss, cfgs[i]->rcvbuf, cfgs[i]->sndbuf,
                    cfgs[i]->window_scaling ? "on " : "off ", cfgs[i]->wscale, cfgs[i]->delayed_ack,
                    cfgs[i]->nagle, cfgs[i]->congestion_control ? "on" : "off",
-                   cfgs[i]->init_cwnd, cfgs[i]->timestamps ? "on" : "off");
+                   cfgs[i]->init_cwnd, cfgs[i]->timestamps ? "on" : "off",
+                   cfgs[i]->sack ? "on" : "off");
         printf("seed %llu: client->server %zu bytes, server->client %zu bytes, loss %.1f%%, "
                "reorder %u%%, duplicate %u%%, jitter %s, cable cut %s; link sent %llu, lost %llu, "
                "duplicated "

@@ -187,6 +187,7 @@ static const char *const kind_names[TEV_NKINDS] = {
     [TEV_CALL] = "call",   [TEV_ICMP] = "icmp",   [TEV_LINK] = "link",   [TEV_KERNEL] = "kernel",
     [TEV_CC] = "cc",       [TEV_READY] = "ready", [TEV_RTT] = "rtt",
     [TEV_DATAGRAM] = "dgram",
+    [TEV_SACK] = "sack",
 };
 
 static const char *const timer_actions[] = {
@@ -310,6 +311,14 @@ static void format_event(struct jbuf *j, const struct tev *ev)
         jb_str_field(j, "from", ev->u.rtt.from_ts ? "ts" : "timed");
         if (ev->u.rtt.from_ts)
             jb_printf(j, ",\"ecr\":%" PRIu32, ev->u.rtt.ts_ecr);
+        break;
+    case TEV_SACK:
+        jb_conn(j, &ev->tuple);
+        jb_str_field(j, "what", ev->u.sack.what == TEV_SACK_DSACK ? "dsack" : "ignored");
+        if (ev->u.sack.reason)
+            jb_str_field(j, "reason", ev->u.sack.reason);
+        jb_printf(j, ",\"left\":%" PRIu32 ",\"right\":%" PRIu32, ev->u.sack.left,
+                  ev->u.sack.right);
         break;
     case TEV_NKINDS:
         break;

@@ -365,6 +365,26 @@ static void format_link(struct line *l, const struct tev *ev)
     }
 }
 
+/* "sack dsack 1461:2921" or "sack ignored (out_of_window) 9000:9500": the
+ * block in the reporting sender's own sequence space, relative to its ISN. */
+static void format_sack(struct line *l, struct trace_text *t, const struct tev *ev)
+{
+    uint32_t left = ev->u.sack.left, right = ev->u.sack.right;
+    const struct relseq_side *me =
+        t->relative ? relseq_side(&t->seqmap, ev->tuple.laddr, ev->tuple.lport, ev->tuple.raddr,
+                                  ev->tuple.rport)
+                    : NULL;
+    if (me && me->known) {
+        left -= me->base;
+        right -= me->base;
+    }
+    if (ev->u.sack.what == TEV_SACK_DSACK)
+        line_printf(l, "sack dsack %" PRIu32 ":%" PRIu32, left, right);
+    else
+        line_printf(l, "sack ignored (%s) %" PRIu32 ":%" PRIu32,
+                    ev->u.sack.reason ? ev->u.sack.reason : "?", left, right);
+}
+
 static void format_kernel(struct line *l, const struct tev *ev)
 {
     put_endpoint(l, ev->tuple.laddr, ev->tuple.lport);
@@ -484,6 +504,9 @@ size_t trace_text_format(struct trace_text *t, const struct tev *ev, char *buf, 
         if (ev->u.rtt.from_ts)
             line_printf(&l, " ecr %" PRIu32, ev->u.rtt.ts_ecr);
         line_printf(&l, ")");
+        break;
+    case TEV_SACK:
+        format_sack(&l, t, ev);
         break;
     case TEV_NKINDS:
         break;

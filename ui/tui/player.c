@@ -587,6 +587,7 @@ static int apply(struct ui_model *m, size_t idx)
     case TEV_LINK: /* losses are known to the arrow already (lost_later) */
     case TEV_ICMP:
     case TEV_RTT:
+    case TEV_SACK:
     case TEV_NKINDS:
         break;
     }

@@ -136,6 +136,7 @@ static void log_line(struct ui_live_state *st, const struct tev *ev)
     case TEV_READY:
     case TEV_RTT:
     case TEV_DATAGRAM:
+    case TEV_SACK:
     case TEV_NKINDS:
         return;
     }
