@@ -162,6 +162,17 @@ static int set_syncookies(void *base, const char *s, char *why, size_t cap)
     return 0;
 }
 
+static int set_sack(void *base, const char *s, char *why, size_t cap)
+{
+    bool on = strcmp(s, "on") == 0;
+    if (!on && strcmp(s, "off") != 0) {
+        snprintf(why, cap, "give on or off");
+        return -1;
+    }
+    ((struct netopts *)base)->loop.stack.sack = on;
+    return 0;
+}
+
 static uint64_t wall_now_us(void)
 {
     struct timespec ts;
@@ -187,6 +198,8 @@ const struct cli_opt netopts_table[] = {
     CLI_CUSTOM("syncookies", 0, "MODE", set_syncookies,
                "SYN cookies (RFC 4987): never, auto (when a SYN queue is full; the default) or "
                "always"),
+    CLI_CUSTOM("sack", 0, "on|off", set_sack,
+               "selective acknowledgment (RFC 2018) and RFC 6675 loss recovery (on)"),
     CLI_OUTPUT("pcap", 0, struct netopts, pcap_path, "FILE",
                "write every packet crossing the interface ('-': stdout)"),
     CLI_OUTPUT("trace", 0, struct netopts, trace_path, "FILE",
