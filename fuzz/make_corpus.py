@@ -51,6 +51,16 @@ def tsopt(val, ecr):
     return b"\x01\x01\x08\x0a" + struct.pack("!II", val, ecr)
 
 
+def sack(*blocks, length=None):
+    """NOP NOP, kind 5 with the given (left, right) blocks; `length` forces a
+    (wrong) length byte."""
+    body = b"".join(struct.pack("!II", l, r) for l, r in blocks)
+    return b"\x01\x01\x05" + bytes([length if length is not None else 2 + len(body)]) + body
+
+
+TS_OPT = tsopt(7, 9)
+
+
 def icmp_echo(data=b"ping"):
     return ipv4(1, struct.pack("!BBHHH", 8, 0, 0, 0x1234, 1) + data)
 
@@ -79,6 +89,16 @@ PACKET_SEEDS = {
     "fragment": record(ipv4(6, b"\x00" * 20, frag=0x2000), ctl=0x03),
     "ip_options": record(ipv4(6, b"\x15\xb3\x00\x50" + b"\x00" * 8 + b"\x50\x10\xff\xff\x00\x00\x00\x00", ihl=6), ctl=0x03),
     "connect_out": record(b"", ctl=0, act=0x20),
+    # SACK (RFC 2018): the stack sends 100 bytes twice, then ACKs with
+    # blocks good and bad (their edges are absolute: the harness moves only
+    # seq/ack, so most land outside [SND.UNA, SND.MAX] and are ignored)
+    "sack_blocks_after_data": record(tcp(ACK), act=0x02) + record(tcp(ACK), act=0x02)
+    + record(tcp(ACK, opts=sack((1000, 1100)))) + record(tcp(ACK, opts=sack((1000, 1000))))
+    + record(tcp(ACK, opts=sack((1000, 1100), (1050, 1200))))
+    + record(tcp(ACK, opts=sack((1, 2), (3, 4), (5, 6), (7, 8))))
+    + record(tcp(ACK, opts=TS_OPT + sack((10, 20), (30, 40), (50, 60)))),
+    "sack_bad_length": record(tcp(ACK, opts=sack((1, 2), length=9))),
+    "dsack_below_ack": record(tcp(ACK, 0, 0, opts=sack((0xFFFFFF00, 0xFFFFFF80)))),
     "garbage": record(bytes(range(40)), ctl=0),
 }
 
@@ -108,7 +128,8 @@ CONFIG_VARIANTS = {
     "keepalive_": 0x20,
 }
 VARIANT_OF = ["data_then_read", "ack_data_then_fin", "we_close_first", "zero_window_then_open",
-              "retransmission_timeouts", "out_of_order_data"]
+              "retransmission_timeouts", "out_of_order_data", "sack_blocks_after_data",
+              "dsack_below_ack"]
 
 WIRE_SEEDS = {
     "syn_all_options": tcp(SYN, 1000, 0, opts=SYN_OPTS),
@@ -118,6 +139,10 @@ WIRE_SEEDS = {
     "unknown_options": tcp(ACK, 1, 1, opts=b"\x1e\x06\xff\xff\xff\xff\x05\x0a" + b"\x00" * 8),
     "eol_then_junk": tcp(ACK, 1, 1, opts=b"\x02\x04\x05\xb4\x00\x1e\x00\x00"),
     "ping": icmp_echo(b"abcdefg"),
+    "sack_four_blocks": tcp(ACK, 1, 1, opts=sack((1, 2), (3, 4), (5, 6), (0xFFFFFFF0, 0x10))),
+    "sack_beside_timestamps": tcp(ACK, 1, 1, opts=TS_OPT + sack((100, 200), (300, 400), (500, 600))),
+    "sack_two_options": tcp(ACK, 1, 1, opts=sack((1, 2), (3, 4)) + sack((5, 6), (7, 8))[2:]),
+    "sack_length_not_2_plus_8n": tcp(ACK, 1, 1, opts=sack((1, 2), length=11) + b"\x00\x00\x00"),
     "ip_options": ipv4(6, tcp(ACK)[20:], ihl=7),
     "ts_option": tcp(ACK, 1, 1, opts=tsopt(0x01020304, 0x05060708)),
     "ts_wrong_length": tcp(ACK, 1, 1, opts=b"\x01\x01\x08\x09" + b"\x00" * 7),
@@ -152,6 +177,16 @@ SEGMENT_SEEDS = {
     + seg(PSH | ACK, AT, AT, length=10, act=0x01),
     "ts_active_open_data": b"\x50" + seg(PSH | ACK, AT, AT, opts=0x08, length=20, act=0x03,
                                           d=struct.pack("!I", 7)),
+    # SACK agreed (cfg 0x10): the stack sends, then ACKs carry 1-3 blocks
+    # around SND.UNA (some valid, some inverted), out-of-order data makes the
+    # stack send SACK blocks, a duplicate makes it send a D-SACK
+    "sack_sender_blocks": b"\x10" + seg(ACK, AT, AT, act=0x02) + seg(ACK, AT, AT, act=0x02)
+    + seg(ACK, AT, AT | 1, opts=0x30, d=b"\x04\x08\x0c\x00")
+    + seg(ACK, AT, AT | 1, opts=0x20, d=b"\x04\x08\x0c\x01")
+    + seg(ACK, AT, AT | 1, opts=0x10, d=b"\x06\x01\x00\x00"),
+    "sack_receiver_ooo_and_dup": b"\x10" + seg(PSH | ACK, (18 << 3), AT, length=30)
+    + seg(PSH | ACK, (20 << 3), AT, length=30) + seg(PSH | ACK, AT, AT, length=16, act=0x01)
+    + seg(PSH | ACK, AT, AT, length=16) + seg(PSH | ACK, (12 << 3), AT, length=8),
 }
 
 

@@ -485,6 +485,7 @@ static int parse_sockopt(struct parser *P, struct scn_stmt *st, int i)
         {"sndbuf", TCP_OPT_SNDBUF, 'n'},
         {"delack", TCP_OPT_DELACK, 'b'},
         {"user_timeout", TCP_OPT_USER_TIMEOUT, 'm'},
+        {"sack", TCP_OPT_SACK, 'b'},
     };
     if (i >= P->nt || P->t[i].k != TK_WORD)
         return scn_fail_tok(P, i, "e.g. `setsockopt keepalive 1`", "expected an option");
@@ -495,7 +496,7 @@ static int parse_sockopt(struct parser *P, struct scn_stmt *st, int i)
         return scn_fail_tok(
             P, i,
             "options: keepalive keepidle keepintvl keepcnt reuseaddr nodelay linger0 "
-            "rcvbuf sndbuf delack user_timeout",
+            "rcvbuf sndbuf delack user_timeout sack",
             "unknown socket option '%s'", P->t[i].w);
     st->u.call.opt = opts[k].opt;
     if (i + 1 >= P->nt || P->t[i + 1].k != TK_WORD)

@@ -155,7 +155,9 @@ enum tcp_sockopt {
     TCP_OPT_DELACK,      /* 0 = ACK every segment at once */
     TCP_OPT_SNDBUF,      /* bytes; before connect/listen */
     TCP_OPT_RCVBUF,      /* bytes; before connect/listen */
-    TCP_OPT_USER_TIMEOUT /* milliseconds, 0 = retry counts only */
+    TCP_OPT_USER_TIMEOUT, /* milliseconds, 0 = retry counts only */
+    TCP_OPT_SACK          /* 0 = this socket neither offers nor accepts SACK (RFC 2018),
+                             whatever cfg.sack says; before connect/listen */
 };
 
 /* Readiness bits from tcp_poll(), as poll(2) means them. */

@@ -51,7 +51,7 @@ static void tcp_take_syn_options(struct stack *s, struct tcp_conn *c, const stru
     tcp_ts_take_syn(s, c, o);
     /* RFC 2018 §2: SACK is used if both SYNs carried SACK-permitted (a SYN
      * we send offers it when cfg.sack; a SYN,ACK only answers an offer). */
-    c->sack_ok = o->sack_permitted && s->cfg.sack;
+    c->sack_ok = o->sack_permitted && tcp_sack_wanted(s, c);
 }
 
 /* RFC 9293 §3.10.7.4 fifth step, the window update rule: take SEG.WND only
@@ -123,6 +123,7 @@ static void tcp_child_of_listener(struct tcp_conn *c, struct tcp_conn *l)
     c->rcvbuf = l->rcvbuf;
     c->opt_nodelay = l->opt_nodelay;
     c->opt_delack = l->opt_delack;
+    c->opt_no_sack = l->opt_no_sack;
     c->opt_keepalive = l->opt_keepalive;
     c->ka_idle_us = l->ka_idle_us;
     c->ka_intvl_us = l->ka_intvl_us;
@@ -154,7 +155,7 @@ static void tcp_send_cookie(struct stack *s, struct tcp_conn *l, const struct tc
         struct tcp_cookie_opts co = {
             .ws_ok = o->has_wscale && s->cfg.window_scaling,
             .wscale = o->wscale,
-            .sack_ok = o->sack_permitted && s->cfg.sack,
+            .sack_ok = o->sack_permitted && tcp_sack_wanted(s, l),
         };
         th.opts.sack_permitted = co.sack_ok; /* RFC 2018 §2, remembered in the TSval */
         th.opts.has_ts = true;
@@ -252,7 +253,7 @@ static void tcp_in_cookie_ack(struct stack *s, struct tcp_conn *l, const struct 
         c->snd_wscale = co.wscale;
         c->rcv_wscale = s->cfg.wscale;
     }
-    c->sack_ok = co.sack_ok && s->cfg.sack;
+    c->sack_ok = co.sack_ok && tcp_sack_wanted(s, c);
     c->snd_wnd = seg->wnd << c->snd_wscale; /* unscaled unless the TSecr brought a shift */
     c->max_snd_wnd = c->snd_wnd;
     c->snd_wl1 = seg->seq - 1;

@@ -192,6 +192,7 @@ struct tcp_conn {
     unsigned close_pending : 1; /* CLOSE before ESTABLISHED: FIN once established */
     unsigned opt_keepalive : 1, opt_nodelay : 1, opt_delack : 1;
     unsigned opt_reuseaddr : 1, opt_linger0 : 1;
+    unsigned opt_no_sack : 1; /* TCP_OPT_SACK 0: no SACK on this socket */
     unsigned oow_acked : 1; /* last_oow_ack_us is valid */
     unsigned ts_ok : 1;     /* RFC 7323 timestamps agreed: both SYNs carried TSopt */
     int err;                /* pending error for the user, -errno, 0 if none */
@@ -429,6 +430,13 @@ void tcp_cc_on_rto(struct stack *s, struct tcp_conn *c);
 void tcp_cc_before_send(struct stack *s, struct tcp_conn *c);
 
 /* ---- tcp_sack.c: SACK (RFC 2018, RFC 2883, RFC 6675) ---------------------- */
+
+/* Does this socket offer and accept SACK-permitted? cfg.sack, unless the
+ * socket said TCP_OPT_SACK 0. */
+static inline bool tcp_sack_wanted(const struct stack *s, const struct tcp_conn *c)
+{
+    return s->cfg.sack && !c->opt_no_sack;
+}
 
 /* Sender, the RFC 6675 §4 routines, on the scoreboard alone (sans-I/O):
  * Update() takes the blocks of an ACK already checked by

@@ -116,7 +116,7 @@ static void tcp_xmit(struct stack *s, struct tcp_conn *c, uint32_t seq, uint8_t 
         /* RFC 2018 §2: SACK-permitted "may be sent in a SYN by a TCP that has
          * been extended to receive (and presumably process) the SACK option
          * once the connection has opened"; in a SYN,ACK only if the SYN had it. */
-        th.opts.sack_permitted = c->state == TCP_SYN_SENT ? s->cfg.sack : c->sack_ok;
+        th.opts.sack_permitted = c->state == TCP_SYN_SENT ? tcp_sack_wanted(s, c) : c->sack_ok;
         uint32_t space = c->rcvbuf - c->rcvq.len;
         th.win = (uint16_t)min_u32(space, 65535);
         c->rcv_adv = c->rcv_nxt + th.win;

@@ -468,6 +468,11 @@ static int tcp_setsockopt_impl(struct stack *s, struct tcp_conn *c, enum tcp_soc
         else
             c->rcvbuf = (uint32_t)value;
         return 0;
+    case TCP_OPT_SACK:
+        if (c->state != TCP_CLOSED || c->listening)
+            return -EINVAL; /* agreed in the SYNs: decide before them */
+        c->opt_no_sack = value == 0;
+        return 0;
     case TCP_OPT_USER_TIMEOUT:
         if (value < 0)
             return -EINVAL;

@@ -332,6 +332,8 @@ int kpeer_setsockopt(struct kpeer *k, int h, enum tcp_sockopt opt, long value)
         name = TCP_QUICKACK;
         v = value == 0;
         break;
+    case TCP_OPT_SACK:
+        break; /* Linux has only the sysctl net.ipv4.tcp_sack: ENOPROTOOPT */
     }
     int rc = name < 0 ? -ENOPROTOOPT : setsockopt(fd, level, name, p, len) < 0 ? -errno : 0;
     return (int)emit(k, h, TCP_CALL_SETSOCKOPT, (long)opt, rc);

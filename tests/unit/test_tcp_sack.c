@@ -198,6 +198,44 @@ static void test_rfc2018_sack_permitted_offered_in_syn_and_agreed(void **state)
     tt_free(u);
 }
 
+/* TCP_OPT_SACK 0 on one socket: its SYN does not offer SACK, and a SYN it
+ * listens for is not answered with SACK-permitted; after connect() it is
+ * too late (EINVAL). */
+static void test_rfc2018_socket_option_turns_sack_off_for_one_socket(void **state)
+{
+    struct stack_config cfg;
+    tt_config(&cfg);
+    struct tt *v = tt_new(&cfg);
+    int sd = tcp_socket(v->s, v->now);
+    assert_int_equal(tcp_setsockopt(v->s, v->now, sd, TCP_OPT_SACK, 0), 0);
+    assert_int_equal(tcp_connect(v->s, v->now, sd, TT_PEER_ADDR, TT_SERVER_PORT), 0);
+    const struct tt_pkt *syn = tt_next(v);
+    assert_non_null(syn);
+    assert_false(syn->tcp.opts.sack_permitted);
+    assert_int_equal(tcp_setsockopt(v->s, v->now, sd, TCP_OPT_SACK, 1), -EINVAL);
+    int other = tcp_socket(v->s, v->now); /* the next socket is not affected */
+    assert_int_equal(tcp_connect(v->s, v->now, other, TT_PEER_ADDR, TT_SERVER_PORT + 1), 0);
+    syn = tt_next(v);
+    assert_non_null(syn);
+    assert_true(syn->tcp.opts.sack_permitted);
+    tt_free(v);
+
+    struct tt *t = tt_new(&cfg); /* a listener with SACK off: its children too */
+    t->lsd = tcp_socket(t->s, t->now);
+    assert_int_equal(tcp_setsockopt(t->s, t->now, t->lsd, TCP_OPT_SACK, 0), 0);
+    assert_int_equal(tcp_bind(t->s, t->now, t->lsd, TT_SERVER_PORT), 0);
+    assert_int_equal(tcp_listen(t->s, t->now, t->lsd, 8), 0);
+    struct tt_seg s = {.flags = TCP_SYN, .opts = {.has_mss = true, .mss = SMSS, .sack_permitted = true}};
+    t->pport = TT_PEER_CLIENT_PORT;
+    t->sport = TT_SERVER_PORT;
+    tt_in_seg(t, &s);
+    const struct tt_pkt *p = tt_next(t);
+    assert_non_null(p);
+    assert_int_equal(p->tcp.flags, TCP_SYN | TCP_ACK);
+    assert_false(p->tcp.opts.sack_permitted);
+    tt_free(t);
+}
+
 /* RFC 2018 §2: without SACK-permitted in the peer's SYN there is no SACK:
  * none sent, and any received is ignored with a reason. */
 static void test_rfc2018_no_sack_unless_both_syns_said_so(void **state)
@@ -431,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_rfc6675_nextseg_rules_in_order),
         cmocka_unit_test(test_rfc2018_sack_permitted_offered_in_syn_and_agreed),
         cmocka_unit_test(test_rfc2018_no_sack_unless_both_syns_said_so),
+        cmocka_unit_test(test_rfc2018_socket_option_turns_sack_off_for_one_socket),
         cmocka_unit_test(test_rfc2018_synack_carries_sack_permitted_only_if_the_syn_did),
         cmocka_unit_test(test_rfc2018_first_block_holds_the_most_recent_segment),
         cmocka_unit_test(test_rfc2883_dsack_reports_a_duplicate_below_rcv_nxt_once),

@@ -140,6 +140,8 @@ const char *trace_sockopt_name(long opt)
         return "SO_RCVBUF";
     case TCP_OPT_USER_TIMEOUT:
         return "TCP_USER_TIMEOUT";
+    case TCP_OPT_SACK:
+        return "SACK"; /* tcplab's own switch (Linux: the sysctl tcp_sack) */
     }
     return "?";
 }
