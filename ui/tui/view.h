@@ -66,11 +66,21 @@ void ui_flags_words(uint8_t flags, char *buf, size_t cap);
 /* Lane text for an item: "connect()", "accept() → fd 4", "recv() = 0",
  * "shutdown(SHUT_WR)", "connect() = ECONNREFUSED", "ESTABLISHED", ... */
 size_t ui_item_text(const struct ui_model *m, const struct ui_item *it, char *buf, size_t cap);
+/* The same, shortened until it fits `width` columns: spaces around = and →
+ * go, then a call's arguments (its result stays), "drop:" becomes ✗,
+ * "timeout" "fired". */
+size_t ui_item_text_fit(const struct ui_model *m, const struct ui_item *it, int width, char *buf,
+                        size_t cap);
 /* "ECONNREFUSED" for -111 ... */
 const char *ui_errno_name(long neg_errno);
 /* The ladder rows of `m` into rect r. flying_row/progress animate one arrow. */
 void ui_view_ladder(struct screen *s, struct ui_rect r, const struct ui_model *m, int flying_row,
                     double progress, const struct ui_view_opts *o);
+/* The arrow that gets the ladder's caption line (its label whole, at the
+ * bottom): the selected one, else the current step's newest (ev >=
+ * o->new_from), when its label does not fit between its columns; or -1. */
+int ui_ladder_caption_row(const struct ui_model *m, int x0, const struct ui_ladder_geom *g,
+                          const struct ui_view_opts *o);
 /* The row the view treats as selected (o->selected, or the latest arrow). */
 int ui_ladder_selected(const struct ui_model *m, const struct ui_view_opts *o);
 

@@ -276,6 +276,80 @@ size_t ui_item_text(const struct ui_model *m, const struct ui_item *it, char *bu
     return n < 0 ? 0 : ((size_t)n < cap ? (size_t)n : cap - 1);
 }
 
+/* A drop reason in a learner's words, for a narrow lane. */
+static const char *drop_short(int reason)
+{
+    switch (reason) {
+    case TCP_DROP_UNACCEPTABLE:
+        return "unacceptable";
+    case TCP_DROP_SYN_CHALLENGED:
+    case TCP_DROP_RST_CHALLENGED:
+        return "challenge ACK";
+    case TCP_DROP_RST_OUT_OF_WINDOW:
+        return "RST outside";
+    case TCP_DROP_RST_IN_TIME_WAIT:
+        return "RST ignored";
+    case TCP_DROP_BACKLOG_FULL:
+        return "backlog full";
+    case TCP_DROP_RCV_WINDOW_FULL:
+        return "window full";
+    default:
+        return NULL;
+    }
+}
+
+/* Replace the first `from` in buf by `to` (to no longer than from). */
+static bool shorten(char *buf, const char *from, const char *to)
+{
+    char *p = strstr(buf, from);
+    if (!p)
+        return false;
+    size_t fl = strlen(from), tl = strlen(to);
+    memmove(p + tl, p + fl, strlen(p + fl) + 1);
+    memcpy(p, to, tl);
+    return true;
+}
+
+size_t ui_item_text_fit(const struct ui_model *m, const struct ui_item *it, int width, char *buf,
+                        size_t cap)
+{
+    ui_item_text(m, it, buf, cap);
+    /* Shorter and shorter, the call's name and its result staying:
+     * "send(58400) = 58400" → "send(58400)=58400" → "send()=58400";
+     * "drop: unacceptable" → "drop unacceptable" → "✗ unacceptable";
+     * "keepalive timeout" → "keepalive fired". */
+    for (int level = 1; level <= 3 && ui_text_width(buf) > width; level++) {
+        switch (level) {
+        case 1:
+            while (shorten(buf, " = ", "="))
+                ;
+            shorten(buf, " \u2192 ", "\u2192");
+            shorten(buf, "drop: ", "drop ");
+            shorten(buf, " timeout", " fired");
+            break;
+        case 2: {
+            char *open = strchr(buf, '('), *close = open ? strchr(open, ')') : NULL;
+            if (open && close && close[1] && close > open + 1)
+                memmove(open + 1, close, strlen(close) + 1); /* args go, the result stays */
+            if (!strncmp(buf, "drop ", 5) && strlen(buf) + 3 < cap) {
+                memmove(buf + 4, buf + 5, strlen(buf + 5) + 1);
+                memcpy(buf, "\u2717 ", 4); /* "✗ " is 4 bytes */
+            }
+            break;
+        }
+        default:
+            shorten(buf, "()", "");
+            if (it->kind == UI_ITEM_DROP) {
+                const char *word = drop_short(m->tl->events[it->ev]->u.drop.reason);
+                if (word)
+                    snprintf(buf, cap, "\u2717 %s", word);
+            }
+            break;
+        }
+    }
+    return strlen(buf);
+}
+
 static uint16_t item_attr(const struct ui_model *m, const struct ui_item *it)
 {
     const struct tev *ev = m->tl->events[it->ev];
@@ -338,8 +412,9 @@ struct arrow_geom {
     uint16_t attr;
 };
 
-static bool arrow_geometry(int x0, const struct ui_ladder_geom *g, const struct ui_arrow *a,
-                           const struct ui_view_opts *o, struct arrow_geom *ag)
+static bool arrow_geometry(int x0, const struct ui_ladder_geom *g, const struct ui_model *m,
+                           const struct ui_arrow *a, const struct ui_view_opts *o,
+                           struct arrow_geom *ag)
 {
     if (a->from < 0 || a->to < 0 || a->from >= g->ncols || a->to >= g->ncols || a->from == a->to)
         return false;
@@ -351,6 +426,15 @@ static bool arrow_geometry(int x0, const struct ui_ladder_geom *g, const struct 
     if (ag->span < 4 || ag->span > 1000)
         return false;
     ag->len = a->lost ? (int)(ag->span * UI_LOST_AT) : ag->span;
+    if (a->lost) {
+        /* A lost segment dies two thirds across, or further when its label
+         * needs the room (narrow screens), leaving space for "✗ lost". */
+        char label[160];
+        ui_segment_label_fit(m, a, o->absolute, ag->span - 10, label, sizeof label);
+        int need = ui_text_width(label) + 4;
+        if (need > ag->len)
+            ag->len = need < ag->span - 6 ? need : ag->span - 6;
+    }
     ag->attr = a->lost             ? (uint16_t)SC_LOST
                : a->retransmission ? (uint16_t)SC_RTX
                                    : (uint16_t)(a->from == 0 ? SC_HOST_A : SC_HOST_B);
@@ -365,7 +449,7 @@ static void draw_arrow(struct screen *s, int x0, int y, const struct ui_ladder_g
                        bool selected, const struct ui_view_opts *o)
 {
     struct arrow_geom ag;
-    if (!arrow_geometry(x0, g, a, o, &ag))
+    if (!arrow_geometry(x0, g, m, a, o, &ag))
         return;
     int dir = ag.dir, left = ag.left, span = ag.span, len = ag.len;
     uint16_t attr = ag.attr;
@@ -425,12 +509,20 @@ static void draw_lane(struct screen *s, int x0, int y, const struct ui_ladder_ge
                       const struct ui_model *m, int host, const struct ui_item *it, bool free_row)
 {
     char text[96];
-    ui_item_text(m, it, text, sizeof text);
-    uint16_t attr = item_attr(m, it);
     int col = x0 + g->col_x[host];
+    /* The room the lane has on a row with an arrow (text too long for the
+     * outer lanes runs into a free row's column instead, whole). */
+    int room = host == 0 && g->ncols > 1 ? g->lane_left - 1
+               : host == g->ncols - 1
+                   ? x0 + w - col - 2
+                   : (host + 1 < g->ncols ? x0 + g->col_x[host + 1] : x0 + w) - col - 3;
+    if (free_row && g->ncols > 1 && (host == 0 || host == g->ncols - 1))
+        ui_item_text(m, it, text, sizeof text);
+    else
+        ui_item_text_fit(m, it, room, text, sizeof text);
+    uint16_t attr = item_attr(m, it);
     int tw = ui_text_width(text);
     if (host == 0 && g->ncols > 1) {
-        int room = g->lane_left - 1;
         if (tw > room && free_row) {
             screen_print(s, col + 2, y, x0 + g->col_x[1] - col - 3, attr, text);
             return;
@@ -439,7 +531,6 @@ static void draw_lane(struct screen *s, int x0, int y, const struct ui_ladder_ge
             tw = room;
         screen_print(s, col - 1 - tw, y, room, attr, text);
     } else if (host == g->ncols - 1) {
-        int room = x0 + w - col - 2;
         if (tw > room && free_row && g->ncols > 1) {
             int left = x0 + g->col_x[host - 1] + 2;
             int x = col - 1 - tw < left ? left : col - 1 - tw;
@@ -464,14 +555,14 @@ static void draw_slant(struct screen *s, int x0, int y, int dy, int top, int bot
                        const struct ui_view_opts *o, bool label_pass)
 {
     struct arrow_geom ag;
-    if (!arrow_geometry(x0, g, a, o, &ag))
+    if (!arrow_geometry(x0, g, m, a, o, &ag))
         return;
     int xs = ag.xs, dir = ag.dir, len = ag.len;
     uint16_t attr = ag.attr;
     double stop = a->lost ? UI_LOST_AT : 1.0;
     int reach = progress >= stop ? len : (int)(progress / stop * len + 0.5);
     /* The row of the k-th cell of the journey. */
-#define ROW_AT(k) (y + (len > 1 ? (int)((double)(k) * dy / (len - 1) + 0.5) : 0))
+#define ROW_AT(k) (y + (len > 1 ? (int)((double)(k)*dy / (len - 1) + 0.5) : 0))
     for (int k = 0; k < len && k < reach && !label_pass; k++) {
         int cy = ROW_AT(k), x = xs + dir * (k + 1);
         if (cy < top || cy > bot)
@@ -492,7 +583,10 @@ static void draw_slant(struct screen *s, int x0, int y, int dy, int top, int bot
     int mid = ROW_AT(len / 2), head = ROW_AT(len - 1);
 #undef ROW_AT
     if (reach >= len && head >= top && head <= bot) /* heads stay on top too */
-        screen_putc(s, xs + dir * len, head, a->lost ? 0x2717 : dir > 0 ? 0x25b6 : 0x25c0,
+        screen_putc(s, xs + dir * len, head,
+                    a->lost   ? 0x2717
+                    : dir > 0 ? 0x25b6
+                              : 0x25c0,
                     (uint16_t)(attr | SA_BOLD));
     if (mid < top || mid > bot)
         return;
@@ -596,6 +690,27 @@ static void ladder_time(struct screen *s, struct ui_rect r, const struct ui_mode
     ui_time_layout_free(&tl);
 }
 
+int ui_ladder_caption_row(const struct ui_model *m, int x0, const struct ui_ladder_geom *g,
+                          const struct ui_view_opts *o)
+{
+    int sel = o->selected >= 0 ? ui_ladder_selected(m, o) : -1;
+    for (long ri = (long)m->nrows - 1; ri >= 0; ri--) {
+        const struct ui_row *row = &m->rows[ri];
+        if (!row->has_arrow)
+            continue;
+        bool mine = sel >= 0 ? ri == sel : row->arrow.ev >= o->new_from;
+        if (!mine)
+            continue;
+        struct arrow_geom ag;
+        if (!arrow_geometry(x0, g, m, &row->arrow, o, &ag))
+            return -1;
+        char label[200];
+        ui_segment_label_fit(m, &row->arrow, o->absolute, ag.len - 4, label, sizeof label);
+        return ui_text_width(label) > ag.len - 4 ? (int)ri : -1;
+    }
+    return -1;
+}
+
 void ui_view_ladder(struct screen *s, struct ui_rect r, const struct ui_model *m, int flying_row,
                     double progress, const struct ui_view_opts *o)
 {
@@ -614,6 +729,23 @@ void ui_view_ladder(struct screen *s, struct ui_rect r, const struct ui_model *m
     long shown = (long)m->nrows;
     int sel = ui_ladder_selected(m, o);
     int avail = r.h, y0 = r.y;
+    int cap_row = r.h >= 6 ? ui_ladder_caption_row(m, r.x, &g, o) : -1;
+    if (cap_row >= 0) { /* the last line gives that segment whole */
+        const struct ui_arrow *a = &m->rows[cap_row].arrow;
+        char label[200], line[260];
+        ui_segment_label_fit(m, a, o->absolute,
+                             r.w - 9 - ui_text_width(m->hosts[a->from].name) -
+                                 ui_text_width(m->hosts[a->to].name),
+                             label, sizeof label);
+        snprintf(line, sizeof line, "\u25b6 %s \u2192 %s: %s", m->hosts[a->from].name,
+                 m->hosts[a->to].name, label);
+        uint16_t at = (uint16_t)((a->lost        ? SC_LOST
+                                  : a->from == 0 ? SC_HOST_A
+                                                 : SC_HOST_B) |
+                                 SA_BOLD);
+        screen_print(s, r.x + 1, r.y + r.h - 1, r.w - 2, at, line);
+        avail--;
+    }
     long first = shown - avail - o->ladder_scroll;
     if (o->selected >= 0 && sel >= 0 && sel < first)
         first = sel;
@@ -630,7 +762,7 @@ void ui_view_ladder(struct screen *s, struct ui_rect r, const struct ui_model *m
     }
     if (first < 0)
         first = 0;
-    for (int i = 0; i < r.h; i++)
+    for (int i = 0; i < r.h - (cap_row >= 0); i++)
         for (int c = 0; c < g.ncols; c++)
             screen_putc(s, r.x + g.col_x[c], r.y + i, 0x2502, SC_FRAME);
     if (y0 > r.y)

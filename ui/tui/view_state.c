@@ -74,35 +74,48 @@ static size_t queue_text(const char *name, unsigned used, long limit, bool boxes
     return n < cap ? n : cap - 1;
 }
 
-/* The line under the box: timers, or the listener's queues. */
+/* The line under the box: timers, or the listener's queues. Each piece is
+ * printed whole or not at all: the queues shorten to "SYN 1/4 acc 0/4",
+ * a timer loses its bar, and what still does not fit is left out. */
 static void timers_line(struct screen *s, int x, int y, int w, const struct ui_host *h,
                         uint64_t now_us, bool with_queues)
 {
     int used = 0;
-    char buf[160];
+    char buf[160], q2[64];
     if (h->listening && with_queues) {
         queue_text("SYN q", h->syn_queue, h->backlog, false, buf, sizeof buf);
-        used += screen_print(s, x + used, y, w - used, SC_TIMER, buf);
-        used += screen_print(s, x + used, y, w - used, SC_DIM, " \u00b7 ");
-        queue_text("accept q", h->accept_queue, h->backlog, false, buf, sizeof buf);
-        used += screen_print(s, x + used, y, w - used, SC_TIMER, buf);
+        queue_text(" \u00b7 accept q", h->accept_queue, h->backlog, false, q2, sizeof q2);
+        size_t n = strlen(buf);
+        snprintf(buf + n, sizeof buf - n, "%s", q2);
+        if (ui_text_width(buf) > w) {
+            queue_text("SYN", h->syn_queue, h->backlog, false, buf, sizeof buf);
+            queue_text(" acc", h->accept_queue, h->backlog, false, q2, sizeof q2);
+            n = strlen(buf);
+            snprintf(buf + n, sizeof buf - n, "%s", q2);
+        }
+        if (ui_text_width(buf) <= w)
+            used += screen_print(s, x + used, y, w - used, SC_TIMER, buf);
     }
     for (int t = 0; t < TCP_NTIMERS && used < w; t++) {
         if (!h->timers[t].armed || t == TCP_TIMER_DELACK)
             continue;
-        if (used)
-            used += screen_print(s, x + used, y, w - used, SC_DIM, "  ");
+        int gap = used ? 2 : 0;
         int bar = t == TCP_TIMER_TIME_WAIT ? 12 : 6;
-        ui_timer_text(&h->timers[t], (enum tcp_timer)t, now_us, bar, buf, sizeof buf);
-        if (ui_text_width(buf) > w - used)
-            ui_timer_text(&h->timers[t], (enum tcp_timer)t, now_us, 0, buf, sizeof buf);
         /* The engine times an orphaned FIN_WAIT_2 with the same timer (as
          * Linux's tcp_fin_timeout): it is not 2MSL yet, say what it is. */
-        if (t == TCP_TIMER_TIME_WAIT && h->state == TCP_FIN_WAIT_2)
-            used += screen_print(s, x + used, y, w - used, SC_TIMER, "FIN_WAIT_2 limit");
-        used +=
-            screen_print(s, x + used, y, w - used, SC_TIMER,
-                         t == TCP_TIMER_TIME_WAIT && h->state == TCP_FIN_WAIT_2 ? buf + 4 : buf);
+        bool fw2 = t == TCP_TIMER_TIME_WAIT && h->state == TCP_FIN_WAIT_2;
+        char text[192];
+        for (int b = bar; b >= 0; b -= bar ? bar : 1) {
+            ui_timer_text(&h->timers[t], (enum tcp_timer)t, now_us, b, buf, sizeof buf);
+            snprintf(text, sizeof text, "%s%s", fw2 ? "FIN_WAIT_2 limit" : "", fw2 ? buf + 4 : buf);
+            if (ui_text_width(text) <= w - used - gap || b == 0)
+                break;
+        }
+        if (ui_text_width(text) > w - used - gap)
+            continue;
+        if (gap)
+            used += screen_print(s, x + used, y, w - used, SC_DIM, "  ");
+        used += screen_print(s, x + used, y, w - used, SC_TIMER, text);
     }
 }
 
@@ -206,8 +219,12 @@ void ui_view_states(struct screen *s, struct ui_rect r, bool boxed, const struct
             int used = screen_print(s, x, r.y, w, SC_FRAME, changed ? "\u2551" : "[");
             used += screen_print(s, x + used, r.y, w - used, sattr, state);
             used += screen_print(s, x + used, r.y, w - used, SC_FRAME, changed ? "\u2551 " : "] ");
-            used += screen_print(s, x + used, r.y, w - used, SC_NORMAL, line);
-            screen_print(s, x + used, r.y, w - used, SC_DIM, kern);
+            /* The cause and the kernel's state only whole: with many endpoints
+             * the lane and the state machine line say them anyway. */
+            if (ui_text_width(line) <= w - used)
+                used += screen_print(s, x + used, r.y, w - used, SC_NORMAL, line);
+            if (ui_text_width(kern) <= w - used)
+                screen_print(s, x + used, r.y, w - used, SC_DIM, kern);
             if (rows >= 3 && h->listening) {
                 char q[64];
                 queue_text("SYN q", h->syn_queue, h->backlog, false, q, sizeof q);
