@@ -254,6 +254,27 @@ static void test_option_running_past_the_header_is_dropped_as_bad_option_length(
     tt_free(t);
 }
 
+/* Bad input of RFC 7323 §3: a timestamps option is 10 bytes; one that says
+ * 8 or 12 is malformed and the segment is dropped before the engine could
+ * trust its TSval or TSecr (Linux ignores such an option instead). */
+static void test_rfc7323_ts_option_of_wrong_length_is_dropped_as_bad_option_length(void **state)
+{
+    static const uint8_t lens[] = {8, 12, 9};
+    for (size_t k = 0; k < sizeof lens; k++) {
+        struct tt *t = tt_established(NULL);
+        struct tt_seg seg = {.flags = TCP_ACK, .seq = 1, .ack = 1,
+                             .opts = {.has_ts = true, .ts_val = 5, .ts_ecr = 0}};
+        uint8_t pkt[128];
+        size_t n = tt_build(t, &seg, pkt, sizeof pkt);
+        assert_int_equal(n, 52);             /* NOP NOP TS(10) */
+        assert_int_equal(pkt[42], 8);        /* the kind */
+        pkt[43] = lens[k];
+        fix_tcp_checksum(pkt, n - 20);
+        DROPPED(t, pkt, n, WIRE_ERR_BAD_OPTION_LENGTH);
+        tt_free(t);
+    }
+}
+
 static void test_wrong_tcp_checksum_is_dropped_as_bad_checksum(void **state)
 {
     struct tt *t = tt_established(NULL);
@@ -395,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_option_length_zero_is_dropped_as_bad_option_length),
         cmocka_unit_test(test_option_length_one_is_dropped_as_bad_option_length),
         cmocka_unit_test(test_option_running_past_the_header_is_dropped_as_bad_option_length),
+        cmocka_unit_test(test_rfc7323_ts_option_of_wrong_length_is_dropped_as_bad_option_length),
         cmocka_unit_test(test_wrong_tcp_checksum_is_dropped_as_bad_checksum),
         cmocka_unit_test(test_short_icmp_is_dropped_as_truncated_icmp),
         cmocka_unit_test(test_wrong_icmp_checksum_is_dropped_as_bad_icmp_checksum),
