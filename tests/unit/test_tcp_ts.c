@@ -159,6 +159,39 @@ static void test_rfc7323_tsopt_on_every_segment(void **state)
     tt_free(t);
 }
 
+/* §3.2: TSopt "SHOULD be sent in an <RST> segment": an abort's RST has it. */
+static void test_rfc7323_s3_2_rst_of_an_abort_carries_tsopt(void **state)
+{
+    struct tt *t = ts_established(NULL, NULL);
+    assert_int_equal(tcp_abort(t->s, t->now, t->sd), 0);
+    t->sd = -1;
+    const struct tt_pkt *p = tt_expect_rst(t, 1);
+    assert_true(p->tcp.opts.has_ts);
+    assert_int_equal(p->tcp.opts.ts_ecr, PEER_TS);
+    tt_free(t);
+}
+
+/* Bad input in SYN_SENT: a SYN,ACK whose TSecr is beyond any TSval we sent
+ * is no answer to our SYN (as Linux): dropped, still SYN_SENT. */
+static void test_rfc7323_synack_with_tsecr_from_the_future_is_dropped(void **state)
+{
+    struct tt *t = tt_syn_sent(NULL);
+    struct tt_seg synack = {.flags = TCP_SYN | TCP_ACK, .seq = 0, .ack = 1,
+                            .opts = {.has_mss = true, .mss = 1460, .has_ts = true,
+                                     .ts_val = PEER_TS, .ts_ecr = 0}};
+    /* Our clock plus a day of milliseconds cannot have been sent. */
+    for (size_t i = t->ev_len; i-- > 0;)
+        if (t->ev[i]->kind == TEV_SEGMENT && t->ev[i]->u.seg.dir == TEV_OUT) {
+            synack.opts.ts_ecr = t->ev[i]->u.seg.tcp.opts.ts_val + 86400000u;
+            break;
+        }
+    tt_in_seg(t, &synack);
+    assert_int_equal(tt_last_drop_reason(t, 0), TCP_DROP_TS_ECR_FUTURE);
+    tt_assert_state(t, TCP_SYN_SENT);
+    tt_expect_nothing(t);
+    tt_free(t);
+}
+
 /* RFC 6691: the MSS counts no options, so TSopt's 12 bytes come off each
  * segment's text (1448 for 1460, as Linux). */
 static void test_rfc7323_effective_mss_leaves_room_for_tsopt(void **state)
@@ -506,6 +539,8 @@ int main(void)
         cmocka_unit_test(test_rfc7323_s3_2_synack_echoes_the_syn_tsval),
         cmocka_unit_test(test_rfc7323_tsopt_on_every_segment),
         cmocka_unit_test(test_rfc7323_effective_mss_leaves_room_for_tsopt),
+        cmocka_unit_test(test_rfc7323_s3_2_rst_of_an_abort_carries_tsopt),
+        cmocka_unit_test(test_rfc7323_synack_with_tsecr_from_the_future_is_dropped),
         cmocka_unit_test(test_rfc7323_s3_2_tsopt_ignored_when_not_negotiated),
         cmocka_unit_test(test_rfc7323_s3_2_segment_without_tsopt_accepted_as_linux),
         cmocka_unit_test(test_rfc7323_rttm_sample_from_tsecr),
