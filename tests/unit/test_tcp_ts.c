@@ -460,6 +460,7 @@ static void test_rfc4987_cookie_keeps_wscale_and_sack_in_tsval(void **state)
     assert_true(sa->tcp.opts.has_wscale);
     assert_int_equal(sa->tcp.opts.ts_ecr, PEER_TS);
     assert_int_equal(sa->tcp.opts.ts_val & 0x3f, 9 | 0x10);
+    assert_true(sa->tcp.opts.sack_permitted); /* RFC 2018 §2: answered in the SYN,ACK */
     t->iss = sa->tcp.seq;
     t->iss_known = true;
     in_data_ts(t, 1, 1, NULL, PEER_TS + 1, sa->tcp.opts.ts_val);
@@ -471,6 +472,11 @@ static void test_rfc4987_cookie_keeps_wscale_and_sack_in_tsval(void **state)
     assert_int_equal(st.rcv_wscale, 7);
     assert_int_equal(st.snd_wnd, (uint32_t)TT_PEER_WIN << 9);
     assert_int_equal(st.mss, 1448);
+    /* SACK-permitted came back too: an out-of-order segment is SACKed. */
+    in_data_ts(t, 11, 1, "beyond", PEER_TS + 2, 0);
+    const struct tt_pkt *p = tt_expect(t, TCP_ACK, 1, 1, 0);
+    assert_int_equal(p->tcp.opts.n_sack, 1);
+    assert_true(p->tcp.opts.has_ts);
     tt_free(t);
 }
 
