@@ -508,7 +508,8 @@ def test_rfc7323_kernel_and_stack_agree_timestamps_rtt_from_tsecr():
     TSval, the kernel reports TCPI_OPT_TIMESTAMPS, every segment the stack
     sends carries TSopt — and each RTT sample the stack takes (`rtt` events)
     comes from a TSecr: the echo, in the kernel's ACK just before it, of a
-    TSval the stack had sent. No timed (Karn) sample is taken."""
+    TSval the stack had sent. No timed (Karn) sample is taken. With
+    `--timestamps off` nothing carries TSopt and the samples are timed."""
     L = Listen()
     try:
         s = socket.create_connection((STACK, 7), timeout=5)
@@ -557,6 +558,28 @@ def test_rfc7323_kernel_and_stack_agree_timestamps_rtt_from_tsecr():
             check(last_in and last_in.get("opts", {}).get("ts", [0, 0])[1] == e["ecr"],
                   f"the sample's TSecr is not the echo in the kernel's ACK: {e} after {last_in}")
     check(samples >= 5, f"only {samples} RTT samples from the kernel's TSecr")
+
+    # --timestamps off: the SYN,ACK answers without TSopt, nothing carries
+    # it, and the RTT is timed instead (Karn).
+    L = Listen("--timestamps", "off")
+    try:
+        s = socket.create_connection((STACK, 7), timeout=5)
+        port = s.getsockname()[1]
+        s.sendall(b"untimed\n")
+        check(s.recv(100) == b"untimed\n", "no echo with --timestamps off")
+        info = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+        check(not info[5] & 1, "the kernel uses timestamps though the stack did not agree")
+        s.close()
+        wait_for(lambda: any(e.get("ev") == "state" and e.get("to") == "CLOSED"
+                             for e in stack_states(L.events(), 7, port)), 5,
+                 "the stack's connection to close")
+    finally:
+        L.stop()
+    ev = L.events()
+    outs = [e for e in ev if e.get("ev") == "seg" and e["dir"] == "out" and e["dst"] == f"{KERNEL}:{port}"]
+    check(outs and not any("ts" in e.get("opts", {}) for e in outs), "TSopt sent with --timestamps off")
+    rtts = [e for e in ev if e.get("ev") == "rtt"]
+    check(rtts and all(e["from"] == "timed" for e in rtts), f"RTT samples with --timestamps off: {rtts}")
 
 
 def test_kernel_closes_first():

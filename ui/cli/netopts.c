@@ -162,15 +162,26 @@ static int set_syncookies(void *base, const char *s, char *why, size_t cap)
     return 0;
 }
 
-static int set_sack(void *base, const char *s, char *why, size_t cap)
+/* "on" / "off" into *out; anything else is a usage error. */
+static int parse_on_off(const char *s, bool *out, char *why, size_t cap)
 {
     bool on = strcmp(s, "on") == 0;
     if (!on && strcmp(s, "off") != 0) {
         snprintf(why, cap, "give on or off");
         return -1;
     }
-    ((struct netopts *)base)->loop.stack.sack = on;
+    *out = on;
     return 0;
+}
+
+static int set_sack(void *base, const char *s, char *why, size_t cap)
+{
+    return parse_on_off(s, &((struct netopts *)base)->loop.stack.sack, why, cap);
+}
+
+static int set_timestamps(void *base, const char *s, char *why, size_t cap)
+{
+    return parse_on_off(s, &((struct netopts *)base)->loop.stack.timestamps, why, cap);
 }
 
 static uint64_t wall_now_us(void)
@@ -200,6 +211,8 @@ const struct cli_opt netopts_table[] = {
                "always"),
     CLI_CUSTOM("sack", 0, "on|off", set_sack,
                "selective acknowledgment (RFC 2018) and RFC 6675 loss recovery (on)"),
+    CLI_CUSTOM("timestamps", 0, "on|off", set_timestamps,
+               "RFC 7323 timestamps: RTT from every ACK's echo, PAWS (on)"),
     CLI_OUTPUT("pcap", 0, struct netopts, pcap_path, "FILE",
                "write every packet crossing the interface ('-': stdout)"),
     CLI_OUTPUT("trace", 0, struct netopts, trace_path, "FILE",
