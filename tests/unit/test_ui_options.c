@@ -223,6 +223,14 @@ static void test_rfc2883_dsack_block_below_the_ack_is_marked_with_both_edges(voi
     snprintf(want, sizeof want, "block 2: %u-%u, 1460 bytes", FX_ISN_C + 2921, FX_ISN_C + 4381);
     SHOWS(&r, want);
     assert_false(screen_contains(r.s, "block 2: 2921-4381"));
+    /* The ladder's label numbers the blocks like the text trace. */
+    size_t row = 0, seen = 0;
+    for (; row < r.m.nrows; row++)
+        if (r.m.rows[row].has_arrow && seen++ == 3)
+            break;
+    char label[200];
+    ui_segment_label(&r.m, &r.m.rows[row].arrow, false, label, sizeof label);
+    assert_string_equal(label, "ACK seq=1 ack=1461 <TS,sack 2 {1:1461}{2921:4381}>");
     details_of(&r, 6, false);
     SHOWS(&r, "block 1: 2921-4381, 1460 bytes  D-SACK: inside block 2");
     SHOWS(&r, "block 2: 2921-5841, 2920 bytes");

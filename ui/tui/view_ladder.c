@@ -153,7 +153,7 @@ static size_t build_label(const struct ui_model *m, const struct ui_arrow *a, bo
     if (a->show_win && !(omit & LABEL_NO_WIN))
         ADD(" win=%u", t->win);
     const struct wire_tcp_opts *op = &t->opts;
-    if ((op->has_mss || op->has_wscale || op->sack_permitted || op->has_ts) &&
+    if ((op->has_mss || op->has_wscale || op->sack_permitted || op->has_ts || op->n_sack) &&
         !(omit & LABEL_NO_OPTIONS)) {
         const char *sep = "";
         ADD(" <");
@@ -169,8 +169,18 @@ static size_t build_label(const struct ui_model *m, const struct ui_arrow *a, bo
             ADD("%ssackOK", sep);
             sep = ",";
         }
-        if (op->has_ts)
+        if (op->has_ts) {
             ADD("%sTS", sep);
+            sep = ",";
+        }
+        if (op->n_sack) {
+            /* As the text trace: "sack 1 {2921:4381}", numbered like the ack
+             * (the blocks are in the acknowledged side's space). */
+            uint32_t base = (t->flags & TCP_ACK) ? t->ack - ack : 0;
+            ADD("%ssack %u ", sep, op->n_sack);
+            for (unsigned k = 0; k < op->n_sack && k < WIRE_SACK_MAX_BLOCKS; k++)
+                ADD("{%u:%u}", op->sack[k].left - base, op->sack[k].right - base);
+        }
         ADD(">");
     }
     if (a->retransmission && !(omit & LABEL_NO_RTX_WORD))

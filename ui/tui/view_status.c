@@ -42,8 +42,8 @@ void ui_view_keybar(struct screen *s, struct ui_rect r, const struct ui_view_opt
                              : " space play  \u2192 step  \u2190 back  +/- speed  d details  a "
                                "abs/rel  l \u4e2d\u6587  ? help  q quit ";
     if (ui_text_width(hint) > r.w - 4)
-        hint = o->zh ? " 空格 播放 →/← 步进 +/- 速度 d a g l ? 帮助 q 退出 "
-                     : " space play  \u2192/\u2190 step  +/- speed  d a g l  ? help  q quit ";
+        hint = o->zh ? " 空格 播放 →/← 步进 +/- 速度 d a g c l ? 帮助 q 退出 "
+                     : " space play  \u2192/\u2190 step  +/- speed  d a g c l  ? help  q quit ";
     if (o->note[0]) { /* what the last key did, e.g. where `e` wrote the export */
         char line[224];
         snprintf(line, sizeof line, " %s ", o->note);
