@@ -33,6 +33,7 @@ void stack_config_defaults(struct stack_config *cfg)
     cfg->rto_min_us = 1000000;
     cfg->rto_max_us = 120000000;
     cfg->invalid_ratelimit_us = 500000;
+    cfg->ttl = WIRE_DEFAULT_TTL;
     cfg->congestion_control = true;
     cfg->init_cwnd = 10;
     cfg->sack = true;
@@ -70,6 +71,8 @@ struct stack *stack_new(const struct stack_config *cfg)
      * seconds", whatever the configuration asks. */
     if (s->cfg.delack_us > TCP_DELACK_MAX_US)
         s->cfg.delack_us = TCP_DELACK_MAX_US;
+    if (s->cfg.ttl == 0)
+        s->cfg.ttl = WIRE_DEFAULT_TTL; /* a zeroed config still sends packets that live */
     if (s->cfg.rto_min_us == 0)
         s->cfg.rto_min_us = 1;
     if (s->cfg.rto_max_us < s->cfg.rto_min_us)
@@ -226,6 +229,8 @@ static void stack_icmp_input(struct stack *s, const struct wire_ipv4 *ip, const 
     size_t n = wire_icmp_echo_reply_build(s->pkt, s->pkt_cap, ip, &echo, s->ip_id++);
     if (!n)
         return;
+    if (s->cfg.ttl != WIRE_DEFAULT_TTL)
+        wire_ipv4_set_tos_ttl(s->pkt, 0, s->cfg.ttl);
     if (stack_observed(s)) {
         struct tev ev;
         stack_event_init(s, &ev, TEV_ICMP, NULL);

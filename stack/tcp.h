@@ -68,6 +68,7 @@ struct stack_config {
     unsigned synack_retries;  /* SYN,ACK retransmissions before giving up (5) */
     unsigned data_retries;    /* data/FIN retransmissions before ETIMEDOUT (15) */
 
+    uint8_t ttl;              /* TTL of every packet sent (64); per connection TCP_OPT_TTL (MUST-49) */
     uint64_t invalid_ratelimit_us; /* RFC 5961 §5, §7: one ACK per this to invalid segments (500 ms) */
     uint64_t msl_us;          /* maximum segment lifetime; TIME_WAIT lasts 2*MSL (30 s) */
     uint64_t keepalive_idle_us;  /* default for SO_KEEPALIVE sockets (7200 s) */
@@ -156,8 +157,11 @@ enum tcp_sockopt {
     TCP_OPT_SNDBUF,      /* bytes; before connect/listen */
     TCP_OPT_RCVBUF,      /* bytes; before connect/listen */
     TCP_OPT_USER_TIMEOUT, /* milliseconds, 0 = retry counts only */
-    TCP_OPT_SACK          /* 0 = this socket neither offers nor accepts SACK (RFC 2018),
+    TCP_OPT_SACK,         /* 0 = this socket neither offers nor accepts SACK (RFC 2018),
                              whatever cfg.sack says; before connect/listen */
+    TCP_OPT_TTL,         /* IP_TTL: 1..255, the TTL of this connection's segments (RFC 9293 MUST-49) */
+    TCP_OPT_TOS          /* IP_TOS: 0..255, the Diffserv field (DSCP, the top 6 bits) of its
+                            segments (RFC 9293 MUST-48); the ECN bits are kept 0 (no ECN) */
 };
 
 /* Readiness bits from tcp_poll(), as poll(2) means them. */

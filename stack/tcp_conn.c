@@ -30,6 +30,7 @@ struct tcp_conn *conn_new(struct stack *s)
     c->ka_idle_us = s->cfg.keepalive_idle_us;
     c->ka_intvl_us = s->cfg.keepalive_intvl_us;
     c->ka_cnt = s->cfg.keepalive_probes;
+    c->ip_ttl = s->cfg.ttl;
     c->mss = 536; /* RFC 9293 §3.7.1: the default send MSS until told otherwise */
     tcp_rtt_init_2_1(&c->rtt, &s->cfg);
     return c;

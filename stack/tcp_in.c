@@ -129,6 +129,8 @@ static void tcp_child_of_listener(struct tcp_conn *c, struct tcp_conn *l)
     c->ka_intvl_us = l->ka_intvl_us;
     c->ka_cnt = l->ka_cnt;
     c->user_timeout_us = l->user_timeout_us;
+    c->ip_ttl = l->ip_ttl;
+    c->ip_tos = l->ip_tos;
     c->state = TCP_LISTEN;
 }
 

@@ -193,6 +193,7 @@ struct tcp_conn {
     unsigned opt_keepalive : 1, opt_nodelay : 1, opt_delack : 1;
     unsigned opt_reuseaddr : 1, opt_linger0 : 1;
     unsigned opt_no_sack : 1; /* TCP_OPT_SACK 0: no SACK on this socket */
+    uint8_t ip_ttl, ip_tos;     /* TTL and Diffserv byte of our segments (IP_TTL, IP_TOS) */
     unsigned oow_acked : 1; /* last_oow_ack_us is valid */
     unsigned ts_ok : 1;     /* RFC 7323 timestamps agreed: both SYNs carried TSopt */
     int err;                /* pending error for the user, -errno, 0 if none */

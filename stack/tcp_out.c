@@ -64,6 +64,11 @@ void tcp_emit_packet(struct stack *s, const struct tcp_conn *c, uint32_t src, ui
     size_t len = wire_tcp_build(s->pkt, s->pkt_cap, src, dst, s->ip_id++, th, payload, n);
     if (!len)
         return;
+    /* RFC 9293 §3.9.1.9, §3.9.2 (MUST-48, MUST-49): the application's
+     * Diffserv field and TTL; a reset for no connection takes the stack's. */
+    uint8_t ttl = c ? c->ip_ttl : s->cfg.ttl, tos = c ? c->ip_tos : 0;
+    if (ttl != WIRE_DEFAULT_TTL || tos != 0)
+        wire_ipv4_set_tos_ttl(s->pkt, tos, ttl);
     s->stats.pkts_out++;
     if (retransmission)
         s->stats.retransmissions++;

@@ -473,6 +473,18 @@ static int tcp_setsockopt_impl(struct stack *s, struct tcp_conn *c, enum tcp_soc
             return -EINVAL; /* agreed in the SYNs: decide before them */
         c->opt_no_sack = value == 0;
         return 0;
+    case TCP_OPT_TTL:
+        if (value < 1 || value > 255)
+            return -EINVAL;
+        c->ip_ttl = (uint8_t)value;
+        return 0;
+    case TCP_OPT_TOS:
+        /* The Diffserv field may change during the connection (SHLD-21);
+         * the two ECN bits stay 0: this stack does not do ECN (SHLD-8). */
+        if (value < 0 || value > 255)
+            return -EINVAL;
+        c->ip_tos = (uint8_t)(value & 0xfc);
+        return 0;
     case TCP_OPT_USER_TIMEOUT:
         if (value < 0)
             return -EINVAL;

@@ -450,6 +450,14 @@ static size_t build_options(uint8_t *p, struct wire_tcp_opts *o)
     return n;
 }
 
+void wire_ipv4_set_tos_ttl(uint8_t *pkt, uint8_t tos, uint8_t ttl)
+{
+    pkt[1] = tos;
+    pkt[8] = ttl;
+    put16(pkt + 10, 0);
+    put16(pkt + 10, wire_sum_fold(wire_sum(pkt, (size_t)(pkt[0] & 0x0f) * 4, 0)));
+}
+
 static void build_ipv4_header(uint8_t *b, size_t total, uint16_t ip_id, uint8_t proto, uint32_t src,
                               uint32_t dst)
 {
@@ -458,7 +466,7 @@ static void build_ipv4_header(uint8_t *b, size_t total, uint16_t ip_id, uint8_t 
     put16(b + 2, (uint16_t)total);
     put16(b + 4, ip_id);
     put16(b + 6, IP_FLAG_DF);
-    b[8] = 64;
+    b[8] = WIRE_DEFAULT_TTL;
     b[9] = proto;
     put16(b + 10, 0);
     put32(b + 12, src);

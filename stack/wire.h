@@ -167,6 +167,12 @@ size_t wire_tcp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint
                       struct wire_tcp *tcp, const uint8_t *payload, size_t payload_len);
 
 /* Build an ICMP echo reply to `req` (addresses swapped). Returns length or 0. */
+/* Rewrite the Diffserv/ECN byte and the TTL of a built IPv4 header (the
+ * builders write TOS 0 and TTL 64) and its checksum: RFC 9293 MUST-48,
+ * MUST-49 (tcp_out.c : tcp_emit_packet). */
+void wire_ipv4_set_tos_ttl(uint8_t *pkt, uint8_t tos, uint8_t ttl);
+#define WIRE_DEFAULT_TTL 64
+
 size_t wire_icmp_echo_reply_build(uint8_t *buf, size_t cap, const struct wire_ipv4 *req_ip,
                                   const struct wire_icmp_echo *req, uint16_t ip_id);
 

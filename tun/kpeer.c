@@ -334,6 +334,14 @@ int kpeer_setsockopt(struct kpeer *k, int h, enum tcp_sockopt opt, long value)
         break;
     case TCP_OPT_SACK:
         break; /* Linux has only the sysctl net.ipv4.tcp_sack: ENOPROTOOPT */
+    case TCP_OPT_TTL:
+        level = IPPROTO_IP;
+        name = IP_TTL;
+        break;
+    case TCP_OPT_TOS:
+        level = IPPROTO_IP;
+        name = IP_TOS;
+        break;
     }
     int rc = name < 0 ? -ENOPROTOOPT : setsockopt(fd, level, name, p, len) < 0 ? -errno : 0;
     return (int)emit(k, h, TCP_CALL_SETSOCKOPT, (long)opt, rc);

@@ -1455,6 +1455,86 @@ static void test_must56_soft_icmp_errors_do_not_abort(void **state)
     tt_free(t);
 }
 
+/* ==== §3.9.1.9, §3.9.2 Diffserv and TTL ===================================== */
+
+/* MUST-49: "The TTL value used to send TCP segments MUST be configurable."
+ * Per stack (cfg.ttl, also on the resets sent for no connection) and per
+ * connection (IP_TTL); every header still carries a valid checksum. */
+static void test_must49_ttl_is_configurable(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    send_all(t, 10);
+    const struct tt_pkt *p = tt_next(t);
+    assert_non_null(p);
+    assert_int_equal(p->ip.ttl, 64);
+    assert_int_equal(tcp_setsockopt(t->s, t->now, t->sd, TCP_OPT_TTL, 5), 0);
+    tt_in(t, TCP_ACK | TCP_PSH, 1, 11, "x");
+    p = tt_next(t);
+    assert_non_null(p);
+    assert_int_equal(p->ip_err, WIRE_OK);
+    assert_int_equal(p->ip.ttl, 5);
+    assert_int_equal(tcp_setsockopt(t->s, t->now, t->sd, TCP_OPT_TTL, 0), -EINVAL);
+    assert_int_equal(tcp_setsockopt(t->s, t->now, t->sd, TCP_OPT_TTL, 256), -EINVAL);
+    tt_free(t);
+
+    struct stack_config cfg;
+    tt_config(&cfg);
+    cfg.ttl = 17;
+    t = tt_syn_sent(&cfg);
+    tt_advance(t, 1 * TT_SEC);
+    p = tt_next(t); /* the retransmitted SYN */
+    assert_non_null(p);
+    assert_int_equal(p->ip.ttl, 17);
+    struct tt_seg stray = {.flags = TCP_ACK, .seq = 5, .ack = 5, .dport = 81};
+    tt_in_seg(t, &stray); /* to a port nobody holds: a RST */
+    p = tt_next(t);
+    assert_non_null(p);
+    assert_true(p->tcp.flags & TCP_RST);
+    assert_int_equal(p->ip_err, WIRE_OK);
+    assert_int_equal(p->ip.ttl, 17);
+    tt_free(t);
+}
+
+/* MUST-48: "The application layer MUST be able to specify the Differentiated
+ * Services field for segments that are sent on a connection." IP_TOS with
+ * DSCP EF (46): every segment carries it; it can change during the
+ * connection (SHLD-21); a listener's setting passes to its connections; the
+ * ECN bits stay clear (no ECN, SHLD-8). */
+static void test_must48_application_sets_the_diffserv_field(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    assert_int_equal(tcp_setsockopt(t->s, t->now, t->sd, TCP_OPT_TOS, 46 << 2 | 3), 0);
+    send_all(t, 10);
+    const struct tt_pkt *p = tt_next(t);
+    assert_non_null(p);
+    assert_int_equal(p->ip_err, WIRE_OK);
+    assert_int_equal(p->ip.tos, 46 << 2);
+    assert_int_equal(tcp_setsockopt(t->s, t->now, t->sd, TCP_OPT_TOS, 10 << 2), 0);
+    tt_in(t, TCP_ACK | TCP_PSH, 1, 11, "x");
+    p = tt_next(t);
+    assert_non_null(p);
+    assert_int_equal(p->ip.tos, 10 << 2);
+    tt_free(t);
+
+    t = tt_new(NULL);
+    t->lsd = tcp_socket(t->s, t->now);
+    assert_int_equal(tcp_setsockopt(t->s, t->now, t->lsd, TCP_OPT_TOS, 34 << 2), 0);
+    assert_int_equal(tcp_bind(t->s, t->now, t->lsd, TT_SERVER_PORT), 0);
+    assert_int_equal(tcp_listen(t->s, t->now, t->lsd, 8), 0);
+    t->sport = TT_SERVER_PORT;
+    t->pport = TT_PEER_CLIENT_PORT;
+    tt_do_peer_syn(t);
+    t->sd = -1;
+    tt_in(t, TCP_ACK, 1, 1, NULL);
+    t->sd = tcp_accept(t->s, t->now, t->lsd, NULL);
+    assert_true(t->sd >= 0);
+    send_all(t, 10);
+    p = tt_next(t);
+    assert_non_null(p);
+    assert_int_equal(p->ip.tos, 34 << 2);
+    tt_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1511,6 +1591,8 @@ int main(void)
         cmocka_unit_test(test_must50_ip_options_are_ignored),
         cmocka_unit_test(test_must55_source_quench_is_silently_discarded),
         cmocka_unit_test(test_must56_soft_icmp_errors_do_not_abort),
+        cmocka_unit_test(test_must49_ttl_is_configurable),
+        cmocka_unit_test(test_must48_application_sets_the_diffserv_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

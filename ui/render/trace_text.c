@@ -142,6 +142,10 @@ const char *trace_sockopt_name(long opt)
         return "TCP_USER_TIMEOUT";
     case TCP_OPT_SACK:
         return "SACK"; /* tcplab's own switch (Linux: the sysctl tcp_sack) */
+    case TCP_OPT_TTL:
+        return "IP_TTL";
+    case TCP_OPT_TOS:
+        return "IP_TOS";
     }
     return "?";
 }
