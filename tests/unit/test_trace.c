@@ -283,6 +283,45 @@ static void test_text_shows_every_option_in_tcpdump_words(void **state)
                         "length 0");
 }
 
+/* SACK blocks are in the other side's sequence space, so relative like the
+ * ack; a D-SACK or ignored-blocks event is relative to the sender's own ISN. */
+static void test_text_rfc2018_sack_blocks_relative_like_the_ack(void **state)
+{
+    struct trace_text t;
+    trace_text_init(&t, NULL, true);
+    struct seg_fixture f;
+    make_segment(&f, 0, "client", TEV_OUT, CLIENT, 40000, SERVER, 8080, TCP_SYN, 1000, 0, 65535,
+                 NULL);
+    text_of(&t, &f.ev);
+    make_segment(&f, 10, "server", TEV_OUT, SERVER, 8080, CLIENT, 40000, TCP_SYN | TCP_ACK, 5000,
+                 1001, 65535, NULL);
+    text_of(&t, &f.ev);
+    make_segment(&f, 20, "server", TEV_OUT, SERVER, 8080, CLIENT, 40000, TCP_ACK, 5001, 1001,
+                 65535, NULL);
+    struct wire_tcp_opts *o = &f.ev.u.seg.tcp.opts;
+    o->n_sack = 2;
+    o->sack[0] = (struct wire_sack_block){1001 + 2920, 1001 + 4380};
+    o->sack[1] = (struct wire_sack_block){1001 + 1460, 1001 + 2920};
+    assert_string_equal(text_of(&t, &f.ev),
+                        "  0.000020 server  out 10.7.0.1.8080 > 10.7.0.2.40000: Flags [.], ack 1, "
+                        "win 65535, options [sack 2 {2921:4381}{1461:2921}], length 0");
+    const char *j = json_of(&f.ev);
+    assert_non_null(strstr(j, "\"opts\":{\"sack\":[[3921,5381],[2461,3921]]}"));
+
+    struct tev ev = base_event(TEV_SACK, 30, "client");
+    ev.tuple = (struct tcp_tuple){.laddr = CLIENT, .raddr = SERVER, .lport = 40000, .rport = 8080};
+    ev.u.sack.what = TEV_SACK_DSACK;
+    ev.u.sack.left = 1001;
+    ev.u.sack.right = 2461;
+    assert_string_equal(text_of(&t, &ev), "  0.000030 client  sack dsack 1:1461");
+    ev.u.sack.what = TEV_SACK_IGNORED;
+    ev.u.sack.reason = "out_of_window";
+    assert_string_equal(text_of(&t, &ev), "  0.000030 client  sack ignored (out_of_window) 1:1461");
+    j = json_of(&ev);
+    assert_non_null(strstr(j, "\"ev\":\"sack\""));
+    assert_non_null(strstr(j, "\"what\":\"ignored\",\"reason\":\"out_of_window\",\"left\":1001,\"right\":2461"));
+}
+
 /* ---- text trace: the other events --------------------------------------------------- */
 
 static void test_text_state_change_names_both_states_and_the_cause(void **state)
@@ -780,6 +819,7 @@ int main(void)
         cmocka_unit_test(test_text_new_syn_on_same_ports_starts_new_relative_numbers),
         cmocka_unit_test(test_text_seqmap_forgets_the_oldest_connection_when_full),
         cmocka_unit_test(test_text_shows_every_option_in_tcpdump_words),
+        cmocka_unit_test(test_text_rfc2018_sack_blocks_relative_like_the_ack),
         cmocka_unit_test(test_text_state_change_names_both_states_and_the_cause),
         cmocka_unit_test(test_text_drop_names_the_reason_and_the_packet),
         cmocka_unit_test(test_text_shows_fired_timers_and_hides_arming_unless_asked),
