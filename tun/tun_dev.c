@@ -203,9 +203,14 @@ static void open_perm_message(char *msg, size_t msglen, const char *name)
              name, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)getuid());
 }
 
+static int tun_dev_attach(const struct tun_dev_config *cfg, struct tun_dev **out, char *msg,
+                          size_t msglen);
+
 int tun_dev_open(const struct tun_dev_config *cfg, struct tun_dev **out, char *msg, size_t msglen)
 {
     *out = NULL;
+    if (cfg->attach)
+        return tun_dev_attach(cfg, out, msg, msglen);
     size_t nlen = strnlen(cfg->name, sizeof cfg->name);
     if (nlen == 0 || nlen >= IFNAMSIZ || strchr(cfg->name, '/') || strchr(cfg->name, ' ')) {
         snprintf(msg, msglen,
@@ -361,5 +366,133 @@ int tun_netns_fresh(void)
         ioctl(fd, SIOCSIFFLAGS, &ifr);
     }
     close(fd);
+    return 0;
+}
+
+/* ---- attaching to a persistent device (cfg.attach) ------------------------- */
+
+int tun_dev_lookup(const char *name, uint32_t *addr, uint8_t *prefix_len, unsigned *mtu, bool *up)
+{
+    if (if_nametoindex(name) == 0)
+        return -ENODEV;
+    int rc = -ENOENT;
+    struct ifaddrs *list;
+    if (getifaddrs(&list) == 0) {
+        for (struct ifaddrs *a = list; a; a = a->ifa_next) {
+            if (strcmp(a->ifa_name, name) != 0)
+                continue;
+            *up = (a->ifa_flags & IFF_UP) != 0;
+            if (rc == 0 || !a->ifa_addr || a->ifa_addr->sa_family != AF_INET || !a->ifa_netmask)
+                continue;
+            *addr = ntohl(((const struct sockaddr_in *)(const void *)a->ifa_addr)->sin_addr.s_addr);
+            uint32_t m =
+                ntohl(((const struct sockaddr_in *)(const void *)a->ifa_netmask)->sin_addr.s_addr);
+            *prefix_len = (uint8_t)__builtin_popcount(m);
+            rc = 0;
+        }
+        freeifaddrs(list);
+    }
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof ifr);
+        snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
+        if (ioctl(fd, SIOCGIFMTU, &ifr) == 0)
+            *mtu = (unsigned)ifr.ifr_mtu;
+        close(fd);
+    }
+    return rc;
+}
+
+/* Not the owner: say whose it is (sysfs, when this namespace's is mounted)
+ * and how the administrator hands it over. */
+static void not_owner_message(char *msg, size_t msglen, const char *name)
+{
+    char path[64], owner[32] = "";
+    snprintf(path, sizeof path, "/sys/class/net/%s/owner", name);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fgets(owner, sizeof owner, f))
+            owner[strcspn(owner, "\n")] = 0;
+        fclose(f);
+    }
+    snprintf(msg, msglen,
+             "cannot attach to TUN device %s: it is not yours (owner uid %s; this process is "
+             "uid %u) — an administrator gives it to you with `sudo ip tuntap del %s mode tun; "
+             "sudo ip tuntap add %s mode tun user $USER`",
+             name, owner[0] ? (strcmp(owner, "-1") ? owner : "none: root only") : "unknown",
+             (unsigned)getuid(), name, name);
+}
+
+static int tun_dev_attach(const struct tun_dev_config *cfg, struct tun_dev **out, char *msg,
+                          size_t msglen)
+{
+    size_t nlen = strnlen(cfg->name, sizeof cfg->name);
+    if (nlen == 0 || nlen >= IFNAMSIZ || strchr(cfg->name, '/') || strchr(cfg->name, ' ')) {
+        snprintf(msg, msglen,
+                 "bad interface name '%.15s': use 1 to 15 characters, no '/' or spaces", cfg->name);
+        return -EINVAL;
+    }
+    int ifindex = (int)if_nametoindex(cfg->name);
+    if (ifindex == 0) {
+        snprintf(msg, msglen,
+                 "no interface %s to attach to — an administrator makes it once with `sudo ip "
+                 "tuntap add %s mode tun user $USER`, `sudo ip addr add 10.7.0.1/24 dev %s` and "
+                 "`sudo ip link set %s up`",
+                 cfg->name, cfg->name, cfg->name, cfg->name);
+        return -ENODEV;
+    }
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        if (e == EPERM || e == EACCES)
+            open_perm_message(msg, msglen, cfg->name);
+        else
+            snprintf(msg, msglen, "cannot open /dev/net/tun: %s — is the tun module available?",
+                     strerror(e));
+        return e == EACCES ? -EPERM : -e;
+    }
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (cfg->vnet_hdr ? IFF_VNET_HDR : 0);
+    memcpy(ifr.ifr_name, cfg->name, nlen);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        int e = errno;
+        close(fd);
+        if (e == EPERM || e == EACCES)
+            not_owner_message(msg, msglen, cfg->name);
+        else if (e == EINVAL)
+            snprintf(msg, msglen,
+                     "cannot attach to %s: it is not a TUN device (a TAP device, or another "
+                     "kind of interface) — give --dev a device made with `ip tuntap add %s "
+                     "mode tun`",
+                     cfg->name, cfg->name);
+        else
+            snprintf(msg, msglen, "cannot attach to TUN device %s: %s", cfg->name, strerror(e));
+        return e == EACCES ? -EPERM : -e;
+    }
+    if (cfg->vnet_hdr && tun_dev_setup_offload(fd, cfg) < 0) {
+        int e = errno;
+        close(fd);
+        snprintf(msg, msglen, "cannot enable offloads on TUN device %s: %s — try --no-offload",
+                 cfg->name, strerror(e));
+        return -e;
+    }
+    struct tun_dev *d = calloc(1, sizeof *d);
+    if (!d) {
+        close(fd);
+        snprintf(msg, msglen, "out of memory");
+        return -ENOMEM;
+    }
+    uint32_t addr = 0;
+    uint8_t prefix = 0;
+    bool up = false;
+    d->fd = fd;
+    d->ifindex = ifindex;
+    d->mtu = cfg->mtu;
+    tun_dev_lookup(cfg->name, &addr, &prefix, &d->mtu, &up);
+    memcpy(d->name, ifr.ifr_name, IFNAMSIZ);
+    d->name[IFNAMSIZ - 1] = 0;
+    *out = d;
     return 0;
 }

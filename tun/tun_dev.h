@@ -8,7 +8,8 @@
  * whatever we write into it the kernel receives as if from the wire.
  *
  * The device is not persistent: closing it (tun_dev_close(), or the process
- * dying) removes the interface.
+ * dying) removes the interface — unless it was attached to (cfg.attach): a
+ * persistent device an administrator made for the user stays.
  */
 #ifndef TCPLAB_TUN_DEV_H
 #define TCPLAB_TUN_DEV_H
@@ -29,6 +30,12 @@ struct tun_dev_config {
      * GSO super-packets and partial checksums. Off by default. */
     bool vnet_hdr;
     unsigned offload;
+    /* Attach to an existing persistent device (`ip tuntap add NAME mode tun
+     * user USER`) instead of creating one: TUNSETIFF on a device the caller
+     * owns needs no CAP_NET_ADMIN; its address, MTU and up/down are the
+     * administrator's and are left alone (kernel_addr, prefix_len and mtu are
+     * not used). Closing leaves the device in place. */
+    bool attach;
 };
 void tun_dev_config_defaults(struct tun_dev_config *cfg);
 
@@ -41,6 +48,10 @@ struct tun_dev;
  *   -ENOENT  no /dev/net/tun
  *   -EINVAL  bad name or MTU */
 int tun_dev_open(const struct tun_dev_config *cfg, struct tun_dev **out, char *msg, size_t msglen);
+/* What an existing interface has: its first IPv4 address and prefix, its
+ * MTU and whether it is up. 0, -ENODEV (no such interface) or -ENOENT (it
+ * has no IPv4 address; *mtu and *up are still set). */
+int tun_dev_lookup(const char *name, uint32_t *addr, uint8_t *prefix_len, unsigned *mtu, bool *up);
 /* The device's offload setup, right after TUNSETIFF (IFF_VNET_HDR was
  * given): TUNSETVNETHDRSZ and TUNSETOFFLOAD. 0 or a negative errno. */
 int tun_dev_setup_offload(int fd, const struct tun_dev_config *cfg);

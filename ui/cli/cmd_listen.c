@@ -137,6 +137,9 @@ static void banner(const struct netopts *o, const struct svc_spec *specs, size_t
             o->loop.dev.name, k, o->loop.dev.prefix_len, o->loop.dev.mtu);
     for (size_t i = 0; i < n; i++)
         fprintf(stderr, " %u:%s", specs[i].port, svc_kind_name(specs[i].kind));
+    if (o->loop.dev.attach)
+        fprintf(stderr, "\n  attached to %s as its administrator set it up; it stays after exit",
+                o->loop.dev.name);
     fprintf(stderr, "\n  try: nc %s %u   ping %s   (Ctrl-C to stop)\n", a, specs[0].port, a);
 }
 

@@ -26,6 +26,19 @@ static int set_tun(void *base, const char *val, char *why, size_t cap)
         return -1;
     }
     memcpy(o->loop.dev.name, val, len + 1);
+    o->tun_set = true;
+    return 0;
+}
+
+/* --dev NAME: the same name rules, and attach instead of create. */
+static int set_dev(void *base, const char *val, char *why, size_t cap)
+{
+    struct netopts *o = base;
+    bool had_tun = o->tun_set;
+    if (set_tun(base, val, why, cap) < 0)
+        return -1;
+    o->tun_set = had_tun;
+    o->loop.dev.attach = true;
     return 0;
 }
 
@@ -75,6 +88,7 @@ static int set_kernel_addr(void *base, const char *s, char *why, size_t cap)
         a[slash - s] = 0;
         if (wire_addr_parse(a, &o->loop.dev.kernel_addr) == 0 && parse_uint(slash + 1, 1, 30, &p)) {
             o->loop.dev.prefix_len = (uint8_t)p;
+            o->kernel_addr_set = true;
             return 0;
         }
     }
@@ -85,8 +99,10 @@ static int set_kernel_addr(void *base, const char *s, char *why, size_t cap)
 static int set_addr(void *base, const char *s, char *why, size_t cap)
 {
     struct netopts *o = base;
-    if (wire_addr_parse(s, &o->loop.stack.addr) == 0)
+    if (wire_addr_parse(s, &o->loop.stack.addr) == 0) {
+        o->addr_set = true;
         return 0;
+    }
     snprintf(why, cap, "write it as A.B.C.D, e.g. 10.7.0.2");
     return -1;
 }
@@ -193,6 +209,9 @@ static uint64_t wall_now_us(void)
 
 const struct cli_opt netopts_table[] = {
     CLI_CUSTOM("tun", 0, "NAME", set_tun, "the TUN interface to create (tl0); must not exist yet"),
+    CLI_CUSTOM("dev", 0, "NAME", set_dev,
+               "attach to an existing TUN device you own (ip tuntap add NAME mode tun user "
+               "$USER): no root needed; its address and MTU are left as set"),
     CLI_CUSTOM("kernel-addr", 0, "A.B.C.D/N", set_kernel_addr,
                "the kernel's address and prefix on it (10.7.0.1/24)"),
     CLI_CUSTOM("addr", 0, "A.B.C.D", set_addr,
@@ -256,6 +275,57 @@ static bool check_subnet(struct netopts *o, const struct cli_command *c)
     return true;
 }
 
+/* --dev: the kernel's side is what the administrator configured; read it
+ * so the subnet check, the MSS and the banner are about the real device. */
+static bool attach_settings(struct netopts *o, const struct cli_command *c)
+{
+    const char *name = o->loop.dev.name;
+    if (o->tun_set || o->kernel_addr_set || o->mtu_set) {
+        cli_usage_error(c, "--dev %s uses the device as its administrator set it up: drop %s", name,
+                        o->tun_set           ? "--tun (it creates a device)"
+                        : o->kernel_addr_set ? "--kernel-addr (the device has its address)"
+                                             : "--mtu (the device has its MTU)");
+        return false;
+    }
+    uint32_t k = 0;
+    uint8_t prefix = 0;
+    unsigned mtu = o->loop.dev.mtu;
+    bool up = true;
+    int rc = tun_dev_lookup(name, &k, &prefix, &mtu, &up);
+    if (rc == -ENODEV)
+        return true; /* opening it says how an administrator makes it */
+    if (rc == -ENOENT || prefix == 0 || prefix > 30) {
+        cli_usage_error(c,
+                        "interface %s has no IPv4 address with a prefix of 1 to 30, so the kernel "
+                        "would route nothing to the stack — its administrator gives it one: "
+                        "`sudo ip addr add 10.7.0.1/24 dev %s`",
+                        name, name);
+        return false;
+    }
+    o->loop.dev.kernel_addr = k;
+    o->loop.dev.prefix_len = prefix;
+    if (mtu >= 576 && mtu <= 65535) {
+        o->loop.dev.mtu = mtu;
+        o->loop.stack.mss = (uint16_t)(mtu - 40);
+    }
+    if (!o->addr_set) {
+        /* 10.7.0.2 if it fits, else the kernel's neighbour in its subnet. */
+        uint32_t mask = ~0u << (32 - prefix), a = o->loop.stack.addr;
+        if ((a & mask) != (k & mask) || a == k) {
+            a = k + 1;
+            if ((a & ~mask) == ~mask || (a & ~mask) == 0)
+                a = k - 1;
+            o->loop.stack.addr = a;
+        }
+    }
+    if (!up)
+        fprintf(stderr,
+                "tcplab %s: warning: interface %s is down; nothing will reach the stack until "
+                "its administrator runs `sudo ip link set %s up`\n",
+                c->name, name, name);
+    return true;
+}
+
 enum cli_result netopts_parse(struct netopts *o, int argc, char **argv, const struct cli_command *c,
                               void *const *bases)
 {
@@ -274,6 +344,8 @@ enum cli_result netopts_parse(struct netopts *o, int argc, char **argv, const st
         cli_usage_error(c, "--pcap and --trace cannot both write to standard output ('-')");
         return CLI_USAGE;
     }
+    if (o->loop.dev.attach && !attach_settings(o, c))
+        return CLI_USAGE;
     if (!check_subnet(o, c))
         return CLI_USAGE;
     return CLI_OK;
@@ -309,11 +381,13 @@ int netopts_open_sinks(struct netopts *o, struct netopts_sinks *s, tev_fn extra,
         char config[512], k[16], a[16];
         snprintf(config, sizeof config,
                  "{\"tun\":\"%s\",\"kernel_addr\":\"%s/%u\",\"addr\":\"%s\",\"mtu\":%u,"
-                 "\"mss\":%u,\"msl_us\":%llu,\"syn_retries\":%u,\"rcvbuf\":%u,\"sndbuf\":%u}",
+                 "\"mss\":%u,\"msl_us\":%llu,\"syn_retries\":%u,\"rcvbuf\":%u,\"sndbuf\":%u,"
+                 "\"attach\":%s}",
                  o->loop.dev.name, wire_addr_str(o->loop.dev.kernel_addr, k),
                  o->loop.dev.prefix_len, wire_addr_str(o->loop.stack.addr, a), o->loop.dev.mtu,
                  o->loop.stack.mss, (unsigned long long)o->loop.stack.msl_us,
-                 o->loop.stack.syn_retries, o->loop.stack.rcvbuf, o->loop.stack.sndbuf);
+                 o->loop.stack.syn_retries, o->loop.stack.rcvbuf, o->loop.stack.sndbuf,
+                 o->loop.dev.attach ? "true" : "false");
         /* t=0 is the loop's start, a moment from now: the wall clock of it. */
         trace_json_start(s->json, o->source ? o->source : "tun", TCPLAB_VERSION, wall_now_us(),
                          config);

@@ -2,7 +2,7 @@
  * netopts.h — the "net options" shared by `tcplab listen` and `tcplab
  * connect` (docs/architecture.md), and the event sinks they ask for.
  *
- *   --tun NAME  --kernel-addr A.B.C.D/N  --addr A.B.C.D  --mtu N
+ *   --tun NAME | --dev NAME  --kernel-addr A.B.C.D/N  --addr A.B.C.D  --mtu N
  *   --msl SECONDS  --syn-retries N  --pcap FILE  --trace FILE.jsonl  --quiet
  *
  * Parsing fills a tun_loop_config; opening the sinks wires the text trace
@@ -26,6 +26,7 @@ struct netopts {
     bool no_offload;             /* --no-offload: plain packets, no vnet header */
     bool ui;                     /* --ui (listen only) */
     bool mtu_set;                /* --mtu given: the MSS follows it */
+    bool tun_set, kernel_addr_set, addr_set; /* given on the command line */
     const char *source;          /* the command ("listen"), for the trace's start record */
     char *args[16];              /* positional arguments, in order */
     int nargs;
