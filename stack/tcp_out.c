@@ -127,8 +127,18 @@ static void tcp_xmit(struct stack *s, struct tcp_conn *c, uint32_t seq, uint8_t 
         c->rcv_adv = c->rcv_nxt + th.win;
     } else {
         th.win = tcp_window_field(c);
-        if (c->sack_ok && (flags & TCP_ACK))
+        if (c->sack_ok && (flags & TCP_ACK)) {
             tcp_sack_fill_option(c, &th.opts); /* RFC 2018 §4 */
+            /* RFC 6691: text and options beyond the basic header together
+             * stay within the MSS (c->mss has TSopt's 12 bytes off already).
+             * A data segment keeps the SACK blocks that fit beside its text
+             * (NOP, NOP, kind, length, 8 bytes a block: wire.c); the next
+             * ACK carries the rest. */
+            uint32_t room = c->mss > n ? c->mss - n : 0;
+            uint32_t fit = room >= 12 ? (room - 4) / 8 : 0;
+            if (n && th.opts.n_sack > fit)
+                th.opts.n_sack = (uint8_t)fit;
+        }
     }
     tcp_ts_fill(s, c, &th); /* RFC 7323 §3.2: TSopt in every segment once agreed */
     const uint8_t *payload = NULL;

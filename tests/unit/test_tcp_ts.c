@@ -159,6 +159,40 @@ static void test_rfc7323_tsopt_on_every_segment(void **state)
     tt_free(t);
 }
 
+/* RFC 6691: the MSS limits text plus TCP options beyond the basic header.
+ * With TSopt taken off already, a full-sized data segment has no room left
+ * for SACK blocks: it goes without them rather than past the peer's MSS
+ * (a later ACK carries them). A small one keeps the blocks that fit. */
+static void test_rfc6691_full_data_segment_leaves_out_sack_blocks(void **state)
+{
+    struct tt *t = tt_new(NULL);
+    tt_do_connect(t);
+    uint32_t v = 0;
+    for (size_t i = t->ev_len; i-- > 0;)
+        if (t->ev[i]->kind == TEV_SEGMENT && t->ev[i]->u.seg.dir == TEV_OUT) {
+            v = t->ev[i]->u.seg.tcp.opts.ts_val;
+            break;
+        }
+    struct tt_seg synack = {.flags = TCP_SYN | TCP_ACK, .seq = 0, .ack = 1,
+                            .opts = {.has_mss = true, .mss = 1460, .sack_permitted = true,
+                                     .has_ts = true, .ts_val = PEER_TS, .ts_ecr = v}};
+    tt_in_seg(t, &synack);
+    tt_expect(t, TCP_ACK, 1, 1, 0);
+    in_data_ts(t, 11, 1, "beyond", PEER_TS + 1, 0); /* a hole at 1..10 */
+    const struct tt_pkt *p = tt_expect(t, TCP_ACK, 1, 1, 0);
+    assert_int_equal(p->tcp.opts.n_sack, 1);
+    static char buf[1448 + 100];
+    memset(buf, 'f', sizeof buf);
+    assert_int_equal(tcp_setsockopt(t->s, t->now, t->sd, TCP_OPT_NODELAY, 1), 0);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, buf, sizeof buf), (ssize_t)sizeof buf);
+    p = tt_expect(t, TCP_ACK, 1, 1, 1448);
+    assert_int_equal(p->len, 20 + 20 + 1460); /* MSS 1460: TSopt and text, no SACK */
+    assert_int_equal(p->tcp.opts.n_sack, 0);
+    p = tt_expect(t, TCP_ACK | TCP_PSH, 1449, 1, 100);
+    assert_int_equal(p->tcp.opts.n_sack, 1); /* room for it beside 100 bytes */
+    tt_free(t);
+}
+
 /* §3.2: TSopt "SHOULD be sent in an <RST> segment": an abort's RST has it. */
 static void test_rfc7323_s3_2_rst_of_an_abort_carries_tsopt(void **state)
 {
@@ -546,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_rfc7323_tsopt_on_every_segment),
         cmocka_unit_test(test_rfc7323_effective_mss_leaves_room_for_tsopt),
         cmocka_unit_test(test_rfc7323_s3_2_rst_of_an_abort_carries_tsopt),
+        cmocka_unit_test(test_rfc6691_full_data_segment_leaves_out_sack_blocks),
         cmocka_unit_test(test_rfc7323_synack_with_tsecr_from_the_future_is_dropped),
         cmocka_unit_test(test_rfc7323_s3_2_tsopt_ignored_when_not_negotiated),
         cmocka_unit_test(test_rfc7323_s3_2_segment_without_tsopt_accepted_as_linux),
