@@ -13,8 +13,12 @@
  * each packet is recorded for the expectations first (it was sent), then
  * passed through the impairments (drop, loss, delay, duplicate, reorder,
  * cut), in both directions, exactly as the virtual link does in memory.
- * The kernel's view of its sockets comes from sock_diag (tun/kdiag.h),
- * polled while the scenario runs, as TEV_KERNEL events.
+ * The kernel's view of its sockets comes from the sock:inet_sock_set_state
+ * tracepoint where tracefs can be had (tun/ktrace.h: every change, as it
+ * happens) and from sock_diag (tun/kdiag.h), polled while the scenario
+ * runs, for what the tracepoint does not tell (TIME_WAIT, sockets gone) or
+ * for everything when there is no tracing; both as TEV_KERNEL events, the
+ * sampled ones reconciled with the traced ones (kernel_told()).
  *
  * Everything here must run inside a private network namespace (the tests
  * use `unshare --net`); without the rights the device cannot be created and
@@ -28,6 +32,7 @@
 #include <time.h>
 
 #include "kdiag.h"
+#include "ktrace.h"
 #include "tun_dev.h"
 #include "scn_rt.h"
 
@@ -35,6 +40,7 @@
 #define TN_KDIAG_INTERVAL_US 20000
 #define TN_KERNEL_POLL_US    5000 /* how often blocked kernel calls are looked at */
 #define TN_MAX_PKT           65536
+#define TN_MAX_TOLD          256 /* kernel sockets whose last state told is kept */
 
 struct tn_rule {
     struct scn_netmatch m;
@@ -63,6 +69,12 @@ struct tn {
     struct scn_rt *rt;
     struct tun_dev *dev;
     struct kdiag *kd;
+    struct ktrace *kt; /* NULL: no tracepoint, sock_diag samples alone */
+    struct {
+        struct tcp_tuple t;
+        enum tcp_state state;
+    } told[TN_MAX_TOLD]; /* the kernel state last reported, per socket */
+    unsigned ntold;
     int stack_host;
     uint64_t start; /* CLOCK_MONOTONIC us at creation */
     uint64_t next_kdiag;
@@ -447,6 +459,87 @@ static const struct scn_host_ops kernel_host_ops = {
     .tuple = k_tuple,
 };
 
+/* ---- the kernel's states: traced and sampled ------------------------------------ */
+
+static int told_index(struct tn *t, const struct tcp_tuple *tu)
+{
+    for (unsigned i = 0; i < t->ntold; i++)
+        if (scn_rt_tuple_eq(&t->told[i].t, tu))
+            return (int)i;
+    return -1;
+}
+
+/* Remember the state reported for a socket; -1 if it was already that. */
+static int kernel_told(struct tn *t, const struct tcp_tuple *tu, enum tcp_state st,
+                       enum tcp_state *before)
+{
+    int i = told_index(t, tu);
+    *before = i >= 0 ? t->told[i].state : TCP_NSTATES;
+    if (i >= 0 && t->told[i].state == st)
+        return -1;
+    if (i < 0 && t->ntold < TN_MAX_TOLD)
+        i = (int)t->ntold++;
+    if (i >= 0) {
+        t->told[i].t = *tu;
+        t->told[i].state = st;
+    }
+    return 0;
+}
+
+/* The tracepoint's own word: the change and the state before it. */
+static void traced_event(void *ctx, const struct tev *ev)
+{
+    struct tn *t = ctx;
+    enum tcp_state before;
+    /* A request socket (SYN_RECEIVED) sampled before its full socket was
+     * made (at the ACK, LISTEN -> SYN_RECV) is that state told already. */
+    if (kernel_told(t, &ev->tuple, ev->u.kernel.state, &before) == 0)
+        scn_rt_event(t->rt, ev);
+}
+
+/* A sampled state: with the tracepoint on, only what it did not tell (the
+ * TIME_WAIT socket, a socket gone), coming from the state last told. */
+static void sampled_event(void *ctx, const struct tev *ev)
+{
+    struct tn *t = ctx;
+    if (!t->kt) {
+        scn_rt_event(t->rt, ev);
+        return;
+    }
+    enum tcp_state now = ev->u.kernel.gone ? TCP_CLOSED : ev->u.kernel.state, before;
+    if (kernel_told(t, &ev->tuple, now, &before) < 0)
+        return;
+    struct tev copy = *ev;
+    if (before != TCP_NSTATES)
+        copy.u.kernel.prev = before;
+    scn_rt_event(t->rt, &copy);
+}
+
+/* A connection of this run: the kernel's end is one of the kernel hosts'
+ * sockets, or the stack's end is one of the stack's. */
+static bool ours(void *ctx, const struct tcp_tuple *tu)
+{
+    struct tn *t = ctx;
+    struct scn_rt *rt = t->rt;
+    for (size_t k = 0; k < rt->nsocks; k++) {
+        const struct scn_rt_sock *so = &rt->socks[k];
+        if (so->lport && so->lport == (rt->hosts[so->host].kernel ? tu->lport : tu->rport))
+            return true;
+    }
+    for (size_t h = 0; h < rt->nhosts; h++)
+        for (int i = 0; i < 16; i++)
+            if (rt->target_port[h][i] && rt->target_port[h][i] == tu->lport)
+                return true;
+    return false;
+}
+
+static void kernel_look(struct tn *t, uint64_t now)
+{
+    if (t->kt)
+        ktrace_poll(t->kt, now); /* every change first, then what only sampling tells */
+    kdiag_poll(t->kd, now);
+}
+
 /* ---- struct scn_net ------------------------------------------------------------ */
 
 static bool kernel_calls_pending(const struct scn_rt *rt)
@@ -510,7 +603,7 @@ static bool t_step(struct scn_rt *rt, uint64_t limit, int *err)
         /* The kernel handles what we write before the write returns, so
          * looking now sees every state it passed through on the way. */
         t->to_kernel = false;
-        kdiag_poll(t->kd, now);
+        kernel_look(t, now);
         t->next_kdiag = now + TN_KDIAG_INTERVAL_US;
     }
     return did || now < limit;
@@ -593,8 +686,7 @@ static void t_inject(struct scn_rt *rt, int to, const uint8_t *pkt, size_t len)
 
 static void t_kernel_changed(struct scn_rt *rt)
 {
-    struct tn *t = rt->netctx;
-    kdiag_poll(t->kd, t_now(rt));
+    kernel_look(rt->netctx, t_now(rt));
 }
 
 static void t_destroy(struct scn_rt *rt)
@@ -617,6 +709,7 @@ static void t_destroy(struct scn_rt *rt)
     }
     if (t->kd)
         kdiag_free(t->kd);
+    ktrace_close(t->kt);
     if (t->dev)
         tun_dev_close(t->dev); /* removes the interface */
     free(t);
@@ -704,11 +797,20 @@ int scn_tun_setup(struct scn_rt *rt, char *msg, size_t msglen)
         rt->hosts[h].ops = &kernel_host_ops;
     }
     int kerr = 0;
-    t->kd = kdiag_new(S->addr, "kernel", scn_rt_event, rt, &kerr);
+    t->kd = kdiag_new(S->addr, "kernel", sampled_event, t, &kerr);
     if (!t->kd) {
         snprintf(msg, msglen, "cannot read the kernel's sockets (sock_diag): %s",
                  strerror(kerr < 0 ? -kerr : kerr));
         return kerr < 0 ? kerr : -EIO;
     }
+    struct ktrace_config kc = {.kernel_addr = 0x0A070001,
+                               .stack_addr = S->addr,
+                               .host = "kernel",
+                               .on_event = traced_event,
+                               .event_ctx = t,
+                               .mine = ours,
+                               .mine_ctx = t};
+    char kwhy[200] = "";
+    t->kt = ktrace_open(&kc, kwhy, sizeof kwhy); /* NULL: sampling alone, as before */
     return 0;
 }

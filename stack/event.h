@@ -206,6 +206,7 @@ struct tev {
             enum tcp_state state;  /* the kernel socket's state, mapped to ours */
             enum tcp_state prev;   /* the state seen before (TCP_NSTATES if new) */
             bool gone;             /* the socket no longer exists */
+            bool traced;           /* told by the kernel as it happened (tun/ktrace.h), not sampled */
         } kernel;
         struct {
             uint32_t cwnd;         /* congestion window, bytes */

@@ -279,6 +279,8 @@ static void format_event(struct jbuf *j, const struct tev *ev)
         if (ev->u.kernel.prev < TCP_NSTATES)
             jb_str_field(j, "prev", tcp_state_name(ev->u.kernel.prev));
         jb_printf(j, ",\"gone\":%s", ev->u.kernel.gone ? "true" : "false");
+        if (ev->u.kernel.traced) /* from the tracepoint, not a sample */
+            jb_printf(j, ",\"traced\":true");
         break;
     case TEV_DATAGRAM:
         jb_str_field(j, "dir", ev->u.dgram.dir == TEV_OUT ? "out" : "in");
