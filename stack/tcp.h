@@ -172,6 +172,10 @@ enum tcp_sockopt {
 
 int tcp_socket(struct stack *s, uint64_t now);
 int tcp_bind(struct stack *s, uint64_t now, int sd, uint16_t port);
+/* bind() with the local address too (RFC 9293 §3.9.1.1, MUST-43: OPEN's
+ * optional "local IP address"). The stack has one address: `addr` is it, or
+ * 0 for any; another address is -EADDRNOTAVAIL, as on Linux. */
+int tcp_bind_addr(struct stack *s, uint64_t now, int sd, uint32_t addr, uint16_t port);
 int tcp_listen(struct stack *s, uint64_t now, int sd, int backlog);
 /* Returns a new descriptor for a connection whose handshake is complete, or
  * -EAGAIN. `peer` (may be NULL) receives the remote address and port. */

@@ -73,7 +73,7 @@ static int tcp_bind_port(struct stack *s, struct tcp_conn *c, uint16_t port)
     return 0;
 }
 
-int tcp_bind(struct stack *s, uint64_t now, int sd, uint16_t port)
+int tcp_bind_addr(struct stack *s, uint64_t now, int sd, uint32_t addr, uint16_t port)
 {
     s->now = now;
     struct tcp_conn *c = fd_get(s, sd);
@@ -82,9 +82,16 @@ int tcp_bind(struct stack *s, uint64_t now, int sd, uint16_t port)
         r = -EBADF;
     else if (c->bound || c->listening || c->state != TCP_CLOSED)
         r = -EINVAL;
+    else if (addr != 0 && addr != s->cfg.addr)
+        r = -EADDRNOTAVAIL; /* not an address of this stack */
     else
         r = tcp_bind_port(s, c, port);
     return (int)call_done(s, sd, c, TCP_CALL_BIND, port, r);
+}
+
+int tcp_bind(struct stack *s, uint64_t now, int sd, uint16_t port)
+{
+    return tcp_bind_addr(s, now, sd, 0, port);
 }
 
 /* OPEN, passive: "create a new TCB ... enter LISTEN state". The backlog

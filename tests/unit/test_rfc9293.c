@@ -594,6 +594,30 @@ static void test_must42_listen_while_the_port_has_a_connection_in_syn_sent(void 
     tt_free(t);
 }
 
+/* MUST-43: "The optional "local IP address" parameter MUST be supported to
+ * allow the specification of the local IP address." The stack's address (or
+ * none) can be named; an address it does not have is refused. */
+static void test_must43_open_takes_a_local_address(void **state)
+{
+    struct tt *t = tt_new(NULL);
+    int sd = tcp_socket(t->s, t->now);
+    assert_int_equal(tcp_bind_addr(t->s, t->now, sd, 0x0a070009u, 4000), -EADDRNOTAVAIL);
+    assert_int_equal(tcp_bind_addr(t->s, t->now, sd, TT_STACK_ADDR, 4000), 0);
+    assert_int_equal(tcp_connect(t->s, t->now, sd, TT_PEER_ADDR, TT_SERVER_PORT), 0);
+    const struct tt_pkt *p = tt_next(t);
+    assert_non_null(p);
+    assert_int_equal(p->ip.src, TT_STACK_ADDR);
+    assert_int_equal(p->tcp.sport, 4000);
+
+    t->lsd = tcp_socket(t->s, t->now);
+    assert_int_equal(tcp_bind_addr(t->s, t->now, t->lsd, TT_STACK_ADDR, TT_SERVER_PORT), 0);
+    assert_int_equal(tcp_listen(t->s, t->now, t->lsd, 8), 0);
+    t->sport = TT_SERVER_PORT;
+    t->pport = TT_PEER_CLIENT_PORT;
+    tt_do_peer_syn(t); /* a passive OPEN on that address answers */
+    tt_free(t);
+}
+
 /* MUST-45: "TCP implementations MUST use the same local address that was
  * used in those previous segments." */
 static void test_must45_every_segment_of_a_connection_has_the_same_source(void **state)
@@ -1554,6 +1578,7 @@ int main(void)
         cmocka_unit_test(test_must11_syn_received_remembers_passive_or_active_open),
         cmocka_unit_test(test_must41_passive_open_leaves_other_connections_alone),
         cmocka_unit_test(test_must42_listen_while_the_port_has_a_connection_in_syn_sent),
+        cmocka_unit_test(test_must43_open_takes_a_local_address),
         cmocka_unit_test(test_must45_every_segment_of_a_connection_has_the_same_source),
         cmocka_unit_test(test_must57_syn_to_broadcast_or_multicast_is_discarded),
         cmocka_unit_test(test_must46_open_to_broadcast_or_multicast_is_refused),
