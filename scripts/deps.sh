@@ -16,11 +16,12 @@ set -euo pipefail
 
 build_pkgs=(cmake pkg-config gcc make libncurses-dev libcmocka-dev libpcap-dev libmnl-dev)
 # clang + libclang-rt-14-dev: libFuzzer smoke run; valgrind: instruction counts in bench/;
-# tcpdump: the captures `play capture.pcap` is tested on; libxml2-utils (xmllint),
+# tcpdump: the captures `play capture.pcap` is tested on; ethtool: the send-side GSO test
+# switches TSO off on a veth so the kernel cuts the stack's super-packets; libxml2-utils (xmllint),
 # librsvg2-bin (rsvg-convert), chromium, fonts-noto-cjk: `tcplab export` is checked with them;
 # dpkg-dev + file: cpack -G DEB (dpkg-shlibdeps); man-db: the manual page check (tests/cli).
 test_pkgs=(iproute2 netcat-openbsd curl nftables tshark tmux python3 clang libclang-rt-14-dev
-           valgrind tcpdump libxml2-utils librsvg2-bin chromium fonts-noto-cjk dpkg-dev file man-db)
+           valgrind tcpdump ethtool libxml2-utils librsvg2-bin chromium fonts-noto-cjk dpkg-dev file man-db)
 # liblwip-dev: bench/lwip/bench_tun_lwip.c, the lwIP reference on TUN (built only if found).
 bench_pkgs=(liblwip-dev)
 

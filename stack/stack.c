@@ -89,10 +89,15 @@ struct stack *stack_new(const struct stack_config *cfg)
         s->cfg.max_ooo_conn = d.max_ooo_conn;
     if (!s->cfg.max_ooo_total)
         s->cfg.max_ooo_total = d.max_ooo_total;
+    if (!s->cfg.output_gso || s->cfg.out_seg_max <= s->cfg.mss)
+        s->cfg.out_seg_max = 0; /* no offload: one MSS per packet */
+    if (s->cfg.out_seg_max > STACK_GSO_MAX)
+        s->cfg.out_seg_max = STACK_GSO_MAX;
     /* One packet: the largest IPv4 datagram (an ICMP echo reply can be that big). */
     s->pkt_cap = 65535;
     s->pkt = malloc(s->pkt_cap);
-    s->payload_tmp = malloc((size_t)s->cfg.mss + 1);
+    size_t seg_max = s->cfg.out_seg_max > s->cfg.mss ? s->cfg.out_seg_max : s->cfg.mss;
+    s->payload_tmp = malloc(seg_max + 1);
     if (!s->pkt || !s->payload_tmp || conn_table_init(s) < 0) {
         stack_free(s);
         return NULL;

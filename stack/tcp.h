@@ -38,12 +38,25 @@
 #define TCP_DELACK_MAX_US 499000ull
 
 typedef void (*stack_output_fn)(void *ctx, const uint8_t *pkt, size_t len);
+/* A packet carrying more than one segment's data (segmentation offload):
+ * the receiver cuts it into segments of `mss` bytes of data each. */
+typedef void (*stack_output_gso_fn)(void *ctx, const uint8_t *pkt, size_t len, uint16_t mss);
 
 struct stack_config {
     const char *name;         /* host name used in events ("client", "stack"); must outlive the stack */
     uint32_t addr;            /* this stack's IPv4 address, host order */
     stack_output_fn output;   /* called with each packet to send (required) */
     void *output_ctx;
+    /* Segmentation offload (TSO/GSO): 0 = off, no packet carries more than
+     * one MSS of data. Otherwise a data segment may carry up to out_seg_max
+     * bytes (and at most 65,535 bytes of packet); one larger than the
+     * connection's MSS goes to output_gso (same ctx), its TCP checksum left
+     * partial, for the device to cut into MSS-sized segments. Windows, the
+     * congestion window, Nagle and SWS avoidance still count bytes: the
+     * packet is exactly the segments that would have gone one by one. */
+    uint32_t out_seg_max;
+    stack_output_gso_fn output_gso;
+#define STACK_GSO_MAX (65535 - 20 - 60) /* out_seg_max's limit: an IPv4 packet, largest headers */
     tev_fn on_event;          /* called with every event (may be NULL) */
     void *event_ctx;
 

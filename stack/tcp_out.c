@@ -14,7 +14,11 @@
  *     or at least half the largest window the peer ever offered;
  *   - Nagle (RFC 1122 §4.2.3.4, switchable with TCP_NODELAY): while data is
  *     in flight, a small tail waits for the ACK;
- *   - PSH on the segment that empties the queue; FIN after the last byte.
+ *   - PSH on the segment that empties the queue; FIN after the last byte;
+ *   - with segmentation offload (stack_config.out_seg_max) several full
+ *     segments leave as one larger one (tcp_gso_len), for the device to cut.
+ *     Everything above still counts bytes, so the device's segments are the
+ *     ones this loop would have sent one at a time.
  * The receive side's window is advertised here too, with receiver
  * silly-window avoidance (§3.8.6.2.2).
  */
@@ -61,7 +65,11 @@ void tcp_emit_packet(struct stack *s, const struct tcp_conn *c, uint32_t src, ui
                      struct wire_tcp *th, const uint8_t *payload, size_t n, bool retransmission,
                      bool probe)
 {
-    size_t len = wire_tcp_build(s->pkt, s->pkt_cap, src, dst, s->ip_id++, th, payload, n);
+    /* More than one MSS of data: segmentation offload (stack_config.out_seg_max). */
+    bool gso = c && n > c->mss;
+    size_t len = gso ? wire_tcp_build_partial(s->pkt, s->pkt_cap, src, dst, s->ip_id++, th,
+                                              payload, n)
+                     : wire_tcp_build(s->pkt, s->pkt_cap, src, dst, s->ip_id++, th, payload, n);
     if (!len)
         return;
     /* RFC 9293 §3.9.1.9, §3.9.2 (MUST-48, MUST-49): the application's
@@ -90,7 +98,10 @@ void tcp_emit_packet(struct stack *s, const struct tcp_conn *c, uint32_t src, ui
         ev.u.seg.cookie = s->emitting_cookie;
         stack_emit(s, &ev);
     }
-    s->cfg.output(s->cfg.output_ctx, s->pkt, len);
+    if (gso)
+        s->cfg.output_gso(s->cfg.output_ctx, s->pkt, len, c->mss);
+    else
+        s->cfg.output(s->cfg.output_ctx, s->pkt, len);
 }
 
 /* Send one segment of connection c: `n` bytes from send-queue offset
@@ -224,6 +235,35 @@ static bool tcp_sws_allows_small(const struct tcp_conn *c, uint32_t n, uint32_t 
     return n >= c->max_snd_wnd / 2;
 }
 
+/* Segmentation offload: after a full-sized segment is allowed, how much
+ * one packet carries — as many full segments as the window, the queue and
+ * out_seg_max allow, plus the tail that would have followed them at once:
+ * the FIN's last bytes, or a small tail that SWS avoidance and Nagle let go
+ * with the full segments already in flight (like Linux's
+ * tcp_mss_split_point). So the segments the device cuts are those the
+ * one-by-one loop would have sent. */
+static uint32_t tcp_gso_len(const struct stack *s, const struct tcp_conn *c, uint32_t avail,
+                            uint32_t room, uint32_t wnd)
+{
+    /* At most a quarter of the window per packet: a lost packet is then
+     * followed by three more, whose duplicate ACKs (a receiver sends one
+     * per out-of-order packet, whatever its size) start fast retransmit
+     * (RFC 5681 §3.2) instead of waiting out the RTO. */
+    uint32_t max = min_u32(s->cfg.out_seg_max, wnd / 4);
+    if (max < c->mss)
+        max = c->mss;
+    uint32_t want = min_u32(avail, room);
+    if (want > max)
+        return max - max % c->mss; /* full segments only; the rest in the next packet */
+    uint32_t tail = want % c->mss;
+    if (tail == 0)
+        return want;
+    /* tcp_sws_allows_small() for the tail, with the full segments in flight. */
+    bool tail_goes = want == avail ? c->fin_queued || c->opt_nodelay
+                                   : tail >= c->max_snd_wnd / 2;
+    return tail_goes ? want : want - tail;
+}
+
 /* Go-back-N after a timeout with SACK: bytes the receiver has SACKed since
  * (the scoreboard was cleared at the timeout, RFC 2018 §8) need not go
  * again. Moves SND.NXT past them; returns how far the next segment may reach
@@ -272,6 +312,11 @@ static bool tcp_output_segment(struct stack *s, struct tcp_conn *c, uint32_t cc_
     if (n < c->mss && !fin && !*force && n != seg_limit && !tcp_sws_allows_small(c, n, avail))
         return false;
     *force = false;
+    /* Segmentation offload for new data (retransmissions go one by one). */
+    if (n == c->mss && s->cfg.out_seg_max && !seq_lt(c->snd_nxt, c->snd_max)) {
+        n = tcp_gso_len(s, c, avail, room, min_u32(c->snd_wnd, tcp_cc_window(c)));
+        fin = c->fin_queued && n == avail;
+    }
     uint8_t flags = TCP_ACK;
     if (n > 0 && n == avail)
         flags |= TCP_PSH;

@@ -474,8 +474,12 @@ static void build_ipv4_header(uint8_t *b, size_t total, uint16_t ip_id, uint8_t 
     put16(b + 10, wire_sum_fold(wire_sum(b, WIRE_IPV4_HDR_LEN, 0)));
 }
 
-size_t wire_tcp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint16_t ip_id,
-                      struct wire_tcp *tcp, const uint8_t *payload, size_t payload_len)
+/* partial: segmentation offload; the checksum field gets only the
+ * pseudo-header's sum (folded, not complemented), which is what a device
+ * that finishes the checksum of each segment it cuts expects to find. */
+static size_t tcp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint16_t ip_id,
+                        struct wire_tcp *tcp, const uint8_t *payload, size_t payload_len,
+                        bool partial)
 {
     uint8_t opts[WIRE_TCP_MAX_OPT_LEN];
     size_t optlen = build_options(opts, &tcp->opts);
@@ -499,8 +503,11 @@ size_t wire_tcp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint
     put16(t + 16, 0);
     put16(t + 18, tcp->urg);
     memcpy(t + WIRE_TCP_HDR_LEN, opts, optlen);
-    uint32_t sum = wire_sum(t, seglen, pseudo_sum(src, dst, WIRE_PROTO_TCP, seglen));
-    tcp->checksum = wire_sum_fold(sum);
+    uint32_t pseudo = pseudo_sum(src, dst, WIRE_PROTO_TCP, seglen);
+    if (partial)
+        tcp->checksum = (uint16_t)~wire_sum_fold(pseudo);
+    else
+        tcp->checksum = wire_sum_fold(wire_sum(t, seglen, pseudo));
     put16(t + 16, tcp->checksum);
     tcp->data_off = (uint8_t)off;
     tcp->payload = t + off;
@@ -508,6 +515,19 @@ size_t wire_tcp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint
 
     build_ipv4_header(buf, total, ip_id, WIRE_PROTO_TCP, src, dst);
     return total;
+}
+
+size_t wire_tcp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint16_t ip_id,
+                      struct wire_tcp *tcp, const uint8_t *payload, size_t payload_len)
+{
+    return tcp_build(buf, cap, src, dst, ip_id, tcp, payload, payload_len, false);
+}
+
+size_t wire_tcp_build_partial(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst,
+                              uint16_t ip_id, struct wire_tcp *tcp, const uint8_t *payload,
+                              size_t payload_len)
+{
+    return tcp_build(buf, cap, src, dst, ip_id, tcp, payload, payload_len, true);
 }
 
 /* ---- UDP (RFC 768) --------------------------------------------------------- */

@@ -166,6 +166,14 @@ int wire_icmp_echo_parse(const struct wire_ipv4 *ip, struct wire_icmp_echo *out)
 size_t wire_tcp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint16_t ip_id,
                       struct wire_tcp *tcp, const uint8_t *payload, size_t payload_len);
 
+/* The same with the TCP checksum left partial, for segmentation offload:
+ * the field holds the pseudo-header's sum only (folded, not complemented),
+ * as Linux's CHECKSUM_PARTIAL and a virtio_net_hdr with NEEDS_CSUM expect;
+ * the device completes it for each segment it cuts the packet into. */
+size_t wire_tcp_build_partial(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst,
+                              uint16_t ip_id, struct wire_tcp *tcp, const uint8_t *payload,
+                              size_t payload_len);
+
 /* Build an ICMP echo reply to `req` (addresses swapped). Returns length or 0. */
 /* Rewrite the Diffserv/ECN byte and the TTL of a built IPv4 header (the
  * builders write TOS 0 and TTL 64) and its checksum: RFC 9293 MUST-48,

@@ -75,6 +75,7 @@ struct tun_loop {
     bool vnet; /* packets carry a vnet header (cfg.offload) */
     uint8_t buf[TUN_VNET_HDR_LEN + 65536];
     uint8_t udp_out[65536]; /* a UDP echo reply (udp_echo.h) */
+    uint8_t cap_copy[65536]; /* a super-packet with its checksum completed, for on_packet */
     uint16_t udp_ip_id;
 };
 
@@ -163,6 +164,35 @@ static void loop_output(void *ctx, const uint8_t *pkt, size_t len)
     l->stats.bytes_out += len;
 }
 
+/* A super-packet for the kernel to cut into MSS-sized segments (GSO): the
+ * vnet header says how, the TCP checksum is left partial for the kernel to
+ * finish per segment. The capture sees the one large segment that was sent,
+ * with its checksum completed so Wireshark verifies it (a copy, only when
+ * something records packets). */
+static void loop_output_gso(void *ctx, const uint8_t *pkt, size_t len, uint16_t mss)
+{
+    struct tun_loop *l = ctx;
+    uint8_t hdr[TUN_VNET_HDR_LEN];
+    if (!l->vnet || len > sizeof l->cap_copy || tun_vnet_gso_hdr(hdr, pkt, len, mss) < 0) {
+        l->stats.write_errors++; /* cannot happen: the stack offloads only with a vnet header */
+        return;
+    }
+    if (l->cfg.on_packet) {
+        memcpy(l->cap_copy, pkt, len);
+        struct tun_vnet_pkt v = {.ip = l->cap_copy, .len = len, .needs_csum = true,
+                                 .csum_start = (uint16_t)((pkt[0] & 15) * 4), .csum_offset = 16};
+        tun_vnet_complete_csum(&v);
+        l->cfg.on_packet(l->cfg.packet_ctx, tun_loop_now(l), TEV_OUT, l->cap_copy, len);
+    }
+    if (tun_dev_write_hdr(l->dev, hdr, sizeof hdr, pkt, len) < 0) {
+        l->stats.write_errors++;
+        return;
+    }
+    l->stats.pkts_out++;
+    l->stats.gso_out++;
+    l->stats.bytes_out += len;
+}
+
 /* Remember a connection whose kernel socket may move (the kernel's point of
  * view: the stack's local end is the kernel's remote end). */
 static void kdiag_note(struct tun_loop *l, const struct tcp_tuple *stack_view)
@@ -236,6 +266,12 @@ struct tun_loop *tun_loop_new(const struct tun_loop_config *cfg, int *err, char 
     struct stack_config sc = cfg->stack;
     sc.output = loop_output;
     sc.output_ctx = l;
+    if (l->vnet) {
+        /* Send-side GSO: up to a 64 KB IPv4 packet's worth of data (less the
+         * largest IP and TCP headers) per write. */
+        sc.out_seg_max = STACK_GSO_MAX;
+        sc.output_gso = loop_output_gso;
+    }
     sc.on_event = loop_event;
     sc.event_ctx = l;
     if (!sc.name)

@@ -123,6 +123,7 @@ struct tun_loop_stats {
     uint64_t wakeups;      /* poll() returns */
     uint64_t write_errors; /* packets the device refused (ENOBUFS, ...) */
     uint64_t gso_in;       /* super-packets received (offload on) */
+    uint64_t gso_out;      /* super-packets sent for the kernel to cut (offload on) */
     uint64_t vnet_drops;   /* packets whose vnet header did not match them */
 };
 void tun_loop_get_stats(const struct tun_loop *l, struct tun_loop_stats *out);

@@ -87,3 +87,25 @@ void tun_vnet_plain_hdr(uint8_t hdr[TUN_VNET_HDR_LEN])
 {
     memset(hdr, 0, TUN_VNET_HDR_LEN);
 }
+
+int tun_vnet_gso_hdr(uint8_t hdr[TUN_VNET_HDR_LEN], const uint8_t *ip, size_t len, uint16_t mss)
+{
+    if (len < 40 || (ip[0] >> 4) != 4 || ip[9] != 6)
+        return -1;
+    size_t ihl = (size_t)(ip[0] & 15) * 4;
+    if (ihl < 20 || ihl + 20 > len)
+        return -1;
+    size_t doff = (size_t)(ip[ihl + 12] >> 4) * 4;
+    if (doff < 20 || ihl + doff > len)
+        return -1;
+    struct virtio_net_hdr h = {
+        .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+        .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+        .hdr_len = (uint16_t)(ihl + doff),
+        .gso_size = mss,
+        .csum_start = (uint16_t)ihl,
+        .csum_offset = 16, /* the checksum field in the TCP header */
+    };
+    memcpy(hdr, &h, sizeof h);
+    return 0;
+}

@@ -44,4 +44,11 @@ void tun_vnet_complete_csum(struct tun_vnet_pkt *p);
 /* The header for a packet we write: all zero (no GSO, checksums complete). */
 void tun_vnet_plain_hdr(uint8_t hdr[TUN_VNET_HDR_LEN]);
 
+/* The header for a TCP/IPv4 super-packet we write for the kernel to cut
+ * (GSO): gso_type TCPV4, gso_size = mss, hdr_len = the IP and TCP headers,
+ * NEEDS_CSUM with csum_start/offset at the TCP checksum, which the packet
+ * holds partial (wire_tcp_build_partial). The packet is one the stack built
+ * (its headers are sound); returns 0, or -1 if it is not TCP/IPv4. */
+int tun_vnet_gso_hdr(uint8_t hdr[TUN_VNET_HDR_LEN], const uint8_t *ip, size_t len, uint16_t mss);
+
 #endif

@@ -80,6 +80,22 @@ static void tt_on_output(void *ctx, const uint8_t *pkt, size_t len)
     p->tcp_err = p->ip_err == WIRE_OK ? wire_tcp_parse(&p->ip, &p->tcp) : p->ip_err;
 }
 
+/* Segmentation offload (cfg.out_seg_max): finish the partial checksum as
+ * the device would, then capture the packet like any other. */
+static void tt_on_output_gso(void *ctx, const uint8_t *pkt, size_t len, uint16_t mss)
+{
+    struct tt *t = ctx;
+    uint8_t *copy = xrealloc(NULL, len);
+    memcpy(copy, pkt, len);
+    size_t ihl = (size_t)(copy[0] & 15) * 4;
+    uint16_t c = wire_sum_fold(wire_sum(copy + ihl, len - ihl, 0));
+    copy[ihl + 16] = (uint8_t)(c >> 8);
+    copy[ihl + 17] = (uint8_t)c;
+    tt_on_output(t, copy, len);
+    free(copy);
+    t->out[t->out_len - 1].gso_mss = mss;
+}
+
 static void tt_on_event(void *ctx, const struct tev *ev)
 {
     struct tt *t = ctx;
@@ -112,6 +128,8 @@ struct tt *tt_new(const struct stack_config *cfg)
         tt_config(&t->cfg);
     t->cfg.output = tt_on_output;
     t->cfg.output_ctx = t;
+    if (t->cfg.out_seg_max)
+        t->cfg.output_gso = tt_on_output_gso;
     t->cfg.on_event = tt_on_event;
     t->cfg.event_ctx = t;
     t->now = 1 * TT_SEC;

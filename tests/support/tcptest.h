@@ -67,6 +67,8 @@ struct tt_pkt {
     struct wire_ipv4 ip;
     struct wire_tcp tcp;
     uint32_t rseq, rack; /* seq relative to the stack's ISS, ack to the peer's ISN */
+    uint16_t gso_mss;    /* sent through output_gso (cut at this MSS); its partial
+                          * checksum was completed before parsing, as a device does */
 };
 
 struct tt {

@@ -184,6 +184,34 @@ static void test_truncations_never_read_past_the_buffer(void **state)
     }
 }
 
+/* The header we write for a super-packet of our own (send-side GSO) says
+ * what the kernel needs to cut it and finish each checksum — and is one our
+ * own check, the receive side's rules, would accept; a packet that is not
+ * TCP/IPv4 gets none. */
+static void test_gso_header_we_write_describes_the_packet(void **state)
+{
+    (void)state;
+    static uint8_t buf[TUN_VNET_HDR_LEN + 65536];
+    struct virtio_net_hdr none = {0};
+    size_t n = make(buf, sizeof buf, 10 * 1460, &none);
+    uint8_t hdr[TUN_VNET_HDR_LEN];
+    assert_int_equal(tun_vnet_gso_hdr(hdr, buf + TUN_VNET_HDR_LEN, n - TUN_VNET_HDR_LEN, 1460), 0);
+    struct virtio_net_hdr h;
+    memcpy(&h, hdr, sizeof h);
+    assert_int_equal(h.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+    assert_int_equal(h.gso_size, 1460);
+    assert_int_equal(h.hdr_len, 40);
+    assert_int_equal(h.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    assert_int_equal(h.csum_start, 20);
+    assert_int_equal(h.csum_offset, 16);
+    memcpy(buf, hdr, sizeof hdr);
+    assert_int_equal(check_once(buf, n), 0);
+    uint8_t udp[40] = {0x45, 0, 0, 40};
+    udp[9] = 17;
+    assert_int_equal(tun_vnet_gso_hdr(hdr, udp, sizeof udp, 1460), -1);
+    assert_int_equal(tun_vnet_gso_hdr(hdr, buf + TUN_VNET_HDR_LEN, 39, 1460), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -191,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_gso_super_packet_is_one_segment_and_its_checksum_completes),
         cmocka_unit_test(test_each_mismatch_has_its_reason),
         cmocka_unit_test(test_truncations_never_read_past_the_buffer),
+        cmocka_unit_test(test_gso_header_we_write_describes_the_packet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
