@@ -26,7 +26,9 @@ _tcplab()
     --tun)
         [ "$cmd" = play ] || [ "$cmd" = replay ] || {
             COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null) tl0" -- "$cur")); return; } ;;
-    --kernel-addr | --addr | --mtu | --msl | --syn-retries | --seed | --speed | \
+    --dev) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
+    --run) COMPREPLY=($(compgen -c -- "$cur")); return ;;
+    --kernel-addr | --addr | --gateway | --mtu | --msl | --syn-retries | --seed | --speed | \
     --dump-screen | --size) return ;;
     esac
     if [[ $cur == -* ]]; then

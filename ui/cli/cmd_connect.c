@@ -37,6 +37,7 @@ const struct cli_command connect_command = {
         "  nc -l 5000 &  echo hello | sudo tcplab connect 10.7.0.1 5000\n"
         "      (nc on every address: 10.7.0.1 exists only once tcplab has made the device)\n"
         "  sudo tcplab connect --syn-retries 2 10.7.0.1 9999     (no listener: refused)\n"
+        "  sudo tcplab connect --gateway 10.7.0.1 10.8.0.2 5000  (a host the kernel routes to)\n"
         "\n"
         "exit status: 0 the conversation ended normally, 1 refused / reset / timed out\n"
         "(or the device could not be made), 2 bad usage.\n",
@@ -180,14 +181,16 @@ static int parse_target(const struct netopts *o, uint32_t *addr, uint16_t *port)
                         o->args[0]);
         return -1;
     }
-    /* Only the TUN subnet: anything else would leave through the kernel's
-     * routing table (and, with forwarding on, the machine). */
-    uint32_t mask = ~0u << (32 - o->loop.dev.prefix_len);
-    if ((*addr & mask) != (o->loop.dev.kernel_addr & mask) || *addr == o->loop.stack.addr) {
+    /* Only the TUN subnet, unless --gateway gives the stack a default route:
+     * then the kernel at the gateway routes the packets on, as for any host
+     * behind a router. */
+    if (!netopts_reachable(o, *addr)) {
         char k[16];
+        uint32_t mask = ~0u << (32 - o->loop.dev.prefix_len);
         cli_usage_error(&connect_command,
-                        "HOST %s is not on the TUN device's subnet (%s/%u): the stack can only "
-                        "reach the kernel through it; use the kernel's address, normally 10.7.0.1",
+                        "HOST %s is not on the TUN device's subnet (%s/%u): use the kernel's "
+                        "address (normally 10.7.0.1), or give the stack a route with --gateway "
+                        "10.7.0.1 for a host the kernel routes to",
                         o->args[0], wire_addr_str(o->loop.dev.kernel_addr & mask, k),
                         o->loop.dev.prefix_len);
         return -1;

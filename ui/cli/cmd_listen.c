@@ -8,12 +8,16 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "services.h"
+#include "tun_dev.h"
 #include "commands.h"
 #include "live.h"
 #include "netopts.h"
@@ -34,12 +38,18 @@
 static const struct cli_opt listen_opts[] = {
     CLI_FLAG("ui", 0, struct netopts, ui,
              "the live view (connections, ladder, events) instead of the text trace"),
+    CLI_FLAG("netns", 0, struct netopts, netns,
+             "run in a private network namespace of its own (root); prints the nsenter "
+             "command that runs a client inside it"),
+    CLI_STRING("run", 0, struct netopts, run, "CMD",
+               "once the stack is up, run CMD (sh -c) in the same network; stop when it "
+               "exits, with its exit status"),
     CLI_END,
 };
 
 const struct cli_command listen_command = {
     .name = "listen",
-    .synopsis = "[net options] [--ui] [PORT[:SERVICE]]...",
+    .synopsis = "[net options] [--ui] [--netns] [--run CMD] [PORT[:SERVICE]]...",
     .summary = "Create the TUN device, put the tcplab stack at --addr (10.7.0.2) and serve\n"
                "until Ctrl-C. SERVICE is echo, discard, chargen, daytime or http; a PORT alone\n"
                "gets its usual service (7 echo, 9 discard, 13 daytime, 19 chargen, 80 http)\n"
@@ -52,14 +62,18 @@ const struct cli_command listen_command = {
         "examples:\n"
         "  sudo tcplab listen                      then: nc 10.7.0.2 7, curl http://10.7.0.2/\n"
         "  sudo tcplab listen --msl 1 --pcap l.pcap 8080:http\n"
-        "  sudo unshare --net sh -c 'ip link set lo up; tcplab listen & P=$!; sleep 1;\n"
-        "                            nc 10.7.0.2 7; kill $P'   (a private network, gone after)\n"
+        "  sudo tcplab listen --netns --run 'echo hi | nc -N 10.7.0.2 7'\n"
+        "                            (a private network of its own, gone after)\n"
+        "  sudo tcplab listen --netns   then: sudo nsenter --net=/proc/PID/ns/net nc 10.7.0.2 7\n"
         "\n"
         "exit status: 0 stopped by Ctrl-C/SIGTERM, 1 the device could not be made (not\n"
-        "permitted) or went away, 2 bad usage.\n",
+        "permitted) or went away, 2 bad usage; with --run, CMD's exit status.\n",
 };
 
 struct listen_ctx {
+    pid_t run_pid; /* --run's child, or 0 */
+    int run_pidfd;
+    int run_status; /* its exit status, once it ended */
     struct svc_server *svc;
     struct ui_live *ui;
     struct netopts_sinks sinks;
@@ -102,6 +116,47 @@ static void ui_keys(void *ctx, int fd, short revents)
     struct listen_ctx *c = ctx;
     if (!ui_live_input(c->ui, tun_loop_now(c->loop)))
         tun_loop_stop(c->loop);
+}
+
+/* --run: the child ended (its pidfd became readable): stop serving. */
+static void run_ended(void *ctx, int fd, short revents)
+{
+    (void)fd;
+    (void)revents;
+    struct listen_ctx *c = ctx;
+    int st = 0;
+    if (waitpid(c->run_pid, &st, WNOHANG) != c->run_pid)
+        return;
+    c->run_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    c->run_pid = 0;
+    tun_loop_stop(c->loop);
+}
+
+/* sh -c CMD in this process's network namespace, with the signal mask the
+ * loop changed (SIGINT/SIGTERM go to a signalfd) put back to nothing. */
+static int start_run(struct listen_ctx *c, const char *cmd)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    c->run_pid = pid;
+    c->run_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (c->run_pidfd < 0) {
+        int e = errno;
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+        c->run_pid = 0;
+        return -e;
+    }
+    tun_loop_add_fd(c->loop, c->run_pidfd, POLLIN, run_ended, c);
+    return 0;
 }
 
 /* PORT[:SERVICE] arguments; a port given twice is an error. */
@@ -154,6 +209,9 @@ int cmd_listen(int argc, char **argv)
     size_t nspecs = 0;
     if (parse_specs(&o, specs, &nspecs) < 0)
         return EXIT_USAGE;
+    if (o.ui && o.run)
+        return cli_usage_error(&listen_command, "--ui and --run both want the terminal: "
+                                                "drop one");
 #if !__has_include("live.c")
     if (o.ui && !ui_live_open) {
         fprintf(stderr, "tcplab listen: --ui: the live view is not built yet; run without --ui "
@@ -169,8 +227,23 @@ int cmd_listen(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    /* --netns: like `replay --tun`, a network of its own, made before the
+     * device, so the device, the kernel's sockets and the clients meet
+     * nothing of the machine's network and vanish with this process. */
+    if (o.netns) {
+        int ns = tun_netns_fresh();
+        if (ns < 0) {
+            fprintf(stderr,
+                    "tcplab listen: --netns: cannot make a network namespace: %s — it needs "
+                    "root (CAP_SYS_ADMIN), e.g. `sudo tcplab listen --netns`\n",
+                    strerror(-ns));
+            return EXIT_NETWORK;
+        }
+    }
+
     struct listen_ctx c;
     memset(&c, 0, sizeof c);
+    c.run_pidfd = -1;
     if (netopts_open_sinks(&o, &c.sinks, o.ui ? ui_sink : NULL, &c) < 0)
         return EXIT_USAGE;
     o.loop.on_event = listen_event;
@@ -208,11 +281,32 @@ int cmd_listen(int argc, char **argv)
     } else if (!o.quiet) {
         banner(&o, specs, nspecs);
     }
+    if (o.netns && !o.ui)
+        /* Said even with --quiet: without it the namespace cannot be found. */
+        fprintf(stderr,
+                "tcplab listen: in a network namespace of its own; run a client inside it:\n"
+                "  sudo nsenter --net=/proc/%ld/ns/net nc %s %u\n",
+                (long)getpid(), wire_addr_str(o.loop.stack.addr, (char[16]){0}), specs[0].port);
+    if (o.run && (err = start_run(&c, o.run)) < 0) {
+        fprintf(stderr, "tcplab listen: --run: cannot start '%s': %s\n", o.run, strerror(-err));
+        svc_free(c.svc);
+        tun_loop_free(c.loop);
+        netopts_close_sinks(&c.sinks);
+        return EXIT_NETWORK;
+    }
     tun_loop_set_after(c.loop, listen_after, &c);
 
     int rc = tun_loop_run(c.loop);
 
     int status = 0;
+    if (c.run_pid) { /* stopped by a signal while CMD still runs */
+        kill(c.run_pid, SIGTERM);
+        int st = 0;
+        waitpid(c.run_pid, &st, 0);
+        c.run_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    if (c.run_pidfd >= 0)
+        close(c.run_pidfd);
     if (c.ui)
         ui_live_close(c.ui);
     if (rc == -ENODEV) {
@@ -249,5 +343,7 @@ int cmd_listen(int argc, char **argv)
     svc_free(c.svc);
     tun_loop_free(c.loop);
     netopts_close_sinks(&c.sinks);
+    if (o.run && status == 0)
+        status = c.run_status;
     return status;
 }

@@ -107,6 +107,15 @@ static int set_addr(void *base, const char *s, char *why, size_t cap)
     return -1;
 }
 
+static int set_gateway(void *base, const char *s, char *why, size_t cap)
+{
+    struct netopts *o = base;
+    if (wire_addr_parse(s, &o->gateway) == 0 && o->gateway != 0)
+        return 0;
+    snprintf(why, cap, "write it as A.B.C.D, normally the kernel's address, e.g. 10.7.0.1");
+    return -1;
+}
+
 static int set_mtu(void *base, const char *s, char *why, size_t cap)
 {
     struct netopts *o = base;
@@ -216,6 +225,9 @@ const struct cli_opt netopts_table[] = {
                "the kernel's address and prefix on it (10.7.0.1/24)"),
     CLI_CUSTOM("addr", 0, "A.B.C.D", set_addr,
                "the tcplab stack's address, in that subnet (10.7.0.2)"),
+    CLI_CUSTOM("gateway", 0, "A.B.C.D", set_gateway,
+               "the stack's default route, on the subnet (normally the kernel's address): "
+               "lets connect reach routed hosts"),
     CLI_CUSTOM("mtu", 0, "N", set_mtu,
                "interface MTU, 576..65535 (1500); the stack's MSS is MTU-40"),
     CLI_CUSTOM("msl", 0, "SECONDS", set_msl,
@@ -270,6 +282,28 @@ static bool check_subnet(struct netopts *o, const struct cli_command *c)
                         "--addr %s and --kernel-addr %s must be two different host addresses "
                         "of the subnet (not its network or broadcast address)",
                         as, ks);
+        return false;
+    }
+    return true;
+}
+
+/* A next hop is on the link: in the subnet, and not the stack itself. */
+static bool check_gateway(struct netopts *o, const struct cli_command *c)
+{
+    if (!o->gateway)
+        return true;
+    uint32_t mask = ~0u << (32 - o->loop.dev.prefix_len);
+    char g[16], k[16];
+    wire_addr_str(o->gateway, g);
+    if ((o->gateway & mask) != (o->loop.dev.kernel_addr & mask) ||
+        o->gateway == o->loop.stack.addr) {
+        cli_usage_error(
+            c,
+            "--gateway %s is not a next hop on the TUN subnet (%s/%u, the stack is %s): "
+            "give the kernel's address, normally --gateway %s",
+            g, wire_addr_str(o->loop.dev.kernel_addr & mask, k), o->loop.dev.prefix_len,
+            wire_addr_str(o->loop.stack.addr, (char[16]){0}),
+            wire_addr_str(o->loop.dev.kernel_addr, (char[16]){0}));
         return false;
     }
     return true;
@@ -346,9 +380,17 @@ enum cli_result netopts_parse(struct netopts *o, int argc, char **argv, const st
     }
     if (o->loop.dev.attach && !attach_settings(o, c))
         return CLI_USAGE;
-    if (!check_subnet(o, c))
+    if (!check_subnet(o, c) || !check_gateway(o, c))
         return CLI_USAGE;
     return CLI_OK;
+}
+
+bool netopts_reachable(const struct netopts *o, uint32_t addr)
+{
+    uint32_t mask = o->loop.dev.prefix_len ? ~0u << (32 - o->loop.dev.prefix_len) : 0;
+    if (addr == o->loop.stack.addr)
+        return false;
+    return (addr & mask) == (o->loop.dev.kernel_addr & mask) || o->gateway != 0;
 }
 
 void netopts_sinks_anchor(struct netopts_sinks *s, uint64_t loop_now_us)
@@ -378,16 +420,17 @@ int netopts_open_sinks(struct netopts *o, struct netopts_sinks *s, tev_fn extra,
                     o->trace_path, strerror(errno));
             return -1;
         }
-        char config[512], k[16], a[16];
+        char config[600], k[16], a[16], g[16];
         snprintf(config, sizeof config,
                  "{\"tun\":\"%s\",\"kernel_addr\":\"%s/%u\",\"addr\":\"%s\",\"mtu\":%u,"
                  "\"mss\":%u,\"msl_us\":%llu,\"syn_retries\":%u,\"rcvbuf\":%u,\"sndbuf\":%u,"
-                 "\"attach\":%s}",
+                 "\"attach\":%s,\"gateway\":\"%s\"}",
                  o->loop.dev.name, wire_addr_str(o->loop.dev.kernel_addr, k),
                  o->loop.dev.prefix_len, wire_addr_str(o->loop.stack.addr, a), o->loop.dev.mtu,
                  o->loop.stack.mss, (unsigned long long)o->loop.stack.msl_us,
                  o->loop.stack.syn_retries, o->loop.stack.rcvbuf, o->loop.stack.sndbuf,
-                 o->loop.dev.attach ? "true" : "false");
+                 o->loop.dev.attach ? "true" : "false",
+                 o->gateway ? wire_addr_str(o->gateway, g) : "");
         /* t=0 is the loop's start, a moment from now: the wall clock of it. */
         trace_json_start(s->json, o->source ? o->source : "tun", TCPLAB_VERSION, wall_now_us(),
                          config);

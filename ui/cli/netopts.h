@@ -3,7 +3,8 @@
  * connect` (docs/architecture.md), and the event sinks they ask for.
  *
  *   --tun NAME | --dev NAME  --kernel-addr A.B.C.D/N  --addr A.B.C.D  --mtu N
- *   --msl SECONDS  --syn-retries N  --pcap FILE  --trace FILE.jsonl  --quiet
+ *   --gateway A.B.C.D  --msl SECONDS  --syn-retries N  --pcap FILE  --trace FILE.jsonl
+ *   --quiet
  *
  * Parsing fills a tun_loop_config; opening the sinks wires the text trace
  * (stderr unless --quiet), the JSON Lines file and the pcap file to the loop.
@@ -25,8 +26,15 @@ struct netopts {
     bool quiet;                  /* --quiet: no text trace on stderr */
     bool no_offload;             /* --no-offload: plain packets, no vnet header */
     bool ui;                     /* --ui (listen only) */
+    bool netns;                  /* --netns (listen only): a network namespace of its own */
+    const char *run;             /* --run CMD (listen only): a client to run, then stop */
     bool mtu_set;                /* --mtu given: the MSS follows it */
     bool tun_set, kernel_addr_set, addr_set; /* given on the command line */
+    /* --gateway: the stack's default route. On a TUN device there is no
+     * link layer, so every packet goes into the device whatever its next
+     * hop; a gateway is what lets the stack address hosts beyond the
+     * subnet, which the kernel at the gateway then routes. 0: none. */
+    uint32_t gateway;
     const char *source;          /* the command ("listen"), for the trace's start record */
     char *args[16];              /* positional arguments, in order */
     int nargs;
@@ -35,6 +43,9 @@ struct netopts {
 /* The net options as a table for cli_parse (cli.h); its base is the struct
  * netopts. A command puts it in one of its groups ("net options"). */
 extern const struct cli_opt netopts_table[];
+
+/* True if the stack may send to addr: on the subnet, or through --gateway. */
+bool netopts_reachable(const struct netopts *o, uint32_t addr);
 
 /* The defaults (tun_loop_config_defaults), before parsing. */
 void netopts_defaults(struct netopts *o);
