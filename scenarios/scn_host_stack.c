@@ -75,7 +75,9 @@ static int s_setsockopt(struct scn_rt *rt, int h, int sd, enum tcp_sockopt opt, 
  * runner keeps (scn_rt_sock.nonblock); the call is shown as made. */
 static int s_nonblock(struct scn_rt *rt, int h, int sd)
 {
-    int r = tcp_status(stk(rt, h), sd, &(struct tcp_status){0}) < 0 ? -EBADF : 0;
+    struct tcp_status st;
+    bool open = udp_is_socket(stk(rt, h), sd) || tcp_status(stk(rt, h), sd, &st) == 0;
+    int r = open ? 0 : -EBADF;
     scn_rt_emit_call(rt, h, sd, TCP_CALL_FCNTL, 0, r);
     return r;
 }
