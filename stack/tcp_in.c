@@ -380,7 +380,7 @@ static void tcp_in_syn_sent(struct stack *s, struct tcp_conn *c, const struct tc
     /* RFC 7323 §3.2: the SYN,ACK's TSecr must echo our SYN's TSval; one
      * from the future is not an answer to our SYN (Linux drops it too). */
     if ((seg->flags & TCP_ACK) && s->cfg.timestamps && seg->th->opts.has_ts &&
-        tcp_ts_ecr_future(seg->th->opts.ts_ecr, tcp_ts_now(s, c))) {
+        tcp_ts_ecr_future(seg->th->opts.ts_ecr, c->ts_last_sent)) {
         tcp_drop_seg(s, c, seg, TCP_DROP_TS_ECR_FUTURE);
         return;
     }

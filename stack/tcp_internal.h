@@ -244,6 +244,7 @@ struct tcp_conn {
     uint32_t ts_recent;     /* TS.Recent: the peer's TSval to echo (§4.3) */
     uint64_t ts_recent_us;  /* when TS.Recent was set (§5.5, the 24-day rule) */
     uint32_t last_ack_sent; /* Last.ACK.sent: the ACK field we last sent (§4.3) */
+    uint32_t ts_last_sent;  /* the newest TSval we sent: no echo can be beyond it */
 
     uint32_t ooo_held; /* bytes held out of order (ooo's ranges), counted in stack.ooo_bytes */
     struct tcp_conn *tw_prev, *tw_next; /* TIME_WAIT blocks, oldest first (tcp_limit.c) */
@@ -559,8 +560,9 @@ uint32_t tcp_ts_now(const struct stack *s, const struct tcp_conn *c);
 uint32_t tcp_ts_offset(const struct stack *s, const struct tcp_tuple *t);
 /* Our TSval now for a 4-tuple that has no block (a SYN cookie's). */
 uint32_t tcp_ts_now_for(const struct stack *s, const struct tcp_tuple *t);
-/* A TSecr we cannot have sent: beyond our clock (0 means "none"). */
-bool tcp_ts_ecr_future(uint32_t ts_ecr, uint32_t ts_now);
+/* A TSecr we cannot have sent: beyond `newest`, the newest TSval we did
+ * send or could have (0 means "none"). */
+bool tcp_ts_ecr_future(uint32_t ts_ecr, uint32_t newest);
 /* A SYN (or SYN,ACK) arrived: agree to timestamps if both sides sent
  * TSopt (§3.2), take TS.Recent from it; the MSS loses TSopt's 12 bytes. */
 void tcp_ts_take_syn(struct stack *s, struct tcp_conn *c, const struct wire_tcp_opts *o);

@@ -47,9 +47,9 @@ uint32_t tcp_ts_now_for(const struct stack *s, const struct tcp_tuple *t)
     return (uint32_t)(s->now / 1000) + tcp_ts_offset(s, t);
 }
 
-bool tcp_ts_ecr_future(uint32_t ts_ecr, uint32_t ts_now)
+bool tcp_ts_ecr_future(uint32_t ts_ecr, uint32_t newest)
 {
-    return ts_ecr != 0 && seq_gt(ts_ecr, ts_now);
+    return ts_ecr != 0 && seq_gt(ts_ecr, newest);
 }
 
 uint32_t tcp_ts_offset(const struct stack *s, const struct tcp_tuple *t)
@@ -74,6 +74,7 @@ void tcp_ts_take_syn(struct stack *s, struct tcp_conn *c, const struct wire_tcp_
     c->ts_offset = tcp_ts_offset(s, &c->tuple);
     c->ts_recent = o->ts_val;
     c->ts_recent_us = s->now;
+    c->ts_last_sent = tcp_ts_now(s, c); /* nothing sent is newer */
     /* RFC 6691 / RFC 7323: the MSS option counts no TCP options, so the
      * 12 bytes TSopt takes in every segment come off the payload. */
     if (c->mss > 64 + TCP_TSOPT_LEN)
@@ -89,14 +90,14 @@ void tcp_ts_fill(struct stack *s, struct tcp_conn *c, struct wire_tcp *th)
             return;
         c->ts_offset = tcp_ts_offset(s, &c->tuple);
         th->opts.has_ts = true;
-        th->opts.ts_val = tcp_ts_now(s, c);
+        th->opts.ts_val = c->ts_last_sent = tcp_ts_now(s, c);
         th->opts.ts_ecr = 0;
         return;
     }
     if (!c->ts_ok)
         return;
     th->opts.has_ts = true;
-    th->opts.ts_val = tcp_ts_now(s, c);
+    th->opts.ts_val = c->ts_last_sent = tcp_ts_now(s, c);
     th->opts.ts_ecr = c->ts_recent; /* §4.3 (1) */
     if (th->flags & TCP_ACK)
         c->last_ack_sent = th->ack;
@@ -113,10 +114,12 @@ bool tcp_ts_check(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg
     const struct wire_tcp_opts *o = &seg->th->opts;
     if (!c->ts_ok || !o->has_ts || (seg->flags & TCP_RST))
         return true;
-    /* Only an ACK's TSecr means anything (§3.2). Ours never run ahead of
-     * the clock, so one beyond it is forged or broken (0 is "nothing to
-     * echo", see tcp_ts_rtt). */
-    if ((seg->flags & TCP_ACK) && tcp_ts_ecr_future(o->ts_ecr, tcp_ts_now(s, c))) {
+    /* Only an ACK's TSecr means anything (§3.2). One beyond the newest
+     * TSval we sent is forged or broken (0 is "nothing to echo", see
+     * tcp_ts_rtt). Compared with what was sent, not with the clock: after
+     * 24.8 days of silence our clock is more than 2^31 ticks past the last
+     * echo, which would look like the future. */
+    if ((seg->flags & TCP_ACK) && tcp_ts_ecr_future(o->ts_ecr, c->ts_last_sent)) {
         stack_drop(s, c, TCP_DROP_TS_ECR_FUTURE, seg->raw, seg->raw_len);
         return false;
     }
@@ -185,6 +188,8 @@ bool tcp_ts_rtt(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg)
     if (!c->ts_ok || !o->has_ts || o->ts_ecr == 0)
         return false;
     uint32_t ticks = tcp_ts_now(s, c) - o->ts_ecr; /* not in the future: tcp_ts_check */
+    if (ticks > INT32_MAX)
+        return false; /* an echo from weeks ago is no round trip (Linux ignores it too) */
     tcp_rtt_take(s, c, (uint64_t)ticks * 1000, true, o->ts_ecr);
     return true;
 }

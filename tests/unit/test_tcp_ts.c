@@ -73,6 +73,16 @@ static const struct tt_pkt *peer_syn_with_ts(struct tt *t)
     return sa;
 }
 
+/* The TSval of the newest segment the stack sent. */
+static uint32_t last_out_tsval(const struct tt *t)
+{
+    for (size_t i = t->ev_len; i-- > 0;)
+        if (t->ev[i]->kind == TEV_SEGMENT && t->ev[i]->u.seg.dir == TEV_OUT)
+            return t->ev[i]->u.seg.tcp.opts.ts_val;
+    fail_msg("the stack sent nothing");
+    return 0;
+}
+
 static const struct tev *last_rtt(const struct tt *t)
 {
     for (size_t i = t->ev_len; i-- > 0;)
@@ -278,18 +288,23 @@ static void test_rfc7323_rttm_sample_from_tsecr(void **state)
     struct tt *t = ts_established(NULL, NULL);
     struct tcp_status before = tt_status(t);
     assert_true(before.srtt_us == 0 && last_rtt(t) && last_rtt(t)->u.rtt.from_ts);
+    assert_int_equal(tcp_setsockopt(t->s, t->now, t->sd, TCP_OPT_NODELAY, 1), 0);
     assert_int_equal(tcp_send(t->s, t->now, t->sd, "ping", 4), 4);
-    const struct tt_pkt *p = tt_expect(t, TCP_ACK | TCP_PSH, 1, 1, 4);
-    uint32_t sent_ts = p->tcp.opts.ts_val;
-    tt_advance(t, 80 * TT_MS);
-    /* The echo says the segment left 30 ms ago — as if the peer had
-     * echoed a later TSval — so the sample is what the TSecr says, not
-     * how long the stack has been waiting. */
-    in_data_ts(t, 1, 5, NULL, PEER_TS + 80, sent_ts + 50);
+    tt_expect(t, TCP_ACK | TCP_PSH, 1, 1, 4);
+    tt_advance(t, 50 * TT_MS);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, "pong", 4), 4);
+    const struct tt_pkt *p = tt_expect(t, TCP_ACK | TCP_PSH, 5, 1, 4);
+    uint32_t second_ts = p->tcp.opts.ts_val;
+    tt_advance(t, 30 * TT_MS);
+    /* One ACK covers both and echoes the second's TSval (the first was
+     * lost, say, and its retransmission raced the second): the sample is
+     * what the TSecr says, 30 ms, not the 80 ms the first has waited — the
+     * timed (Karn) sample would be 80 ms. */
+    in_data_ts(t, 1, 9, NULL, PEER_TS + 80, second_ts);
     const struct tev *r = last_rtt(t);
     assert_non_null(r);
     assert_true(r->u.rtt.from_ts);
-    assert_int_equal(r->u.rtt.ts_ecr, sent_ts + 50);
+    assert_int_equal(r->u.rtt.ts_ecr, second_ts);
     assert_int_equal(r->u.rtt.sample_us, 30 * TT_MS);
     /* RFC 6298 (2.3) on top of the handshake's sample (the SYN,ACK's echo) */
     struct tcp_status st = tt_status(t);
@@ -403,9 +418,13 @@ static void test_rfc7323_s5_5_paws_forgets_ts_recent_after_24_days(void **state)
 {
     struct tt *t = ts_established(NULL, NULL);
     in_data_ts(t, 1, 1, NULL, PEER_TS + 10, 0);
+    uint32_t ours = last_out_tsval(t); /* the handshake ACK's */
     tt_advance(t, 25ull * 24 * 3600 * TT_SEC);
     tt_drain(t);
-    in_data_ts(t, 1, 1, "wrap", PEER_TS + 5, 0);
+    /* It echoes our last TSval, now more than 2^31 ticks behind our clock:
+     * still no TSecr "from the future". */
+    in_data_ts(t, 1, 1, "wrap", PEER_TS + 5, ours);
+    assert_int_equal(tt_count_drops(t, TCP_DROP_TS_ECR_FUTURE), 0);
     assert_int_equal(tt_count_drops(t, TCP_DROP_PAWS), 0);
     const struct tt_pkt *p = tt_expect(t, TCP_ACK, 1, 5, 0);
     assert_int_equal(p->tcp.opts.ts_ecr, PEER_TS + 5);
