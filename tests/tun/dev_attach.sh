@@ -52,6 +52,15 @@ ip link show tlu0 >/dev/null 2>&1 || fail "the persistent device went away with 
 ip -4 addr show tlu0 | grep -q 10.9.0.1/24 || fail "the administrator's address is gone"
 echo "ok   uid nobody without capabilities serves on its own device; the device stays"
 
+# connect --dev: the stack as a client on the same device, still unprivileged.
+timeout 10 nc -l 10.9.0.1 5001 >"$tmp/got" & S=$!
+sleep 0.3
+echo from-connect-dev | as_nobody timeout 10 "$TCPLAB" connect --quiet --dev tlu0 10.9.0.1 5001 ||
+    fail "connect --dev failed"
+wait $S
+[ "$(cat "$tmp/got")" = from-connect-dev ] || fail "the kernel server got '$(cat "$tmp/got")'"
+echo "ok   connect --dev: the kernel's server got the data"
+
 ip tuntap add tlr0 mode tun user root
 ip addr add 10.10.0.1/24 dev tlr0
 rc=0; as_nobody "$TCPLAB" listen --dev tlr0 --quiet 2>"$tmp/err" || rc=$?
