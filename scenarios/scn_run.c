@@ -273,7 +273,9 @@ static void exec_call(struct scn_rt *rt, const struct scn_stmt *st)
         break;
     }
     case TCP_CALL_POLL:
-        /* Blocks until one of the asked events is ready (no timeout). */
+        /* Blocks until one of the asked events is ready (no timeout). On the
+         * timeline the call is made now ("waits") and returns as TEV_READY. */
+        scn_rt_emit_call(rt, h, so->sd, call, st->u.call.value, -EINPROGRESS);
         scn_rt_record_call(rt, h, k, call, 0, NULL, 0, false);
         *p = (struct scn_rt_pending){.active = true,
                                      .call = call,

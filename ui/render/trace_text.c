@@ -330,6 +330,11 @@ static void format_call(struct line *l, const struct tev *ev)
     case TCP_CALL_FCNTL:
         line_printf(l, "O_NONBLOCK");
         break;
+    case TCP_CALL_POLL: { /* made, waiting: its return is the readiness event */
+        char ev_[40];
+        line_printf(l, "%s) waits", tcp_poll_str((unsigned)arg, false, ev_, sizeof ev_));
+        return;
+    }
     default:
         break;
     }

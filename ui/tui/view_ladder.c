@@ -257,6 +257,9 @@ size_t ui_item_text(const struct ui_model *m, const struct ui_item *it, char *bu
         case TCP_CALL_FCNTL:
             snprintf(args, sizeof args, "O_NONBLOCK");
             break;
+        case TCP_CALL_POLL: /* made, waiting (its return is a UI_ITEM_READY) */
+            tcp_poll_str((unsigned)arg, true, args, sizeof args);
+            break;
         default:
             break;
         }
