@@ -5,7 +5,8 @@
 #         clock (within a minute of `date`), with the steps' narration and the
 #         kernel's socket states as packet comments (read by tshark).
 #   mono: every JSON trace record's t is >= the one before — a TUN lesson's
-#         trace (replay --tun) and listen's under 20 parallel clients.
+#         trace (replay --tun), listen's under 20 parallel clients, and
+#         connect's sending 2 MB to a kernel nc.
 set -u
 TCPLAB=${1:?usage: netns-run.sh trace_files.sh TCPLAB pcap|mono}
 CASE=${2:?}
@@ -68,6 +69,13 @@ mono)
     kill -INT "$L"; wait "$L"; L=
     n=$(monotonic "$tmp/l.jsonl") || fail "listen --trace"
     echo "ok   listen trace under 20 clients: $n records, t never goes backwards"
+    nc -l 5000 >/dev/null 2>&1 &  # every address: 10.7.0.1 exists once connect made tl0
+    for i in $(seq 1 20); do ss -ltn | grep -q ':5000 ' && break; sleep 0.1; done
+    head -c 2000000 /dev/zero | timeout 20 "$TCPLAB" connect --quiet --trace "$tmp/c.jsonl" \
+        10.7.0.1 5000 >/dev/null 2>&1 || fail "connect of 2 MB to a kernel nc failed"
+    wait
+    n=$(monotonic "$tmp/c.jsonl") || fail "connect --trace"
+    echo "ok   connect trace of 2 MB: $n records, t never goes backwards"
     echo "PASS: monotonic t"
     ;;
 *) fail "unknown case $CASE" ;;
