@@ -85,6 +85,12 @@ size_t ui_cc_graph_title(const struct ui_model *m, char *buf, size_t cap)
                             ui_cc_phase_words(host->cc.phase));
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 /* Columns of each sample: time runs right, but a gap much longer than the
  * usual one (an RTO, an idle wait) is folded to a few columns and marked,
  * so a 1 s timeout does not squeeze the round trips before it into one
@@ -106,13 +112,7 @@ static int sample_columns(const struct ui_cc_sample *sm, size_t n, int width, in
     for (size_t i = 0; i + 1 < n; i++)
         if (sm[i + 1].t_us > sm[i].t_us)
             gaps[ng++] = sm[i + 1].t_us - sm[i].t_us;
-    /* The median gap by selection (small n; a simple sort is enough). */
-    for (size_t i = 1; i < ng; i++)
-        for (size_t j = i; j > 0 && gaps[j - 1] > gaps[j]; j--) {
-            uint64_t t = gaps[j];
-            gaps[j] = gaps[j - 1];
-            gaps[j - 1] = t;
-        }
+    qsort(gaps, ng, sizeof gaps[0], cmp_u64); /* for the median gap */
     uint64_t fold = ng ? gaps[ng / 2] * 8 : 0;
     int folded = 0;
     x[0] = 0;
