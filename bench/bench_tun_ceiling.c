@@ -6,8 +6,14 @@
  *   SYN            -> SYN,ACK (fixed ISN, our MSS, window 65535 with scale 14:
  *                     the largest window there is, so the kernel is limited
  *                     only by its own buffers, never by this responder)
- *   data and/or FIN -> ACK of exactly that segment; a FIN is answered with
- *                     FIN,ACK, so connect+close completes on both sides
+ *   data           -> an ACK of it, sent once per drain: within one drain of
+ *                     the device (up to 64 packets) only the newest ACK of
+ *                     each flow goes, after the drain — the fewest ACKs a
+ *                     receiver can send without stalling the sender, so the
+ *                     ceiling is the device's, not two system calls per
+ *                     segment (until 2026-12-04 every segment was ACKed)
+ *   FIN            -> FIN,ACK at once (it replaces a pending ACK of the
+ *                     flow), so connect+close completes on both sides
  *   pure ACK, RST  -> nothing
  * Whatever tcplab's stack does beyond this (connection lookup, state,
  * buffers, timers, events) is its cost; this program is the reference that
@@ -37,6 +43,9 @@
 #include "../stack/wire.h"
 #include "../tun/tun_dev.h"
 
+#define CEILING_FLOWS 64 /* ACKs held per drain (one per flow) */
+#define CEILING_DRAIN 64 /* packets per drain before the held ACKs go */
+
 static volatile sig_atomic_t stop;
 static void on_signal(int sig)
 {
@@ -50,6 +59,12 @@ struct ceiling {
     int wscale; /* -1: no window scale option */
     bool vnet;  /* every packet starts with a struct virtio_net_hdr */
     unsigned long long in, out;
+    /* ACKs of data held until the end of the drain, newest per flow */
+    struct pending {
+        uint8_t pkt[60];
+        size_t len;
+    } pending[CEILING_FLOWS];
+    unsigned npending;
 };
 
 static uint16_t get16(const uint8_t *p)
@@ -80,6 +95,52 @@ static uint16_t csum(const uint8_t *p, size_t len, uint32_t sum)
     while (sum >> 16)
         sum = (sum & 0xffff) + (sum >> 16);
     return (uint16_t)~sum;
+}
+
+static void send_packet(struct ceiling *c, const uint8_t *r, size_t len)
+{
+    if (c->vnet) {
+        /* A plain packet with its checksums complete: an all-zero header. */
+        uint8_t v[sizeof(struct virtio_net_hdr) + 60] = {0};
+        memcpy(v + sizeof(struct virtio_net_hdr), r, len);
+        if (tun_dev_write(c->dev, v, sizeof(struct virtio_net_hdr) + len) == 0)
+            c->out++;
+        return;
+    }
+    if (tun_dev_write(c->dev, r, len) == 0)
+        c->out++;
+}
+
+/* The same flow: addresses and ports (IPv4 bytes 12-19, TCP bytes 0-3). */
+static bool same_flow(const uint8_t *a, const uint8_t *b)
+{
+    return !memcmp(a + 12, b + 12, 8) && !memcmp(a + 20, b + 20, 4);
+}
+
+static void flush_acks(struct ceiling *c)
+{
+    for (unsigned i = 0; i < c->npending; i++)
+        send_packet(c, c->pending[i].pkt, c->pending[i].len);
+    c->npending = 0;
+}
+
+/* A bare ACK waits for the end of the drain; anything else goes now and
+ * replaces the flow's held ACK (it acknowledges as much). */
+static void reply(struct ceiling *c, const uint8_t *r, size_t len, bool bare_ack)
+{
+    for (unsigned i = 0; i < c->npending; i++)
+        if (same_flow(c->pending[i].pkt, r)) {
+            c->pending[i] = c->pending[--c->npending];
+            break;
+        }
+    if (!bare_ack) {
+        send_packet(c, r, len);
+        return;
+    }
+    if (c->npending == CEILING_FLOWS)
+        flush_acks(c);
+    memcpy(c->pending[c->npending].pkt, r, len);
+    c->pending[c->npending++].len = len;
 }
 
 /* Answer one packet (see the file comment). */
@@ -148,16 +209,7 @@ static void answer(struct ceiling *c, const uint8_t *pkt, size_t len)
     uint32_t pseudo = get16(r + 12) + get16(r + 14) + get16(r + 16) + get16(r + 18) +
                       WIRE_PROTO_TCP + (uint32_t)thl;
     put16(h + 16, csum(h, thl, pseudo));
-    if (c->vnet) {
-        /* A plain packet with its checksums complete: an all-zero header. */
-        uint8_t v[sizeof(struct virtio_net_hdr) + 60] = {0};
-        memcpy(v + sizeof(struct virtio_net_hdr), r, 20 + thl);
-        if (tun_dev_write(c->dev, v, sizeof(struct virtio_net_hdr) + 20 + thl) == 0)
-            c->out++;
-        return;
-    }
-    if (tun_dev_write(c->dev, r, 20 + thl) == 0)
-        c->out++;
+    reply(c, r, 20 + thl, rflags == TCP_ACK);
 }
 
 static int parse_args(int argc, char **argv, struct tun_dev_config *dc, struct ceiling *c)
@@ -229,14 +281,17 @@ int main(int argc, char **argv)
             break;
         if (p.revents & (POLLERR | POLLHUP))
             break;
-        for (;;) {
+        for (unsigned drained = 1;; drained++) {
             ssize_t n = tun_dev_read(c.dev, buf, sizeof buf);
             if (n < 0)
                 break;
             c.in++;
             if ((size_t)n > skip)
                 answer(&c, buf + skip, (size_t)n - skip);
+            if (drained % CEILING_DRAIN == 0)
+                flush_acks(&c);
         }
+        flush_acks(&c);
     }
     fprintf(stderr, "bench_tun_ceiling: %llu packets in, %llu out\n", c.in, c.out);
     tun_dev_close(c.dev);

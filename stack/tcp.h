@@ -126,6 +126,14 @@ void stack_input(struct stack *s, uint64_t now, const uint8_t *pkt, size_t len);
 /* Fire every timer whose deadline is <= now. */
 void stack_tick(struct stack *s, uint64_t now);
 
+/* A batch of packets (the TUN loop: one wake-up's drain, timers and the
+ * application's turn). Inside it, the ACK a segment leaves owed waits until
+ * the same connection's next segment or stack_batch_end(), so reply data or
+ * a FIN can carry it; as many ACKs go as without batching (RFC 1122
+ * §4.2.3.2: at least one per two full-sized segments). */
+void stack_batch_begin(struct stack *s);
+void stack_batch_end(struct stack *s, uint64_t now);
+
 /* The earliest pending timer, or TCP_TIME_NEVER. */
 uint64_t stack_next_deadline(const struct stack *s);
 

@@ -1050,7 +1050,7 @@ static void tcp_in_other_states(struct stack *s, struct tcp_conn *c, struct tcp_
         return;
     tcp_output(s, c);
     if (c->ack_owed)
-        tcp_send_ack(s, c);
+        tcp_send_owed_ack(s, c);
 }
 
 void tcp_input(struct stack *s, const struct wire_ipv4 *ip, const struct wire_tcp *th,
@@ -1074,6 +1074,8 @@ void tcp_input(struct stack *s, const struct wire_ipv4 *ip, const struct wire_tc
         .laddr = ip->dst, .raddr = ip->src, .lport = th->dport, .rport = th->sport};
     struct tcp_conn *c = conn_lookup(s, &t);
     struct tcp_conn *l = c ? NULL : listener_lookup(s, th->dport);
+    if (c && c->ack_held)
+        tcp_release_held_ack(s, c); /* before this segment: the ACK count stays */
 
     if (stack_observed(s)) {
         struct tev ev;

@@ -188,6 +188,7 @@ struct tcp_conn {
     unsigned sack_recovery : 1; /* in_recovery by RFC 6675 (the scoreboard), not NewReno */
     unsigned rtt_timing : 1;    /* rtt_seq is being timed */
     unsigned ack_owed : 1;      /* an ACK must go out before we return */
+    unsigned ack_held : 1;      /* ... and waits for the batch's end (stack_batch_begin) */
     unsigned in_accept_q : 1;   /* complete, waiting in the listener's accept queue */
     unsigned close_pending : 1; /* CLOSE before ESTABLISHED: FIN once established */
     unsigned opt_keepalive : 1, opt_nodelay : 1, opt_delack : 1;
@@ -260,6 +261,7 @@ struct tcp_conn {
 #define TCP_LISTEN_BUCKETS      64
 #define TCP_FD_BASE             3    /* first descriptor handed out, like a process after stdio */
 #define TCP_CHALLENGE_ACK_LIMIT 1000 /* per second per stack, RFC 5961 §7 */
+#define TCP_ACK_HOLD_MAX        512  /* ACKs held in one batch; more are sent at once */
 
 struct stack {
     struct stack_config cfg;
@@ -286,6 +288,11 @@ struct stack {
     uint64_t ooo_bytes;                 /* out-of-order bytes held by all connections */
     struct tcp_conn *tw_head, *tw_tail; /* TIME_WAIT blocks, oldest first */
     bool emitting_cookie;               /* the packet being emitted is a cookie SYN,ACK */
+    /* Between stack_batch_begin() and stack_batch_end(): the connections
+     * whose owed ACK is held (by tuple: a block may be freed meanwhile). */
+    bool batching;
+    uint32_t nheld;
+    struct tcp_tuple held[TCP_ACK_HOLD_MAX];
 
     struct tcp_conn *graveyard; /* freed at the end of the current call */
     uint8_t *pkt;               /* scratch buffer for one outgoing packet */
@@ -394,6 +401,10 @@ static inline bool tcp_our_fin_acked(const struct tcp_conn *c)
     return c->fin_queued && seq_gt(c->snd_una, c->fin_seq);
 }
 void tcp_send_ack(struct stack *s, struct tcp_conn *c);
+/* The ACK owed after a segment: sent now, or held to the batch's end. */
+void tcp_send_owed_ack(struct stack *s, struct tcp_conn *c);
+/* A held ACK goes now (the connection's next segment has come). */
+void tcp_release_held_ack(struct stack *s, struct tcp_conn *c);
 void tcp_send_syn(struct stack *s, struct tcp_conn *c, bool retransmission);
 /* Retransmit the segment at SND.UNA (data, FIN, or SYN); returns the
  * sequence space it covered (0 for a SYN). */

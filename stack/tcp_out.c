@@ -195,6 +195,51 @@ void tcp_send_ack(struct stack *s, struct tcp_conn *c)
     tcp_xmit(s, c, c->snd_max, TCP_ACK, 0, 0, false, false);
 }
 
+/* ACK once per batch. RFC 1122 §4.2.3.2 lets an ACK wait (less than 0.5 s;
+ * at least one for every second full-sized segment). Inside a batch
+ * (stack_batch_begin: the TUN loop draining its device) the ACK a segment
+ * leaves owed waits until the same connection's next segment arrives or the
+ * batch ends — after the application has run, so reply data or a FIN can
+ * carry it. The number of ACKs is the one-by-one number (every second full
+ * segment, one per GSO super-packet); only their moment moves, by less than
+ * one wake-up. */
+void tcp_send_owed_ack(struct stack *s, struct tcp_conn *c)
+{
+    if (!s->batching || s->nheld == TCP_ACK_HOLD_MAX) {
+        tcp_send_ack(s, c);
+        return;
+    }
+    if (!c->ack_held) {
+        c->ack_held = 1;
+        s->held[s->nheld++] = c->tuple;
+    }
+}
+
+void tcp_release_held_ack(struct stack *s, struct tcp_conn *c)
+{
+    c->ack_held = 0;
+    if (c->ack_owed) /* else data, a FIN or a window update carried it */
+        tcp_send_ack(s, c);
+}
+
+void stack_batch_begin(struct stack *s)
+{
+    s->batching = true;
+}
+
+void stack_batch_end(struct stack *s, uint64_t now)
+{
+    s->now = now;
+    s->batching = false;
+    for (uint32_t i = 0; i < s->nheld; i++) {
+        struct tcp_conn *c = conn_lookup(s, &s->held[i]);
+        if (c && c->ack_held)
+            tcp_release_held_ack(s, c);
+    }
+    s->nheld = 0;
+    stack_reap(s);
+}
+
 /* RFC 1122 §4.2.3.6: a keepalive probe is an ACK with SEG.SEQ = SND.NXT-1,
  * which the peer must answer with an ACK. We send no garbage byte. */
 void tcp_send_keepalive_probe(struct stack *s, struct tcp_conn *c)

@@ -566,12 +566,15 @@ int tun_loop_step(struct tun_loop *l, uint64_t limit)
         return -errno;
     l->stats.wakeups++;
 
+    stack_batch_begin(l->stack); /* ACKs wait for the services' replies (tcp.h) */
     if (pr > 0 && pfd[0].revents) {
         int rc = drain_tun(l);
         if (rc == 0 && (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)))
             rc = tun_dev_alive(l->dev) ? 0 : -ENODEV;
-        if (rc < 0)
+        if (rc < 0) {
+            stack_batch_end(l->stack, tun_loop_now(l));
             return rc;
+        }
     }
     now = tun_loop_now(l);
     if (stack_next_deadline(l->stack) <= now)
@@ -584,6 +587,7 @@ int tun_loop_step(struct tun_loop *l, uint64_t limit)
     now = tun_loop_now(l);
     if (l->after)
         l->after_deadline = l->after(l->after_ctx, now);
+    stack_batch_end(l->stack, tun_loop_now(l));
     kdiag_after_wakeup(l, tun_loop_now(l));
     return l->stop ? -EINTR : 0;
 }
