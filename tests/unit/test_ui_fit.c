@@ -1,0 +1,153 @@
+/*
+ * test_ui_fit.c — what the ladder's lanes do when an item is wider than its
+ * lane (80x24, many endpoints): shortened by fixed rules, never cut, the
+ * call's name and result kept — and the caption line that gives the current
+ * step's segment whole when its label cannot fit between close columns.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "scnrun.h"
+#include "test_ui_fixture.h"
+
+struct lanes {
+    struct fx f;
+    struct ui_model m;
+};
+
+static void push_drop(struct fx *f, const char *host, int reason)
+{
+    struct tev ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = TEV_DROP;
+    ev.host = host;
+    ev.tuple = fx_tuple(host);
+    ev.u.drop.reason = reason;
+    ev.u.drop.dir = TEV_IN;
+    fx_push(f, &ev);
+}
+
+static void lanes_make(struct lanes *l)
+{
+    memset(l, 0, sizeof *l);
+    fx_call(&l->f, C_, TCP_CALL_SEND, 58400, 58400);
+    push_drop(&l->f, C_, TCP_DROP_UNACCEPTABLE);
+    fx_timer(&l->f, C_, TCP_TIMER_KEEPALIVE, TEV_TIMER_FIRE, 0);
+    fx_call(&l->f, C_, TCP_CALL_CONNECT, -111 /* ECONNREFUSED */, 0);
+    l->f.tl.nhosts = 2;
+    snprintf(l->f.tl.hosts[0].name, sizeof l->f.tl.hosts[0].name, C_);
+    l->f.tl.hosts[0].addr = FX_CLIENT_ADDR;
+    snprintf(l->f.tl.hosts[1].name, sizeof l->f.tl.hosts[1].name, S_);
+    l->f.tl.hosts[1].addr = FX_SERVER_ADDR;
+    ui_model_init(&l->m, &l->f.tl);
+    ui_model_apply_until(&l->m, l->f.tl.nevents);
+}
+
+static void lanes_free(struct lanes *l)
+{
+    ui_model_free(&l->m);
+    for (size_t i = 0; i < l->f.tl.nevents; i++)
+        tev_free(l->f.tl.events[i]);
+    free(l->f.tl.events);
+}
+
+/* The text of the client's k-th lane item at `width`. */
+static const char *fit(struct lanes *l, int k, int width)
+{
+    static char buf[96];
+    int seen = 0;
+    for (size_t r = 0; r < l->m.nrows; r++)
+        if (l->m.rows[r].lane[0].kind != UI_ITEM_NONE && seen++ == k) {
+            ui_item_text_fit(&l->m, &l->m.rows[r].lane[0], width, buf, sizeof buf);
+            return buf;
+        }
+    fail_msg("no lane item %d", k);
+    return "";
+}
+
+static void test_lane_items_shorten_by_rule_and_keep_name_and_result(void **state)
+{
+    (void)state;
+    struct lanes l;
+    lanes_make(&l);
+    assert_string_equal(fit(&l, 0, 40), "send(58400) = 58400"); /* room: as it is */
+    assert_string_equal(fit(&l, 0, 17), "send(58400)=58400");
+    assert_string_equal(fit(&l, 0, 15), "send()=58400");
+    assert_string_equal(fit(&l, 1, 40), "drop: unacceptable_segment");
+    assert_string_equal(fit(&l, 1, 15), "\u2717 unacceptable");
+    assert_string_equal(fit(&l, 2, 40), "keepalive timeout");
+    assert_string_equal(fit(&l, 2, 15), "keepalive fired");
+    assert_string_equal(fit(&l, 3, 40), "connect() = ECONNREFUSED");
+    assert_string_equal(fit(&l, 3, 20), "connect=ECONNREFUSED");
+    for (int k = 0; k < 4; k++) /* whatever the width, never the … of a cut */
+        for (int w = 8; w < 40; w++)
+            assert_null(strstr(fit(&l, k, w), "\u2026"));
+    lanes_free(&l);
+}
+
+/* Lesson 11's shape: a server and three clients in 80 columns. */
+#define FOUR_HOSTS                                                                                 \
+    "hosts server=stack alice=peer bob=peer carol=peer\nprofile teaching\n"                        \
+    "server: listen 8011 backlog 1\nalice: connect server:8011\n"                                  \
+    "expect alice state ESTABLISHED\n"
+
+static void test_caption_gives_the_steps_segment_whole_when_columns_are_close(void **state)
+{
+    (void)state;
+    struct scn *sc;
+    struct scn_result res;
+    struct scn_timeline *tl;
+    scnrun_text("four.tcps", FOUR_HOSTS, &sc, &res, &tl);
+    struct ui_player p;
+    ui_player_init(&p, tl);
+    struct ui_view_opts o;
+    ui_view_opts_defaults(&o);
+    bool captioned = false;
+    for (size_t k = 1; k <= tl->nsteps; k++) {
+        ui_player_seek(&p, k);
+        struct screen *s = screen_new(80, 24);
+        ui_render_play(s, &p, &o);
+        char row[512];
+        for (int y = 0; y < s->h; y++) {
+            screen_row_text(s, y, row, sizeof row);
+            if (strncmp(row, "\u2502 \u25b6 ", 6))
+                continue;
+            captioned = true;
+            assert_null(strstr(row, "\u2026")); /* the caption itself is whole */
+            assert_non_null(strstr(row, " \u2192 "));
+            assert_non_null(strstr(row, " seq="));
+        }
+        screen_free(s);
+    }
+    assert_true(captioned); /* SYN,ACK seq=0 ack=1 ... cannot fit 13 columns */
+    ui_player_free(&p);
+    scnrun_free(sc, &res, tl);
+    /* Two endpoints: every label fits between the columns, no caption. */
+    struct scn_timeline *two = fx_teardown_timeline();
+    ui_player_init(&p, two);
+    for (size_t k = 0; k <= two->nsteps; k++) {
+        ui_player_seek(&p, k);
+        struct screen *s = screen_new(100, 30);
+        ui_render_play(s, &p, &o);
+        assert_false(screen_contains(s, "\u2502 \u25b6 "));
+        screen_free(s);
+    }
+    ui_player_free(&p);
+    fx_free(two);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lane_items_shorten_by_rule_and_keep_name_and_result),
+        cmocka_unit_test(test_caption_gives_the_steps_segment_whole_when_columns_are_close),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
