@@ -38,9 +38,8 @@ static inline bool tuple_eq(const struct tcp_tuple *a, const struct tcp_tuple *b
 int conn_table_init(struct stack *s)
 {
     s->nbuckets = CONN_TABLE_INITIAL;
-    s->buckets = calloc(s->nbuckets, sizeof *s->buckets);
-    s->port_refs = calloc(65536, sizeof *s->port_refs);
-    if (!s->buckets || !s->port_refs)
+    s->buckets = stack_mem_alloc(s, s->nbuckets * sizeof *s->buckets, STACK_MEM_TABLE);
+    if (!s->buckets)
         return -ENOMEM;
     s->ephemeral_next = s->cfg.ephemeral_lo;
     return 0;
@@ -48,10 +47,12 @@ int conn_table_init(struct stack *s)
 
 void conn_table_free(struct stack *s)
 {
-    free(s->buckets);
-    free(s->port_refs);
-    free(s->fds);
-    free(s->heap);
+    stack_mem_free(s, s->buckets, s->nbuckets * sizeof *s->buckets, STACK_MEM_TABLE);
+    for (size_t i = 0; i < sizeof s->port_refs / sizeof s->port_refs[0]; i++)
+        stack_mem_free(s, s->port_refs[i], TCP_PORT_PAGE * sizeof *s->port_refs[i],
+                       STACK_MEM_TABLE);
+    stack_mem_free(s, s->fds, s->fds_cap * sizeof *s->fds, STACK_MEM_TABLE);
+    stack_mem_free(s, s->heap, s->heap_cap * sizeof *s->heap, STACK_MEM_TABLE);
 }
 
 /* ---- 4-tuple table ---------------------------------------------------------- */
@@ -67,7 +68,7 @@ struct tcp_conn *conn_lookup(const struct stack *s, const struct tcp_tuple *t)
 static void conn_table_grow(struct stack *s)
 {
     uint32_t n = s->nbuckets * 2;
-    struct tcp_conn **nb = calloc(n, sizeof *nb);
+    struct tcp_conn **nb = stack_mem_alloc(s, n * sizeof *nb, STACK_MEM_TABLE);
     if (!nb)
         return; /* keep the longer chains; still correct */
     for (uint32_t i = 0; i < s->nbuckets; i++) {
@@ -80,7 +81,7 @@ static void conn_table_grow(struct stack *s)
             c = next;
         }
     }
-    free(s->buckets);
+    stack_mem_free(s, s->buckets, s->nbuckets * sizeof *s->buckets, STACK_MEM_TABLE);
     s->buckets = nb;
     s->nbuckets = n;
 }
@@ -161,10 +162,10 @@ int fd_alloc(struct stack *s, struct tcp_conn *c)
         uint32_t n = s->fds_cap ? s->fds_cap * 2 : 16;
         if (n > s->cfg.max_sockets)
             n = s->cfg.max_sockets;
-        struct tcp_conn **nf = realloc(s->fds, n * sizeof *nf);
+        struct tcp_conn **nf =
+            stack_mem_resize(s, s->fds, s->fds_cap * sizeof *nf, n * sizeof *nf, STACK_MEM_TABLE);
         if (!nf)
             return -ENOMEM;
-        memset(nf + s->fds_cap, 0, (n - s->fds_cap) * sizeof *nf);
         s->fds = nf;
         s->fds_cap = n;
     }
@@ -257,7 +258,8 @@ void conn_heap_update(struct stack *s, struct tcp_conn *c)
     if (c->heap_idx == TCP_HEAP_NONE) {
         if (s->heap_len == s->heap_cap) {
             uint32_t n = s->heap_cap ? s->heap_cap * 2 : 64;
-            struct tcp_conn **nh = realloc(s->heap, n * sizeof *nh);
+            struct tcp_conn **nh = stack_mem_resize(s, s->heap, s->heap_cap * sizeof *nh,
+                                                    n * sizeof *nh, STACK_MEM_TABLE);
             if (!nh)
                 return; /* out of memory: this connection's timers will not fire */
             s->heap = nh;
@@ -273,11 +275,18 @@ void conn_heap_update(struct stack *s, struct tcp_conn *c)
 
 /* ---- ports ------------------------------------------------------------------------ */
 
+/* Without memory for the port's page the block stays unbound: its port is
+ * then not protected from bind(), which is all that is lost. */
 void port_ref(struct stack *s, struct tcp_conn *c)
 {
     if (c->bound)
         return;
-    s->port_refs[c->tuple.lport]++;
+    uint32_t **page = &s->port_refs[c->tuple.lport / TCP_PORT_PAGE];
+    if (!*page)
+        *page = stack_mem_alloc(s, TCP_PORT_PAGE * sizeof **page, STACK_MEM_TABLE);
+    if (!*page)
+        return;
+    (*page)[c->tuple.lport % TCP_PORT_PAGE]++;
     c->bound = 1;
 }
 
@@ -285,13 +294,14 @@ void port_unref(struct stack *s, struct tcp_conn *c)
 {
     if (!c->bound)
         return;
-    s->port_refs[c->tuple.lport]--;
+    s->port_refs[c->tuple.lport / TCP_PORT_PAGE][c->tuple.lport % TCP_PORT_PAGE]--;
     c->bound = 0;
 }
 
 bool port_in_use(const struct stack *s, uint16_t port)
 {
-    return s->port_refs[port] != 0;
+    const uint32_t *page = s->port_refs[port / TCP_PORT_PAGE];
+    return page && page[port % TCP_PORT_PAGE] != 0;
 }
 
 uint16_t port_ephemeral_for(struct stack *s, const struct tcp_tuple *t)

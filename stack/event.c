@@ -36,6 +36,7 @@ const char *tev_drop_reason_name(int reason)
         [TCP_DROP_ICMP_UNHANDLED] = "icmp_unhandled",
         [TCP_DROP_CONN_LIMIT] = "conn_limit",
         [TCP_DROP_OOO_LIMIT] = "ooo_limit",
+        [TCP_DROP_MEM_LIMIT] = "mem_limit",
         [TCP_DROP_BAD_COOKIE] = "bad_cookie",
         [TCP_DROP_PAWS] = "paws",
         [TCP_DROP_TS_ECR_FUTURE] = "ts_ecr_future",

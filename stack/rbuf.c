@@ -8,25 +8,25 @@
  * This is how RFC 9293 §3.10.7.4 "seventh, process the segment text" can
  * keep segments "for later processing" without a list of segment buffers.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "tcp_internal.h"
 
-int rbuf_init(struct rbuf *r, uint32_t cap)
+int rbuf_init(struct stack *s, struct rbuf *r, uint32_t cap)
 {
-    r->buf = malloc(cap ? cap : 1);
-    if (!r->buf)
-        return -ENOMEM;
+    int err = stack_mem_ring(s, &r->buf, cap);
+    if (err)
+        return err;
     r->cap = cap;
     r->head = 0;
     r->len = 0;
     return 0;
 }
 
-void rbuf_release(struct rbuf *r)
+void rbuf_release(struct stack *s, struct rbuf *r)
 {
-    free(r->buf);
+    if (r->buf)
+        stack_mem_free(s, r->buf, r->cap ? r->cap : 1, STACK_MEM_RING);
     r->buf = NULL;
     r->cap = r->head = r->len = 0;
 }

@@ -51,7 +51,15 @@ void stack_config_defaults(struct stack_config *cfg)
     cfg->max_time_wait = 16384;
     cfg->max_ooo_conn = 65536;
     cfg->max_ooo_total = 4u << 20;
+    cfg->max_ring_total = 1ull << 30;
     cfg->syncookies = TCP_SYNCOOKIES_AUTO;
+}
+
+/* The linearised payload of one outgoing segment: an MSS, or with send-side
+ * GSO one offload segment. */
+static size_t payload_tmp_size(const struct stack *s)
+{
+    return (s->cfg.out_seg_max > s->cfg.mss ? s->cfg.out_seg_max : s->cfg.mss) + 1;
 }
 
 struct stack *stack_new(const struct stack_config *cfg)
@@ -59,10 +67,11 @@ struct stack *stack_new(const struct stack_config *cfg)
     if (!cfg || !cfg->output || cfg->mss < 64 || cfg->ephemeral_lo == 0 ||
         cfg->ephemeral_lo > cfg->ephemeral_hi || cfg->max_sockets == 0)
         return NULL;
-    struct stack *s = calloc(1, sizeof *s);
+    struct stack *s = stack_mem_raw_alloc(&cfg->allocator, sizeof *s, STACK_MEM_STACK);
     if (!s)
         return NULL;
     s->cfg = *cfg;
+    stack_mem_counted(s, sizeof *s, STACK_MEM_STACK);
     if (!s->cfg.name)
         s->cfg.name = "stack";
     if (s->cfg.wscale > 14)
@@ -89,15 +98,16 @@ struct stack *stack_new(const struct stack_config *cfg)
         s->cfg.max_ooo_conn = d.max_ooo_conn;
     if (!s->cfg.max_ooo_total)
         s->cfg.max_ooo_total = d.max_ooo_total;
+    if (!s->cfg.max_ring_total)
+        s->cfg.max_ring_total = d.max_ring_total;
     if (!s->cfg.output_gso || s->cfg.out_seg_max <= s->cfg.mss)
         s->cfg.out_seg_max = 0; /* no offload: one MSS per packet */
     if (s->cfg.out_seg_max > STACK_GSO_MAX)
         s->cfg.out_seg_max = STACK_GSO_MAX;
     /* One packet: the largest IPv4 datagram (an ICMP echo reply can be that big). */
     s->pkt_cap = 65535;
-    s->pkt = malloc(s->pkt_cap);
-    size_t seg_max = s->cfg.out_seg_max > s->cfg.mss ? s->cfg.out_seg_max : s->cfg.mss;
-    s->payload_tmp = malloc(seg_max + 1);
+    s->pkt = stack_mem_alloc(s, s->pkt_cap, STACK_MEM_SCRATCH);
+    s->payload_tmp = stack_mem_alloc(s, payload_tmp_size(s), STACK_MEM_SCRATCH);
     if (!s->pkt || !s->payload_tmp || conn_table_init(s) < 0) {
         stack_free(s);
         return NULL;
@@ -115,20 +125,21 @@ void stack_free(struct stack *s)
             while (c) {
                 struct tcp_conn *next = c->hnext;
                 if (c->sd < 0 || !fd_get(s, c->sd))
-                    conn_destroy(c);
+                    conn_destroy(s, c);
                 c = next;
             }
         }
     }
     for (uint32_t i = 0; i < s->fds_cap; i++)
         if (s->fds[i])
-            conn_destroy(s->fds[i]);
+            conn_destroy(s, s->fds[i]);
     stack_reap(s);
     conn_table_free(s);
     udp_table_free(s);
-    free(s->pkt);
-    free(s->payload_tmp);
-    free(s);
+    stack_mem_free(s, s->pkt, s->pkt_cap, STACK_MEM_SCRATCH);
+    stack_mem_free(s, s->payload_tmp, payload_tmp_size(s), STACK_MEM_SCRATCH);
+    struct stack_allocator a = s->cfg.allocator;
+    stack_mem_raw_free(&a, s, sizeof *s, STACK_MEM_STACK);
 }
 
 const struct stack_config *stack_config(const struct stack *s)
@@ -177,7 +188,8 @@ void stack_drop(struct stack *s, const struct tcp_conn *c, int reason, const uin
 {
     s->stats.drops++;
     int idx = STACK_DROP_INDEX(reason);
-    if (idx >= 0 && idx < 32)
+    if (idx >= 0 &&
+        idx < (int)(sizeof s->stats.drops_by_reason / sizeof s->stats.drops_by_reason[0]))
         s->stats.drops_by_reason[idx]++;
     if (!stack_observed(s))
         return;
@@ -211,7 +223,7 @@ void stack_reap(struct stack *s)
     while (s->graveyard) {
         struct tcp_conn *c = s->graveyard;
         s->graveyard = c->qnext;
-        conn_destroy(c);
+        conn_destroy(s, c);
     }
 }
 

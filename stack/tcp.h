@@ -42,6 +42,27 @@ typedef void (*stack_output_fn)(void *ctx, const uint8_t *pkt, size_t len);
  * the receiver cuts it into segments of `mss` bytes of data each. */
 typedef void (*stack_output_gso_fn)(void *ctx, const uint8_t *pkt, size_t len, uint16_t mss);
 
+/* What a block of the engine's memory is for (stack_allocator, stack_stats). */
+enum stack_mem_kind {
+    STACK_MEM_STACK,   /* struct stack itself */
+    STACK_MEM_TABLE,   /* hash buckets, descriptor table, timer heap, port counts */
+    STACK_MEM_CONN,    /* connection blocks */
+    STACK_MEM_RING,    /* send and receive rings: at most cfg.max_ring_total in all */
+    STACK_MEM_SCRATCH, /* the packet being built: its contents are dead between calls */
+    STACK_MEM_NKINDS
+};
+
+/* Where the engine's memory comes from. Every block it holds is taken and
+ * given back through these two (with its size and kind), so stack_stats can
+ * say what the stack holds, and a caller can put a whole stack in an arena
+ * of its own: the fuzz targets snapshot and restore one that way
+ * (fuzz/harness.c). All zero: calloc and free. */
+struct stack_allocator {
+    void *(*alloc)(void *ctx, size_t size, enum stack_mem_kind kind); /* zeroed, or NULL */
+    void (*free)(void *ctx, void *p, size_t size, enum stack_mem_kind kind);
+    void *ctx;
+};
+
 struct stack_config {
     const char *name;         /* host name used in events ("client", "stack"); must outlive the stack */
     uint32_t addr;            /* this stack's IPv4 address, host order */
@@ -99,11 +120,15 @@ struct stack_config {
     uint32_t max_time_wait;   /* TIME_WAIT blocks; one more closes the oldest (16384) */
     uint32_t max_ooo_conn;    /* out-of-order bytes held by one connection (65536) */
     uint32_t max_ooo_total;   /* out-of-order bytes held by all connections (4 MB) */
+    uint64_t max_ring_total;  /* bytes of send and receive rings, all connections (1 GiB);
+                                 a ring that would pass it is not made: the segment is
+                                 dropped (mem_limit), or send() returns -ENOBUFS */
     enum tcp_syncookies {     /* RFC 4987 §3.6 SYN cookies */
         TCP_SYNCOOKIES_AUTO,  /* only when a listener's SYN queue is full (default, Linux's 1) */
         TCP_SYNCOOKIES_NEVER, /* a full SYN queue drops the SYN (backlog_full) */
         TCP_SYNCOOKIES_ALWAYS /* every SYN to a listener gets a cookie, no state kept */
     } syncookies;
+    struct stack_allocator allocator; /* where memory comes from (all zero: calloc/free) */
 };
 
 /* "never" / "auto" / "always" -> the value, or -1. */
@@ -152,6 +177,11 @@ struct stack_stats {
     uint64_t limit_syn_queue;           /* SYN found its listener's SYN queue full */
     uint64_t limit_ooo;                 /* out-of-order segment dropped: max_ooo_conn/_total */
     uint64_t limit_time_wait;           /* oldest TIME_WAIT block closed to make room */
+    uint64_t limit_ring;                /* ring not made: max_ring_total bytes of rings exist */
+    /* memory the stack holds, through cfg.allocator */
+    uint64_t mem_bytes;                 /* now, every kind */
+    uint64_t mem_peak;                  /* the most mem_bytes has been */
+    uint64_t ring_bytes;                /* now, rings only (counted against max_ring_total) */
     /* SYN cookies (RFC 4987 §3.6) */
     uint64_t cookies_sent;              /* SYN,ACKs whose ISN is a cookie */
     uint64_t cookies_ok;                /* ACKs with a valid cookie: connection made */

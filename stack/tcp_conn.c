@@ -14,7 +14,7 @@
 
 struct tcp_conn *conn_new(struct stack *s)
 {
-    struct tcp_conn *c = calloc(1, sizeof *c);
+    struct tcp_conn *c = stack_mem_alloc(s, sizeof *c, STACK_MEM_CONN);
     if (!c)
         return NULL;
     c->sd = -1;
@@ -36,20 +36,11 @@ struct tcp_conn *conn_new(struct stack *s)
     return c;
 }
 
-void conn_destroy(struct tcp_conn *c)
+void conn_destroy(struct stack *s, struct tcp_conn *c)
 {
-    rbuf_release(&c->sndq);
-    rbuf_release(&c->rcvq);
-    free(c);
-}
-
-int conn_alloc_buffers(struct tcp_conn *c)
-{
-    if (!c->sndq.buf && rbuf_init(&c->sndq, c->sndbuf) < 0)
-        return -ENOMEM;
-    if (!c->rcvq.buf && rbuf_init(&c->rcvq, c->rcvbuf) < 0)
-        return -ENOMEM;
-    return 0;
+    rbuf_release(s, &c->sndq);
+    rbuf_release(s, &c->rcvq);
+    stack_mem_free(s, c, sizeof *c, STACK_MEM_CONN);
 }
 
 void conn_maybe_bury(struct stack *s, struct tcp_conn *c)
@@ -106,9 +97,9 @@ void conn_drop_child(struct stack *s, struct tcp_conn *c)
 static void conn_enter_time_wait(struct stack *s, struct tcp_conn *c)
 {
     tcp_timer_cancel_all(s, c);
-    rbuf_release(&c->sndq);
+    rbuf_release(s, &c->sndq);
     if (c->sd < 0 || c->rcvq.len == 0)
-        rbuf_release(&c->rcvq);
+        rbuf_release(s, &c->rcvq);
     c->ooo.n = 0;
     tcp_ooo_account(s, c);
     s->stats.conns_time_wait++;
@@ -125,9 +116,9 @@ static void conn_enter_closed(struct stack *s, struct tcp_conn *c)
     conn_hash_remove(s, c);
     listener_remove(s, c);
     port_unref(s, c);
-    rbuf_release(&c->sndq);
+    rbuf_release(s, &c->sndq);
     if (c->sd < 0)
-        rbuf_release(&c->rcvq);
+        rbuf_release(s, &c->rcvq);
     c->ooo.n = 0;
     tcp_ooo_account(s, c);
     conn_detach_from_listener(c);

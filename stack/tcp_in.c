@@ -206,7 +206,7 @@ static struct tcp_conn *tcp_listen_new_child(struct stack *s, struct tcp_conn *l
         return NULL;
     c->tuple = *tuple;
     if (conn_hash_insert(s, c) < 0) {
-        conn_destroy(c);
+        conn_destroy(s, c);
         return NULL;
     }
     port_ref(s, c);
@@ -590,8 +590,12 @@ static enum tcp_text tcp_in_text(struct stack *s, struct tcp_conn *c, const stru
         c->ack_owed = 1; /* only old bytes: acknowledge them again */
         return TCP_TEXT_ALL;
     }
-    if (!c->rcvq.buf && rbuf_init(&c->rcvq, c->rcvbuf) < 0)
+    if (!c->rcvq.buf && rbuf_init(s, &c->rcvq, c->rcvbuf) < 0) {
+        /* No ring to put it in: as if the window were full (the peer
+         * retransmits), and named so the reason shows. */
+        tcp_drop_seg(s, c, seg, TCP_DROP_MEM_LIMIT);
         return TCP_TEXT_CUT;
+    }
     const uint8_t *data = seg->data;
     uint32_t n = seg->data_len;
     int32_t off = (int32_t)(seg->seq - c->rcv_nxt);

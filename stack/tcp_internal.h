@@ -20,6 +20,7 @@
  *   tcp_rst.c     every rule about sending and accepting RST
  *   isn.c         RFC 6528 initial sequence numbers (SipHash-2-4)
  *   rbuf.c        ring buffers and the out-of-order assembler
+ *   stack_mem.c   every allocation, counted; the ring budget
  */
 #ifndef TCPLAB_TCP_INTERNAL_H
 #define TCPLAB_TCP_INTERNAL_H
@@ -45,8 +46,11 @@ struct rbuf {
     uint32_t cap, head, len;
 };
 
-int rbuf_init(struct rbuf *r, uint32_t cap);
-void rbuf_release(struct rbuf *r);
+struct stack;
+/* Make the ring (cap bytes, through stack_mem_ring): 0, -ENOBUFS when the
+ * rings of all connections would pass cfg.max_ring_total, or -ENOMEM. */
+int rbuf_init(struct stack *s, struct rbuf *r, uint32_t cap);
+void rbuf_release(struct stack *s, struct rbuf *r);
 /* Copy in at offset `off` from head (off + n <= cap); len is not changed. */
 void rbuf_write_at(struct rbuf *r, uint32_t off, const void *src, uint32_t n);
 void rbuf_read_at(const struct rbuf *r, uint32_t off, void *dst, uint32_t n);
@@ -262,6 +266,7 @@ struct tcp_conn {
 #define TCP_FD_BASE             3    /* first descriptor handed out, like a process after stdio */
 #define TCP_CHALLENGE_ACK_LIMIT 1000 /* per second per stack, RFC 5961 §7 */
 #define TCP_ACK_HOLD_MAX        512  /* ACKs held in one batch; more are sent at once */
+#define TCP_PORT_PAGE           256  /* ports per page of stack.port_refs */
 
 struct stack {
     struct stack_config cfg;
@@ -278,7 +283,9 @@ struct stack {
     struct tcp_conn **heap; /* min-heap of connections by next deadline */
     uint32_t heap_len, heap_cap;
 
-    uint32_t *port_refs; /* per local port: blocks bound to it */
+    /* per local port: blocks bound to it, in pages of TCP_PORT_PAGE ports
+     * made when a port in them is first bound (a stack uses a handful) */
+    uint32_t *port_refs[65536 / TCP_PORT_PAGE];
     uint32_t ephemeral_next;
     uint16_t ip_id;
 
@@ -316,6 +323,25 @@ struct tcp_seg {
     const uint8_t *raw; /* the whole packet, for events */
     size_t raw_len;
 };
+
+/* ---- stack_mem.c: every allocation ---------------------------------------- */
+
+/* Zeroed memory of `size` bytes through cfg.allocator, counted in stats.mem_*;
+ * NULL if there is none. Free with the same size and kind. */
+void *stack_mem_alloc(struct stack *s, size_t size, enum stack_mem_kind kind);
+void stack_mem_free(struct stack *s, void *p, size_t size, enum stack_mem_kind kind);
+/* A new block of new_size holding the first bytes of p (freed); NULL and p
+ * untouched if there is no memory. */
+void *stack_mem_resize(struct stack *s, void *p, size_t old_size, size_t new_size,
+                       enum stack_mem_kind kind);
+/* A ring of cap bytes (at least 1), within cfg.max_ring_total: 0, -ENOBUFS
+ * (over the budget, counted in stats.limit_ring) or -ENOMEM. */
+int stack_mem_ring(struct stack *s, uint8_t **buf, uint32_t cap);
+/* Before the stack exists (stack_new) and after it is gone (stack_free). */
+void *stack_mem_raw_alloc(const struct stack_allocator *a, size_t size, enum stack_mem_kind kind);
+void stack_mem_raw_free(const struct stack_allocator *a, void *p, size_t size,
+                        enum stack_mem_kind kind);
+void stack_mem_counted(struct stack *s, size_t size, enum stack_mem_kind kind);
 
 /* ---- stack.c: events and counters --------------------------------------- */
 
@@ -374,10 +400,9 @@ struct tcp_conn *conn_new(struct stack *s);
 void tcp_set_state(struct stack *s, struct tcp_conn *c, enum tcp_state to, const char *cause);
 /* The connection is finished: record `err` for the user and enter CLOSED. */
 void tcp_conn_fail(struct stack *s, struct tcp_conn *c, int err, const char *cause);
-int conn_alloc_buffers(struct tcp_conn *c);
 /* Put on the graveyard (freed by stack_reap) once no descriptor refers to it. */
 void conn_maybe_bury(struct stack *s, struct tcp_conn *c);
-void conn_destroy(struct tcp_conn *c);
+void conn_destroy(struct stack *s, struct tcp_conn *c);
 /* A passive open that will not complete (RST, retries exhausted, listener
  * closed): take it out of the listener's queues and free it. */
 void conn_drop_child(struct stack *s, struct tcp_conn *c);

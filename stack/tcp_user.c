@@ -37,7 +37,7 @@ int tcp_socket(struct stack *s, uint64_t now)
         return (int)call_done(s, -1, NULL, TCP_CALL_SOCKET, 0, -ENOMEM);
     int sd = fd_alloc(s, c);
     if (sd < 0) {
-        conn_destroy(c);
+        conn_destroy(s, c);
         return (int)call_done(s, -1, NULL, TCP_CALL_SOCKET, 0, sd);
     }
     return (int)call_done(s, sd, c, TCP_CALL_SOCKET, 0, sd);
@@ -252,8 +252,9 @@ static ssize_t tcp_send_impl(struct stack *s, struct tcp_conn *c, const void *bu
     }
     if (len == 0)
         return 0;
-    if (!c->sndq.buf && rbuf_init(&c->sndq, c->sndbuf) < 0)
-        return -ENOMEM;
+    err = c->sndq.buf ? 0 : rbuf_init(s, &c->sndq, c->sndbuf);
+    if (err)
+        return err; /* -ENOBUFS: the rings of all connections are at max_ring_total */
     uint32_t n = rbuf_append(&c->sndq, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
     if (n == 0)
         return -EAGAIN;
@@ -394,7 +395,7 @@ int tcp_close(struct stack *s, uint64_t now, int sd)
         if (c->state == TCP_FIN_WAIT_2 && !tcp_timer_armed(c, TCP_TIMER_TIME_WAIT))
             tcp_timer_arm(s, c, TCP_TIMER_TIME_WAIT, s->now + 2 * s->cfg.msl_us);
         if (c->state == TCP_TIME_WAIT)
-            rbuf_release(&c->rcvq);
+            rbuf_release(s, &c->rcvq);
         else
             rbuf_consume(&c->rcvq, c->rcvq.len);
     }

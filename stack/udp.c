@@ -4,7 +4,6 @@
  * format is wire.c's (wire_udp_parse / wire_udp_build).
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "tcp_internal.h"
@@ -103,7 +102,7 @@ int udp_socket(struct stack *s, uint64_t now)
 {
     s->now = now;
     if (!s->udp) {
-        s->udp = calloc(1, sizeof *s->udp);
+        s->udp = stack_mem_alloc(s, sizeof *s->udp, STACK_MEM_TABLE);
         if (!s->udp)
             return (int)call(s, -1, NULL, 0, 0, TCP_CALL_SOCKET, 0, -ENOMEM);
         s->udp->ephemeral_next = s->cfg.ephemeral_lo;
@@ -165,7 +164,7 @@ ssize_t udp_sendto(struct stack *s, uint64_t now, int sd, uint32_t addr, uint16_
     if (!u->port && !(u->port = ephemeral_port(s)))
         return call(s, sd, u, addr, port, TCP_CALL_SENDTO, (long)len, -EAGAIN);
     size_t cap = WIRE_IPV4_HDR_LEN + WIRE_UDP_HDR_LEN + len;
-    uint8_t *pkt = malloc(cap);
+    uint8_t *pkt = stack_mem_alloc(s, cap, STACK_MEM_SCRATCH);
     if (!pkt)
         return call(s, sd, u, addr, port, TCP_CALL_SENDTO, (long)len, -ENOMEM);
     size_t n = wire_udp_build(pkt, cap, s->cfg.addr, addr, s->ip_id++, u->port, port, buf, len);
@@ -179,7 +178,7 @@ ssize_t udp_sendto(struct stack *s, uint64_t now, int sd, uint32_t addr, uint16_
         s->stats.pkts_out++;
         s->cfg.output(s->cfg.output_ctx, pkt, n);
     }
-    free(pkt);
+    stack_mem_free(s, pkt, cap, STACK_MEM_SCRATCH);
     return (ssize_t)len;
 }
 
@@ -203,17 +202,18 @@ ssize_t udp_recvfrom(struct stack *s, uint64_t now, int sd, void *buf, size_t le
     uint32_t from = d->addr;
     uint16_t fport = d->port;
     u->queued -= d->len;
-    free(d->data);
+    stack_mem_free(s, d->data, d->len ? d->len : 1, STACK_MEM_RING);
     memset(d, 0, sizeof *d);
     u->head = (u->head + 1) % UDP_QUEUE_MAX;
     u->count--;
     return call(s, sd, u, from, fport, TCP_CALL_RECVFROM, (long)len, (long)n);
 }
 
-static void sock_clear(struct udp_sock *u)
+static void sock_clear(struct stack *s, struct udp_sock *u)
 {
     for (unsigned i = 0; i < UDP_QUEUE_MAX; i++)
-        free(u->q[i].data);
+        if (u->q[i].data)
+            stack_mem_free(s, u->q[i].data, u->q[i].len ? u->q[i].len : 1, STACK_MEM_RING);
     memset(u, 0, sizeof *u);
 }
 
@@ -224,7 +224,7 @@ int udp_close(struct stack *s, uint64_t now, int sd)
     if (!u)
         return (int)call(s, sd, NULL, 0, 0, TCP_CALL_CLOSE, 0, -EBADF);
     call(s, sd, u, 0, 0, TCP_CALL_CLOSE, 0, 0);
-    sock_clear(u);
+    sock_clear(s, u);
     /* The number is free for TCP's next socket too (lowest first). */
     if ((uint32_t)(sd - TCP_FD_BASE) < s->fd_hint)
         s->fd_hint = (uint32_t)(sd - TCP_FD_BASE);
@@ -256,9 +256,13 @@ void udp_input(struct stack *s, const struct wire_ipv4 *ip, const uint8_t *pkt, 
         stack_drop(s, NULL, TCP_DROP_UDP_QUEUE_FULL, pkt, len);
         return;
     }
-    uint8_t *copy = malloc(h.payload_len ? h.payload_len : 1);
-    if (!copy) {
-        stack_drop(s, NULL, TCP_DROP_UDP_QUEUE_FULL, pkt, len);
+    /* A queued datagram is receive buffer like a TCP ring: within
+     * max_ring_total (stack_mem.c), else dropped as mem_limit. */
+    uint8_t *copy;
+    int err2 = stack_mem_ring(s, &copy, (uint32_t)h.payload_len);
+    if (err2) {
+        stack_drop(s, NULL, err2 == -ENOBUFS ? TCP_DROP_MEM_LIMIT : TCP_DROP_UDP_QUEUE_FULL, pkt,
+                   len);
         return;
     }
     memcpy(copy, h.payload, h.payload_len);
@@ -274,7 +278,7 @@ void udp_table_free(struct stack *s)
     if (!s->udp)
         return;
     for (unsigned i = 0; i < UDP_MAX_SOCKETS; i++)
-        sock_clear(&s->udp->socks[i]);
-    free(s->udp);
+        sock_clear(s, &s->udp->socks[i]);
+    stack_mem_free(s, s->udp, sizeof *s->udp, STACK_MEM_TABLE);
     s->udp = NULL;
 }

@@ -5,6 +5,7 @@
  * shutting real clients out. Each limit is hit here and its counter in
  * stack_stats checked; a wrong or stale cookie never makes a connection.
  */
+#include "seq.h"
 #include "tcptest.h"
 
 /* The peer's SYN from port `pport`: the stack's answer (NULL if none). */
@@ -310,6 +311,109 @@ static void test_out_of_order_bytes_are_bounded_in_total(void **state)
     tt_free(t);
 }
 
+/* ---- memory: the ring budget, the accounting ------------------------------------------ */
+
+/* An allocator that counts what it hands out (cfg.allocator). */
+struct counting {
+    size_t live_bytes, live_blocks, allocs;
+};
+
+static void *counting_alloc(void *ctx, size_t size, enum stack_mem_kind kind)
+{
+    struct counting *m = ctx;
+    (void)kind;
+    m->live_bytes += size;
+    m->live_blocks++;
+    m->allocs++;
+    return calloc(1, size);
+}
+
+static void counting_free(void *ctx, void *p, size_t size, enum stack_mem_kind kind)
+{
+    struct counting *m = ctx;
+    (void)kind;
+    m->live_bytes -= size;
+    m->live_blocks--;
+    free(p);
+}
+
+static void count_with(struct stack_config *cfg, struct counting *m)
+{
+    *m = (struct counting){0};
+    cfg->allocator =
+        (struct stack_allocator){.alloc = counting_alloc, .free = counting_free, .ctx = m};
+}
+
+/* Three 4 KB rings fit in a 12 KB budget; a fourth connection's data finds
+ * no ring: dropped as mem_limit, nothing acknowledged, counted. When one
+ * connection goes its ring is given back and the retransmission gets in. */
+static void test_rings_of_all_connections_stay_within_max_ring_total(void **state)
+{
+    struct stack_config cfg;
+    tt_config(&cfg);
+    cfg.rcvbuf = cfg.sndbuf = 4096;
+    cfg.max_ring_total = 3 * 4096;
+    struct tt *t = tt_new(&cfg);
+    tt_do_listen(t, 16);
+    int sd[4];
+    uint32_t iss[4];
+    for (int i = 0; i < 4; i++) {
+        sd[i] = established_from(t, (uint16_t)(49200 + i));
+        iss[i] = t->iss;
+    }
+    for (int i = 0; i < 3; i++) {
+        t->iss = iss[i];
+        send_at(t, (uint16_t)(49200 + i), 1, 100);
+    }
+    struct stack_stats ss = stats(t);
+    assert_int_equal(ss.ring_bytes, 3 * 4096);
+    assert_int_equal(ss.limit_ring, 0);
+
+    t->iss = iss[3];
+    send_at(t, 49203, 1, 100);
+    ss = stats(t);
+    assert_int_equal(tt_count_drops(t, TCP_DROP_MEM_LIMIT), 1);
+    assert_int_equal(ss.limit_ring, 1);
+    assert_int_equal(ss.ring_bytes, 3 * 4096);
+    char buf[256];
+    assert_int_equal(tcp_recv(t->s, t->now, sd[3], buf, sizeof buf), -EAGAIN);
+    /* the application cannot get past it either */
+    assert_int_equal(tcp_send(t->s, t->now, sd[3], "x", 1), -ENOBUFS);
+
+    assert_int_equal(tcp_abort(t->s, t->now, sd[0]), 0);
+    assert_int_equal(stats(t).ring_bytes, 2 * 4096);
+    t->iss = iss[3];
+    send_at(t, 49203, 1, 100); /* the peer retransmits */
+    assert_int_equal(tcp_recv(t->s, t->now, sd[3], buf, sizeof buf), 100);
+    assert_int_equal(stats(t).ring_bytes, 3 * 4096);
+    tt_free(t);
+}
+
+/* stack_stats' memory figures are what went through cfg.allocator, and
+ * stack_free() gives every block back. */
+static void test_memory_counted_is_what_the_allocator_handed_out(void **state)
+{
+    struct stack_config cfg;
+    tt_config(&cfg);
+    struct counting m;
+    count_with(&cfg, &m);
+    struct tt *t = tt_new(&cfg);
+    tt_do_listen(t, 16);
+    for (int i = 0; i < 40; i++) { /* past the first sizes of every table */
+        established_from(t, (uint16_t)(49300 + i));
+        send_at(t, (uint16_t)(49300 + i), 1, 200);
+    }
+    struct stack_stats ss = stats(t);
+    assert_int_equal(ss.mem_bytes, m.live_bytes);
+    assert_true(ss.mem_peak >= ss.mem_bytes);
+    assert_int_equal(ss.ring_bytes, 40 * (uint64_t)cfg.rcvbuf);
+    stack_free(t->s);
+    t->s = NULL;
+    assert_int_equal(m.live_blocks, 0);
+    assert_int_equal(m.live_bytes, 0);
+    tt_free(t);
+}
+
 /* ---- floods cost bounded work ------------------------------------------------------ */
 
 /* RSTs and ACKs to random 4-tuples, fragments, and ACKs with random cookies
@@ -317,10 +421,16 @@ static void test_out_of_order_bytes_are_bounded_in_total(void **state)
  * by exactly one RST) and not one block is made. */
 static void test_floods_of_rsts_acks_and_fragments_make_nothing(void **state)
 {
-    struct tt *t = listener_with(1, TCP_SYNCOOKIES_AUTO);
+    struct stack_config cfg;
+    tt_config(&cfg);
+    struct counting m;
+    count_with(&cfg, &m);
+    struct tt *t = tt_new(&cfg);
+    tt_do_listen(t, 1);
     assert_non_null(syn_from(t, 50100));
     assert_non_null(syn_from(t, 50101)); /* a cookie: the listener now checks ACKs */
     struct stack_stats before = stats(t);
+    size_t allocs = m.allocs, events = t->ev_len;
     uint32_t x = 12345;
     uint8_t pkt[128];
     for (int i = 0; i < 3000; i++) {
@@ -350,6 +460,53 @@ static void test_floods_of_rsts_acks_and_fragments_make_nothing(void **state)
     /* at most one answer per packet: RSTs to ACKs for closed ports */
     assert_true(after.pkts_out - before.pkts_out <= 1000);
     assert_true(after.drops_by_reason[STACK_DROP_INDEX(WIRE_ERR_FRAGMENT)] >= 600);
+    /* bounded work: not one allocation, at most two events (a drop, or a
+     * segment in and a RST out) per packet */
+    assert_int_equal(m.allocs, allocs);
+    assert_int_equal(after.mem_bytes, before.mem_bytes);
+    assert_true(t->ev_len - events <= 2 * 3000);
+    tt_free(t);
+}
+
+/* The same floods aimed at a live connection's 4-tuple (random sequence
+ * numbers): RSTs are dropped or challenged, ACKs answered at most at the
+ * RFC 5961 rate limits; nothing is allocated and the connection survives. */
+static void test_floods_at_a_live_connection_allocate_nothing(void **state)
+{
+    struct stack_config cfg;
+    tt_config(&cfg);
+    struct counting m;
+    count_with(&cfg, &m);
+    struct tt *t = tt_new(&cfg);
+    tt_do_listen(t, 16);
+    int sd = established_from(t, 50200);
+    send_at(t, 50200, 1, 100); /* its receive ring exists */
+    struct stack_stats before = stats(t);
+    size_t allocs = m.allocs, events = t->ev_len;
+    uint32_t x = 777;
+    uint8_t pkt[128];
+    for (int i = 0; i < 3000; i++) {
+        x = x * 1103515245u + 12345u;
+        struct tt_seg seg = {.absolute = true,
+                             .seq = x,
+                             .ack = x * 7u,
+                             .sport = 50200,
+                             .dport = 80,
+                             .flags = i % 2 ? TCP_RST : TCP_ACK};
+        if (seq_geq(seg.seq, t->peer_isn) && seq_lt(seg.seq, t->peer_isn + 70000))
+            seg.seq += 0x40000000u; /* never the exact RST that may close it */
+        size_t n = tt_build(t, &seg, pkt, sizeof pkt);
+        tt_input_raw(t, pkt, n);
+        tt_drain(t);
+    }
+    struct stack_stats after = stats(t);
+    assert_int_equal(m.allocs, allocs);
+    assert_int_equal(after.mem_bytes, before.mem_bytes);
+    assert_true(after.pkts_out - before.pkts_out <= 3000);
+    assert_true(t->ev_len - events <= 3 * 3000);
+    struct tcp_status st;
+    assert_int_equal(tcp_status(t->s, sd, &st), 0);
+    assert_int_equal(st.state, TCP_ESTABLISHED);
     tt_free(t);
 }
 
@@ -366,7 +523,10 @@ int main(void)
         cmocka_unit_test(test_time_wait_limit_closes_the_oldest),
         cmocka_unit_test(test_out_of_order_bytes_are_bounded_per_connection),
         cmocka_unit_test(test_out_of_order_bytes_are_bounded_in_total),
+        cmocka_unit_test(test_rings_of_all_connections_stay_within_max_ring_total),
+        cmocka_unit_test(test_memory_counted_is_what_the_allocator_handed_out),
         cmocka_unit_test(test_floods_of_rsts_acks_and_fragments_make_nothing),
+        cmocka_unit_test(test_floods_at_a_live_connection_allocate_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -327,16 +327,18 @@ int cmd_listen(int argc, char **argv)
         fprintf(stderr,
                 "  packets in %llu, out %llu, dropped %llu; connection blocks %llu "
                 "(TIME_WAIT %llu), half-open %llu, out-of-order bytes %llu\n"
+                "  memory: %llu bytes now (rings %llu), at most %llu\n"
                 "  limits reached: connections %llu, SYN queue full %llu, out-of-order %llu, "
-                "TIME_WAIT oldest closed %llu\n"
+                "TIME_WAIT oldest closed %llu, rings %llu\n"
                 "  SYN cookies (%s): sent %llu, valid %llu, bad %llu\n",
                 (unsigned long long)ss.pkts_in, (unsigned long long)ss.pkts_out,
                 (unsigned long long)ss.drops, (unsigned long long)ss.conns_active,
                 (unsigned long long)ss.conns_time_wait, (unsigned long long)ss.syn_queue,
-                (unsigned long long)ss.ooo_bytes, (unsigned long long)ss.limit_conns,
-                (unsigned long long)ss.limit_syn_queue, (unsigned long long)ss.limit_ooo,
-                (unsigned long long)ss.limit_time_wait,
-                tcp_syncookies_name(stack_config(s)->syncookies),
+                (unsigned long long)ss.ooo_bytes, (unsigned long long)ss.mem_bytes,
+                (unsigned long long)ss.ring_bytes, (unsigned long long)ss.mem_peak,
+                (unsigned long long)ss.limit_conns, (unsigned long long)ss.limit_syn_queue,
+                (unsigned long long)ss.limit_ooo, (unsigned long long)ss.limit_time_wait,
+                (unsigned long long)ss.limit_ring, tcp_syncookies_name(stack_config(s)->syncookies),
                 (unsigned long long)ss.cookies_sent, (unsigned long long)ss.cookies_ok,
                 (unsigned long long)ss.cookies_bad);
     }
