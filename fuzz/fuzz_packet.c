@@ -85,8 +85,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct harness h;
-    if (size < 1 || !harness_start(&h, data[0]))
+    struct harness *h;
+    if (size < 1 || !(h = harness_start(data[0])))
         return 0;
     data++;
     size--;
@@ -102,14 +102,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!pkt)
             break;
         memcpy(pkt, data, len);
-        touch_up(&h, ctl, pkt, len);
-        stack_input(h.s, h.now, pkt, len);
+        touch_up(h, ctl, pkt, len);
+        stack_input(h->s, h->now, pkt, len);
         free(pkt);
         data += len;
         size -= len;
-        harness_act(&h, act);
-        harness_check(&h);
+        harness_act(h, act);
+        harness_check(h);
     }
-    harness_finish(&h);
+    harness_finish(h);
     return 0;
 }

@@ -232,18 +232,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct harness h;
-    if (size < 1 || !harness_start(&h, data[0]))
+    struct harness *h;
+    if (size < 1 || !(h = harness_start(data[0])))
         return 0;
     data++;
     size--;
     for (int records = 0; size >= RECORD && records < MAX_RECORDS; records++) {
-        send_record(&h, data);
-        harness_act(&h, data[7]);
-        harness_check(&h);
+        send_record(h, data);
+        harness_act(h, data[7]);
+        harness_check(h);
         data += RECORD;
         size -= RECORD;
     }
-    harness_finish(&h);
+    harness_finish(h);
     return 0;
 }

@@ -1,12 +1,208 @@
 /*
  * harness.c — the shared world of the engine fuzz targets (see harness.h).
+ *
+ * Speed: building the world (a stack, a listener, a handshake) costs more
+ * than most inputs do, so it is built once per cfg byte and kept as a
+ * snapshot. The stack takes all its memory from the arena below
+ * (stack_config.allocator), and no pointer of the engine leads out of the
+ * arena but to `world` (a static, the output and event context) and to
+ * constants; so copying a snapshot's bytes back to the same address brings
+ * the whole stack back, pointers and all. Each input then runs on a world
+ * that is byte for byte the one a fresh build makes (FUZZ_FRESH=1 builds it
+ * afresh per input instead, to compare).
+ *
+ * The arena keeps what ASan would check on the heap: each block is followed
+ * by a poisoned red zone, a freed block is poisoned and never reused within
+ * the input (so a use after free is caught), a free of something that is
+ * not a live block or with the wrong size aborts, and at the end of every
+ * input the stack is freed and any block still live is a leak (abort).
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "harness.h"
 #include "seq.h"
 #include "wire.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#endif
+#endif
+#ifndef POISON
+#define POISON(p, n)   ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+/* ---- the arena ---------------------------------------------------------------- */
+
+#define ARENA_SIZE   (64u << 20) /* reserved; only what an input touches is used */
+#define SCRATCH_SIZE (96u << 10) /* the stack's packet buffers, not part of a snapshot */
+#define REDZONE      32
+#define LIVE         0x4c495645u /* "LIVE" */
+#define FREED        0x46524545u /* "FREE" */
+
+struct block { /* in front of every block */
+    uint32_t magic, kind;
+    uint64_t size;
+};
+
+static struct {
+    uint8_t *base;    /* ARENA_SIZE bytes at a fixed address */
+    size_t used;      /* bump pointer */
+    size_t high;      /* the most `used` has been since the last restore */
+    uint8_t *scratch; /* SCRATCH_SIZE bytes: STACK_MEM_SCRATCH blocks */
+    size_t scratch_used;
+    size_t live; /* blocks allocated and not freed (arena and scratch) */
+} arena;
+
+static size_t round16(size_t n)
+{
+    return (n + 15) & ~(size_t)15;
+}
+
+static void arena_init(void)
+{
+    if (arena.base)
+        return;
+    void *p = mmap(NULL, ARENA_SIZE + SCRATCH_SIZE, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        abort();
+    arena.base = p;
+    arena.scratch = arena.base + ARENA_SIZE;
+    POISON(arena.base, ARENA_SIZE + SCRATCH_SIZE);
+}
+
+/* Empty the arena: a new world is built from offset 0. */
+static void arena_reset(void)
+{
+    POISON(arena.base, arena.high);
+    POISON(arena.scratch, arena.scratch_used);
+    arena.used = arena.high = arena.scratch_used = 0;
+    arena.live = 0;
+}
+
+static void *arena_alloc(void *ctx, size_t size, enum stack_mem_kind kind)
+{
+    (void)ctx;
+    uint8_t *region = arena.base;
+    size_t *used = &arena.used, cap = ARENA_SIZE;
+    size_t need = sizeof(struct block) + round16(size) + REDZONE;
+    if (kind == STACK_MEM_SCRATCH && arena.scratch_used + need <= SCRATCH_SIZE) {
+        region = arena.scratch;
+        used = &arena.scratch_used;
+        cap = SCRATCH_SIZE;
+    }
+    if (*used + need > cap)
+        return NULL; /* the stack copes with no memory (a path worth fuzzing too) */
+    uint8_t *at = region + *used;
+    *used += need;
+    if (region == arena.base && arena.used > arena.high)
+        arena.high = arena.used;
+    UNPOISON(at, sizeof(struct block) + size);
+    struct block *b = (struct block *)at;
+    b->magic = LIVE;
+    b->kind = (uint32_t)kind;
+    b->size = size;
+    memset(b + 1, 0, size);
+    POISON(b, sizeof *b);
+    arena.live++;
+    return b + 1;
+}
+
+static struct block *block_of(void *p)
+{
+    struct block *b = (struct block *)p - 1;
+    UNPOISON(b, sizeof *b);
+    return b;
+}
+
+static void arena_free(void *ctx, void *p, size_t size, enum stack_mem_kind kind)
+{
+    (void)ctx;
+    uint8_t *q = p;
+    bool in_arena = q >= arena.base + sizeof(struct block) && q < arena.base + arena.used;
+    bool in_scratch =
+        q >= arena.scratch + sizeof(struct block) && q < arena.scratch + arena.scratch_used;
+    if (!in_arena && !in_scratch)
+        abort(); /* not a block of this stack's */
+    struct block *b = block_of(p);
+    /* double free, or the engine's count of a block's size or kind is wrong */
+    if (b->magic != LIVE || b->size != size || b->kind != (uint32_t)kind)
+        abort();
+    b->magic = FREED;
+    POISON(b, sizeof *b + size);
+    arena.live--;
+}
+
+/* ---- snapshots: one world per cfg byte -------------------------------------------- */
+
+static struct harness world; /* the one the stack's callbacks point at */
+
+struct snapshot {
+    bool made, ok;
+    size_t used, scratch_used, live;
+    uint8_t *bytes; /* arena.base[0, used) as the world was built */
+    struct harness h;
+};
+static struct snapshot snaps[256];
+
+static void snapshot_take(struct snapshot *sn, bool ok)
+{
+    sn->made = true;
+    sn->ok = ok;
+    sn->used = arena.used;
+    sn->scratch_used = arena.scratch_used;
+    sn->live = arena.live;
+    sn->h = world;
+    sn->bytes = malloc(arena.used ? arena.used : 1);
+    if (!sn->bytes)
+        abort();
+    /* The copy reads red zones and freed blocks too: unpoison while copying. */
+    UNPOISON(arena.base, arena.used);
+    memcpy(sn->bytes, arena.base, arena.used);
+    POISON(arena.base, arena.used);
+}
+
+/* Put the snapshot's bytes back where they were, and the poison with them:
+ * the header and red zone of every block, and every block freed before the
+ * snapshot was taken. */
+static void snapshot_restore(const struct snapshot *sn)
+{
+    POISON(arena.base, arena.high);
+    UNPOISON(arena.base, sn->used);
+    memcpy(arena.base, sn->bytes, sn->used);
+    POISON(arena.base, sn->used);
+    for (size_t off = 0; off < sn->used;) {
+        struct block *b = (struct block *)(arena.base + off);
+        UNPOISON(b, sizeof *b);
+        size_t size = b->size;
+        uint32_t magic = b->magic;
+        POISON(b, sizeof *b);
+        if (magic == LIVE)
+            UNPOISON(b + 1, size);
+        off += sizeof *b + round16(size) + REDZONE;
+    }
+    /* Scratch blocks are made by stack_new and freed by stack_free only, in
+     * the same sizes for every world: live again, contents dead. */
+    for (size_t off = 0; off < sn->scratch_used;) {
+        struct block *b = (struct block *)(arena.scratch + off);
+        UNPOISON(b, sizeof *b);
+        b->magic = LIVE;
+        size_t size = b->size;
+        POISON(b, sizeof *b);
+        UNPOISON(b + 1, size);
+        off += sizeof *b + round16(size) + REDZONE;
+    }
+    arena.used = arena.high = sn->used;
+    arena.scratch_used = sn->scratch_used;
+    arena.live = sn->live;
+    world = sn->h;
+}
 
 static void capture_output(void *ctx, const uint8_t *pkt, size_t len)
 {
@@ -132,6 +328,7 @@ static bool harness_open(struct harness *h, uint8_t cfg_bits)
     cfg.on_event = render_event;
     cfg.event_ctx = h;
     cfg.max_sockets = 64;
+    cfg.allocator = (struct stack_allocator){.alloc = arena_alloc, .free = arena_free};
     /* Few retries and a short backoff ceiling: every give-up path is reached
      * in a handful of timer firings instead of 15 doublings. */
     cfg.syn_retries = cfg.synack_retries = 2;
@@ -220,11 +417,13 @@ void harness_act(struct harness *h, uint8_t act)
         tcp_close(h->s, h->now, sd);
 }
 
-bool harness_start(struct harness *h, uint8_t cfg_bits)
+/* A fresh world in an empty arena, as every input once built it. */
+static bool harness_build(struct harness *h, uint8_t cfg_bits)
 {
     static FILE *devnull;
     if (!devnull)
         devnull = fopen("/dev/null", "w");
+    arena_reset();
     memset(h, 0, sizeof *h);
     h->devnull = devnull;
     h->conn = -1;
@@ -236,6 +435,27 @@ bool harness_start(struct harness *h, uint8_t cfg_bits)
     stack_free(h->s);
     h->s = NULL;
     return false;
+}
+
+struct harness *harness_start(uint8_t cfg_bits)
+{
+    static int fresh = -1;
+    arena_init();
+    if (fresh < 0)
+        fresh = getenv("FUZZ_FRESH") != NULL;
+    bool ok;
+    if (fresh) {
+        ok = harness_build(&world, cfg_bits);
+    } else {
+        struct snapshot *sn = &snaps[cfg_bits];
+        if (!sn->made)
+            snapshot_take(sn, harness_build(&world, cfg_bits));
+        if ((ok = sn->ok))
+            snapshot_restore(sn);
+    }
+    if (ok && world.text.out) /* FUZZ_TRACE: where the world ends and the input begins */
+        fprintf(world.text.out, "-- the input\n");
+    return ok ? &world : NULL;
 }
 
 void harness_finish(struct harness *h)
@@ -251,4 +471,6 @@ void harness_finish(struct harness *h)
     }
     stack_free(h->s);
     h->s = NULL;
+    if (arena.live != 0)
+        abort(); /* the stack freed, yet blocks are live: a leak */
 }

@@ -21,9 +21,11 @@
  *   0x10 abort()                       0x20 connect() a new socket to the peer
  *   0xc0 advance the clock: none, 50 ms, 1.5 s, 70 s (then fire timers)
  *
- * Speed: the stack is configured with few retries (SYN 2, data 3) and an
- * 8 s RTO ceiling so every give-up path is a handful of timer firings away;
- * nothing else differs from the defaults.
+ * Speed: the world is built once per cfg byte and restored from a snapshot
+ * before each input (harness.c; FUZZ_FRESH=1 builds it every time). The
+ * stack is configured with few retries (SYN 2, data 3) and an 8 s RTO
+ * ceiling so every give-up path is a handful of timer firings away; nothing
+ * else differs from the defaults.
  */
 #ifndef TCPLAB_FUZZ_HARNESS_H
 #define TCPLAB_FUZZ_HARNESS_H
@@ -58,9 +60,12 @@ struct harness {
     uint64_t rendered[8]; /* event classes already rendered in this input */
 };
 
-/* Start a world for one input: false if the stack could not be made. */
-bool harness_start(struct harness *h, uint8_t cfg_bits);
-/* Fire every pending timer (bounded) and free the stack. */
+/* The world for one input (the same object every time; restored from a
+ * snapshot of the world cfg_bits makes), or NULL if the stack could not be
+ * made. */
+struct harness *harness_start(uint8_t cfg_bits);
+/* Fire every pending timer (bounded) and free the stack; a block the stack
+ * did not give back aborts (a leak). */
 void harness_finish(struct harness *h);
 /* The application and clock actions of one record. */
 void harness_act(struct harness *h, uint8_t act);
