@@ -123,6 +123,10 @@ void tun_loop_config_defaults(struct tun_loop_config *cfg)
      * receive buffer either way, so allow a buffer's worth per connection. */
     cfg->stack.max_ooo_conn = TUN_LOOP_DEFAULT_BUF;
     cfg->stack.max_ooo_total = 4 * TUN_LOOP_DEFAULT_BUF;
+    /* Rings are counted at their full size against max_ring_total: room
+     * for 512 connections moving data both ways (4 GiB, most of it never
+     * touched), not the engine's 1 GiB, which 200 echo clients pass. */
+    cfg->stack.max_ring_total = 512ull * 2 * TUN_LOOP_DEFAULT_BUF;
     cfg->kernel_state = true;
     cfg->kdiag_interval_us = 100000;
     cfg->watch_signals = true;
