@@ -341,6 +341,15 @@ int cmd_listen(int argc, char **argv)
                 (unsigned long long)ss.limit_ring, tcp_syncookies_name(stack_config(s)->syncookies),
                 (unsigned long long)ss.cookies_sent, (unsigned long long)ss.cookies_ok,
                 (unsigned long long)ss.cookies_bad);
+        /* and why packets were dropped, so a failed client can be matched */
+        int n = 0;
+        for (int i = 0; i < (int)(sizeof ss.drops_by_reason / sizeof ss.drops_by_reason[0]); i++)
+            if (ss.drops_by_reason[i])
+                fprintf(stderr, "%s%s %llu", n++ ? ", " : "  drops by reason: ",
+                        tev_drop_reason_name(i - STACK_DROP_INDEX(0)),
+                        (unsigned long long)ss.drops_by_reason[i]);
+        if (n)
+            fputc('\n', stderr);
     }
     svc_free(c.svc);
     tun_loop_free(c.loop);
