@@ -19,8 +19,13 @@
  *             0 SND.NXT   1 SND.UNA   2 SND.UNA-1   3 SND.NXT+1
  *             4 SND.UNA-max window   5 ISS   6 SND.UNA-2^31   7 SND.MAX+2^31-1
  *   opts    bit 0 MSS (d0 d1)       bit 1 window scale (d2, any shift)
- *           bit 2 SACK-permitted    bit 3 timestamps (TSval d0..d3, TSecr 0)
- *           bits 4-5 SACK blocks: 0-3 blocks around RCV.NXT/SND.UNA
+ *           bit 2 SACK-permitted    bit 3 timestamps, as d3's high bits say:
+ *             bits 4-5 TSval: 0 d0..d3 as given, 1 the peer's last TSval
+ *                      + d0 (signed), 2 that - 2^31 (PAWS: old), 3 + 2^31-1
+ *             bit 6    TSecr: 0 the stack's last TSval (a valid echo), 1 zero
+ *             bit 7    TSecr + d1 (echoes a TSval not yet sent when > 0)
+ *           bits 4-5 SACK blocks: 0-3 blocks around SND.UNA (left edges
+ *             d[b]*16-64 past it, lengths d[b+1]+1; d3 bit b: right < left)
  *           bit 6 a malformed option (length 0, 1 or past the header)
  *           bit 7 end-of-list then garbage
  *   win     the window field
@@ -133,8 +138,35 @@ static uint32_t pick_ack(const struct edges *e, uint8_t at)
     return base + (uint32_t)small_offset(at);
 }
 
+/* The timestamps option's two values, aimed at RFC 7323's checks: PAWS
+ * against the peer's own last TSval, and the TSecr against what the stack
+ * has sent. */
+static void pick_timestamps(struct harness *h, const uint8_t d[4], uint32_t *val, uint32_t *ecr)
+{
+    static const uint32_t half = 0x80000000u;
+    switch ((d[3] >> 4) & 3) {
+    case 0:
+        *val = get32(d);
+        break;
+    case 1:
+        *val = h->peer_tsval + (uint32_t)(int8_t)d[0];
+        break;
+    case 2:
+        *val = h->peer_tsval - half;
+        break;
+    default:
+        *val = h->peer_tsval + half - 1;
+        break;
+    }
+    *ecr = (d[3] & 0x40) ? 0 : h->stack_tsval;
+    if (d[3] & 0x80)
+        *ecr += d[1];
+    h->peer_tsval = *val;
+}
+
 /* The options area (at most 40 bytes), padded with NOPs to a multiple of 4. */
-static size_t build_options(uint8_t *o, uint8_t sel, const uint8_t d[4], const struct edges *e)
+static size_t build_options(struct harness *h, uint8_t *o, uint8_t sel, const uint8_t d[4],
+                            const struct edges *e)
 {
     size_t n = 0;
     if (sel & 0x01) {
@@ -147,9 +179,11 @@ static size_t build_options(uint8_t *o, uint8_t sel, const uint8_t d[4], const s
         o[n++] = 1, o[n++] = 1, o[n++] = 4, o[n++] = 2;
     }
     if (sel & 0x08) {
+        uint32_t val, ecr;
+        pick_timestamps(h, d, &val, &ecr);
         o[n++] = 1, o[n++] = 1, o[n++] = 8, o[n++] = 10;
-        memcpy(o + n, d, 4);
-        memset(o + n + 4, 0, 4);
+        put32(o + n, val);
+        put32(o + n + 4, ecr);
         n += 8;
     }
     unsigned blocks = (sel >> 4) & 3;
@@ -187,7 +221,7 @@ static void send_record(struct harness *h, const uint8_t *r)
     struct edges e;
     read_edges(h, &e);
     uint8_t opts[40];
-    size_t optlen = build_options(opts, r[3], r + 8, &e);
+    size_t optlen = build_options(h, opts, r[3], r + 8, &e);
     size_t len = r[6];
     for (size_t i = 0; i < len; i++)
         payload[i] = (uint8_t)i;

@@ -215,6 +215,9 @@ static void capture_output(void *ctx, const uint8_t *pkt, size_t len)
         tcp.dport != PEER_PORT)
         return;
     h->stack_port = tcp.sport;
+    h->stack_ts = tcp.opts.has_ts;
+    if (tcp.opts.has_ts)
+        h->stack_tsval = tcp.opts.ts_val;
     if (tcp.flags & TCP_ACK)
         h->peer_next = tcp.ack;
     h->stack_next =
@@ -297,9 +300,12 @@ void harness_send(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack)
             tcp.opts.has_wscale = true;
             tcp.opts.wscale = 7;
             tcp.opts.sack_permitted = true;
-            tcp.opts.has_ts = true;
-            tcp.opts.ts_val = 1;
         }
+    }
+    if (cfg & 0x10) { /* timestamps offered, and on every segment after (RFC 7323 §3.2) */
+        tcp.opts.has_ts = true;
+        tcp.opts.ts_val = ++h->peer_tsval;
+        tcp.opts.ts_ecr = (flags & TCP_SYN) && !(flags & TCP_ACK) ? 0 : h->stack_tsval;
     }
     size_t n = wire_tcp_build(pkt, sizeof pkt, PEER_ADDR, STACK_ADDR, 1, &tcp, NULL, 0);
     stack_input(h->s, h->now, pkt, n);

@@ -52,6 +52,9 @@ struct harness {
     uint32_t peer_next;  /* what the stack expects next from the peer (its last ACK) */
     uint32_t stack_next; /* the end of what the stack has sent the peer */
     uint16_t stack_port; /* the stack's port on the connection with the peer */
+    bool stack_ts;        /* the stack's last segment to the peer carried timestamps */
+    uint32_t stack_tsval; /* ... and this TSval (what a valid TSecr echoes) */
+    uint32_t peer_tsval;  /* the last TSval the peer sent (fuzz_segment) */
     int listener, conn;
     struct trace_text text;
     FILE *devnull;
@@ -71,7 +74,8 @@ void harness_finish(struct harness *h);
 void harness_act(struct harness *h, uint8_t act);
 /* Abort if what must hold whatever the network says does not. */
 void harness_check(const struct harness *h);
-/* The peer sends one segment (SYN options per cfg 0x10) to the connection. */
+/* The peer sends one segment to the connection (cfg 0x10: window scale and
+ * SACK-permitted on a SYN, timestamps on every segment). */
 void harness_send(struct harness *h, uint8_t flags, uint32_t seq, uint32_t ack);
 
 static inline uint16_t get16(const uint8_t *p)
