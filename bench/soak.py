@@ -18,6 +18,7 @@ churn connections done, messages checked, data errors. Then listen's exit
 summary. Exit status 0 only if there was no data error, no failed connection
 and listen exited cleanly.
 """
+import errno
 import os
 import resource
 import selectors
@@ -116,27 +117,58 @@ class Held:
             c["sock"].close()
 
 
+def failure_name(e):
+    """What an OSError says, as a short name: ECONNREFUSED, ETIMEDOUT, ..."""
+    if isinstance(e, socket.timeout):
+        return "timeout"
+    return errno.errorcode.get(e.errno, str(e.errno)) if e.errno else type(e).__name__
+
+
 def churn(stop, stats):
     """Connect to daytime, read to EOF, close: the stack closes first, so the
     TIME_WAIT blocks pile up on the stack's side (and its max_time_wait is
-    exercised), not in the kernel, whose ephemeral ports would run out."""
+    exercised), not in the kernel, whose ephemeral ports would run out.
+    A failure is counted by where it happened (connect, recv) and what the
+    kernel said, with the local port and time of the first few, so a report
+    can tell the client's trouble (no port: EADDRNOTAVAIL) from the stack's
+    (refused, reset, no answer)."""
     while not stop.is_set():
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        phase = "connect"
         try:
-            s = socket.create_connection((STACK, DAYTIME), timeout=10)
             s.settimeout(10)
+            s.connect((STACK, DAYTIME))
+            phase = "recv"
             got = b""
             while True:
                 b = s.recv(4096)
                 if not b:
                     break
                 got += b
-            s.close()
             stats["done"] += 1
             if not (len(got) > 5 and got.endswith(b"\r\n")):
                 stats["errors"] += 1
-        except OSError:
+        except OSError as e:
             stats["failed"] += 1
+            key = f"{phase} {failure_name(e)}"
+            stats["why"][key] = stats["why"].get(key, 0) + 1
+            if len(stats["examples"]) < 10:
+                try:
+                    port = s.getsockname()[1]
+                except OSError:
+                    port = 0
+                stats["examples"].append(f"{key} port {port} at {time.monotonic() - stats['t0']:.1f} s")
             time.sleep(0.1)
+        finally:
+            s.close()
+
+
+def kernel_tcp_counters():
+    """The client side's view (the kernel's /proc/net/snmp Tcp line):
+    AttemptFails counts connects that ended in a RST or gave up."""
+    with open("/proc/net/snmp") as f:
+        lines = [l.split() for l in f if l.startswith("Tcp:")]
+    return dict(zip(lines[0][1:], (int(v) for v in lines[1][1:])))
 
 
 def main():
@@ -166,7 +198,9 @@ def main():
         flood = subprocess.Popen([synflood, STACK, str(DAYTIME), "10.7.0.0/24",
                                   str(max(1, int(rate * (seconds + 5)))), str(rate),
                                   str(seconds + 5)], stdout=subprocess.PIPE)
-        cstats = {"done": 0, "errors": 0, "failed": 0}
+        cstats = {"done": 0, "errors": 0, "failed": 0, "why": {}, "examples": [],
+                  "t0": time.monotonic()}
+        snmp0 = kernel_tcp_counters()
         t = threading.Thread(target=churn, args=(stop, cstats), daemon=True)
         t.start()
         print("| t (s) | RSS kB | fds | held | kernel ESTAB | kernel TIME_WAIT | churned | "
@@ -194,6 +228,16 @@ def main():
         print(f"# data errors {errors}; failed connects: held {held.failed_connects}, "
               f"churn {cstats['failed']}; churned {cstats['done']}; echoes checked "
               f"{held.checked}")
+        if cstats["why"]:
+            print("# churn failures by what the kernel said: " +
+                  ", ".join(f"{k} {v}" for k, v in sorted(cstats["why"].items())))
+            for ex in cstats["examples"]:
+                print(f"#   {ex}")
+        snmp1 = kernel_tcp_counters()
+        print("# the client kernel's TCP counters over the run: " +
+              ", ".join(f"{k} {snmp1[k] - snmp0[k]}" for k in
+                        ("ActiveOpens", "AttemptFails", "EstabResets", "RetransSegs", "InErrs",
+                         "OutRsts")))
         status = 0 if errors == 0 and held.failed_connects == 0 and cstats["failed"] == 0 else 1
     finally:
         stop.set()
