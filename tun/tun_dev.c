@@ -203,6 +203,32 @@ static void open_perm_message(char *msg, size_t msglen, const char *name)
              name, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid, (unsigned)getuid());
 }
 
+/* /dev/net/tun, opened for one device; a negative errno and the message
+ * when it cannot be (creating and attaching say the same). */
+static int open_dev_net_tun(const char *name, char *msg, size_t msglen)
+{
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0)
+        return fd;
+    int e = errno;
+    if (e == EPERM || e == EACCES)
+        open_perm_message(msg, msglen, name);
+    else
+        snprintf(msg, msglen, "cannot open /dev/net/tun: %s — is the tun module available?",
+                 strerror(e));
+    return e == EACCES ? -EPERM : -e;
+}
+
+/* TUNSETIFF: a raw-IPv4 TUN device named cfg->name, with the vnet header if
+ * asked; creates it, or attaches to it if it exists. -1 with errno. */
+static int tunsetiff(int fd, const struct tun_dev_config *cfg, size_t nlen, struct ifreq *ifr)
+{
+    memset(ifr, 0, sizeof *ifr);
+    ifr->ifr_flags = IFF_TUN | IFF_NO_PI | (cfg->vnet_hdr ? IFF_VNET_HDR : 0);
+    memcpy(ifr->ifr_name, cfg->name, nlen);
+    return ioctl(fd, TUNSETIFF, ifr);
+}
+
 static int tun_dev_attach(const struct tun_dev_config *cfg, struct tun_dev **out, char *msg,
                           size_t msglen);
 
@@ -229,21 +255,11 @@ int tun_dev_open(const struct tun_dev_config *cfg, struct tun_dev **out, char *m
                  cfg->name);
         return -EEXIST;
     }
-    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        if (e == EPERM || e == EACCES)
-            open_perm_message(msg, msglen, cfg->name);
-        else
-            snprintf(msg, msglen, "cannot open /dev/net/tun: %s — is the tun module available?",
-                     strerror(e));
-        return e == EACCES ? -EPERM : -e;
-    }
+    int fd = open_dev_net_tun(cfg->name, msg, msglen);
+    if (fd < 0)
+        return fd;
     struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (cfg->vnet_hdr ? IFF_VNET_HDR : 0);
-    memcpy(ifr.ifr_name, cfg->name, nlen);
-    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    if (tunsetiff(fd, cfg, nlen, &ifr) < 0) {
         int e = errno;
         close(fd);
         if (e == EPERM || e == EACCES)
@@ -442,21 +458,11 @@ static int tun_dev_attach(const struct tun_dev_config *cfg, struct tun_dev **out
                  cfg->name, cfg->name, cfg->name, cfg->name);
         return -ENODEV;
     }
-    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        if (e == EPERM || e == EACCES)
-            open_perm_message(msg, msglen, cfg->name);
-        else
-            snprintf(msg, msglen, "cannot open /dev/net/tun: %s — is the tun module available?",
-                     strerror(e));
-        return e == EACCES ? -EPERM : -e;
-    }
+    int fd = open_dev_net_tun(cfg->name, msg, msglen);
+    if (fd < 0)
+        return fd;
     struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (cfg->vnet_hdr ? IFF_VNET_HDR : 0);
-    memcpy(ifr.ifr_name, cfg->name, nlen);
-    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    if (tunsetiff(fd, cfg, nlen, &ifr) < 0) {
         int e = errno;
         close(fd);
         if (e == EPERM || e == EACCES)
