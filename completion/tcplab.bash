@@ -28,6 +28,7 @@ _tcplab()
             COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null) tl0" -- "$cur")); return; } ;;
     --dev) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
     --run) COMPREPLY=($(compgen -c -- "$cur")); return ;;
+    --cc) COMPREPLY=($(compgen -W "newreno cubic off" -- "$cur")); return ;;
     --kernel-addr | --addr | --gateway | --mtu | --msl | --syn-retries | --seed | --speed | \
     --dump-screen | --size) return ;;
     esac

@@ -62,6 +62,7 @@ int pkt_config_profile(struct pkt_config *cfg, const char *name)
         s->wscale = 8;
         s->timestamps = true;
         s->sack = true;
+        s->cc_algo = TCP_CC_CUBIC; /* net.ipv4.tcp_congestion_control */
         s->msl_us = 30000000;
         s->syn_retries = 6;
         s->synack_retries = 5;
@@ -81,6 +82,7 @@ int pkt_config_profile(struct pkt_config *cfg, const char *name)
         s->wscale = 6;
         s->timestamps = true;
         s->sack = true;
+        s->cc_algo = TCP_CC_CUBIC; /* net.inet.tcp.cc.algorithm, CUBIC since 14.0 */
         s->msl_us = 30000000;
         s->keepalive_probes = 8;
         s->sndbuf = 32768;
@@ -137,7 +139,7 @@ static int parse_bool(const char *v, bool *out)
     return 0;
 }
 
-enum key_type { K_DUR, K_UINT, K_BOOL, K_WSCALE };
+enum key_type { K_DUR, K_UINT, K_BOOL, K_WSCALE, K_CC };
 
 static const struct key {
     const char *name;
@@ -165,6 +167,7 @@ static const struct key {
     {"keepintvl", K_DUR, offsetof(struct stack_config, keepalive_intvl_us), 0, "keepalive probe interval"},
     {"keepcnt", K_UINT, offsetof(struct stack_config, keepalive_probes), 255, "keepalive probes"},
     {"sack", K_BOOL, offsetof(struct stack_config, sack), 0, "offer and accept SACK, RFC 6675 recovery (on/off)"},
+    {"cc", K_CC, offsetof(struct stack_config, cc_algo), 0, "congestion control: newreno, cubic (RFC 9438) or off"},
     {"init_cwnd", K_UINT, offsetof(struct stack_config, init_cwnd), 255, "initial congestion window, segments (RFC 5681 3.1, RFC 6928)"},
     {"tolerance", K_DUR, SIZE_MAX, 0, "timing tolerance of the runner (4ms)"},
 };
@@ -199,6 +202,15 @@ static int set_one(struct pkt_config *cfg, const char *k, const char *v, char *m
                 goto bad;
             memcpy(base + key->off, &b, sizeof b);
             return 0;
+        case K_CC: {
+            int algo = !strcmp(v, "on") ? TCP_CC_NEWRENO : tcp_cc_algo_parse(v);
+            if (algo < 0 && strcmp(v, "off"))
+                goto bad;
+            cfg->stack.congestion_control = algo >= 0;
+            if (algo >= 0)
+                cfg->stack.cc_algo = (uint8_t)algo;
+            return 0;
+        }
         case K_WSCALE:
             if (!strcmp(v, "off") || !strcmp(v, "none")) {
                 cfg->stack.window_scaling = false;
@@ -233,6 +245,7 @@ static int set_one(struct pkt_config *cfg, const char *k, const char *v, char *m
         snprintf(msg, msgsz, "--set %s=%s: bad value (%s)", k, v,
                  key->type == K_DUR ? "a time such as 200ms or 1s"
                  : key->type == K_BOOL ? "on or off"
+                 : key->type == K_CC   ? "newreno, cubic or off"
                                        : "a number");
         return -1;
     }

@@ -78,6 +78,8 @@ void scn_profile_apply(struct stack_config *cfg, bool linux_like)
     cfg->keepalive_intvl_us = 75ull * 1000000;
     cfg->keepalive_probes = 9;
     cfg->congestion_control = true;
+    /* Linux runs CUBIC (RFC 9438); teaching keeps NewReno's simple saw-tooth */
+    cfg->cc_algo = linux_like ? TCP_CC_CUBIC : TCP_CC_NEWRENO;
     cfg->sack = linux_like; /* RFC 2018; off in teaching so early lessons stay simple */
     if (linux_like) {
         cfg->init_cwnd = 10; /* RFC 6928, as Linux */
@@ -355,9 +357,17 @@ int scn_parse_set(struct parser *P)
                 return -1;
             c->nagle = on;
         } else if (strcmp(opt, "cc") == 0) {
-            if (parse_onoff(P, 3, &on) < 0)
-                return -1;
-            c->congestion_control = on;
+            /* newreno | cubic | off; "on" is NewReno, as before CUBIC */
+            int algo = scn_is_word(P, 3, "on")        ? TCP_CC_NEWRENO
+                       : scn_is_word(P, 3, "newreno") ? TCP_CC_NEWRENO
+                       : scn_is_word(P, 3, "cubic")   ? TCP_CC_CUBIC
+                                                      : -1;
+            if (algo < 0 && !scn_is_word(P, 3, "off"))
+                return scn_fail_tok(P, 3, "set HOST cc newreno, cubic or off",
+                                    "unknown congestion control");
+            c->congestion_control = algo >= 0;
+            if (algo >= 0)
+                c->cc_algo = (uint8_t)algo;
         } else if (strcmp(opt, "ts") == 0) {
             if (parse_onoff(P, 3, &on) < 0)
                 return -1;

@@ -91,6 +91,7 @@ struct stack_config {
     uint64_t delack_us;       /* delayed ACK timeout (40 ms, as Linux); at most TCP_DELACK_MAX_US */
     bool nagle;               /* Nagle's algorithm, RFC 1122 §4.2.3.4 (true) */
     bool congestion_control;  /* RFC 5681 slow start, avoidance, fast recovery (true) */
+    uint8_t cc_algo;          /* enum tcp_cc_algo, when congestion_control (NewReno) */
     uint8_t init_cwnd;        /* initial window, segments (10, RFC 6928; RFC 5681 allows 2-4) */
     bool sack;                /* offer and accept SACK (RFC 2018), recover with RFC 6675 (true) */
 
@@ -130,6 +131,15 @@ struct stack_config {
     } syncookies;
     struct stack_allocator allocator; /* where memory comes from (all zero: calloc/free) */
 };
+
+/* Which congestion control algorithm grows cwnd and sets ssthresh. */
+enum tcp_cc_algo {
+    TCP_CC_NEWRENO, /* RFC 5681 with RFC 6582 (the default, and teaching's) */
+    TCP_CC_CUBIC,   /* RFC 9438, what Linux runs (the linux profile) */
+};
+/* "newreno" / "cubic" -> the value, or -1. */
+int tcp_cc_algo_parse(const char *word);
+const char *tcp_cc_algo_name(enum tcp_cc_algo a);
 
 /* "never" / "auto" / "always" -> the value, or -1. */
 int tcp_syncookies_parse(const char *word);

@@ -11,8 +11,8 @@
  * again from the initial window (§4.1).
  *
  * What is algorithm-specific — how cwnd grows, and the ssthresh after a loss
- * — is a `struct tcp_cc_ops` (NewReno below), so another algorithm (CUBIC,
- * RFC 9438) is another table. Everything else here is shared. Loss
+ * — is a `struct tcp_cc_ops`: NewReno below, CUBIC (RFC 9438) in
+ * tcp_cubic.c, chosen by cfg.cc_algo. Everything else here is shared. Loss
  * detection stays where the ACKs are read (tcp_in.c : tcp_ack_received) and
  * where the timer fires (tcp_timer.c : tcp_timeout_rtx); they call in here.
  *
@@ -22,6 +22,8 @@
  *
  * Every change of cwnd, ssthresh or phase is reported as a TEV_CC event.
  */
+#include <string.h>
+
 #include "tcp_internal.h"
 
 static inline uint32_t min_u32(uint32_t a, uint32_t b)
@@ -73,6 +75,11 @@ static void tcp_cc_report(struct stack *s, struct tcp_conn *c, const char *cause
     ev.u.cc.flight = tcp_cc_told_flight(c);
     ev.u.cc.phase = (enum tcp_cc_phase)cc->phase;
     ev.u.cc.cause = cause;
+    ev.u.cc.algo = cc->ops->name;
+    if (cc->ops == &tcp_cc_cubic) {
+        ev.u.cc.w_max = cc->cubic.w_max;
+        ev.u.cc.k_us = cc->cubic.in_epoch ? cc->cubic.k_us : 0;
+    }
     stack_emit(s, &ev);
 }
 
@@ -84,8 +91,9 @@ static void tcp_cc_report(struct stack *s, struct tcp_conn *c, const char *cause
  * congestion avoidance, cwnd is incremented by roughly 1 full-sized segment
  * per round-trip time": counted in bytes, one SMSS for every cwnd bytes
  * acknowledged (the RFC's recommended byte-counting form). */
-static void tcp_newreno_cong_avoid(struct tcp_conn *c, uint32_t acked)
+static void tcp_newreno_cong_avoid(struct tcp_conn *c, uint32_t acked, uint64_t now_us)
 {
+    (void)now_us;
     struct tcp_cc *cc = &c->cc;
     uint32_t smss = c->mss;
     if (cc->cwnd < cc->ssthresh) {
@@ -100,7 +108,7 @@ static void tcp_newreno_cong_avoid(struct tcp_conn *c, uint32_t acked)
 }
 
 /* RFC 5681 (4): "ssthresh = max (FlightSize / 2, 2*SMSS)". */
-static uint32_t tcp_newreno_ssthresh(const struct tcp_conn *c, uint32_t flight)
+static uint32_t tcp_newreno_ssthresh(struct tcp_conn *c, uint32_t flight)
 {
     return max_u32(flight / 2, 2u * c->mss);
 }
@@ -112,6 +120,20 @@ const struct tcp_cc_ops tcp_cc_newreno = {
 };
 
 /* ---- shared by every algorithm ------------------------------------------ */
+
+int tcp_cc_algo_parse(const char *word)
+{
+    if (!strcmp(word, "newreno"))
+        return TCP_CC_NEWRENO;
+    if (!strcmp(word, "cubic"))
+        return TCP_CC_CUBIC;
+    return -1;
+}
+
+const char *tcp_cc_algo_name(enum tcp_cc_algo a)
+{
+    return a == TCP_CC_CUBIC ? tcp_cc_cubic.name : tcp_cc_newreno.name;
+}
 
 /* RFC 5681 §3.1: "IW, the initial value of cwnd, MUST be set" to at most
  * 4 segments (fewer for large SMSS); RFC 6928 raises it to
@@ -133,7 +155,8 @@ void tcp_cc_init(struct stack *s, struct tcp_conn *c)
         cc->ops = NULL;
         return;
     }
-    cc->ops = &tcp_cc_newreno;
+    cc->ops = s->cfg.cc_algo == TCP_CC_CUBIC ? &tcp_cc_cubic : &tcp_cc_newreno;
+    cc->cubic = (struct tcp_cubic){0};
     cc->cwnd = tcp_cc_initial_window(s, c);
     /* "The initial value of ssthresh SHOULD be set arbitrarily high (e.g.,
      * to the size of the largest possible advertised window)". */
@@ -179,7 +202,7 @@ void tcp_cc_on_ack(struct stack *s, struct tcp_conn *c, uint32_t acked, bool par
         return;
     }
     /* Slow start after a timeout (phase LOSS) or normal growth. */
-    cc->ops->cong_avoid(c, acked);
+    cc->ops->cong_avoid(c, acked, s->now);
     if (cc->phase != TCP_CC_LOSS)
         cc->phase = tcp_cc_growth_phase(cc);
     tcp_cc_report(s, c, "ack");
@@ -249,8 +272,11 @@ void tcp_cc_on_rto(struct stack *s, struct tcp_conn *c)
      * retransmitted by way of the retransmission timer at least once, the
      * value of ssthresh is held constant." Then "cwnd MUST be set to no more
      * than the loss window, LW, which equals 1 full-sized segment". */
-    if (c->backoff <= 1)
+    if (c->backoff <= 1) {
         cc->ssthresh = cc->ops->ssthresh(c, tcp_flight_size(c));
+        if (cc->ops->on_timeout)
+            cc->ops->on_timeout(c);
+    }
     cc->cwnd = c->mss;
     cc->acked_in_ca = 0;
     cc->phase = TCP_CC_LOSS;

@@ -16,6 +16,7 @@
  *   tcp_timer.c   §3.10.8 timeouts and the RFC 6298 RTT estimator
  *   tcp_ts.c      RFC 7323 timestamps: the TSval clock, RTTM, PAWS
  *   tcp_cc.c      RFC 5681 congestion control (NewReno, RFC 6582)
+ *   tcp_cubic.c   RFC 9438 CUBIC, the second congestion control algorithm
  *   tcp_sack.c    RFC 2018 SACK blocks we send, RFC 6675 scoreboard we keep
  *   tcp_rst.c     every rule about sending and accepting RST
  *   isn.c         RFC 6528 initial sequence numbers (SipHash-2-4)
@@ -96,19 +97,43 @@ void tcp_rtt_after_lost_syn_5_7(struct tcp_rtt *r, const struct stack_config *cf
 
 struct tcp_conn;
 
-/* What differs between congestion control algorithms (NewReno here; CUBIC,
- * RFC 9438, would be a second table). Loss detection, fast retransmit,
- * fast recovery and the loss window are the same for all and live in
- * tcp_cc.c. */
+/* What differs between congestion control algorithms: NewReno (tcp_cc.c)
+ * and CUBIC, RFC 9438 (tcp_cubic.c). Loss detection, fast retransmit, fast
+ * recovery and the loss window are the same for all and live in tcp_cc.c. */
 struct tcp_cc_ops {
-    const char *name; /* "newreno" */
+    const char *name; /* "newreno", "cubic" */
     /* RFC 5681 §3.1: grow cwnd for `acked` newly acknowledged bytes, outside
-     * fast recovery (slow start below ssthresh, avoidance above). */
-    void (*cong_avoid)(struct tcp_conn *c, uint32_t acked);
-    /* RFC 5681 (4): ssthresh after a loss, given FlightSize. */
-    uint32_t (*ssthresh)(const struct tcp_conn *c, uint32_t flight);
+     * fast recovery (slow start below ssthresh, avoidance above). `now_us`
+     * is the stack's clock (CUBIC's window is a function of time). */
+    void (*cong_avoid)(struct tcp_conn *c, uint32_t acked, uint64_t now_us);
+    /* ssthresh after a loss, given FlightSize (RFC 5681 (4): half of it;
+     * RFC 9438 §4.6: β_cubic of it). May remember the loss (CUBIC: W_max). */
+    uint32_t (*ssthresh)(struct tcp_conn *c, uint32_t flight);
+    /* After ssthresh() on a retransmission timeout (NULL: nothing more;
+     * CUBIC: RFC 9438 §4.8). */
+    void (*on_timeout)(struct tcp_conn *c);
 };
 extern const struct tcp_cc_ops tcp_cc_newreno;
+extern const struct tcp_cc_ops tcp_cc_cubic;
+
+/* CUBIC's state (RFC 9438 §4.1 names), in bytes and microseconds. */
+struct tcp_cubic {
+    uint32_t w_max;       /* W_max: cwnd just before the last reduction (0: none yet) */
+    uint32_t cwnd_prior;  /* cwnd when ssthresh was last set (§4.3's alpha switch) */
+    uint32_t cwnd_epoch;  /* cwnd at t_epoch */
+    uint32_t origin;      /* the curve's plateau this epoch: W_max, or cwnd_epoch above it */
+    uint32_t w_est;       /* W_est, the Reno-friendly estimate (§4.3) */
+    uint64_t t_epoch_us;  /* t_epoch: when this congestion avoidance stage began */
+    uint64_t k_us;        /* K (Figure 2): time to climb back to the origin */
+    uint64_t est_carry;   /* remainders, so no fraction of a byte is lost */
+    uint64_t grow_carry;
+    bool in_epoch;        /* a congestion avoidance stage is running */
+    bool after_timeout;   /* §4.8: the next stage has K = 0, W_max = cwnd_epoch */
+};
+/* Figure 2, K = cubic_root((W_max - cwnd_epoch) / C) in microseconds. */
+uint64_t tcp_cubic_k_us(uint32_t w_max, uint32_t cwnd_epoch, uint32_t smss);
+/* Figure 1, W_cubic(t) = C * (t - K)^3 + W_max in bytes (t, K in us). */
+int64_t tcp_cubic_w_cubic(uint32_t w_max, uint64_t k_us, uint64_t t_us, uint32_t smss);
 
 struct tcp_cc {
     const struct tcp_cc_ops *ops; /* NULL: congestion control off (cwnd unlimited) */
@@ -121,6 +146,7 @@ struct tcp_cc {
     uint8_t told_phase;
     bool told;
     uint64_t last_send_us; /* last time new data was sent (restart after idle, §4.1) */
+    struct tcp_cubic cubic; /* used when ops is &tcp_cc_cubic */
 };
 
 /* ---- SACK, RFC 2018 / RFC 2883 / RFC 6675 (tcp_sack.c) -------------------- */

@@ -455,6 +455,14 @@ size_t tt_count_events(const struct tt *t, enum tev_kind kind)
     return n;
 }
 
+const struct tev *tt_last_event(const struct tt *t, enum tev_kind kind)
+{
+    for (size_t i = t->ev_len; i-- > 0;)
+        if (t->ev[i]->kind == kind)
+            return t->ev[i];
+    return NULL;
+}
+
 int tt_last_drop_reason(const struct tt *t, size_t from)
 {
     for (size_t i = t->ev_len; i > from; i--)

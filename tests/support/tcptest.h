@@ -200,6 +200,8 @@ const struct tev *tt_expect_state_event_(struct tt *t, const char *file, int lin
 
 /* Count recorded events of a kind (since the start). */
 size_t tt_count_events(const struct tt *t, enum tev_kind kind);
+/* The most recent event of `kind`, or NULL. */
+const struct tev *tt_last_event(const struct tt *t, enum tev_kind kind);
 /* The most recent TEV_DROP event's reason; 0 if none since index `from`. */
 int tt_last_drop_reason(const struct tt *t, size_t from);
 /* Number of TEV_DROP events with this reason. */

@@ -281,6 +281,11 @@ static bool run_seed(uint64_t seed, bool verbose)
          * seeds of three, on a cycle of its own (seed / 12), so every mix of
          * cc, timestamps and SACK on and off comes up. */
         k->sack = (seed / 12 + (uint64_t)i * 2) % 3 != 0;
+        /* With congestion control on, CUBIC (RFC 9438) or NewReno: bit i
+         * of seed / 36 picks host i's, so both, either or neither run
+         * CUBIC, on a cycle of its own that meets every mix of SACK and
+         * timestamps. */
+        k->cc_algo = ((seed / 36) >> i) & 1 ? TCP_CC_CUBIC : TCP_CC_NEWRENO;
     }
     /* One host in four holds at most 1..4096 out-of-order bytes (the limit
      * a flood meets, stack_config.max_ooo_conn): the excess is dropped and
@@ -399,7 +404,8 @@ out:;
                    "ts %s sack %s\n",
                    cfgs[i]->name, cfgs[i]->mss, cfgs[i]->rcvbuf, cfgs[i]->sndbuf,
                    cfgs[i]->window_scaling ? "on " : "off ", cfgs[i]->wscale, cfgs[i]->delayed_ack,
-                   cfgs[i]->nagle, cfgs[i]->congestion_control ? "on" : "off",
+                   cfgs[i]->nagle,
+                   cfgs[i]->congestion_control ? tcp_cc_algo_name(cfgs[i]->cc_algo) : "off",
                    cfgs[i]->init_cwnd, cfgs[i]->timestamps ? "on" : "off",
                    cfgs[i]->sack ? "on" : "off");
         printf("seed %llu: client->server %zu bytes, server->client %zu bytes, loss %.1f%%, "

@@ -35,10 +35,7 @@ static void expect_segments(struct tt *t, uint32_t rseq, unsigned n)
 /* The most recent TEV_CC event. */
 static const struct tev *last_cc(const struct tt *t)
 {
-    for (size_t i = t->ev_len; i-- > 0;)
-        if (t->ev[i]->kind == TEV_CC)
-            return t->ev[i];
-    return NULL;
+    return tt_last_event(t, TEV_CC);
 }
 
 /* MUST-19, RFC 5681 §3.1: the first flight is the initial window; each ACK

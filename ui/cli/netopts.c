@@ -209,6 +209,21 @@ static int set_timestamps(void *base, const char *s, char *why, size_t cap)
     return parse_on_off(s, &((struct netopts *)base)->loop.stack.timestamps, why, cap);
 }
 
+/* --cc newreno|cubic|off: which congestion control the stack runs. */
+static int set_cc(void *base, const char *s, char *why, size_t cap)
+{
+    struct stack_config *cfg = &((struct netopts *)base)->loop.stack;
+    int algo = tcp_cc_algo_parse(s);
+    if (algo < 0 && strcmp(s, "off") != 0) {
+        snprintf(why, cap, "give newreno, cubic or off");
+        return -1;
+    }
+    cfg->congestion_control = algo >= 0;
+    if (algo >= 0)
+        cfg->cc_algo = (uint8_t)algo;
+    return 0;
+}
+
 static uint64_t wall_now_us(void)
 {
     struct timespec ts;
@@ -244,6 +259,9 @@ const struct cli_opt netopts_table[] = {
                "selective acknowledgment (RFC 2018) and RFC 6675 loss recovery (on)"),
     CLI_CUSTOM("timestamps", 0, "on|off", set_timestamps,
                "RFC 7323 timestamps: RTT from every ACK's echo, PAWS (on)"),
+    CLI_CUSTOM("cc", 0, "ALGO", set_cc,
+               "congestion control: newreno (RFC 5681/6582, the default), cubic (RFC 9438, "
+               "as Linux) or off"),
     CLI_OUTPUT("pcap", 0, struct netopts, pcap_path, "FILE",
                "write every packet crossing the interface ('-': stdout)"),
     CLI_OUTPUT("trace", 0, struct netopts, trace_path, "FILE",

@@ -303,6 +303,13 @@ static void format_event(struct jbuf *j, const struct tev *ev)
                   ev->u.cc.cwnd, ev->u.cc.ssthresh, ev->u.cc.flight);
         jb_str_field(j, "phase", tcp_cc_phase_name(ev->u.cc.phase));
         jb_str_field(j, "cause", ev->u.cc.cause ? ev->u.cc.cause : "?");
+        if (ev->u.cc.algo) {
+            jb_str_field(j, "cc", ev->u.cc.algo);
+            if (strcmp(ev->u.cc.algo, "newreno")) {
+                jb_printf(j, ",\"w_max\":%" PRIu32, ev->u.cc.w_max);
+                jb_seconds(j, "k", ev->u.cc.k_us);
+            }
+        }
         break;
     case TEV_RTT:
         jb_conn(j, &ev->tuple);

@@ -507,6 +507,15 @@ size_t trace_text_format(struct trace_text *t, const struct tev *ev, char *buf, 
         line_printf(&l, "cc %s cwnd %" PRIu32 " ssthresh %" PRIu32 " flight %" PRIu32 " (%s)",
                     tcp_cc_phase_name(ev->u.cc.phase), ev->u.cc.cwnd, ev->u.cc.ssthresh,
                     ev->u.cc.flight, ev->u.cc.cause ? ev->u.cc.cause : "?");
+        /* NewReno, the default, stays as it always read; CUBIC says so
+         * and, once a loss has set them, shows its curve's plateau W_max
+         * and K (RFC 9438 §4.1). */
+        if (ev->u.cc.algo && strcmp(ev->u.cc.algo, "newreno")) {
+            line_printf(&l, " %s", ev->u.cc.algo);
+            if (ev->u.cc.w_max)
+                line_printf(&l, " W_max %" PRIu32 " K %" PRIu64 "ms", ev->u.cc.w_max,
+                            ev->u.cc.k_us / 1000);
+        }
         break;
     case TEV_RTT:
         line_printf(&l, "rtt %" PRIu64 "us srtt %" PRIu64 "us rttvar %" PRIu64 "us rto %" PRIu64 "us (%s",
