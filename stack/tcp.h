@@ -227,6 +227,7 @@ enum tcp_sockopt {
 
 /* Readiness bits from tcp_poll(), as poll(2) means them. */
 #define TCP_POLLIN 0x1   /* recv would not return -EAGAIN (data, EOF or error); accept ready */
+#define TCP_POLLPRI 0x2  /* urgent data not yet read (RFC 9293 §3.8.5): tcp_status().urgent_pending */
 #define TCP_POLLOUT 0x4  /* send would accept bytes; connect finished */
 #define TCP_POLLERR 0x8  /* a pending error (refused, reset, timed out) */
 #define TCP_POLLHUP 0x10 /* both directions are finished */
@@ -245,6 +246,11 @@ int tcp_accept(struct stack *s, uint64_t now, int sd, struct tcp_tuple *tuple);
  * failure shows in tcp_poll() / a TEV_STATE event / tcp_status().error. */
 int tcp_connect(struct stack *s, uint64_t now, int sd, uint32_t addr, uint16_t port);
 ssize_t tcp_send(struct stack *s, uint64_t now, int sd, const void *buf, size_t len);
+/* SEND with the URGENT flag (RFC 9293 §3.9.1.2, the socket API's MSG_OOB):
+ * the bytes are queued like tcp_send()'s, and every segment sent before them
+ * is acknowledged carries URG with the urgent pointer at the byte after the
+ * last of them (MUST-62). The receiver reads them in line. */
+ssize_t tcp_send_urgent(struct stack *s, uint64_t now, int sd, const void *buf, size_t len);
 /* Returns bytes read, 0 at end of stream (the peer's FIN), -EAGAIN when
  * nothing is there yet, or the connection's error. */
 ssize_t tcp_recv(struct stack *s, uint64_t now, int sd, void *buf, size_t len);
@@ -284,6 +290,7 @@ struct tcp_status {
     enum tcp_cc_phase cc_phase;
     unsigned backoff;          /* consecutive retransmissions of snd_una */
     uint64_t timers[TCP_NTIMERS]; /* deadline of each timer, TCP_TIME_NEVER if idle */
+    uint32_t urgent_pending;   /* urgent bytes not yet read, up to RCV.UP (RFC 9293 MUST-33) */
 };
 int tcp_status(const struct stack *s, int sd, struct tcp_status *out);
 

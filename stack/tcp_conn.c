@@ -188,6 +188,7 @@ void conn_fill_status(const struct stack *s, const struct tcp_conn *c, struct tc
     st->snd_una = c->snd_una;
     st->snd_nxt = c->snd_nxt;
     st->snd_wnd = c->snd_wnd;
+    st->urgent_pending = tcp_urgent_pending(c);
     st->rcv_nxt = c->rcv_nxt;
     st->rcv_wnd = tcp_rcv_space(c);
     st->send_queue = c->sndq.len;

@@ -712,11 +712,38 @@ static void tcp_in_fin(struct stack *s, struct tcp_conn *c, const struct tcp_seg
     }
 }
 
+/* Sixth, check the URG bit: "ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2: If the
+ * URG bit is set, RCV.UP <- max(RCV.UP,SEG.UP), and signal the user that the
+ * remote side has urgent data if the urgent pointer (RCV.UP) is in advance of
+ * the data consumed." The pointer is SEG.SEQ + SEG.UP, the byte after the
+ * urgent data (MUST-62); the bytes themselves are delivered in line (as
+ * SO_OOBINLINE: any length, MUST-31), and the signal is TCP_POLLPRI with
+ * tcp_status().urgent_pending counting what is left (MUST-32, MUST-33). In
+ * the other states "Ignore the URG". */
+static void tcp_in_urg(struct tcp_conn *c, const struct tcp_seg *seg)
+{
+    if (!(seg->flags & TCP_URG) || seg->th->urg == 0)
+        return;
+    if (c->state != TCP_ESTABLISHED && c->state != TCP_FIN_WAIT_1 && c->state != TCP_FIN_WAIT_2)
+        return;
+    uint32_t up = seg->seq + seg->th->urg;
+    if (!c->rcv_urg || seq_gt(up, c->rcv_up)) {
+        c->rcv_up = up;
+        c->rcv_urg = 1;
+    }
+}
+
+uint32_t tcp_urgent_pending(const struct tcp_conn *c)
+{
+    if (!c->rcv_urg)
+        return 0;
+    uint32_t read_next = c->rcv_nxt - c->rcvq.len - (c->rcv_fin ? 1 : 0);
+    return seq_gt(c->rcv_up, read_next) ? c->rcv_up - read_next : 0;
+}
+
 static void tcp_in_text_and_fin(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg)
 {
-    /* Sixth, check the URG bit: urgent data is not supported; the urgent
-     * pointer is ignored and the bytes are delivered as ordinary data
-     * (RFC 6093 advises new applications not to use it). */
+    tcp_in_urg(c, seg);
     enum tcp_text text = tcp_in_text(s, c, seg);
     if (c->state != TCP_CLOSED)
         tcp_in_fin(s, c, seg, text);

@@ -224,6 +224,10 @@ struct tcp_conn {
     unsigned opt_keepalive : 1, opt_nodelay : 1, opt_delack : 1;
     unsigned opt_reuseaddr : 1, opt_linger0 : 1;
     unsigned opt_no_sack : 1; /* TCP_OPT_SACK 0: no SACK on this socket */
+    /* RFC 9293 §3.8.5 urgent data: SND.UP / RCV.UP, the byte after the last
+     * urgent one, valid while snd_urg / rcv_urg. */
+    unsigned snd_urg : 1, rcv_urg : 1;
+    uint32_t snd_up, rcv_up;
     uint8_t ip_ttl, ip_tos;     /* TTL and Diffserv byte of our segments (IP_TTL, IP_TOS) */
     unsigned oow_acked : 1; /* last_oow_ack_us is valid */
     unsigned ts_ok : 1;     /* RFC 7323 timestamps agreed: both SYNs carried TSopt */
@@ -590,6 +594,10 @@ bool tcp_oow_ack_allowed(struct stack *s, struct tcp_conn *c, const struct tcp_s
  * such an address (tcp_user.c), MUST-63 ignores a SYN from one (stack.c). A
  * subnet's directed broadcast cannot be told without the netmask, which the
  * engine does not know: the network in front of it has to stop those. */
+/* Urgent bytes (RFC 9293 §3.8.5) the application has not read yet: from the
+ * next byte recv() returns up to RCV.UP (tcp_in.c sets it). */
+uint32_t tcp_urgent_pending(const struct tcp_conn *c);
+
 static inline bool tcp_addr_is_unicast(uint32_t addr)
 {
     uint8_t first = (uint8_t)(addr >> 24);

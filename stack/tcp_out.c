@@ -152,6 +152,18 @@ static void tcp_xmit(struct stack *s, struct tcp_conn *c, uint32_t seq, uint8_t 
         }
     }
     tcp_ts_fill(s, c, &th); /* RFC 7323 §3.2: TSopt in every segment once agreed */
+    /* RFC 9293 §3.8.5: the urgent field "is carried in all segments
+     * transmitted" until the urgent data is acknowledged; SEG.UP is an offset
+     * from SEG.SEQ to the byte after the urgent data (MUST-62). */
+    if (c->snd_urg && (flags & TCP_ACK) && !(flags & TCP_SYN)) {
+        if (seq_lt(seq, c->snd_up)) {
+            uint32_t up = c->snd_up - seq;
+            th.flags |= TCP_URG;
+            th.urg = (uint16_t)(up > 65535 ? 65535 : up);
+        } else if (seq_leq(c->snd_up, c->snd_una)) {
+            c->snd_urg = 0; /* all of it acknowledged */
+        }
+    }
     const uint8_t *payload = NULL;
     if (n) {
         payload = rbuf_peek(&c->sndq, qoff, n);

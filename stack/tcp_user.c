@@ -192,6 +192,7 @@ static int tcp_open_active(struct stack *s, struct tcp_conn *c, uint32_t addr, u
     c->err_taken = 0;
     c->fin_queued = c->close_pending = c->rcv_fin = c->rcv_fin_held = c->shut_rd = 0;
     c->in_recovery = c->rto_recovery = c->rtt_timing = c->ack_owed = 0;
+    c->snd_urg = c->rcv_urg = 0;
     memset(&c->cc, 0, sizeof c->cc);
     c->ooo.n = 0;
     tcp_ooo_account(s, c);
@@ -230,7 +231,8 @@ static int tcp_take_error(struct tcp_conn *c)
 /* SEND: "ESTABLISHED, CLOSE-WAIT: Segmentize the buffer and send it";
  * "SYN-SENT, SYN-RECEIVED: Queue the data for transmission after entering
  * ESTABLISHED state"; after CLOSE: "error: connection closing" (EPIPE). */
-static ssize_t tcp_send_impl(struct stack *s, struct tcp_conn *c, const void *buf, size_t len)
+static ssize_t tcp_send_impl(struct stack *s, struct tcp_conn *c, const void *buf, size_t len,
+                             bool urgent)
 {
     if (c->listening)
         return -ENOTCONN;
@@ -258,6 +260,13 @@ static ssize_t tcp_send_impl(struct stack *s, struct tcp_conn *c, const void *bu
     uint32_t n = rbuf_append(&c->sndq, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
     if (n == 0)
         return -EAGAIN;
+    if (urgent) {
+        /* §3.10.2: "If the URGENT flag is set, then SND.UP <- SND.NXT and set
+         * the urgent pointer in the outgoing segments" — SND.NXT of a stack
+         * that sent everything queued: the byte after the urgent data. */
+        c->snd_up = c->snd_una + c->sndq.len;
+        c->snd_urg = 1;
+    }
     tcp_output(s, c);
     return n;
 }
@@ -266,7 +275,15 @@ ssize_t tcp_send(struct stack *s, uint64_t now, int sd, const void *buf, size_t 
 {
     s->now = now;
     struct tcp_conn *c = fd_get(s, sd);
-    ssize_t r = c ? tcp_send_impl(s, c, buf, len) : -EBADF;
+    ssize_t r = c ? tcp_send_impl(s, c, buf, len, false) : -EBADF;
+    return call_done(s, sd, c, TCP_CALL_SEND, (long)len, r);
+}
+
+ssize_t tcp_send_urgent(struct stack *s, uint64_t now, int sd, const void *buf, size_t len)
+{
+    s->now = now;
+    struct tcp_conn *c = fd_get(s, sd);
+    ssize_t r = c ? tcp_send_impl(s, c, buf, len, true) : -EBADF;
     return call_done(s, sd, c, TCP_CALL_SEND, (long)len, r);
 }
 
@@ -523,6 +540,8 @@ unsigned tcp_poll(const struct stack *s, int sd)
     bool pending_err = c->err && !c->err_taken;
     if (pending_err)
         ev |= TCP_POLLERR | TCP_POLLIN;
+    if (tcp_urgent_pending(c))
+        ev |= TCP_POLLPRI; /* RFC 9293 MUST-32: the application learns at once */
     if (c->rcvq.len > 0 || c->rcv_fin || c->shut_rd)
         ev |= TCP_POLLIN;
     switch (c->state) {

@@ -1166,6 +1166,153 @@ static void test_must29_one_lost_probe_is_not_a_dead_connection(void **state)
     tt_free(t);
 }
 
+/* ==== §3.8.5 Urgent data ==================================================== */
+
+/* The peer's data segment with URG and urgent pointer `up`. */
+static void peer_urgent(struct tt *t, uint32_t rseq, const char *data, uint16_t up)
+{
+    uint8_t buf[2000];
+    struct raw_seg r = {.src = TT_PEER_ADDR,
+                        .dst = TT_STACK_ADDR,
+                        .sport = t->pport,
+                        .dport = t->sport,
+                        .seq = t->peer_isn + rseq,
+                        .ack = t->iss + 1,
+                        .flags = TCP_ACK | TCP_PSH | TCP_URG,
+                        .data = data,
+                        .len = strlen(data)};
+    size_t n = raw_tcp(buf, &r);
+    /* the urgent pointer field: bytes 18-19 of the TCP header */
+    uint8_t *th = buf + WIRE_IPV4_HDR_LEN;
+    put16(th + 18, up);
+    put16(th + 16, 0);
+    uint32_t seglen = (uint32_t)(n - WIRE_IPV4_HDR_LEN);
+    uint32_t pseudo = (TT_PEER_ADDR >> 16) + (TT_PEER_ADDR & 0xffff) + (TT_STACK_ADDR >> 16) +
+                      (TT_STACK_ADDR & 0xffff) + WIRE_PROTO_TCP + seglen;
+    put16(th + 16, wire_sum_fold(wire_sum(th, seglen, pseudo)));
+    tt_input_raw(t, buf, n);
+}
+
+/* MUST-30: "TCP implementations MUST still include support for the urgent
+ * mechanism." Both ways: a received urgent pointer is seen by the
+ * application, and the application can send urgent data. */
+static void test_must30_urgent_mechanism_is_supported(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    assert_false(tcp_poll(t->s, t->sd) & TCP_POLLPRI);
+    peer_urgent(t, 1, "abcdef", 3);
+    tt_expect(t, TCP_ACK, 1, 7, 0);
+    assert_true(tcp_poll(t->s, t->sd) & TCP_POLLPRI);
+    assert_int_equal(tt_status(t).urgent_pending, 3);
+    char buf[8];
+    assert_int_equal(tcp_recv(t->s, t->now, t->sd, buf, sizeof buf), 6); /* in line */
+    assert_memory_equal(buf, "abcdef", 6);
+    assert_int_equal(tt_status(t).urgent_pending, 0);
+    assert_false(tcp_poll(t->s, t->sd) & TCP_POLLPRI);
+
+    assert_int_equal(tcp_send_urgent(t->s, t->now, t->sd, "!", 1), 1);
+    const struct tt_pkt *p = tt_expect(t, TCP_ACK | TCP_PSH | TCP_URG, 1, 7, 1);
+    assert_int_equal(p->tcp.urg, 1);
+    tt_free(t);
+}
+
+/* MUST-62: "The urgent pointer MUST point to the sequence number of the octet
+ * following the urgent data." Ordinary bytes, then three urgent ones: the
+ * pointer of every segment lands just after the third. */
+static void test_must62_urgent_pointer_points_after_the_urgent_data(void **state)
+{
+    struct stack_config cfg = cfg_no_cc();
+    struct tt *t = tt_established(&cfg);
+    send_all(t, 2000);
+    assert_int_equal(drain_text(t), 2000); /* sent before any urgent data: no URG */
+    assert_int_equal(tcp_send_urgent(t->s, t->now, t->sd, "URG", 3), 3);
+    const struct tt_pkt *p = tt_expect(t, TCP_ACK | TCP_PSH | TCP_URG, 2001, 1, 3);
+    assert_int_equal(p->rseq + p->tcp.urg, 2004); /* the byte after "URG" */
+    assert_true(tt_wait_output(t, 5 * TT_SEC) != TCP_TIME_NEVER);
+    p = tt_next(t); /* the retransmission of the first segment carries it too */
+    assert_non_null(p);
+    assert_int_equal(p->rseq, 1);
+    assert_true(p->tcp.flags & TCP_URG);
+    assert_int_equal(p->rseq + p->tcp.urg, 2004);
+    tt_drain(t);
+    tt_in(t, TCP_ACK, 1, 2004, NULL); /* all acknowledged: no more URG */
+    tt_drain(t);
+    send_all(t, 10);
+    p = tt_expect(t, TCP_ACK | TCP_PSH, 2004, 1, 10);
+    assert_false(p->tcp.flags & TCP_URG);
+    tt_free(t);
+}
+
+/* MUST-31: "A TCP implementation MUST support a sequence of urgent data of
+ * any length." 5000 urgent bytes over four segments: each segment's pointer
+ * names the same end, and the receiver counts all 5000 as urgent. */
+static void test_must31_urgent_data_of_any_length(void **state)
+{
+    struct stack_config cfg = cfg_no_cc();
+    struct tt *t = tt_established(&cfg);
+    static uint8_t big[5000];
+    memset(big, 'u', sizeof big);
+    assert_int_equal(tcp_send_urgent(t->s, t->now, t->sd, big, sizeof big), 5000);
+    unsigned segs = 0;
+    const struct tt_pkt *p;
+    while ((p = tt_next(t))) {
+        assert_true(p->tcp.flags & TCP_URG);
+        assert_int_equal(p->rseq + p->tcp.urg, 5001);
+        segs++;
+    }
+    assert_int_equal(segs, 4);
+    tt_free(t);
+
+    t = tt_established(NULL);
+    static char chunk[1001];
+    memset(chunk, 'v', 1000);
+    peer_urgent(t, 1, chunk, 4000); /* 4000 urgent bytes, 1000 of them here */
+    assert_int_equal(tt_status(t).urgent_pending, 4000);
+    peer_urgent(t, 1001, chunk, 3000);
+    char buf[2000];
+    assert_int_equal(tcp_recv(t->s, t->now, t->sd, buf, sizeof buf), 2000);
+    assert_int_equal(tt_status(t).urgent_pending, 2000);
+    tt_free(t);
+}
+
+/* MUST-32: "A TCP implementation MUST inform the application layer
+ * asynchronously whenever it receives an urgent pointer and there was
+ * previously no pending urgent data, or whenever the urgent pointer advances
+ * in the data stream." The segment alone makes the socket readable for
+ * urgent data (POLLPRI), with no call from the application; a pointer
+ * further on raises what is pending; an older one changes nothing. */
+static void test_must32_application_told_of_urgent_data_asynchronously(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    peer_urgent(t, 1, "12345", 2);
+    assert_true(tcp_poll(t->s, t->sd) & TCP_POLLPRI);
+    assert_int_equal(tt_status(t).urgent_pending, 2);
+    peer_urgent(t, 6, "678", 3); /* RCV.UP moves from 3 to 9 */
+    assert_int_equal(tt_status(t).urgent_pending, 8);
+    peer_urgent(t, 9, "9", 0);   /* no pointer: nothing changes */
+    tt_in(t, TCP_ACK | TCP_PSH, 10, 1, "0");
+    assert_int_equal(tt_status(t).urgent_pending, 8);
+    tt_free(t);
+}
+
+/* MUST-33: "The TCP implementation MUST provide a way for the application to
+ * learn how much urgent data remains to be read from the connection".
+ * tcp_status().urgent_pending counts down as the application reads. */
+static void test_must33_application_learns_how_much_urgent_data_remains(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    peer_urgent(t, 1, "0123456789", 8);
+    char buf[4];
+    unsigned want[] = {8, 5, 2};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(tt_status(t).urgent_pending, want[i]);
+        assert_int_equal(tcp_recv(t->s, t->now, t->sd, buf, 3), 3);
+    }
+    assert_int_equal(tt_status(t).urgent_pending, 0);
+    assert_false(tcp_poll(t->s, t->sd) & TCP_POLLPRI);
+    tt_free(t);
+}
+
 /* ==== §3.8.6 Managing the window ========================================== */
 
 /* MUST-34: "a sending TCP peer MUST be robust against window shrinking,
@@ -1261,11 +1408,11 @@ static void test_must37_connection_stays_open_while_probes_are_answered(void **s
     tt_free(t);
 }
 
-/* MUST-66 (the RST half): "A TCP receiver MUST process the RST and URG fields
- * of all incoming segments, even when the receive window is zero." A full
- * receive buffer, then a RST at RCV.NXT: the connection is reset. (URG is
- * not supported at all: MUST-30.) */
-static void test_must66_rst_processed_with_a_zero_receive_window(void **state)
+/* MUST-66: "A TCP receiver MUST process the RST and URG fields of all
+ * incoming segments, even when the receive window is zero." A full receive
+ * buffer; an urgent pointer at RCV.NXT still counts, and a RST at RCV.NXT
+ * resets the connection. */
+static void test_must66_rst_and_urg_processed_with_a_zero_receive_window(void **state)
 {
     struct stack_config cfg;
     tt_config(&cfg);
@@ -1279,6 +1426,13 @@ static void test_must66_rst_processed_with_a_zero_receive_window(void **state)
         p = q;
     assert_non_null(p);
     assert_int_equal(p->tcp.win, 0);
+    /* URG at RCV.NXT with the window shut: its text is dropped, its pointer
+     * is taken */
+    peer_urgent(t, 2001, "zz", 2);
+    assert_int_equal(tt_status(t).rcv_nxt, t->peer_isn + 2001);
+    assert_true(tcp_poll(t->s, t->sd) & TCP_POLLPRI);
+    assert_int_equal(tt_status(t).urgent_pending, 2002);
+    tt_drain(t);
     tt_in(t, TCP_RST, 2001, 0, NULL);
     tt_assert_state(t, TCP_CLOSED);
     assert_int_equal(tt_status(t).error, -ECONNRESET);
@@ -1604,11 +1758,16 @@ int main(void)
         cmocka_unit_test(test_must27_keepalive_interval_is_configurable),
         cmocka_unit_test(test_must28_keepalive_interval_defaults_to_two_hours),
         cmocka_unit_test(test_must29_one_lost_probe_is_not_a_dead_connection),
+        cmocka_unit_test(test_must30_urgent_mechanism_is_supported),
+        cmocka_unit_test(test_must62_urgent_pointer_points_after_the_urgent_data),
+        cmocka_unit_test(test_must31_urgent_data_of_any_length),
+        cmocka_unit_test(test_must32_application_told_of_urgent_data_asynchronously),
+        cmocka_unit_test(test_must33_application_learns_how_much_urgent_data_remains),
         cmocka_unit_test(test_must34_sender_survives_a_shrinking_window),
         cmocka_unit_test(test_must35_window_shrunk_to_zero_is_probed),
         cmocka_unit_test(test_must36_zero_window_is_probed),
         cmocka_unit_test(test_must37_connection_stays_open_while_probes_are_answered),
-        cmocka_unit_test(test_must66_rst_processed_with_a_zero_receive_window),
+        cmocka_unit_test(test_must66_rst_and_urg_processed_with_a_zero_receive_window),
         cmocka_unit_test(test_must39_receiver_sws_avoidance),
         cmocka_unit_test(test_must58_acks_are_aggregated),
         cmocka_unit_test(test_must40_delayed_ack_waits_less_than_half_a_second),
