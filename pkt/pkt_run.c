@@ -27,32 +27,6 @@
 #include "tcp.h"
 #include "wire.h"
 
-/* ---- text ------------------------------------------------------------------- */
-
-void pkt_text_printf(struct pkt_text *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if (t->len + (size_t)n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 1024;
-        while (cap < t->len + (size_t)n + 1)
-            cap *= 2;
-        char *b = realloc(t->buf, cap);
-        if (!b)
-            return;
-        t->buf = b;
-        t->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)n;
-}
-
 static void verdict(struct pkt_runner *r, enum pkt_verdict v, int line, const char *fmt,
                     va_list ap)
 {
@@ -63,11 +37,11 @@ static void verdict(struct pkt_runner *r, enum pkt_verdict v, int line, const ch
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
     if (v == PKT_SKIP) {
-        pkt_text_printf(&r->report, "%s:%d: %s", r->s->name, line, msg);
+        scn_text_printf(&r->report, "%s:%d: %s", r->s->name, line, msg);
         return;
     }
-    pkt_text_printf(&r->report, "%s:%d: %s\n", r->s->name, line, pkt_script_line(r->s, line));
-    pkt_text_printf(&r->report, "  %s\n", msg);
+    scn_text_printf(&r->report, "%s:%d: %s\n", r->s->name, line, pkt_script_line(r->s, line));
+    scn_text_printf(&r->report, "  %s\n", msg);
 }
 
 void pkt_fail(struct pkt_runner *r, int line, const char *fmt, ...)
@@ -251,47 +225,47 @@ static void advance_to(struct pkt_runner *r, uint64_t t, enum stop_when w)
 
 /* ---- packets: strings ------------------------------------------------------------ */
 
-static void opts_str(struct pkt_text *t, const struct pkt_opt *o, unsigned n)
+static void opts_str(struct scn_text *t, const struct pkt_opt *o, unsigned n)
 {
-    pkt_text_printf(t, " <");
+    scn_text_printf(t, " <");
     for (unsigned i = 0; i < n; i++) {
         if (i)
-            pkt_text_printf(t, ",");
+            scn_text_printf(t, ",");
         switch (o[i].kind) {
-        case PKT_O_NOP: pkt_text_printf(t, "nop"); break;
-        case PKT_O_EOL: pkt_text_printf(t, "eol"); break;
-        case PKT_O_MSS: pkt_text_printf(t, "mss %u", o[i].a); break;
-        case PKT_O_WSCALE: pkt_text_printf(t, "wscale %u", o[i].a); break;
-        case PKT_O_SACKOK: pkt_text_printf(t, "sackOK"); break;
-        case PKT_O_TS: pkt_text_printf(t, "TS val %u ecr %u", o[i].a, o[i].b); break;
+        case PKT_O_NOP: scn_text_printf(t, "nop"); break;
+        case PKT_O_EOL: scn_text_printf(t, "eol"); break;
+        case PKT_O_MSS: scn_text_printf(t, "mss %u", o[i].a); break;
+        case PKT_O_WSCALE: scn_text_printf(t, "wscale %u", o[i].a); break;
+        case PKT_O_SACKOK: scn_text_printf(t, "sackOK"); break;
+        case PKT_O_TS: scn_text_printf(t, "TS val %u ecr %u", o[i].a, o[i].b); break;
         case PKT_O_SACK:
-            pkt_text_printf(t, "sack");
+            scn_text_printf(t, "sack");
             for (unsigned k = 0; k < o[i].nsack; k++)
-                pkt_text_printf(t, " %u:%u", o[i].sack[k][0], o[i].sack[k][1]);
+                scn_text_printf(t, " %u:%u", o[i].sack[k][0], o[i].sack[k][1]);
             break;
         }
     }
-    pkt_text_printf(t, ">");
+    scn_text_printf(t, ">");
 }
 
-static void flags_str(struct pkt_text *t, uint8_t flags)
+static void flags_str(struct scn_text *t, uint8_t flags)
 {
     char b[10];
     wire_flags_str(flags, b);
     /* tcpdump writes a bare ACK as "."; packetdrill too */
-    pkt_text_printf(t, "%s", b[0] ? b : "-");
+    scn_text_printf(t, "%s", b[0] ? b : "-");
 }
 
-static void script_packet_str(struct pkt_text *t, const struct pkt_packet *pk)
+static void script_packet_str(struct scn_text *t, const struct pkt_packet *pk)
 {
     flags_str(t, pk->flags);
-    pkt_text_printf(t, " %u:%u(%u)", pk->seq, pk->end, pk->len);
+    scn_text_printf(t, " %u:%u(%u)", pk->seq, pk->end, pk->len);
     if (pk->has_ack)
-        pkt_text_printf(t, " ack %u", pk->ack);
+        scn_text_printf(t, " ack %u", pk->ack);
     if (pk->has_win)
-        pkt_text_printf(t, " win %u", pk->win);
+        scn_text_printf(t, " win %u", pk->win);
     if (pk->opts_mode == PKT_OPTS_ANY)
-        pkt_text_printf(t, " <...>");
+        scn_text_printf(t, " <...>");
     else if (pk->opts_mode == PKT_OPTS_LIST)
         opts_str(t, pk->opts, pk->nopts);
 }
@@ -363,14 +337,14 @@ static void parse_live_opts(struct live_pkt *lp)
     }
 }
 
-static void live_packet_str(struct pkt_text *t, const struct live_pkt *lp, uint32_t rel_seq)
+static void live_packet_str(struct scn_text *t, const struct live_pkt *lp, uint32_t rel_seq)
 {
     flags_str(t, lp->tcp.flags);
-    pkt_text_printf(t, " %u:%u(%zu)", rel_seq, rel_seq + (uint32_t)lp->tcp.payload_len,
+    scn_text_printf(t, " %u:%u(%zu)", rel_seq, rel_seq + (uint32_t)lp->tcp.payload_len,
                     lp->tcp.payload_len);
     if (lp->tcp.flags & TCP_ACK)
-        pkt_text_printf(t, " ack %u", lp->tcp.ack);
-    pkt_text_printf(t, " win %u", lp->tcp.win);
+        scn_text_printf(t, " ack %u", lp->tcp.ack);
+    scn_text_printf(t, " win %u", lp->tcp.win);
     if (lp->nopts)
         opts_str(t, lp->opts, lp->nopts);
 }
@@ -549,7 +523,7 @@ static void expect_packet(struct pkt_runner *r, const struct pkt_event *ev, uint
         advance_to(r, hi_t == TCP_TIME_NEVER ? r->now + PKT_TIME_LIMIT : hi_t, STOP_AT_PACKET);
     if (pkt_stopped(r))
         return;
-    struct pkt_text t = {0};
+    struct scn_text t = {0};
     if (r->qhead == r->qlen) {
         script_packet_str(&t, pk);
         pkt_fail(r, ev->line,
@@ -604,7 +578,7 @@ static void expect_packet(struct pkt_runner *r, const struct pkt_event *ev, uint
         snprintf(why, sizeof why, "live packet went to port %u, expected port %d", lp.tcp.dport,
                  pk->rport);
     else if (lp.tcp.flags != pk->flags) {
-        struct pkt_text a = {0}, b = {0};
+        struct scn_text a = {0}, b = {0};
         flags_str(&a, pk->flags);
         flags_str(&b, lp.tcp.flags);
         snprintf(why, sizeof why, "live packet field tcp_flags: expected: %s vs actual: %s",
@@ -642,7 +616,7 @@ static void expect_packet(struct pkt_runner *r, const struct pkt_event *ev, uint
         return;
     }
     script_packet_str(&t, pk);
-    struct pkt_text a = {0};
+    struct scn_text a = {0};
     live_packet_str(&a, &lp, rel_seq);
     pkt_fail(r, ev->line,
              "error handling packet: %s\n"

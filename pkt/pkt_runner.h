@@ -10,17 +10,13 @@
 #include <stdint.h>
 
 #include "pkt_internal.h"
+#include "scn_text.h"
 
 #define PKT_MAX_FDS    256
 #define PKT_MAX_FLOWS  32
 #define PKT_MAX_EPOLL  32
 #define PKT_TIME_LIMIT (24ULL * 3600 * 1000000) /* a day of virtual time at most */
 
-struct pkt_text {
-    char *buf;
-    size_t len, cap;
-};
-void pkt_text_printf(struct pkt_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 enum pkt_fd_kind { PKT_FD_FREE, PKT_FD_SOCKET, PKT_FD_EPOLL };
 
@@ -96,7 +92,7 @@ struct pkt_runner {
     /* outcome */
     enum pkt_verdict verdict; /* PASS until something fails or skips */
     int verdict_line;
-    struct pkt_text report;
+    struct scn_text report;
 };
 
 /* Fail / skip the run at an event's line (the first reason wins). */

@@ -31,6 +31,7 @@
 #include "relseq.h"
 #include "tcp.h"
 #include "scn_internal.h"
+#include "scn_text.h"
 
 #define RT_MAX_SOCKS 256
 
@@ -215,8 +216,7 @@ struct scn_rt {
     size_t cap_events;
 
     /* the report */
-    char *report;
-    size_t rlen, rcap;
+    struct scn_text report;
     unsigned expectations, failures;
     bool step_failed;
     int fatal;       /* negative errno: the network failed */

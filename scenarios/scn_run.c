@@ -656,8 +656,8 @@ int scn_run(const struct scn *s, const struct scn_run_opts *opts, struct scn_res
     rt->net.destroy(rt);
     res->expectations = rt->expectations;
     res->failures = rt->failures;
-    res->report = rt->report;
-    rt->report = NULL;
+    res->report = rt->report.buf;
+    rt->report = (struct scn_text){0};
     rt_free(rt);
     free(rt);
     return 0;

@@ -23,22 +23,8 @@ void scn_rt_rep(struct scn_rt *rt, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    scn_text_vprintf(&rt->report, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    if (rt->rlen + (size_t)n + 1 > rt->rcap) {
-        size_t cap = (rt->rcap ? rt->rcap * 2 : 1024) + (size_t)n;
-        char *r = realloc(rt->report, cap);
-        if (!r)
-            return;
-        rt->report = r;
-        rt->rcap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(rt->report + rt->rlen, rt->rcap - rt->rlen, fmt, ap);
-    va_end(ap);
-    rt->rlen += (size_t)n;
 }
 
 /* Start a failure entry for statement st: "  file:line: text". */
