@@ -19,7 +19,9 @@
  * and TCPLAB_PROPERTY_SEED=N (or TCPLAB_PROPERTY_MULTI_SEED=N for the
  * second test) replays just that one, with a summary of what the link did;
  * TCPLAB_PROPERTY_TRACE=K adds its last K events. TCPLAB_PROPERTY_SEEDS=N
- * changes how many seeds the first test runs (500).
+ * changes how many seeds the first test runs (500); TCPLAB_PROPERTY_ALL_ON=1
+ * turns congestion control, timestamps and SACK on at both hosts in every
+ * seed.
  */
 #include "tcptest.h"
 
@@ -31,6 +33,14 @@
 /* A stall is a day of virtual time in which no application byte moves;
  * slow recovery (RTO backed off to rto_max) is allowed, a livelock is not. */
 #define STALL_US (24 * 3600 * TT_SEC)
+
+/* TCPLAB_PROPERTY_ALL_ON=1: congestion control, timestamps and SACK on at
+ * both hosts in every seed, instead of the mix of on and off. */
+static bool all_features_on(void)
+{
+    const char *v = getenv("TCPLAB_PROPERTY_ALL_ON");
+    return v && *v && *v != '0';
+}
 
 /* splitmix64: small, good enough, and the same everywhere. */
 struct prng {
@@ -286,6 +296,8 @@ static bool run_seed(uint64_t seed, bool verbose)
          * CUBIC, on a cycle of its own that meets every mix of SACK and
          * timestamps. */
         k->cc_algo = ((seed / 36) >> i) & 1 ? TCP_CC_CUBIC : TCP_CC_NEWRENO;
+        if (all_features_on()) /* TCPLAB_PROPERTY_ALL_ON=1: every seed with all three */
+            k->congestion_control = k->timestamps = k->sack = true;
     }
     /* One host in four holds at most 1..4096 out-of-order bytes (the limit
      * a flood meets, stack_config.max_ooo_conn): the excess is dropped and
