@@ -186,7 +186,13 @@ static void tcp_cubic_cong_avoid(struct tcp_conn *c, uint32_t acked, uint64_t no
  * "W_max = cwnd * (1 + β_cubic) / 2" (0.85 cwnd), to release bandwidth
  * sooner; otherwise W_max = cwnd. §4.6 multiplicative decrease:
  * "ssthresh = flight_size * β_cubic", at least 2 segments; tcp_cc.c then
- * sets cwnd from it, as for every algorithm. */
+ * sets cwnd from it, as for every algorithm. FlightSize is taken at most
+ * cwnd: the two segments limited transmit (RFC 3042) sent beyond cwnd
+ * would otherwise make 0.7 * FlightSize larger than the cwnd the loss
+ * happened at when cwnd is small (3 segments + 2: 0.7 * 5 = 3.5), a
+ * "decrease" that grows the window. (§4.6 also allows cwnd itself, as
+ * Linux uses; the smaller of the two keeps an application-limited flow's
+ * reduction based on what it really had in flight.) */
 static uint32_t tcp_cubic_ssthresh(struct tcp_conn *c, uint32_t flight)
 {
     struct tcp_cc *cc = &c->cc;
@@ -199,7 +205,8 @@ static uint32_t tcp_cubic_ssthresh(struct tcp_conn *c, uint32_t flight)
         cu->w_max = cwnd;
     cu->cwnd_prior = cwnd;
     cu->in_epoch = false;
-    uint32_t ssthresh = (uint32_t)((uint64_t)flight * CUBIC_BETA_NUM / CUBIC_BETA_DEN);
+    uint32_t base = flight < cwnd ? flight : cwnd;
+    uint32_t ssthresh = (uint32_t)((uint64_t)base * CUBIC_BETA_NUM / CUBIC_BETA_DEN);
     return ssthresh > 2u * c->mss ? ssthresh : 2u * c->mss;
 }
 

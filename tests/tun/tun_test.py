@@ -976,11 +976,12 @@ def test_echo_20mb_with_5pct_loss_both_ways():
         L.stop()
 
 
-def sack_transfer(sack, loss_pct, total, port=5020):
+def sack_transfer(sack, loss_pct, total, port=5020, cc_algo=None):
     """The stack sends `total` bytes (`tcplab connect`, plain packets) to a
     kernel sink while nftables drops `loss_pct` of each 100 data segments
     from the stack, by a counter (`numgen inc`), not at random, so SACK on
-    and off meet the same loss pattern. Returns
+    and off meet the same loss pattern. `cc_algo` is given to --cc (None:
+    the default, NewReno). Returns
     (retransmitted bytes, the cc events) after checking the data arrived
     intact."""
     subprocess.run(["nft", "delete", "table", "inet", "tcplab_sack"], capture_output=True)
@@ -1018,7 +1019,7 @@ def sack_transfer(sack, loss_pct, total, port=5020):
         for blk in pseudo_random_stream(total, 20):
             want.update(blk)
             f.write(blk)
-    trace = os.path.join(WORK, f"sack-{'on' if sack else 'off'}-{loss_pct}.jsonl")
+    trace = os.path.join(WORK, f"sack-{'on' if sack else 'off'}-{loss_pct}-{cc_algo}.jsonl")
     # the kernel's address exists only once tcplab has made the device:
     # listen on every address
     srv.bind(("0.0.0.0", port))
@@ -1028,7 +1029,8 @@ def sack_transfer(sack, loss_pct, total, port=5020):
     start = time.monotonic()
     with open(data, "rb") as stdin:
         r = subprocess.run([TCPLAB, "connect", "--quiet", "--no-offload", "--sack",
-                            "on" if sack else "off", "--trace", trace, KERNEL, str(port)],
+                            "on" if sack else "off", *(["--cc", cc_algo] if cc_algo else []),
+                            "--trace", trace, KERNEL, str(port)],
                            stdin=stdin, capture_output=True, timeout=170)
     t.join(timeout=10)
     srv.close()
@@ -1128,6 +1130,45 @@ def test_sack_fewer_retransmissions_than_without_under_1_and_5pct_loss():
         if loss >= 5:
             check(rto_off > 0, f"{loss}% loss without SACK had no timeout: the pattern is too kind")
             check(on < off, f"{loss}% loss: retransmitted {on} bytes with SACK, {off} without")
+
+
+def test_rfc9438_cubic_sender_intact_under_loss_and_decrease_is_beta_0_7():
+    """RFC 9438: the stack as a CUBIC sender (--cc cubic) to a kernel sink
+    under nftables loss (5%, the SACK test's deterministic pattern; SACK off
+    so each fast retransmit is the RFC 5681 one and the cc line entering
+    recovery carries FlightSize). The data arrives intact; every cc line
+    names the algorithm; at every fast retransmit ssthresh is
+    0.7 * FlightSize (§4.6; FlightSize taken at most cwnd, so the segments
+    limited transmit sent do not count), not NewReno's half, and W_max is the cwnd the
+    loss happened at, or 0.85 of it when that was below the previous W_max
+    (fast convergence, §4.7); and cwnd grows again after each loss."""
+    total = int(os.environ.get("TCPLAB_CUBIC_BYTES", 4 * 1000 * 1000))
+    _, cc = sack_transfer(False, 5, total, port=5021, cc_algo="cubic")
+    check(cc and all(e.get("cc") == "cubic" for e in cc),
+          f"cc lines not all cubic: {sorted(set(str(e.get('cc')) for e in cc))}")
+    check_cwnd_falls_and_grows(cc, "cubic, 5% loss")
+    checked, w_max = 0, 0
+    for prev, e in zip(cc, cc[1:]):
+        entering = e["phase"] == "recovery" and prev["phase"] != "recovery"
+        before = prev["cwnd"]
+        base = min(e["flight"], before)
+        if entering and e["cause"] == "dupack" and base * 7 // 10 >= 4 * 1460:
+            want = base * 7 // 10
+            check(e["ssthresh"] == want,
+                  f"t={e['t']}: ssthresh {e['ssthresh']} after a loss with {e['flight']} "
+                  f"in flight and cwnd {before}, want 0.7 * {base} = {want}")
+            fast = before * 17 // 20
+            check(e["w_max"] in (before, fast),
+                  f"t={e['t']}: W_max {e['w_max']}, want the cwnd at the loss {before} "
+                  f"or 0.85 of it {fast}")
+            if e["w_max"] == fast and fast != before:
+                check(before < w_max, f"t={e['t']}: fast convergence though cwnd {before} "
+                      f">= the previous W_max {w_max}")
+            checked += 1
+        w_max = e.get("w_max", w_max)
+    check(checked >= 2, f"only {checked} fast retransmits to check the decrease on")
+    log(f"cubic 5% loss: {total} bytes intact, {checked} fast retransmits with "
+        f"ssthresh = 0.7 * FlightSize")
 
 
 def test_pcap_opens_in_tshark_with_valid_checksums():

@@ -198,6 +198,19 @@ static void test_rfc9438_s4_6_multiplicative_decrease_beta_0_7(void **state)
     assert_int_equal(tt_status(t).cwnd, 2 * SMSS);
     assert_int_equal(tt_status(t).ssthresh, 10220);
     tt_free(t);
+
+    /* FlightSize counts at most cwnd: with cwnd 3 segments (4380) and two
+     * more sent by limited transmit (RFC 3042), FlightSize is 7300 but
+     * ssthresh = 0.7 * 4380 = 3066, below the cwnd the loss happened at
+     * (0.7 * 7300 = 5110 would be above it). An application-limited flow
+     * (FlightSize 2920 under cwnd 14600) is cut from what it had in
+     * flight: 0.7 * 2920 = 2044, then the 2 SMSS floor: 2920. */
+    struct tcp_conn *c = bare_cubic_conn(3 * SMSS, 65535);
+    c->mss = SMSS;
+    assert_int_equal(tcp_cc_cubic.ssthresh(c, 5 * SMSS), 3066);
+    c->cc.cwnd = 10 * SMSS;
+    assert_int_equal(tcp_cc_cubic.ssthresh(c, 2 * SMSS), 2 * SMSS);
+    free(c);
 }
 
 /* §4.8: a retransmission timeout sets cwnd to one segment, as Reno, but
