@@ -474,6 +474,38 @@ def test_16_in_flight_no_syn_retransmissions():
                   f"the kernel's sampled states miss SYN_SENT/FIN_WAIT_1: {sorted(kstates)}")
 
 
+def packets_summary(L):
+    """(in, out) from the summary tcplab listen prints when it stops."""
+    m = re.search(r"packets in (\d+), out (\d+)", L.stderr())
+    check(m, f"no packet summary in: {L.stderr()!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def test_trace_does_not_change_the_segments_sent():
+    """Observing must not change the protocol: the same 300 connect+close
+    exchanges (connect, shutdown, read to EOF, close) and one 2 MB echo,
+    with a JSON trace (every event formatted and written, the kernel's
+    sockets sampled) and without an observer at all, need the same packets
+    each way — counted by the stack, compared loosely (a retransmission
+    or two may differ on a busy machine)."""
+    counts = {}
+    for trace in (False, True):
+        L = Listen("9:discard", "7:echo", trace=trace)
+        try:
+            for _ in range(300):
+                check(tcp_roundtrip(9, b"") == b"", "discard sent something back")
+            data = os.urandom(2 << 20)
+            check(tcp_roundtrip(7, data, timeout=30) == data, "the echo came back different")
+        finally:
+            L.stop()
+        counts[trace] = packets_summary(L)
+    log(f"packets (in, out): without an observer {counts[False]}, with --trace {counts[True]}")
+    for i, what in ((0, "in"), (1, "out")):
+        a, b = counts[False][i], counts[True][i]
+        check(abs(a - b) <= max(10, a // 20),
+              f"packets {what}: {a} without an observer, {b} with --trace")
+
+
 def test_offload_segments_arrive_as_sent():
     """Bulk data into discard: with offloads (the default) the kernel hands
     over GSO super-packets and the trace shows them as they arrived, single
