@@ -261,7 +261,21 @@ static void stack_icmp_input(struct stack *s, const struct wire_ipv4 *ip, const 
     s->cfg.output(s->cfg.output_ctx, s->pkt, n);
 }
 
+static void stack_input_ex(struct stack *s, uint64_t now, const uint8_t *pkt, size_t len,
+                           bool tcp_csum_ok);
+
 void stack_input(struct stack *s, uint64_t now, const uint8_t *pkt, size_t len)
+{
+    stack_input_ex(s, now, pkt, len, false);
+}
+
+void stack_input_csum_ok(struct stack *s, uint64_t now, const uint8_t *pkt, size_t len)
+{
+    stack_input_ex(s, now, pkt, len, true);
+}
+
+static void stack_input_ex(struct stack *s, uint64_t now, const uint8_t *pkt, size_t len,
+                           bool tcp_csum_ok)
 {
     s->now = now;
     s->stats.pkts_in++;
@@ -294,7 +308,7 @@ void stack_input(struct stack *s, uint64_t now, const uint8_t *pkt, size_t len)
         return;
     }
     struct wire_tcp th;
-    err = wire_tcp_parse(&ip, &th);
+    err = wire_tcp_parse_ex(&ip, &th, !tcp_csum_ok);
     if (err) {
         stack_drop(s, NULL, err, pkt, len);
         return;

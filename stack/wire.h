@@ -140,6 +140,9 @@ int wire_ipv4_parse(const uint8_t *buf, size_t len, struct wire_ipv4 *out);
  * WIRE_ERR_NOT_TCP). Verifies the checksum with the pseudo-header, the data
  * offset and every option's length. */
 int wire_tcp_parse(const struct wire_ipv4 *ip, struct wire_tcp *out);
+/* The same, verifying the checksum only if asked: for a packet whose
+ * checksum the device vouches for (a partial one from the local kernel). */
+int wire_tcp_parse_ex(const struct wire_ipv4 *ip, struct wire_tcp *out, bool verify_checksum);
 
 /* Parse the UDP datagram carried by `ip` (RFC 768): the length field within
  * the IP payload (bytes after it are ignored), the checksum with the

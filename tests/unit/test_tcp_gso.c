@@ -6,7 +6,8 @@
  * Nagle (RFC 9293 §3.8.6.2.1, RFC 1122 §4.2.3.4) would have let it go with
  * them, the FIN on the last byte — handed over with the MSS to cut at and a
  * checksum left partial (the harness completes it as the device would, then
- * parses the packet like any other).
+ * parses the packet like any other). And the receive side's trust in a
+ * checksum the device vouches for (stack_input_csum_ok).
  */
 #include "tcptest.h"
 
@@ -153,6 +154,26 @@ static void test_gso_size_is_bounded_and_needs_output_gso(void **state)
     stack_free(s);
 }
 
+/* Receive side: a segment whose checksum field is partial (as the local
+ * kernel hands it over with TUN offloads) is dropped as bad_checksum by
+ * stack_input() and taken by stack_input_csum_ok(), for which the device
+ * vouches. */
+static void test_partial_checksum_is_trusted_only_when_the_device_vouches(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    uint8_t pkt[2048];
+    struct tt_seg seg = {.flags = TCP_ACK | TCP_PSH, .seq = 1, .ack = 1, .data = "abcd", .len = 4};
+    size_t n = tt_build(t, &seg, pkt, sizeof pkt);
+    pkt[20 + 16] ^= 0x5a; /* not the checksum of this segment any more */
+    stack_input(t->s, t->now, pkt, n);
+    assert_int_equal(tt_count_drops(t, WIRE_ERR_BAD_CHECKSUM), 1);
+    tt_expect_nothing(t);
+    stack_input_csum_ok(t->s, t->now, pkt, n);
+    tt_expect(t, TCP_ACK, 1, 5, 0);
+    assert_int_equal(tt_status(t).recv_queue, 4);
+    tt_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_gso_fin_rides_with_the_last_bytes),
         cmocka_unit_test(test_rfc9293_gso_respects_the_peer_window),
         cmocka_unit_test(test_gso_size_is_bounded_and_needs_output_gso),
+        cmocka_unit_test(test_partial_checksum_is_trusted_only_when_the_device_vouches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
