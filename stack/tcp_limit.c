@@ -54,6 +54,8 @@ bool tcp_limit_ooo_ok(struct stack *s, const struct tcp_conn *c, uint32_t held_a
 /* After any change to c->ooo: keep the per-stack total exact. */
 void tcp_ooo_account(struct stack *s, struct tcp_conn *c)
 {
+    if (c->ooo.n == 0 && c->ooo_held == 0)
+        return; /* nothing held before or now: the in-order fast path */
     uint32_t held = tcp_asm_bytes(&c->ooo);
     s->ooo_bytes = s->ooo_bytes - c->ooo_held + held;
     c->ooo_held = held;

@@ -120,12 +120,27 @@ static void tcp_timer_update_deadline(struct stack *s, struct tcp_conn *c)
     }
 }
 
+/* Set one timer. The earliest deadline (the heap's key) moves only when this
+ * timer becomes the earliest or was the earliest, so re-arming the delayed
+ * ACK behind a later keepalive, or cancelling a timer that was not next,
+ * costs no scan of the timers and no heap update. */
+static void tcp_timer_set(struct stack *s, struct tcp_conn *c, enum tcp_timer t, uint64_t v)
+{
+    uint64_t was = c->timers[t];
+    c->timers[t] = v;
+    if (v < c->deadline) {
+        c->deadline = v;
+        conn_heap_update(s, c);
+    } else if (was == c->deadline) {
+        tcp_timer_update_deadline(s, c);
+    }
+}
+
 void tcp_timer_arm(struct stack *s, struct tcp_conn *c, enum tcp_timer t, uint64_t deadline)
 {
     if (c->timers[t] == deadline)
         return;
-    c->timers[t] = deadline;
-    tcp_timer_update_deadline(s, c);
+    tcp_timer_set(s, c, t, deadline);
     if (stack_observed(s))
         tcp_timer_event(s, c, t, TEV_TIMER_ARM, deadline);
 }
@@ -135,8 +150,7 @@ void tcp_timer_cancel(struct stack *s, struct tcp_conn *c, enum tcp_timer t)
     if (c->timers[t] == TCP_TIME_NEVER)
         return;
     uint64_t was = c->timers[t];
-    c->timers[t] = TCP_TIME_NEVER;
-    tcp_timer_update_deadline(s, c);
+    tcp_timer_set(s, c, t, TCP_TIME_NEVER);
     if (stack_observed(s))
         tcp_timer_event(s, c, t, TEV_TIMER_CANCEL, was);
 }
