@@ -6,7 +6,8 @@
 # to CPU 1 while the kernel client is pinned to CPU 0 (taskset):
 #   veth     kernel TCP in a second namespace over a veth pair
 #   ceiling  bench_tun_ceiling: zero work, offers the largest window there is
-#            (65535 << 14), plain 1500-byte packets
+#            (65535 << 14), plain 1500-byte packets, one ACK per flow per
+#            drain of the device (not one per segment)
 #   ceil+off bench_tun_ceiling --vnet: IFF_VNET_HDR + TUNSETOFFLOAD(CSUM|TSO4),
 #            so the kernel hands over 64 KB GSO super-packets
 #   lwip     Debian's lwIP 2.1.3 on TUN (bench/lwip/bench_tun_lwip.c, raw API)
