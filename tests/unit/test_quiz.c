@@ -166,6 +166,109 @@ static void test_refused_connect_asks_for_rst_and_econnrefused(void **state)
     run_free(&r);
 }
 
+/* A lesson as it is in the tree (this file's path is absolute in the build). */
+static void run_lesson(struct run *r, const char *file)
+{
+    char path[4096];
+    const char *me = __FILE__, *slash = strrchr(me, '/');
+    assert_non_null(slash);
+    snprintf(path, sizeof path, "%.*s/../../scenarios/lessons/%s", (int)(slash - me), me, file);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char text[65536];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    assert_true(n > 0 && n < sizeof text - 1);
+    text[n] = 0;
+    fclose(f);
+    run_text(r, text);
+}
+
+/* Lesson 21: every poll() that returns is asked about, before the step that
+ * brings the segment making it ready, and the right set is what the run
+ * recorded — writable after the SYN,ACK; readable for the completed
+ * handshake, the data and the FIN; writable with ERR and HUP after the RST. */
+static void test_lesson21_asks_what_poll_returns(void **state)
+{
+    (void)state;
+    struct run r;
+    run_lesson(&r, "21-nonblocking-connect.tcps");
+    static const struct {
+        const char *host, *asked, *answer;
+    } want[] = {{"client", "poll(POLLOUT)", "POLLOUT"},
+                {"server", "poll(POLLIN)", "POLLIN"},
+                {"server", "poll(POLLIN)", "POLLIN"},
+                {"server", "poll(POLLIN)", "POLLIN"},
+                {"client", "poll(POLLOUT)", "POLLOUT|POLLERR|POLLHUP"}};
+    size_t k = 0;
+    for (size_t i = 0; i < r.qz.n; i++) {
+        const struct quiz_q *q = &r.qz.q[i];
+        if (q->kind != QUIZ_READY)
+            continue;
+        assert_true(k < sizeof want / sizeof want[0]);
+        assert_string_equal(r.tl->hosts[q->host].name, want[k].host);
+        assert_non_null(strstr(q->text_en, want[k].asked));
+        assert_non_null(strstr(q->text_zh, want[k].asked));
+        assert_string_equal(answer(q), want[k].answer);
+        /* The answer is the recorded event's, and the choices all differ. */
+        const struct tev *ev = r.tl->events[q->ev];
+        assert_int_equal(ev->kind, TEV_READY);
+        char buf[48];
+        assert_string_equal(answer(q), tcp_poll_str(ev->u.ready.revents, false, buf, sizeof buf));
+        assert_int_equal(q->nchoices, 4);
+        for (int a = 0; a < q->nchoices; a++)
+            for (int b = a + 1; b < q->nchoices; b++)
+                assert_string_not_equal(q->choice_en[a], q->choice_en[b]);
+        int chosen;
+        assert_int_equal(quiz_grade(q, want[k].answer, &chosen), QUIZ_RIGHT);
+        assert_int_equal(quiz_grade(q, "POLLIN|POLLOUT", &chosen), QUIZ_WRONG);
+        k++;
+    }
+    assert_int_equal(k, sizeof want / sizeof want[0]);
+    /* The refused connect's wrong answer is told about SO_ERROR. */
+    const struct quiz_q *q = NULL;
+    for (size_t i = 0; i < r.qz.n; i++)
+        if (r.qz.q[i].kind == QUIZ_READY)
+            q = &r.qz.q[i];
+    char hint[768];
+    int wrong = (q->correct + 1) % q->nchoices;
+    assert_non_null(strstr(quiz_hint(q, wrong, false, hint, sizeof hint), "SO_ERROR"));
+    assert_string_equal(quiz_kind_name(QUIZ_READY), "ready");
+    run_free(&r);
+}
+
+/* Lesson 24: each recvfrom() that returns data is asked for its size, and
+ * the answer is one datagram's (6, 6, then 3 and 3 for "one" and "two"),
+ * not the bytes waiting; the recvfrom() of the lost datagram waits and is
+ * not asked. */
+static void test_lesson24_asks_recvfrom_sizes_one_datagram_each(void **state)
+{
+    (void)state;
+    struct run r;
+    run_lesson(&r, "24-tcp-next-to-udp.tcps");
+    static const struct {
+        const char *host;
+        long bytes;
+    } want[] = {{"server", 6}, {"client", 6}, {"server", 3}, {"server", 3}};
+    size_t k = 0;
+    for (size_t i = 0; i < r.qz.n; i++) {
+        const struct quiz_q *q = &r.qz.q[i];
+        if (q->kind != QUIZ_CALL || !strstr(q->text_en, "recvfrom()"))
+            continue;
+        assert_true(k < sizeof want / sizeof want[0]);
+        assert_string_equal(r.tl->hosts[q->host].name, want[k].host);
+        assert_int_equal(q->nchoices, 0);
+        assert_int_equal(q->number, want[k].bytes);
+        assert_int_equal(r.tl->events[q->ev]->u.call.result, want[k].bytes);
+        int chosen;
+        assert_int_equal(quiz_grade(q, want[k].bytes == 3 ? "6" : "3", &chosen), QUIZ_WRONG);
+        char hint[768];
+        assert_non_null(strstr(quiz_hint(q, 6, false, hint, sizeof hint), "boundaries"));
+        k++;
+    }
+    assert_int_equal(k, sizeof want / sizeof want[0]);
+    run_free(&r);
+}
+
 static void test_right_answer_as_letter_digit_text_or_tcpdump_flags(void **state)
 {
     (void)state;
@@ -420,6 +523,8 @@ int main(void)
         cmocka_unit_test(test_questions_come_before_their_step_and_at_most_four_per_step),
         cmocka_unit_test(test_teardown_asks_time_wait_and_recv_zero),
         cmocka_unit_test(test_refused_connect_asks_for_rst_and_econnrefused),
+        cmocka_unit_test(test_lesson21_asks_what_poll_returns),
+        cmocka_unit_test(test_lesson24_asks_recvfrom_sizes_one_datagram_each),
         cmocka_unit_test(test_right_answer_as_letter_digit_text_or_tcpdump_flags),
         cmocka_unit_test(test_wrong_answers_get_the_hint_for_their_misconception),
         cmocka_unit_test(test_answer_file_errors_name_line_and_column),

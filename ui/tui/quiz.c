@@ -5,10 +5,11 @@
  * ladder does, and before each step looks at what that step will bring: the
  * first state change of each endpoint, the first new segment (its flags, and
  * its ack when it acknowledges something new, or its seq when it carries
- * data further on in the stream), and calls whose result teaches something
- * (connect, recv, a failing or repeated bind). At most QUIZ_MAX_PER_STEP
- * questions per step, in the order the events happen; the scenario's own
- * `ask` questions come first.
+ * data further on in the stream), calls whose result teaches something
+ * (connect, recv, a UDP recvfrom() that returns a datagram, a failing or
+ * repeated bind), and what each poll() that returns reports. At most
+ * QUIZ_MAX_PER_STEP questions per step, in the order the events happen; the
+ * scenario's own `ask` questions come first.
  *
  * Wrong answers get a hint about the usual misconception behind them (the
  * closer goes straight to CLOSED, an ACK that forgets the SYN's sequence
@@ -22,6 +23,7 @@
 #include <string.h>
 
 #include "player.h"
+#include "tcp.h" /* TCP_POLLIN ..., poll(2)'s own values */
 #include "view.h"
 
 const char *quiz_kind_name(enum quiz_kind k)
@@ -39,6 +41,8 @@ const char *quiz_kind_name(enum quiz_kind k)
         return "call";
     case QUIZ_ASKED:
         return "asked";
+    case QUIZ_READY:
+        return "ready";
     }
     return "?";
 }
@@ -241,6 +245,8 @@ static bool call_worth_asking(const struct ui_model *m, const struct tev *ev, in
     case TCP_CALL_CONNECT:
     case TCP_CALL_RECV:
         return true;
+    case TCP_CALL_RECVFROM: /* one datagram per call: its boundary kept */
+        return r >= 0;
     case TCP_CALL_BIND:
         return r < 0 || binds[host] > 0; /* a restart on the same port */
     case TCP_CALL_STATUS:
@@ -263,9 +269,9 @@ static void add_call_q(struct builder *b, const struct ui_model *m, size_t k, si
     q->truth = r;
     q->before = ev->u.call.call;
     const char *h = m->hosts[host].name;
-    if (ev->u.call.call == TCP_CALL_RECV && r >= 0) {
-        snprintf(q->text_en, sizeof q->text_en, "How many bytes does %s's recv() return?", h);
-        snprintf(q->text_zh, sizeof q->text_zh, "%s 调用的 recv() 返回多少字节？", h);
+    if ((ev->u.call.call == TCP_CALL_RECV || ev->u.call.call == TCP_CALL_RECVFROM) && r >= 0) {
+        snprintf(q->text_en, sizeof q->text_en, "How many bytes does %s's %s() return?", h, name);
+        snprintf(q->text_zh, sizeof q->text_zh, "%s 调用的 %s() 返回多少字节？", h, name);
         q->number = r;
         return;
     }
@@ -302,6 +308,37 @@ static void add_call_q(struct builder *b, const struct ui_model *m, size_t k, si
     place_answer(q, b->qz->n);
 }
 
+/* A poll() that returns in this step: which events does it report? The
+ * choices are sets a learner mixes up — writable alone, writable with an
+ * error (a refused connect), readable, readable with a hang-up. */
+static void add_ready_q(struct builder *b, const struct ui_model *m, size_t k, size_t idx, int host)
+{
+    const struct tev *ev = m->tl->events[idx];
+    unsigned asked = ev->u.ready.events, got = ev->u.ready.revents;
+    struct quiz_q *q = push(b, QUIZ_READY, k, idx, host);
+    if (!q)
+        return;
+    q->truth = got;
+    q->before = asked;
+    char a[48], w[48];
+    tcp_poll_str(asked, false, a, sizeof a);
+    const char *h = m->hosts[host].name;
+    snprintf(q->text_en, sizeof q->text_en, "%s waits in poll(%s). What does poll() return now?", h,
+             a);
+    snprintf(q->text_zh, sizeof q->text_zh, "%s 在 poll(%s) 中等待。poll() 现在返回什么？", h, a);
+    add_choice(q, tcp_poll_str(got, false, w, sizeof w));
+    static const unsigned for_out[] = {TCP_POLLOUT, TCP_POLLOUT | TCP_POLLERR | TCP_POLLHUP,
+                                       TCP_POLLERR | TCP_POLLHUP, TCP_POLLIN | TCP_POLLOUT,
+                                       TCP_POLLIN};
+    static const unsigned for_in[] = {TCP_POLLIN, TCP_POLLIN | TCP_POLLHUP,
+                                      TCP_POLLIN | TCP_POLLOUT, TCP_POLLERR | TCP_POLLHUP,
+                                      TCP_POLLOUT};
+    const unsigned *set = (asked & TCP_POLLOUT) ? for_out : for_in;
+    for (size_t i = 0; i < sizeof for_out / sizeof for_out[0]; i++)
+        add_choice(q, tcp_poll_str(set[i], false, w, sizeof w));
+    place_answer(q, b->qz->n);
+}
+
 static void add_asked(struct builder *b, size_t k, const struct scn_ask *ask)
 {
     if (!ask->nchoices)
@@ -326,6 +363,7 @@ static void add_asked(struct builder *b, size_t k, const struct scn_ask *ask)
 /* What the questions of one step have used up. */
 struct step_seen {
     bool state[UI_MAX_HOSTS], call[UI_MAX_HOSTS]; /* state: kernel hosts (sampled) */
+    bool ready[UI_MAX_HOSTS];
     bool flags, number;
     size_t n;
 };
@@ -424,6 +462,11 @@ int quiz_build(struct quiz *qz, const struct scn_timeline *tl)
                 }
                 if (ev->u.call.call == TCP_CALL_BIND)
                     binds[host]++;
+            } else if (ev->kind == TEV_READY && host >= 0 && host < UI_MAX_HOSTS && room &&
+                       !seen.ready[host]) {
+                add_ready_q(&b, &m, k, idx, host);
+                seen.ready[host] = true;
+                seen.n++;
             }
             int row = ui_model_apply_next(&m);
             if (row >= 0 && m.rows[row].has_arrow && m.rows[row].arrow.ev == idx)
@@ -699,6 +742,11 @@ static const char *call_hint(const struct quiz_q *q, bool zh_)
                  "is how a program learns the other side closed.",
                  "recv() 返回 0 表示数据流结束：对方发来了 FIN。这不是错误，"
                  "程序正是这样得知对方已经关闭。");
+    if (q->before == TCP_CALL_RECVFROM && r >= 0)
+        return H("recvfrom() returns one datagram, whole: UDP keeps the sender's message "
+                 "boundaries, one sendto() for one recvfrom().",
+                 "recvfrom() 每次返回一个完整的数据报：UDP 保留发送方的消息边界，"
+                 "一次 sendto() 对应一次 recvfrom()。");
     if (q->before == TCP_CALL_RECV && r > 0)
         return H("recv() returns what has arrived, up to the size asked: the byte stream keeps no "
                  "message boundaries.",
@@ -729,6 +777,29 @@ static const char *call_hint(const struct quiz_q *q, bool zh_)
         return H("The ladder shows what the call met on the way.",
                  "梯形图显示了这次调用遇到的情况。");
     }
+}
+
+static const char *ready_hint(const struct quiz_q *q, bool zh_)
+{
+    unsigned r = (unsigned)q->truth;
+    if ((r & TCP_POLLOUT) && (r & TCP_POLLERR))
+        return H("A refused or failed connect() makes the socket writable too, with POLLERR (and "
+                 "POLLHUP): writable is not connected, so read SO_ERROR.",
+                 "被拒绝或失败的 connect() 同样让套接字可写，并带有 POLLERR（和 POLLHUP）："
+                 "可写不等于已连接，所以要读取 SO_ERROR。");
+    if (r & TCP_POLLOUT)
+        return H("The segment that completes the handshake makes a connecting socket writable: "
+                 "POLLOUT.",
+                 "完成三次握手的那个报文段让正在连接的套接字变为可写：POLLOUT。");
+    if ((r & TCP_POLLIN) && !(r & TCP_POLLHUP))
+        return H("POLLIN means a read will not block: data, a FIN (recv() returns 0), or on a "
+                 "listening socket a completed handshake. POLLHUP only when both directions are "
+                 "finished.",
+                 "POLLIN 表示读不会阻塞：有数据、收到 FIN（recv() 返回 0），或者监听套接字上"
+                 "有一次完成的三次握手。只有两个方向都结束时才有 POLLHUP。");
+    return H("poll() reports what the segments that arrived have made ready; the ladder shows "
+             "which ones.",
+             "poll() 报告的是到达的报文段让哪些事件就绪；梯形图显示是哪些报文段。");
 }
 
 const char *quiz_hint(const struct quiz_q *q, long chosen, bool zh, char *buf, size_t cap)
@@ -774,6 +845,9 @@ const char *quiz_hint(const struct quiz_q *q, long chosen, bool zh, char *buf, s
         break;
     case QUIZ_ASKED:
         h = NULL;
+        break;
+    case QUIZ_READY:
+        h = ready_hint(q, zh);
         break;
     }
     if (own && h)

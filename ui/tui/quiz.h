@@ -32,8 +32,9 @@ enum quiz_kind {
     QUIZ_ACK,   /* its acknowledgement number, relative (number) */
     QUIZ_SEQ,   /* its sequence number, relative (number) */
     QUIZ_STATE, /* the state an endpoint enters next (choice) */
-    QUIZ_CALL,  /* what a socket call returns (choice, or number for recv) */
+    QUIZ_CALL,  /* what a socket call returns (choice, or number for recv/recvfrom) */
     QUIZ_ASKED, /* written in the scenario with `ask` (choice) */
+    QUIZ_READY, /* what a waiting poll() returns (choice of POLLIN/POLLOUT/... sets) */
 };
 const char *quiz_kind_name(enum quiz_kind k); /* "flags", "ack", ... */
 
@@ -50,8 +51,10 @@ struct quiz_q {
     int correct;
     long number;
     /* What the right answer is about, to pick a misconception hint. */
-    long truth;  /* QUIZ_STATE: enum tcp_state; QUIZ_FLAGS: flags; QUIZ_CALL: result */
-    long before; /* QUIZ_STATE: the state it leaves; QUIZ_ACK/SEQ: the segment's flags */
+    long truth;  /* QUIZ_STATE: enum tcp_state; QUIZ_FLAGS: flags; QUIZ_CALL: result;
+                  * QUIZ_READY: revents */
+    long before; /* QUIZ_STATE: the state it leaves; QUIZ_ACK/SEQ: the segment's flags;
+                  * QUIZ_CALL: the call; QUIZ_READY: the events asked for */
     const char *hint_en, *hint_zh; /* the scenario's `hint` for this step (may be NULL) */
 };
 
