@@ -14,9 +14,12 @@ Starts `tcplab listen --quiet 7:echo 13:daytime`, then for MINUTES:
     connections get in through SYN cookies.
 Every 30 s (and at the end) one row: time, the stack's RSS and open fds, the
 connections held, the kernel's sockets to the stack (established, TIME_WAIT),
-churn connections done, messages checked, data errors. Then listen's exit
-summary. Exit status 0 only if there was no data error, no failed connection
-and listen exited cleanly.
+churn connections done, messages checked, data errors. Then why churn
+connects failed, the client kernel's TCP counters, the packets the kernel
+dropped at tl0, and listen's exit summary. Exit status 0 only if there was no
+data error, no failed connection and listen exited cleanly. SOAK_PCAP=FILE
+also records every RST on tl0 (tcpdump), to find the failed connections'
+ports afterwards.
 """
 import errno
 import os
@@ -163,6 +166,18 @@ def churn(stop, stats):
             s.close()
 
 
+def tun_drops():
+    """Packets the kernel dropped on the way to the stack (tl0's queue was
+    full: the stack had fallen behind) and on the way from it."""
+    def get(name):
+        try:
+            with open(f"/sys/class/net/tl0/statistics/{name}") as f:
+                return int(f.read())
+        except OSError:
+            return 0
+    return get("tx_dropped"), get("rx_dropped")
+
+
 def kernel_tcp_counters():
     """The client side's view (the kernel's /proc/net/snmp Tcp line):
     AttemptFails counts connects that ended in a RST or gave up."""
@@ -191,6 +206,11 @@ def main():
                 break
             time.sleep(0.02)
         seconds = minutes * 60
+        dump = None
+        if os.environ.get("SOAK_PCAP"):  # SOAK_PCAP=FILE: every RST on tl0, for a post-mortem
+            dump = subprocess.Popen(["tcpdump", "-q", "-i", "tl0", "-s", "96", "-w",
+                                     os.environ["SOAK_PCAP"], "tcp[tcpflags] & tcp-rst != 0"],
+                                    stderr=subprocess.DEVNULL)
         rss0 = rss_kb(listen.pid)
         print(f"# listen {' '.join(opts)} pid {listen.pid}, RSS at start {rss0} kB; {nconns} connections, "
               f"churn, SYN flood {rate}/s, {minutes:g} min")
@@ -201,6 +221,7 @@ def main():
         cstats = {"done": 0, "errors": 0, "failed": 0, "why": {}, "examples": [],
                   "t0": time.monotonic()}
         snmp0 = kernel_tcp_counters()
+        drops0 = tun_drops()
         t = threading.Thread(target=churn, args=(stop, cstats), daemon=True)
         t.start()
         print("| t (s) | RSS kB | fds | held | kernel ESTAB | kernel TIME_WAIT | churned | "
@@ -224,6 +245,9 @@ def main():
         held.close()
         flood.kill()
         flood.wait(timeout=5)
+        if dump:
+            dump.terminate()
+            dump.wait(timeout=5)
         errors = held.errors + cstats["errors"]
         print(f"# data errors {errors}; failed connects: held {held.failed_connects}, "
               f"churn {cstats['failed']}; churned {cstats['done']}; echoes checked "
@@ -238,6 +262,14 @@ def main():
               ", ".join(f"{k} {snmp1[k] - snmp0[k]}" for k in
                         ("ActiveOpens", "AttemptFails", "EstabResets", "RetransSegs", "InErrs",
                          "OutRsts")))
+        drops1 = tun_drops()
+        to_stack, from_stack = drops1[0] - drops0[0], drops1[1] - drops0[1]
+        print(f"# packets the kernel dropped at tl0: {to_stack} on the way to the stack "
+              f"(its queue full: the stack fell behind), {from_stack} from it")
+        if cstats["why"].get("recv timeout"):
+            print("# a recv timeout is a connect that completed (the client ESTABLISHED) and then "
+                  "no daytime text in 10 s: not the client's ports (AttemptFails above), not loss "
+                  "at tl0 (drops above); SOAK_PCAP=FILE records every RST for a post-mortem")
         status = 0 if errors == 0 and held.failed_connects == 0 and cstats["failed"] == 0 else 1
     finally:
         stop.set()

@@ -15,6 +15,7 @@
 #
 #   sudo bench/soak.sh                         # 1 minute
 #   SOAK_MINUTES=30 nice sudo bench/soak.sh    # the long run
+#   SOAK_PCAP=/tmp/rst.pcap SOAK_MINUTES=5 sudo bench/soak.sh  # and every RST on tl0
 set -eu
 B=$(cd "${1:-${BENCH_BUILD:-build}}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
