@@ -1,9 +1,10 @@
 /*
  * view_details.c — the selected segment, field by field: every IPv4 and
- * TCP header field with its offset, its value, the bytes exactly as they
- * are on the wire (multi-byte fields most significant byte first: network
- * byte order), and what it means; then the whole packet in hex with
- * offsets. Lesson 16 ("the header and network byte order") is built on it.
+ * TCP header field (or, for a datagram, UDP's four: RFC 768) with its
+ * offset, its value, the bytes exactly as they are on the wire (multi-byte
+ * fields most significant byte first: network byte order), and what it
+ * means; then the whole packet in hex with offsets. Lesson 16 ("the header
+ * and network byte order") is built on it, lesson 24 shows a datagram.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,7 +77,10 @@ static void ipv4_fields(struct dlist *d, const uint8_t *b, size_t len)
     snprintf(v, sizeof v, "0x%02x", b[1]);
     field(d, 1, "DSCP/ECN", v, b + 1, 1, "type of service");
     snprintf(v, sizeof v, "%u", be16(b + 2));
-    field(d, 2, "total length", v, b + 2, 2, "bytes: IP header + TCP header + data");
+    field(d, 2, "total length", v, b + 2, 2,
+          b[9] == 6    ? "bytes: IP header + TCP header + data"
+          : b[9] == 17 ? "bytes: IP header + UDP header + data"
+                       : "bytes: IP header + data");
     snprintf(v, sizeof v, "%u", be16(b + 4));
     field(d, 4, "identification", v, b + 4, 2, "tells fragments of one packet apart");
     uint16_t frag = be16(b + 6);
@@ -85,7 +89,11 @@ static void ipv4_fields(struct dlist *d, const uint8_t *b, size_t len)
     field(d, 6, "flags/fragment", v, b + 6, 2, "DF: don't fragment");
     snprintf(v, sizeof v, "%u", b[8]);
     field(d, 8, "TTL", v, b + 8, 1, "hops left before routers discard it");
-    snprintf(v, sizeof v, "%u%s", b[9], b[9] == 6 ? " (TCP)" : b[9] == 1 ? " (ICMP)" : "");
+    snprintf(v, sizeof v, "%u%s", b[9],
+             b[9] == 6    ? " (TCP)"
+             : b[9] == 17 ? " (UDP)"
+             : b[9] == 1  ? " (ICMP)"
+                          : "");
     field(d, 9, "protocol", v, b + 9, 1, "what the payload is");
     snprintf(v, sizeof v, "0x%04x", be16(b + 10));
     field(d, 10, "hdr checksum", v, b + 10, 2, "one's-complement sum of the header");
@@ -207,21 +215,66 @@ static void options_fields(struct dlist *d, const struct ui_model *m, const stru
     }
 }
 
-/* RFC 768's four fields. */
-static void udp_fields(struct dlist *d, const uint8_t *b, size_t len)
+/* The data after a header, its first bytes as text. */
+static void data_line(struct dlist *d, const uint8_t *p, size_t n)
 {
-    char v[64];
-    if (len < 8)
+    if (!n)
         return;
-    add(d, SC_STATE | SA_BOLD, "%s", "UDP header (8 bytes)");
+    char text[40];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < 24; i++)
+        text[k++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '.';
+    text[k] = 0;
+    add(d, SC_NORMAL, "data: %zu bytes \"%s%s\"", n, text, n > 24 ? "\u2026" : "");
+}
+
+static void byte_order_line(struct dlist *d)
+{
+    add(d, SC_DIM,
+        "multi-byte fields: most significant byte first (network byte order, ntohs/ntohl)");
+}
+
+/* RFC 768's four fields, the checksum checked over the pseudo-header (the
+ * IPv4 header `ip` gives the addresses) as the receiver checks it. */
+static void udp_fields(struct dlist *d, const uint8_t *ip, const uint8_t *b, size_t len)
+{
+    char v[64], mean[96];
+    if (len < 8) {
+        add(d, SC_LOST, "UDP header truncated (%zu bytes)", len);
+        return;
+    }
+    add(d, (uint16_t)(SC_TITLE | SA_BOLD), "%s", "UDP header, 8 bytes (RFC 768)");
     snprintf(v, sizeof v, "%u", be16(b));
-    field(d, 0, "source port", v, b, 2, "the sender's port");
+    field(d, 0, "source port", v, b, 2, "sender's port");
     snprintf(v, sizeof v, "%u", be16(b + 2));
-    field(d, 2, "destination port", v, b + 2, 2, "the receiver's port");
-    snprintf(v, sizeof v, "%u bytes", be16(b + 4));
-    field(d, 4, "length", v, b + 4, 2, "header and data; no sequence number, no ACK");
-    snprintf(v, sizeof v, "0x%04x", be16(b + 6));
-    field(d, 6, "checksum", v, b + 6, 2, "covers pseudo-header, header and data");
+    field(d, 2, "dest port", v, b + 2, 2, "receiver's port");
+    size_t ulen = be16(b + 4);
+    snprintf(v, sizeof v, "%zu bytes", ulen);
+    if (ulen >= 8 && ulen <= len)
+        snprintf(mean, sizeof mean, "UDP header (8) + data (%zu); no seq, no ACK", ulen - 8);
+    else
+        snprintf(mean, sizeof mean, "does not fit the %zu bytes IP carries", len);
+    field(d, 4, "length", v, b + 4, 2, mean);
+    uint16_t sum = be16(b + 6);
+    snprintf(v, sizeof v, "0x%04x", sum);
+    if (!sum) {
+        snprintf(mean, sizeof mean, "0: none sent (optional over IPv4)");
+    } else if (ulen >= 8 && ulen <= len) {
+        uint8_t pseudo[12];
+        memcpy(pseudo, ip + 12, 8);
+        pseudo[8] = 0;
+        pseudo[9] = 17;
+        pseudo[10] = (uint8_t)(ulen >> 8);
+        pseudo[11] = (uint8_t)ulen;
+        bool ok = wire_sum_fold(wire_sum(b, ulen, wire_sum(pseudo, 12, 0))) == 0;
+        snprintf(mean, sizeof mean, "pseudo-header, header and data: %s", ok ? "correct" : "WRONG");
+    } else {
+        snprintf(mean, sizeof mean, "covers pseudo-header, header and data");
+    }
+    field(d, 6, "checksum", v, b + 6, 2, mean);
+    if (ulen >= 8 && ulen <= len)
+        data_line(d, b + 8, ulen - 8);
+    byte_order_line(d);
 }
 
 static void tcp_fields(struct dlist *d, const struct ui_model *m, const struct ui_arrow *ar,
@@ -262,17 +315,9 @@ static void tcp_fields(struct dlist *d, const struct ui_model *m, const struct u
     field(d, 18, "urgent pointer", v, b + 18, 2, "only with URG");
     if (doff > 20 && (size_t)doff <= len)
         options_fields(d, m, ar, b, (size_t)doff, absolute);
-    size_t payload = len > (size_t)doff ? len - (size_t)doff : 0;
-    if (payload) {
-        char text[40];
-        size_t k = 0;
-        for (size_t i = (size_t)doff; i < len && k < 24; i++)
-            text[k++] = b[i] >= 0x20 && b[i] < 0x7f ? (char)b[i] : '.';
-        text[k] = 0;
-        add(d, SC_NORMAL, "data: %zu bytes \"%s%s\"", payload, text, payload > 24 ? "\u2026" : "");
-    }
-    add(d, SC_DIM,
-        "multi-byte fields: most significant byte first (network byte order, ntohs/ntohl)");
+    if (len > (size_t)doff)
+        data_line(d, b + doff, len - (size_t)doff);
+    byte_order_line(d);
 }
 
 static void hex_dump(struct dlist *d, const uint8_t *b, size_t len, int per_line)
@@ -327,9 +372,9 @@ void ui_view_details(struct screen *s, struct ui_rect r, const struct ui_model *
     left.n = right.n = 0;
     bool two = r.w >= 124;
     int colw = two ? (r.w - 3) / 2 : r.w - 2;
-    /* TCP first: it is what the lessons are about. */
+    /* TCP (or UDP) first: it is what the lessons are about. */
     if (ar->udp)
-        udp_fields(&left, raw + ihl, len - ihl);
+        udp_fields(&left, raw, raw + ihl, len - ihl);
     else
         tcp_fields(&left, m, ar, raw + ihl, len - ihl, o->absolute);
     if (!two)
