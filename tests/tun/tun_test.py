@@ -1173,7 +1173,8 @@ def test_rfc9438_cubic_sender_intact_under_loss_and_decrease_is_beta_0_7():
     0.7 * FlightSize (§4.6; FlightSize taken at most cwnd, so the segments
     limited transmit sent do not count), not NewReno's half, and W_max is the cwnd the
     loss happened at, or 0.85 of it when that was below the previous W_max
-    (fast convergence, §4.7); and cwnd grows again after each loss."""
+    (fast convergence, §4.7); and cwnd grows again after each loss. Then
+    the same with SACK on: intact, and the same 0.7 decrease."""
     total = int(os.environ.get("TCPLAB_CUBIC_BYTES", 4 * 1000 * 1000))
     _, cc = sack_transfer(False, 5, total, port=5021, cc_algo="cubic")
     check(cc and all(e.get("cc") == "cubic" for e in cc),
@@ -1201,6 +1202,38 @@ def test_rfc9438_cubic_sender_intact_under_loss_and_decrease_is_beta_0_7():
     check(checked >= 2, f"only {checked} fast retransmits to check the decrease on")
     log(f"cubic 5% loss: {total} bytes intact, {checked} fast retransmits with "
         f"ssthresh = 0.7 * FlightSize")
+    # With SACK (RFC 6675 recovery, whose cc lines carry pipe, not
+    # FlightSize): intact, all cubic, the saw-tooth, and at each SACK
+    # recovery ssthresh = 0.7 * min(FlightSize, cwnd), FlightSize rebuilt
+    # from the segments in the trace (highest sequence sent minus highest
+    # ACK received, mod 2^32).
+    rtx, cc = sack_transfer(True, 5, total, port=5022, cc_algo="cubic")
+    check(cc and all(e.get("cc") == "cubic" for e in cc), "with SACK: cc lines not all cubic")
+    check_cwnd_falls_and_grows(cc, "cubic with SACK, 5% loss")
+    cuts, snd_max, snd_una, prev = 0, None, None, None
+    for line in open(os.path.join(WORK, "sack-on-5-cubic.jsonl")):
+        e = json.loads(line) if line.strip() else {}
+        if e.get("ev") == "seg" and e["dir"] == "out" and "S" not in e["flags"]:
+            end = (e["seq"] + e["len"]) % (1 << 32)
+            if snd_max is None or 0 < (end - snd_max) % (1 << 32) < (1 << 31):
+                snd_max = end
+        elif e.get("ev") == "seg" and e["dir"] == "in" and "." in e["flags"] and snd_max is not None:
+            if snd_una is None or 0 < (e["ack"] - snd_una) % (1 << 32) < (1 << 31):
+                snd_una = e["ack"]
+        elif e.get("ev") == "cc":
+            if (e["cause"] == "sack" and prev and prev["phase"] != "recovery"
+                    and snd_max is not None and snd_una is not None):
+                flight = (snd_max - snd_una) % (1 << 32)
+                base = min(flight, prev["cwnd"])
+                if base * 7 // 10 >= 4 * 1460:
+                    check(e["ssthresh"] == base * 7 // 10,
+                          f"t={e['t']}: SACK recovery with FlightSize {flight}, cwnd "
+                          f"{prev['cwnd']}: ssthresh {e['ssthresh']}, want {base * 7 // 10}")
+                    cuts += 1
+            prev = e
+    check(cuts >= 1, "with SACK: no SACK recovery to check the decrease on")
+    log(f"cubic with SACK 5% loss: {total} bytes intact, retransmitted {rtx} bytes, "
+        f"{cuts} SACK recoveries with ssthresh = 0.7 * FlightSize")
 
 
 def test_pcap_opens_in_tshark_with_valid_checksums():
