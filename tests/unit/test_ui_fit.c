@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "scnrun.h"
+#include "tcp.h"
 #include "test_ui_fixture.h"
 
 struct lanes {
@@ -41,6 +42,18 @@ static void lanes_make(struct lanes *l)
     push_drop(&l->f, C_, TCP_DROP_UNACCEPTABLE);
     fx_timer(&l->f, C_, TCP_TIMER_KEEPALIVE, TEV_TIMER_FIRE, 0);
     fx_call(&l->f, C_, TCP_CALL_CONNECT, -111 /* ECONNREFUSED */, 0);
+    fx_call(&l->f, C_, TCP_CALL_FCNTL, 0, 0);
+    fx_call(&l->f, C_, TCP_CALL_GETSOCKOPT, -111 /* ECONNREFUSED */, 0);
+    fx_call(&l->f, C_, TCP_CALL_GETSOCKOPT, 0, 0);
+    struct tev ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = TEV_READY;
+    ev.host = C_;
+    ev.sd = 3;
+    ev.tuple = fx_tuple(C_);
+    ev.u.ready.events = TCP_POLLOUT;
+    ev.u.ready.revents = TCP_POLLOUT | TCP_POLLERR | TCP_POLLHUP;
+    fx_push(&l->f, &ev);
     l->f.tl.nhosts = 2;
     snprintf(l->f.tl.hosts[0].name, sizeof l->f.tl.hosts[0].name, C_);
     l->f.tl.hosts[0].addr = FX_CLIENT_ADDR;
@@ -86,10 +99,55 @@ static void test_lane_items_shorten_by_rule_and_keep_name_and_result(void **stat
     assert_string_equal(fit(&l, 2, 15), "keepalive fired");
     assert_string_equal(fit(&l, 3, 40), "connect() = ECONNREFUSED");
     assert_string_equal(fit(&l, 3, 20), "connect=ECONNREFUSED");
-    for (int k = 0; k < 4; k++) /* whatever the width, never the … of a cut */
+    /* Lesson 21's calls at 80x24 (a 14-column lane): what they say stays. */
+    assert_string_equal(fit(&l, 4, 40), "fcntl(O_NONBLOCK)");
+    assert_string_equal(fit(&l, 4, 14), "O_NONBLOCK");
+    assert_string_equal(fit(&l, 5, 40), "SO_ERROR = ECONNREFUSED");
+    assert_string_equal(fit(&l, 5, 21), "SO_ERROR=ECONNREFUSED");
+    assert_string_equal(fit(&l, 5, 14), "ECONNREFUSED");
+    assert_string_equal(fit(&l, 6, 8), "SO_ERROR=0"); /* success keeps its name */
+    assert_string_equal(fit(&l, 7, 40), "poll: OUT|ERR|HUP");
+    assert_string_equal(fit(&l, 7, 16), "poll OUT|ERR|HUP");
+    assert_string_equal(fit(&l, 7, 14), "OUT|ERR|HUP");
+    for (int k = 0; k < 8; k++) /* whatever the width, never the … of a cut */
         for (int w = 8; w < 40; w++)
             assert_null(strstr(fit(&l, k, w), "\u2026"));
     lanes_free(&l);
+}
+
+/* At 80x24 with two endpoints, lesson 21's fcntl() is shortened in its lane
+ * and given whole on the caption line while its step is the current one. */
+static void test_caption_gives_a_shortened_lane_item_whole(void **state)
+{
+    (void)state;
+    struct scn *sc;
+    struct scn_result res;
+    struct scn_timeline *tl;
+    scnrun_text("nb.tcps",
+                "hosts client=stack server=peer\nserver: listen 8021\nclient: socket\n"
+                "client: nonblock\nclient: connect server:8021\n"
+                "expect client connect = EINPROGRESS\n",
+                &sc, &res, &tl);
+    struct ui_player p;
+    ui_player_init(&p, tl);
+    struct ui_view_opts o;
+    ui_view_opts_defaults(&o);
+    ui_player_seek(&p, 3); /* client: nonblock */
+    struct screen *s = screen_new(80, 24);
+    ui_render_play(s, &p, &o);
+    if (!screen_contains(s, "\u25b6 client: fcntl(O_NONBLOCK)") ||
+        !screen_contains(s, " O_NONBLOCK \u2502")) {
+        screen_write_text(s, stderr);
+        fail_msg("fcntl(O_NONBLOCK) not shortened in its lane and whole in the caption");
+    }
+    screen_free(s);
+    ui_player_seek(&p, 4); /* the next step: the caption is the SYN's or none */
+    s = screen_new(80, 24);
+    ui_render_play(s, &p, &o);
+    assert_false(screen_contains(s, "\u25b6 client: fcntl"));
+    screen_free(s);
+    ui_player_free(&p);
+    scnrun_free(sc, &res, tl);
 }
 
 /* Lesson 11's shape: a server and three clients in 80 columns. */
@@ -148,6 +206,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lane_items_shorten_by_rule_and_keep_name_and_result),
         cmocka_unit_test(test_caption_gives_the_steps_segment_whole_when_columns_are_close),
+        cmocka_unit_test(test_caption_gives_a_shortened_lane_item_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

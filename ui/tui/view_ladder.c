@@ -330,7 +330,10 @@ size_t ui_item_text_fit(const struct ui_model *m, const struct ui_item *it, int 
     /* Shorter and shorter, the call's name and its result staying:
      * "send(58400) = 58400" → "send(58400)=58400" → "send()=58400";
      * "drop: unacceptable" → "drop unacceptable" → "✗ unacceptable";
-     * "keepalive timeout" → "keepalive fired". */
+     * "keepalive timeout" → "keepalive fired"; lesson 21's calls keep what
+     * they say: "fcntl(O_NONBLOCK)" → "O_NONBLOCK", "SO_ERROR = ECONNREFUSED"
+     * → "SO_ERROR=ECONNREFUSED" → "ECONNREFUSED", "poll: OUT|ERR|HUP" →
+     * "poll OUT|ERR|HUP" → "OUT|ERR|HUP" (the poll() made is above it). */
     for (int level = 1; level <= 3 && ui_text_width(buf) > width; level++) {
         switch (level) {
         case 1:
@@ -338,12 +341,15 @@ size_t ui_item_text_fit(const struct ui_model *m, const struct ui_item *it, int 
                 ;
             shorten(buf, " \u2192 ", "\u2192");
             shorten(buf, "drop: ", "drop ");
+            shorten(buf, "poll: ", "poll ");
             shorten(buf, " timeout", " fired");
             break;
         case 2: {
             char *open = strchr(buf, '('), *close = open ? strchr(open, ')') : NULL;
             if (open && close && close[1] && close > open + 1)
                 memmove(open + 1, close, strlen(close) + 1); /* args go, the result stays */
+            if (!strcmp(buf, "fcntl(O_NONBLOCK)"))           /* the flag is what it sets */
+                shorten(buf, "fcntl(O_NONBLOCK)", "O_NONBLOCK");
             if (!strncmp(buf, "drop ", 5) && strlen(buf) + 3 < cap) {
                 memmove(buf + 4, buf + 5, strlen(buf + 5) + 1);
                 memcpy(buf, "\u2717 ", 4); /* "✗ " is 4 bytes */
@@ -352,6 +358,10 @@ size_t ui_item_text_fit(const struct ui_model *m, const struct ui_item *it, int 
         }
         default:
             shorten(buf, "()", "");
+            if (!strncmp(buf, "SO_ERROR=", 9) && strcmp(buf + 9, "0")) /* the error taken */
+                shorten(buf, "SO_ERROR=", "");
+            if (it->kind == UI_ITEM_READY)
+                shorten(buf, "poll ", "");
             if (it->kind == UI_ITEM_DROP) {
                 const char *word = drop_short(m->tl->events[it->ev]->u.drop.reason);
                 if (word)
@@ -516,6 +526,16 @@ static void draw_arrow(struct screen *s, int x0, int y, const struct ui_ladder_g
     }
 }
 
+/* The room an endpoint's lane has on a row with an arrow. */
+static int lane_room(int x0, const struct ui_ladder_geom *g, int w, int host)
+{
+    int col = x0 + g->col_x[host];
+    return host == 0 && g->ncols > 1 ? g->lane_left - 1
+           : host == g->ncols - 1
+               ? x0 + w - col - 2
+               : (host + 1 < g->ncols ? x0 + g->col_x[host + 1] : x0 + w) - col - 3;
+}
+
 /* An item in an endpoint's lane. Text too long for an outer lane, on a row
  * without an arrow, runs inside the column instead of being cut. */
 static void draw_lane(struct screen *s, int x0, int y, const struct ui_ladder_geom *g, int w,
@@ -523,16 +543,13 @@ static void draw_lane(struct screen *s, int x0, int y, const struct ui_ladder_ge
 {
     char text[96];
     int col = x0 + g->col_x[host];
-    /* The room the lane has on a row with an arrow (text too long for the
-     * outer lanes runs into a free row's column instead, whole). */
-    int room = host == 0 && g->ncols > 1 ? g->lane_left - 1
-               : host == g->ncols - 1
-                   ? x0 + w - col - 2
-                   : (host + 1 < g->ncols ? x0 + g->col_x[host + 1] : x0 + w) - col - 3;
-    if (free_row && g->ncols > 1 && (host == 0 || host == g->ncols - 1))
+    int room = lane_room(x0, g, w, host);
+    /* Shortened by rule first; only what still does not fit an outer lane
+     * runs, whole, into a free row's column. */
+    ui_item_text_fit(m, it, room, text, sizeof text);
+    if (free_row && g->ncols > 1 && (host == 0 || host == g->ncols - 1) &&
+        ui_text_width(text) > room)
         ui_item_text(m, it, text, sizeof text);
-    else
-        ui_item_text_fit(m, it, room, text, sizeof text);
     uint16_t attr = item_attr(m, it);
     int tw = ui_text_width(text);
     if (host == 0 && g->ncols > 1) {
@@ -758,6 +775,26 @@ void ui_view_ladder(struct screen *s, struct ui_rect r, const struct ui_model *m
                                  SA_BOLD);
         screen_print(s, r.x + 1, r.y + r.h - 1, r.w - 2, at, line);
         avail--;
+    } else if (r.h >= 6 && o->selected < 0) {
+        /* No segment wants it: the last line gives the step's newest lane
+         * item whole when its lane shows it shortened ("ECONNREFUSED" for
+         * "SO_ERROR = ECONNREFUSED"). */
+        for (long ri = (long)m->nrows - 1; ri >= 0 && cap_row < 0; ri--)
+            for (int h = g.ncols - 1; h >= 0 && cap_row < 0; h--) {
+                const struct ui_item *it = &m->rows[ri].lane[h];
+                if (it->kind == UI_ITEM_NONE || it->ev < o->new_from)
+                    continue;
+                char full[96], fit[96], line[200];
+                ui_item_text(m, it, full, sizeof full);
+                ui_item_text_fit(m, it, lane_room(r.x, &g, r.w, h), fit, sizeof fit);
+                if (!strcmp(full, fit))
+                    continue;
+                snprintf(line, sizeof line, "\u25b6 %s: %s", m->hosts[h].name, full);
+                screen_print(s, r.x + 1, r.y + r.h - 1, r.w - 2,
+                             (uint16_t)((h == 0 ? SC_HOST_A : SC_HOST_B) | SA_BOLD), line);
+                cap_row = (int)ri; /* the line is taken */
+                avail--;
+            }
     }
     long first = shown - avail - o->ladder_scroll;
     if (o->selected >= 0 && sel >= 0 && sel < first)
