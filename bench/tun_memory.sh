@@ -82,7 +82,7 @@ awk -v c="$E_CONNS" -v h="$E_HEAP" -v b="$BASE_HEAP" -v r="$E_RSS" -v br="$BASE_
     printf "  %d established: heap +%.1f MiB (%.0f B/conn, engine + services), RSS %.1f MiB (+%.0f B/conn)\n",
         c, (h - b) / 1048576, c ? (h - b) / c : 0, r / 1024, c ? (r - br) * 1024 / c : 0 }'
 awk -v c="$T_TW" -v h="$T_HEAP" -v b="$TW_BASE_HEAP" -v r="$T_RSS" 'BEGIN {
-    printf "  %d in TIME_WAIT: heap +%.1f MiB = %.0f B per TIME_WAIT entry (target < 1024), RSS %.1f MiB\n",
+    printf "  %d in TIME_WAIT: heap +%.1f MiB = %.0f B per TIME_WAIT entry (issue #11 target: at most 256), RSS %.1f MiB\n",
         c, (h - b) / 1048576, c ? (h - b) / c : 0, r / 1024 }'
 echo "  peak RSS (VmHWM) $HWM KiB; kernel client: $TWR"
 echo "command: sudo bench/tun_memory.sh $B"
