@@ -762,7 +762,7 @@ void ui_view_ladder(struct screen *s, struct ui_rect r, const struct ui_model *m
     int cap_row = r.h >= 6 ? ui_ladder_caption_row(m, r.x, &g, o) : -1;
     if (cap_row >= 0) { /* the last line gives that segment whole */
         const struct ui_arrow *a = &m->rows[cap_row].arrow;
-        char label[200], line[260];
+        char label[200], line[320]; /* room for both names and the whole label */
         ui_segment_label_fit(m, a, o->absolute,
                              r.w - 9 - ui_text_width(m->hosts[a->from].name) -
                                  ui_text_width(m->hosts[a->to].name),

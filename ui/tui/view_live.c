@@ -396,7 +396,7 @@ void ui_render_live(struct screen *s, struct ui_live_state *st, uint64_t now,
         if (cc->known && ladder.h > 4 && !o->details) {
             /* The stack's congestion window for this connection, on top
              * (d needs every row for the segment's fields). */
-            char line[160], t2[128];
+            char line[192], t2[128]; /* the name and the whole cwnd text */
             ui_cc_text(cc, ladder.w - 2 - (int)strlen(st->stack_name) - 2, t2, sizeof t2);
             snprintf(line, sizeof line, "%s: %s", st->stack_name, t2);
             screen_print(s, ladder.x + 1, ladder.y, ladder.w - 2, SC_TIMER, line);
