@@ -74,19 +74,19 @@ struct seg {
     bool ok;
 };
 
-/* The next packet the engine sends (virtual time runs to it if needed). */
-static struct seg recv_seg(void)
+/* The next packet the engine sends (virtual time runs to it if needed), into
+ * *s: filled in place, because s->tcp.payload points into s->raw and a copy
+ * returned by value would point into a stack frame that is gone. */
+static void recv_seg(struct seg *s)
 {
-    struct seg s;
-    memset(&s, 0, sizeof s);
-    size_t n = sizeof s.raw;
+    memset(s, 0, sizeof *s);
+    size_t n = sizeof s->raw;
     struct wire_ipv4 ip;
-    CHECK(ifc.netdev_receive(ifc.userdata, s.raw, &n, &s.t) == 0, "netdev_receive");
+    CHECK(ifc.netdev_receive(ifc.userdata, s->raw, &n, &s->t) == 0, "netdev_receive");
     CHECK(n > 0, "a packet was sent");
-    s.ok = n > 0 && wire_ipv4_parse(s.raw, n, &ip) == 0 && wire_tcp_parse(&ip, &s.tcp) == 0;
-    CHECK(s.ok, "the packet parses as TCP");
-    CHECK(!s.ok || (ip.src == LOCAL && ip.dst == REMOTE), "addresses");
-    return s;
+    s->ok = n > 0 && wire_ipv4_parse(s->raw, n, &ip) == 0 && wire_tcp_parse(&ip, &s->tcp) == 0;
+    CHECK(s->ok, "the packet parses as TCP");
+    CHECK(!s->ok || (ip.src == LOCAL && ip.dst == REMOTE), "addresses");
 }
 
 struct call {
@@ -173,7 +173,8 @@ static void passive_open_data_timer_close(void)
     pthread_create(&acc.th, NULL, accept_thread, &acc);
     wait_blocked(&acc);
     send_seg(50000, 8080, TCP_SYN, 1000, 0, NULL);
-    struct seg synack = recv_seg();
+    struct seg synack;
+    recv_seg(&synack);
     CHECK(synack.tcp.flags == (TCP_SYN | TCP_ACK), "SYN,ACK, flags 0x%x", synack.tcp.flags);
     CHECK(synack.tcp.ack == 1001, "SYN,ACK acknowledges ISN+1: ack %u", synack.tcp.ack);
     CHECK(synack.tcp.opts.has_mss, "SYN,ACK carries MSS");
@@ -192,11 +193,13 @@ static void passive_open_data_timer_close(void)
     /* data out, and its retransmission after the RTO: 1 s of virtual time
      * that netdev_receive lets pass, with nothing sleeping */
     CHECK(ifc.write(ifc.userdata, cfd, "hello", 5) == 5, "write");
-    struct seg d = recv_seg();
+    struct seg d;
+    recv_seg(&d);
     CHECK(d.tcp.flags == (TCP_PSH | TCP_ACK) && d.tcp.seq == isn + 1 && d.tcp.payload_len == 5 &&
               !memcmp(d.tcp.payload, "hello", 5),
           "data segment: flags 0x%x seq %u len %zu", d.tcp.flags, d.tcp.seq, d.tcp.payload_len);
-    struct seg rtx = recv_seg();
+    struct seg rtx;
+    recv_seg(&rtx);
     CHECK(rtx.tcp.seq == isn + 1 && rtx.tcp.payload_len == 5, "retransmission of the data");
     CHECK(rtx.t - d.t == 1000000, "retransmitted one RTO (1 s) later: %lld us", rtx.t - d.t);
     tlen = sizeof ti;
@@ -233,16 +236,19 @@ static void passive_open_data_timer_close(void)
     char byte;
     CHECK(ifc.read(ifc.userdata, cfd, &byte, 1) == 1 && byte == '!', "read the byte");
     CHECK(ifc.close(ifc.userdata, ep) == 0, "close the epoll set");
-    struct seg ack = recv_seg(); /* the delayed ACK: virtual time runs 40 ms to it */
+    struct seg ack;
+    recv_seg(&ack); /* the delayed ACK: virtual time runs 40 ms to it */
     CHECK(ack.tcp.flags == TCP_ACK && ack.tcp.ack == 1007, "ACK of the data: ack %u", ack.tcp.ack);
 
     /* close: FIN, the peer's FIN,ACK, our ACK (TIME_WAIT) */
     CHECK(ifc.close(ifc.userdata, cfd) == 0, "close");
-    struct seg fin = recv_seg();
+    struct seg fin;
+    recv_seg(&fin);
     CHECK(fin.tcp.flags == (TCP_FIN | TCP_ACK) && fin.tcp.seq == isn + 6, "FIN: flags 0x%x",
           fin.tcp.flags);
     send_seg(50000, 8080, TCP_FIN | TCP_ACK, 1007, isn + 7, NULL);
-    struct seg last = recv_seg();
+    struct seg last;
+    recv_seg(&last);
     CHECK(last.tcp.flags == TCP_ACK && last.tcp.ack == 1008, "last ACK: ack %u", last.tcp.ack);
     CHECK(ifc.close(ifc.userdata, fd) == 0, "close listener");
 }
@@ -257,7 +263,8 @@ static void refused_nonblocking_connect(void)
     errno = 0;
     int r = ifc.connect(ifc.userdata, fd, (struct sockaddr *)&in, sizeof in);
     CHECK(r == -1 && errno == EINPROGRESS, "connect() = %d errno %d", r, errno);
-    struct seg syn = recv_seg();
+    struct seg syn;
+    recv_seg(&syn);
     CHECK(syn.tcp.flags == TCP_SYN, "SYN");
     send_seg(8080, syn.tcp.sport, TCP_RST | TCP_ACK, 0, syn.tcp.seq + 1, NULL);
     int err = -1;
@@ -276,12 +283,15 @@ static void blocking_connect_syn_retransmitted(void)
     struct call c = {.fd = fd};
     pthread_create(&c.th, NULL, connect_thread, &c);
     wait_blocked(&c);
-    struct seg syn = recv_seg();
-    struct seg again = recv_seg();
+    struct seg syn;
+    recv_seg(&syn);
+    struct seg again;
+    recv_seg(&again);
     CHECK(again.tcp.flags == TCP_SYN && again.tcp.seq == syn.tcp.seq, "SYN retransmitted");
     CHECK(again.t - syn.t == 1000000, "after the initial RTO, 1 s: %lld us", again.t - syn.t);
     send_seg(8080, syn.tcp.sport, TCP_SYN | TCP_ACK, 5000, syn.tcp.seq + 1, NULL);
-    struct seg ack = recv_seg();
+    struct seg ack;
+    recv_seg(&ack);
     CHECK(ack.tcp.flags == TCP_ACK && ack.tcp.ack == 5001, "ACK of the SYN,ACK");
     pthread_join(c.th, NULL);
     CHECK(c.ret == 0, "blocking connect() = %ld errno %d", c.ret, c.err);
