@@ -58,6 +58,10 @@ const char *scn_title(const struct scn *s, const char *lang);
 /* True if the scenario can run against kernel sockets with --tun. */
 bool scn_supports_tun(const struct scn *s);
 
+/* Levenshtein distance between two short names (99 when either is over 40
+ * bytes): what the parser's and the command line's "did you mean" measure. */
+size_t scn_edit_distance(const char *a, const char *b);
+
 struct scn_run_opts {
     uint64_t seed;          /* PRNG seed for the virtual link and ISNs (0 = the file's / default) */
     bool tun;               /* run the peer as kernel sockets on a TUN device */

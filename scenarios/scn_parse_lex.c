@@ -111,8 +111,8 @@ int scn_fail_at(struct parser *P, const char *at, const char *hint, const char *
     return -1;
 }
 
-/* Levenshtein distance, capped: names are short. */
-static size_t edit_distance(const char *a, const char *b)
+/* Levenshtein distance, capped: names are short (scenario.h). */
+size_t scn_edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > 40 || lb > 40)
@@ -145,7 +145,7 @@ const char *scn_suggest(const char *w, const char *const *cands, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (!cands[i] || !strcmp(cands[i], w))
             continue;
-        size_t d = edit_distance(w, cands[i]);
+        size_t d = scn_edit_distance(w, cands[i]);
         if (d < best_d) {
             best_d = d;
             best = cands[i];

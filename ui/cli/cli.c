@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "scenario.h" /* scn_edit_distance */
 
 #define CLI_MAX_OPTS 96
 #define CLI_VAL_BASE 256 /* getopt_long's val for option k of the merged list */
@@ -65,38 +66,12 @@ int cli_exit_status(enum cli_result r)
     return r == CLI_EXIT0 ? 0 : r == CLI_USAGE ? EXIT_USAGE : 0;
 }
 
-/* Edit distance, for "did you mean" (names are short). */
-static size_t distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 40 || lb > 40)
-        return 99;
-    size_t row[41];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 static const char *closest(const struct merged *m, const char *word)
 {
     const char *best = NULL;
     size_t bd = 3; /* at most two edits away */
     for (int k = 0; k < m->n; k++) {
-        size_t d = distance(word, m->opt[k]->name);
+        size_t d = scn_edit_distance(word, m->opt[k]->name);
         if (d < bd) {
             bd = d;
             best = m->opt[k]->name;
