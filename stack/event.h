@@ -214,7 +214,7 @@ struct tev {
             uint32_t ssthresh;     /* slow start threshold, bytes */
             uint32_t flight;       /* bytes sent and not yet acknowledged (FlightSize) */
             enum tcp_cc_phase phase;
-            const char *cause;     /* static: "ack", "dupack", "rto", "sack", "idle" */
+            const char *cause;     /* static: "ack", "dupack", "rto", "sack", "idle", "undo" */
             const char *algo;      /* static: "newreno", "cubic" */
             uint32_t w_max;        /* cubic: W_max, bytes (0: no loss yet) */
             uint64_t k_us;         /* cubic: K of the running epoch */

@@ -20,6 +20,12 @@
  * cwnd = ssthresh on entry, no inflation, and what may be sent is
  * cwnd - pipe, the scoreboard's estimate of the bytes in the network.
  *
+ * A reduction can be taken back (RFC 3708 detection, the Eifel response
+ * of RFC 4015 in spirit): the cwnd and ssthresh from before it are kept,
+ * and when the receiver's D-SACKs show that every byte retransmitted since
+ * had arrived before (the loss was reordering or a late ACK, not a loss),
+ * they are restored (cause "undo").
+ *
  * Every change of cwnd, ssthresh or phase is reported as a TEV_CC event.
  */
 #include <string.h>
@@ -208,11 +214,89 @@ void tcp_cc_on_ack(struct stack *s, struct tcp_conn *c, uint32_t acked, bool par
     tcp_cc_report(s, c, "ack");
 }
 
+/* ---- undoing a spurious reduction (RFC 3708, RFC 4015) -------------------- */
+
+/* A loss event is about to reduce cwnd: remember what it takes away, and
+ * start counting the bytes retransmitted for it (tcp_cc_note_retransmit). */
+static void tcp_cc_undo_arm(struct tcp_conn *c)
+{
+    struct tcp_cc *cc = &c->cc;
+    cc->undo = (struct tcp_cc_undo){
+        .cwnd = cc->cwnd,
+        .ssthresh = cc->ssthresh,
+        .w_max = cc->cubic.w_max,
+        .cwnd_prior = cc->cubic.cwnd_prior,
+        .marker = c->snd_una,
+        .rtx_end = c->snd_una,
+        .armed = true,
+    };
+}
+
+void tcp_cc_note_retransmit(struct tcp_conn *c, uint32_t seq, uint32_t len)
+{
+    struct tcp_cc_undo *u = &c->cc.undo;
+    if (!u->armed || len == 0)
+        return;
+    u->rtx_bytes += len;
+    if (seq_gt(seq + len, u->rtx_end))
+        u->rtx_end = seq + len;
+}
+
+/* Put back what the loss event took (Linux: tcp_undo_cwnd_reduction):
+ * cwnd and ssthresh at least as they were, and CUBIC's W_max as if the
+ * loss had not been (a new avoidance stage starts from the restored cwnd). */
+static void tcp_cc_undo(struct stack *s, struct tcp_conn *c)
+{
+    struct tcp_cc *cc = &c->cc;
+    struct tcp_cc_undo *u = &cc->undo;
+    u->armed = false;
+    u->pending = false;
+    cc->cwnd = max_u32(cc->cwnd, u->cwnd);
+    cc->ssthresh = max_u32(cc->ssthresh, u->ssthresh);
+    cc->acked_in_ca = 0;
+    if (cc->ops == &tcp_cc_cubic) {
+        cc->cubic.w_max = u->w_max;
+        cc->cubic.cwnd_prior = u->cwnd_prior;
+        cc->cubic.after_timeout = false;
+        cc->cubic.in_epoch = false;
+    }
+    cc->phase = tcp_cc_growth_phase(cc);
+    tcp_cc_report(s, c, "undo");
+}
+
+/* RFC 3708 §3: "the TCP sender ... detects a spurious retransmission when
+ * it receives a DSACK for a retransmitted segment"; the congestion response
+ * was unnecessary when that holds for all the retransmissions of the loss
+ * event. Counted in bytes: each D-SACKed byte between the loss event's
+ * SND.UNA and the furthest retransmitted byte takes one off; at zero every
+ * retransmission had a twin that arrived. If recovery is still going on,
+ * the undo waits for its end (tcp_cc_recovery_done), so the recovery's
+ * own arithmetic (RFC 6582 deflation, RFC 6675 pipe) is not disturbed.
+ * A D-SACK of data the network itself duplicated looks the same (RFC 3708
+ * §5 accepts that risk); one outside the range counts for nothing. */
+void tcp_cc_on_dsack(struct stack *s, struct tcp_conn *c, uint32_t left, uint32_t right)
+{
+    struct tcp_cc_undo *u = &c->cc.undo;
+    if (!c->cc.ops || !u->armed || u->rtx_bytes == 0)
+        return;
+    uint32_t l = seq_max(left, u->marker), r = seq_min(right, u->rtx_end);
+    if (!seq_lt(l, r))
+        return;
+    u->rtx_bytes -= min_u32(r - l, u->rtx_bytes);
+    if (u->rtx_bytes > 0)
+        return;
+    if (c->in_recovery)
+        u->pending = true;
+    else
+        tcp_cc_undo(s, c);
+}
+
 void tcp_cc_enter_recovery(struct stack *s, struct tcp_conn *c)
 {
     struct tcp_cc *cc = &c->cc;
     if (!cc->ops)
         return;
+    tcp_cc_undo_arm(c);
     /* RFC 5681 §3.2 step 2: "ssthresh = max (FlightSize / 2, 2*SMSS)";
      * step 3: retransmit (the caller does), "cwnd = ssthresh + 3*SMSS",
      * inflated by the three segments that have left the network. */
@@ -259,6 +343,10 @@ void tcp_cc_recovery_done(struct stack *s, struct tcp_conn *c, bool sack)
     }
     /* After a timeout (LOSS) slow start simply goes on from where it is. */
     cc->phase = tcp_cc_growth_phase(cc);
+    if (cc->undo.pending) {
+        tcp_cc_undo(s, c); /* every retransmission was D-SACKed meanwhile */
+        return;
+    }
     tcp_cc_report(s, c, "ack");
 }
 
@@ -273,6 +361,11 @@ void tcp_cc_on_rto(struct stack *s, struct tcp_conn *c)
      * value of ssthresh is held constant." Then "cwnd MUST be set to no more
      * than the loss window, LW, which equals 1 full-sized segment". */
     if (c->backoff <= 1) {
+        /* A timeout in fast recovery answers the same loss event: what
+         * to undo stays what was there before the fast retransmit. */
+        if (!(cc->undo.armed && c->in_recovery))
+            tcp_cc_undo_arm(c);
+        cc->undo.pending = false;
         cc->ssthresh = cc->ops->ssthresh(c, tcp_flight_size(c));
         if (cc->ops->on_timeout)
             cc->ops->on_timeout(c);

@@ -135,6 +135,18 @@ uint64_t tcp_cubic_k_us(uint32_t w_max, uint32_t cwnd_epoch, uint32_t smss);
 /* Figure 1, W_cubic(t) = C * (t - K)^3 + W_max in bytes (t, K in us). */
 int64_t tcp_cubic_w_cubic(uint32_t w_max, uint64_t k_us, uint64_t t_us, uint32_t smss);
 
+/* RFC 3708: what a congestion response took away, kept until it is known
+ * whether the retransmissions it answered were needed (tcp_cc.c). */
+struct tcp_cc_undo {
+    uint32_t cwnd, ssthresh;    /* before the reduction */
+    uint32_t w_max, cwnd_prior; /* CUBIC's memory of the previous loss, before it */
+    uint32_t marker;            /* SND.UNA at the loss event: retransmissions lie above it */
+    uint32_t rtx_end;           /* end of the furthest byte retransmitted since */
+    uint32_t rtx_bytes;         /* bytes retransmitted since and not yet D-SACKed */
+    bool armed;                 /* a reduction that may still be undone */
+    bool pending;               /* all D-SACKed while recovering: undo when recovery ends */
+};
+
 struct tcp_cc {
     const struct tcp_cc_ops *ops; /* NULL: congestion control off (cwnd unlimited) */
     uint32_t cwnd;                /* congestion window, bytes */
@@ -147,6 +159,7 @@ struct tcp_cc {
     bool told;
     uint64_t last_send_us; /* last time new data was sent (restart after idle, §4.1) */
     struct tcp_cubic cubic; /* used when ops is &tcp_cc_cubic */
+    struct tcp_cc_undo undo;
 };
 
 /* ---- SACK, RFC 2018 / RFC 2883 / RFC 6675 (tcp_sack.c) -------------------- */
@@ -496,6 +509,10 @@ void tcp_cc_recovery_done(struct stack *s, struct tcp_conn *c, bool sack);
 void tcp_cc_on_rto(struct stack *s, struct tcp_conn *c);
 /* About to send new data: restart after idle (RFC 5681 §4.1). */
 void tcp_cc_before_send(struct stack *s, struct tcp_conn *c);
+/* `len` bytes from `seq` were sent again (RFC 3708 counts them). */
+void tcp_cc_note_retransmit(struct tcp_conn *c, uint32_t seq, uint32_t len);
+/* A checked D-SACK block [left, right) arrived (RFC 3708: was it ours?). */
+void tcp_cc_on_dsack(struct stack *s, struct tcp_conn *c, uint32_t left, uint32_t right);
 
 /* ---- tcp_sack.c: SACK (RFC 2018, RFC 2883, RFC 6675) ---------------------- */
 

@@ -389,6 +389,7 @@ static bool tcp_output_segment(struct stack *s, struct tcp_conn *c, uint32_t cc_
     if (again) {
         if (seq_gt(end, c->rtx_high))
             c->rtx_high = end;
+        tcp_cc_note_retransmit(c, c->snd_nxt, n);
     } else if (!c->rtt_timing) { /* RFC 6298: time one segment per round trip */
         c->rtt_timing = 1;
         c->rtt_seq = c->snd_nxt;
@@ -521,6 +522,7 @@ uint32_t tcp_retransmit_first(struct stack *s, struct tcp_conn *c)
     if (seq_gt(end, c->rtx_high))
         c->rtx_high = end;
     tcp_xmit(s, c, c->snd_una, flags, 0, n, true, false);
+    tcp_cc_note_retransmit(c, c->snd_una, n);
     return n + (fin ? 1 : 0);
 }
 
@@ -543,6 +545,7 @@ void tcp_retransmit_range(struct stack *s, struct tcp_conn *c, uint32_t seq, uin
     if (seq_gt(end, c->rtx_high))
         c->rtx_high = end;
     tcp_xmit(s, c, seq, flags, qoff, n, true, false);
+    tcp_cc_note_retransmit(c, seq, n);
 }
 
 void tcp_maybe_window_update(struct stack *s, struct tcp_conn *c)

@@ -318,8 +318,10 @@ uint32_t tcp_sack_on_ack(struct stack *s, struct tcp_conn *c, const struct tcp_s
         tcp_sack_event(s, c, TEV_SACK_IGNORED, why, &o->sack[0]);
         return 0;
     }
-    if (dsack) /* reported, never used for cwnd (RFC 2883 §5 leaves that open) */
+    if (dsack) { /* reported; RFC 3708: was a retransmission unnecessary? */
         tcp_sack_event(s, c, TEV_SACK_DSACK, NULL, &o->sack[0]);
+        tcp_cc_on_dsack(s, c, o->sack[0].left, o->sack[0].right);
+    }
     unsigned first = dsack ? 1 : 0;
     uint32_t una = seq_gt(seg->ack, c->snd_una) ? seg->ack : c->snd_una;
     return tcp_sack_update(&c->sb, o->sack + first, o->n_sack - first, una);

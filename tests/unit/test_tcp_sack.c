@@ -354,6 +354,85 @@ static void test_rfc2883_dsack_received_is_an_event_not_a_loss(void **state)
     tt_free(t);
 }
 
+/* RFC 3708 §3: the first of five segments is reordered behind the other
+ * four. Their SACKs start fast retransmit (cwnd halves); the original then
+ * arrives (cumulative ACK of everything: recovery ends), and the
+ * retransmission after it is reported in a D-SACK. A D-SACK of a segment
+ * that was never retransmitted (the network duplicated it) changes
+ * nothing; the D-SACK of the retransmitted one shows the whole response was
+ * spurious, and cwnd and ssthresh come back as they were ("undo"). */
+static void test_rfc3708_dsack_undoes_spurious_fast_retransmit(void **state)
+{
+    struct tt *t = conn_sack(true, 10);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, bulk, 5 * SMSS), 5 * SMSS);
+    for (unsigned i = 0; i < 5; i++)
+        tt_expect(t, TCP_ACK | (i == 4 ? TCP_PSH : 0), SEG(i), 1, SMSS);
+    struct tcp_status before = tt_status(t);
+    const uint32_t a1[][2] = {{SEG(1), SEG(2)}};
+    const uint32_t a2[][2] = {{SEG(1), SEG(3)}};
+    const uint32_t a3[][2] = {{SEG(1), SEG(4)}};
+    ack_sack(t, 1, 1, a1);
+    ack_sack(t, 1, 1, a2);
+    ack_sack(t, 1, 1, a3);
+    tt_expect(t, TCP_ACK, SEG(0), 1, SMSS); /* fast retransmit */
+    assert_int_equal(tt_status(t).cc_phase, TCP_CC_RECOVERY);
+    assert_true(tt_status(t).cwnd < before.cwnd);
+    tt_in(t, TCP_ACK, 1, SEG(5), NULL); /* the original arrived: all acknowledged */
+    struct tcp_status reduced = tt_status(t);
+    assert_int_equal(reduced.ssthresh, 5 * SMSS / 2);
+    assert_true(reduced.cwnd < before.cwnd);
+    const uint32_t dup3[][2] = {{SEG(3), SEG(4)}}; /* never retransmitted */
+    ack_sack(t, SEG(5), 1, dup3);
+    assert_int_equal(last_event(t, TEV_SACK)->u.sack.what, TEV_SACK_DSACK);
+    assert_int_equal(tt_status(t).cwnd, reduced.cwnd);
+    assert_int_equal(tt_status(t).ssthresh, reduced.ssthresh);
+    const uint32_t dup0[][2] = {{SEG(0), SEG(1)}}; /* the retransmission's twin */
+    ack_sack(t, SEG(5), 1, dup0);
+    struct tcp_status st = tt_status(t);
+    assert_int_equal(st.cwnd, before.cwnd);
+    assert_int_equal(st.ssthresh, before.ssthresh);
+    assert_int_equal(st.cc_phase, TCP_CC_SLOW_START);
+    assert_string_equal(last_event(t, TEV_CC)->u.cc.cause, "undo");
+    /* once only: the same D-SACK again is no second undo */
+    size_t n_cc = tt_count_events(t, TEV_CC);
+    ack_sack(t, SEG(5), 1, dup0);
+    assert_int_equal(tt_count_events(t, TEV_CC), n_cc);
+    tt_free(t);
+}
+
+/* RFC 3708 needs a D-SACK for every retransmission: when one segment was
+ * really lost (its retransmission is never D-SACKed) a D-SACK of another
+ * retransmitted segment does not undo the reduction. Two holes, 0 and 2;
+ * 0 was only reordered, 2 was lost. */
+static void test_rfc3708_no_undo_unless_every_retransmission_is_dsacked(void **state)
+{
+    struct tt *t = conn_sack(true, 10);
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, bulk, 6 * SMSS), 6 * SMSS);
+    tt_drain(t);
+    const uint32_t a1[][2] = {{SEG(1), SEG(2)}};
+    const uint32_t a2[][2] = {{SEG(3), SEG(4)}, {SEG(1), SEG(2)}};
+    const uint32_t a3[][2] = {{SEG(3), SEG(5)}, {SEG(1), SEG(2)}};
+    const uint32_t a4[][2] = {{SEG(3), SEG(6)}, {SEG(1), SEG(2)}};
+    ack_sack(t, 1, 1, a1);
+    ack_sack(t, 1, 2, a2);
+    ack_sack(t, 1, 2, a3);
+    tt_expect(t, TCP_ACK, SEG(0), 1, SMSS);
+    ack_sack(t, 1, 2, a4);
+    tt_expect(t, TCP_ACK, SEG(2), 1, SMSS);
+    /* the original 0 arrives; then its retransmission (D-SACK) */
+    const uint32_t b1[][2] = {{SEG(3), SEG(6)}};
+    ack_sack(t, SEG(2), 1, b1);
+    const uint32_t b2[][2] = {{SEG(0), SEG(1)}, {SEG(3), SEG(6)}};
+    ack_sack(t, SEG(2), 2, b2);
+    /* the retransmission of 2 arrives: everything acknowledged */
+    tt_in(t, TCP_ACK, 1, SEG(6), NULL);
+    struct tcp_status st = tt_status(t);
+    assert_int_equal(st.ssthresh, 6 * SMSS / 2);
+    assert_int_equal(st.cwnd, 6 * SMSS / 2);
+    assert_string_not_equal(last_event(t, TEV_CC)->u.cc.cause, "undo");
+    tt_free(t);
+}
+
 /* RFC 6675 §5: ten segments, 0, 3 and 6 lost. The SACK blocks show three
  * holes; the sender enters recovery with cwnd = ssthresh = FlightSize / 2
  * and retransmits all three holes before any cumulative ACK arrives: in one
@@ -475,6 +554,8 @@ int main(void)
         cmocka_unit_test(test_rfc2883_dsack_reports_a_duplicate_below_rcv_nxt_once),
         cmocka_unit_test(test_rfc2883_dsack_of_out_of_order_data_names_its_block_second),
         cmocka_unit_test(test_rfc2883_dsack_received_is_an_event_not_a_loss),
+        cmocka_unit_test(test_rfc3708_dsack_undoes_spurious_fast_retransmit),
+        cmocka_unit_test(test_rfc3708_no_undo_unless_every_retransmission_is_dsacked),
         cmocka_unit_test(test_rfc6675_three_holes_repaired_in_one_round_trip),
         cmocka_unit_test(test_rfc2018_untrustworthy_blocks_are_ignored_with_a_reason),
         cmocka_unit_test(test_rfc2018_timeout_forgets_the_scoreboard),

@@ -43,7 +43,7 @@ struct ui_cc {
     struct tcp_tuple tuple;          /* the connection it belongs to */
     uint32_t cwnd, ssthresh, flight; /* bytes */
     enum tcp_cc_phase phase;
-    const char *cause; /* "ack", "dupack", "rto", "sack", "idle" */
+    const char *cause; /* "ack", "dupack", "rto", "sack", "idle", "undo" */
     size_t ev;         /* index of that event in the timeline */
 };
 
