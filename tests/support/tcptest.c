@@ -487,11 +487,16 @@ static void check_call(const char *what, long rc, long want)
         tt_fail_at(__FILE__, __LINE__, "%s returned %ld, expected %ld", what, rc, want);
 }
 
-void tt_do_connect(struct tt *t)
+const struct tt_pkt *tt_do_connect(struct tt *t)
 {
     t->sd = tcp_socket(t->s, t->now);
     if (t->sd < 0)
         tt_fail_at(__FILE__, __LINE__, "tcp_socket() = %d", t->sd);
+    return tt_connect_sd(t);
+}
+
+const struct tt_pkt *tt_connect_sd(struct tt *t)
+{
     check_call("tcp_connect()", tcp_connect(t->s, t->now, t->sd, TT_PEER_ADDR, TT_SERVER_PORT), 0);
     const struct tt_pkt *p = tt_next(t);
     if (!p || p->tcp_err != WIRE_OK || p->tcp.flags != TCP_SYN)
@@ -502,6 +507,7 @@ void tt_do_connect(struct tt *t)
     t->pport = TT_SERVER_PORT;
     if (p->tcp.dport != TT_SERVER_PORT || p->ip.dst != TT_PEER_ADDR)
         tt_fail_at(__FILE__, __LINE__, "the SYN is not addressed to 10.7.0.1:80");
+    return p;
 }
 
 void tt_do_listen(struct tt *t, int backlog)

@@ -227,7 +227,10 @@ struct tt *tt_closing(const struct stack_config *cfg);   /* both FINs crossed */
 struct tt *tt_time_wait(const struct stack_config *cfg); /* FIN_WAIT_2 + the peer's FIN */
 
 /* Steps used by the builders, usable from any state. */
-void tt_do_connect(struct tt *t); /* socket+connect, expects SYN, learns ISS */
+/* socket+connect: expects the SYN, learns ISS and ports; returns the SYN. */
+const struct tt_pkt *tt_do_connect(struct tt *t);
+/* The same for t->sd, a socket the caller made (and bound, set up). */
+const struct tt_pkt *tt_connect_sd(struct tt *t);
 void tt_do_listen(struct tt *t, int backlog);
 void tt_do_peer_syn(struct tt *t); /* the peer's SYN to the listener; expects SYN,ACK */
 

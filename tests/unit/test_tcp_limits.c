@@ -196,13 +196,20 @@ static void test_max_conns_drops_syns_beyond_it(void **state)
     tt_free(t);
 }
 
-/* One connection from `pport` through to TIME_WAIT (we close first). */
-static void to_time_wait(struct tt *t, uint16_t pport)
+/* An established passive connection from `pport`; returns its descriptor. */
+static int established_from(struct tt *t, uint16_t pport)
 {
     assert_non_null(syn_from(t, pport));
     tt_in(t, TCP_ACK, 1, 1, NULL);
     int sd = tcp_accept(t->s, t->now, t->lsd, NULL);
     assert_true(sd >= 0);
+    return sd;
+}
+
+/* One connection from `pport` through to TIME_WAIT (we close first). */
+static void to_time_wait(struct tt *t, uint16_t pport)
+{
+    int sd = established_from(t, pport);
     assert_int_equal(tcp_close(t->s, t->now, sd), 0);
     tt_expect(t, TCP_FIN | TCP_ACK, 1, 1, 0);
     tt_in(t, TCP_FIN | TCP_ACK, 1, 2, NULL);
@@ -241,16 +248,6 @@ static void test_time_wait_limit_closes_the_oldest(void **state)
     tt_in(t, TCP_FIN | TCP_ACK, 1, 2, NULL);
     tt_expect(t, TCP_ACK, 2, 2, 0);
     tt_free(t);
-}
-
-/* An established passive connection from `pport`; returns its descriptor. */
-static int established_from(struct tt *t, uint16_t pport)
-{
-    assert_non_null(syn_from(t, pport));
-    tt_in(t, TCP_ACK, 1, 1, NULL);
-    int sd = tcp_accept(t->s, t->now, t->lsd, NULL);
-    assert_true(sd >= 0);
-    return sd;
 }
 
 static void send_at(struct tt *t, uint16_t pport, uint32_t rseq, size_t len)
@@ -344,6 +341,25 @@ static void count_with(struct stack_config *cfg, struct counting *m)
         (struct stack_allocator){.alloc = counting_alloc, .free = counting_free, .ctx = m};
 }
 
+/* A listener (backlog 16 unless `backlog`) on a default stack whose every
+ * block is counted in *m. */
+static struct tt *counted_listener(struct stack_config *cfg, struct counting *m, int backlog)
+{
+    tt_config(cfg);
+    count_with(cfg, m);
+    struct tt *t = tt_new(cfg);
+    tt_do_listen(t, backlog);
+    return t;
+}
+
+/* The next segment of a flood: seq and ack from a fixed pseudo-random
+ * sequence (*x its state), absolute, ports and flags left to the caller. */
+static struct tt_seg flood_seg(uint32_t *x)
+{
+    *x = *x * 1103515245u + 12345u;
+    return (struct tt_seg){.absolute = true, .seq = *x, .ack = *x * 7u};
+}
+
 /* Three 4 KB rings fit in a 12 KB budget; a fourth connection's data finds
  * no ring: dropped as mem_limit, nothing acknowledged, counted. When one
  * connection goes its ring is given back and the retransmission gets in. */
@@ -394,11 +410,8 @@ static void test_rings_of_all_connections_stay_within_max_ring_total(void **stat
 static void test_memory_counted_is_what_the_allocator_handed_out(void **state)
 {
     struct stack_config cfg;
-    tt_config(&cfg);
     struct counting m;
-    count_with(&cfg, &m);
-    struct tt *t = tt_new(&cfg);
-    tt_do_listen(t, 16);
+    struct tt *t = counted_listener(&cfg, &m, 16);
     for (int i = 0; i < 40; i++) { /* past the first sizes of every table */
         established_from(t, (uint16_t)(49300 + i));
         send_at(t, (uint16_t)(49300 + i), 1, 200);
@@ -422,11 +435,8 @@ static void test_memory_counted_is_what_the_allocator_handed_out(void **state)
 static void test_floods_of_rsts_acks_and_fragments_make_nothing(void **state)
 {
     struct stack_config cfg;
-    tt_config(&cfg);
     struct counting m;
-    count_with(&cfg, &m);
-    struct tt *t = tt_new(&cfg);
-    tt_do_listen(t, 1);
+    struct tt *t = counted_listener(&cfg, &m, 1);
     assert_non_null(syn_from(t, 50100));
     assert_non_null(syn_from(t, 50101)); /* a cookie: the listener now checks ACKs */
     struct stack_stats before = stats(t);
@@ -434,12 +444,9 @@ static void test_floods_of_rsts_acks_and_fragments_make_nothing(void **state)
     uint32_t x = 12345;
     uint8_t pkt[128];
     for (int i = 0; i < 3000; i++) {
-        x = x * 1103515245u + 12345u;
-        struct tt_seg seg = {.absolute = true,
-                             .seq = x,
-                             .ack = x * 7u,
-                             .sport = (uint16_t)(1024 + (x >> 16) % 60000),
-                             .dport = (uint16_t)(i % 3 == 2 ? 80 : 1 + (x >> 8) % 79)};
+        struct tt_seg seg = flood_seg(&x);
+        seg.sport = (uint16_t)(1024 + (x >> 16) % 60000);
+        seg.dport = (uint16_t)(i % 3 == 2 ? 80 : 1 + (x >> 8) % 79);
         seg.flags = i % 3 == 0 ? TCP_RST : TCP_ACK;
         size_t n = tt_build(t, &seg, pkt, sizeof pkt);
         if (i % 5 == 4) { /* a fragment: MF set, header checksum made good again */
@@ -474,11 +481,8 @@ static void test_floods_of_rsts_acks_and_fragments_make_nothing(void **state)
 static void test_floods_at_a_live_connection_allocate_nothing(void **state)
 {
     struct stack_config cfg;
-    tt_config(&cfg);
     struct counting m;
-    count_with(&cfg, &m);
-    struct tt *t = tt_new(&cfg);
-    tt_do_listen(t, 16);
+    struct tt *t = counted_listener(&cfg, &m, 16);
     int sd = established_from(t, 50200);
     send_at(t, 50200, 1, 100); /* its receive ring exists */
     struct stack_stats before = stats(t);
@@ -486,13 +490,10 @@ static void test_floods_at_a_live_connection_allocate_nothing(void **state)
     uint32_t x = 777;
     uint8_t pkt[128];
     for (int i = 0; i < 3000; i++) {
-        x = x * 1103515245u + 12345u;
-        struct tt_seg seg = {.absolute = true,
-                             .seq = x,
-                             .ack = x * 7u,
-                             .sport = 50200,
-                             .dport = 80,
-                             .flags = i % 2 ? TCP_RST : TCP_ACK};
+        struct tt_seg seg = flood_seg(&x);
+        seg.sport = 50200;
+        seg.dport = 80;
+        seg.flags = i % 2 ? TCP_RST : TCP_ACK;
         if (seq_geq(seg.seq, t->peer_isn) && seq_lt(seg.seq, t->peer_isn + 70000))
             seg.seq += 0x40000000u; /* never the exact RST that may close it */
         size_t n = tt_build(t, &seg, pkt, sizeof pkt);

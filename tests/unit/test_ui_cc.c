@@ -17,10 +17,7 @@
 
 #include <cmocka.h>
 
-#include "player.h"
-#include "scnrun.h"
-#include "screen.h"
-#include "view.h"
+#include "test_ui_fixture.h"
 
 #define FAST_RECOVERY                                                                              \
     "hosts client=stack server=peer\nprofile teaching\nset client iw 10\n"                         \
@@ -28,26 +25,6 @@
     "expect client connect = ok\ndrop next client -> server data\n"                                \
     "client: send 29200 bytes\nconn: recv 65536\nwait 200ms\nconn: recv 65536\nwait 200ms\n"       \
     "conn: recv 65536\nexpect client send = 29200\n"
-
-struct run {
-    struct scn *s;
-    struct scn_result res;
-    struct scn_timeline *tl;
-    struct ui_player p;
-};
-
-static void run_text(struct run *r, const char *text)
-{
-    memset(r, 0, sizeof *r);
-    scnrun_text("t.tcps", text, &r->s, &r->res, &r->tl);
-    ui_player_init(&r->p, r->tl);
-}
-
-static void run_free(struct run *r)
-{
-    ui_player_free(&r->p);
-    scnrun_free(r->s, &r->res, r->tl);
-}
 
 /* The last cc event of `host` among the first n events, straight from the
  * record (NULL if none): what the screen must agree with. */
@@ -63,8 +40,8 @@ static const struct tev *last_cc(const struct scn_timeline *tl, size_t n, const 
 static void test_model_keeps_each_hosts_last_cc_event_at_every_step(void **state)
 {
     (void)state;
-    struct run r;
-    run_text(&r, FAST_RECOVERY);
+    struct fx_scn r;
+    fx_scn_run(&r, FAST_RECOVERY);
     bool saw_recovery = false;
     struct ui_model model;
     ui_model_init(&model, r.tl);
@@ -86,14 +63,14 @@ static void test_model_keeps_each_hosts_last_cc_event_at_every_step(void **state
     }
     assert_true(saw_recovery);
     ui_model_free(&model);
-    run_free(&r);
+    fx_scn_free(&r);
 }
 
 static void test_state_panel_prints_the_trace_numbers_at_80x24_and_100x30(void **state)
 {
     (void)state;
-    struct run r;
-    run_text(&r, FAST_RECOVERY);
+    struct fx_scn r;
+    fx_scn_run(&r, FAST_RECOVERY);
     assert_true(ui_cc_worth_showing(r.tl));
     static const int sizes[][2] = {{80, 24}, {100, 30}};
     for (size_t z = 0; z < 2; z++) {
@@ -123,7 +100,7 @@ static void test_state_panel_prints_the_trace_numbers_at_80x24_and_100x30(void *
         }
         screen_free(s);
     }
-    run_free(&r);
+    fx_scn_free(&r);
 }
 
 static void test_cc_text_always_keeps_the_numbers(void **state)
@@ -161,8 +138,8 @@ static int axis_mark(const struct screen *s, const char *mark)
 static void test_graph_marks_fast_recovery_once_it_has_happened(void **state)
 {
     (void)state;
-    struct run r;
-    run_text(&r, FAST_RECOVERY);
+    struct fx_scn r;
+    fx_scn_run(&r, FAST_RECOVERY);
     assert_int_equal(ui_cc_graph_host(&r.p.model), 0); /* the client sends */
     static const int sizes[][2] = {{80, 24}, {100, 30}};
     for (size_t z = 0; z < 2; z++) {
@@ -196,14 +173,14 @@ static void test_graph_marks_fast_recovery_once_it_has_happened(void **state)
         assert_true(screen_contains(s, want));
         screen_free(s);
     }
-    run_free(&r);
+    fx_scn_free(&r);
 }
 
 static void test_graph_ascii_uses_no_unicode(void **state)
 {
     (void)state;
-    struct run r;
-    run_text(&r, FAST_RECOVERY);
+    struct fx_scn r;
+    fx_scn_run(&r, FAST_RECOVERY);
     struct screen *s = screen_new(80, 24);
     s->ascii = true;
     struct ui_view_opts o;
@@ -216,7 +193,7 @@ static void test_graph_ascii_uses_no_unicode(void **state)
         for (int x = 0; x < s->w; x++)
             assert_true(screen_cell(s, x, y)->ch < 0x80);
     screen_free(s);
-    run_free(&r);
+    fx_scn_free(&r);
 }
 
 int main(void)

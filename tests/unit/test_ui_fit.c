@@ -18,11 +18,6 @@
 #include "tcp.h"
 #include "test_ui_fixture.h"
 
-struct lanes {
-    struct fx f;
-    struct ui_model m;
-};
-
 static void push_drop(struct fx *f, const char *host, int reason)
 {
     struct tev ev;
@@ -35,7 +30,7 @@ static void push_drop(struct fx *f, const char *host, int reason)
     fx_push(f, &ev);
 }
 
-static void lanes_make(struct lanes *l)
+static void lanes_make(struct fx_run *l)
 {
     memset(l, 0, sizeof *l);
     fx_call(&l->f, C_, TCP_CALL_SEND, 58400, 58400);
@@ -54,25 +49,11 @@ static void lanes_make(struct lanes *l)
     ev.u.ready.events = TCP_POLLOUT;
     ev.u.ready.revents = TCP_POLLOUT | TCP_POLLERR | TCP_POLLHUP;
     fx_push(&l->f, &ev);
-    l->f.tl.nhosts = 2;
-    snprintf(l->f.tl.hosts[0].name, sizeof l->f.tl.hosts[0].name, C_);
-    l->f.tl.hosts[0].addr = FX_CLIENT_ADDR;
-    snprintf(l->f.tl.hosts[1].name, sizeof l->f.tl.hosts[1].name, S_);
-    l->f.tl.hosts[1].addr = FX_SERVER_ADDR;
-    ui_model_init(&l->m, &l->f.tl);
-    ui_model_apply_until(&l->m, l->f.tl.nevents);
-}
-
-static void lanes_free(struct lanes *l)
-{
-    ui_model_free(&l->m);
-    for (size_t i = 0; i < l->f.tl.nevents; i++)
-        tev_free(l->f.tl.events[i]);
-    free(l->f.tl.events);
+    fx_run_model(l, 0, 0);
 }
 
 /* The text of the client's k-th lane item at `width`. */
-static const char *fit(struct lanes *l, int k, int width)
+static const char *fit(struct fx_run *l, int k, int width)
 {
     static char buf[96];
     int seen = 0;
@@ -88,7 +69,7 @@ static const char *fit(struct lanes *l, int k, int width)
 static void test_lane_items_shorten_by_rule_and_keep_name_and_result(void **state)
 {
     (void)state;
-    struct lanes l;
+    struct fx_run l;
     lanes_make(&l);
     assert_string_equal(fit(&l, 0, 40), "send(58400) = 58400"); /* room: as it is */
     assert_string_equal(fit(&l, 0, 17), "send(58400)=58400");
@@ -112,7 +93,7 @@ static void test_lane_items_shorten_by_rule_and_keep_name_and_result(void **stat
     for (int k = 0; k < 8; k++) /* whatever the width, never the … of a cut */
         for (int w = 8; w < 40; w++)
             assert_null(strstr(fit(&l, k, w), "\u2026"));
-    lanes_free(&l);
+    fx_run_free(&l);
 }
 
 /* At 80x24 with two endpoints, lesson 21's fcntl() is shortened in its lane

@@ -1,9 +1,15 @@
 /*
- * test_ui_fixture.h — a hand-made timeline for the UI tests: the events a
- * client/server exchange produces (handshake, 5 bytes of data, the client
- * closes first, the server's FIN is lost once and retransmitted, TIME_WAIT
- * expires), grouped into nine narrated steps, built with wire_tcp_build so
- * every segment carries real bytes. Included by tests/unit/test_ui_*.c.
+ * test_ui_fixture.h — what the UI tests build their screens from. Two ways:
+ *  - by hand (struct fx): events pushed one by one — fx_seg, fx_state,
+ *    fx_call, fx_timer, or any struct tev through fx_push — and, for a whole
+ *    lesson-like run, fx_teardown_timeline(): handshake, 5 bytes of data,
+ *    the client closes first, the server's FIN is lost once and
+ *    retransmitted, TIME_WAIT expires, in nine narrated steps; segments are
+ *    built with wire_tcp_build so every one carries real bytes. struct fx_run
+ *    turns such events into a model (and a screen) for one view;
+ *  - from a scenario text run on the virtual link (struct fx_scn), for what
+ *    only the real engine produces (cc events, timers, backoff).
+ * Included by tests/unit/test_ui_*.c.
  */
 #ifndef TEST_UI_FIXTURE_H
 #define TEST_UI_FIXTURE_H
@@ -12,6 +18,7 @@
 #include <string.h>
 
 #include "player.h"
+#include "scnrun.h"
 #include "screen.h"
 #include "view.h"
 #include "wire.h"
@@ -50,6 +57,24 @@ static inline struct tcp_tuple fx_tuple(const char *host)
                               client ? FX_CPORT : FX_SPORT, client ? FX_SPORT : FX_CPORT};
 }
 
+/* The OUT event of the segment `raw` (n bytes, parsed as *tcp) that `from`
+ * ("client" or "server") sends to the other host. */
+static inline void fx_seg_event(struct tev *ev, const char *from, const struct wire_tcp *tcp,
+                                const uint8_t *raw, size_t n)
+{
+    bool client = !strcmp(from, "client");
+    memset(ev, 0, sizeof *ev);
+    ev->kind = TEV_SEGMENT;
+    ev->host = client ? "client" : "server";
+    ev->tuple = fx_tuple(ev->host);
+    ev->u.seg.dir = TEV_OUT;
+    ev->u.seg.tcp = *tcp;
+    ev->u.seg.src = client ? FX_CLIENT_ADDR : FX_SERVER_ADDR;
+    ev->u.seg.dst = client ? FX_SERVER_ADDR : FX_CLIENT_ADDR;
+    ev->u.seg.raw = raw;
+    ev->u.seg.raw_len = n;
+}
+
 /* A segment from `from` to the other host: the sender's OUT event, then
  * (unless lost) the receiver's IN event; lost ones get a TEV_LINK. */
 static inline void fx_seg(struct fx *f, const char *from, uint8_t flags, uint32_t seq, uint32_t ack,
@@ -78,16 +103,7 @@ static inline void fx_seg(struct fx *f, const char *from, uint8_t flags, uint32_
     wire_ipv4_parse(buf, n, &ip);
     wire_tcp_parse(&ip, &parsed);
     struct tev ev;
-    memset(&ev, 0, sizeof ev);
-    ev.kind = TEV_SEGMENT;
-    ev.host = client ? "client" : "server";
-    ev.tuple = fx_tuple(ev.host);
-    ev.u.seg.dir = TEV_OUT;
-    ev.u.seg.tcp = parsed;
-    ev.u.seg.src = src;
-    ev.u.seg.dst = dst;
-    ev.u.seg.raw = buf;
-    ev.u.seg.raw_len = n;
+    fx_seg_event(&ev, client ? "client" : "server", &parsed, buf, n);
     ev.u.seg.retransmission = rtx;
     fx_push(f, &ev);
     if (lost) {
@@ -173,6 +189,18 @@ static inline void fx_step(struct fx *f, const char *text, const char *en, const
     f->step_start = f->tl.nevents;
 }
 
+/* The two endpoints, "client" and "server", with their addresses. */
+static inline void fx_hosts(struct scn_timeline *tl)
+{
+    tl->nhosts = 2;
+    snprintf(tl->hosts[0].name, sizeof tl->hosts[0].name, "client");
+    snprintf(tl->hosts[0].label, sizeof tl->hosts[0].label, "10.7.0.2:40312");
+    tl->hosts[0].addr = FX_CLIENT_ADDR;
+    snprintf(tl->hosts[1].name, sizeof tl->hosts[1].name, "server");
+    snprintf(tl->hosts[1].label, sizeof tl->hosts[1].label, "10.7.0.1:8080");
+    tl->hosts[1].addr = FX_SERVER_ADDR;
+}
+
 #define C_ "client"
 #define S_ "server"
 
@@ -182,13 +210,7 @@ static inline struct scn_timeline *fx_teardown_timeline(void)
     struct scn_timeline *tl = &f->tl;
     tl->title_en = strdup("Four-way teardown (client closes first)");
     tl->title_zh = strdup("四次挥手（客户端先关闭）");
-    tl->nhosts = 2;
-    snprintf(tl->hosts[0].name, sizeof tl->hosts[0].name, "client");
-    snprintf(tl->hosts[0].label, sizeof tl->hosts[0].label, "10.7.0.2:40312");
-    tl->hosts[0].addr = FX_CLIENT_ADDR;
-    snprintf(tl->hosts[1].name, sizeof tl->hosts[1].name, "server");
-    snprintf(tl->hosts[1].label, sizeof tl->hosts[1].label, "10.7.0.1:8080");
-    tl->hosts[1].addr = FX_SERVER_ADDR;
+    fx_hosts(tl);
     const uint32_t c = FX_ISN_C, s = FX_ISN_S;
 
     fx_call(f, S_, TCP_CALL_LISTEN, 0, 4);
@@ -285,16 +307,107 @@ static inline struct screen *fx_render(const struct ui_player *p, const struct u
     return s;
 }
 
+/* Row y of the screen contains `text`. */
+static inline bool fx_row_has(const struct screen *s, int y, const char *text)
+{
+    char buf[4096];
+    screen_row_text(s, y, buf, sizeof buf);
+    return strstr(buf, text) != NULL;
+}
+
 /* The row of the screen that contains `text`, or -1. */
 static inline int fx_row_of(const struct screen *s, const char *text)
 {
-    char buf[4096];
-    for (int y = 0; y < s->h; y++) {
-        screen_row_text(s, y, buf, sizeof buf);
-        if (strstr(buf, text))
+    for (int y = 0; y < s->h; y++)
+        if (fx_row_has(s, y, text))
             return y;
-    }
     return -1;
 }
+
+/* The events of a struct fx as one view sees them: the two hosts named,
+ * the model with every event applied, and a screen to draw into. */
+struct fx_run {
+    struct fx f;
+    struct ui_model m;
+    struct screen *s; /* NULL when fx_run_model was given no size */
+};
+
+/* After the events are pushed into r->f: name the hosts, apply everything,
+ * and make a w x h screen (none if w is 0). */
+static inline void fx_run_model(struct fx_run *r, int w, int h)
+{
+    struct scn_timeline *tl = &r->f.tl;
+    fx_hosts(tl);
+    ui_model_init(&r->m, tl);
+    ui_model_apply_until(&r->m, tl->nevents);
+    r->s = w > 0 ? screen_new(w, h) : NULL;
+}
+
+static inline void fx_run_free(struct fx_run *r)
+{
+    if (r->s)
+        screen_free(r->s);
+    ui_model_free(&r->m);
+    for (size_t i = 0; i < r->f.tl.nevents; i++)
+        tev_free(r->f.tl.events[i]);
+    free(r->f.tl.events);
+}
+
+/* The model row of the n-th arrow (0-based); fails the test if there is none. */
+static inline size_t fx_arrow_row(const struct ui_model *m, size_t n)
+{
+    size_t row = 0, seen = 0;
+    for (; row < m->nrows; row++)
+        if (m->rows[row].has_arrow && seen++ == n)
+            break;
+    assert_true(row < m->nrows);
+    return row;
+}
+
+/* Draw the details (key d) of the n-th arrow into r->s, `w` columns wide. */
+static inline void fx_details(struct fx_run *r, size_t n, const struct ui_view_opts *o, int w)
+{
+    size_t row = fx_arrow_row(&r->m, n);
+    screen_clear(r->s);
+    ui_view_details(r->s, (struct ui_rect){1, 0, w, r->s->h}, &r->m, (int)row, o);
+}
+
+/* A scenario text run on the virtual link and a player over its record. */
+struct fx_scn {
+    struct scn *s;
+    struct scn_result res;
+    struct scn_timeline *tl;
+    struct ui_player p;
+};
+
+static inline void fx_scn_run(struct fx_scn *r, const char *text)
+{
+    memset(r, 0, sizeof *r);
+    scnrun_text("t.tcps", text, &r->s, &r->res, &r->tl);
+    ui_player_init(&r->p, r->tl);
+}
+
+static inline void fx_scn_free(struct fx_scn *r)
+{
+    ui_player_free(&r->p);
+    scnrun_free(r->s, &r->res, r->tl);
+}
+
+/* The screen of r (anything with a `struct screen *s`) shows / does not
+ * show `text`; on failure the screen is printed. */
+#define FX_SHOWS(r, text)                                                                          \
+    do {                                                                                           \
+        if (!screen_contains((r)->s, text)) {                                                      \
+            screen_write_text((r)->s, stderr);                                                     \
+            fail_msg("not on screen: %s", text);                                                   \
+        }                                                                                          \
+    } while (0)
+#define FX_NOT_SHOWN(r, text)                                                                      \
+    do {                                                                                           \
+        if (screen_contains((r)->s, text)) {                                                       \
+            screen_write_text((r)->s, stderr);                                                     \
+            fail_msg("on screen: %s", text);                                                       \
+        }                                                                                          \
+    } while (0)
 
 #endif

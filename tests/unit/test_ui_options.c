@@ -70,28 +70,13 @@ static void seg(struct fx *f, const char *from, uint8_t flags, uint32_t seq, uin
     if (rc != 0) /* a malformed option: recorded as it came, header fields only */
         parsed = t;
     struct tev ev;
-    memset(&ev, 0, sizeof ev);
-    ev.kind = TEV_SEGMENT;
-    ev.host = from;
-    ev.tuple = fx_tuple(from);
-    ev.u.seg.dir = TEV_OUT;
-    ev.u.seg.tcp = parsed;
-    ev.u.seg.src = src;
-    ev.u.seg.dst = dst;
-    ev.u.seg.raw = buf;
-    ev.u.seg.raw_len = n;
+    fx_seg_event(&ev, from, &parsed, buf, n);
     fx_push(f, &ev);
 }
 
-struct opts_run {
-    struct fx f;
-    struct ui_model m;
-    struct screen *s;
-};
-
 /* The handshake with every option, data, a SACK with a D-SACK first block,
  * an unknown option and a malformed one. */
-static void opts_run(struct opts_run *r)
+static void opts_run(struct fx_run *r)
 {
     memset(r, 0, sizeof *r);
     struct wire_tcp_opts syn = {.has_mss = true,
@@ -123,134 +108,101 @@ static void opts_run(struct opts_run *r)
     sack.sack[0] = (struct wire_sack_block){FX_ISN_C + 2921, FX_ISN_C + 4381};
     sack.sack[1] = (struct wire_sack_block){FX_ISN_C + 2921, FX_ISN_C + 5841};
     seg(&r->f, "server", TCP_ACK, FX_ISN_S + 1, FX_ISN_C + 1461, &sack, 0, NULL, 0);
-    r->f.tl.nhosts = 2;
-    snprintf(r->f.tl.hosts[0].name, sizeof r->f.tl.hosts[0].name, "client");
-    r->f.tl.hosts[0].addr = FX_CLIENT_ADDR;
-    snprintf(r->f.tl.hosts[1].name, sizeof r->f.tl.hosts[1].name, "server");
-    r->f.tl.hosts[1].addr = FX_SERVER_ADDR;
-    ui_model_init(&r->m, &r->f.tl);
-    ui_model_apply_until(&r->m, r->f.tl.nevents);
-    r->s = screen_new(100, 60);
-}
-
-static void opts_free(struct opts_run *r)
-{
-    screen_free(r->s);
-    ui_model_free(&r->m);
-    for (size_t i = 0; i < r->f.tl.nevents; i++)
-        tev_free(r->f.tl.events[i]);
-    free(r->f.tl.events);
+    fx_run_model(r, 100, 60);
 }
 
 /* The details of the n-th segment (0-based), relative or absolute. */
-static void details_at(struct opts_run *r, size_t n, bool absolute, int w)
+static void details_at(struct fx_run *r, size_t n, bool absolute, int w)
 {
-    size_t row = 0, seen = 0;
-    for (; row < r->m.nrows; row++)
-        if (r->m.rows[row].has_arrow && seen++ == n)
-            break;
-    assert_true(row < r->m.nrows);
     struct ui_view_opts o;
     ui_view_opts_defaults(&o);
     o.absolute = absolute;
-    screen_clear(r->s);
-    ui_view_details(r->s, (struct ui_rect){1, 0, w, 60}, &r->m, (int)row, &o);
+    fx_details(r, n, &o, w);
 }
 
 /* As in a 100-column terminal (the details panel is 98 wide). */
-static void details_of(struct opts_run *r, size_t n, bool absolute)
+static void details_of(struct fx_run *r, size_t n, bool absolute)
 {
     details_at(r, n, absolute, 98);
 }
 
-#define SHOWS(r, text)                                                                             \
-    do {                                                                                           \
-        if (!screen_contains((r)->s, text)) {                                                      \
-            screen_write_text((r)->s, stderr);                                                     \
-            fail_msg("not on screen: %s", text);                                                   \
-        }                                                                                          \
-    } while (0)
-
 static void test_syn_options_each_with_offset_bytes_and_meaning(void **state)
 {
     (void)state;
-    struct opts_run r;
+    struct fx_run r;
     opts_run(&r);
     details_of(&r, 0, false);
-    SHOWS(&r, "options, 20 bytes");
-    SHOWS(&r, "+20  MSS");
-    SHOWS(&r, "02 04 05 b4");
-    SHOWS(&r, "window scale   7 (x128)");
-    SHOWS(&r, "03 03 07");
-    SHOWS(&r, "SACK permitted");
-    SHOWS(&r, "04 02");
-    SHOWS(&r, "TSval 100");
-    SHOWS(&r, "TSecr 0");
-    SHOWS(&r, "ignored: ACK not set"); /* a SYN's TSecr means nothing */
-    SHOWS(&r, "08 0a 00 00 00 64 00 00 00 00");
-    SHOWS(&r, "NOP");
+    FX_SHOWS(&r, "options, 20 bytes");
+    FX_SHOWS(&r, "+20  MSS");
+    FX_SHOWS(&r, "02 04 05 b4");
+    FX_SHOWS(&r, "window scale   7 (x128)");
+    FX_SHOWS(&r, "03 03 07");
+    FX_SHOWS(&r, "SACK permitted");
+    FX_SHOWS(&r, "04 02");
+    FX_SHOWS(&r, "TSval 100");
+    FX_SHOWS(&r, "TSecr 0");
+    FX_SHOWS(&r, "ignored: ACK not set"); /* a SYN's TSecr means nothing */
+    FX_SHOWS(&r, "08 0a 00 00 00 64 00 00 00 00");
+    FX_SHOWS(&r, "NOP");
     details_of(&r, 1, false);
-    SHOWS(&r, "TSval 5000");
-    SHOWS(&r, "TSecr 100");
-    SHOWS(&r, "echo of the last TSval received");
-    opts_free(&r);
+    FX_SHOWS(&r, "TSval 5000");
+    FX_SHOWS(&r, "TSecr 100");
+    FX_SHOWS(&r, "echo of the last TSval received");
+    fx_run_free(&r);
 }
 
 static void test_rfc2883_dsack_block_below_the_ack_is_marked_with_both_edges(void **state)
 {
     (void)state;
-    struct opts_run r;
+    struct fx_run r;
     opts_run(&r);
     /* What wire's parser reads from the same bytes is what is shown. */
     const struct tev *e = r.f.tl.events[3];
     assert_int_equal(e->u.seg.tcp.opts.n_sack, 2);
     details_of(&r, 3, false);
-    SHOWS(&r, "SACK           2 blocks");
+    FX_SHOWS(&r, "SACK           2 blocks");
     char want[160];
     for (int w = 98; w >= 78; w -= 20) { /* all of it at 80 columns too */
         details_at(&r, 3, false, w);
-        SHOWS(&r, "block 1: 1-1461, 1460 bytes  D-SACK: below the ack");
+        FX_SHOWS(&r, "block 1: 1-1461, 1460 bytes  D-SACK: below the ack");
         snprintf(want, sizeof want, "absolute %u-%u", e->u.seg.tcp.opts.sack[0].left,
                  e->u.seg.tcp.opts.sack[0].right);
-        SHOWS(&r, want);
-        SHOWS(&r, "block 2: 2921-4381, 1460 bytes");
+        FX_SHOWS(&r, want);
+        FX_SHOWS(&r, "block 2: 2921-4381, 1460 bytes");
         snprintf(want, sizeof want, "absolute %u-%u", e->u.seg.tcp.opts.sack[1].left,
                  e->u.seg.tcp.opts.sack[1].right);
-        SHOWS(&r, want);
+        FX_SHOWS(&r, want);
         assert_false(screen_contains(r.s, "block 2: 2921-4381, 1460 bytes  D-SACK"));
     }
     details_of(&r, 3, true); /* a: absolute edges only */
     snprintf(want, sizeof want, "block 2: %u-%u, 1460 bytes", FX_ISN_C + 2921, FX_ISN_C + 4381);
-    SHOWS(&r, want);
+    FX_SHOWS(&r, want);
     assert_false(screen_contains(r.s, "block 2: 2921-4381"));
     /* The ladder's label numbers the blocks like the text trace. */
-    size_t row = 0, seen = 0;
-    for (; row < r.m.nrows; row++)
-        if (r.m.rows[row].has_arrow && seen++ == 3)
-            break;
+    size_t row = fx_arrow_row(&r.m, 3);
     char label[200];
     ui_segment_label(&r.m, &r.m.rows[row].arrow, false, label, sizeof label);
     assert_string_equal(label, "ACK seq=1 ack=1461 <TS,sack 2 {1:1461}{2921:4381}>");
     details_of(&r, 6, false);
-    SHOWS(&r, "block 1: 2921-4381, 1460 bytes  D-SACK: inside block 2");
-    SHOWS(&r, "block 2: 2921-5841, 2920 bytes");
-    opts_free(&r);
+    FX_SHOWS(&r, "block 1: 2921-4381, 1460 bytes  D-SACK: inside block 2");
+    FX_SHOWS(&r, "block 2: 2921-5841, 2920 bytes");
+    fx_run_free(&r);
 }
 
 static void test_unknown_and_malformed_options_are_named_not_trusted(void **state)
 {
     (void)state;
-    struct opts_run r;
+    struct fx_run r;
     opts_run(&r);
     details_of(&r, 4, false);
-    SHOWS(&r, "kind 30");
-    SHOWS(&r, "unknown to tcplab: 2 bytes skipped");
-    SHOWS(&r, "1e 02");
-    SHOWS(&r, "TSval 101"); /* the option after it still decoded */
+    FX_SHOWS(&r, "kind 30");
+    FX_SHOWS(&r, "unknown to tcplab: 2 bytes skipped");
+    FX_SHOWS(&r, "1e 02");
+    FX_SHOWS(&r, "TSval 101"); /* the option after it still decoded */
     assert_int_equal(r.f.tl.events[4]->u.seg.tcp.opts.n_unknown, 1);
     details_of(&r, 5, false);
-    SHOWS(&r, "malformed: length 12 runs past the header");
-    opts_free(&r);
+    FX_SHOWS(&r, "malformed: length 12 runs past the header");
+    fx_run_free(&r);
 }
 
 int main(void)

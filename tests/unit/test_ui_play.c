@@ -45,13 +45,6 @@ static struct screen *at_step(struct ctx *c, size_t k, int w, int h)
     return fx_render(&c->p, &c->o, w, h);
 }
 
-static bool row_has(const struct screen *s, int y, const char *text)
-{
-    char buf[4096];
-    screen_row_text(s, y, buf, sizeof buf);
-    return strstr(buf, text) != NULL;
-}
-
 /* Column of the first occurrence of a character on row y, or -1. */
 static int col_of(const struct screen *s, int y, uint32_t ch)
 {
@@ -111,7 +104,7 @@ static void test_lost_segment_dies_half_way_with_a_cross(void **state)
     struct screen *s = at_step(c, 7, 100, 30);
     int y = fx_row_of(s, "FIN,ACK seq=1 ack=7");
     assert_true(y >= 0);
-    assert_true(row_has(s, y, "lost"));
+    assert_true(fx_row_has(s, y, "lost"));
     int x = col_of(s, y, 0x2717);
     assert_true(x > 35 && x < 70);              /* between the columns, before the receiver */
     assert_int_equal(col_of(s, y, 0x25c0), -1); /* never reaches the client */
@@ -124,7 +117,7 @@ static void test_retransmission_is_marked(void **state)
     struct screen *s = at_step(c, 8, 100, 30);
     int y = fx_row_of(s, "(retransmission)");
     assert_true(y >= 0);
-    assert_true(row_has(s, y, "\u21bb FIN,ACK seq=1 ack=7"));
+    assert_true(fx_row_has(s, y, "\u21bb FIN,ACK seq=1 ack=7"));
     screen_free(s);
 }
 
@@ -132,17 +125,17 @@ static void test_state_boxes_show_the_state_and_why_it_changed(void **state)
 {
     struct ctx *c = *state;
     struct screen *s = at_step(c, 5, 100, 30);
-    assert_true(row_has(s, 3, "FIN_WAIT_2"));
-    assert_true(row_has(s, 3, "rcvd ACK of our FIN"));
-    assert_true(row_has(s, 3, "CLOSE_WAIT"));
-    assert_true(row_has(s, 3, "rcvd FIN"));
+    assert_true(fx_row_has(s, 3, "FIN_WAIT_2"));
+    assert_true(fx_row_has(s, 3, "rcvd ACK of our FIN"));
+    assert_true(fx_row_has(s, 3, "CLOSE_WAIT"));
+    assert_true(fx_row_has(s, 3, "rcvd FIN"));
     /* Changed during this step: double-lined boxes. */
-    assert_true(row_has(s, 2, "\u2554"));
+    assert_true(fx_row_has(s, 2, "\u2554"));
     screen_free(s);
     /* Step 6 changes no state: single-lined boxes. */
     s = at_step(c, 6, 100, 30);
-    assert_false(row_has(s, 2, "\u2554"));
-    assert_true(row_has(s, 2, "\u250c"));
+    assert_false(fx_row_has(s, 2, "\u2554"));
+    assert_true(fx_row_has(s, 2, "\u250c"));
     screen_free(s);
 }
 
@@ -206,7 +199,7 @@ static void test_time_wait_bar_counts_down(void **state)
     assert_true(screen_contains(s, "2MSL 4.0s"));
     screen_free(s);
     s = at_step(c, 9, 100, 30);
-    assert_false(row_has(s, 5, "2MSL")); /* expired: no bar under the box */
+    assert_false(fx_row_has(s, 5, "2MSL")); /* expired: no bar under the box */
     assert_true(screen_contains(s, "2MSL timeout"));
     screen_free(s);
 }
@@ -326,12 +319,12 @@ static void test_arrow_in_flight_is_drawn_part_way_then_whole(void **state)
     struct screen *s = fx_render(&c->p, &c->o, 100, 30);
     int y = -1;
     for (int r = 0; r < s->h && y < 0; r++)
-        if (row_has(s, r, "SYN_SENT") && col_of(s, r, 0x25b6) > 0)
+        if (fx_row_has(s, r, "SYN_SENT") && col_of(s, r, 0x25b6) > 0)
             y = r;
     assert_true(y >= 0);
     int head = col_of(s, y, 0x25b6);
     assert_true(head > 20 && head < 70);
-    assert_false(row_has(s, y, "<mss 1460>")); /* the label is not all revealed yet */
+    assert_false(fx_row_has(s, y, "<mss 1460>")); /* the label is not all revealed yet */
     screen_free(s);
     settle_all(&c->p);
     s = fx_render(&c->p, &c->o, 100, 30);
@@ -366,8 +359,8 @@ static void test_labels_are_cut_to_the_room_between_columns(void **state)
     ui_view_ladder(s, r, &c->p.model, -1, 1, &c->o);
     int y = fx_row_of(s, "SYN seq=0");
     assert_true(y >= 0);
-    assert_true(row_has(s, y, "\u2026"));
-    assert_false(row_has(s, y, "<mss 1460>"));
+    assert_true(fx_row_has(s, y, "\u2026"));
+    assert_false(fx_row_has(s, y, "<mss 1460>"));
     struct ui_ladder_geom g;
     ui_ladder_geometry(44, 2, &g);
     assert_int_equal(col_of(s, y, 0x25b6), g.col_x[1] - 1); /* the head still reaches the server */
@@ -414,7 +407,7 @@ static void test_state_diagram_is_drawn_from_the_engine_table(void **state)
     assert_true(y >= 0);
     y = fx_row_of(s, "\u2501rcv ACK of FIN\u2501\u25b6 FIN_WAIT_2"); /* the edge just taken, lit */
     assert_true(y >= 0);
-    assert_true(row_has(s, y, "FIN_WAIT_1"));
+    assert_true(fx_row_has(s, y, "FIN_WAIT_1"));
     screen_free(s);
 
     /* 100x30: the picture, with the same edges and the table's own words. */
@@ -484,13 +477,7 @@ static struct scn_timeline *engine_order_timeline(bool kernel_peer)
 {
     struct fx *f = calloc(1, sizeof *f);
     struct scn_timeline *tl = &f->tl;
-    tl->nhosts = 2;
-    snprintf(tl->hosts[0].name, sizeof tl->hosts[0].name, "client");
-    snprintf(tl->hosts[0].label, sizeof tl->hosts[0].label, "10.7.0.2:40312");
-    tl->hosts[0].addr = FX_CLIENT_ADDR;
-    snprintf(tl->hosts[1].name, sizeof tl->hosts[1].name, "server");
-    snprintf(tl->hosts[1].label, sizeof tl->hosts[1].label, "10.7.0.1:8080");
-    tl->hosts[1].addr = FX_SERVER_ADDR;
+    fx_hosts(tl);
     tl->hosts[1].kernel = kernel_peer;
     fx_state(f, C_, TCP_ESTABLISHED, TCP_FIN_WAIT_1, "close()", false);
     fx_seg(f, C_, TCP_FIN | TCP_ACK, FX_ISN_C + 1, FX_ISN_S + 1, 64240, NULL, true, false);
@@ -519,7 +506,7 @@ static int ladder_row_of(const struct screen *s, const char *text)
     ui_layout_play(&l, s->w, s->h, &lo);
     l.ladder.h = l.narration_sep - l.ladder.y; /* up to the narration, however tall */
     for (int y = l.ladder.y; y < l.ladder.y + l.ladder.h; y++)
-        if (row_has(s, y, text))
+        if (fx_row_has(s, y, text))
             return y;
     return -1;
 }
@@ -535,7 +522,7 @@ static void test_a_call_is_drawn_before_the_segment_it_caused(void **state)
     int call = ladder_row_of(s, "close()"), fin = ladder_row_of(s, "FIN,ACK seq=");
     assert_true(call >= 0 && fin >= 0);
     assert_true(call < fin);                    /* close() first, then FIN_WAIT_1 and its FIN */
-    assert_true(row_has(s, fin, "FIN_WAIT_1")); /* the state beside its segment */
+    assert_true(fx_row_has(s, fin, "FIN_WAIT_1")); /* the state beside its segment */
     screen_free(s);
     ui_player_free(&p);
     fx_free(tl);
@@ -566,7 +553,7 @@ static void test_kernel_peer_shows_the_kernels_own_state(void **state)
     /* The state-machine line follows the kernel's state too (a kernel host has
      * no state events of its own), not a CLOSED that never changes. */
     y = fx_row_of(s, "[CLOSE_WAIT]");
-    assert_true(y >= 0 && row_has(s, y, "server"));
+    assert_true(y >= 0 && fx_row_has(s, y, "server"));
     assert_false(screen_contains(s, "server   [CLOSED]"));
     screen_free(s);
     s = fx_render(&p, &c->o, 80, 24); /* short titles: the kernel still says so */
@@ -666,9 +653,9 @@ static void test_kernel_states_missed_by_sampling_are_named_not_observed(void **
         struct screen *s = fx_render(&p, &c->o, size ? 80 : 100, size ? 24 : 30);
         assert_true(screen_contains(s, "(passed through CLOSE_WAIT, not observed)"));
         int y = fx_row_of(s, "\u25b6 [LAST_ACK]");
-        assert_true(y >= 0 && row_has(s, y, "server"));
-        assert_true(row_has(s, y, "ESTABLISHED"));
-        assert_true(row_has(s, y, "\u2504(passed through CLOSE_WAIT, not observed)\u2504\u25b6"));
+        assert_true(y >= 0 && fx_row_has(s, y, "server"));
+        assert_true(fx_row_has(s, y, "ESTABLISHED"));
+        assert_true(fx_row_has(s, y, "\u2504(passed through CLOSE_WAIT, not observed)\u2504\u25b6"));
         assert_false(screen_contains(s, "(was "));
         screen_free(s);
     }
@@ -717,13 +704,7 @@ static void test_refused_connect_shows_rst_relative_ack_and_the_error(void **sta
     struct ctx *c = *state;
     struct fx *f = calloc(1, sizeof *f);
     struct scn_timeline *tl = &f->tl;
-    tl->nhosts = 2;
-    snprintf(tl->hosts[0].name, sizeof tl->hosts[0].name, "client");
-    snprintf(tl->hosts[0].label, sizeof tl->hosts[0].label, "10.7.0.2:40312");
-    tl->hosts[0].addr = FX_CLIENT_ADDR;
-    snprintf(tl->hosts[1].name, sizeof tl->hosts[1].name, "server");
-    snprintf(tl->hosts[1].label, sizeof tl->hosts[1].label, "10.7.0.1:8080");
-    tl->hosts[1].addr = FX_SERVER_ADDR;
+    fx_hosts(tl);
     /* In the engine's order: state, SYN, then the call; RST back; the error. */
     fx_state(f, C_, TCP_CLOSED, TCP_SYN_SENT, "connect()", false);
     fx_seg(f, C_, TCP_SYN, FX_ISN_C, 0, 64240, NULL, false, false);
@@ -798,13 +779,7 @@ static void test_probes_are_named_by_the_timer_that_sent_them(void **state)
     struct ctx *c = *state;
     struct fx *f = calloc(1, sizeof *f);
     struct scn_timeline *tl = &f->tl;
-    tl->nhosts = 2;
-    snprintf(tl->hosts[0].name, sizeof tl->hosts[0].name, "client");
-    snprintf(tl->hosts[0].label, sizeof tl->hosts[0].label, "10.7.0.2:40312");
-    tl->hosts[0].addr = FX_CLIENT_ADDR;
-    snprintf(tl->hosts[1].name, sizeof tl->hosts[1].name, "server");
-    snprintf(tl->hosts[1].label, sizeof tl->hosts[1].label, "10.7.0.1:8080");
-    tl->hosts[1].addr = FX_SERVER_ADDR;
+    fx_hosts(tl);
     fx_seg(f, C_, TCP_SYN, FX_ISN_C, 0, 64240, NULL, false, false); /* the ISNs */
     fx_seg(f, S_, TCP_SYN | TCP_ACK, FX_ISN_S, FX_ISN_C + 1, 65160, NULL, false, false);
     fx_timer(f, C_, TCP_TIMER_KEEPALIVE, TEV_TIMER_FIRE, 0);

@@ -16,30 +16,13 @@
 
 #include <cmocka.h>
 
-#include "player.h"
-#include "scnrun.h"
-#include "screen.h"
-#include "view.h"
+#include "test_ui_fixture.h"
 
-struct run {
-    struct scn *s;
-    struct scn_result res;
-    struct scn_timeline *tl;
-    struct ui_player p;
-};
-
-static void run_text(struct run *r, const char *text)
+/* The scenario run, its player at the last step. */
+static void run_text(struct fx_scn *r, const char *text)
 {
-    memset(r, 0, sizeof *r);
-    scnrun_text("t.tcps", text, &r->s, &r->res, &r->tl);
-    ui_player_init(&r->p, r->tl);
+    fx_scn_run(r, text);
     ui_player_seek(&r->p, r->tl->nsteps);
-}
-
-static void run_free(struct run *r)
-{
-    ui_player_free(&r->p);
-    scnrun_free(r->s, &r->res, r->tl);
 }
 
 #define SLOW_LINK                                                                                  \
@@ -66,7 +49,7 @@ static const struct ui_time_vrow *arrow_part(const struct ui_time_layout *tl, si
 static void test_slow_link_makes_rtt_rto_and_2msl_lengths(void **state)
 {
     (void)state;
-    struct run r;
+    struct fx_scn r;
     run_text(&r, SLOW_LINK);
     const struct ui_model *m = &r.p.model;
     struct ui_time_layout tl;
@@ -112,13 +95,13 @@ static void test_slow_link_makes_rtt_rto_and_2msl_lengths(void **state)
         assert_true(tl.v[i].y > tl.v[i - 1].y);
     }
     ui_time_layout_free(&tl);
-    run_free(&r);
+    fx_scn_free(&r);
 }
 
 static void test_default_link_stays_flat_and_backoff_doubles(void **state)
 {
     (void)state;
-    struct run r;
+    struct fx_scn r;
     run_text(&r, LOST_SYNS);
     const struct ui_model *m = &r.p.model;
     struct ui_time_layout tl;
@@ -139,14 +122,7 @@ static void test_default_link_stays_flat_and_backoff_doubles(void **state)
     assert_int_equal(syn_y[3] - syn_y[2], 4);
     assert_int_equal(tl.nbreaks, 0);
     ui_time_layout_free(&tl);
-    run_free(&r);
-}
-
-static bool row_has(const struct screen *s, int y, const char *text)
-{
-    char buf[4096];
-    screen_row_text(s, y, buf, sizeof buf);
-    return strstr(buf, text) != NULL;
+    fx_scn_free(&r);
 }
 
 static bool has_char(const struct screen *s, uint32_t ch)
@@ -172,7 +148,7 @@ static void assert_frame_whole(const struct screen *s)
 static void test_both_modes_at_80x24_and_100x30(void **state)
 {
     (void)state;
-    struct run r;
+    struct fx_scn r;
     run_text(&r, SLOW_LINK);
     struct ui_view_opts o;
     ui_view_opts_defaults(&o);
@@ -190,9 +166,9 @@ static void test_both_modes_at_80x24_and_100x30(void **state)
         /* The break row crosses the columns dotted. */
         int y = -1;
         for (int i = 0; i < s->h && y < 0; i++)
-            if (row_has(s, i, "later"))
+            if (fx_row_has(s, i, "later"))
                 y = i;
-        assert_true(row_has(s, y, "\u250a"));
+        assert_true(fx_row_has(s, y, "\u250a"));
 
         /* The compact ladder as it was: no breaks, no slants. */
         o.time_true = false;
@@ -215,13 +191,13 @@ static void test_both_modes_at_80x24_and_100x30(void **state)
                 screen_free(s);
             }
     }
-    run_free(&r);
+    fx_scn_free(&r);
 }
 
 static void test_animation_draws_a_falling_arrow_part_way(void **state)
 {
     (void)state;
-    struct run r;
+    struct fx_scn r;
     run_text(&r, SLOW_LINK);
     ui_player_seek(&r.p, 2); /* the connect: the SYN flies next */
     ui_player_next(&r.p);
@@ -238,7 +214,7 @@ static void test_animation_draws_a_falling_arrow_part_way(void **state)
     assert_true(screen_contains(s, "SYN"));
     assert_frame_whole(s);
     screen_free(s);
-    run_free(&r);
+    fx_scn_free(&r);
 }
 
 int main(void)

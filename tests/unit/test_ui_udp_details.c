@@ -53,110 +53,67 @@ static void dgram(struct fx *f, const char *text, int patch)
     fx_push(f, &ev);
 }
 
-struct run {
-    struct fx f;
-    struct ui_model m;
-    struct screen *s;
-};
-
-static void run_make(struct run *r)
+static void run_make(struct fx_run *r)
 {
     memset(r, 0, sizeof *r);
     dgram(&r->f, "time?\n", 0);
     dgram(&r->f, "one", 1);
     dgram(&r->f, "two", 2);
-    r->f.tl.nhosts = 2;
-    snprintf(r->f.tl.hosts[0].name, sizeof r->f.tl.hosts[0].name, C_);
-    r->f.tl.hosts[0].addr = FX_CLIENT_ADDR;
-    snprintf(r->f.tl.hosts[1].name, sizeof r->f.tl.hosts[1].name, S_);
-    r->f.tl.hosts[1].addr = FX_SERVER_ADDR;
-    ui_model_init(&r->m, &r->f.tl);
-    ui_model_apply_until(&r->m, r->f.tl.nevents);
-    r->s = screen_new(100, 60);
-}
-
-static void run_free(struct run *r)
-{
-    screen_free(r->s);
-    ui_model_free(&r->m);
-    for (size_t i = 0; i < r->f.tl.nevents; i++)
-        tev_free(r->f.tl.events[i]);
-    free(r->f.tl.events);
+    fx_run_model(r, 100, 60);
 }
 
 /* The details of the n-th datagram, as in a 100-column terminal. */
-static void details_of(struct run *r, size_t n)
+static void details_of(struct fx_run *r, size_t n)
 {
-    size_t row = 0, seen = 0;
-    for (; row < r->m.nrows; row++)
-        if (r->m.rows[row].has_arrow && seen++ == n)
-            break;
-    assert_true(row < r->m.nrows);
-    assert_true(r->m.rows[row].arrow.udp);
+    assert_true(r->m.rows[fx_arrow_row(&r->m, n)].arrow.udp);
     struct ui_view_opts o;
     ui_view_opts_defaults(&o);
-    screen_clear(r->s);
-    ui_view_details(r->s, (struct ui_rect){1, 0, 98, 60}, &r->m, (int)row, &o);
+    fx_details(r, n, &o, 98);
 }
-
-#define SHOWS(r, text)                                                                             \
-    do {                                                                                           \
-        if (!screen_contains((r)->s, text)) {                                                      \
-            screen_write_text((r)->s, stderr);                                                     \
-            fail_msg("not on screen: %s", text);                                                   \
-        }                                                                                          \
-    } while (0)
-#define NOT_SHOWN(r, text)                                                                         \
-    do {                                                                                           \
-        if (screen_contains((r)->s, text)) {                                                       \
-            screen_write_text((r)->s, stderr);                                                     \
-            fail_msg("on screen: %s", text);                                                       \
-        }                                                                                          \
-    } while (0)
 
 static void test_rfc768_datagram_shows_udp_fields_not_tcp(void **state)
 {
     (void)state;
-    struct run r;
+    struct fx_run r;
     run_make(&r);
     details_of(&r, 0);
     const struct wire_udp *u = &r.f.tl.events[0]->u.dgram.udp;
     char want[96];
-    SHOWS(&r, "UDP header, 8 bytes (RFC 768)");
+    FX_SHOWS(&r, "UDP header, 8 bytes (RFC 768)");
     snprintf(want, sizeof want, "+0   source port    %-14u %02x %02x", u->sport, u->sport >> 8,
              u->sport & 0xff);
-    SHOWS(&r, want);
+    FX_SHOWS(&r, want);
     snprintf(want, sizeof want, "+2   dest port      %-14u %02x %02x", u->dport, u->dport >> 8,
              u->dport & 0xff);
-    SHOWS(&r, want);
+    FX_SHOWS(&r, want);
     snprintf(want, sizeof want, "+4   length         %u bytes", u->len);
-    SHOWS(&r, want);
+    FX_SHOWS(&r, want);
     snprintf(want, sizeof want, "UDP header (8) + data (%zu)", u->payload_len);
-    SHOWS(&r, want);
+    FX_SHOWS(&r, want);
     snprintf(want, sizeof want, "+6   checksum       0x%04x", u->checksum);
-    SHOWS(&r, want);
-    SHOWS(&r, "pseudo-header, header and data: correct");
-    SHOWS(&r, "data: 6 bytes \"time?.\"");
-    SHOWS(&r, "bytes: IP header + UDP header + data");
-    SHOWS(&r, "17 (UDP)");
-    NOT_SHOWN(&r, "TCP header");
-    NOT_SHOWN(&r, "IP header + TCP header");
-    run_free(&r);
+    FX_SHOWS(&r, want);
+    FX_SHOWS(&r, "pseudo-header, header and data: correct");
+    FX_SHOWS(&r, "data: 6 bytes \"time?.\"");
+    FX_SHOWS(&r, "bytes: IP header + UDP header + data");
+    FX_SHOWS(&r, "17 (UDP)");
+    FX_NOT_SHOWN(&r, "TCP header");
+    FX_NOT_SHOWN(&r, "IP header + TCP header");
+    fx_run_free(&r);
 }
 
 static void test_rfc768_zero_checksum_is_none_and_a_wrong_one_is_named(void **state)
 {
     (void)state;
-    struct run r;
+    struct fx_run r;
     run_make(&r);
     details_of(&r, 1);
-    SHOWS(&r, "+6   checksum       0x0000");
-    SHOWS(&r, "0: none sent (optional over IPv4)");
-    NOT_SHOWN(&r, ": correct");
+    FX_SHOWS(&r, "+6   checksum       0x0000");
+    FX_SHOWS(&r, "0: none sent (optional over IPv4)");
+    FX_NOT_SHOWN(&r, ": correct");
     details_of(&r, 2);
-    SHOWS(&r, "pseudo-header, header and data: WRONG");
-    SHOWS(&r, "data: 3 bytes \"Two\"");
-    run_free(&r);
+    FX_SHOWS(&r, "pseudo-header, header and data: WRONG");
+    FX_SHOWS(&r, "data: 3 bytes \"Two\"");
+    fx_run_free(&r);
 }
 
 int main(void)
