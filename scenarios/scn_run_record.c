@@ -223,6 +223,44 @@ static void observe_udp(struct scn_rt *rt, int from, int to, uint64_t t_us,
         g->udp = true;
 }
 
+/* The kernel reports nothing of what it sends: say it for it, as a stack
+ * would, so the timeline has the segment (or datagram: exactly one of tcp,
+ * udp is given) leaving the kernel in the step that expected it (the
+ * stack's "in" follows one step later). */
+static void report_kernel_sent(struct scn_rt *rt, int from, uint64_t t_us, const uint8_t *pkt,
+                               size_t len, const struct wire_ipv4 *ip, const struct wire_tcp *tcp,
+                               const struct wire_udp *udp)
+{
+    struct tev ev;
+    memset(&ev, 0, sizeof ev);
+    ev.t_us = t_us;
+    ev.host = rt->hosts[from].name;
+    ev.sd = -1;
+    ev.tuple = (struct tcp_tuple){.laddr = ip->src,
+                                  .raddr = ip->dst,
+                                  .lport = tcp ? tcp->sport : udp->sport,
+                                  .rport = tcp ? tcp->dport : udp->dport};
+    if (tcp) {
+        ev.kind = TEV_SEGMENT;
+        ev.u.seg.dir = TEV_OUT;
+        ev.u.seg.tcp = *tcp;
+        ev.u.seg.src = ip->src;
+        ev.u.seg.dst = ip->dst;
+        ev.u.seg.raw = pkt;
+        ev.u.seg.raw_len = len;
+        ev.u.seg.retransmission = rt->nsegs && rt->segs[rt->nsegs - 1].rtx;
+    } else {
+        ev.kind = TEV_DATAGRAM;
+        ev.u.dgram.dir = TEV_OUT;
+        ev.u.dgram.udp = *udp;
+        ev.u.dgram.src = ip->src;
+        ev.u.dgram.dst = ip->dst;
+        ev.u.dgram.raw = pkt;
+        ev.u.dgram.raw_len = len;
+    }
+    scn_rt_event(rt, &ev);
+}
+
 void scn_rt_observe_packet(struct scn_rt *rt, int from, uint64_t t_us, const uint8_t *pkt,
                            size_t len)
 {
@@ -231,53 +269,20 @@ void scn_rt_observe_packet(struct scn_rt *rt, int from, uint64_t t_us, const uin
     struct wire_udp udp;
     if (wire_ipv4_parse(pkt, len, &ip) != WIRE_OK)
         return;
+    bool kernel = rt->hosts[from].kernel;
     if (ip.proto == WIRE_PROTO_UDP && wire_udp_parse(&ip, &udp) == WIRE_OK) {
-        int to = scn_rt_host_of(rt, ip.dst, udp.dport, rt->tun && !rt->hosts[from].kernel);
+        int to = scn_rt_host_of(rt, ip.dst, udp.dport, rt->tun && !kernel);
         observe_udp(rt, from, to, t_us, &udp);
-        if (!rt->hosts[from].kernel)
-            return;
-        struct tev ev; /* the kernel's datagram leaving it, as for a segment below */
-        memset(&ev, 0, sizeof ev);
-        ev.kind = TEV_DATAGRAM;
-        ev.t_us = t_us;
-        ev.host = rt->hosts[from].name;
-        ev.sd = -1;
-        ev.tuple = (struct tcp_tuple){
-            .laddr = ip.src, .raddr = ip.dst, .lport = udp.sport, .rport = udp.dport};
-        ev.u.dgram.dir = TEV_OUT;
-        ev.u.dgram.udp = udp;
-        ev.u.dgram.src = ip.src;
-        ev.u.dgram.dst = ip.dst;
-        ev.u.dgram.raw = pkt;
-        ev.u.dgram.raw_len = len;
-        scn_rt_event(rt, &ev);
+        if (kernel)
+            report_kernel_sent(rt, from, t_us, pkt, len, &ip, NULL, &udp);
         return;
     }
     if (ip.proto != WIRE_PROTO_TCP || wire_tcp_parse(&ip, &tcp) != WIRE_OK)
         return;
-    int to = scn_rt_host_of(rt, ip.dst, tcp.dport, rt->tun && !rt->hosts[from].kernel);
+    int to = scn_rt_host_of(rt, ip.dst, tcp.dport, rt->tun && !kernel);
     observe(rt, from, to, t_us, ip.src, ip.dst, &tcp);
-    if (!rt->hosts[from].kernel)
-        return;
-    /* The kernel reports nothing of what it sends: say it for it, as a
-     * stack would, so the timeline has the segment leaving the kernel in
-     * the step that expected it (the stack's "in" follows one step later). */
-    struct tev ev;
-    memset(&ev, 0, sizeof ev);
-    ev.kind = TEV_SEGMENT;
-    ev.t_us = t_us;
-    ev.host = rt->hosts[from].name;
-    ev.sd = -1;
-    ev.tuple = (struct tcp_tuple){
-        .laddr = ip.src, .raddr = ip.dst, .lport = tcp.sport, .rport = tcp.dport};
-    ev.u.seg.dir = TEV_OUT;
-    ev.u.seg.tcp = tcp;
-    ev.u.seg.src = ip.src;
-    ev.u.seg.dst = ip.dst;
-    ev.u.seg.raw = pkt;
-    ev.u.seg.raw_len = len;
-    ev.u.seg.retransmission = rt->nsegs && rt->segs[rt->nsegs - 1].rtx;
-    scn_rt_event(rt, &ev);
+    if (kernel)
+        report_kernel_sent(rt, from, t_us, pkt, len, &ip, &tcp, NULL);
 }
 
 static void add_drop(struct scn_rt *rt, int h, int reason, uint64_t t)
