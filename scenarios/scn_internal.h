@@ -195,9 +195,6 @@ struct scn {
     char *intro_en, *intro_zh; /* narration before the first step (goes to step 1) */
 };
 
-/* Profiles (docs/scenarios.md "Profiles"). */
-void scn_profile_apply(struct stack_config *cfg, bool linux_like);
-
 /* Render a segment spec back as text, for failure reports. */
 void scn_segspec_str(const struct scn *s, const struct scn_segspec *spec, char *buf, size_t cap);
 

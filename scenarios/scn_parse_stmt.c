@@ -64,52 +64,6 @@ int scn_opt_timeout(struct parser *P, int i, struct scn_stmt *st)
     return i;
 }
 
-void scn_profile_apply(struct stack_config *cfg, bool linux_like)
-{
-    cfg->mss = 1460;
-    cfg->nagle = true;
-    cfg->rto_initial_us = 1000000;
-    /* RFC 9293 MUST-23: a SYN is retried for at least 3 minutes (183 s with
-     * teaching's 60 s maximum RTO); Linux's 6 gives up after 127 s. */
-    cfg->syn_retries = linux_like ? 6 : 7;
-    cfg->synack_retries = 5;
-    cfg->data_retries = 15;
-    cfg->keepalive_idle_us = 7200ull * 1000000;
-    cfg->keepalive_intvl_us = 75ull * 1000000;
-    cfg->keepalive_probes = 9;
-    cfg->congestion_control = true;
-    /* Linux runs CUBIC (RFC 9438); teaching keeps NewReno's simple saw-tooth */
-    cfg->cc_algo = linux_like ? TCP_CC_CUBIC : TCP_CC_NEWRENO;
-    cfg->sack = linux_like; /* RFC 2018; off in teaching so early lessons stay simple */
-    if (linux_like) {
-        cfg->init_cwnd = 10; /* RFC 6928, as Linux */
-        cfg->timestamps = true; /* RFC 7323, as Linux */
-        cfg->window_scaling = true;
-        cfg->wscale = 7;
-        cfg->rcvbuf = 131072;
-        cfg->sndbuf = 16384;
-        cfg->delayed_ack = true;
-        cfg->delack_us = 40000;
-        cfg->rto_min_us = 200000;
-        cfg->rto_max_us = 120ull * 1000000;
-        cfg->msl_us = 30ull * 1000000;
-    } else {
-        /* Teaching: every number on the screen means one thing, and slow
-         * start is visible from a two-segment initial window. */
-        cfg->init_cwnd = 2;
-        cfg->timestamps = false;
-        cfg->window_scaling = false;
-        cfg->wscale = 0;
-        cfg->rcvbuf = 65535;
-        cfg->sndbuf = 65535;
-        cfg->delayed_ack = false;
-        cfg->delack_us = 40000;
-        cfg->rto_min_us = 1000000;
-        cfg->rto_max_us = 60ull * 1000000;
-        cfg->msl_us = 5ull * 1000000;
-    }
-}
-
 /* ---- header statements ---------------------------------------------------- */
 
 int scn_header_allowed(struct parser *P)
@@ -212,7 +166,7 @@ int scn_parse_hosts(struct parser *P)
             h->addr_given = true;
         }
         stack_config_defaults(&h->cfg);
-        scn_profile_apply(&h->cfg, false);
+        stack_config_profile(&h->cfg, STACK_PROFILE_TEACHING);
         s->nhosts++;
         if (!at) {
             uint32_t want = 0;
@@ -276,16 +230,16 @@ int scn_parse_profile(struct parser *P)
         for (size_t k = 0; k < SCN_MAX_HOSTS; k++)
             sel[k] = true;
     }
-    bool linux_like;
+    enum stack_profile profile;
     if (scn_is_word(P, i, "teaching"))
-        linux_like = false;
+        profile = STACK_PROFILE_TEACHING;
     else if (scn_is_word(P, i, "linux"))
-        linux_like = true;
+        profile = STACK_PROFILE_LINUX;
     else
         return scn_fail_tok(P, i, "profiles are `teaching` and `linux`", "unknown profile");
     for (size_t k = 0; k < P->s->nhosts; k++)
         if (sel[k])
-            scn_profile_apply(&P->s->hosts[k].cfg, linux_like);
+            stack_config_profile(&P->s->hosts[k].cfg, profile);
     return scn_expect_end(P, i + 1);
 }
 

@@ -148,6 +148,13 @@ const char *tcp_syncookies_name(enum tcp_syncookies mode);
 /* Fill in the defaults above (addr 10.7.0.2, key all zero). */
 void stack_config_defaults(struct stack_config *cfg);
 
+/* The named configurations (stack_profile.c): the RFC's numbers made easy to
+ * read on a ladder, or a default Linux 6.x socket. Applying one sets the
+ * timers, retries, buffers, window scaling, timestamps, SACK and congestion
+ * control; addresses, name, limits and callbacks are left as they are. */
+enum stack_profile { STACK_PROFILE_TEACHING, STACK_PROFILE_LINUX };
+void stack_config_profile(struct stack_config *cfg, enum stack_profile p);
+
 struct stack;
 
 struct stack *stack_new(const struct stack_config *cfg);
