@@ -94,11 +94,13 @@ int pkt_run_file(const char *path, const struct pkt_config *cfg, struct pkt_resu
 /* True if the path names a packetdrill script (ends in ".pkt"). */
 bool pkt_is_script_path(const char *path);
 
-/* `tcplab replay` for .pkt scripts (pkt_cli.c): argv[0] is "replay".
- * Returns the exit status. pkt_args_are_scripts() tells ui/cli/cmd_replay.c
- * whether a command line is for it (a .pkt file, a folder of them, or a
- * --pkt-profile / --set option). */
-int pkt_cmd_replay(int argc, char **argv);
+/* `tcplab replay` for .pkt scripts (pkt_replay.c), its command line already
+ * read (ui/cli/cmd_replay_pkt.c): run every script named in args (files, or
+ * folders of them) with cfg; verbose prints every segment and state change.
+ * Returns the exit status: 0 nothing failed, 1 a failure, 2 a bad file.
+ * pkt_args_are_scripts() tells ui/cli/cmd_replay.c whether a command line is
+ * for it (a .pkt file, a folder of them, or a --pkt-profile / --set option). */
+int pkt_replay(const struct pkt_config *cfg, char *const *args, int nargs, bool verbose);
 bool pkt_args_are_scripts(int argc, char **argv);
 
 #endif

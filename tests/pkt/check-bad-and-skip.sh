@@ -2,7 +2,8 @@
 # tests/pkt/check-bad-and-skip.sh TCPLAB DIR — a malformed script is
 # "file:line:col: message" and status 2, every one in ../pkt-bad/; every script in
 # skip/ uses a construct tcplab does not run and must be a SKIP naming the
-# line, never a PASS.
+# line, never a PASS. A bad command line is the shared parser's usage and
+# status 2, and --opt=value works as in every other command.
 tcplab=$1
 dir=$2
 fail=0
@@ -36,6 +37,27 @@ out=$("$tcplab" replay --verbose "$dir/fig5/18-time-wait-closed.pkt" 2>&1)
 for want in " 0.400000  state FIN_WAIT_2 -> TIME_WAIT (rcvd FIN)" " 60.400000  state TIME_WAIT -> CLOSED (2MSL timeout)" " 60.500000  > R 2:2(0) win 0"; do
     printf '%s\n' "$out" | grep -qF -- "$want" || { echo "FAIL: --verbose lacks '$want': $out"; fail=1; }
 done
-[ $fail -eq 0 ] && echo "bad and skip scripts, --verbose: all as expected"
+# the command line: usage on stderr and status 2 for each mistake, nothing run
+good="$dir/fig5/07-syn-sent-established.pkt"
+for args in "--frobnicate $good" "--pkt-profile solaris $good" "--pkt-profile" \
+            "--set nosuchkey=1 $good" "--set rto_min=soon $good" "--pkt-profile=linux"; do
+    # shellcheck disable=SC2086
+    out=$("$tcplab" replay $args 2>&1 >/dev/null)
+    rc=$?
+    if [ $rc -ne 2 ] || ! printf '%s\n' "$out" | grep -q "^usage: tcplab replay .*FILE.pkt"; then
+        echo "FAIL: replay $args: status $rc, expected 2 with usage: $out"; fail=1
+    fi
+    if printf '%s\n' "$out" | grep -q "passed,"; then
+        echo "FAIL: replay $args ran scripts"; fail=1
+    fi
+done
+out=$("$tcplab" replay --pkt-profile=teaching --set=rto_min=1s "$good" 2>&1)
+[ $? -eq 0 ] && printf '%s\n' "$out" | grep -q "^1 passed, 0 failed, 0 skipped$" ||
+    { echo "FAIL: --opt=value forms: $out"; fail=1; }
+out=$("$tcplab" replay --pkt-profile teaching --help)
+[ $? -eq 0 ] && printf '%s\n' "$out" | grep -q "^usage: tcplab replay" &&
+    printf '%s\n' "$out" | grep -q "^  rto_min " ||
+    { echo "FAIL: --help lacks the usage or the --set keys: $out"; fail=1; }
+[ $fail -eq 0 ] && echo "bad and skip scripts, --verbose, the command line: all as expected"
 exit $fail
 

@@ -641,7 +641,7 @@ int cmd_replay(int argc, char **argv)
 {
     /* packetdrill scripts (.pkt) have a runner of their own: pkt/ */
     if (pkt_args_are_scripts(argc, argv))
-        return pkt_cmd_replay(argc, argv);
+        return cmd_replay_pkt(argc, argv);
     struct replay_opts ro = {0};
     struct file_list fl = {0};
     struct cli_parsed p;

@@ -17,6 +17,7 @@
 int cmd_demo(int argc, char **argv);    /* ui/cli/cmd_demo.c */
 int cmd_play(int argc, char **argv);    /* ui/cli/cmd_play.c */
 int cmd_replay(int argc, char **argv);  /* ui/cli/cmd_replay.c */
+int cmd_replay_pkt(int argc, char **argv); /* ui/cli/cmd_replay_pkt.c: replay of .pkt scripts */
 int cmd_listen(int argc, char **argv);  /* ui/cli/cmd_listen.c */
 int cmd_connect(int argc, char **argv); /* ui/cli/cmd_connect.c */
 int cmd_quiz(int argc, char **argv);    /* ui/cli/cmd_quiz.c */
@@ -25,6 +26,6 @@ int cmd_lessons(int argc, char **argv); /* ui/cli/cmd_lessons.c */
 
 /* Each command's options and help (cli.h), for `tcplab --help`. */
 extern const struct cli_command demo_command, play_command, replay_command, listen_command,
-    connect_command, lessons_command, quiz_command, export_command;
+    connect_command, lessons_command, quiz_command, export_command, replay_pkt_command;
 
 #endif

@@ -64,14 +64,12 @@ static void full_help(FILE *out)
             struct cli_command one = {.name = c->name, .groups = {*gr}};
             cli_print_options(&one, out);
         }
-        if (commands[i].run == cmd_replay) /* the packetdrill runner parses its own */
-            fprintf(out, "\ntcplab replay [--pkt-profile P] [--set K=V,...] [--verbose] "
-                         "FILE.pkt|DIR...\n"
-                         "  run packetdrill scripts (docs/packetdrill.md)\n"
-                         "  --pkt-profile P          linux, freebsd or teaching (the default)\n"
-                         "  --set K=V,...            override engine settings (tcplab replay "
-                         "--pkt-profile teaching --help)\n"
-                         "  -v, --verbose            every segment and state change\n");
+        if (commands[i].run == cmd_replay) { /* and its form for packetdrill scripts */
+            c = &replay_pkt_command;
+            fprintf(out, "\ntcplab %s %s\n  run packetdrill scripts (docs/packetdrill.md)\n",
+                    c->name, c->synopsis);
+            cli_print_options(c, out);
+        }
     }
     if (shared) {
         fprintf(out, "\nnet options (listen, connect):\n");

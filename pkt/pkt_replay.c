@@ -1,16 +1,17 @@
 /*
- * pkt_cli.c — `tcplab replay FILE.pkt|DIR...`: run packetdrill scripts
- * headless and say, per script, PASS, FAIL (with the diagnostics) or SKIP
- * (with the line and reason), then "N passed, N failed, N skipped".
+ * pkt_replay.c — what `tcplab replay FILE.pkt|DIR...` does once its command
+ * line is read: run packetdrill scripts headless and say, per script, PASS,
+ * FAIL (with the diagnostics) or SKIP (with the line and reason), then
+ * "N passed, N failed, N skipped".
  *
- * ui/cli/cmd_replay.c hands over to pkt_cmd_replay() when its arguments are
- * .pkt scripts or folders of them; the options are this command's own.
- * Every file is parsed before anything runs: one malformed script is
+ * The command line is ui/cli's, parsed by the shared parser like every other
+ * command's (ui/cli/cmd_replay_pkt.c); cmd_replay.c hands over there when
+ * pkt_args_are_scripts() says its arguments are .pkt scripts or folders of
+ * them. Every file is parsed before anything runs: one malformed script is
  * "file:line:col: message" and status 2.
  */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,24 +19,6 @@
 
 #include "pkt_internal.h"
 #include "wire.h"
-
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: tcplab replay [--pkt-profile linux|freebsd|teaching] [--set KEY=VALUE,...]\n"
-               "                     [--verbose] FILE.pkt|DIR...\n\n"
-               "Run packetdrill scripts against the tcplab engine on a virtual clock.\n"
-               "A directory stands for every .pkt file under it.\n\n"
-               "  --pkt-profile P  the engine's defaults a suite expects (default: teaching,\n"
-               "                   the RFC values); linux: min RTO 200 ms, window scaling;\n"
-               "                   freebsd: min RTO 30 ms, delayed ACK 100 ms, wscale 6\n"
-               "  --set K=V,...    override one setting (times: 200ms, 1s, 40000us):\n");
-    pkt_config_keys(f);
-    fprintf(f, "  -v, --verbose    print every segment in and out and every state change\n"
-               "\nPrints PASS, FAIL (with packetdrill-style diagnostics) or SKIP (with the line\n"
-               "and the reason) per script and ends with \"N passed, N failed, N skipped\".\n"
-               "Exit status: 0 nothing failed, 1 a failure, 2 bad usage or a malformed script.\n"
-               "The language and what is supported: docs/packetdrill.md\n");
-}
 
 /* --verbose: every segment the engine took in or sent, as the script writes
  * packets (its own numbers for what it sent, the engine's relative to the
@@ -153,16 +136,16 @@ static int collect(struct paths *p, const char *dir, int depth)
 }
 
 /* Does this command line name packetdrill scripts (for ui/cli/cmd_replay.c)? */
-bool pkt_args_are_scripts(int argc, char **argv)
+bool pkt_args_are_scripts(int argc, char **args)
 {
     for (int i = 1; i < argc; i++) {
-        if (pkt_is_script_path(argv[i]) || !strncmp(argv[i], "--pkt-profile", 13) ||
-            !strncmp(argv[i], "--set", 5))
+        if (pkt_is_script_path(args[i]) || !strncmp(args[i], "--pkt-profile", 13) ||
+            !strncmp(args[i], "--set", 5))
             return true;
         struct stat st;
-        if (argv[i][0] != '-' && stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (args[i][0] != '-' && stat(args[i], &st) == 0 && S_ISDIR(st.st_mode)) {
             struct paths p = {0};
-            bool any = collect(&p, argv[i], 7) == 0 && p.n > 0;
+            bool any = collect(&p, args[i], 7) == 0 && p.n > 0;
             for (size_t k = 0; k < p.n; k++)
                 free(p.v[k]);
             free(p.v);
@@ -173,83 +156,29 @@ bool pkt_args_are_scripts(int argc, char **argv)
     return false;
 }
 
-int pkt_cmd_replay(int argc, char **argv)
+int pkt_replay(const struct pkt_config *cfg, char *const *args, int nargs, bool verbose)
 {
-    static const struct option opts[] = {
-        {"pkt-profile", required_argument, NULL, 'p'},
-        {"set", required_argument, NULL, 's'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    struct pkt_config cfg;
-    pkt_config_defaults(&cfg);
-    const char *sets[16];
-    size_t nsets = 0;
-    bool verbose = false;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "+v", opts, NULL)) != -1) {
-        switch (c) {
-        case 'p':
-            if (pkt_config_profile(&cfg, optarg) < 0) {
-                fprintf(stderr, "tcplab replay: unknown profile '%s' (linux, freebsd, teaching)\n",
-                        optarg);
-                return 2;
-            }
-            break;
-        case 's':
-            if (nsets == 16) {
-                fprintf(stderr, "tcplab replay: at most 16 --set options\n");
-                return 2;
-            }
-            sets[nsets++] = optarg;
-            break;
-        case 'v':
-            verbose = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            fprintf(stderr, "tcplab replay: bad option '%s'\n\n", argv[optind - 1]);
-            usage(stderr);
-            return 2;
-        }
-    }
-    for (size_t i = 0; i < nsets; i++) {
-        char msg[256];
-        if (pkt_config_set(&cfg, sets[i], msg, sizeof msg) < 0) {
-            fprintf(stderr, "tcplab replay: %s\n", msg);
-            return 2;
-        }
-    }
-    if (optind >= argc) {
-        usage(stderr);
-        return 2;
-    }
     struct paths files = {0};
-    for (int i = optind; i < argc; i++) {
+    for (int i = 0; i < nargs; i++) {
         struct stat st;
-        if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (stat(args[i], &st) == 0 && S_ISDIR(st.st_mode)) {
             size_t before = files.n;
-            if (collect(&files, argv[i], 0) < 0) {
-                fprintf(stderr, "tcplab replay: cannot read directory %s: %s\n", argv[i],
+            if (collect(&files, args[i], 0) < 0) {
+                fprintf(stderr, "tcplab replay: cannot read directory %s: %s\n", args[i],
                         strerror(errno));
                 return 2;
             }
             if (files.n == before) {
-                fprintf(stderr, "tcplab replay: %s holds no .pkt scripts\n", argv[i]);
+                fprintf(stderr, "tcplab replay: %s holds no .pkt scripts\n", args[i]);
                 return 2;
             }
-        } else if (!pkt_is_script_path(argv[i])) {
+        } else if (!pkt_is_script_path(args[i])) {
             fprintf(stderr,
                     "tcplab replay: %s is not a .pkt script; replay .tcps scenarios and .pkt "
                     "scripts in separate runs\n",
-                    argv[i]);
+                    args[i]);
             return 2;
-        } else if (paths_add(&files, argv[i]) < 0) {
+        } else if (paths_add(&files, args[i]) < 0) {
             fprintf(stderr, "tcplab replay: out of memory\n");
             return 2;
         }
@@ -259,7 +188,7 @@ int pkt_cmd_replay(int argc, char **argv)
     int status = scripts ? 0 : 2;
     for (size_t i = 0; scripts && i < files.n; i++) {
         struct pkt_error err;
-        scripts[i] = pkt_parse_file_for(files.v[i], cfg.profile, &err);
+        scripts[i] = pkt_parse_file_for(files.v[i], cfg->profile, &err);
         if (!scripts[i]) {
             pkt_error_print(&err, stderr);
             status = 2;
@@ -271,7 +200,7 @@ int pkt_cmd_replay(int argc, char **argv)
         struct trace tr = {0};
         if (verbose)
             printf("== %s\n", files.v[i]);
-        if (pkt_run(scripts[i], &cfg, verbose ? trace_event : NULL, &tr, &res, NULL) < 0) {
+        if (pkt_run(scripts[i], cfg, verbose ? trace_event : NULL, &tr, &res, NULL) < 0) {
             fprintf(stderr, "tcplab replay: %s: out of memory\n", files.v[i]);
             status = 2;
             break;
