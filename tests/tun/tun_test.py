@@ -117,9 +117,16 @@ class Listen:
             self.proc.wait(timeout=5)
 
     def events(self):
+        """The trace's events so far. While tcplab runs, its last line may be
+        half written (a write is not atomic for a reader of the file), so a
+        line without its newline is left for the next call; once it has
+        exited, every line must be whole."""
         out = []
+        running = self.proc.poll() is None
         with open(self.trace) as f:
             for line in f:
+                if not line.endswith("\n") and running:
+                    break
                 line = line.strip()
                 if line:
                     out.append(json.loads(line))
@@ -388,18 +395,6 @@ def test_200_concurrent_clients():
         L.stop()
 
 
-def syn_retransmissions():
-    """The kernel's count of SYNs it had to send again (TcpExt TCPSynRetrans),
-    read from this namespace's own /proc/net/netstat."""
-    with open("/proc/net/netstat") as f:
-        lines = f.read().splitlines()
-    for names, values in zip(lines[::2], lines[1::2]):
-        if names.startswith("TcpExt:"):
-            row = dict(zip(names.split()[1:], values.split()[1:]))
-            return int(row["TCPSynRetrans"])
-    raise Fail("no TcpExt line in /proc/net/netstat")
-
-
 def connect_close_in_flight(port, inflight, seconds):
     """Kernel clients doing connect, shutdown(SHUT_WR), read to EOF, close,
     `inflight` at a time for `seconds` (and at most 20,000 connections).
@@ -451,13 +446,13 @@ def test_16_in_flight_no_syn_retransmissions():
     (backlog_full) and so the kernel never retransmits a SYN — with a JSON
     trace open (which also samples the kernel's sockets) and without."""
     for port, trace in ((9, True), (10, False)):
-        before = syn_retransmissions()
+        before = kernel_counter("TcpExt:TCPSynRetrans")
         L = Listen(f"{port}:discard", trace=trace)
         try:
             n = connect_close_in_flight(port, 16, 3.0)
         finally:
             L.stop()
-        retrans = syn_retransmissions() - before
+        retrans = kernel_counter("TcpExt:TCPSynRetrans") - before
         log(f"port {port} trace={trace}: {n} connections, {retrans} SYN retransmissions")
         check(n > 4 * 128, f"only {n} connections in 3 s: expected well over the backlog of 128")
         check(retrans == 0, f"the kernel retransmitted {retrans} SYNs in {n} connections "
@@ -475,35 +470,79 @@ def test_16_in_flight_no_syn_retransmissions():
 
 
 def packets_summary(L):
-    """(in, out) from the summary tcplab listen prints when it stops."""
-    m = re.search(r"packets in (\d+), out (\d+)", L.stderr())
+    """(in, out, dropped, retransmitted) from the summary tcplab listen prints
+    when it stops."""
+    m = re.search(r"packets in (\d+), out (\d+), dropped (\d+), retransmitted (\d+)", L.stderr())
     check(m, f"no packet summary in: {L.stderr()!r}")
-    return int(m.group(1)), int(m.group(2))
+    return tuple(int(g) for g in m.groups())
+
+
+def kernel_counter(name):
+    """One of this namespace's own kernel TCP counters: `Tcp:RetransSegs`
+    from /proc/net/snmp, `TcpExt:TCPSynRetrans` from /proc/net/netstat."""
+    section, field = name.split(":")
+    for path in ("/proc/net/snmp", "/proc/net/netstat"):
+        with open(path) as f:
+            lines = f.read().splitlines()
+        for names, values in zip(lines[::2], lines[1::2]):
+            if names.startswith(section + ":"):
+                row = dict(zip(names.split()[1:], values.split()[1:]))
+                if field in row:
+                    return int(row[field])
+    raise Fail(f"no {name} in /proc/net/snmp or /proc/net/netstat")
+
+
+# A machine so loaded that a process waits longer than a retransmission
+# timeout for the CPU makes a sender time out once; that is the scheduler's
+# doing. What observing must not cause is a stream of them.
+RTX_SLACK = 10
 
 
 def test_trace_does_not_change_the_segments_sent():
-    """Observing must not change the protocol: the same 300 connect+close
-    exchanges (connect, shutdown, read to EOF, close) and one 2 MB echo,
-    with a JSON trace (every event formatted and written, the kernel's
-    sockets sampled) and without an observer at all, need the same packets
-    each way — counted by the stack, compared loosely (a retransmission
-    or two may differ on a busy machine)."""
+    """Observing must not change the protocol. 300 connect+close exchanges
+    (connect, shutdown, read to EOF, close) with a JSON trace — every event
+    formatted and written, the kernel's sockets sampled — and without any
+    observer need the same packets each way, counted by the stack; the only
+    slack allowed is an ACK that a batch boundary folds into a FIN or not.
+    Then a 2 MB echo with and without the trace: how many packets carry it
+    depends on how the device's batches and GSO super-packets fall, which
+    the scheduler decides, so there the comparison is of what observing
+    must never cause: a segment sent again (by the stack or by the kernel)
+    or a packet dropped. Both runs must be clean: nothing dropped, and no
+    more retransmissions than one timeout on a stalled machine explains."""
     counts = {}
     for trace in (False, True):
-        L = Listen("9:discard", "7:echo", trace=trace)
+        L = Listen("9:discard", trace=trace)
         try:
             for _ in range(300):
                 check(tcp_roundtrip(9, b"") == b"", "discard sent something back")
+        finally:
+            L.stop()
+        counts[trace] = packets_summary(L)
+    log(f"300 connect+close (in, out, dropped, retransmitted): without an observer "
+        f"{counts[False]}, with --trace {counts[True]}")
+    for i, what in ((0, "in"), (1, "out")):
+        a, b = counts[False][i], counts[True][i]
+        check(abs(a - b) <= 300 // 10, f"packets {what}: {a} without an observer, {b} with --trace")
+    for trace in (False, True):
+        check(counts[trace][2] == 0 and counts[trace][3] <= RTX_SLACK,
+              f"trace={trace}: the connect+close runs dropped {counts[trace][2]} packets and "
+              f"retransmitted {counts[trace][3]} segments")
+    for trace in (False, True):
+        before = kernel_counter("Tcp:RetransSegs")
+        L = Listen("7:echo", trace=trace)
+        try:
             data = os.urandom(2 << 20)
             check(tcp_roundtrip(7, data, timeout=30) == data, "the echo came back different")
         finally:
             L.stop()
-        counts[trace] = packets_summary(L)
-    log(f"packets (in, out): without an observer {counts[False]}, with --trace {counts[True]}")
-    for i, what in ((0, "in"), (1, "out")):
-        a, b = counts[False][i], counts[True][i]
-        check(abs(a - b) <= max(10, a // 20),
-              f"packets {what}: {a} without an observer, {b} with --trace")
+        pin, pout, dropped, rtx = packets_summary(L)
+        krtx = kernel_counter("Tcp:RetransSegs") - before
+        log(f"2 MB echo trace={trace}: packets in {pin}, out {pout}, dropped {dropped}, "
+            f"retransmitted by the stack {rtx}, by the kernel {krtx}")
+        check(dropped == 0 and rtx <= RTX_SLACK and krtx <= RTX_SLACK,
+              f"2 MB echo with trace={trace}: dropped {dropped}, the stack retransmitted {rtx}, "
+              f"the kernel {krtx}")
 
 
 def test_offload_segments_arrive_as_sent():

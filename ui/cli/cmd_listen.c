@@ -325,14 +325,15 @@ int cmd_listen(int argc, char **argv)
         struct stack_stats ss;
         stack_get_stats(s, &ss);
         fprintf(stderr,
-                "  packets in %llu, out %llu, dropped %llu; connection blocks %llu "
+                "  packets in %llu, out %llu, dropped %llu, retransmitted %llu; connection blocks %llu "
                 "(TIME_WAIT %llu), half-open %llu, out-of-order bytes %llu\n"
                 "  memory: %llu bytes now (rings %llu), at most %llu\n"
                 "  limits reached: connections %llu, SYN queue full %llu, out-of-order %llu, "
                 "TIME_WAIT oldest closed %llu, rings %llu\n"
                 "  SYN cookies (%s): sent %llu, valid %llu, bad %llu\n",
                 (unsigned long long)ss.pkts_in, (unsigned long long)ss.pkts_out,
-                (unsigned long long)ss.drops, (unsigned long long)ss.conns_active,
+                (unsigned long long)ss.drops, (unsigned long long)ss.retransmissions,
+                (unsigned long long)ss.conns_active,
                 (unsigned long long)ss.conns_time_wait, (unsigned long long)ss.syn_queue,
                 (unsigned long long)ss.ooo_bytes, (unsigned long long)ss.mem_bytes,
                 (unsigned long long)ss.ring_bytes, (unsigned long long)ss.mem_peak,
