@@ -17,6 +17,12 @@
 #include <string.h>
 #if defined(__x86_64__) && !defined(WIRE_PORTABLE_SUM)
 #include <x86intrin.h> /* _addcarry_u64 */
+/* GCC and clang: target attributes, CPU detection. -DWIRE_NO_VECTOR_SUM
+ * leaves the AVX2 path out (to measure or test without it). */
+#if defined(__GNUC__) && !defined(WIRE_NO_VECTOR_SUM)
+#include <immintrin.h>
+#define WIRE_SUM_AVX2 1
+#endif
 #endif
 
 #include "wire.h"
@@ -184,22 +190,137 @@ static inline uint16_t native_to_be_value(uint16_t v)
 #endif
 }
 
-/* Partial sum: at most 0xffff plus the folded `initial`, so results can be
- * chained (as long as every chunk but the last has an even length). */
-uint32_t wire_sum(const uint8_t *buf, size_t len, uint32_t initial)
+#ifdef WIRE_SUM_AVX2
+/*
+ * With AVX2, 32 bytes per step in three instructions. Each 16-bit word w is
+ * biased to the signed value w - 32768 (xor 0x8000), then VPMADDWD with a
+ * vector of ones adds neighbouring pairs into eight 32-bit lanes, which are
+ * summed as plain signed integers: no carries to chase. A pair adds at most
+ * 65536 in size to a lane, so 2048 steps (64 KB) cannot overflow one; after
+ * each such chunk the lanes are added up and the bias given back
+ * (32768 per word), which leaves the exact integer sum of the words — and
+ * by RFC 1071 (C) any exact sum of the words, folded, is the checksum.
+ * Returns that sum of the first 32 * nsteps bytes.
+ */
+__attribute__((target("avx2"))) static uint64_t sum_32_byte_steps_avx2(const uint8_t *p,
+                                                                       size_t nsteps)
 {
-    uint32_t data = native_to_be_value(fold64(sum_native(buf, len)));
+    const __m256i bias = _mm256_set1_epi16((short)0x8000);
+    const __m256i ones = _mm256_set1_epi16(1);
+    uint64_t s = 0;
+    while (nsteps) {
+        size_t n = nsteps < 2048 ? nsteps : 2048;
+        nsteps -= n;
+        __m256i acc = _mm256_setzero_si256();
+        size_t i = 0;
+#define WIRE_SUM_STEP(off)                                                                         \
+    _mm256_madd_epi16(_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + (off))), bias),    \
+                      ones)
+        for (; i + 8 <= n; i += 8, p += 256) {
+            __m256i a = _mm256_add_epi32(WIRE_SUM_STEP(0), WIRE_SUM_STEP(32));
+            __m256i b = _mm256_add_epi32(WIRE_SUM_STEP(64), WIRE_SUM_STEP(96));
+            __m256i c = _mm256_add_epi32(WIRE_SUM_STEP(128), WIRE_SUM_STEP(160));
+            __m256i d = _mm256_add_epi32(WIRE_SUM_STEP(192), WIRE_SUM_STEP(224));
+            acc = _mm256_add_epi32(
+                acc, _mm256_add_epi32(_mm256_add_epi32(a, b), _mm256_add_epi32(c, d)));
+        }
+        for (; i < n; i++, p += 32)
+            acc = _mm256_add_epi32(acc, WIRE_SUM_STEP(0));
+#undef WIRE_SUM_STEP
+        __m256i wide = _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_castsi256_si128(acc)),
+                                        _mm256_cvtepi32_epi64(_mm256_extracti128_si256(acc, 1)));
+        __m128i half =
+            _mm_add_epi64(_mm256_castsi256_si128(wide), _mm256_extracti128_si256(wide, 1));
+        int64_t lanes = _mm_cvtsi128_si64(half) + _mm_cvtsi128_si64(_mm_unpackhi_epi64(half, half));
+        s = add_carry(s, (uint64_t)(lanes + (int64_t)n * 16 * 32768));
+    }
+    return s;
+}
+
+/* Chosen once, before main(): does this CPU have AVX2? (A property of the
+ * machine, not state: nothing changes it afterwards.) */
+static bool wire_have_avx2;
+
+__attribute__((constructor)) static void wire_sum_detect_cpu(void)
+{
+    __builtin_cpu_init();
+    wire_have_avx2 = __builtin_cpu_supports("avx2");
+}
+#endif
+
+/* Headers (IPv4 20..60 bytes, a bare ACK's TCP header) and other short
+ * buffers: at most 16 32-bit words added into 64 bits cannot overflow, so
+ * there are no carries to feed back. Inline, so that a constant length (the
+ * 20-byte IPv4 header we build) becomes five loads and adds. The pieces start
+ * at even offsets, as in sum_native(). */
+#define WIRE_SUM_SHORT 64
+
+__attribute__((always_inline)) static inline uint64_t sum_short(const uint8_t *p, size_t len)
+{
+    uint64_t s = 0;
+    for (; len >= 4; p += 4, len -= 4) {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        s += v;
+    }
+    if (len & 2) {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        s += v;
+        p += 2;
+    }
+    if (len & 1) {
+        uint16_t v = 0;
+        memcpy(&v, p, 1);
+        s += v;
+    }
+    return s;
+}
+
+/* Below this many bytes the vector set-up costs more than it saves. */
+#define WIRE_SUM_VECTOR_MIN 128
+
+__attribute__((always_inline)) static inline uint32_t wire_sum_result(uint64_t s, uint32_t initial)
+{
+    uint32_t data = native_to_be_value(fold64(s));
     uint32_t init = (initial & 0xffffu) + (initial >> 16);
     return data + init;
 }
 
-/* Fold to 16 bits and complement: the value to put in a checksum field, or,
- * over data that includes its checksum field, 0 when the data is intact. */
-uint16_t wire_sum_fold(uint32_t sum)
+__attribute__((always_inline)) static inline uint32_t sum_any(const uint8_t *buf, size_t len,
+                                                              uint32_t initial)
 {
-    sum = (sum & 0xffffu) + (sum >> 16);
-    sum = (sum & 0xffffu) + (sum >> 16);
-    return (uint16_t)~sum;
+    if (len <= WIRE_SUM_SHORT)
+        return wire_sum_result(sum_short(buf, len), initial);
+#ifdef WIRE_SUM_AVX2
+    if (wire_have_avx2 && len >= WIRE_SUM_VECTOR_MIN) {
+        uint64_t s = sum_32_byte_steps_avx2(buf, len / 32);
+        size_t done = len & ~(size_t)31;
+        return wire_sum_result(add_carry(s, sum_short(buf + done, len - done)), initial);
+    }
+#endif
+    return wire_sum_result(sum_native(buf, len), initial);
+}
+
+/* Partial sum: at most 0xffff plus the folded `initial`, so results can be
+ * chained (as long as every chunk but the last has an even length). */
+uint32_t wire_sum(const uint8_t *buf, size_t len, uint32_t initial)
+{
+    return sum_any(buf, len, initial);
+}
+
+uint32_t wire_sum_scalar(const uint8_t *buf, size_t len, uint32_t initial)
+{
+    return wire_sum_result(sum_native(buf, len), initial);
+}
+
+bool wire_sum_is_vectorised(void)
+{
+#ifdef WIRE_SUM_AVX2
+    return wire_have_avx2;
+#else
+    return false;
+#endif
 }
 
 /* The TCP pseudo-header (RFC 9293 §3.1): source, destination, zero,
@@ -229,7 +350,10 @@ int wire_ipv4_parse(const uint8_t *buf, size_t len, struct wire_ipv4 *out)
     /* Bytes after total_len are link-layer padding and are ignored. */
     if (total < ihl || total > len)
         return WIRE_ERR_BAD_TOTAL_LENGTH;
-    if (wire_sum_fold(wire_sum(buf, ihl, 0)) != 0)
+    /* The usual 20-byte header as a constant length: unrolled (sum_short). */
+    uint32_t hsum =
+        ihl == WIRE_IPV4_HDR_LEN ? sum_any(buf, WIRE_IPV4_HDR_LEN, 0) : sum_any(buf, ihl, 0);
+    if (wire_sum_fold(hsum) != 0)
         return WIRE_ERR_BAD_IP_CHECKSUM;
     uint16_t frag = get16(buf + 6);
     /* No reassembly: the stack never sends fragments (DF) and drops them. */
@@ -365,7 +489,7 @@ int wire_tcp_parse_ex(const struct wire_ipv4 *ip, struct wire_tcp *out, bool ver
     /* Checksum before options: a corrupted packet should be reported as
      * corrupted, not as whatever its damaged option bytes happen to say. */
     if (verify_checksum &&
-        wire_sum_fold(wire_sum(p, len, pseudo_sum(ip->src, ip->dst, WIRE_PROTO_TCP, len))) != 0)
+        wire_sum_fold(sum_any(p, len, pseudo_sum(ip->src, ip->dst, WIRE_PROTO_TCP, len))) != 0)
         return WIRE_ERR_BAD_CHECKSUM;
 
     memset(&out->opts, 0, sizeof out->opts);
@@ -476,7 +600,7 @@ static void build_ipv4_header(uint8_t *b, size_t total, uint16_t ip_id, uint8_t 
     put16(b + 10, 0);
     put32(b + 12, src);
     put32(b + 16, dst);
-    put16(b + 10, wire_sum_fold(wire_sum(b, WIRE_IPV4_HDR_LEN, 0)));
+    put16(b + 10, wire_sum_fold(sum_any(b, WIRE_IPV4_HDR_LEN, 0)));
 }
 
 /* partial: segmentation offload; the checksum field gets only the
@@ -512,7 +636,7 @@ static size_t tcp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, ui
     if (partial)
         tcp->checksum = (uint16_t)~wire_sum_fold(pseudo);
     else
-        tcp->checksum = wire_sum_fold(wire_sum(t, seglen, pseudo));
+        tcp->checksum = wire_sum_fold(sum_any(t, seglen, pseudo));
     put16(t + 16, tcp->checksum);
     tcp->data_off = (uint8_t)off;
     tcp->payload = t + off;
@@ -528,9 +652,8 @@ size_t wire_tcp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint
     return tcp_build(buf, cap, src, dst, ip_id, tcp, payload, payload_len, false);
 }
 
-size_t wire_tcp_build_partial(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst,
-                              uint16_t ip_id, struct wire_tcp *tcp, const uint8_t *payload,
-                              size_t payload_len)
+size_t wire_tcp_build_partial(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, uint16_t ip_id,
+                              struct wire_tcp *tcp, const uint8_t *payload, size_t payload_len)
 {
     return tcp_build(buf, cap, src, dst, ip_id, tcp, payload, payload_len, true);
 }

@@ -162,6 +162,63 @@ static void test_checksum_agrees_with_reference_at_every_length_and_alignment(vo
     free(buf);
 }
 
+/* wire_sum_scalar() is the 64-bit path wire_sum() takes without AVX2 (and
+ * for 65..127 bytes with it): compared with the reference on its own, so
+ * both paths are proved on a machine that has AVX2. */
+static void test_checksum_scalar_path_agrees_with_reference_at_every_length_and_alignment(void **state)
+{
+    uint8_t *buf = malloc(1100 + 8);
+    assert_non_null(buf);
+    srand(777);
+    for (size_t i = 0; i < 1100 + 8; i++)
+        buf[i] = (uint8_t)rand();
+    for (size_t align = 0; align < 8; align++) {
+        for (size_t len = 0; len <= 1100; len++) {
+            uint32_t initial = (uint32_t)(len * 40503u) & 0x3ffff;
+            uint16_t got = wire_sum_fold(wire_sum_scalar(buf + align, len, initial));
+            uint16_t want = ref_checksum(buf + align, len, initial);
+            if (got != want)
+                fail_msg("scalar: align %zu len %zu: got %04x want %04x", align, len, got, want);
+            /* and the partial sums themselves agree, not just their folds */
+            assert_int_equal(wire_sum_fold(wire_sum(buf + align, len, initial)), got);
+        }
+    }
+    free(buf);
+}
+
+/* Random lengths up to 3 x 64 KB at odd and even starts, and all-ones data
+ * that long: the vector path adds its 32-bit lanes up every 64 KB, so
+ * buffers past that (GSO super-packets) cross a chunk boundary. */
+static void test_checksum_of_long_buffers_matches_reference_across_vector_chunks(void **state)
+{
+    size_t cap = 3 * 65536 + 64;
+    uint8_t *buf = malloc(cap);
+    assert_non_null(buf);
+    srand(4242);
+    for (size_t i = 0; i < cap; i++)
+        buf[i] = (uint8_t)rand();
+    for (int k = 0; k < 200; k++) {
+        size_t off = (size_t)rand() % 33;
+        size_t len = (size_t)rand() % (cap - off);
+        uint16_t want = ref_checksum(buf + off, len, 0);
+        if (wire_sum_fold(wire_sum(buf + off, len, 0)) != want ||
+            wire_sum_fold(wire_sum_scalar(buf + off, len, 0)) != want)
+            fail_msg("off %zu len %zu: wrong sum", off, len);
+    }
+    memset(buf, 0xff, cap);
+    for (size_t len = 65536 - 40; len <= cap; len += 65536 / 3 + 1)
+        assert_int_equal(wire_sum_fold(wire_sum(buf + 1, len - 1, 0xffff)),
+                         ref_checksum(buf + 1, len - 1, 0xffff));
+    memset(buf, 0x80, cap);
+    assert_int_equal(wire_sum_fold(wire_sum(buf, cap, 0)), ref_checksum(buf, cap, 0));
+    /* All zero: every biased word is -32768, the lanes go as negative as
+     * they can, and the sum must still come out as +0 (not 0xffff). */
+    memset(buf, 0x00, cap);
+    assert_int_equal(wire_sum(buf, cap, 0), 0);
+    print_message("wire_sum: %s\n", wire_sum_is_vectorised() ? "AVX2 path" : "scalar path only");
+    free(buf);
+}
+
 static void test_checksum_with_all_ones_data_does_not_lose_carries(void **state)
 {
     /* 0xffff words make every 64-bit add carry: the hardest case for
@@ -1007,6 +1064,8 @@ int main(void)
         cmocka_unit_test(test_checksum_matches_rfc1071_worked_example),
         cmocka_unit_test(test_checksum_of_empty_buffer_is_initial_value),
         cmocka_unit_test(test_checksum_agrees_with_reference_at_every_length_and_alignment),
+        cmocka_unit_test(test_checksum_scalar_path_agrees_with_reference_at_every_length_and_alignment),
+        cmocka_unit_test(test_checksum_of_long_buffers_matches_reference_across_vector_chunks),
         cmocka_unit_test(test_checksum_with_all_ones_data_does_not_lose_carries),
         cmocka_unit_test(test_checksum_sums_can_be_chained_over_even_chunks),
         cmocka_unit_test(test_parse_scapy_syn_with_all_options),
