@@ -20,7 +20,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 (cd "$tmp" && cpack -G DEB -B "$tmp/out" --config "$build/CPackConfig.cmake") \
     >"$tmp/cpack.log" 2>&1 || { cat "$tmp/cpack.log"; fail "cpack -G DEB failed"; }
-deb=$(ls "$tmp"/out/tcplab_*.deb 2>/dev/null | head -n 1)
+deb=$(ls "$tmp"/out/tcplab_*.deb 2>/dev/null | sed -n 1p)
 [ -n "$deb" ] || { cat "$tmp/cpack.log"; fail "cpack made no tcplab_*.deb"; }
 
 dpkg-deb -f "$deb" Package Version Architecture Depends Section Description >"$tmp/fields"
@@ -33,17 +33,17 @@ for f in ./usr/bin/tcplab ./usr/share/man/man1/tcplab.1.gz ./usr/share/doc/tcpla
          ./usr/share/bash-completion/completions/tcplab ./usr/share/zsh/vendor-completions/_tcplab; do
     grep -q " $f\$" "$tmp/contents" || fail "the package lacks $f"
 done
-if grep -v '^d' "$tmp/contents" | grep -v ' root/root ' | grep -q .; then
+if grep -v '^d' "$tmp/contents" | grep -v ' root/root ' | grep . >/dev/null; then
     fail "files in the package not owned by root/root"
 fi
 
 dpkg-deb -x "$deb" "$tmp/root"
 cd "$tmp"
 unset TCPLAB_DATA
-"$tmp/root/usr/bin/tcplab" --version | grep -qx "tcplab [0-9.]*" || fail "tcplab --version from the package"
-"$tmp/root/usr/bin/tcplab" lessons | grep -q "lessons in $tmp/root/usr/share/tcplab/lessons\." ||
+"$tmp/root/usr/bin/tcplab" --version | grep -x "tcplab [0-9.]*" >/dev/null || fail "tcplab --version from the package"
+"$tmp/root/usr/bin/tcplab" lessons | grep "lessons in $tmp/root/usr/share/tcplab/lessons\." >/dev/null ||
     fail "the unpacked tcplab does not find the packaged lessons"
-"$tmp/root/usr/bin/tcplab" play 2 --dump-screen 1 | grep -q "three-way handshake" ||
+"$tmp/root/usr/bin/tcplab" play 2 --dump-screen 1 | grep "three-way handshake" >/dev/null ||
     fail "the unpacked tcplab cannot play lesson 2"
 if [ "${TCPLAB_LINTIAN:-0}" = 1 ] && command -v lintian >/dev/null; then
     # Report only, on request (it is slow): lintian's opinion is not a test result.

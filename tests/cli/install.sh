@@ -32,13 +32,13 @@ check_installed() {
     grep -q "^06     why-time-wait" "$tmp/lessons.txt" || fail "lesson 6 (not K) is not listed"
     grep -q "lessons in $share/lessons\." "$tmp/lessons.txt" ||
         { tail -2 "$tmp/lessons.txt"; fail "the lessons were not found under $share"; }
-    LANG=zh_CN.UTF-8 "$bin" lessons | grep -q "四次挥手" || fail "no Chinese titles in a zh locale"
+    LANG=zh_CN.UTF-8 "$bin" lessons | grep "四次挥手" >/dev/null || fail "no Chinese titles in a zh locale"
     "$bin" play 4 --dump-screen 3 >"$tmp/screen.txt" || fail "play 4 --dump-screen 3 exited with $?"
     grep -q "Teardown: the client closes first" "$tmp/screen.txt" || fail "play 4 is not lesson 4"
     grep -q "step 3/" "$tmp/screen.txt" || fail "play 4 --dump-screen 3 is not at step 3"
     "$bin" play teardown --dump-screen=3 | cmp -s - "$tmp/screen.txt" ||
         fail "play teardown is not the same lesson as play 4"
-    "$bin" replay 4 handshake | tail -n 1 | grep -qx "2 passed, 0 failed" ||
+    "$bin" replay 4 handshake | tail -n 1 | grep -x "2 passed, 0 failed" >/dev/null ||
         fail "replay of installed scenarios by name did not pass"
 }
 check_installed "$tmp/prefix/bin/tcplab" "$tmp/prefix/share/tcplab"
@@ -64,10 +64,10 @@ complete_words() {
              printf "%s\n" "${COMPREPLY[@]}"' _ "$tmp/moved/share/bash-completion/completions/tcplab" "$@"
 }
 PATH=$tmp/moved/bin:$PATH
-complete_words tcplab pl | grep -qx play || fail "bash completion: 'pl' does not give play"
-complete_words tcplab play --du | grep -qx -- --dump-screen ||
+complete_words tcplab pl | grep -x play >/dev/null || fail "bash completion: 'pl' does not give play"
+complete_words tcplab play --du | grep -x -- --dump-screen >/dev/null ||
     fail "bash completion: 'play --du' does not give --dump-screen"
-complete_words tcplab play 04 | grep -qx 04-teardown ||
+complete_words tcplab play 04 | grep -x 04-teardown >/dev/null ||
     fail "bash completion: 'play 04' does not give the lesson 04-teardown"
 if command -v zsh >/dev/null; then
     zsh -n "$tmp/moved/share/zsh/vendor-completions/_tcplab" || fail "_tcplab is not valid zsh"

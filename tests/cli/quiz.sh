@@ -18,7 +18,7 @@ for f in "$lessons"/*.tcps; do
     "$tcplab" quiz "$f" >"$tmp/en.txt" || fail "quiz $f exited with $?"
     n=$(grep -cE '^  [0-9]+\. ' "$tmp/en.txt") || true
     [ "$n" -ge 5 ] || fail "$f has only $n questions"
-    head -1 "$tmp/en.txt" | grep -q "($n questions)" || fail "$f: header does not say $n questions"
+    head -1 "$tmp/en.txt" | grep "($n questions)" >/dev/null || fail "$f: header does not say $n questions"
     "$tcplab" quiz --lang zh "$f" >"$tmp/zh.txt"
     grep -q "共 $n 题" "$tmp/zh.txt" || fail "$f: the Chinese sheet has not $n questions"
 done
