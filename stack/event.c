@@ -120,6 +120,19 @@ const char *tcp_cc_phase_name(enum tcp_cc_phase p)
     return "?";
 }
 
+const char *tev_sack_what_name(enum tev_sack_what w)
+{
+    switch (w) {
+    case TEV_SACK_DSACK:
+        return "dsack";
+    case TEV_SACK_IGNORED:
+        return "ignored";
+    case TEV_SACK_LOST_RTX:
+        return "lost_rtx";
+    }
+    return "?";
+}
+
 const char *tev_link_action_name(enum tev_link_action a)
 {
     switch (a) {

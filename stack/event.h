@@ -151,7 +151,9 @@ const char *tcp_cc_phase_name(enum tcp_cc_phase p); /* "slow_start", "avoidance"
 enum tev_sack_what {
     TEV_SACK_DSACK,   /* the first block reports a segment received twice (RFC 2883) */
     TEV_SACK_IGNORED, /* the ACK's SACK blocks were not used; `reason` says why */
+    TEV_SACK_LOST_RTX, /* a retransmission in this recovery was lost too: sent again */
 };
+const char *tev_sack_what_name(enum tev_sack_what w); /* "dsack", "ignored", "lost_rtx" */
 
 struct tev {
     enum tev_kind kind;

@@ -170,6 +170,17 @@ struct tcp_cc {
  * highest ranges are forgotten: only less is known, nothing is wrong. */
 #define TCP_SCOREBOARD_MAX 32
 
+/* Retransmissions of one recovery watched for being lost again: at most
+ * this many at once (more are not watched: they wait for the timer). */
+#define TCP_SACK_RTX_WATCH 16
+
+/* A retransmission sent in this recovery, [left, right), when SND.MAX was
+ * `fence`: data at or above the fence was sent after it. */
+struct tcp_sack_rtx {
+    uint32_t left, right, fence;
+    bool lost; /* data sent after it was SACKed, it was not: send it again */
+};
+
 /* The sender's scoreboard (RFC 6675 §3): what the receiver said it holds
  * beyond SND.UNA (= HighACK), and the recovery variables. */
 struct tcp_scoreboard {
@@ -179,6 +190,8 @@ struct tcp_scoreboard {
     uint32_t rescue_rxt; /* RescueRxt (NextSeg rule 4), valid when rescue_set */
     bool rescue_set;
     uint32_t pipe;       /* last SetPipe(): RFC 6675's estimate of bytes in the network */
+    uint8_t n_rtx;       /* retransmissions watched (lost-retransmission detection) */
+    struct tcp_sack_rtx rtx[TCP_SACK_RTX_WATCH];
 };
 
 /* What the receiver remembers to build its SACK option (RFC 2018 §4). */
@@ -194,7 +207,8 @@ enum tcp_sack_next {
     TCP_SACK_NEXT_NONE,  /* nothing may go */
     TCP_SACK_NEXT_RTX,   /* rules (1), (3): retransmit; HighRxt moves to its end */
     TCP_SACK_NEXT_NEW,   /* rule (2): new data */
-    TCP_SACK_NEXT_RESCUE /* rule (4): the rescue retransmission; HighRxt stays */
+    TCP_SACK_NEXT_RESCUE, /* rule (4): the rescue retransmission; HighRxt stays */
+    TCP_SACK_NEXT_RERTX   /* a retransmission found lost again, sent again; HighRxt stays */
 };
 
 /* ---- the connection block (RFC 9293 §3.3.1) ----------------------------- */
@@ -550,6 +564,12 @@ const char *tcp_sack_check_blocks(const struct wire_tcp_opts *o, uint32_t seg_ac
 uint32_t tcp_sack_on_ack(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg);
 /* Enter RFC 6675 loss recovery (§5 steps 4.1-4.3, the first retransmission). */
 void tcp_sack_enter_recovery(struct stack *s, struct tcp_conn *c);
+/* Watch a retransmission [left, right) sent when SND.MAX was `fence`. */
+void tcp_sack_watch_rtx(struct tcp_scoreboard *sb, uint32_t left, uint32_t right, uint32_t fence);
+/* Mark the watched retransmissions the scoreboard shows lost again (data
+ * sent after them SACKed as IsLost() would need); forget those SACKed or
+ * acknowledged. Returns the newly marked ones as a bit mask of sb->rtx[]. */
+uint32_t tcp_sack_find_lost_rtx(struct tcp_scoreboard *sb, uint32_t snd_una, uint32_t smss);
 /* A retransmission timeout: RFC 2018 §8, forget the SACKed bits. */
 void tcp_sack_on_rto(struct tcp_conn *c);
 /* Retransmit [seq, seq+len) of the send queue (a hole NextSeg chose). */

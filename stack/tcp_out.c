@@ -439,6 +439,7 @@ static void tcp_output_sack_recovery(struct stack *s, struct tcp_conn *c)
             c->sb.high_rxt = seq + len;
             break;
         case TCP_SACK_NEXT_RESCUE:
+        case TCP_SACK_NEXT_RERTX:
             tcp_retransmit_range(s, c, seq, len);
             break;
         }

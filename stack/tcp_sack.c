@@ -187,11 +187,77 @@ static uint32_t sb_next_hole(const struct tcp_scoreboard *sb, uint32_t from, uin
     return from;
 }
 
-/* "NextSeg (): ... the next segment for transmission", RFC 6675 §4 rules
- * (1)-(4); (2) is new data, which the caller sends. */
-enum tcp_sack_next tcp_sack_next_seg(struct tcp_scoreboard *sb, uint32_t snd_una,
-                                     uint32_t snd_max, uint32_t recover, uint32_t smss,
-                                     bool new_data, uint32_t *seq, uint32_t *len)
+/* ---- lost retransmissions ------------------------------------------------
+ *
+ * RFC 6675 retransmits each hole once per recovery: NextSeg only looks
+ * above HighRxt. A retransmission lost again waits for the timer. The rule
+ * here, Linux's "lost retransmit" detection, and RACK's (RFC 8985) idea
+ * that loss is judged by what was sent later: each retransmission is
+ * remembered with SND.MAX at the time it was sent (its fence). The path
+ * delivers in order, save reordering; so when data sent after the fence
+ * has been SACKed — as much as IsLost() needs above a byte (DupThresh
+ * segments or ranges), for the same tolerance of reordering — while the
+ * retransmission has not, the retransmission was lost too. It goes again
+ * ahead of NextSeg's own rules (HighRxt is not moved back), with a new
+ * fence. No further cwnd reduction: it is the same loss event (as Linux
+ * and RACK). SetPipe still counts the lost copy until it is sent again (a
+ * conservative pipe). */
+
+void tcp_sack_watch_rtx(struct tcp_scoreboard *sb, uint32_t left, uint32_t right, uint32_t fence)
+{
+    if (!seq_lt(left, right) || sb->n_rtx == TCP_SACK_RTX_WATCH)
+        return; /* not watched: waits for the timer, as without this rule */
+    sb->rtx[sb->n_rtx++] = (struct tcp_sack_rtx){left, right, fence, false};
+}
+
+uint32_t tcp_sack_find_lost_rtx(struct tcp_scoreboard *sb, uint32_t snd_una, uint32_t smss)
+{
+    uint32_t marked = 0;
+    unsigned keep = 0;
+    for (unsigned i = 0; i < sb->n_rtx; i++) {
+        struct tcp_sack_rtx r = sb->rtx[i];
+        uint32_t l = seq_max(r.left, snd_una);
+        if (!seq_lt(l, r.right) || sb_covered(sb, l, r.right) == r.right - l)
+            continue; /* arrived: forget it */
+        if (!r.lost && tcp_sack_is_lost(sb, r.fence - 1, smss)) {
+            r.lost = true;
+            marked |= 1u << keep;
+        }
+        sb->rtx[keep++] = r;
+    }
+    sb->n_rtx = (uint8_t)keep;
+    return marked;
+}
+
+/* The first watched retransmission marked lost: its first unSACKed
+ * segment's worth, sent again now with a new fence. */
+static bool sb_take_lost_rtx(struct tcp_scoreboard *sb, uint32_t snd_una, uint32_t snd_max,
+                             uint32_t smss, uint32_t *seq, uint32_t *len)
+{
+    for (unsigned i = 0; i < sb->n_rtx; i++) {
+        struct tcp_sack_rtx *r = &sb->rtx[i];
+        if (!r->lost)
+            continue;
+        uint32_t hole_end;
+        uint32_t from = sb_next_hole(sb, seq_max(r->left, snd_una), snd_max, &hole_end);
+        if (!seq_lt(from, r->right)) {
+            r->lost = false; /* SACKed meanwhile */
+            continue;
+        }
+        *seq = from;
+        *len = min_u32(min_u32(seq_min(hole_end, r->right) - from, smss), r->right - from);
+        r->fence = snd_max;
+        r->lost = false;
+        return true;
+    }
+    return false;
+}
+
+/* RFC 6675 §4 NextSeg itself, rules (1)-(4). */
+static enum tcp_sack_next tcp_sack_next_seg_6675(struct tcp_scoreboard *sb, uint32_t snd_una,
+                                                 uint32_t snd_max, uint32_t recover,
+                                                 uint32_t smss, bool new_data, uint32_t *seq,
+                                                 uint32_t *len)
 {
     uint32_t high_sacked = sb->n ? sb->r[sb->n - 1].right : snd_una;
     uint32_t hole_end;
@@ -248,6 +314,23 @@ enum tcp_sack_next tcp_sack_next_seg(struct tcp_scoreboard *sb, uint32_t snd_una
     sb->rescue_set = true;
     sb->rescue_rxt = recover;
     return TCP_SACK_NEXT_RESCUE;
+}
+
+/* "NextSeg (): ... the next segment for transmission", RFC 6675 §4 rules
+ * (1)-(4); (2) is new data, which the caller sends. Before them, a
+ * retransmission found lost again (above). Every retransmission it
+ * returns is watched from now on. */
+enum tcp_sack_next tcp_sack_next_seg(struct tcp_scoreboard *sb, uint32_t snd_una,
+                                     uint32_t snd_max, uint32_t recover, uint32_t smss,
+                                     bool new_data, uint32_t *seq, uint32_t *len)
+{
+    if (sb_take_lost_rtx(sb, snd_una, snd_max, smss, seq, len))
+        return TCP_SACK_NEXT_RERTX;
+    enum tcp_sack_next next =
+        tcp_sack_next_seg_6675(sb, snd_una, snd_max, recover, smss, new_data, seq, len);
+    if (next == TCP_SACK_NEXT_RTX || next == TCP_SACK_NEXT_RESCUE)
+        tcp_sack_watch_rtx(sb, *seq, *seq + *len, snd_max);
+    return next;
 }
 
 /* ==== the sender: what an ACK's blocks may be trusted with ================== */
@@ -324,7 +407,16 @@ uint32_t tcp_sack_on_ack(struct stack *s, struct tcp_conn *c, const struct tcp_s
     }
     unsigned first = dsack ? 1 : 0;
     uint32_t una = seq_gt(seg->ack, c->snd_una) ? seg->ack : c->snd_una;
-    return tcp_sack_update(&c->sb, o->sack + first, o->n_sack - first, una);
+    uint32_t fresh = tcp_sack_update(&c->sb, o->sack + first, o->n_sack - first, una);
+    uint32_t lost = c->sack_recovery && fresh ? tcp_sack_find_lost_rtx(&c->sb, una, c->mss) : 0;
+    if (lost) {
+        for (unsigned i = 0; i < c->sb.n_rtx; i++)
+            if (lost & (1u << i)) {
+                struct wire_sack_block b = {c->sb.rtx[i].left, c->sb.rtx[i].right};
+                tcp_sack_event(s, c, TEV_SACK_LOST_RTX, NULL, &b);
+            }
+    }
+    return fresh;
 }
 
 /* RFC 6675 §5, on the third duplicate ACK or when IsLost(HighACK + 1):
@@ -340,9 +432,11 @@ void tcp_sack_enter_recovery(struct stack *s, struct tcp_conn *c)
     c->recover = c->snd_max;
     c->sb.high_rxt = c->snd_una;
     c->sb.rescue_set = false;
+    c->sb.n_rtx = 0;
     tcp_sack_set_pipe(&c->sb, c->snd_una, c->snd_max, c->mss);
     tcp_cc_enter_recovery(s, c);
     uint32_t n = tcp_retransmit_first(s, c);
+    tcp_sack_watch_rtx(&c->sb, c->snd_una, c->snd_una + n, c->snd_max);
     c->sb.high_rxt = c->snd_una + n;
     c->sb.rescue_rxt = c->sb.high_rxt;
     c->sb.rescue_set = true;
@@ -357,6 +451,7 @@ void tcp_sack_on_rto(struct tcp_conn *c)
     c->sb.n = 0;
     c->sb.high_rxt = c->snd_una;
     c->sb.rescue_set = false;
+    c->sb.n_rtx = 0;
 }
 
 /* ==== the receiver: RFC 2018 §4, RFC 2883 §4 ================================= */

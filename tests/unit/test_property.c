@@ -201,7 +201,7 @@ static void print_tail(const struct tt_pair *p, size_t n)
             break;
         case TEV_SACK:
             printf("%12.6f %-6s sack %s %s %u:%u\n", ev->t_us / 1e6, ev->host,
-                   ev->u.sack.what == TEV_SACK_DSACK ? "dsack" : "ignored",
+                   tev_sack_what_name(ev->u.sack.what),
                    ev->u.sack.reason ? ev->u.sack.reason : "", ev->u.sack.left, ev->u.sack.right);
             break;
         case TEV_STATE:

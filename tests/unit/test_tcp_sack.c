@@ -125,6 +125,46 @@ static void test_rfc6675_nextseg_rules_in_order(void **state)
 /* ---- a connection that agreed to SACK -------------------------------------- */
 
 /* The stack connected; the peer's SYN,ACK said SACK-permitted or not. */
+/* A retransmission lost again (RFC 8985's rule that a segment is lost
+ * when enough sent after it has been delivered; Linux's lost-retransmit
+ * detection). Segment 0 was retransmitted when SND.MAX was 10 segments
+ * (its fence). SACKs of data sent before the fence say nothing about it;
+ * two segments above the fence are not yet enough (reordering, as
+ * IsLost); the third marks it lost, and NextSeg sends it again first,
+ * once, without moving HighRxt back. */
+static void test_rfc8985_lost_retransmission_found_by_later_sacks(void **state)
+{
+    struct tcp_scoreboard sb = {0};
+    uint32_t fence = UNA + 10 * SMSS, top = UNA + 14 * SMSS;
+    sb_update(&sb, UNA + SMSS, fence); /* 1..9, all sent before the retransmission */
+    sb.high_rxt = UNA + SMSS;
+    tcp_sack_watch_rtx(&sb, UNA, UNA + SMSS, fence);
+    assert_int_equal(tcp_sack_find_lost_rtx(&sb, UNA, SMSS), 0);
+    sb_update(&sb, fence, fence + 2 * SMSS);
+    assert_int_equal(tcp_sack_find_lost_rtx(&sb, UNA, SMSS), 0);
+    sb_update(&sb, fence + 2 * SMSS, fence + 3 * SMSS);
+    assert_int_equal(tcp_sack_find_lost_rtx(&sb, UNA, SMSS), 1u << 0);
+    assert_int_equal(tcp_sack_find_lost_rtx(&sb, UNA, SMSS), 0); /* marked once */
+    uint32_t seq = 0, len = 0;
+    assert_int_equal(tcp_sack_next_seg(&sb, UNA, top, top, SMSS, false, &seq, &len),
+                     TCP_SACK_NEXT_RERTX);
+    assert_int_equal(seq, UNA);
+    assert_int_equal(len, SMSS);
+    assert_int_equal(sb.high_rxt, UNA + SMSS);
+    assert_int_equal(sb.rtx[0].fence, top); /* watched again, from now */
+    /* next: the rescue retransmission of the tail (rule 4), watched too */
+    assert_int_equal(tcp_sack_next_seg(&sb, UNA, top, top, SMSS, false, &seq, &len),
+                     TCP_SACK_NEXT_RESCUE);
+    assert_int_equal(sb.n_rtx, 2);
+    /* what has arrived (acknowledged or SACKed) is no longer watched */
+    tcp_sack_cumulative_ack(&sb, fence + 3 * SMSS);
+    tcp_sack_find_lost_rtx(&sb, fence + 3 * SMSS, SMSS);
+    assert_int_equal(sb.n_rtx, 1);
+    sb_update(&sb, top - SMSS, top);
+    tcp_sack_find_lost_rtx(&sb, fence + 3 * SMSS, SMSS);
+    assert_int_equal(sb.n_rtx, 0);
+}
+
 static struct tt *conn_sack(bool peer_offers, unsigned iw)
 {
     struct stack_config cfg;
@@ -557,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_rfc3708_dsack_undoes_spurious_fast_retransmit),
         cmocka_unit_test(test_rfc3708_no_undo_unless_every_retransmission_is_dsacked),
         cmocka_unit_test(test_rfc6675_three_holes_repaired_in_one_round_trip),
+        cmocka_unit_test(test_rfc8985_lost_retransmission_found_by_later_sacks),
         cmocka_unit_test(test_rfc2018_untrustworthy_blocks_are_ignored_with_a_reason),
         cmocka_unit_test(test_rfc2018_timeout_forgets_the_scoreboard),
     };

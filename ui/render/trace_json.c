@@ -323,7 +323,7 @@ static void format_event(struct jbuf *j, const struct tev *ev)
         break;
     case TEV_SACK:
         jb_conn(j, &ev->tuple);
-        jb_str_field(j, "what", ev->u.sack.what == TEV_SACK_DSACK ? "dsack" : "ignored");
+        jb_str_field(j, "what", tev_sack_what_name(ev->u.sack.what));
         if (ev->u.sack.reason)
             jb_str_field(j, "reason", ev->u.sack.reason);
         jb_printf(j, ",\"left\":%" PRIu32 ",\"right\":%" PRIu32, ev->u.sack.left,

@@ -389,8 +389,9 @@ static void format_sack(struct line *l, struct trace_text *t, const struct tev *
         left -= me->base;
         right -= me->base;
     }
-    if (ev->u.sack.what == TEV_SACK_DSACK)
-        line_printf(l, "sack dsack %" PRIu32 ":%" PRIu32, left, right);
+    if (ev->u.sack.what != TEV_SACK_IGNORED)
+        line_printf(l, "sack %s %" PRIu32 ":%" PRIu32, tev_sack_what_name(ev->u.sack.what), left,
+                    right);
     else
         line_printf(l, "sack ignored (%s) %" PRIu32 ":%" PRIu32,
                     ev->u.sack.reason ? ev->u.sack.reason : "?", left, right);
