@@ -1150,17 +1150,21 @@ def loss_episodes(cc):
 
 def check_cwnd_falls_and_grows(cc, what, smss=1460):
     """The saw-tooth: at each loss episode (fast recovery, or a timeout's loss
-    phase) cwnd comes down below what it was before (NewReno's inflated cwnd
-    comes down when recovery ends, so the line after the episode counts); and
-    after each, when ACKs come before the next loss (two or more cc lines in
-    between), cwnd grows again."""
+    phase) cwnd comes down below what it was before, unless that was already
+    the two-segment floor (NewReno's inflated cwnd comes down when recovery
+    ends, so the line after the episode counts); and after each, when ACKs
+    come before the next loss (two or more cc lines in between), cwnd grows
+    again."""
     eps = loss_episodes(cc)
     check(len(eps) >= 2, f"{what}: {len(eps)} loss episodes in the cc trace, want at least 2")
     grew = 0
     for k, (i, j) in enumerate(eps):
         before = cc[i - 1]["cwnd"]
         low = min(e["cwnd"] for e in cc[i:j + 1])
-        check(before <= smss or low < before,
+        # RFC 5681 (4): ssthresh = max(FlightSize / 2, 2*SMSS), so a cwnd of
+        # two segments or less is already at the floor fast recovery sets
+        # (only a timeout, to one segment, goes lower).
+        check(before <= 2 * smss or low < before,
               f"{what}: cwnd did not fall at the loss at t={cc[i]['t']} (before {before}, lowest {low})")
         between = cc[j:eps[k + 1][0] if k + 1 < len(eps) else len(cc)]
         if len(between) >= 2:
