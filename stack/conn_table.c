@@ -57,28 +57,38 @@ void conn_table_free(struct stack *s)
 
 /* ---- 4-tuple table ---------------------------------------------------------- */
 
+const struct tcp_tuple *tcp_node_tuple(const struct tcp_node *n)
+{
+    return &((const struct tcp_conn *)n)->tuple;
+}
+
+struct tcp_node *conn_lookup_node(const struct stack *s, const struct tcp_tuple *t)
+{
+    struct tcp_node *n = s->buckets[tuple_hash(t) & (s->nbuckets - 1)];
+    while (n && !tuple_eq(tcp_node_tuple(n), t))
+        n = n->hnext;
+    return n;
+}
+
 struct tcp_conn *conn_lookup(const struct stack *s, const struct tcp_tuple *t)
 {
-    struct tcp_conn *c = s->buckets[tuple_hash(t) & (s->nbuckets - 1)];
-    while (c && !tuple_eq(&c->tuple, t))
-        c = c->hnext;
-    return c;
+    return tcp_node_conn(conn_lookup_node(s, t));
 }
 
 static void conn_table_grow(struct stack *s)
 {
     uint32_t n = s->nbuckets * 2;
-    struct tcp_conn **nb = stack_mem_alloc(s, n * sizeof *nb, STACK_MEM_TABLE);
+    struct tcp_node **nb = stack_mem_alloc(s, n * sizeof *nb, STACK_MEM_TABLE);
     if (!nb)
         return; /* keep the longer chains; still correct */
     for (uint32_t i = 0; i < s->nbuckets; i++) {
-        struct tcp_conn *c = s->buckets[i];
-        while (c) {
-            struct tcp_conn *next = c->hnext;
-            uint32_t b = tuple_hash(&c->tuple) & (n - 1);
-            c->hnext = nb[b];
-            nb[b] = c;
-            c = next;
+        struct tcp_node *e = s->buckets[i];
+        while (e) {
+            struct tcp_node *next = e->hnext;
+            uint32_t b = tuple_hash(tcp_node_tuple(e)) & (n - 1);
+            e->hnext = nb[b];
+            nb[b] = e;
+            e = next;
         }
     }
     stack_mem_free(s, s->buckets, s->nbuckets * sizeof *s->buckets, STACK_MEM_TABLE);
@@ -88,28 +98,35 @@ static void conn_table_grow(struct stack *s)
 
 int conn_hash_insert(struct stack *s, struct tcp_conn *c)
 {
-    if (conn_lookup(s, &c->tuple))
+    if (conn_lookup_node(s, &c->tuple))
         return -EADDRINUSE;
     if (s->nhashed >= s->nbuckets)
         conn_table_grow(s);
     uint32_t b = tuple_hash(&c->tuple) & (s->nbuckets - 1);
-    c->hnext = s->buckets[b];
-    s->buckets[b] = c;
+    c->node.hnext = s->buckets[b];
+    s->buckets[b] = &c->node;
     c->hashed = 1;
     s->nhashed++;
     return 0;
+}
+
+/* The link that points at entry e in its bucket. */
+static struct tcp_node **conn_hash_link(struct stack *s, const struct tcp_node *e)
+{
+    struct tcp_node **pp = &s->buckets[tuple_hash(tcp_node_tuple(e)) & (s->nbuckets - 1)];
+    while (*pp && *pp != e)
+        pp = &(*pp)->hnext;
+    return pp;
 }
 
 void conn_hash_remove(struct stack *s, struct tcp_conn *c)
 {
     if (!c->hashed)
         return;
-    struct tcp_conn **pp = &s->buckets[tuple_hash(&c->tuple) & (s->nbuckets - 1)];
-    while (*pp && *pp != c)
-        pp = &(*pp)->hnext;
+    struct tcp_node **pp = conn_hash_link(s, &c->node);
     if (*pp)
-        *pp = c->hnext;
-    c->hnext = NULL;
+        *pp = c->node.hnext;
+    c->node.hnext = NULL;
     c->hashed = 0;
     s->nhashed--;
 }
@@ -118,17 +135,17 @@ void conn_hash_remove(struct stack *s, struct tcp_conn *c)
 
 struct tcp_conn *listener_lookup(const struct stack *s, uint16_t port)
 {
-    struct tcp_conn *c = s->listeners[port % TCP_LISTEN_BUCKETS];
-    while (c && c->tuple.lport != port)
-        c = c->hnext;
-    return c;
+    struct tcp_node *n = s->listeners[port % TCP_LISTEN_BUCKETS];
+    while (n && tcp_node_conn(n)->tuple.lport != port)
+        n = n->hnext;
+    return tcp_node_conn(n);
 }
 
 void listener_insert(struct stack *s, struct tcp_conn *c)
 {
-    struct tcp_conn **head = &s->listeners[c->tuple.lport % TCP_LISTEN_BUCKETS];
-    c->hnext = *head;
-    *head = c;
+    struct tcp_node **head = &s->listeners[c->tuple.lport % TCP_LISTEN_BUCKETS];
+    c->node.hnext = *head;
+    *head = &c->node;
     c->listening = 1;
 }
 
@@ -136,12 +153,12 @@ void listener_remove(struct stack *s, struct tcp_conn *c)
 {
     if (!c->listening)
         return;
-    struct tcp_conn **pp = &s->listeners[c->tuple.lport % TCP_LISTEN_BUCKETS];
-    while (*pp && *pp != c)
+    struct tcp_node **pp = &s->listeners[c->tuple.lport % TCP_LISTEN_BUCKETS];
+    while (*pp && *pp != &c->node)
         pp = &(*pp)->hnext;
     if (*pp)
-        *pp = c->hnext;
-    c->hnext = NULL;
+        *pp = c->node.hnext;
+    c->node.hnext = NULL;
     c->listening = 0;
 }
 
@@ -196,31 +213,31 @@ void fd_release(struct stack *s, int sd)
 
 /* ---- timer heap ---------------------------------------------------------------- */
 
-static inline void heap_set(struct stack *s, uint32_t i, struct tcp_conn *c)
+static inline void heap_set(struct stack *s, uint32_t i, struct tcp_node *n)
 {
-    s->heap[i] = c;
-    c->heap_idx = i;
+    s->heap[i] = n;
+    n->heap_idx = i;
 }
 
 static void heap_sift_up(struct stack *s, uint32_t i)
 {
-    struct tcp_conn *c = s->heap[i];
+    struct tcp_node *n = s->heap[i];
     while (i > 0) {
         uint32_t parent = (i - 1) / 2;
-        if (s->heap[parent]->deadline <= c->deadline)
+        if (s->heap[parent]->deadline <= n->deadline)
             break;
         heap_set(s, i, s->heap[parent]);
         i = parent;
     }
-    heap_set(s, i, c);
+    heap_set(s, i, n);
 }
 
 static void heap_sift_down(struct stack *s, uint32_t i)
 {
-    struct tcp_conn *c = s->heap[i];
+    struct tcp_node *n = s->heap[i];
     for (;;) {
         uint32_t l = 2 * i + 1, r = l + 1, m = i;
-        uint64_t best = c->deadline;
+        uint64_t best = n->deadline;
         if (l < s->heap_len && s->heap[l]->deadline < best) {
             m = l;
             best = s->heap[l]->deadline;
@@ -232,45 +249,45 @@ static void heap_sift_down(struct stack *s, uint32_t i)
         heap_set(s, i, s->heap[m]);
         i = m;
     }
-    heap_set(s, i, c);
+    heap_set(s, i, n);
 }
 
-static void heap_remove(struct stack *s, struct tcp_conn *c)
+static void heap_remove(struct stack *s, struct tcp_node *n)
 {
-    uint32_t i = c->heap_idx;
-    c->heap_idx = TCP_HEAP_NONE;
+    uint32_t i = n->heap_idx;
+    n->heap_idx = TCP_HEAP_NONE;
     s->heap_len--;
     if (i == s->heap_len)
         return;
-    struct tcp_conn *moved = s->heap[s->heap_len];
+    struct tcp_node *moved = s->heap[s->heap_len];
     heap_set(s, i, moved);
     heap_sift_up(s, i);
     heap_sift_down(s, moved->heap_idx);
 }
 
-void conn_heap_update(struct stack *s, struct tcp_conn *c)
+void conn_heap_update(struct stack *s, struct tcp_node *n)
 {
-    if (c->deadline == TCP_TIME_NEVER) {
-        if (c->heap_idx != TCP_HEAP_NONE)
-            heap_remove(s, c);
+    if (n->deadline == TCP_TIME_NEVER) {
+        if (n->heap_idx != TCP_HEAP_NONE)
+            heap_remove(s, n);
         return;
     }
-    if (c->heap_idx == TCP_HEAP_NONE) {
+    if (n->heap_idx == TCP_HEAP_NONE) {
         if (s->heap_len == s->heap_cap) {
-            uint32_t n = s->heap_cap ? s->heap_cap * 2 : 64;
-            struct tcp_conn **nh = stack_mem_resize(s, s->heap, s->heap_cap * sizeof *nh,
-                                                    n * sizeof *nh, STACK_MEM_TABLE);
+            uint32_t cap = s->heap_cap ? s->heap_cap * 2 : 64;
+            struct tcp_node **nh = stack_mem_resize(s, s->heap, s->heap_cap * sizeof *nh,
+                                                    cap * sizeof *nh, STACK_MEM_TABLE);
             if (!nh)
                 return; /* out of memory: this connection's timers will not fire */
             s->heap = nh;
-            s->heap_cap = n;
+            s->heap_cap = cap;
         }
-        heap_set(s, s->heap_len++, c);
-        heap_sift_up(s, c->heap_idx);
+        heap_set(s, s->heap_len++, n);
+        heap_sift_up(s, n->heap_idx);
         return;
     }
-    heap_sift_up(s, c->heap_idx);
-    heap_sift_down(s, c->heap_idx);
+    heap_sift_up(s, n->heap_idx);
+    heap_sift_down(s, n->heap_idx);
 }
 
 /* ---- ports ------------------------------------------------------------------------ */
@@ -315,7 +332,7 @@ uint16_t port_ephemeral_for(struct stack *s, const struct tcp_tuple *t)
         uint32_t p = s->ephemeral_next;
         s->ephemeral_next = p >= hi ? lo : p + 1;
         probe.lport = (uint16_t)p;
-        if (p != 0 && !listener_lookup(s, (uint16_t)p) && !conn_lookup(s, &probe))
+        if (p != 0 && !listener_lookup(s, (uint16_t)p) && !conn_lookup_node(s, &probe))
             return (uint16_t)p;
     }
     return 0;

@@ -121,12 +121,13 @@ void stack_free(struct stack *s)
         return;
     if (s->buckets) {
         for (uint32_t i = 0; i < s->nbuckets; i++) {
-            struct tcp_conn *c = s->buckets[i];
-            while (c) {
-                struct tcp_conn *next = c->hnext;
+            struct tcp_node *e = s->buckets[i];
+            while (e) {
+                struct tcp_node *next = e->hnext;
+                struct tcp_conn *c = tcp_node_conn(e);
                 if (c->sd < 0 || !fd_get(s, c->sd))
                     conn_destroy(s, c);
-                c = next;
+                e = next;
             }
         }
     }
@@ -154,8 +155,8 @@ void stack_get_stats(const struct stack *s, struct stack_stats *out)
     out->ooo_bytes = s->ooo_bytes;
     out->syn_queue = 0;
     for (int i = 0; i < TCP_LISTEN_BUCKETS; i++)
-        for (const struct tcp_conn *l = s->listeners[i]; l; l = l->hnext)
-            out->syn_queue += l->syn_q_len;
+        for (const struct tcp_node *l = s->listeners[i]; l; l = l->hnext)
+            out->syn_queue += tcp_node_conn_const(l)->syn_q_len;
 }
 
 uint64_t stack_next_deadline(const struct stack *s)
@@ -328,7 +329,8 @@ void stack_foreach_conn(const struct stack *s, tcp_conn_visit_fn fn, void *ctx)
 {
     struct tcp_status st;
     for (uint32_t i = 0; i < s->nbuckets; i++)
-        for (const struct tcp_conn *c = s->buckets[i]; c; c = c->hnext) {
+        for (const struct tcp_node *e = s->buckets[i]; e; e = e->hnext) {
+            const struct tcp_conn *c = tcp_node_conn_const(e);
             conn_fill_status(s, c, &st);
             fn(ctx, c->sd, &st);
         }

@@ -18,8 +18,9 @@ struct tcp_conn *conn_new(struct stack *s)
     if (!c)
         return NULL;
     c->sd = -1;
-    c->heap_idx = TCP_HEAP_NONE;
-    c->deadline = TCP_TIME_NEVER;
+    c->node.kind = TCP_NODE_CONN;
+    c->node.heap_idx = TCP_HEAP_NONE;
+    c->node.deadline = TCP_TIME_NEVER;
     for (int t = 0; t < TCP_NTIMERS; t++)
         c->timers[t] = TCP_TIME_NEVER;
     c->state = TCP_CLOSED;
@@ -134,7 +135,7 @@ void tcp_set_state(struct stack *s, struct tcp_conn *c, enum tcp_state to, const
     c->state = (uint8_t)to;
     if (from == TCP_TIME_WAIT) {
         s->stats.conns_time_wait--;
-        tcp_tw_leave(s, c);
+        tcp_tw_leave(s, &c->node);
     }
     if (stack_observed(s)) {
         struct tev ev;

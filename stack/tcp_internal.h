@@ -215,16 +215,28 @@ enum tcp_sack_next {
 
 #define TCP_HEAP_NONE UINT32_MAX
 
+/* What the 4-tuple table, the timer heap and the TIME_WAIT list hold: the
+ * first member of a connection block (struct tcp_conn) and of the compact
+ * record a connection in TIME_WAIT becomes (struct tcp_tw, tcp_tw.c), so
+ * one table, one heap and one list serve both. `kind` says which it is. */
+enum tcp_node_kind { TCP_NODE_CONN, TCP_NODE_TW };
+struct tcp_node {
+    struct tcp_node *hnext;             /* next in its hash bucket (4-tuple or listener table) */
+    struct tcp_node *tw_prev, *tw_next; /* TIME_WAIT entries, oldest first (tcp_limit.c) */
+    uint64_t deadline;                  /* its earliest timer: the heap's key */
+    uint32_t heap_idx;                  /* slot in the stack's timer heap, TCP_HEAP_NONE if none */
+    uint8_t kind;                       /* enum tcp_node_kind */
+};
+
 struct tcp_conn {
     /* where the block lives */
-    struct tcp_conn *hnext;    /* next in its hash bucket (4-tuple or listener table) */
+    struct tcp_node node;      /* first: the table, heap and list link (kind TCP_NODE_CONN) */
     struct tcp_conn *listener; /* passive open not yet accepted: its listening socket */
     struct tcp_conn *qnext;    /* next in the listener's accept queue, or the graveyard */
-    uint32_t heap_idx;         /* slot in the stack's timer heap, TCP_HEAP_NONE if none */
     int sd;                    /* descriptor; -1 if orphaned or not yet accepted */
     struct tcp_tuple tuple;
-    uint64_t deadline;            /* the earliest of timers[] */
-    uint64_t timers[TCP_NTIMERS]; /* each timer's deadline, TCP_TIME_NEVER if idle */
+    uint64_t timers[TCP_NTIMERS]; /* each timer's deadline, TCP_TIME_NEVER if idle;
+                                     node.deadline is the earliest */
 
     uint8_t state;              /* enum tcp_state */
     unsigned hashed : 1;        /* in the 4-tuple table */
@@ -309,13 +321,25 @@ struct tcp_conn {
     uint32_t ts_last_sent;  /* the newest TSval we sent: no echo can be beyond it */
 
     uint32_t ooo_held; /* bytes held out of order (ooo's ranges), counted in stack.ooo_bytes */
-    struct tcp_conn *tw_prev, *tw_next; /* TIME_WAIT blocks, oldest first (tcp_limit.c) */
 
     /* listeners only */
     uint32_t backlog, syn_q_len, acc_q_len;
     struct tcp_conn *acc_head, *acc_tail;
     uint64_t cookie_last_us; /* when this listener last sent a SYN cookie (+1; 0 never) */
 };
+
+/* The block a node belongs to (node is its first member); NULL if the node
+ * is a TIME_WAIT record. Listener chains hold blocks only. */
+static inline struct tcp_conn *tcp_node_conn(struct tcp_node *n)
+{
+    return n && n->kind == TCP_NODE_CONN ? (struct tcp_conn *)n : NULL;
+}
+static inline const struct tcp_conn *tcp_node_conn_const(const struct tcp_node *n)
+{
+    return n && n->kind == TCP_NODE_CONN ? (const struct tcp_conn *)n : NULL;
+}
+/* The 4-tuple of a table entry, whichever kind it is. */
+const struct tcp_tuple *tcp_node_tuple(const struct tcp_node *n);
 
 /* ---- the stack ----------------------------------------------------------- */
 
@@ -330,14 +354,14 @@ struct stack {
     uint64_t now; /* the `now` of the call being processed */
     struct stack_stats stats;
 
-    struct tcp_conn **buckets; /* 4-tuple hash table */
+    struct tcp_node **buckets; /* 4-tuple hash table */
     uint32_t nbuckets, nhashed;
-    struct tcp_conn *listeners[TCP_LISTEN_BUCKETS];
+    struct tcp_node *listeners[TCP_LISTEN_BUCKETS]; /* connection blocks only */
 
     struct tcp_conn **fds; /* descriptor table, index sd - TCP_FD_BASE */
     uint32_t fds_cap, fd_hint;
 
-    struct tcp_conn **heap; /* min-heap of connections by next deadline */
+    struct tcp_node **heap; /* min-heap of connections by next deadline */
     uint32_t heap_len, heap_cap;
 
     /* per local port: blocks bound to it, in pages of TCP_PORT_PAGE ports
@@ -350,7 +374,7 @@ struct stack {
     uint32_t challenge_acks;      /* challenge ACKs sent in it */
 
     uint64_t ooo_bytes;                 /* out-of-order bytes held by all connections */
-    struct tcp_conn *tw_head, *tw_tail; /* TIME_WAIT blocks, oldest first */
+    struct tcp_node *tw_head, *tw_tail; /* TIME_WAIT entries, oldest first */
     bool emitting_cookie;               /* the packet being emitted is a cookie SYN,ACK */
     /* Between stack_batch_begin() and stack_batch_end(): the connections
      * whose owed ACK is held (by tuple: a block may be freed meanwhile). */
@@ -420,6 +444,10 @@ void stack_reap(struct stack *s);
 
 /* ---- conn_table.c -------------------------------------------------------- */
 
+/* The table entry for 4-tuple t, of either kind, or NULL. */
+struct tcp_node *conn_lookup_node(const struct stack *s, const struct tcp_tuple *t);
+/* The connection block for t; NULL if there is none or only a TIME_WAIT
+ * record (tcp_input turns a record back into a block itself). */
 struct tcp_conn *conn_lookup(const struct stack *s, const struct tcp_tuple *t);
 int conn_hash_insert(struct stack *s, struct tcp_conn *c);
 void conn_hash_remove(struct stack *s, struct tcp_conn *c);
@@ -437,7 +465,7 @@ void udp_table_free(struct stack *s);
 /* Does a UDP socket hold descriptor sd? (TCP's descriptors skip it.) */
 bool udp_is_socket(const struct stack *s, int sd);
 void fd_release(struct stack *s, int sd);
-void conn_heap_update(struct stack *s, struct tcp_conn *c);
+void conn_heap_update(struct stack *s, struct tcp_node *n);
 void port_ref(struct stack *s, struct tcp_conn *c);
 void port_unref(struct stack *s, struct tcp_conn *c);
 bool port_in_use(const struct stack *s, uint16_t port);
@@ -652,7 +680,7 @@ bool tcp_limit_ooo_ok(struct stack *s, const struct tcp_conn *c, uint32_t held_a
 void tcp_ooo_account(struct stack *s, struct tcp_conn *c);
 uint32_t tcp_asm_bytes(const struct tcp_asm *a);
 void tcp_tw_enter(struct stack *s, struct tcp_conn *c);
-void tcp_tw_leave(struct stack *s, struct tcp_conn *c);
+void tcp_tw_leave(struct stack *s, struct tcp_node *n);
 
 /* ---- tcp_ts.c: RFC 7323 timestamps -------------------------------------- */
 

@@ -65,29 +65,30 @@ void tcp_ooo_account(struct stack *s, struct tcp_conn *c)
  * then close the oldest blocks while there are too many. */
 void tcp_tw_enter(struct stack *s, struct tcp_conn *c)
 {
-    c->tw_next = NULL;
-    c->tw_prev = s->tw_tail;
+    struct tcp_node *n = &c->node;
+    n->tw_next = NULL;
+    n->tw_prev = s->tw_tail;
     if (s->tw_tail)
-        s->tw_tail->tw_next = c;
+        s->tw_tail->tw_next = n;
     else
-        s->tw_head = c;
-    s->tw_tail = c;
-    while (s->stats.conns_time_wait > s->cfg.max_time_wait && s->tw_head != c) {
+        s->tw_head = n;
+    s->tw_tail = n;
+    while (s->stats.conns_time_wait > s->cfg.max_time_wait && s->tw_head != n) {
         s->stats.limit_time_wait++;
-        tcp_set_state(s, s->tw_head, TCP_CLOSED, "TIME_WAIT limit: oldest closed");
+        tcp_set_state(s, tcp_node_conn(s->tw_head), TCP_CLOSED, "TIME_WAIT limit: oldest closed");
     }
 }
 
 /* c leaves TIME_WAIT (timeout, new SYN, limit): take it off the list. */
-void tcp_tw_leave(struct stack *s, struct tcp_conn *c)
+void tcp_tw_leave(struct stack *s, struct tcp_node *n)
 {
-    if (c->tw_prev)
-        c->tw_prev->tw_next = c->tw_next;
-    else if (s->tw_head == c)
-        s->tw_head = c->tw_next;
-    if (c->tw_next)
-        c->tw_next->tw_prev = c->tw_prev;
-    else if (s->tw_tail == c)
-        s->tw_tail = c->tw_prev;
-    c->tw_prev = c->tw_next = NULL;
+    if (n->tw_prev)
+        n->tw_prev->tw_next = n->tw_next;
+    else if (s->tw_head == n)
+        s->tw_head = n->tw_next;
+    if (n->tw_next)
+        n->tw_next->tw_prev = n->tw_prev;
+    else if (s->tw_tail == n)
+        s->tw_tail = n->tw_prev;
+    n->tw_prev = n->tw_next = NULL;
 }

@@ -114,9 +114,9 @@ static void tcp_timer_update_deadline(struct stack *s, struct tcp_conn *c)
     for (int t = 0; t < TCP_NTIMERS; t++)
         if (c->timers[t] < d)
             d = c->timers[t];
-    if (d != c->deadline) {
-        c->deadline = d;
-        conn_heap_update(s, c);
+    if (d != c->node.deadline) {
+        c->node.deadline = d;
+        conn_heap_update(s, &c->node);
     }
 }
 
@@ -128,10 +128,10 @@ static void tcp_timer_set(struct stack *s, struct tcp_conn *c, enum tcp_timer t,
 {
     uint64_t was = c->timers[t];
     c->timers[t] = v;
-    if (v < c->deadline) {
-        c->deadline = v;
-        conn_heap_update(s, c);
-    } else if (was == c->deadline) {
+    if (v < c->node.deadline) {
+        c->node.deadline = v;
+        conn_heap_update(s, &c->node);
+    } else if (was == c->node.deadline) {
         tcp_timer_update_deadline(s, c);
     }
 }
@@ -357,7 +357,7 @@ static void tcp_timer_fire(struct stack *s, struct tcp_conn *c, enum tcp_timer t
 void tcp_timers_run(struct stack *s)
 {
     while (s->heap_len && s->heap[0]->deadline <= s->now) {
-        struct tcp_conn *c = s->heap[0];
+        struct tcp_conn *c = tcp_node_conn(s->heap[0]);
         int due = 0;
         for (int t = 1; t < TCP_NTIMERS; t++)
             if (c->timers[t] < c->timers[due])

@@ -351,15 +351,16 @@ int tcp_shutdown(struct stack *s, uint64_t now, int sd, enum tcp_shut how)
 static void tcp_listener_drop_children(struct stack *s, struct tcp_conn *l)
 {
     for (uint32_t i = 0; i < s->nbuckets; i++) {
-        struct tcp_conn *c = s->buckets[i];
-        while (c) {
-            struct tcp_conn *next = c->hnext;
-            if (c->listener == l) {
+        struct tcp_node *e = s->buckets[i];
+        while (e) {
+            struct tcp_node *next = e->hnext;
+            struct tcp_conn *c = tcp_node_conn(e); /* NULL: a TIME_WAIT record, no child */
+            if (c && c->listener == l) {
                 if (c->state != TCP_SYN_RECEIVED)
                     tcp_rst_abort(s, c);
                 tcp_set_state(s, c, TCP_CLOSED, "listener closed");
             }
-            c = next;
+            e = next;
         }
     }
 }
