@@ -450,6 +450,13 @@ static void tcp_output_ex(struct stack *s, struct tcp_conn *c, bool force)
 {
     if (!tcp_state_sends_data(c->state))
         return;
+    /* Nothing queued, no FIN to send, no persist timer to stop: the rules
+     * below could send nothing and change nothing (a receiver's usual case,
+     * once per arriving segment). With the queue empty and no FIN, SND.NXT
+     * = SND.MAX = SND.UNA, so there is no go-back-N or SACK state to move. */
+    if (c->sndq.len == 0 && !c->fin_queued && !c->sack_recovery &&
+        !tcp_timer_armed(c, TCP_TIMER_PERSIST))
+        return;
     if (c->snd_nxt == c->snd_una && c->sndq.len > 0)
         tcp_cc_before_send(s, c); /* RFC 5681 §4.1, restart after idle */
     if (c->sack_recovery) {
