@@ -1,11 +1,11 @@
 #!/bin/bash
 # Every lesson, every step, at 80x24 (--dump-screen): nothing in the state
-# panel or the ladder is cut with "…". With two endpoints every label and
-# lane item fits whole (shortened by the documented rules, never cut). With
-# three or more (lessons 11, 25) the columns are too close for every label:
-# there the current step's segment, when its label does not fit between its
-# columns, is given whole in the ladder's caption line ("▶ server → alice:
-# …"), and that line, the state panel and the timers are never cut.
+# panel or the ladder is cut with "…". Every label and lane item fits whole,
+# shortened by the documented rules, never cut — with two endpoints and with
+# four (lessons 11, 25), where between close columns a label keeps its flags
+# in words ("↻ SYN,ACK") or as the text trace's letters ("[S.]"), and the
+# current step's segment is given whole in the ladder's caption line
+# ("▶ server → alice: …").
 #
 # usage: run_labels.sh TCPLAB LESSON.tcps...
 set -u
@@ -22,15 +22,10 @@ for f in "$@"; do
     bad=0
     for k in $(seq 0 "${total:-0}"); do
         # Rows from the state panel to the first divider (narration, quiz...).
-        cut_rows=$("$TCPLAB" play --dump-screen "$k" --size 80x24 "$f" | awk -v many=$((hosts > 2)) '
+        cut_rows=$("$TCPLAB" play --dump-screen "$k" --size 80x24 "$f" | awk '
             NR <= 2 { next }
             /^├/ { exit }
-            /…/ {
-                # Many endpoints: an arrow label or a lane between two close
-                # columns may be cut, the caption, states and timers may not.
-                if (many && $0 !~ /^│ ▶ / && $0 ~ /^│.*│.*│/) next
-                print
-            }')
+            /…/ { print }')
         if [ -n "$cut_rows" ]; then
             bad=$((bad + 1))
             printf '  %s step %s:\n%s\n' "$name" "$k" "$cut_rows"

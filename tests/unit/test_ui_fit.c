@@ -1,8 +1,10 @@
 /*
- * test_ui_fit.c — what the ladder's lanes do when an item is wider than its
- * lane (80x24, many endpoints): shortened by fixed rules, never cut, the
- * call's name and result kept — and the caption line that gives the current
- * step's segment whole when its label cannot fit between close columns.
+ * test_ui_fit.c — what the ladder does when an item or a label is wider than
+ * its room (80x24, many endpoints): lane items and segment labels shortened
+ * by fixed rules, never cut — the call's name and result kept, a segment's
+ * flags kept in words and last as the text trace's letters — and the caption
+ * line that gives the current step's segment whole when its label cannot
+ * keep its numbers between close columns.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -182,12 +184,87 @@ static void test_caption_gives_the_steps_segment_whole_when_columns_are_close(vo
     fx_free(two);
 }
 
+/* The label levels of one segment: whole, then without options and
+ * window, then the flags in words, then the text trace's letters; a
+ * retransmission keeps its ↻ at every level. */
+static void test_segment_labels_shorten_by_rule_to_the_flags(void **state)
+{
+    (void)state;
+    struct fx_run r;
+    memset(&r, 0, sizeof r);
+    fx_seg(&r.f, C_, TCP_SYN, FX_ISN_C, 0, 64240, NULL, false, false);
+    fx_seg(&r.f, S_, TCP_SYN | TCP_ACK, FX_ISN_S, FX_ISN_C + 1, 65160, NULL, false, false);
+    fx_seg(&r.f, S_, TCP_SYN | TCP_ACK, FX_ISN_S, FX_ISN_C + 1, 65160, NULL, false, true);
+    fx_run_model(&r, 0, 0);
+    const struct ui_arrow *first = &r.m.rows[fx_arrow_row(&r.m, 1)].arrow;
+    const struct ui_arrow *rtx = &r.m.rows[fx_arrow_row(&r.m, 2)].arrow;
+    char buf[200];
+    ui_segment_label_fit(&r.m, first, false, 80, buf, sizeof buf);
+    assert_string_equal(buf, "SYN,ACK seq=0 ack=1 win=65160 <mss 1460>");
+    ui_segment_label_fit(&r.m, first, false, 20, buf, sizeof buf);
+    assert_string_equal(buf, "SYN,ACK seq=0 ack=1");
+    assert_true(ui_segment_label_whole(&r.m, first, false, 20));
+    ui_segment_label_fit(&r.m, first, false, 10, buf, sizeof buf);
+    assert_string_equal(buf, "SYN,ACK");
+    assert_false(ui_segment_label_whole(&r.m, first, false, 10)); /* the caption gives it */
+    ui_segment_label_fit(&r.m, first, false, 4, buf, sizeof buf);
+    assert_string_equal(buf, "[S.]");
+    ui_segment_label_fit(&r.m, rtx, false, 10, buf, sizeof buf);
+    assert_string_equal(buf, "\u21bb SYN,ACK");
+    ui_segment_label_fit(&r.m, rtx, false, 6, buf, sizeof buf);
+    assert_string_equal(buf, "\u21bb [S.]");
+    ui_segment_label_fit(&r.m, rtx, false, 4, buf, sizeof buf);
+    assert_string_equal(buf, "\u21bb S.");
+    fx_run_free(&r);
+}
+
+/* Lesson 11's first steps at 80x24, four endpoints: no older label or lane
+ * item is cut with "…"; the lost ACK keeps "✗ lost" whole, the SYN,ACK its
+ * flags in words; the caption line still gives the step's segment whole. */
+static void test_close_columns_shorten_every_label_never_cut_it(void **state)
+{
+    (void)state;
+    struct fx_scn r;
+    fx_scn_run(&r, "hosts server=stack alice=peer bob=peer carol=peer\nprofile teaching\n"
+                   "server: listen 8011 backlog 1\ndrop next alice -> server .\n"
+                   "alice: connect server:8011\nexpect server state SYN_RECEIVED\n"
+                   "wait 1s\nexpect server state ESTABLISHED\n");
+    struct ui_view_opts o;
+    ui_view_opts_defaults(&o);
+    bool flags_in_words = false, lost_whole = false, captioned = false;
+    for (size_t k = 0; k <= r.tl->nsteps; k++) {
+        ui_player_seek(&r.p, k);
+        struct screen *s = screen_new(80, 24);
+        ui_render_play(s, &r.p, &o);
+        char row[512];
+        for (int y = 2; y < s->h; y++) {
+            screen_row_text(s, y, row, sizeof row);
+            if (!strncmp(row, "\u251c", 3)) /* the narration's divider: the ladder ends */
+                break;
+            if (strstr(row, "\u2026")) {
+                screen_write_text(s, stderr);
+                fail_msg("step %zu, row %d cut: %s", k, y, row);
+            }
+            flags_in_words |= strstr(row, "\u2500 SYN,ACK \u2500") != NULL;
+            lost_whole |= strstr(row, "lost") && strstr(row, "\u2717 ACK");
+            captioned |= !strncmp(row, "\u2502 \u25b6 server \u2192 alice: SYN,ACK seq=0 ack=1", 40);
+        }
+        screen_free(s);
+    }
+    assert_true(flags_in_words);
+    assert_true(lost_whole);
+    assert_true(captioned);
+    fx_scn_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lane_items_shorten_by_rule_and_keep_name_and_result),
         cmocka_unit_test(test_caption_gives_the_steps_segment_whole_when_columns_are_close),
         cmocka_unit_test(test_caption_gives_a_shortened_lane_item_whole),
+        cmocka_unit_test(test_segment_labels_shorten_by_rule_to_the_flags),
+        cmocka_unit_test(test_close_columns_shorten_every_label_never_cut_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,9 +58,15 @@ void ui_ladder_geometry(int w, int nhosts, struct ui_ladder_geom *g);
 size_t ui_segment_label(const struct ui_model *m, const struct ui_arrow *a, bool absolute,
                         char *buf, size_t cap);
 /* The same label, leaving out what matters least (options, the word
- * "(retransmission)" beside ↻, the window) until it fits in `width` cells. */
+ * "(retransmission)" beside ↻, the window) until it fits in `width` cells;
+ * between close columns, the numbers too ("↻ SYN,ACK"), and last the flags
+ * as the text trace writes them ("[S.]"). */
 size_t ui_segment_label_fit(const struct ui_model *m, const struct ui_arrow *a, bool absolute,
                             int width, char *buf, size_t cap);
+/* Does the label fit `width` cells with its numbers (seq, ack, len)? If not,
+ * the caption line gives the current step's segment whole. */
+bool ui_segment_label_whole(const struct ui_model *m, const struct ui_arrow *a, bool absolute,
+                            int width);
 /* "SYN,ACK", "FIN,PSH,ACK", "RST" */
 void ui_flags_words(uint8_t flags, char *buf, size_t cap);
 /* Lane text for an item: "connect()", "accept() → fd 4", "recv() = 0",

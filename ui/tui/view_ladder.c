@@ -87,34 +87,62 @@ void ui_flags_words(uint8_t flags, char *buf, size_t cap)
 /* How much a label may leave out to fit between two columns, least
  * important first: the options, the "(retransmission)" that ↻ already says,
  * the window, then the long names of the probe marks. Flags, seq, ack and
- * len always stay: they are what the step is about. */
+ * len stay as long as anything can: they are what the step is about. Only
+ * where columns are close (80x24, three or more endpoints) do the numbers
+ * go, leaving the flags in words ("↻ SYN,ACK"), and last the flags as the
+ * text trace writes them ("[S.]", then "↻ S."); such a label is never cut,
+ * and the current step's is given whole on the caption line. */
 enum {
     LABEL_NO_OPTIONS = 1,
     LABEL_NO_RTX_WORD = 2,
     LABEL_NO_WIN = 4,
     LABEL_SHORT_PROBE = 8,
+    LABEL_FLAGS_ONLY = 16,
+    LABEL_FLAG_LETTERS = 32,
+    LABEL_BARE_LETTERS = 64, /* without the brackets: "↻ S." */
+};
+
+static const unsigned label_levels[] = {
+    0,
+    LABEL_NO_OPTIONS,
+    LABEL_NO_OPTIONS | LABEL_NO_RTX_WORD,
+    LABEL_NO_OPTIONS | LABEL_NO_RTX_WORD | LABEL_NO_WIN,
+    LABEL_NO_OPTIONS | LABEL_NO_RTX_WORD | LABEL_NO_WIN | LABEL_SHORT_PROBE,
+    LABEL_FLAGS_ONLY,
+    LABEL_FLAGS_ONLY | LABEL_FLAG_LETTERS,
+    LABEL_FLAGS_ONLY | LABEL_FLAG_LETTERS | LABEL_BARE_LETTERS,
 };
 
 static size_t build_label(const struct ui_model *m, const struct ui_arrow *a, bool absolute,
                           unsigned omit, char *buf, size_t cap);
 
+/* The first level of label_levels whose label fits `width` (the last if
+ * none does), the label in buf. */
+static unsigned fit_label(const struct ui_model *m, const struct ui_arrow *a, bool absolute,
+                          int width, char *buf, size_t cap)
+{
+    const size_t nlevels = sizeof label_levels / sizeof label_levels[0];
+    for (size_t i = 0; i < nlevels; i++) {
+        build_label(m, a, absolute, label_levels[i], buf, cap);
+        if (ui_text_width(buf) <= width)
+            return label_levels[i];
+    }
+    return label_levels[nlevels - 1];
+}
+
 size_t ui_segment_label_fit(const struct ui_model *m, const struct ui_arrow *a, bool absolute,
                             int width, char *buf, size_t cap)
 {
-    static const unsigned levels[] = {
-        0,
-        LABEL_NO_OPTIONS,
-        LABEL_NO_OPTIONS | LABEL_NO_RTX_WORD,
-        LABEL_NO_OPTIONS | LABEL_NO_RTX_WORD | LABEL_NO_WIN,
-        LABEL_NO_OPTIONS | LABEL_NO_RTX_WORD | LABEL_NO_WIN | LABEL_SHORT_PROBE,
-    };
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
-        n = build_label(m, a, absolute, levels[i], buf, cap);
-        if (ui_text_width(buf) <= width)
-            break;
-    }
-    return n;
+    fit_label(m, a, absolute, width, buf, cap);
+    return strlen(buf);
+}
+
+bool ui_segment_label_whole(const struct ui_model *m, const struct ui_arrow *a, bool absolute,
+                            int width)
+{
+    char buf[200];
+    return !(fit_label(m, a, absolute, width, buf, sizeof buf) & LABEL_FLAGS_ONLY) &&
+           ui_text_width(buf) <= width;
 }
 
 size_t ui_segment_label(const struct ui_model *m, const struct ui_arrow *a, bool absolute,
@@ -145,6 +173,16 @@ static size_t build_label(const struct ui_model *m, const struct ui_arrow *a, bo
         ADD("\u21bb ");
     if (a->duplicate)
         ADD("dup ");
+    if (omit & LABEL_FLAG_LETTERS) {
+        char letters[10];
+        wire_flags_str(t->flags, letters);
+        ADD(omit & LABEL_BARE_LETTERS ? "%s" : "[%s]", letters);
+        return n < cap ? n : cap - 1;
+    }
+    if (omit & LABEL_FLAGS_ONLY) {
+        ADD("%s", flags);
+        return n < cap ? n : cap - 1;
+    }
     ADD("%s seq=%u", flags, seq);
     if (t->flags & TCP_ACK)
         ADD(" ack=%u", ack);
@@ -333,8 +371,9 @@ size_t ui_item_text_fit(const struct ui_model *m, const struct ui_item *it, int 
      * "keepalive timeout" → "keepalive fired"; lesson 21's calls keep what
      * they say: "fcntl(O_NONBLOCK)" → "O_NONBLOCK", "SO_ERROR = ECONNREFUSED"
      * → "SO_ERROR=ECONNREFUSED" → "ECONNREFUSED", "poll: OUT|ERR|HUP" →
-     * "poll OUT|ERR|HUP" → "OUT|ERR|HUP" (the poll() made is above it). */
-    for (int level = 1; level <= 3 && ui_text_width(buf) > width; level++) {
+     * "poll OUT|ERR|HUP" → "OUT|ERR|HUP" (the poll() made is above it);
+     * between close columns a drop keeps its first word ("✗ challenge"). */
+    for (int level = 1; level <= 4 && ui_text_width(buf) > width; level++) {
         switch (level) {
         case 1:
             while (shorten(buf, " = ", "="))
@@ -366,6 +405,13 @@ size_t ui_item_text_fit(const struct ui_model *m, const struct ui_item *it, int 
                 const char *word = drop_short(m->tl->events[it->ev]->u.drop.reason);
                 if (word)
                     snprintf(buf, cap, "\u2717 %s", word);
+            }
+            break;
+        case 4: /* a drop's first word: "✗ challenge" for "✗ challenge ACK" */
+            if (it->kind == UI_ITEM_DROP && !strncmp(buf, "\u2717 ", 4)) {
+                char *space = strchr(buf + 4, ' ');
+                if (space)
+                    *space = 0;
             }
             break;
         }
@@ -449,6 +495,8 @@ static bool arrow_geometry(int x0, const struct ui_ladder_geom *g, const struct 
     if (ag->span < 4 || ag->span > 1000)
         return false;
     ag->len = a->lost ? (int)(ag->span * UI_LOST_AT) : ag->span;
+    if (a->lost && ag->len > ag->span - 6)
+        ag->len = ag->span - 6; /* narrow: "✗ lost" must still fit beside the head */
     if (a->lost) {
         /* A lost segment dies two thirds across, or further when its label
          * needs the room (narrow screens), leaving space for "✗ lost". */
@@ -734,9 +782,7 @@ int ui_ladder_caption_row(const struct ui_model *m, int x0, const struct ui_ladd
         struct arrow_geom ag;
         if (!arrow_geometry(x0, g, m, &row->arrow, o, &ag))
             return -1;
-        char label[200];
-        ui_segment_label_fit(m, &row->arrow, o->absolute, ag.len - 4, label, sizeof label);
-        return ui_text_width(label) > ag.len - 4 ? (int)ri : -1;
+        return ui_segment_label_whole(m, &row->arrow, o->absolute, ag.len - 4) ? -1 : (int)ri;
     }
     return -1;
 }
