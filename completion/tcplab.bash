@@ -29,8 +29,9 @@ _tcplab()
     --dev) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
     --run) COMPREPLY=($(compgen -c -- "$cur")); return ;;
     --cc) COMPREPLY=($(compgen -W "newreno cubic off" -- "$cur")); return ;;
+    --pkt-profile) COMPREPLY=($(compgen -W "linux freebsd teaching" -- "$cur")); return ;;
     --kernel-addr | --addr | --gateway | --mtu | --msl | --syn-retries | --seed | --speed | \
-    --dump-screen | --size) return ;;
+    --dump-screen | --size | --set) return ;;
     esac
     if [[ $cur == -* ]]; then
         local opts
@@ -43,6 +44,11 @@ _tcplab()
         compopt -o filenames 2>/dev/null
         COMPREPLY=($(compgen -W "$("$tcplab" lessons --names 2>/dev/null)" -- "$cur")
                    $(compgen -f -X '!*.tcps' -- "$cur") $(compgen -d -- "$cur"))
+        case $cmd in # packetdrill scripts; play also animates captures
+        play) COMPREPLY+=($(compgen -f -X '!*.pkt' -- "$cur") $(compgen -f -X '!*.pcap' -- "$cur")
+                          $(compgen -f -X '!*.pcapng' -- "$cur")) ;;
+        replay) COMPREPLY+=($(compgen -f -X '!*.pkt' -- "$cur")) ;;
+        esac
         ;;
     help) COMPREPLY=($(compgen -W "lessons play replay listen connect quiz export demo" -- "$cur")) ;;
     listen) COMPREPLY=($(compgen -W "7:echo 9:discard 13:daytime 19:chargen 80:http" -- "$cur")) ;;

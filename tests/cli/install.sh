@@ -54,6 +54,10 @@ if command -v man >/dev/null; then
                 "tcplab connect" "tcplab demo" "EXIT STATUS" "--dump-screen N"; do
         grep -q -- "$want" "$tmp/man.txt" || fail "the manual page has no '$want'"
     done
+    # Every option `tcplab --help` lists is described in the page.
+    for opt in $("$tmp/moved/bin/tcplab" --help | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
+        grep -q -- "$opt" "$tmp/man.txt" || fail "tcplab --help has $opt, the manual page does not"
+    done
 else
     echo "note: no man(1) here; the page was not rendered"
 fi
