@@ -116,6 +116,8 @@ const char *tcp_cc_phase_name(enum tcp_cc_phase p)
         return "recovery";
     case TCP_CC_LOSS:
         return "loss";
+    case TCP_CC_CSS:
+        return "css";
     }
     return "?";
 }

@@ -144,6 +144,7 @@ enum tcp_cc_phase {
     TCP_CC_AVOIDANCE,  /* cwnd >= ssthresh: about one SMSS per round trip (§3.1) */
     TCP_CC_RECOVERY,   /* fast recovery after three duplicate ACKs (§3.2, RFC 6582) */
     TCP_CC_LOSS,       /* after a retransmission timeout, until `recover` is acknowledged */
+    TCP_CC_CSS,        /* HyStart++ conservative slow start: RTT rose, cwnd grows 1/4 as fast */
 };
 const char *tcp_cc_phase_name(enum tcp_cc_phase p); /* "slow_start", "avoidance", ... */
 

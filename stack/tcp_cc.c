@@ -58,7 +58,18 @@ static uint32_t tcp_cc_told_flight(const struct tcp_conn *c)
 
 static enum tcp_cc_phase tcp_cc_growth_phase(const struct tcp_cc *cc)
 {
-    return cc->cwnd < cc->ssthresh ? TCP_CC_SLOW_START : TCP_CC_AVOIDANCE;
+    if (cc->cwnd >= cc->ssthresh)
+        return TCP_CC_AVOIDANCE;
+    return cc->hystart.css ? TCP_CC_CSS : TCP_CC_SLOW_START;
+}
+
+void tcp_cc_rtt_sample(struct tcp_conn *c, uint64_t rtt_us)
+{
+    struct tcp_hystart *hy = &c->cc.hystart;
+    if (!hy->on)
+        return;
+    hy->rtt_us = rtt_us;
+    hy->have_rtt = true;
 }
 
 /* Report cwnd, ssthresh and the phase if any of them changed. */
@@ -163,6 +174,11 @@ void tcp_cc_init(struct stack *s, struct tcp_conn *c)
     }
     cc->ops = s->cfg.cc_algo == TCP_CC_CUBIC ? &tcp_cc_cubic : &tcp_cc_newreno;
     cc->cubic = (struct tcp_cubic){0};
+    cc->undo = (struct tcp_cc_undo){0};
+    if (cc->ops == &tcp_cc_cubic)
+        tcp_hystart_init(c);
+    else
+        cc->hystart = (struct tcp_hystart){0};
     cc->cwnd = tcp_cc_initial_window(s, c);
     /* "The initial value of ssthresh SHOULD be set arbitrarily high (e.g.,
      * to the size of the largest possible advertised window)". */
@@ -212,6 +228,16 @@ void tcp_cc_on_ack(struct stack *s, struct tcp_conn *c, uint32_t acked, bool par
     if (cc->phase != TCP_CC_LOSS)
         cc->phase = tcp_cc_growth_phase(cc);
     tcp_cc_report(s, c, "ack");
+}
+
+/* RFC 9406 §4.2: "If loss or ECN-marking is observed anytime during
+ * standard slow start or CSS, enter congestion avoidance by setting the
+ * ssthresh" (the loss response does); §4.4: HyStart++ SHOULD be used "only
+ * for the initial slow start", standard slow start after. */
+static void tcp_hystart_off(struct tcp_cc *cc)
+{
+    cc->hystart.on = false;
+    cc->hystart.css = false;
 }
 
 /* ---- undoing a spurious reduction (RFC 3708, RFC 4015) -------------------- */
@@ -297,6 +323,7 @@ void tcp_cc_enter_recovery(struct stack *s, struct tcp_conn *c)
     if (!cc->ops)
         return;
     tcp_cc_undo_arm(c);
+    tcp_hystart_off(cc);
     /* RFC 5681 §3.2 step 2: "ssthresh = max (FlightSize / 2, 2*SMSS)";
      * step 3: retransmit (the caller does), "cwnd = ssthresh + 3*SMSS",
      * inflated by the three segments that have left the network. */
@@ -366,6 +393,7 @@ void tcp_cc_on_rto(struct stack *s, struct tcp_conn *c)
         if (!(cc->undo.armed && c->in_recovery))
             tcp_cc_undo_arm(c);
         cc->undo.pending = false;
+        tcp_hystart_off(cc);
         cc->ssthresh = cc->ops->ssthresh(c, tcp_flight_size(c));
         if (cc->ops->on_timeout)
             cc->ops->on_timeout(c);

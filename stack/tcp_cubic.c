@@ -149,20 +149,145 @@ static void tcp_cubic_grow_to_target_4_2(struct tcp_cc *cc, uint32_t acked, int6
     cc->cwnd = next > CUBIC_CWND_MAX ? CUBIC_CWND_MAX : (uint32_t)next;
 }
 
-/* One ACK of `acked` new bytes outside recovery. Below ssthresh CUBIC uses
- * standard slow start (§4.10 allows HyStart++; not done here), as NewReno.
- * Above: the congestion avoidance of §4.2-§4.5. */
+/* ---- HyStart++ (RFC 9406), the initial slow start -------------------------
+ *
+ * Slow start doubles cwnd every round trip until a loss; by then the
+ * bottleneck's queue has overflowed by up to a whole window. HyStart++
+ * watches the round trip instead: when the smallest RTT of a round is
+ * clearly above the previous round's (a queue is building), it leaves slow
+ * start for Conservative Slow Start (CSS, phase "css"), which grows 1/4 as
+ * fast; if the RTT falls back below where it rose to, the rise was jitter
+ * and slow start resumes; after CSS_ROUNDS rounds in CSS it settles into
+ * congestion avoidance with ssthresh = cwnd.
+ *
+ * Rounds are counted by sequence number (windowEnd = SND.NXT; the round
+ * ends when the byte at windowEnd, the first sent in the next round, is
+ * acknowledged). RTT samples are RFC 7323's, one per
+ * ACK (tcp_ts.c); without timestamps there is one per round trip, never
+ * N_RTT_SAMPLE, and slow start stays standard. L, the cap on the bytes an
+ * ACK may add, stays RFC 5681's one SMSS (appropriate byte counting with
+ * L = 1, as the rest of the engine) rather than the RFC's 8 for an unpaced
+ * sender: more conservative, and the windows of standard slow start are
+ * unchanged. */
+
+/* §4.3 constants. */
+#define HYSTART_MIN_RTT_THRESH_US 4000
+#define HYSTART_MAX_RTT_THRESH_US 16000
+#define HYSTART_MIN_RTT_DIVISOR   8
+#define HYSTART_N_RTT_SAMPLE      8
+#define HYSTART_CSS_GROWTH_DIV    4
+#define HYSTART_CSS_ROUNDS        5
+#define HYSTART_INFINITY          UINT64_MAX
+
+void tcp_hystart_init(struct tcp_conn *c)
+{
+    c->cc.hystart = (struct tcp_hystart){
+        .on = true,
+        .window_end = c->snd_nxt,
+        .cur_min_us = HYSTART_INFINITY,
+        .last_min_us = HYSTART_INFINITY,
+        .css_baseline_us = HYSTART_INFINITY,
+    };
+}
+
+/* "At the start of each round during standard slow start and CSS":
+ * lastRoundMinRTT = currentRoundMinRTT, currentRoundMinRTT = infinity,
+ * rttSampleCount = 0. "CSS lasts at most CSS_ROUNDS rounds. If the
+ * transition into CSS happens in the middle of a round, that partial round
+ * counts towards the limit. If CSS_ROUNDS rounds are complete, enter
+ * congestion avoidance by setting the ssthresh to the current cwnd." */
+static void tcp_hystart_round_4_2(struct tcp_conn *c)
+{
+    struct tcp_cc *cc = &c->cc;
+    struct tcp_hystart *hy = &cc->hystart;
+    if (!seq_gt(c->snd_una, hy->window_end))
+        return; /* windowEnd's byte (the first sent after it) not yet acknowledged */
+    hy->window_end = c->snd_nxt;
+    hy->last_min_us = hy->cur_min_us;
+    hy->cur_min_us = HYSTART_INFINITY;
+    hy->samples = 0;
+    if (hy->css && ++hy->css_rounds > HYSTART_CSS_ROUNDS) {
+        cc->ssthresh = cc->cwnd;
+        hy->on = false;
+        hy->css = false;
+    }
+}
+
+/* The RTT checks, once a round has N_RTT_SAMPLE samples. In slow start:
+ * "RttThresh = max(MIN_RTT_THRESH, min(lastRoundMinRTT / MIN_RTT_DIVISOR,
+ * MAX_RTT_THRESH)); if (currentRoundMinRTT >= (lastRoundMinRTT +
+ * RttThresh)) { cssBaselineMinRtt = currentRoundMinRTT; exit slow start
+ * and enter CSS }". In CSS: "if (currentRoundMinRTT < cssBaselineMinRtt)
+ * { cssBaselineMinRtt = infinity; resume slow start including HyStart++ }". */
+static void tcp_hystart_check_4_2(struct tcp_hystart *hy)
+{
+    if (hy->samples < HYSTART_N_RTT_SAMPLE || hy->cur_min_us == HYSTART_INFINITY)
+        return;
+    if (hy->css) {
+        if (hy->cur_min_us < hy->css_baseline_us) {
+            hy->css_baseline_us = HYSTART_INFINITY;
+            hy->css = false;
+        }
+        return;
+    }
+    if (hy->last_min_us == HYSTART_INFINITY)
+        return;
+    uint64_t thresh = hy->last_min_us / HYSTART_MIN_RTT_DIVISOR;
+    if (thresh > HYSTART_MAX_RTT_THRESH_US)
+        thresh = HYSTART_MAX_RTT_THRESH_US;
+    if (thresh < HYSTART_MIN_RTT_THRESH_US)
+        thresh = HYSTART_MIN_RTT_THRESH_US;
+    if (hy->cur_min_us >= hy->last_min_us + thresh) {
+        hy->css_baseline_us = hy->cur_min_us;
+        hy->css = true;
+        hy->css_rounds = 1; /* this partial round counts */
+    }
+}
+
+/* One ACK in the initial slow start: "cwnd = cwnd + min(N, L * SMSS)", or
+ * in CSS "cwnd = cwnd + (min(N, L * SMSS) / CSS_GROWTH_DIVISOR)"; then
+ * "currentRoundMinRTT = min(currentRoundMinRTT, currRTT); rttSampleCount
+ * += 1" for an ACK that brought a sample. */
+static uint32_t tcp_hystart_increase(struct tcp_conn *c, uint32_t acked)
+{
+    struct tcp_hystart *hy = &c->cc.hystart;
+    tcp_hystart_round_4_2(c);
+    if (!hy->on)
+        return 0; /* CSS is over: ssthresh = cwnd, avoidance from the next ACK */
+    uint32_t n = acked < c->mss ? acked : c->mss;
+    if (hy->css) {
+        uint32_t sum = n + hy->css_carry;
+        n = sum / HYSTART_CSS_GROWTH_DIV;
+        hy->css_carry = sum % HYSTART_CSS_GROWTH_DIV;
+    }
+    if (hy->have_rtt) {
+        hy->have_rtt = false;
+        if (hy->rtt_us < hy->cur_min_us)
+            hy->cur_min_us = hy->rtt_us;
+        if (hy->samples < UINT8_MAX)
+            hy->samples++;
+        tcp_hystart_check_4_2(hy);
+    }
+    return n;
+}
+
+/* One ACK of `acked` new bytes outside recovery. Below ssthresh slow
+ * start: HyStart++ in the initial one (§4.10 allows it, above), standard
+ * after a loss, as NewReno. Above: the congestion avoidance of §4.2-§4.5. */
 static void tcp_cubic_cong_avoid(struct tcp_conn *c, uint32_t acked, uint64_t now_us)
 {
     struct tcp_cc *cc = &c->cc;
     struct tcp_cubic *cu = &cc->cubic;
     uint32_t smss = c->mss;
     if (cc->cwnd < cc->ssthresh) {
-        uint64_t next = (uint64_t)cc->cwnd + (acked < smss ? acked : smss);
+        uint32_t n = cc->hystart.on ? tcp_hystart_increase(c, acked) : (acked < smss ? acked : smss);
+        uint64_t next = (uint64_t)cc->cwnd + n;
         cc->cwnd = next > CUBIC_CWND_MAX ? CUBIC_CWND_MAX : (uint32_t)next;
         cu->in_epoch = false;
         return;
     }
+    cc->hystart.on = false;
+    cc->hystart.css = false;
     if (!cu->in_epoch)
         tcp_cubic_start_epoch_4_2(cc, smss, now_us);
     uint64_t t = now_us - cu->t_epoch_us;

@@ -147,6 +147,21 @@ struct tcp_cc_undo {
     bool pending;               /* all D-SACKed while recovering: undo when recovery ends */
 };
 
+/* HyStart++ (RFC 9406 §4.2 names) for the initial slow start (tcp_cubic.c). */
+struct tcp_hystart {
+    bool on;                   /* still the initial slow start, HyStart++ in use */
+    bool css;                  /* in Conservative Slow Start */
+    bool have_rtt;             /* rtt_us is this ACK's sample, not yet counted */
+    uint8_t css_rounds;        /* rounds begun in CSS, the partial first one included */
+    uint8_t samples;           /* rttSampleCount */
+    uint32_t window_end;       /* windowEnd: the round ends when it is acknowledged */
+    uint32_t css_carry;        /* bytes towards CSS's next 1/CSS_GROWTH_DIVISOR */
+    uint64_t rtt_us;           /* currRTT */
+    uint64_t cur_min_us;       /* currentRoundMinRTT (UINT64_MAX: infinity) */
+    uint64_t last_min_us;      /* lastRoundMinRTT */
+    uint64_t css_baseline_us;  /* cssBaselineMinRtt */
+};
+
 struct tcp_cc {
     const struct tcp_cc_ops *ops; /* NULL: congestion control off (cwnd unlimited) */
     uint32_t cwnd;                /* congestion window, bytes */
@@ -160,6 +175,7 @@ struct tcp_cc {
     uint64_t last_send_us; /* last time new data was sent (restart after idle, §4.1) */
     struct tcp_cubic cubic; /* used when ops is &tcp_cc_cubic */
     struct tcp_cc_undo undo;
+    struct tcp_hystart hystart; /* CUBIC's initial slow start (RFC 9406) */
 };
 
 /* ---- SACK, RFC 2018 / RFC 2883 / RFC 6675 (tcp_sack.c) -------------------- */
@@ -551,6 +567,10 @@ void tcp_cc_recovery_done(struct stack *s, struct tcp_conn *c, bool sack);
 void tcp_cc_on_rto(struct stack *s, struct tcp_conn *c);
 /* About to send new data: restart after idle (RFC 5681 §4.1). */
 void tcp_cc_before_send(struct stack *s, struct tcp_conn *c);
+/* An RTT sample from this ACK (RFC 9406 counts them). */
+void tcp_cc_rtt_sample(struct tcp_conn *c, uint64_t rtt_us);
+/* HyStart++ from the start (RFC 9406 §4.2), for a new connection. */
+void tcp_hystart_init(struct tcp_conn *c);
 /* `len` bytes from `seq` were sent again (RFC 3708 counts them). */
 void tcp_cc_note_retransmit(struct tcp_conn *c, uint32_t seq, uint32_t len);
 /* A checked D-SACK block [left, right) arrived (RFC 3708: was it ours?). */

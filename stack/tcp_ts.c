@@ -160,6 +160,7 @@ void tcp_rtt_take(struct stack *s, struct tcp_conn *c, uint64_t rtt_us, bool fro
                   uint32_t ts_ecr)
 {
     tcp_rtt_sample(&c->rtt, rtt_us, &s->cfg);
+    tcp_cc_rtt_sample(c, rtt_us);
     if (from_ts)
         s->stats.rtt_samples_ts++;
     else

@@ -149,6 +149,87 @@ static void test_rfc9438_s4_7_fast_convergence(void **state)
     free(c);
 }
 
+/* ---- HyStart++ (RFC 9406) on a bare connection ------------------------- */
+
+/* One round of `n` ACKs of one segment each, every one with an RTT sample
+ * of `rtt_ms`: SND.NXT is put where the round's windowEnd will be read
+ * (the round begins with its first ACK, which passes the previous
+ * windowEnd), and each ACK goes through CUBIC's slow start. */
+static void hystart_round(struct tcp_conn *c, unsigned n, unsigned rtt_ms)
+{
+    c->snd_nxt = c->snd_una + n * MSS1000;
+    for (unsigned i = 0; i < n; i++) {
+        c->snd_una += MSS1000;
+        tcp_cc_rtt_sample(c, rtt_ms * TT_MS);
+        tcp_cc_cubic.cong_avoid(c, MSS1000, T0);
+    }
+}
+
+static struct tcp_conn *hystart_conn(void)
+{
+    struct tcp_conn *c = bare_cubic_conn(10 * MSS1000, 0x7fffffffu);
+    c->snd_una = c->snd_nxt = 1;
+    tcp_hystart_init(c);
+    return c;
+}
+
+/* §4.2: a 20 ms round, then RTT 30 ms >= 20 + max(4, min(20 / 8, 16)) =
+ * 24 ms: after N_RTT_SAMPLE = 8 samples of the round the sender leaves slow
+ * start for CSS (not at 7: too few samples to judge). In CSS an ACK of one
+ * segment adds a quarter of one (CSS_GROWTH_DIVISOR = 4). The RTT stays up:
+ * CSS_ROUNDS = 5 rounds, the partial one it began in counted, and then
+ * congestion avoidance with ssthresh = cwnd. */
+static void test_rfc9406_hystart_leaves_slow_start_on_rtt_increase(void **state)
+{
+    (void)state;
+    struct tcp_conn *c = hystart_conn();
+    hystart_round(c, 10, 20);
+    assert_int_equal(c->cc.cwnd, 20 * MSS1000); /* standard slow start */
+    c->snd_nxt = c->snd_una + 20 * MSS1000;   /* round 2: 20 ACKs */
+    for (unsigned i = 1; i <= 8; i++) {
+        c->snd_una += MSS1000;
+        tcp_cc_rtt_sample(c, 30 * TT_MS);
+        tcp_cc_cubic.cong_avoid(c, MSS1000, T0);
+        assert_true(c->cc.hystart.css == (i == 8)); /* the 8th sample: 30 >= 20 + 4 */
+    }
+    assert_int_equal(c->cc.cwnd, 28 * MSS1000);
+    uint32_t at = c->cc.cwnd;
+    c->snd_una += MSS1000;
+    tcp_cc_cubic.cong_avoid(c, MSS1000, T0);
+    assert_int_equal(c->cc.cwnd, at + MSS1000 / 4);
+    c->snd_una = c->snd_nxt; /* the rest of this (partial, 1st) CSS round */
+    for (unsigned r = 2; r <= 5; r++) {
+        hystart_round(c, 10, 30);
+        assert_true(c->cc.hystart.css);
+        assert_int_equal(c->cc.ssthresh, 0x7fffffffu);
+    }
+    hystart_round(c, 1, 30); /* the 6th round begins: CSS is over */
+    assert_false(c->cc.hystart.css);
+    assert_false(c->cc.hystart.on);
+    assert_int_equal(c->cc.ssthresh, c->cc.cwnd);
+    free(c);
+}
+
+/* §4.2: in CSS, a round whose smallest RTT is back below the baseline
+ * (the RTT at which CSS began) shows the rise was jitter, not a queue:
+ * "resume slow start including HyStart++" (an ACK adds a whole segment
+ * again). */
+static void test_rfc9406_css_resumes_slow_start_when_rtt_falls_back(void **state)
+{
+    (void)state;
+    struct tcp_conn *c = hystart_conn();
+    hystart_round(c, 10, 20);
+    hystart_round(c, 10, 30);
+    assert_true(c->cc.hystart.css);
+    hystart_round(c, 10, 22); /* below the 30 ms baseline */
+    assert_false(c->cc.hystart.css);
+    assert_true(c->cc.hystart.on);
+    uint32_t at = c->cc.cwnd;
+    hystart_round(c, 1, 22);
+    assert_int_equal(c->cc.cwnd, at + MSS1000);
+    free(c);
+}
+
 /* ---- end to end: the stack sends, the test is the receiver ----------- */
 
 #define SMSS 1460
@@ -267,6 +348,8 @@ int main(void)
         cmocka_unit_test(test_rfc9438_s4_6_multiplicative_decrease_beta_0_7),
         cmocka_unit_test(test_rfc9438_s4_7_fast_convergence),
         cmocka_unit_test(test_rfc9438_s4_8_timeout),
+        cmocka_unit_test(test_rfc9406_hystart_leaves_slow_start_on_rtt_increase),
+        cmocka_unit_test(test_rfc9406_css_resumes_slow_start_when_rtt_falls_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,6 +28,8 @@ const char *ui_cc_phase_words(enum tcp_cc_phase p)
         return "fast recovery";
     case TCP_CC_LOSS:
         return "loss (RTO)";
+    case TCP_CC_CSS:
+        return "cons. slow start";
     }
     return "?";
 }
