@@ -88,6 +88,8 @@ struct stack_config {
     uint8_t wscale;           /* shift we offer when window_scaling (7) */
     bool timestamps;          /* offer RFC 7323 timestamps: RTTM and PAWS (true) */
     bool delayed_ack;         /* delay ACKs of in-order data (true) */
+    bool no_fast_path;        /* every segment through all of §3.10.7.4's steps, no header
+                                 prediction (false; tests compare the two, docs/engine.md) */
     uint64_t delack_us;       /* delayed ACK timeout (40 ms, as Linux); at most TCP_DELACK_MAX_US */
     bool nagle;               /* Nagle's algorithm, RFC 1122 §4.2.3.4 (true) */
     bool congestion_control;  /* RFC 5681 slow start, avoidance, fast recovery (true) */

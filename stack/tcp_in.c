@@ -564,6 +564,24 @@ static void tcp_ack_received(struct stack *s, struct tcp_conn *c, const struct t
         tcp_update_send_window(c, seg, false);
 }
 
+/* The seventh step's usual case: n bytes at RCV.NXT that fit in the ring. */
+static void tcp_text_in_order(struct stack *s, struct tcp_conn *c, const uint8_t *data, uint32_t n)
+{
+    rbuf_write_at(&c->rcvq, c->rcvq.len, data, n);
+    uint32_t adv = tcp_asm_advance(&c->ooo, n);
+    tcp_ooo_account(s, c);
+    c->rcvq.len += adv;
+    c->rcv_nxt += adv;
+    /* RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: delay the ACK, but ACK
+     * at least every second full-sized segment, and at once when a
+     * hole was filled (RFC 5681 §4.2). */
+    c->delack_bytes += n;
+    if (adv > n || c->ooo.n || !c->opt_delack || c->delack_bytes >= 2u * c->mss)
+        c->ack_owed = 1;
+    else if (!tcp_timer_armed(c, TCP_TIMER_DELACK))
+        tcp_timer_arm(s, c, TCP_TIMER_DELACK, s->now + s->cfg.delack_us);
+}
+
 /* How much of a segment's text the seventh step took. */
 enum tcp_text { TCP_TEXT_ALL, TCP_TEXT_HELD, TCP_TEXT_CUT };
 
@@ -623,19 +641,7 @@ static enum tcp_text tcp_in_text(struct stack *s, struct tcp_conn *c, const stru
         result = TCP_TEXT_CUT;
     }
     if (off == 0) {
-        rbuf_write_at(&c->rcvq, c->rcvq.len, data, n);
-        uint32_t adv = tcp_asm_advance(&c->ooo, n);
-        tcp_ooo_account(s, c);
-        c->rcvq.len += adv;
-        c->rcv_nxt += adv;
-        /* RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: delay the ACK, but ACK
-         * at least every second full-sized segment, and at once when a
-         * hole was filled (RFC 5681 §4.2). */
-        c->delack_bytes += n;
-        if (adv > n || c->ooo.n || !c->opt_delack || c->delack_bytes >= 2u * c->mss)
-            c->ack_owed = 1;
-        else if (!tcp_timer_armed(c, TCP_TIMER_DELACK))
-            tcp_timer_arm(s, c, TCP_TIMER_DELACK, s->now + s->cfg.delack_us);
+        tcp_text_in_order(s, c, data, n);
     } else {
         /* Out of order: keep it in place in the receive ring, remember the
          * range, and send a duplicate ACK at once (RFC 5681 §4.2). */
@@ -1059,6 +1065,36 @@ static enum tcp_step tcp_check_ack(struct stack *s, struct tcp_conn *c, const st
     return tcp_ack_in_closing_states(s, c);
 }
 
+/* Header prediction (Van Jacobson's, as in BSD's tcp_input): the segment a
+ * receiver sees most — ESTABLISHED, the next bytes in order, only ACK (and
+ * PSH), acknowledging nothing new, no SACK blocks, fitting in the ring with
+ * nothing held out of order and no FIN waiting. For it every step of
+ * §3.10.7.4 below but PAWS, TS.Recent, the window update and the text is a
+ * test that passes and changes nothing; this does the four in the same
+ * order and skips the tests. docs/engine.md ("The receive fast path") goes
+ * through the steps one by one. Returns false, having changed nothing, for
+ * any other segment. */
+static bool tcp_in_predicted(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg)
+{
+    if (s->cfg.no_fast_path || c->state != TCP_ESTABLISHED || (seg->flags & ~TCP_PSH) != TCP_ACK ||
+        seg->seq != c->rcv_nxt || seg->ack != c->snd_una || seg->data_len == 0 ||
+        seg->th->opts.n_sack != 0 || !c->rcvq.buf || c->ooo.n != 0 || c->rcv_fin_held ||
+        c->rcvq.len >= c->rcvbuf || seg->data_len > c->rcvbuf - c->rcvq.len)
+        return false;
+    if (!tcp_ts_check(s, c, seg)) /* RFC 7323 §5.3 R1: PAWS */
+        return true;
+    tcp_ts_take_recent(s, c, seg);
+    /* The fifth step: SEG.ACK = SND.UNA, so only the window update. */
+    if (seq_lt(c->snd_wl1, seg->seq) ||
+        (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack)))
+        tcp_update_send_window(c, seg, false);
+    tcp_text_in_order(s, c, seg->data, seg->data_len);
+    tcp_output(s, c);
+    if (c->ack_owed)
+        tcp_send_owed_ack(s, c);
+    return true;
+}
+
 /* §3.10.7.4: SYN-RECEIVED and the synchronized states, the RFC's steps in
  * the RFC's order. The sixth (URG), seventh (text) and eighth (FIN) are
  * tcp_in_text_and_fin(). */
@@ -1066,6 +1102,8 @@ static void tcp_in_other_states(struct stack *s, struct tcp_conn *c, struct tcp_
 {
     c->last_rcv_us = s->now;
     c->ka_probes = 0;
+    if (tcp_in_predicted(s, c, seg))
+        return;
     if (tcp_in_special(s, c, seg))
         return;
     /* RFC 7323 §5.3: PAWS (R1) before the first step, TS.Recent (R3) once

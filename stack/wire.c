@@ -597,6 +597,19 @@ static size_t build_sack_blocks(uint8_t *p, size_t room, struct wire_tcp_opts *o
  * suggests, so captures look familiar. Returns the length, a multiple of 4. */
 static size_t build_options(uint8_t *p, struct wire_tcp_opts *o)
 {
+    if (!o->has_mss && !o->sack_permitted && !o->has_wscale && o->n_sack == 0) {
+        /* After the handshake, without SACK blocks: nothing, or NOP, NOP
+         * and the timestamps — what the general case below writes, at once. */
+        if (!o->has_ts)
+            return 0;
+        p[0] = OPT_NOP;
+        p[1] = OPT_NOP;
+        p[2] = OPT_TS;
+        p[3] = 10;
+        put32(p + 4, o->ts_val);
+        put32(p + 8, o->ts_ecr);
+        return 12;
+    }
     size_t n = 0;
     if (o->has_mss) {
         p[n++] = OPT_MSS;
@@ -666,15 +679,20 @@ static size_t tcp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, ui
                         struct wire_tcp *tcp, const uint8_t *payload, size_t payload_len,
                         bool partial)
 {
+    uint8_t *t = buf + WIRE_IPV4_HDR_LEN;
+    /* Without a payload the options are written in place; with one they
+     * wait in opts[] until the payload has moved (it may already be in buf,
+     * where the options go). */
     uint8_t opts[WIRE_TCP_MAX_OPT_LEN];
-    size_t optlen = build_options(opts, &tcp->opts);
+    bool in_place =
+        payload_len == 0 && cap >= WIRE_IPV4_HDR_LEN + WIRE_TCP_HDR_LEN + WIRE_TCP_MAX_OPT_LEN;
+    size_t optlen = build_options(in_place ? t + WIRE_TCP_HDR_LEN : opts, &tcp->opts);
     size_t off = WIRE_TCP_HDR_LEN + optlen;
     size_t seglen = off + payload_len;
     size_t total = WIRE_IPV4_HDR_LEN + seglen;
     if (total > cap || total > UINT16_MAX)
         return 0;
 
-    uint8_t *t = buf + WIRE_IPV4_HDR_LEN;
     /* memmove: the caller may have placed the payload in buf already. */
     if (payload_len)
         memmove(t + off, payload, payload_len);
@@ -687,7 +705,8 @@ static size_t tcp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, ui
     put16(t + 14, tcp->win);
     put16(t + 16, 0);
     put16(t + 18, tcp->urg);
-    memcpy(t + WIRE_TCP_HDR_LEN, opts, optlen);
+    if (!in_place)
+        memcpy(t + WIRE_TCP_HDR_LEN, opts, optlen);
     uint32_t pseudo = pseudo_sum(src, dst, WIRE_PROTO_TCP, seglen);
     if (partial)
         tcp->checksum = (uint16_t)~wire_sum_fold(pseudo);
