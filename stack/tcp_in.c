@@ -1085,8 +1085,7 @@ static bool tcp_in_predicted(struct stack *s, struct tcp_conn *c, const struct t
         return true;
     tcp_ts_take_recent(s, c, seg);
     /* The fifth step: SEG.ACK = SND.UNA, so only the window update. */
-    if (seq_lt(c->snd_wl1, seg->seq) ||
-        (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack)))
+    if (seq_lt(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack)))
         tcp_update_send_window(c, seg, false);
     tcp_text_in_order(s, c, seg->data, seg->data_len);
     tcp_output(s, c);

@@ -102,8 +102,8 @@ static void run_twins(bool timestamps, bool delayed_ack, unsigned seed)
 
     srand(seed);
     static uint8_t data[1460];
-    uint32_t next = 1;      /* the peer's next new byte, relative */
-    uint32_t ts = PEER_TS;  /* the peer's clock */
+    uint32_t next = 1;     /* the peer's next new byte, relative */
+    uint32_t ts = PEER_TS; /* the peer's clock */
     bool reading = true;
     uint32_t acked = 0; /* the stack's bytes the peer has acknowledged */
     for (int step = 0; step < 4000; step++) {
@@ -111,8 +111,8 @@ static void run_twins(bool timestamps, bool delayed_ack, unsigned seed)
         uint32_t len = 1 + (uint32_t)rand() % 1460;
         for (uint32_t i = 0; i < len; i++)
             data[i] = tt_pattern(next - 1 + i);
-        struct tt_seg seg = {.flags = TCP_ACK | TCP_PSH, .seq = next, .ack = 1,
-                             .data = data, .len = len};
+        struct tt_seg seg = {
+            .flags = TCP_ACK | TCP_PSH, .seq = next, .ack = 1, .data = data, .len = len};
         if (timestamps)
             seg.opts = (struct wire_tcp_opts){.has_ts = true, .ts_val = ++ts, .ts_ecr = 0};
         if (r < 55) { /* the next bytes in order */
@@ -207,8 +207,12 @@ static void test_fast_path_with_timestamps_and_sack_matches_the_full_steps(void 
 static void test_rfc7323_paws_drops_old_in_order_segment_on_the_fast_path(void **state)
 {
     struct tt *t = established_ts_sack(NULL);
-    struct tt_seg seg = {.flags = TCP_ACK | TCP_PSH, .seq = 1, .ack = 1, .data = "hello",
-                         .len = 5, .opts = {.has_ts = true, .ts_val = PEER_TS + 1}};
+    struct tt_seg seg = {.flags = TCP_ACK | TCP_PSH,
+                         .seq = 1,
+                         .ack = 1,
+                         .data = "hello",
+                         .len = 5,
+                         .opts = {.has_ts = true, .ts_val = PEER_TS + 1}};
     tt_in_seg(t, &seg);
     tt_expect(t, TCP_ACK, 1, 6, 0);
     seg.seq = 6;
@@ -232,8 +236,8 @@ static void test_window_in_a_predicted_segment_updates_snd_wnd(void **state)
     struct tt *t = tt_established(&cfg);
     tt_in_data(t, 1, 1, NULL, 3); /* the receive ring exists from now on */
     tt_expect(t, TCP_ACK, 1, 4, 0);
-    struct tt_seg seg = {.flags = TCP_ACK | TCP_PSH, .seq = 4, .ack = 1, .data = "abc",
-                         .len = 3, .win = 2000};
+    struct tt_seg seg = {
+        .flags = TCP_ACK | TCP_PSH, .seq = 4, .ack = 1, .data = "abc", .len = 3, .win = 2000};
     tt_in_seg(t, &seg);
     tt_expect(t, TCP_ACK, 1, 7, 0);
     assert_int_equal(tt_status(t).snd_wnd, 2000);
