@@ -91,11 +91,21 @@ static void test_state_panel_prints_the_trace_numbers_at_80x24_and_100x30(void *
             snprintf(want, sizeof want, " %u flight %u", e->u.cc.ssthresh, e->u.cc.flight);
             if (!screen_contains(s, want)) {
                 snprintf(want, sizeof want, " %u  flight %u", e->u.cc.ssthresh, e->u.cc.flight);
+                if (!screen_contains(s, want))
+                    snprintf(want, sizeof want, " %u fl %u", e->u.cc.ssthresh, e->u.cc.flight);
                 if (!screen_contains(s, want)) {
                     screen_write_text(s, stderr);
                     fail_msg("step %zu at %dx%d: no ssthresh/flight of %u/%u", k, s->w, s->h,
                              e->u.cc.ssthresh, e->u.cc.flight);
                 }
+            }
+            /* beside them, the algorithm that sets them */
+            snprintf(want, sizeof want, " %u newreno", e->u.cc.flight);
+            if (!screen_contains(s, want))
+                snprintf(want, sizeof want, " %u  newreno", e->u.cc.flight);
+            if (!screen_contains(s, want)) {
+                screen_write_text(s, stderr);
+                fail_msg("step %zu at %dx%d: no \"newreno\" after the flight", k, s->w, s->h);
             }
         }
         screen_free(s);
@@ -118,6 +128,20 @@ static void test_cc_text_always_keeps_the_numbers(void **state)
             assert_non_null(strstr(buf, "fast recovery"));
         if (w >= 34)
             assert_true(ui_text_width(buf) <= w);
+    }
+    /* the algorithm's name is kept longer than the long labels: at 80x24 a
+     * state column is 38 wide */
+    cc.algo = "cubic";
+    cc.cwnd = 131400;
+    for (int w = 34; w <= 70; w++) {
+        ui_cc_text(&cc, w, buf, sizeof buf);
+        assert_true(ui_text_width(buf) <= w);
+        assert_non_null(strstr(buf, "131400"));
+        assert_non_null(strstr(buf, "17520"));
+        if (w >= 37) /* "cwnd 131400 ssth 65535 fl 17520 cubic" */
+            assert_non_null(strstr(buf, " cubic"));
+        if (w >= 62)
+            assert_non_null(strstr(buf, "17520  cubic fast recovery"));
     }
     cc.known = false;
     assert_int_equal(ui_cc_text(&cc, 80, buf, sizeof buf), 0);

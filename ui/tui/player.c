@@ -514,6 +514,7 @@ static void apply_cc(struct ui_model *m, size_t idx, const struct tev *ev, int h
     cc->flight = ev->u.cc.flight;
     cc->phase = ev->u.cc.phase;
     cc->cause = ev->u.cc.cause;
+    cc->algo = ev->u.cc.algo;
     cc->ev = idx;
 }
 

@@ -44,6 +44,7 @@ struct ui_cc {
     uint32_t cwnd, ssthresh, flight; /* bytes */
     enum tcp_cc_phase phase;
     const char *cause; /* "ack", "dupack", "rto", "sack", "idle", "undo" */
+    const char *algo;  /* "newreno", "cubic" (static; NULL if not said) */
     size_t ev;         /* index of that event in the timeline */
 };
 

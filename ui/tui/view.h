@@ -135,8 +135,9 @@ size_t ui_timer_text(const struct ui_timer *t, enum tcp_timer which, uint64_t no
                      char *buf, size_t cap);
 
 /* ---- congestion control (view_cc.c) -------------------------------------------
- * "cwnd 14600  ssthresh 65535  flight 0  slow start", shortened until it fits
- * `width` columns (the numbers always stay). "" when nothing was reported. */
+ * "cwnd 14600  ssthresh 65535  flight 0  cubic slow start", shortened until
+ * it fits `width` columns: shorter labels, then no phase, then no
+ * algorithm; the numbers always stay. "" when nothing was reported. */
 size_t ui_cc_text(const struct ui_cc *cc, int width, char *buf, size_t cap);
 const char *ui_cc_phase_words(enum tcp_cc_phase p); /* "slow start", "fast recovery", ... */
 /* Whether the record has congestion control worth a line under the states:

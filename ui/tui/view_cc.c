@@ -40,27 +40,26 @@ size_t ui_cc_text(const struct ui_cc *cc, int width, char *buf, size_t cap)
     if (!cc->known)
         return 0;
     const char *ph = ui_cc_phase_words(cc->phase);
-    /* Most to least spelled out; numbers are never dropped. */
-    for (int form = 0; form < 5; form++) {
-        switch (form) {
-        case 0:
-            snprintf(buf, cap, "cwnd %u  ssthresh %u  flight %u  %s", cc->cwnd, cc->ssthresh,
-                     cc->flight, ph);
-            break;
-        case 1:
-            snprintf(buf, cap, "cwnd %u ssthresh %u flight %u %s", cc->cwnd, cc->ssthresh,
-                     cc->flight, ph);
-            break;
-        case 2:
-            snprintf(buf, cap, "cwnd %u ssthresh %u flight %u", cc->cwnd, cc->ssthresh, cc->flight);
-            break;
-        case 3:
-            snprintf(buf, cap, "cwnd %u ssthr %u flight %u", cc->cwnd, cc->ssthresh, cc->flight);
-            break;
-        default:
-            snprintf(buf, cap, "cwnd %u ssth %u fl %u", cc->cwnd, cc->ssthresh, cc->flight);
-            break;
-        }
+    const char *al = cc->algo ? cc->algo : "";
+    /* "... flight 0  cubic slow start". Most to least spelled out: the
+     * labels shorten first, then the phase goes, then the algorithm; the
+     * numbers are never dropped. */
+    static const struct {
+        const char *sep, *ss, *fl;
+        bool phase, algo;
+    } forms[] = {
+        {"  ", "ssthresh", "flight", true, true},  {" ", "ssthresh", "flight", true, true},
+        {" ", "ssthr", "flight", true, true},      {" ", "ssth", "fl", true, true},
+        {" ", "ssthresh", "flight", false, true},  {" ", "ssthr", "flight", false, true},
+        {" ", "ssth", "fl", false, true},          {" ", "ssthresh", "flight", false, false},
+        {" ", "ssthr", "flight", false, false},    {" ", "ssth", "fl", false, false},
+    };
+    for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
+        const char *sep = forms[f].sep;
+        bool algo = forms[f].algo && al[0];
+        snprintf(buf, cap, "cwnd %u%s%s %u%s%s %u%s%s%s%s", cc->cwnd, sep, forms[f].ss,
+                 cc->ssthresh, sep, forms[f].fl, cc->flight, algo ? sep : "", algo ? al : "",
+                 forms[f].phase ? (algo ? " " : sep) : "", forms[f].phase ? ph : "");
         if (ui_text_width(buf) <= width)
             break;
     }
@@ -83,6 +82,9 @@ size_t ui_cc_graph_title(const struct ui_model *m, char *buf, size_t cap)
     const struct ui_host *host = &m->hosts[h];
     if (!host->cc.known)
         return (size_t)snprintf(buf, cap, "cwnd graph \u00b7 %s", host->name);
+    if (host->cc.algo)
+        return (size_t)snprintf(buf, cap, "cwnd graph \u00b7 %s \u00b7 %s \u00b7 %s", host->name,
+                                host->cc.algo, ui_cc_phase_words(host->cc.phase));
     return (size_t)snprintf(buf, cap, "cwnd graph \u00b7 %s \u00b7 %s", host->name,
                             ui_cc_phase_words(host->cc.phase));
 }
