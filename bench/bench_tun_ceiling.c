@@ -25,8 +25,14 @@
  * of up to 64 KB with partial checksums, and one ACK answers a whole one —
  * the best this kind of device can do.
  *
+ * With --spin US it busy-polls for up to US microseconds after a drain that
+ * read packets before poll() sleeps, as tcplab's loop does by default
+ * (tun_loop.c, `--busy-poll`), so the ceiling stays a ceiling (a fixed
+ * window: never less patient than tcplab's adaptive one).
+ *
  * usage: bench_tun_ceiling [--tun NAME] [--kernel-addr A.B.C.D/N] [--addr A.B.C.D]
  *                          [--mtu N] [--window BYTES] [--wscale N (14; -1 none)] [--vnet]
+ *                          [--spin US]
  * Runs until SIGINT/SIGTERM, then prints packets in/out on stderr.
  */
 #include <arpa/inet.h>
@@ -39,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../stack/wire.h"
 #include "../tun/tun_dev.h"
@@ -47,6 +54,13 @@
 #define CEILING_DRAIN 64 /* packets per drain before the held ACKs go */
 
 static volatile sig_atomic_t stop;
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
 static void on_signal(int sig)
 {
     stop = sig;
@@ -58,6 +72,7 @@ struct ceiling {
     uint16_t mss, window;
     int wscale; /* -1: no window scale option */
     bool vnet;  /* every packet starts with a struct virtio_net_hdr */
+    unsigned spin_us; /* --spin: busy-poll this long before sleeping */
     unsigned long long in, out;
     /* ACKs of data held until the end of the drain, newest per flow */
     struct pending {
@@ -244,6 +259,8 @@ static int parse_args(int argc, char **argv, struct tun_dev_config *dc, struct c
             dc->mtu = (unsigned)atoi(v);
         } else if (!strcmp(o, "--window")) {
             c->window = (uint16_t)atoi(v);
+        } else if (!strcmp(o, "--spin")) {
+            c->spin_us = (unsigned)atoi(v);
         } else if (!strcmp(o, "--wscale")) {
             c->wscale = atoi(v);
         } else {
@@ -261,7 +278,7 @@ int main(int argc, char **argv)
     struct ceiling c = {.addr = 0x0a070002, .window = 65535, .wscale = 14};
     if (parse_args(argc, argv, &dc, &c) < 0) {
         fprintf(stderr, "usage: bench_tun_ceiling [--tun NAME] [--kernel-addr A.B.C.D/N] "
-                        "[--addr A.B.C.D] [--mtu N] [--window BYTES] [--wscale N] [--vnet]\n");
+                        "[--addr A.B.C.D] [--mtu N] [--window BYTES] [--wscale N] [--vnet] [--spin US]\n");
         return 2;
     }
     char msg[512];
@@ -275,16 +292,25 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     static uint8_t buf[65536 + sizeof(struct virtio_net_hdr)];
     size_t skip = c.vnet ? sizeof(struct virtio_net_hdr) : 0;
+    bool busy = false; /* the last drain read packets */
     while (!stop) {
         struct pollfd p = {.fd = tun_dev_fd(c.dev), .events = POLLIN};
-        if (poll(&p, 1, -1) < 0 && errno != EINTR)
+        int pr = 0;
+        if (busy && c.spin_us) {
+            double until = now_us() + c.spin_us;
+            while ((pr = poll(&p, 1, 0)) == 0 && now_us() < until)
+                ;
+        }
+        if (pr == 0 && poll(&p, 1, -1) < 0 && errno != EINTR)
             break;
         if (p.revents & (POLLERR | POLLHUP))
             break;
+        busy = false;
         for (unsigned drained = 1;; drained++) {
             ssize_t n = tun_dev_read(c.dev, buf, sizeof buf);
             if (n < 0)
                 break;
+            busy = true;
             c.in++;
             if ((size_t)n > skip)
                 answer(&c, buf + skip, (size_t)n - skip);

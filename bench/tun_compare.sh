@@ -18,9 +18,17 @@
 # Figures: bulk kernel -> server (MB/s, 10^6 bytes), echo (MB/s each way),
 # connect+close 16 in flight and 1 at a time (conn/s), stack -> kernel bulk
 # (`tcplab connect` sending into a kernel reader), and the server's CPU
-# (user+sys, all threads) per MB of bulk received. Medians of REPS runs; for
+# (user+sys, all threads) per MB of bulk received and per connection one at
+# a time (busy-polling included). Medians of REPS runs; for
 # 16 in flight also the smallest run (a collapse shows there).
-# Env: BENCH_MB (300), BENCH_CONNS (5000), BENCH_REPS (3), BENCH_KINDS (all).
+# Busy-poll: tcplab's loop busy-polls for up to 50 us after a wake-up with
+# packets (`--busy-poll`, docs/tun.md). Every TUN server here waits the same
+# way, so the columns compare stacks, not ways of waiting: BENCH_SPIN (50,
+# tcplab's default) is given to tcplab as --busy-poll and to the ceiling and
+# lwIP as --spin (a fixed window, never less patient than tcplab's adaptive
+# one). BENCH_SPIN=0: every TUN server sleeps in poll()/read() at once.
+# Env: BENCH_MB (300), BENCH_CONNS (5000), BENCH_REPS (3), BENCH_KINDS (all),
+# BENCH_SPIN (50).
 # The machine is shared: say the load (uptime is printed) with any figure.
 set -eu
 B=$(cd "${1:-${BENCH_BUILD:-build}}" && pwd)
@@ -31,6 +39,7 @@ fi
 MB=${BENCH_MB:-300}
 N=${BENCH_CONNS:-5000}
 REPS=${BENCH_REPS:-3}
+SPIN=${BENCH_SPIN:-50}
 if ! unshare --net true 2>/dev/null; then
     echo "tun_compare: needs root (unshare --net); skipped" >&2
     exit 0
@@ -42,15 +51,17 @@ OUT=$(mktemp -d /tmp/tcplab-bench-XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
 
 # One repetition for one server kind, in its own namespace. Prints:
-#   KIND bulk echo conns16 conns1 stack2kernel cpu_ms_per_MB   ("-" = n/a)
+#   KIND bulk echo conns16 conns1 stack2kernel cpu_ms_per_MB cpu_us_per_conn1 ("-" = n/a)
 measure() {
-    unshare --net sh -s "$B" "$1" "$MB" "$N" <<'EOF'
+    unshare --net sh -s "$B" "$1" "$MB" "$N" "$SPIN" <<'EOF'
 set -eu
-B=$1 KIND=$2 MB=$3 N=$4
+B=$1 KIND=$2 MB=$3 N=$4 SPIN=$5
 KC=$B/bench/bench_tun_kclient
 C0="taskset -c 0" C1="taskset -c 1"
 ip link set lo up
 sysctl -q -w net.ipv4.ip_local_port_range="1024 65000"
+# nanoseconds on a CPU, all threads (schedstat: finer than stat's ticks)
+cpu_ns() { cat /proc/$1/task/*/schedstat | awk '{s += $1} END {print s}'; }
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print ($12 + $13) / hz}' "/proc/$1/stat"; }
 wait_dev() {
     i=0
@@ -60,7 +71,7 @@ wait_dev() {
     done
 }
 field() { awk '{print $4}'; }
-HOST=10.7.0.2 ECHO=- S2K=- CPUMB=-
+HOST=10.7.0.2 ECHO=- S2K=- CPUMB=- CPUC=-
 P=""
 case $KIND in
 veth)
@@ -77,15 +88,15 @@ veth)
     HOST=10.8.0.2 ;;
 ceiling|ceil+off)
     [ $KIND = ceiling ] && V="" || V=--vnet
-    $C1 "$B/bench/bench_tun_ceiling" $V 2>/dev/null & P=$!
+    $C1 "$B/bench/bench_tun_ceiling" $V --spin "$SPIN" 2>/dev/null & P=$!
     wait_dev tl0 10.7.0.1 ;;
 lwip)
-    $C1 "$B/bench/bench_tun_lwip" 2>/dev/null & P=$!
+    $C1 "$B/bench/bench_tun_lwip" --spin "$SPIN" 2>/dev/null & P=$!
     i=0; until ip link show tl0 >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 250 ]; sleep 0.02; done
     ip addr add 10.7.0.1/24 dev tl0; ip link set tl0 up; sleep 0.2 ;;
 tcplab|plain)
     [ $KIND = tcplab ] && OFF="" || OFF=--no-offload
-    $C1 "$B/tcplab" listen --quiet $OFF 9:discard 7:echo 2>/dev/null & P=$!
+    $C1 "$B/tcplab" listen --quiet --busy-poll "$SPIN" $OFF 9:discard 7:echo 2>/dev/null & P=$!
     wait_dev tl0 10.7.0.1 ;;
 esac
 [ -n "$P" ] && c0=$(cpu $P)
@@ -93,22 +104,25 @@ BULK=$($C0 "$KC" bulk $HOST 9 "$MB" | field)
 [ -n "$P" ] && CPUMB=$(awk -v a="$c0" -v b="$(cpu $P)" -v mb="$MB" 'BEGIN {printf "%.2f", (b - a) * 1000 / (mb * 1.048576)}')
 case $KIND in ceiling|ceil+off) ;; *) ECHO=$($C0 "$KC" echo $HOST 7 $((MB / 3)) | field) ;; esac
 R16=$($C0 "$KC" conns $HOST 9 "$N" 16 | field)
+[ -n "$P" ] && n0=$(cpu_ns $P)
 R1=$($C0 "$KC" conns $HOST 9 $((N / 2)) 1 | field)
+[ -n "$P" ] && CPUC=$(awk -v a="$n0" -v b="$(cpu_ns $P)" -v n=$((N / 2)) 'BEGIN {printf "%.1f", (b - a) / 1000 / n}')
 if [ -n "$P" ]; then kill $P; wait $P 2>/dev/null || true; fi
 if [ $KIND = veth ]; then kill $S1 $S2 $NS; wait 2>/dev/null || true; fi
 if [ $KIND = tcplab ] || [ $KIND = plain ]; then
     # the stack sends: tcplab connect's stdin into a kernel reader
     $C0 "$KC" recv 5001 > /tmp/tcplab-s2k.$$ & R=$!
     sleep 0.2
-    head -c "${MB}M" /dev/zero | $C1 "$B/tcplab" connect --quiet $OFF 10.7.0.1 5001 >/dev/null
+    head -c "${MB}M" /dev/zero | $C1 "$B/tcplab" connect --quiet --busy-poll "$SPIN" $OFF 10.7.0.1 5001 >/dev/null
     wait $R
     S2K=$(field < /tmp/tcplab-s2k.$$); rm -f /tmp/tcplab-s2k.$$
 fi
-echo "$KIND $BULK $ECHO $R16 $R1 $S2K $CPUMB"
+echo "$KIND $BULK $ECHO $R16 $R1 $S2K $CPUMB $CPUC"
 EOF
 }
 
 echo "# uptime before: $(uptime)"
+echo "# busy-poll of every TUN server: $SPIN us (BENCH_SPIN)"
 r=0
 while [ $r -lt "$REPS" ]; do
     for k in $KINDS; do measure "$k" >> "$OUT/runs" || echo "!! $k run $r failed" >&2; done
@@ -125,7 +139,7 @@ stat() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "  -  "; else printf "%5.2fx", a / b }'; }
 
-echo "runs (kind bulk echo c16 c1 stack->kernel cpu-ms/MB):"
+echo "runs (kind bulk echo c16 c1 stack->kernel cpu-ms/MB cpu-us/conn1):"
 sed 's/^/  /' "$OUT/runs"
 echo
 printf "%-30s %9s %9s %9s %9s %9s %9s   %s\n" "median of $REPS" veth ceiling ceil+off lwip tcplab plain "tcplab ratios (plain = --no-offload)"
@@ -150,4 +164,7 @@ T=$(stat tcplab 7 med) L=$(stat lwip 7 med)
 printf "%-30s %9s %9s %9s %9s %9s %9s   vs lwip %s; plain vs lwip %s (lower is better)\n" "server CPU ms per MB received" \
     - "$(stat ceiling 7 med)" "$(stat ceil+off 7 med)" "$L" "$T" "$(stat plain 7 med)" "$(ratio "$T" "$L")" \
     "$(ratio "$(stat plain 7 med)" "$L")"
-echo "command: sudo BENCH_MB=$MB BENCH_CONNS=$N BENCH_REPS=$REPS bench/run tun_compare"
+T=$(stat tcplab 8 med) L=$(stat lwip 8 med)
+printf "%-30s %9s %9s %9s %9s %9s %9s   vs lwip %s (lower is better; busy-polling included)\n" "server CPU us per conn (1 at a time)" \
+    - "$(stat ceiling 8 med)" "$(stat ceil+off 8 med)" "$L" "$T" "$(stat plain 8 med)" "$(ratio "$T" "$L")"
+echo "command: sudo BENCH_MB=$MB BENCH_CONNS=$N BENCH_REPS=$REPS BENCH_SPIN=$SPIN bench/run tun_compare"

@@ -56,7 +56,7 @@ veth)
     R=$("$KC" conns 10.8.0.2 9 "$N" "$INFLIGHT")
     kill $P $NS ;;
 ceiling)
-    "$B/bench/bench_tun_ceiling" 2>/dev/null & P=$!
+    "$B/bench/bench_tun_ceiling" --spin 50 2>/dev/null & P=$!  # tcplab's default busy-poll
     wait_dev
     R=$("$KC" conns 10.7.0.2 9 "$N" "$INFLIGHT")
     CPU=$(cpu $P)

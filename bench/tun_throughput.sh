@@ -61,7 +61,7 @@ VETH=$(bulk 10.8.0.2)
 kill $SINK $NS; wait $SINK $NS 2>/dev/null || true
 
 # (b) the TUN ceiling: zero work, the largest window there is (65535 << 14)
-"$B/bench/bench_tun_ceiling" 2>/dev/null & P=$!
+"$B/bench/bench_tun_ceiling" --spin 50 2>/dev/null & P=$!  # tcplab's default busy-poll
 wait_dev
 CEIL=$(bulk 10.7.0.2)
 CEIL_CPU=$(cpu $P)

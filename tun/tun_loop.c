@@ -12,7 +12,11 @@
  *      socket table if something worth seeing happened.
  * The kernel's table is also read just before the stack sees a SYN, FIN or
  * RST from the kernel: that is when its short-lived states can be caught.
- * Nothing in here busy-waits: with no traffic and no timer, poll() sleeps.
+ * With no traffic and no timer, poll() sleeps. After a wake-up that read
+ * packets the loop first busy-polls for a bounded, adaptive time (cfg.spin_us,
+ * `--busy-poll`; see loop_wait): the next packet of a conversation usually
+ * follows within microseconds, and catching it awake saves a cross-CPU
+ * wake-up of this process on each side.
  */
 #include "tun_loop.h"
 
@@ -24,6 +28,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -73,6 +78,8 @@ struct tun_loop {
     bool kdiag_overflow;
     struct tun_loop_stats stats;
     bool vnet; /* packets carry a vnet header (cfg.offload) */
+    bool spin_armed;  /* the last wake-up read packets: busy-poll before sleeping */
+    unsigned spin_cur; /* the current busy-poll window, µs (adapts within cfg.spin_us) */
     uint8_t buf[TUN_VNET_HDR_LEN + 65536];
     uint8_t udp_out[65536]; /* a UDP echo reply (udp_echo.h) */
     uint8_t cap_copy[65536]; /* a super-packet with its checksum completed, for on_packet */
@@ -131,6 +138,7 @@ void tun_loop_config_defaults(struct tun_loop_config *cfg)
     cfg->kdiag_interval_us = 100000;
     cfg->watch_signals = true;
     cfg->offload = true;
+    cfg->spin_us = TUN_LOOP_DEFAULT_SPIN_US;
 }
 
 void tun_loop_fit_wscale(struct stack_config *sc)
@@ -305,6 +313,11 @@ struct tun_loop *tun_loop_new(const struct tun_loop_config *cfg, int *err, char 
     }
     l->after_deadline = TCP_TIME_NEVER;
     l->kdiag_next = TCP_TIME_NEVER;
+    /* With one CPU the peer that would send the next packet needs the CPU a
+     * busy-poll would hold: never spin there. */
+    if (get_nprocs() < 2)
+        l->cfg.spin_us = 0;
+    l->spin_cur = l->cfg.spin_us;
     return l;
 fail:
     if (l->stack)
@@ -542,6 +555,49 @@ static int drain_tun(struct tun_loop *l)
     return 0;
 }
 
+static int poll_timeout(uint64_t wake, uint64_t now)
+{
+    if (wake == TCP_TIME_NEVER)
+        return -1;
+    return wake <= now ? 0 : (int)min_u64((wake - now + 999) / 1000, 60000);
+}
+
+/* Wait for a descriptor or `wake` (loop time): poll()'s result.
+ *
+ * Busy-poll: after a wake-up that read packets, poll() without sleeping for
+ * up to spin_cur µs first. One connection at a time, the kernel's next
+ * segment (the ACK and FIN after our SYN,ACK; the next SYN after our FIN)
+ * comes back within tens of microseconds; asleep, this process would pay a
+ * wake-up (the kernel's IPI to this CPU, the scheduler, on a VM an exit from
+ * the idle CPU) and the kernel's sender the cost of waking it. The window
+ * adapts as the kernel's halt-polling does: a spin that caught a packet
+ * doubles it (up to cfg.spin_us), one that did not halves it (down to 1/8),
+ * so an idle or slow peer costs little CPU. Off with spin_us = 0 (and on
+ * one CPU). The CPU it burns is counted in stats.spin_us. */
+static int loop_wait(struct tun_loop *l, struct pollfd *pfd, unsigned n, uint64_t wake)
+{
+    uint64_t now = tun_loop_now(l);
+    int timeout = poll_timeout(wake, now);
+    if (timeout == 0 || !l->spin_armed || l->spin_cur == 0)
+        return poll(pfd, n, timeout);
+    uint64_t until = min_u64(now + l->spin_cur, wake), t = now;
+    int pr;
+    do {
+        pr = poll(pfd, n, 0);
+        t = tun_loop_now(l);
+    } while (pr == 0 && t < until);
+    l->stats.spin_us += t - now;
+    if (pr != 0) {
+        l->stats.spin_hits++;
+        l->spin_cur = (unsigned)min_u64(2ull * l->spin_cur, l->cfg.spin_us);
+        return pr;
+    }
+    l->stats.spin_misses++;
+    if (l->spin_cur / 2 >= l->cfg.spin_us / 8)
+        l->spin_cur /= 2;
+    return poll(pfd, n, poll_timeout(wake, t));
+}
+
 static void read_signals(struct tun_loop *l)
 {
     struct signalfd_siginfo si;
@@ -571,16 +627,13 @@ int tun_loop_step(struct tun_loop *l, uint64_t limit)
     uint64_t wake = min_u64(limit, stack_next_deadline(l->stack));
     wake = min_u64(wake, l->after_deadline);
     wake = min_u64(wake, l->kdiag_next);
-    uint64_t now = tun_loop_now(l);
-    int timeout = -1;
-    if (wake != TCP_TIME_NEVER)
-        timeout = wake <= now ? 0 : (int)min_u64((wake - now + 999) / 1000, 60000);
-    int pr = poll(pfd, n, timeout);
+    int pr = loop_wait(l, pfd, n, wake);
     if (pr < 0 && errno != EINTR)
         return -errno;
     l->stats.wakeups++;
 
     stack_batch_begin(l->stack); /* ACKs wait for the services' replies (tcp.h) */
+    l->spin_armed = pr > 0 && (pfd[0].revents & POLLIN);
     if (pr > 0 && pfd[0].revents) {
         int rc = drain_tun(l);
         if (rc == 0 && (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)))
@@ -590,7 +643,7 @@ int tun_loop_step(struct tun_loop *l, uint64_t limit)
             return rc;
         }
     }
-    now = tun_loop_now(l);
+    uint64_t now = tun_loop_now(l);
     if (stack_next_deadline(l->stack) <= now)
         stack_tick(l->stack, now);
     if (pr > 0 && l->sigfd >= 0 && pfd[1].revents)

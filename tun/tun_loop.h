@@ -10,7 +10,8 @@
  *
  * Single-threaded and poll(2)-driven: each wake-up drains the TUN device
  * until EAGAIN (a batch), then runs due timers, then the caller's file
- * descriptors. When nothing is due it sleeps in poll() — it never spins.
+ * descriptors. When nothing is due it sleeps in poll(); after a wake-up that
+ * read packets it first busy-polls for a few microseconds (spin_us).
  *
  * The loop can also watch the kernel's own sockets (kdiag.h) while
  * connections exist and report them as TEV_KERNEL events in the same stream.
@@ -53,7 +54,13 @@ struct tun_loop_config {
      * partial (completed here before anything looks at the packet). The
      * stack, the event stream and the pcap see the segment as it arrived. */
     bool offload;
+    /* Busy-poll (TUN_LOOP_DEFAULT_SPIN_US; --busy-poll US, 0 = off): after
+     * a wake-up that read packets, poll without sleeping for up to this
+     * long before sleeping (adaptive, see tun_loop.c's loop_wait). Never on
+     * a single CPU. */
+    unsigned spin_us;
 };
+#define TUN_LOOP_DEFAULT_SPIN_US 50
 /* Defaults: tl0, 10.7.0.1/24, MTU 1500, stack at 10.7.0.2 with MSS = MTU-40,
  * window scaling offered and accepted, send and receive buffers of
  * TUN_LOOP_DEFAULT_BUF, kernel state on, signals watched. */
@@ -125,6 +132,9 @@ struct tun_loop_stats {
     uint64_t gso_in;       /* super-packets received (offload on) */
     uint64_t gso_out;      /* super-packets sent for the kernel to cut (offload on) */
     uint64_t vnet_drops;   /* packets whose vnet header did not match them */
+    uint64_t spin_hits;    /* busy-polls that found something to do */
+    uint64_t spin_misses;  /* busy-polls that ended in a sleep */
+    uint64_t spin_us;      /* time spent busy-polling (CPU burnt waiting) */
 };
 void tun_loop_get_stats(const struct tun_loop *l, struct tun_loop_stats *out);
 

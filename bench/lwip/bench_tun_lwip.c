@@ -15,7 +15,12 @@
  * lock per packet and no mailbox round trip. Replies are written to the
  * device from netif->output, in whichever thread lwIP sends them.
  *
- * usage: bench_tun_lwip [TUN-NAME]    runs until SIGINT/SIGTERM
+ * With --spin US the reader busy-polls: after a packet it keeps reading the
+ * (then non-blocking) device for up to US microseconds before poll() sleeps,
+ * as tcplab's loop does by default (`--busy-poll`), so the two are compared
+ * waiting the same way (a fixed window, never less patient than tcplab's).
+ *
+ * usage: bench_tun_lwip [--spin US] [TUN-NAME]    runs until SIGINT/SIGTERM
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lwip/init.h"
@@ -40,6 +47,14 @@
 static int tun_fd = -1;
 static struct netif tun_netif;
 static unsigned long long pkts_in, pkts_out;
+static unsigned spin_us; /* --spin */
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
 
 /* ---- the netif: IPv4 packets straight into and out of the device --------- */
 
@@ -68,13 +83,22 @@ static void *reader(void *arg)
 {
     (void)arg;
     static unsigned char buf[65536];
+    double spin_until = 0; /* with --spin: read without sleeping until then */
     for (;;) {
         ssize_t n = read(tun_fd, buf, sizeof buf);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return NULL;
+            if (errno != EAGAIN)
+                return NULL;
+            if (now_us() < spin_until)
+                continue;
+            struct pollfd p = {.fd = tun_fd, .events = POLLIN};
+            poll(&p, 1, -1);
+            continue;
         }
+        if (spin_us)
+            spin_until = now_us() + spin_us;
         if (n == 0 || (buf[0] >> 4) != 4)
             continue;
         struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM);
@@ -243,8 +267,13 @@ static void setup(void *arg)
 
 int main(int argc, char **argv)
 {
-    const char *name = argc > 1 ? argv[1] : "tl0";
-    tun_fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    int a = 1;
+    if (argc > 2 && !strcmp(argv[1], "--spin")) {
+        spin_us = (unsigned)atoi(argv[2]);
+        a = 3;
+    }
+    const char *name = argc > a ? argv[a] : "tl0";
+    tun_fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | (spin_us ? O_NONBLOCK : 0));
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
     ifr.ifr_flags = IFF_TUN | IFF_NO_PI;

@@ -545,6 +545,38 @@ def test_trace_does_not_change_the_segments_sent():
               f"the kernel {krtx}")
 
 
+def test_busy_poll_does_not_change_the_segments_sent():
+    """Busy-polling is a way of waiting, not of doing TCP: 300 connect+close
+    exchanges with --busy-poll 0 (the loop sleeps at once) and with
+    --busy-poll 200 need the same packets each way (the slack is the one of
+    test_trace_does_not_change_the_segments_sent: an ACK a batch boundary
+    folds into a FIN or not); with 0 the summary says nothing was spun."""
+    counts, lines = {}, {}
+    for spin in ("0", "200"):
+        L = Listen("9:discard", "--busy-poll", spin, trace=False)
+        try:
+            for _ in range(300):
+                check(tcp_roundtrip(9, b"") == b"", "discard sent something back")
+        finally:
+            L.stop()
+        counts[spin] = packets_summary(L)
+        m = re.search(r"busy-poll ([0-9.]+) ms of CPU \(caught (\d+), slept (\d+)\)", L.stderr())
+        check(m, f"no busy-poll line in the summary: {L.stderr()!r}")
+        lines[spin] = m
+    log(f"300 connect+close (in, out, dropped, retransmitted): --busy-poll 0 {counts['0']}, "
+        f"--busy-poll 200 {counts['200']}")
+    m = lines["0"]
+    check(m.group(1) == "0.0" and m.group(2) == "0" and m.group(3) == "0",
+          f"--busy-poll 0 still spun: {m.group(0)}")
+    for i, what in ((0, "in"), (1, "out")):
+        a, b = counts["0"][i], counts["200"][i]
+        check(abs(a - b) <= 300 // 10, f"packets {what}: {a} with --busy-poll 0, {b} with 200")
+    for spin in ("0", "200"):
+        check(counts[spin][2] == 0 and counts[spin][3] <= RTX_SLACK,
+              f"--busy-poll {spin}: dropped {counts[spin][2]} packets, retransmitted "
+              f"{counts[spin][3]} segments")
+
+
 def test_offload_segments_arrive_as_sent():
     """Bulk data into discard: with offloads (the default) the kernel hands
     over GSO super-packets and the trace shows them as they arrived, single
@@ -1506,7 +1538,9 @@ def test_bad_arguments_are_status_2():
                        [["--msl", "-1"], b"--msl"], [["--addr", "10.8.0.2"], b"subnet"],
                        [["--bogus"], b"unknown option"], [["+7"], b"bad service"],
                        [[" 7"], b"bad service"], [["--mtu", " 1500"], b"--mtu"],
-                       [["--syncookies", "sometimes"], b"--syncookies"]):
+                       [["--syncookies", "sometimes"], b"--syncookies"],
+                       [["--busy-poll", "fast"], b"--busy-poll"],
+                       [["--busy-poll", "5000"], b"--busy-poll"]):
         r = run([TCPLAB, "listen", "--quiet"] + args, 10)
         check(r.returncode == 2, f"{args}: status {r.returncode}, want 2")
         check(word in r.stderr, f"{args}: message does not mention {word!r}: {r.stderr!r}")

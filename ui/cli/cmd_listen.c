@@ -342,6 +342,11 @@ int cmd_listen(int argc, char **argv)
                 (unsigned long long)ss.limit_ring, tcp_syncookies_name(stack_config(s)->syncookies),
                 (unsigned long long)ss.cookies_sent, (unsigned long long)ss.cookies_ok,
                 (unsigned long long)ss.cookies_bad);
+        struct tun_loop_stats ls;
+        tun_loop_get_stats(c.loop, &ls);
+        fprintf(stderr, "  loop: %llu wake-ups; busy-poll %.1f ms of CPU (caught %llu, slept %llu)\n",
+                (unsigned long long)ls.wakeups, (double)ls.spin_us / 1000.0,
+                (unsigned long long)ls.spin_hits, (unsigned long long)ls.spin_misses);
         /* and why packets were dropped, so a failed client can be matched */
         int n = 0;
         for (int i = 0; i < (int)(sizeof ss.drops_by_reason / sizeof ss.drops_by_reason[0]); i++)
