@@ -27,11 +27,11 @@ struct meter {
     uint64_t every_us, next;
 };
 
-static void meter_event(void *ctx, const struct tev *ev)
+static void meter_ready(void *ctx, int sd, const struct tev *state)
 {
     struct meter *m = ctx;
     if (m->svc)
-        svc_event(m->svc, ev);
+        svc_ready(m->svc, sd, state);
 }
 
 static long status_kb(const char *key)
@@ -120,8 +120,8 @@ int main(int argc, char **argv)
     if (n == 0)
         n = svc_default_specs(specs, 16);
     struct meter m = {.every_us = (uint64_t)(every * 1e6)};
-    o.loop.on_event = meter_event;
-    o.loop.event_ctx = &m;
+    o.loop.stack.on_ready = meter_ready;
+    o.loop.stack.ready_ctx = &m;
     o.loop.kernel_state = false;
     int err;
     char msg[512];

@@ -80,6 +80,14 @@ struct stack_config {
 #define STACK_GSO_MAX (65535 - 20 - 60) /* out_seg_max's limit: an IPv4 packet, largest headers */
     tev_fn on_event;          /* called with every event (may be NULL) */
     void *event_ctx;
+    /* Readiness without the event stream (may be NULL), for a program that
+     * serves descriptors (tun/services.c): called with the descriptor whose
+     * tcp_poll() may have changed — a segment arrived for it (state NULL) —
+     * and for every state change of every connection, with its TEV_STATE
+     * event (sd -1 before accept). Nothing else is built for it, so with
+     * on_event NULL a segment costs no event at all. */
+    void (*on_ready)(void *ctx, int sd, const struct tev *state);
+    void *ready_ctx;
 
     uint16_t mss;             /* MSS we advertise, bytes (1460) */
     uint32_t sndbuf;          /* send buffer per connection, bytes (65536) */

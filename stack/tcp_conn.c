@@ -137,13 +137,15 @@ void tcp_set_state(struct stack *s, struct tcp_conn *c, enum tcp_state to, const
         s->stats.conns_time_wait--;
         tcp_tw_leave(s, &c->node);
     }
-    if (stack_observed(s)) {
+    if (stack_observed(s) || s->cfg.on_ready) {
         struct tev ev;
         stack_event_init(s, &ev, TEV_STATE, c);
         ev.u.state.from = from;
         ev.u.state.to = to;
         ev.u.state.cause = cause;
         stack_emit(s, &ev);
+        if (s->cfg.on_ready)
+            s->cfg.on_ready(s->cfg.ready_ctx, c->sd, &ev);
     }
     switch (to) {
     case TCP_ESTABLISHED:

@@ -1157,6 +1157,8 @@ void tcp_input(struct stack *s, const struct wire_ipv4 *ip, const struct wire_tc
         ev.u.seg.raw_len = len;
         stack_emit(s, &ev);
     }
+    if (c && c->sd >= 0 && s->cfg.on_ready)
+        s->cfg.on_ready(s->cfg.ready_ctx, c->sd, NULL);
 
     if (!c) {
         if (l)

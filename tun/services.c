@@ -2,9 +2,11 @@
  * services.c — echo, discard, chargen, daytime and http over the stack's
  * non-blocking socket calls (see services.h).
  *
- * Each accepted connection is a small record indexed by its descriptor. An
- * event naming a descriptor marks that record "dirty"; svc_run() serves only
- * dirty records, so ten thousand idle connections cost nothing per wake-up.
+ * Each accepted connection is a small record indexed by its descriptor. The
+ * stack's readiness callback (svc_ready) naming a descriptor marks that
+ * record "dirty"; svc_run() serves only dirty records, so ten thousand idle
+ * connections cost nothing per wake-up. Connections not yet accepted are
+ * the listeners' business: svc_run() accepts whatever is ready first.
  * Serving is bounded per run (SVC_SLICE steps) so one busy connection cannot
  * starve the others; it stays dirty and the loop comes back at once.
  */
@@ -69,6 +71,8 @@ struct svc_server {
     size_t cap;
     int *dirty; /* descriptors to serve */
     size_t ndirty, capdirty;
+    int *serving; /* the list svc_run() is serving (swapped with dirty) */
+    size_t capserving;
     bool sweep_all; /* an event without a descriptor: look at everything */
     struct svc_history hist[SVC_HISTORY];
     size_t nhist; /* total recorded; the ring keeps the last SVC_HISTORY */
@@ -190,6 +194,7 @@ void svc_free(struct svc_server *sv)
             conn_free(sv->by_sd[i]);
     free(sv->by_sd);
     free(sv->dirty);
+    free(sv->serving);
     free(sv);
 }
 
@@ -224,21 +229,18 @@ static void mark_dirty(struct svc_server *sv, struct svc_conn *c)
     c->in_dirty_list = true;
 }
 
-void svc_event(struct svc_server *sv, const struct tev *ev)
+void svc_ready(struct svc_server *sv, int sd, const struct tev *state)
 {
-    if (ev->kind == TEV_STATE) {
+    if (state) {
         struct svc_history *h = &sv->hist[sv->nhist++ % SVC_HISTORY];
-        *h = (struct svc_history){ev->t_us, ev->tuple, ev->u.state.from, ev->u.state.to,
-                                  ev->u.state.cause};
+        *h = (struct svc_history){state->t_us, state->tuple, state->u.state.from,
+                                  state->u.state.to, state->u.state.cause};
     }
-    if (ev->kind != TEV_STATE && !(ev->kind == TEV_SEGMENT && ev->u.seg.dir == TEV_IN))
-        return;
-    struct svc_conn *c = conn_of(sv, ev->sd);
+    struct svc_conn *c = conn_of(sv, sd);
     if (c)
         mark_dirty(sv, c);
-    else if (ev->sd < 0)
-        sv->sweep_all = true;
 }
+
 
 static int add_conn(struct svc_server *sv, int sd, enum svc_kind kind,
                     const struct tcp_tuple *tuple)
@@ -584,12 +586,15 @@ uint64_t svc_run(struct svc_server *sv, uint64_t now)
             if (sv->by_sd[sd])
                 mark_dirty(sv, sv->by_sd[sd]);
     }
-    /* Serve the current list; connections marked during serving (by events
-     * the serving itself caused) go on a fresh list for the next run. */
+    /* Serve the current list; connections marked during serving (by the
+     * readiness the serving itself caused) go on the other list, for the next run. */
     int *list = sv->dirty;
-    size_t n = sv->ndirty;
-    sv->dirty = NULL;
-    sv->ndirty = sv->capdirty = 0;
+    size_t n = sv->ndirty, cap = sv->capdirty;
+    sv->dirty = sv->serving;
+    sv->capdirty = sv->capserving;
+    sv->ndirty = 0;
+    sv->serving = list;
+    sv->capserving = cap;
     bool again = false;
     for (size_t i = 0; i < n; i++) {
         struct svc_conn *c = conn_of(sv, list[i]);
@@ -601,6 +606,5 @@ uint64_t svc_run(struct svc_server *sv, uint64_t now)
             again = true;
         }
     }
-    free(list);
     return again || sv->ndirty > 0 ? now : TCP_TIME_NEVER;
 }

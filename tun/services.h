@@ -11,8 +11,10 @@
  *                      ports, the states it went through); the stack closes first
  *
  * They use only the stack's socket calls (tcp.h), non-blocking: the event
- * loop calls svc_run() after each wake-up, and svc_event() with every event
- * so the servers know which connections have something to do.
+ * loop calls svc_run() after each wake-up, and the stack calls svc_ready()
+ * (as its stack_config.on_ready) so the servers know which connections have
+ * something to do — without the event stream, which is built only when
+ * someone watches it.
  */
 #ifndef TCPLAB_SERVICES_H
 #define TCPLAB_SERVICES_H
@@ -50,9 +52,10 @@ struct svc_server *svc_new(struct stack *s, uint64_t now, const struct svc_spec 
                            int *err);
 void svc_free(struct svc_server *sv);
 
-/* Feed every event of the stack (marks connections with work to do and
- * records each one's state history for the http page). */
-void svc_event(struct svc_server *sv, const struct tev *ev);
+/* Forward the stack's readiness callback (stack_config.on_ready) here:
+ * marks descriptor sd as having work to do, and records each state change
+ * (state: its TEV_STATE event) for the http page. */
+void svc_ready(struct svc_server *sv, int sd, const struct tev *state);
 
 /* Accept what is ready and serve every connection with work to do. Returns
  * the time at which it wants to run again, or TCP_TIME_NEVER. */

@@ -284,7 +284,9 @@ struct tun_loop *tun_loop_new(const struct tun_loop_config *cfg, int *err, char 
         sc.out_seg_max = STACK_GSO_MAX;
         sc.output_gso = loop_output_gso;
     }
-    sc.on_event = loop_event;
+    /* Events are built only for someone who reads them (the services learn
+     * readiness through stack_config.on_ready, which costs no event). */
+    sc.on_event = cfg->on_event ? loop_event : NULL;
     sc.event_ctx = l;
     if (!sc.name)
         sc.name = "stack";

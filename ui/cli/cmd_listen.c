@@ -80,13 +80,13 @@ struct listen_ctx {
     struct tun_loop *loop;
 };
 
-static void listen_event(void *ctx, const struct tev *ev)
+/* The stack says which descriptors may have work (no event is built for
+ * it); the services exist a moment after the stack. */
+static void listen_ready(void *ctx, int sd, const struct tev *state)
 {
     struct listen_ctx *c = ctx;
     if (c->svc)
-        svc_event(c->svc, ev);
-    if (c->sinks.fanout.n)
-        tev_fanout_event(&c->sinks.fanout, ev);
+        svc_ready(c->svc, sd, state);
 }
 
 static void ui_sink(void *ctx, const struct tev *ev)
@@ -246,8 +246,8 @@ int cmd_listen(int argc, char **argv)
     c.run_pidfd = -1;
     if (netopts_open_sinks(&o, &c.sinks, o.ui ? ui_sink : NULL, &c) < 0)
         return EXIT_USAGE;
-    o.loop.on_event = listen_event;
-    o.loop.event_ctx = &c;
+    o.loop.stack.on_ready = listen_ready;
+    o.loop.stack.ready_ctx = &c;
 
     int err = 0;
     char msg[512];
