@@ -82,13 +82,13 @@ class Listen:
         self.err = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stderr=self.err)
         try:
-            wait_for(lambda: iface_exists(tun) or self.proc.poll() is not None, 5,
+            wait_for(lambda: iface_exists(tun) or self.proc.poll() is not None, 20,
                      "the TUN device to appear")
             check(self.proc.poll() is None, f"tcplab listen exited early: {self.stderr()}")
             # The kernel's address on the device means it is configured and up.
             wait_for(lambda: KERNEL in subprocess.run(["ip", "-br", "addr", "show", tun],
                                                       capture_output=True, text=True).stdout,
-                     5, "the device's address")
+                     20, "the device's address")
         except BaseException:
             self.kill()
             raise
@@ -108,7 +108,7 @@ class Listen:
             self.kill()
             raise Fail("tcplab listen did not exit within 10 s of " + signal.Signals(sig).name)
         check(rc == 0, f"tcplab listen exited {rc} after {signal.Signals(sig).name}: {self.stderr()}")
-        wait_for(lambda: not iface_exists(self.tun), 3, "the TUN device to be removed")
+        wait_for(lambda: not iface_exists(self.tun), 10, "the TUN device to be removed")
         return rc
 
     def kill(self):
@@ -189,7 +189,7 @@ def test_ping():
     L = Listen()
     try:
         s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-        s.settimeout(3)
+        s.settimeout(15)
         ident, payload = 0x7c1a, b"tcplab-ping-payload"
         for seqno in range(1, 4):
             hdr = struct.pack("!BBHHH", 8, 0, 0, ident, seqno)
@@ -220,7 +220,7 @@ def inet_checksum(b):
 def test_nc_echo_roundtrip():
     L = Listen()
     try:
-        r = run(["nc", "-N", "-w", "5", STACK, "7"], 15, input=b"hello, tcplab\n")
+        r = run(["nc", "-N", "-w", "15", STACK, "7"], 30, input=b"hello, tcplab\n")
         check(r.returncode == 0, f"nc failed ({r.returncode}): {r.stderr!r}")
         check(r.stdout == b"hello, tcplab\n", f"echo returned {r.stdout!r}")
     finally:
@@ -235,7 +235,7 @@ def test_udp_echo_keeps_message_boundaries():
     L = Listen()
     try:
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        u.settimeout(3)
+        u.settimeout(15)
         u.sendto(b"hello", (STACK, 7))
         u.sendto(b"world, two", (STACK, 7))
         got = [u.recvfrom(2048), u.recvfrom(2048)]
@@ -251,7 +251,7 @@ def test_udp_echo_keeps_message_boundaries():
             pass
         u.close()
         # TCP echo still works beside it.
-        r = run(["nc", "-N", "-w", "5", STACK, "7"], 15, input=b"over tcp\n")
+        r = run(["nc", "-N", "-w", "15", STACK, "7"], 30, input=b"over tcp\n")
         check(r.stdout == b"over tcp\n", f"tcp echo returned {r.stdout!r}")
     finally:
         L.stop()
@@ -362,10 +362,10 @@ def test_200_concurrent_clients():
             msg = f"client {i:03d} says hello\n".encode() * 20
             conns.append({"s": s, "msg": msg, "out": 0, "got": bytearray(), "done": False})
             sel.register(s, selectors.EVENT_WRITE | selectors.EVENT_READ, conns[-1])
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         finished = 0
         while finished < n:
-            check(time.monotonic() < deadline, f"only {finished} of {n} clients served in 30 s")
+            check(time.monotonic() < deadline, f"only {finished} of {n} clients served in 90 s")
             for key, ev in sel.select(timeout=1):
                 c = key.data
                 s = c["s"]
@@ -395,14 +395,14 @@ def test_200_concurrent_clients():
         L.stop()
 
 
-def connect_close_in_flight(port, inflight, seconds):
+def connect_close_in_flight(port, inflight, total, seconds):
     """Kernel clients doing connect, shutdown(SHUT_WR), read to EOF, close,
-    `inflight` at a time for `seconds` (and at most 20,000 connections).
+    `inflight` at a time until `total` connections are done; `seconds` bounds
+    the whole run (a stalled service fails, a slow machine only takes longer).
     Returns the number of connections completed."""
     sel = selectors.DefaultSelector()
     done = started = 0
-    end = time.monotonic() + seconds
-    limit = 20000
+    give_up = time.monotonic() + seconds
 
     def start():
         nonlocal started
@@ -414,10 +414,9 @@ def connect_close_in_flight(port, inflight, seconds):
 
     for _ in range(inflight):
         start()
-    give_up = end + 10
     while sel.get_map():
-        check(time.monotonic() < give_up, f"{len(sel.get_map())} connections still open 10 s "
-              f"after the run (done {done})")
+        check(time.monotonic() < give_up, f"only {done} of {total} connections done in {seconds} s "
+              f"({len(sel.get_map())} still open)")
         for key, ev in sel.select(timeout=1):
             s = key.fileobj
             if key.data == "connecting":
@@ -435,26 +434,28 @@ def connect_close_in_flight(port, inflight, seconds):
             sel.unregister(s)
             s.close()
             done += 1
-            if time.monotonic() < end and started < limit:
+            if started < total:
                 start()
     return done
 
 
 def test_16_in_flight_no_syn_retransmissions():
-    """16 kernel clients at a time, connect+close for 3 s: the services
-    accept every connection as a real server does, no SYN is dropped
-    (backlog_full) and so the kernel never retransmits a SYN — with a JSON
-    trace open (which also samples the kernel's sockets) and without."""
+    """16 kernel clients at a time, connect+close, 600 connections (well over
+    the backlog of 128; counted, not timed, so a loaded machine only takes
+    longer): the services accept every connection as a real server does, no
+    SYN is dropped (backlog_full) and so the kernel never retransmits a SYN —
+    with a JSON trace open (which also samples the kernel's sockets) and
+    without."""
     for port, trace in ((9, True), (10, False)):
         before = kernel_counter("TcpExt:TCPSynRetrans")
         L = Listen(f"{port}:discard", trace=trace)
         try:
-            n = connect_close_in_flight(port, 16, 3.0)
+            n = connect_close_in_flight(port, 16, 600, 120)
         finally:
             L.stop()
         retrans = kernel_counter("TcpExt:TCPSynRetrans") - before
         log(f"port {port} trace={trace}: {n} connections, {retrans} SYN retransmissions")
-        check(n > 4 * 128, f"only {n} connections in 3 s: expected well over the backlog of 128")
+        check(n == 600 and n > 4 * 128, f"{n} connections, not 600 (well over the backlog of 128)")
         check(retrans == 0, f"the kernel retransmitted {retrans} SYNs in {n} connections "
               f"(trace={trace}): SYNs were dropped")
         if trace:
@@ -615,7 +616,7 @@ def test_rfc7323_kernel_and_stack_agree_timestamps_rtt_from_tsecr():
     `--timestamps off` nothing carries TSopt and the samples are timed."""
     L = Listen()
     try:
-        s = socket.create_connection((STACK, 7), timeout=5)
+        s = socket.create_connection((STACK, 7), timeout=15)
         port = s.getsockname()[1]
         for i in range(5):
             msg = f"stamp {i}\n".encode()
@@ -630,7 +631,7 @@ def test_rfc7323_kernel_and_stack_agree_timestamps_rtt_from_tsecr():
         check(info[5] & 1, "the kernel did not agree to timestamps (tcpi_options)")
         s.close()
         wait_for(lambda: any(e.get("ev") == "state" and e.get("to") == "CLOSED"
-                             for e in stack_states(L.events(), 7, port)), 5,
+                             for e in stack_states(L.events(), 7, port)), 20,
                  "the stack's connection to close")
     finally:
         L.stop()
@@ -666,7 +667,7 @@ def test_rfc7323_kernel_and_stack_agree_timestamps_rtt_from_tsecr():
     # it, and the RTT is timed instead (Karn).
     L = Listen("--timestamps", "off")
     try:
-        s = socket.create_connection((STACK, 7), timeout=5)
+        s = socket.create_connection((STACK, 7), timeout=15)
         port = s.getsockname()[1]
         s.sendall(b"untimed\n")
         check(s.recv(100) == b"untimed\n", "no echo with --timestamps off")
@@ -674,7 +675,7 @@ def test_rfc7323_kernel_and_stack_agree_timestamps_rtt_from_tsecr():
         check(not info[5] & 1, "the kernel uses timestamps though the stack did not agree")
         s.close()
         wait_for(lambda: any(e.get("ev") == "state" and e.get("to") == "CLOSED"
-                             for e in stack_states(L.events(), 7, port)), 5,
+                             for e in stack_states(L.events(), 7, port)), 20,
                  "the stack's connection to close")
     finally:
         L.stop()
@@ -700,7 +701,11 @@ def test_gso_send_the_kernel_cuts_what_the_stack_sent():
     dump = None
     pcap = os.path.join(WORK, "veth.pcap")
     try:
-        time.sleep(0.3)
+        # until unshare has made its namespace (moving veth1 before that
+        # would leave it here)
+        ours = os.readlink("/proc/self/ns/net")
+        wait_for(lambda: os.readlink(f"/proc/{student.pid}/ns/net") != ours, 20,
+                 "the routed namespace")
         ns = ["nsenter", f"--net=/proc/{student.pid}/ns/net"]
         for cmd in (["ip", "link", "add", "veth0", "type", "veth", "peer", "name", "veth1"],
                     ["ip", "link", "set", "veth1", "netns", str(student.pid)],
@@ -716,7 +721,7 @@ def test_gso_send_the_kernel_cuts_what_the_stack_sent():
             check(r.returncode == 0, f"{' '.join(cmd)}: {r.stderr!r}")
         dump = subprocess.Popen(["tcpdump", "-i", "veth0", "-nn", "-U", "-w", pcap,
                                  "tcp and src 10.7.0.2"], stderr=subprocess.DEVNULL)
-        wait_for(lambda: os.path.exists(pcap), 5, "tcpdump to start")
+        wait_for(lambda: os.path.exists(pcap), 20, "tcpdump to start")
         time.sleep(0.3)
         total = 4 << 20
         client = routed_echo_client(total)
@@ -747,8 +752,12 @@ def test_gso_send_the_kernel_cuts_what_the_stack_sent():
     if MODE:
         check(biggest <= 1460, f"--no-offload: a {biggest}-byte segment was sent (MSS 1460)")
     else:
+        # That the kernel cut them is the three facts together: the stack sent
+        # segments larger than the MSS (here), nothing larger than the MTU
+        # left on veth0, and the data arrived intact. How many packets each
+        # became depends on how the stack batched its sends, so counts of the
+        # two sides are not compared.
         check(biggest > 1460, f"offloads on, but no segment sent larger than the MSS ({biggest})")
-        check(len(rows) > 2 * len(out), "the kernel did not cut the super-packets")
 
 
 def routed_echo_client(total):
@@ -777,14 +786,14 @@ def test_kernel_closes_first():
     CLOSED and the kernel's socket is seen in TIME_WAIT (sock_diag)."""
     L = Listen()
     try:
-        s = socket.create_connection((STACK, 7), timeout=5)
+        s = socket.create_connection((STACK, 7), timeout=15)
         port = s.getsockname()[1]
         s.sendall(b"bye\n")
         check(s.recv(100) == b"bye\n", "no echo")
         s.close()  # our FIN first
         # until the kernel's TIME_WAIT has been reported (bounded)
         wait_for(lambda: any("TIME_WAIT" in json.dumps(e) for e in kernel_events(L.events(), port)),
-                 5, "a TEV_KERNEL event with TIME_WAIT in the trace")
+                 20, "a TEV_KERNEL event with TIME_WAIT in the trace")
     finally:
         L.stop()
     ev = L.events()
@@ -804,7 +813,7 @@ def stack_closes_first(fetch, port, through_fin_wait_2=False):
         cport, data = fetch()
         wait_for(lambda: "CLOSED" in [e["to"] for e in stack_states(L.events(), port, cport)
                                       if e["from"] == "TIME_WAIT"],
-                 6, "TIME_WAIT -> CLOSED after 2*MSL")
+                 30, "TIME_WAIT -> CLOSED after 2*MSL")
     finally:
         L.stop()
     st = stack_states(L.events(), port, cport)
@@ -827,7 +836,7 @@ def stack_closes_first(fetch, port, through_fin_wait_2=False):
 
 def test_stack_closes_first_daytime():
     def fetch():
-        s = socket.create_connection((STACK, 13), timeout=5)
+        s = socket.create_connection((STACK, 13), timeout=15)
         port = s.getsockname()[1]
         data = b""
         while True:
@@ -847,7 +856,7 @@ def test_stack_closes_first_daytime():
 def test_stack_closes_first_http_curl():
     def fetch():
         port = 40123
-        r = run(["curl", "-s", "-m", "5", "--local-port", str(port), f"http://{STACK}/"], 10)
+        r = run(["curl", "-s", "-m", "20", "--local-port", str(port), f"http://{STACK}/"], 30)
         check(r.returncode == 0, f"curl failed ({r.returncode}): {r.stderr!r}")
         return port, r.stdout
     body = stack_closes_first(fetch, 80)
@@ -859,7 +868,7 @@ def test_unserved_port_refused():
     L = Listen()
     try:
         try:
-            socket.create_connection((STACK, 5555), timeout=5)
+            socket.create_connection((STACK, 5555), timeout=15)
             raise Fail("connect to an unserved port succeeded")
         except ConnectionRefusedError:
             pass
@@ -1004,7 +1013,7 @@ def test_connect_prints_data_received_before_rst():
 def test_chargen_streams_rfc864_lines():
     L = Listen(trace=False)
     try:
-        s = socket.create_connection((STACK, 19), timeout=5)
+        s = socket.create_connection((STACK, 19), timeout=15)
         got = b""
         while len(got) < 20000:
             b = s.recv(65536)
@@ -1023,13 +1032,13 @@ def test_chargen_streams_rfc864_lines():
 def test_linger0_abort_resets_stack_connection():
     L = Listen()
     try:
-        s = socket.create_connection((STACK, 7), timeout=5)
+        s = socket.create_connection((STACK, 7), timeout=15)
         port = s.getsockname()[1]
         s.sendall(b"x")
         check(s.recv(10) == b"x", "no echo")
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         s.close()  # RST
-        wait_for(lambda: any(e["to"] == "CLOSED" for e in stack_states(L.events(), 7, port)), 5,
+        wait_for(lambda: any(e["to"] == "CLOSED" for e in stack_states(L.events(), 7, port)), 20,
                  "the stack's connection to close on RST")
         check(tcp_roundtrip(7, b"still here\n") == b"still here\n",
               "echo does not work after the reset")
@@ -1063,8 +1072,19 @@ def test_connect_syn_retries_then_timed_out():
     syns = [e["t"] for e in ev if e.get("ev") == "seg" and e.get("dir") == "out"
             and e.get("flags") == "S"]
     check(len(syns) == 4, f"expected the SYN and 3 retransmissions, saw {len(syns)} SYNs")
+    # The backoff doubles (RFC 6298 (5.5)): each retransmission timer the
+    # engine arms is twice the one before. Read from the arm events (deadline
+    # minus the time armed, both the engine's), not from when the SYNs left:
+    # a loaded machine fires a timer late, which stretches one gap and
+    # shortens the next, and says nothing about the backoff.
+    arms = [e["deadline"] - e["t"] for e in ev if e.get("ev") == "timer"
+            and e.get("timer") == "rtx" and e.get("action") == "arm"]
+    check(len(arms) >= 4, f"expected 4 retransmission timers armed, saw {arms}")
+    arms = arms[:4]
+    check(all(abs(b - 2 * a) < 0.001 for a, b in zip(arms, arms[1:])), f"the RTOs do not double: {arms}")
+    # and no SYN left before its timer ran out (late is the scheduler, early a bug)
     gaps = [b - a for a, b in zip(syns, syns[1:])]
-    check(all(b > a * 1.5 for a, b in zip(gaps, gaps[1:])), f"gaps do not grow: {gaps}")
+    check(all(g >= a - 0.001 for g, a in zip(gaps, arms)), f"a SYN went before its RTO: {gaps} {arms}")
 
 
 def test_echo_20mb_with_5pct_loss_both_ways():
@@ -1423,7 +1443,7 @@ def test_bad_packets_dropped_with_reasons_and_service_continues():
     L = Listen()
     try:
         # an established connection that must survive all of it
-        s = socket.create_connection((STACK, 7), timeout=5)
+        s = socket.create_connection((STACK, 7), timeout=15)
         s.sendall(b"before\n")
         check(s.recv(100) == b"before\n", "no echo before")
         seg = tcp_segment(40001, 7, 0x02, bad_sum=True)
@@ -1555,7 +1575,7 @@ def test_subnet_in_use_is_status_2():
         r = run([TCPLAB, "connect", "--quiet", *MODE, "--tun", "tl1", "--kernel-addr", "10.8.0.1/24",
                  "--addr", "10.8.0.2", "10.8.0.1", "9"], 10)
         check(r.returncode == 1 and b"refused" in r.stderr, f"own subnet: {r.returncode} {r.stderr!r}")
-        with socket.create_connection((STACK, 7), timeout=5) as c:
+        with socket.create_connection((STACK, 7), timeout=15) as c:
             c.sendall(b"still here")
             check(c.recv(100) == b"still here", "the first tcplab stopped echoing")
     finally:
@@ -1619,10 +1639,10 @@ def test_interface_deleted_ends_the_process():
     L = Listen()
     subprocess.run(["ip", "link", "del", "tl0"], check=True)
     try:
-        rc = L.proc.wait(timeout=5)
+        rc = L.proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         L.kill()
-        raise Fail("tcplab listen still runs 5 s after its interface was deleted")
+        raise Fail("tcplab listen still runs 20 s after its interface was deleted")
     check(rc == 1, f"status {rc}, want 1")
     check("disappeared" in L.stderr(), f"message: {L.stderr()!r}")
 

@@ -28,11 +28,21 @@ passed=0
 failed=0
 ok() { passed=$((passed + 1)); echo "ok   $*"; }
 fail() { failed=$((failed + 1)); echo "FAIL $*"; }
+until_true() { # until_true SECONDS COMMAND...: poll, bounded; a loaded machine only takes longer
+    local end=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [ "$SECONDS" -lt "$end" ] || return 1
+        sleep 0.1
+    done
+}
 
 # The server's namespace: a child of this private one, ended by PID.
 unshare --net sleep 120 &
 child=$!
-sleep 0.2
+# until unshare has made the namespace: moving tlcap1 before that leaves it here
+own_ns() { [ "$(readlink "/proc/$child/ns/net")" != "$(readlink /proc/self/ns/net)" ]; }
+until_true 20 own_ns || { echo "FAIL: the server's namespace was never made"; exit 1; }
 ip link add tlcap0 type veth peer name tlcap1 || exit 1
 ip link set tlcap1 netns "$child" || exit 1
 ip addr add 10.77.0.1/24 dev tlcap0 && ip link set tlcap0 up
@@ -49,13 +59,23 @@ table inet tlcap {
 }
 EOF
 
+listening() { grep -q listening "$work/tcpdump.err"; }
 capture() { # capture FILE IFACE-OPTION... : start tcpdump, wait until it listens
     tcpdump --immediate-mode -Z root -U -s 0 -w "$1" "${@:2}" tcp 2>"$work/tcpdump.err" &
     tcpd=$!
-    for _ in $(seq 50); do grep -q listening "$work/tcpdump.err" && break; sleep 0.1; done
+    capfile=$1
+    until_true 20 listening || { echo "FAIL: tcpdump did not start: $(cat "$work/tcpdump.err")"; exit 1; }
+}
+# The file has stopped growing: tcpdump (-U) has written what it was given.
+settled() {
+    local a b
+    a=$(stat -c %s "$capfile")
+    sleep 0.5
+    b=$(stat -c %s "$capfile")
+    [ "$a" = "$b" ]
 }
 stop_capture() {
-    sleep 0.3
+    until_true 20 settled
     kill "$tcpd"
     wait "$tcpd" 2>/dev/null
     tcpd=""
@@ -79,7 +99,13 @@ while len(got) < 1000:
 s.sendall(b"ok"); assert s.recv(10) == b""; s.close()
 EOF
 server=$!
-sleep 0.5
+# until the server listens on both ports (its Python may be slow to start)
+serving() {
+    local l
+    l=$(nsenter -t "$child" -n ss -Hltn 2>/dev/null)
+    grep -q "10.77.0.2:8080 " <<<"$l" && grep -q "10.77.0.2:8082 " <<<"$l"
+}
+until_true 30 serving || { echo "FAIL: the server never listened"; exit 1; }
 capture "$work/kernel.pcap" -i tlcap0
 python3 - <<'EOF'
 import socket, time
@@ -98,6 +124,10 @@ c.close()
 time.sleep(0.3)
 EOF
 [ $? -eq 0 ] && ok "kernel client and server talked over the veth pair" || fail "the traffic"
+# every packet of the last connection on the wire (both FINs of 8082) before
+# the capture stops
+fins_8082() { [ "$(tcpdump -r "$work/kernel.pcap" -nn 'port 8082 and tcp[13] & 1 != 0' 2>/dev/null | wc -l)" -ge 2 ]; }
+until_true 20 fins_8082
 stop_capture
 wait "$server" 2>/dev/null
 
@@ -206,7 +236,8 @@ head -c $((size - 7)) "$work/kernel.pcap" >"$work/truncated.pcap"
 bad truncated "$work/truncated.pcap" "truncated"
 tcpdump --immediate-mode -Z root -U -s 0 -w "$work/udp.pcap" -i tlcap0 udp 2>"$work/tcpdump.err" &
 tcpd=$!
-for _ in $(seq 50); do grep -q listening "$work/tcpdump.err" && break; sleep 0.1; done
+capfile=$work/udp.pcap
+until_true 20 listening || { echo "FAIL: tcpdump did not start: $(cat "$work/tcpdump.err")"; exit 1; }
 python3 -c '
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -19,8 +19,11 @@ tmux_start live 100 30 \
     "env LANG=C.UTF-8 LC_ALL=C.UTF-8 '$TCPLAB' listen --ui --msl 3 --quiet --trace '$TRACE'; sleep 30"
 check "starts with no connections" wait_for "0 connections"
 
-# An echo session that stays open for a while.
-(printf 'hello\n'; sleep 4) | timeout 20 nc -N 10.7.0.2 7 >/dev/null &
+# An echo session that stays open until the checks below are done with it
+# (a file says when, so a slow machine cannot close it early; bounded).
+ECHO_DONE=$TMUX_TEST_DIR/echo-done
+(printf 'hello\n'; for _ in $(seq 600); do [ -e "$ECHO_DONE" ] && break; sleep 0.1; done) |
+    timeout 90 nc -N 10.7.0.2 7 >/dev/null &
 NC=$!
 check "the connection appears in the table" wait_for "1 connection "
 check "local end 10.7.0.2:7, ESTABLISHED" wait_for "ESTABLISHED"
@@ -39,9 +42,13 @@ keys a
 check "a again: relative" wait_re "out 10\.7\.0\.2:7 → 10\.7\.0\.1:[0-9]+ [A-Z,]+ seq=1 ack=7 len=6"
 # The stack's congestion window for this connection above the ladder: the
 # numbers of the last cc event the JSON trace (written beside the UI) holds.
+# Only whole lines: the UI and the file are written by one process, but a
+# reader can see the file between two of its writes.
 cc_as_traced() {
-    local line cw ss fl
-    line=$(grep '"ev":"cc"' "$TRACE" | grep -F '"conn":"10.7.0.2:7-' | tail -1)
+    local line cw ss fl snap=$TMUX_TEST_DIR/trace.snap
+    cp "$TRACE" "$snap" 2>/dev/null || return 1
+    [ -z "$(tail -c 1 "$snap")" ] || sed -i '$d' "$snap" # a last line without its newline
+    line=$(grep '"ev":"cc"' "$snap" | grep -F '"conn":"10.7.0.2:7-' | tail -1)
     [ -n "$line" ] || return 1
     cw=$(sed -E 's/.*"cwnd":([0-9]+).*/\1/' <<<"$line")
     ss=$(sed -E 's/.*"ssthresh":([0-9]+).*/\1/' <<<"$line")
@@ -66,12 +73,7 @@ resized() {
         printf '%s\n' "$shot" | sed -n 2p | grep -qE "^┌.*┐$" &&
         [ "$(printf '%s\n' "$shot" | sed -n 2p | wc -m)" -eq 81 ]
 }
-wait_resized() {
-    local i
-    for i in $(seq 1 50); do resized && return 0; sleep 0.1; done
-    return 1
-}
-check "resize to 80x24: redrawn at the new size, no key pressed" wait_resized
+check "resize to 80x24: redrawn at the new size, no key pressed" wait_until resized
 $T resize-window -t live -x 100 -y 30
 
 # daytime: the stack answers one line and closes first, so it holds TIME_WAIT.
@@ -80,6 +82,7 @@ $T resize-window -t live -x 100 -y 30
 # and then the kernel, not the stack, is the side that ends in TIME_WAIT.
 timeout 20 nc 10.7.0.2 13 </dev/null >/dev/null &
 check "daytime: the stack's end in TIME_WAIT, 2MSL counting down" wait_re "10\.7\.0\.2:13 .*TIME_WAIT .*2MSL [0-9.]+s"
+touch "$ECHO_DONE" # the echo session ends now
 wait "$NC" 2>/dev/null
 sleep 6 # 2MSL = 6 s
 check "sessions gone: back to no connections" wait_for "0 connections"

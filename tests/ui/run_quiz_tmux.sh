@@ -60,10 +60,11 @@ check "score 1/3" wait_for "quiz · score 1/3"
 check "after the last question the step plays" wait_for "step 3/"
 
 # On to the server's SYN,ACK and its ack number (typed).
-for i in $(seq 1 6); do
-    screen | grep -qF "Which acknowledgement number (relative) does server's SYN,ACK carry?" && break
-    if screen | grep -qF "1-4 choose"; then keys s; else keys n; fi
-    sleep 0.3
+for i in $(seq 1 6); do # each key's effect drawn before the screen is read again
+    shot=$(screen)
+    grep -qF "Which acknowledgement number (relative) does server's SYN,ACK carry?" <<<"$shot" && break
+    if grep -qF "1-4 choose" <<<"$shot"; then keys s; else keys n; fi
+    wait_changed "$shot"
 done
 check "number question" wait_for "your answer: "
 keys 7 BSpace 1

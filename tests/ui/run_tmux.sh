@@ -105,10 +105,10 @@ if [ -n "$LESSON" ]; then
         "env LANG=C.UTF-8 LC_ALL=C.UTF-8 '$TCPLAB' play --lang en '$LESSON'; sleep 30"
     check "lesson starts at step 0" wait_for "step 0/"
     total=$(screen | grep -oE 'step 0/[0-9]+' | head -1 | cut -d/ -f2)
-    for i in $(seq 1 "${total:-0}"); do
+    for i in $(seq 1 "${total:-0}"); do # a step at a time, each drawn before the next
         screen | grep -qF "SYN seq=0" && break
         keys n
-        sleep 0.2
+        wait_for "step $i/$total" || break
     done
     check "lesson: the SYN is drawn" wait_for "SYN seq=0"
     check "lesson: a state is shown" wait_for "SYN_SENT"

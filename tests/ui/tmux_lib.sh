@@ -7,7 +7,9 @@
 #   tmux_start NAME W H CMD  a new server NAME (killed at exit), pane $PANE
 #   keys KEY...              send-keys to the pane
 #   screen                   the pane's text now
-#   wait_for TEXT / wait_gone TEXT / wait_re REGEX / wait_until CMD...   poll up to 10 s
+#   wait_for TEXT / wait_gone TEXT / wait_re REGEX / wait_until CMD...   poll up to 20 s
+#   wait_changed SHOT        until the pane differs from SHOT (an earlier `screen`)
+#                            and then stays the same for 0.3 s
 #   tmux_tmpdir              a scratch directory $TMUX_TEST_DIR, removed at exit
 #   check NAME CMD...        run CMD, count and print ok/FAIL (with the screen)
 #   tmux_done                print the counts; its status is the test's
@@ -52,13 +54,13 @@ tmux_tmpdir() { TMUX_TEST_DIR=$(mktemp -d); }
 screen() { $T capture-pane -t "$PANE" -p 2>/dev/null; }
 keys() { $T send-keys -t "$PANE" "$@"; }
 
-wait_until() { # wait_until COMMAND...: until it succeeds, up to 10 s
-    local i
-    for i in $(seq 1 100); do
+wait_until() { # wait_until COMMAND...: until it succeeds, up to 20 s (a loaded machine
+    local end=$((SECONDS + 20))   # is slow to draw; a pass returns at once)
+    while :; do
         "$@" && return 0
+        [ "$SECONDS" -lt "$end" ] || return 1
         sleep 0.1
     done
-    return 1
 }
 
 screen_has() { screen | grep -qF -- "$1"; }
@@ -67,6 +69,10 @@ screen_matches() { screen | grep -qE -- "$1"; }
 wait_for() { wait_until screen_has "$1"; }
 wait_gone() { wait_until screen_lacks "$1"; }
 wait_re() { wait_until screen_matches "$1"; }
+screen_differs() { [ "$(screen)" != "$1" ]; }
+screen_settles() { local a; a=$(screen); sleep 0.3; [ "$(screen)" = "$a" ]; }
+# changed, and then still for 0.3 s: an animation started by the key is over
+wait_changed() { wait_until screen_differs "$1" && wait_until screen_settles; }
 
 check() { # check NAME COMMAND...
     local name=$1
