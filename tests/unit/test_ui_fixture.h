@@ -75,10 +75,9 @@ static inline void fx_seg_event(struct tev *ev, const char *from, const struct w
     ev->u.seg.raw_len = n;
 }
 
-/* A segment from `from` to the other host: the sender's OUT event, then
- * (unless lost) the receiver's IN event; lost ones get a TEV_LINK. */
-static inline void fx_seg(struct fx *f, const char *from, uint8_t flags, uint32_t seq, uint32_t ack,
-                          uint16_t win, const char *data, bool lost, bool rtx)
+/* The TCP header of a segment `from` ("client" or "server") sends, no options. */
+static inline struct wire_tcp fx_tcp_header(const char *from, uint8_t flags, uint32_t seq,
+                                            uint32_t ack, uint16_t win)
 {
     bool client = !strcmp(from, "client");
     struct wire_tcp t;
@@ -89,6 +88,16 @@ static inline void fx_seg(struct fx *f, const char *from, uint8_t flags, uint32_
     t.ack = ack;
     t.flags = flags;
     t.win = win;
+    return t;
+}
+
+/* A segment from `from` to the other host: the sender's OUT event, then
+ * (unless lost) the receiver's IN event; lost ones get a TEV_LINK. */
+static inline void fx_seg(struct fx *f, const char *from, uint8_t flags, uint32_t seq, uint32_t ack,
+                          uint16_t win, const char *data, bool lost, bool rtx)
+{
+    bool client = !strcmp(from, "client");
+    struct wire_tcp t = fx_tcp_header(from, flags, seq, ack, win);
     if (flags & TCP_SYN) {
         t.opts.has_mss = true;
         t.opts.mss = 1460;

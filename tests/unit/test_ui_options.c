@@ -26,14 +26,7 @@ static void seg(struct fx *f, const char *from, uint8_t flags, uint32_t seq, uin
                 const struct wire_tcp_opts *o, size_t dlen, const uint8_t *patch, size_t plen)
 {
     bool client = !strcmp(from, "client");
-    struct wire_tcp t;
-    memset(&t, 0, sizeof t);
-    t.sport = client ? FX_CPORT : FX_SPORT;
-    t.dport = client ? FX_SPORT : FX_CPORT;
-    t.seq = seq;
-    t.ack = ack;
-    t.flags = flags;
-    t.win = 65535;
+    struct wire_tcp t = fx_tcp_header(from, flags, seq, ack, 65535);
     if (o)
         t.opts = *o;
     static uint8_t data[1460];
