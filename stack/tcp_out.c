@@ -67,9 +67,9 @@ void tcp_emit_packet(struct stack *s, const struct tcp_conn *c, uint32_t src, ui
 {
     /* More than one MSS of data: segmentation offload (stack_config.out_seg_max). */
     bool gso = c && n > c->mss;
-    size_t len = gso ? wire_tcp_build_partial(s->pkt, s->pkt_cap, src, dst, s->ip_id++, th,
-                                              payload, n)
-                     : wire_tcp_build(s->pkt, s->pkt_cap, src, dst, s->ip_id++, th, payload, n);
+    size_t len =
+        gso ? wire_tcp_build_partial(s->pkt, s->pkt_cap, src, dst, s->ip_id++, th, payload, n)
+            : wire_tcp_build(s->pkt, s->pkt_cap, src, dst, s->ip_id++, th, payload, n);
     if (!len)
         return;
     /* RFC 9293 §3.9.1.9, §3.9.2 (MUST-48, MUST-49): the application's
@@ -316,8 +316,7 @@ static uint32_t tcp_gso_len(const struct stack *s, const struct tcp_conn *c, uin
     if (tail == 0)
         return want;
     /* tcp_sws_allows_small() for the tail, with the full segments in flight. */
-    bool tail_goes = want == avail ? c->fin_queued || c->opt_nodelay
-                                   : tail >= c->max_snd_wnd / 2;
+    bool tail_goes = want == avail ? c->fin_queued || c->opt_nodelay : tail >= c->max_snd_wnd / 2;
     return tail_goes ? want : want - tail;
 }
 
@@ -446,17 +445,21 @@ static void tcp_output_sack_recovery(struct stack *s, struct tcp_conn *c)
     }
 }
 
-static void tcp_output_ex(struct stack *s, struct tcp_conn *c, bool force)
+/* Nothing queued, no FIN to send, no persist timer to stop: the rules in
+ * tcp_output_ex could send nothing and change nothing (a receiver's usual
+ * case, once per arriving segment). With the queue empty and no FIN, SND.NXT
+ * = SND.MAX = SND.UNA, so there is no go-back-N or SACK state to move. */
+static inline bool tcp_output_idle(const struct tcp_conn *c)
 {
-    if (!tcp_state_sends_data(c->state))
-        return;
-    /* Nothing queued, no FIN to send, no persist timer to stop: the rules
-     * below could send nothing and change nothing (a receiver's usual case,
-     * once per arriving segment). With the queue empty and no FIN, SND.NXT
-     * = SND.MAX = SND.UNA, so there is no go-back-N or SACK state to move. */
-    if (c->sndq.len == 0 && !c->fin_queued && !c->sack_recovery &&
-        !tcp_timer_armed(c, TCP_TIMER_PERSIST))
-        return;
+    return !tcp_state_sends_data(c->state) ||
+           (c->sndq.len == 0 && !c->fin_queued && !c->sack_recovery &&
+            !tcp_timer_armed(c, TCP_TIMER_PERSIST));
+}
+
+/* Not inlined into tcp_output: the idle test there then costs a few
+ * instructions, not this function's whole entry. */
+__attribute__((noinline)) static void tcp_output_ex(struct stack *s, struct tcp_conn *c, bool force)
+{
     if (c->snd_nxt == c->snd_una && c->sndq.len > 0)
         tcp_cc_before_send(s, c); /* RFC 5681 §4.1, restart after idle */
     if (c->sack_recovery) {
@@ -490,12 +493,14 @@ static void tcp_output_ex(struct stack *s, struct tcp_conn *c, bool force)
 
 void tcp_output(struct stack *s, struct tcp_conn *c)
 {
-    tcp_output_ex(s, c, false);
+    if (!tcp_output_idle(c))
+        tcp_output_ex(s, c, false);
 }
 
 void tcp_output_forced(struct stack *s, struct tcp_conn *c)
 {
-    tcp_output_ex(s, c, true);
+    if (!tcp_output_idle(c))
+        tcp_output_ex(s, c, true);
 }
 
 uint32_t tcp_retransmit_first(struct stack *s, struct tcp_conn *c)
