@@ -374,7 +374,7 @@ static const char *const reserved[] = {
     "expect",  "socket",    "bind",    "listen", "accept",     "connect", "send",
     "recv",    "shutdown",  "close",   "abort",  "setsockopt", "ok",      "blocked",
     "ask",     "hint",      "poll",    "getsockopt", "nonblock", "fcntl",
-    "sendto",  "recvfrom",  "udp",
+    "sendto",  "recvfrom",  "udp",     "by",
 };
 
 bool scn_is_reserved(const char *w)

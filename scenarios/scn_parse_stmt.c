@@ -787,6 +787,17 @@ int scn_parse_count_rule(struct parser *P, enum scn_kind kind)
     i = parse_netmatch_tail(P, i, &st->u.net.m);
     if (i < 0)
         return -1;
+    if (kind == SCN_REORDER && scn_is_word(P, i, "by")) {
+        /* `by N`: N packets overtake it (count is unused for reorder) */
+        uint64_t v;
+        if (scn_tok_uint(P, i + 1, 64, &v) < 0)
+            return -1;
+        if (v == 0)
+            return scn_fail_tok(P, i + 1, "e.g. `reorder next client -> server data by 3`",
+                                "nothing overtakes a packet reordered by 0");
+        st->u.net.count = (unsigned)v;
+        i += 2;
+    }
     if (kind == SCN_REORDER && scn_is_word(P, i, "hold")) {
         if (scn_tok_duration(P, i + 1, &st->u.net.dur_us) < 0)
             return -1;

@@ -130,7 +130,8 @@ struct scn_net {
     bool (*step)(struct scn_rt *rt, uint64_t limit, int *err);
     void (*drop_next)(struct scn_rt *rt, const struct scn_netmatch *m, unsigned count);
     void (*dup_next)(struct scn_rt *rt, const struct scn_netmatch *m, unsigned count);
-    void (*reorder_next)(struct scn_rt *rt, const struct scn_netmatch *m, uint64_t hold_us);
+    void (*reorder_next)(struct scn_rt *rt, const struct scn_netmatch *m, uint64_t hold_us,
+                         unsigned by);
     void (*loss)(struct scn_rt *rt, int from, int to, double p);
     void (*delay)(struct scn_rt *rt, int from, int to, uint64_t us);
     void (*cut)(struct scn_rt *rt, bool cut);

@@ -419,7 +419,7 @@ static void exec_step(struct scn_rt *rt, const struct scn_stmt *st)
         rt->net.dup_next(rt, &st->u.net.m, st->u.net.count);
         break;
     case SCN_REORDER:
-        rt->net.reorder_next(rt, &st->u.net.m, st->u.net.dur_us);
+        rt->net.reorder_next(rt, &st->u.net.m, st->u.net.dur_us, st->u.net.count);
         break;
     case SCN_LOSS:
         rt->net.loss(rt, st->u.net.m.from, st->u.net.m.to, st->u.net.p);

@@ -46,6 +46,7 @@ struct tn_rule {
     struct scn_netmatch m;
     unsigned count;
     uint64_t hold_us;
+    unsigned by; /* reorder: packets that overtake it */
 };
 
 struct tn_dirrule {
@@ -60,7 +61,8 @@ struct tn_held {
     uint64_t due;
     bool to_stack;
     int from, to;
-    bool reorder; /* released early when the next packet of its direction passes */
+    bool reorder;  /* released early when packets of its direction pass it... */
+    unsigned left; /* ... this many more */
     size_t len;
     uint8_t data[];
 };
@@ -202,7 +204,7 @@ static void emit_link(struct tn *t, enum tev_link_action a, const struct tn_pkt 
 }
 
 static void hold(struct tn *t, bool to_stack, const struct tn_pkt *p, const uint8_t *pkt,
-                 size_t len, uint64_t due, bool reorder);
+                 size_t len, uint64_t due, unsigned reorder_by);
 
 /* Hand a packet over. One going to the stack is not given to it at once but
  * at the next step, so the runner sees the kernel's segment (and the kernel's
@@ -212,15 +214,17 @@ static void deliver(struct tn *t, bool to_stack, const struct tn_pkt *p, const u
                     size_t len, bool now)
 {
     if (to_stack && !now)
-        hold(t, true, p, pkt, len, t_now(t->rt), false);
+        hold(t, true, p, pkt, len, t_now(t->rt), 0);
     else if (to_stack)
         stack_input(t->rt->hosts[t->stack_host].stack, t_now(t->rt), pkt, len);
     else if (tun_dev_write(t->dev, pkt, len) == 0) /* a full queue loses it, as a wire would */
         t->to_kernel = true;
 }
 
+/* reorder_by: a reordered packet, released early once that many packets of
+ * its direction have passed it; 0 for one merely delayed. */
 static void hold(struct tn *t, bool to_stack, const struct tn_pkt *p, const uint8_t *pkt,
-                 size_t len, uint64_t due, bool reorder)
+                 size_t len, uint64_t due, unsigned reorder_by)
 {
     struct tn_held *h = malloc(sizeof *h + len);
     if (!h)
@@ -229,7 +233,8 @@ static void hold(struct tn *t, bool to_stack, const struct tn_pkt *p, const uint
     h->to_stack = to_stack;
     h->from = p->from;
     h->to = p->to;
-    h->reorder = reorder;
+    h->reorder = reorder_by > 0;
+    h->left = reorder_by;
     h->len = len;
     memcpy(h->data, pkt, len);
     /* Sorted by due time, stable: order within a direction is kept. */
@@ -256,12 +261,14 @@ static bool release_due(struct tn *t, uint64_t now)
 }
 
 /* A packet passed on its direction: a packet held for reordering there is
- * released right after it. */
+ * released right after it if it was the last that was to overtake it. */
 static void release_reordered(struct tn *t, const struct tn_pkt *p)
 {
     for (struct tn_held **pp = &t->held; *pp;) {
         struct tn_held *h = *pp;
         if (h->reorder && h->from == p->from && h->to == p->to) {
+            if (--h->left > 0)
+                return;
             *pp = h->next;
             deliver(t, h->to_stack, p, h->data, h->len, false);
             free(h);
@@ -308,10 +315,10 @@ static void pass(struct tn *t, bool to_stack, const uint8_t *pkt, size_t len)
     if (r) {
         uint64_t until = now + delay + (r->hold_us ? r->hold_us : 1000000);
         emit_link(t, TEV_LINK_REORDERED, &p, pkt, len, until);
-        hold(t, to_stack, &p, pkt, len, until, true);
+        hold(t, to_stack, &p, pkt, len, until, r->by ? r->by : 1);
     } else if (delay) {
         emit_link(t, TEV_LINK_DELAYED, &p, pkt, len, now + delay);
-        hold(t, to_stack, &p, pkt, len, now + delay, false);
+        hold(t, to_stack, &p, pkt, len, now + delay, 0);
     } else {
         deliver(t, to_stack, &p, pkt, len, false);
         if (tcp)
@@ -320,7 +327,7 @@ static void pass(struct tn *t, bool to_stack, const uint8_t *pkt, size_t len)
     if (dup) {
         emit_link(t, TEV_LINK_DUPLICATED, &p, pkt, len, now + delay);
         if (delay)
-            hold(t, to_stack, &p, pkt, len, now + delay, false);
+            hold(t, to_stack, &p, pkt, len, now + delay, 0);
         else
             deliver(t, to_stack, &p, pkt, len, false);
     }
@@ -629,10 +636,14 @@ static void t_dup_next(struct scn_rt *rt, const struct scn_netmatch *m, unsigned
     add_rule(t->dups, &t->ndups, m, count, 0);
 }
 
-static void t_reorder_next(struct scn_rt *rt, const struct scn_netmatch *m, uint64_t hold_us)
+static void t_reorder_next(struct scn_rt *rt, const struct scn_netmatch *m, uint64_t hold_us,
+                           unsigned by)
 {
     struct tn *t = rt->netctx;
+    unsigned n = t->nreorders;
     add_rule(t->reorders, &t->nreorders, m, 1, hold_us);
+    if (t->nreorders > n)
+        t->reorders[n].by = by;
 }
 
 static void set_dirrule(struct tn_dirrule *rules, unsigned *n, int from, int to, double p,

@@ -48,11 +48,12 @@ static void v_dup_next(struct scn_rt *rt, const struct scn_netmatch *m, unsigned
     vlink_duplicate_next(rt->netctx, &vm, count);
 }
 
-static void v_reorder_next(struct scn_rt *rt, const struct scn_netmatch *m, uint64_t hold_us)
+static void v_reorder_next(struct scn_rt *rt, const struct scn_netmatch *m, uint64_t hold_us,
+                           unsigned by)
 {
     struct vlink_match vm;
     to_vmatch(m, &vm);
-    vlink_reorder_next(rt->netctx, &vm, hold_us);
+    vlink_reorder_next_by(rt->netctx, &vm, hold_us, by);
 }
 
 static void v_loss(struct scn_rt *rt, int from, int to, double p)

@@ -64,12 +64,14 @@ struct vlink_dir_rule {
 struct vlink_reorder_rule {
     struct vlink_match m;
     uint64_t hold_us;
+    unsigned by; /* packets that overtake it */
 };
 
 /* A packet held back by the reorder impairment, one slot per direction. */
 struct vlink_held {
     struct vlink_pkt *pkt; /* NULL when nothing is held */
-    uint64_t release_us;   /* deliver then if nothing overtook it; NEVER = no limit */
+    uint64_t release_us;   /* deliver then if not overtaken enough; NEVER = no limit */
+    unsigned left;         /* packets still to overtake it */
 };
 
 #define VLINK_NDIRS (VLINK_MAX_HOSTS * VLINK_MAX_HOSTS)
@@ -282,7 +284,8 @@ static struct vlink_pkt *pkt_copy(const struct vlink_pkt *p)
 }
 
 /* Put a packet in flight on its direction, keeping the direction FIFO. A
- * packet held for reordering on this direction is released right behind it. */
+ * packet held for reordering on this direction is released right behind
+ * the last of the packets that were to overtake it. */
 static void send_in_order(struct vlink *l, struct vlink_pkt *p, uint64_t due)
 {
     int d = dir_index(p->from, p->to);
@@ -293,7 +296,7 @@ static void send_in_order(struct vlink *l, struct vlink_pkt *p, uint64_t due)
     queue_insert(l, p);
 
     struct vlink_held *h = &l->held[d];
-    if (h->pkt) {
+    if (h->pkt && --h->left == 0) {
         struct vlink_pkt *held = h->pkt;
         h->pkt = NULL;
         held->due_us = due;
@@ -418,6 +421,7 @@ static void host_output(void *ctx, const uint8_t *pkt, size_t len)
     if (r) {
         /* Held back: the next packet on this direction goes first. */
         uint64_t release = r->hold_us ? due + r->hold_us : TCP_TIME_NEVER;
+        l->held[d].left = r->by;
         remove_reorder_rule(l, r);
         l->held[d].pkt = p;
         l->held[d].release_us = release;
@@ -681,13 +685,20 @@ void vlink_duplicate_next(struct vlink *l, const struct vlink_match *m, unsigned
     add_count_rule(l->dups, &l->ndups, m, count);
 }
 
-void vlink_reorder_next(struct vlink *l, const struct vlink_match *m, uint64_t hold_us)
+void vlink_reorder_next_by(struct vlink *l, const struct vlink_match *m, uint64_t hold_us,
+                           unsigned by)
 {
     if (l->nreorders >= VLINK_MAX_RULES)
         return;
     l->reorders[l->nreorders].m = *m;
     l->reorders[l->nreorders].hold_us = hold_us;
+    l->reorders[l->nreorders].by = by ? by : 1;
     l->nreorders++;
+}
+
+void vlink_reorder_next(struct vlink *l, const struct vlink_match *m, uint64_t hold_us)
+{
+    vlink_reorder_next_by(l, m, hold_us, 1);
 }
 
 /* Set (or with value 0, remove) the rule for exactly this (from, to). */

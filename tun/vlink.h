@@ -92,6 +92,9 @@ void vlink_duplicate_next(struct vlink *l, const struct vlink_match *m, unsigned
 /* Hold the next matching packet back until after the one that follows it on
  * the same direction (or hold_us, whichever comes first). */
 void vlink_reorder_next(struct vlink *l, const struct vlink_match *m, uint64_t hold_us);
+/* The same, until `by` (1 or more) packets have overtaken it. */
+void vlink_reorder_next_by(struct vlink *l, const struct vlink_match *m, uint64_t hold_us,
+                           unsigned by);
 /* Cut the cable: every packet is lost until vlink_restore(). */
 void vlink_cut(struct vlink *l);
 void vlink_restore(struct vlink *l);

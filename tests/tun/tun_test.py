@@ -1331,35 +1331,50 @@ def test_rfc9438_cubic_sender_intact_under_loss_and_decrease_is_beta_0_7():
         f"{cuts} SACK recoveries with ssthresh = 0.7 * FlightSize")
 
 
-def test_rfc3708_kernel_dsack_undoes_spurious_rto():
-    """RFC 3708 against the kernel: the scenario holds the kernel's ACKs back
-    1.5 s, longer than the stack's 1 s RTO, so the stack times out although
-    nothing was lost and resends. The kernel receiver has every byte and
-    reports the second copy in a D-SACK (RFC 2883, Linux's tcp_dsack); the
-    stack then undoes the timeout's reduction: a cc line with cause "undo"
-    after the "rto" one, cwnd and ssthresh back to what they were before it."""
+def kernel_dsack_undo(name, causes):
+    """Replay scenarios/regress/NAME.tcps against the kernel and check that
+    the stack's reduction (a cc line whose cause is in `causes`) is undone
+    after the kernel's D-SACK: a later cc line with cause "undo", cwnd and
+    ssthresh back to at least what they were before the reduction."""
     scn = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scenarios",
-                       "regress", "rfc3708_dsack_undoes_spurious_rto.tcps")
-    trace = os.path.join(WORK, "rfc3708.jsonl")
+                       "regress", name + ".tcps")
+    trace = os.path.join(WORK, name + ".jsonl")
     r = run([TCPLAB, "replay", "--tun", "--trace", trace, scn], timeout=120)
     check(r.returncode == 0, f"replay --tun failed ({r.returncode}): {r.stdout.decode()[-800:]}"
           f"{r.stderr.decode()[-400:]}")
     with open(trace) as f:
         ev = [json.loads(line) for line in f if line.strip()]
     cc = [e for e in ev if e["ev"] == "cc" and e["host"] == "client"]
-    rto = [i for i, e in enumerate(cc) if e["cause"] == "rto"]
-    check(rto, "no retransmission timeout in the stack's cc lines")
-    before = cc[rto[0] - 1]
-    undo = [e for e in cc[rto[0]:] if e["cause"] == "undo"]
+    cut = [i for i, e in enumerate(cc) if e["cause"] in causes]
+    check(cut, f"no reduction ({'/'.join(causes)}) in the stack's cc lines")
+    before = cc[cut[0] - 1]
+    undo = [e for e in cc[cut[0]:] if e["cause"] == "undo"]
     dsack = [e for e in ev if e["ev"] == "sack" and e["host"] == "client" and e["what"] == "dsack"]
     check(dsack, "the kernel sent no D-SACK the stack read")
-    check(undo, "no undo after the timeout: " + ", ".join(
-        f"{e['phase']} {e['cwnd']} ({e['cause']})" for e in cc[rto[0]:]))
+    check(undo, "no undo after the reduction: " + ", ".join(
+        f"{e['phase']} {e['cwnd']} ({e['cause']})" for e in cc[cut[0]:]))
     check(undo[0]["cwnd"] >= before["cwnd"] and undo[0]["ssthresh"] >= before["ssthresh"],
-          f"undo to cwnd {undo[0]['cwnd']} ssthresh {undo[0]['ssthresh']}, before the timeout "
+          f"undo to cwnd {undo[0]['cwnd']} ssthresh {undo[0]['ssthresh']}, before the reduction "
           f"{before['cwnd']} / {before['ssthresh']}")
-    log(f"rto at cwnd {before['cwnd']}, undone to {undo[0]['cwnd']} after "
-        f"{len(dsack)} D-SACK(s) from the kernel")
+    log(f"{name}: {cc[cut[0]]['cause']} at cwnd {before['cwnd']}, undone to {undo[0]['cwnd']} "
+        f"after {len(dsack)} D-SACK(s) from the kernel")
+
+
+def test_rfc3708_kernel_dsack_undoes_spurious_rto():
+    """RFC 3708 against the kernel: the scenario holds the kernel's ACKs back
+    1.5 s, longer than the stack's 1 s RTO, so the stack times out although
+    nothing was lost and resends. The kernel receiver has every byte and
+    reports the second copy in a D-SACK (RFC 2883, Linux's tcp_dsack); the
+    stack undoes the timeout's reduction."""
+    kernel_dsack_undo("rfc3708_dsack_undoes_spurious_rto", ("rto",))
+
+
+def test_rfc3708_kernel_dsack_undoes_spurious_fast_retransmit():
+    """RFC 3708 against the kernel: the first of five segments is overtaken
+    by the other four on the way to the kernel, whose SACKs make the stack
+    fast-retransmit it; the kernel D-SACKs the second copy and the stack
+    undoes the fast retransmit's reduction."""
+    kernel_dsack_undo("rfc3708_dsack_undoes_spurious_fast_retransmit", ("sack", "dupack"))
 
 
 def test_pcap_opens_in_tshark_with_valid_checksums():

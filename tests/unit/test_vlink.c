@@ -382,6 +382,32 @@ static void test_reorder_next_lets_the_following_segment_overtake(void **state)
     net_free(n);
 }
 
+/* `by 3`: the held packet waits for three to overtake it, not one. */
+static void test_reorder_by_three_lets_three_overtake(void **state)
+{
+    struct net *n = net_new(1);
+    establish(n);
+    struct vlink_match data = {.from = n->client, .to = n->server, .payload_only = true};
+    vlink_reorder_next_by(n->l, &data, 0, 3);
+    client_send(n, "A");
+    client_send(n, "B");
+    client_send(n, "C");
+    client_send(n, "D");
+    client_send(n, "E");
+    assert_true(vlink_run_idle(n->l, 10 * SEC, 1000));
+
+    const struct rec *arr[8];
+    assert_true(data_arrivals(n, "server", arr, 8) >= 5);
+    assert_string_equal(arr[0]->data, "B");
+    assert_string_equal(arr[1]->data, "C");
+    assert_string_equal(arr[2]->data, "D");
+    assert_string_equal(arr[3]->data, "A"); /* right behind the third */
+    assert_int_equal(arr[2]->t_us, arr[3]->t_us);
+    assert_string_equal(arr[4]->data, "E");
+    assert_string_equal(server_read(n), "ABCDE");
+    net_free(n);
+}
+
 static void test_reorder_hold_limit_releases_a_packet_nothing_overtakes(void **state)
 {
     struct net *n = net_new(1);
@@ -594,6 +620,7 @@ int main(void)
         cmocka_unit_test(test_drop_next_drops_exactly_the_matching_syn_ack),
         cmocka_unit_test(test_drop_next_with_payload_only_spares_pure_acks),
         cmocka_unit_test(test_reorder_next_lets_the_following_segment_overtake),
+        cmocka_unit_test(test_reorder_by_three_lets_three_overtake),
         cmocka_unit_test(test_reorder_hold_limit_releases_a_packet_nothing_overtakes),
         cmocka_unit_test(test_duplicate_next_delivers_twice_and_the_receiver_keeps_one),
         cmocka_unit_test(test_cut_cable_loses_everything_until_restored),
