@@ -59,6 +59,8 @@ void conn_table_free(struct stack *s)
 
 const struct tcp_tuple *tcp_node_tuple(const struct tcp_node *n)
 {
+    if (n->kind == TCP_NODE_TW)
+        return &((const struct tcp_tw *)n)->tuple;
     return &((const struct tcp_conn *)n)->tuple;
 }
 
@@ -110,8 +112,7 @@ int conn_hash_insert(struct stack *s, struct tcp_conn *c)
     return 0;
 }
 
-/* The link that points at entry e in its bucket. */
-static struct tcp_node **conn_hash_link(struct stack *s, const struct tcp_node *e)
+struct tcp_node **conn_hash_link(struct stack *s, const struct tcp_node *e)
 {
     struct tcp_node **pp = &s->buckets[tuple_hash(tcp_node_tuple(e)) & (s->nbuckets - 1)];
     while (*pp && *pp != e)
@@ -307,11 +308,16 @@ void port_ref(struct stack *s, struct tcp_conn *c)
     c->bound = 1;
 }
 
+void port_unref_port(struct stack *s, uint16_t port)
+{
+    s->port_refs[port / TCP_PORT_PAGE][port % TCP_PORT_PAGE]--;
+}
+
 void port_unref(struct stack *s, struct tcp_conn *c)
 {
     if (!c->bound)
         return;
-    s->port_refs[c->tuple.lport / TCP_PORT_PAGE][c->tuple.lport % TCP_PORT_PAGE]--;
+    port_unref_port(s, c->tuple.lport);
     c->bound = 0;
 }
 

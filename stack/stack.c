@@ -119,13 +119,16 @@ void stack_free(struct stack *s)
 {
     if (!s)
         return;
+    s->tw_noted = NULL; /* every block goes below, noted or not */
     if (s->buckets) {
         for (uint32_t i = 0; i < s->nbuckets; i++) {
             struct tcp_node *e = s->buckets[i];
             while (e) {
                 struct tcp_node *next = e->hnext;
                 struct tcp_conn *c = tcp_node_conn(e);
-                if (c->sd < 0 || !fd_get(s, c->sd))
+                if (!c)
+                    tcp_tw_free(s, (struct tcp_tw *)e);
+                else if (c->sd < 0 || !fd_get(s, c->sd))
                     conn_destroy(s, c);
                 e = next;
             }
@@ -166,16 +169,22 @@ uint64_t stack_next_deadline(const struct stack *s)
 
 /* ---- events ---------------------------------------------------------------- */
 
-void stack_event_init(const struct stack *s, struct tev *ev, enum tev_kind kind,
-                      const struct tcp_conn *c)
+void stack_event_init_tuple(const struct stack *s, struct tev *ev, enum tev_kind kind, int sd,
+                            const struct tcp_tuple *t)
 {
     memset(ev, 0, sizeof *ev);
     ev->kind = kind;
     ev->t_us = s->now;
     ev->host = s->cfg.name;
-    ev->sd = c ? c->sd : -1;
-    if (c)
-        ev->tuple = c->tuple;
+    ev->sd = sd;
+    if (t)
+        ev->tuple = *t;
+}
+
+void stack_event_init(const struct stack *s, struct tev *ev, enum tev_kind kind,
+                      const struct tcp_conn *c)
+{
+    stack_event_init_tuple(s, ev, kind, c ? c->sd : -1, c ? &c->tuple : NULL);
 }
 
 void stack_emit(struct stack *s, const struct tev *ev)
@@ -221,6 +230,7 @@ long stack_call(struct stack *s, int sd, const struct tcp_conn *c, enum tcp_call
 
 void stack_reap(struct stack *s)
 {
+    tcp_tw_compact_noted(s); /* first: a noted block may be on the graveyard */
     while (s->graveyard) {
         struct tcp_conn *c = s->graveyard;
         s->graveyard = c->qnext;
@@ -331,6 +341,11 @@ void stack_foreach_conn(const struct stack *s, tcp_conn_visit_fn fn, void *ctx)
     for (uint32_t i = 0; i < s->nbuckets; i++)
         for (const struct tcp_node *e = s->buckets[i]; e; e = e->hnext) {
             const struct tcp_conn *c = tcp_node_conn_const(e);
+            if (!c) {
+                tcp_tw_fill_status((const struct tcp_tw *)e, &st);
+                fn(ctx, -1, &st);
+                continue;
+            }
             conn_fill_status(s, c, &st);
             fn(ctx, c->sd, &st);
         }

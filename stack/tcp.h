@@ -49,6 +49,7 @@ enum stack_mem_kind {
     STACK_MEM_CONN,    /* connection blocks */
     STACK_MEM_RING,    /* send and receive rings: at most cfg.max_ring_total in all */
     STACK_MEM_SCRATCH, /* the packet being built: its contents are dead between calls */
+    STACK_MEM_TW,      /* TIME_WAIT records: what a connection in TIME_WAIT keeps */
     STACK_MEM_NKINDS
 };
 
@@ -128,7 +129,11 @@ struct stack_config {
      * "Limits under attack"). Each one reached counts in stack_stats. */
     uint32_t max_conns;       /* connection blocks (all states but LISTEN); a SYN that
                                  would pass it is dropped, conn_limit (65536) */
-    uint32_t max_time_wait;   /* TIME_WAIT blocks; one more closes the oldest (16384) */
+    uint32_t max_time_wait;   /* TIME_WAIT entries; one more closes the oldest (16384) */
+    /* A connection in TIME_WAIT without a descriptor keeps its whole block
+     * instead of becoming a 136-byte record (tcp_tw.c). Only the memory
+     * differs: tests compare the two, byte for byte (false). */
+    bool time_wait_blocks;
     uint32_t max_ooo_conn;    /* out-of-order bytes held by one connection (65536) */
     uint32_t max_ooo_total;   /* out-of-order bytes held by all connections (4 MB) */
     uint64_t max_ring_total;  /* bytes of send and receive rings, all connections (1 GiB);
@@ -203,6 +208,7 @@ struct stack_stats {
     uint64_t retransmissions;
     uint64_t conns_active;              /* connection blocks alive, TIME_WAIT included */
     uint64_t conns_time_wait;
+    uint64_t time_wait_records;         /* of those, kept as compact records (tcp_tw.c) */
     uint64_t syn_queue;                 /* half-open passive connections now, all listeners */
     uint64_t ooo_bytes;                 /* out-of-order bytes held now, all connections */
     /* limits reached (cfg.max_*), each a count of times */

@@ -94,7 +94,8 @@ void conn_drop_child(struct stack *s, struct tcp_conn *c)
 
 /* RFC 9293 §3.6.1 and §3.10.7.4: TIME_WAIT only has to remember the
  * 4-tuple, RCV.NXT and SND.NXT for 2*MSL, so the buffers go (unless the
- * application still has data to read) and the block stays small. */
+ * application still has data to read), and once no descriptor refers to
+ * it the block gives way to a small record (tcp_tw.c). */
 static void conn_enter_time_wait(struct stack *s, struct tcp_conn *c)
 {
     tcp_timer_cancel_all(s, c);
@@ -106,6 +107,7 @@ static void conn_enter_time_wait(struct stack *s, struct tcp_conn *c)
     s->stats.conns_time_wait++;
     tcp_timer_arm(s, c, TCP_TIMER_TIME_WAIT, s->now + 2 * s->cfg.msl_us);
     tcp_tw_enter(s, c);
+    tcp_tw_note(s, c); /* a record at the end of the call, if nothing else is left */
 }
 
 /* CLOSED: "delete the TCB". The block leaves the tables at once; the memory

@@ -1140,7 +1140,16 @@ void tcp_input(struct stack *s, const struct wire_ipv4 *ip, const struct wire_tc
     };
     struct tcp_tuple t = {
         .laddr = ip->dst, .raddr = ip->src, .lport = th->dport, .rport = th->sport};
-    struct tcp_conn *c = conn_lookup(s, &t);
+    struct tcp_node *n = conn_lookup_node(s, &t);
+    struct tcp_conn *c = tcp_node_conn(n);
+    if (n && !c) {
+        /* A TIME_WAIT record: its block again, for the steps below (tcp_tw.c). */
+        c = tcp_tw_expand(s, (struct tcp_tw *)n);
+        if (!c) {
+            tcp_drop_seg(s, NULL, &seg, TCP_DROP_MEM_LIMIT);
+            return;
+        }
+    }
     struct tcp_conn *l = c ? NULL : listener_lookup(s, th->dport);
     if (c && c->ack_held)
         tcp_release_held_ack(s, c); /* before this segment: the ACK count stays */

@@ -338,10 +338,41 @@ struct tcp_conn {
 
     uint32_t ooo_held; /* bytes held out of order (ooo's ranges), counted in stack.ooo_bytes */
 
+    /* TIME_WAIT: to be made a record at the end of the call (tcp_tw.c) */
+    unsigned tw_pending : 1;
+    struct tcp_conn *tw_pending_next;
+
     /* listeners only */
     uint32_t backlog, syn_q_len, acc_q_len;
     struct tcp_conn *acc_head, *acc_tail;
     uint64_t cookie_last_us; /* when this listener last sent a SYN cookie (+1; 0 never) */
+};
+
+/* A connection in TIME_WAIT that no descriptor refers to, kept as only what
+ * TIME_WAIT reads (RFC 9293 §3.6.1, §3.10.7.4; RFC 5961; RFC 7323; RFC 6191)
+ * instead of its whole block: tcp_tw.c. Everything else of the block had a
+ * value that follows from being in TIME_WAIT (our FIN sent and
+ * acknowledged, the peer's FIN received, no data, no timer but 2MSL) or is
+ * not read there (congestion control, RTT estimator, SACK scoreboard,
+ * rings). A segment for it turns it back into a block for the steps of
+ * tcp_in.c; its 2MSL timeout and the TIME_WAIT limit close it as it is. */
+struct tcp_tw {
+    struct tcp_node node; /* first: kind TCP_NODE_TW; node.deadline is the 2MSL timeout */
+    struct tcp_tuple tuple;
+    uint32_t iss, irs;
+    uint32_t snd_nxt;                  /* = SND.UNA = SND.MAX; our FIN is SND.NXT - 1 */
+    uint32_t snd_wnd, snd_wl1, snd_wl2; /* the window update rule */
+    uint32_t max_snd_wnd;              /* RFC 5961 §5.2's ACK test */
+    uint32_t rcv_nxt;                  /* the peer's FIN is RCV.NXT - 1 */
+    uint32_t rcv_adv;                  /* right edge last advertised (the window field) */
+    uint32_t rcvbuf;                   /* RCV.WND, and the D-SACK range (RFC 2883) */
+    uint32_t ts_offset, ts_recent, last_ack_sent, ts_last_sent; /* RFC 7323 */
+    uint64_t ts_recent_us;    /* when TS.Recent was set (§5.5) */
+    uint64_t last_oow_ack_us; /* RFC 5961 §7 rate limit, valid when oow_acked */
+    uint16_t mss;
+    uint8_t snd_wscale, rcv_wscale;
+    uint8_t ip_ttl, ip_tos;
+    unsigned bound : 1, passive : 1, ws_ok : 1, sack_ok : 1, ts_ok : 1, oow_acked : 1;
 };
 
 /* The block a node belongs to (node is its first member); NULL if the node
@@ -391,6 +422,7 @@ struct stack {
 
     uint64_t ooo_bytes;                 /* out-of-order bytes held by all connections */
     struct tcp_node *tw_head, *tw_tail; /* TIME_WAIT entries, oldest first */
+    struct tcp_conn *tw_noted;          /* blocks to make TIME_WAIT records of (tcp_tw.c) */
     bool emitting_cookie;               /* the packet being emitted is a cookie SYN,ACK */
     /* Between stack_batch_begin() and stack_batch_end(): the connections
      * whose owed ACK is held (by tuple: a block may be freed meanwhile). */
@@ -448,6 +480,9 @@ static inline bool stack_observed(const struct stack *s)
 }
 void stack_event_init(const struct stack *s, struct tev *ev, enum tev_kind kind,
                       const struct tcp_conn *c);
+/* The same for descriptor sd and 4-tuple t (a TIME_WAIT record has no block). */
+void stack_event_init_tuple(const struct stack *s, struct tev *ev, enum tev_kind kind, int sd,
+                            const struct tcp_tuple *t);
 void stack_emit(struct stack *s, const struct tev *ev);
 /* Count a dropped packet and report it. */
 void stack_drop(struct stack *s, const struct tcp_conn *c, int reason, const uint8_t *raw,
@@ -467,6 +502,8 @@ struct tcp_node *conn_lookup_node(const struct stack *s, const struct tcp_tuple 
 struct tcp_conn *conn_lookup(const struct stack *s, const struct tcp_tuple *t);
 int conn_hash_insert(struct stack *s, struct tcp_conn *c);
 void conn_hash_remove(struct stack *s, struct tcp_conn *c);
+/* The link that points at entry e in its bucket (to put another in its place). */
+struct tcp_node **conn_hash_link(struct stack *s, const struct tcp_node *e);
 struct tcp_conn *listener_lookup(const struct stack *s, uint16_t port);
 void listener_insert(struct stack *s, struct tcp_conn *c);
 void listener_remove(struct stack *s, struct tcp_conn *c);
@@ -484,6 +521,8 @@ void fd_release(struct stack *s, int sd);
 void conn_heap_update(struct stack *s, struct tcp_node *n);
 void port_ref(struct stack *s, struct tcp_conn *c);
 void port_unref(struct stack *s, struct tcp_conn *c);
+/* One reference less on local port `port` (a record's, tcp_tw.c). */
+void port_unref_port(struct stack *s, uint16_t port);
 bool port_in_use(const struct stack *s, uint16_t port);
 /* A free local port from cfg's ephemeral range, or 0. */
 uint16_t port_ephemeral(struct stack *s);
@@ -701,6 +740,24 @@ void tcp_ooo_account(struct stack *s, struct tcp_conn *c);
 uint32_t tcp_asm_bytes(const struct tcp_asm *a);
 void tcp_tw_enter(struct stack *s, struct tcp_conn *c);
 void tcp_tw_leave(struct stack *s, struct tcp_node *n);
+
+/* tcp_tw.c: TIME_WAIT records. A block in TIME_WAIT is noted when it
+ * enters the state, is expanded or loses its descriptor; at the end of the
+ * call (stack_reap) each noted block that has nothing but TIME_WAIT left
+ * becomes a record. */
+void tcp_tw_note(struct stack *s, struct tcp_conn *c);
+void tcp_tw_compact_noted(struct stack *s);
+/* The record back as a block in its place (table, heap, TIME_WAIT list),
+ * noted to become a record again; NULL if there is no memory. */
+struct tcp_conn *tcp_tw_expand(struct stack *s, struct tcp_tw *tw);
+/* The 2MSL timeout fired for a record (tcp_timers_run). */
+void tcp_tw_timeout(struct stack *s, struct tcp_tw *tw);
+/* What tcp_set_state(CLOSED) does to a block in TIME_WAIT without a
+ * descriptor, done to the record, which is freed. */
+void tcp_tw_close(struct stack *s, struct tcp_tw *tw, const char *cause);
+void tcp_tw_fill_status(const struct tcp_tw *tw, struct tcp_status *st);
+/* stack_free: the record's memory only. */
+void tcp_tw_free(struct stack *s, struct tcp_tw *tw);
 
 /* ---- tcp_ts.c: RFC 7323 timestamps -------------------------------------- */
 

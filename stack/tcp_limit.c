@@ -15,7 +15,8 @@
  *   max_ooo_total  and all connections together; a segment that would pass
  *                  either is dropped (ooo_limit) and the peer retransmits it
  *                  once the hole is filled.
- *   max_time_wait  TIME_WAIT blocks. One more closes the OLDEST (cause
+ *   max_time_wait  TIME_WAIT entries (blocks or records, tcp_tw.c). One more
+ *                  closes the OLDEST (cause
  *                  "TIME_WAIT limit"): it has waited longest, so the
  *                  duplicates it guards against are the likeliest to have
  *                  died already (RFC 9293 §3.6.1); Linux instead refuses the
@@ -75,7 +76,12 @@ void tcp_tw_enter(struct stack *s, struct tcp_conn *c)
     s->tw_tail = n;
     while (s->stats.conns_time_wait > s->cfg.max_time_wait && s->tw_head != n) {
         s->stats.limit_time_wait++;
-        tcp_set_state(s, tcp_node_conn(s->tw_head), TCP_CLOSED, "TIME_WAIT limit: oldest closed");
+        static const char cause[] = "TIME_WAIT limit: oldest closed";
+        struct tcp_conn *oldest = tcp_node_conn(s->tw_head);
+        if (oldest)
+            tcp_set_state(s, oldest, TCP_CLOSED, cause);
+        else
+            tcp_tw_close(s, (struct tcp_tw *)s->tw_head, cause);
     }
 }
 

@@ -358,6 +358,10 @@ void tcp_timers_run(struct stack *s)
 {
     while (s->heap_len && s->heap[0]->deadline <= s->now) {
         struct tcp_conn *c = tcp_node_conn(s->heap[0]);
+        if (!c) {
+            tcp_tw_timeout(s, (struct tcp_tw *)s->heap[0]); /* a record has only 2MSL */
+            continue;
+        }
         int due = 0;
         for (int t = 1; t < TCP_NTIMERS; t++)
             if (c->timers[t] < c->timers[due])

@@ -412,9 +412,10 @@ int tcp_close(struct stack *s, uint64_t now, int sd)
         tcp_close_send_side(s, c, "close()");
         if (c->state == TCP_FIN_WAIT_2 && !tcp_timer_armed(c, TCP_TIMER_TIME_WAIT))
             tcp_timer_arm(s, c, TCP_TIMER_TIME_WAIT, s->now + 2 * s->cfg.msl_us);
-        if (c->state == TCP_TIME_WAIT)
+        if (c->state == TCP_TIME_WAIT) {
             rbuf_release(s, &c->rcvq);
-        else
+            tcp_tw_note(s, c); /* no descriptor now: a record at the end of the call */
+        } else
             rbuf_consume(&c->rcvq, c->rcvq.len);
     }
     tcp_release_if_closed(s, c);
