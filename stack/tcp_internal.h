@@ -20,6 +20,7 @@
  *   tcp_sack.c    RFC 2018 SACK blocks we send, RFC 6675 scoreboard we keep
  *   tcp_rst.c     every rule about sending and accepting RST
  *   isn.c         RFC 6528 initial sequence numbers (SipHash-2-4)
+ *   tcp_tw.c      TIME_WAIT records: what a closed connection keeps for 2MSL
  *   rbuf.c        ring buffers and the out-of-order assembler
  *   stack_mem.c   every allocation, counted; the ring budget
  */
