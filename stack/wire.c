@@ -595,11 +595,16 @@ static size_t build_sack_blocks(uint8_t *p, size_t room, struct wire_tcp_opts *o
 /* Options in the order Linux sends them on a SYN (MSS, SACK-permitted,
  * timestamps, window scale), each aligned the way RFC 7323 Appendix A
  * suggests, so captures look familiar. Returns the length, a multiple of 4. */
+/* After the handshake, without SACK blocks: nothing, or NOP, NOP and the
+ * timestamps — what build_options writes for these, at once. */
+static inline bool options_plain(const struct wire_tcp_opts *o)
+{
+    return !o->has_mss && !o->sack_permitted && !o->has_wscale && o->n_sack == 0;
+}
+
 static size_t build_options(uint8_t *p, struct wire_tcp_opts *o)
 {
-    if (!o->has_mss && !o->sack_permitted && !o->has_wscale && o->n_sack == 0) {
-        /* After the handshake, without SACK blocks: nothing, or NOP, NOP
-         * and the timestamps — what the general case below writes, at once. */
+    if (options_plain(o)) {
         if (!o->has_ts)
             return 0;
         p[0] = OPT_NOP;
@@ -656,20 +661,31 @@ void wire_ipv4_set_tos_ttl(uint8_t *pkt, uint8_t tos, uint8_t ttl)
     put16(pkt + 10, wire_sum_fold(wire_sum(pkt, (size_t)(pkt[0] & 0x0f) * 4, 0)));
 }
 
+/* Building a header we know its fields, so its sum needs no second look at
+ * the bytes: a 32-bit field is two 16-bit words, hi + lo, and hi + lo is the
+ * value itself modulo 0xffff (2^16 = 1 there), so the fields' values, added
+ * as 32-bit words and folded, sum to what the bytes would (RFC 1071 (C)).
+ * A handful of 32-bit values stays below 2^40: three folds are enough. */
+static inline uint16_t fold_small(uint64_t s)
+{
+    s = (s & 0xffffu) + (s >> 16);
+    s = (s & 0xffffu) + (s >> 16);
+    s = (s & 0xffffu) + (s >> 16);
+    return (uint16_t)s;
+}
+
 static void build_ipv4_header(uint8_t *b, size_t total, uint16_t ip_id, uint8_t proto, uint32_t src,
                               uint32_t dst)
 {
-    b[0] = 0x45; /* version 4, IHL 5: we never send IP options */
-    b[1] = 0;
-    put16(b + 2, (uint16_t)total);
-    put16(b + 4, ip_id);
-    put16(b + 6, IP_FLAG_DF);
-    b[8] = WIRE_DEFAULT_TTL;
-    b[9] = proto;
-    put16(b + 10, 0);
+    uint32_t w0 = 0x45000000u | (uint32_t)total; /* version 4, IHL 5 (never options), TOS 0 */
+    uint32_t w1 = (uint32_t)ip_id << 16 | IP_FLAG_DF;
+    uint32_t w2 = (uint32_t)(WIRE_DEFAULT_TTL << 8 | proto) << 16; /* checksum 0 for now */
+    put32(b, w0);
+    put32(b + 4, w1);
+    put32(b + 8, w2);
     put32(b + 12, src);
     put32(b + 16, dst);
-    put16(b + 10, wire_sum_fold(sum_any(b, WIRE_IPV4_HDR_LEN, 0)));
+    put16(b + 10, (uint16_t)~fold_small((uint64_t)w0 + w1 + w2 + src + dst));
 }
 
 /* partial: segmentation offload; the checksum field gets only the
@@ -696,22 +712,33 @@ static size_t tcp_build(uint8_t *buf, size_t cap, uint32_t src, uint32_t dst, ui
     /* memmove: the caller may have placed the payload in buf already. */
     if (payload_len)
         memmove(t + off, payload, payload_len);
-    put16(t, tcp->sport);
-    put16(t + 2, tcp->dport);
+    uint32_t ports = (uint32_t)tcp->sport << 16 | tcp->dport;
+    uint32_t w3 = (uint32_t)((off / 4) << 4) << 24 | (uint32_t)tcp->flags << 16 | tcp->win;
+    put32(t, ports);
     put32(t + 4, tcp->seq);
     put32(t + 8, tcp->ack);
-    t[12] = (uint8_t)((off / 4) << 4);
-    t[13] = tcp->flags;
-    put16(t + 14, tcp->win);
-    put16(t + 16, 0);
-    put16(t + 18, tcp->urg);
+    put32(t + 12, w3);
+    put32(t + 16, tcp->urg); /* checksum 0 for now, urgent pointer */
     if (!in_place)
         memcpy(t + WIRE_TCP_HDR_LEN, opts, optlen);
-    uint32_t pseudo = pseudo_sum(src, dst, WIRE_PROTO_TCP, seglen);
-    if (partial)
-        tcp->checksum = (uint16_t)~wire_sum_fold(pseudo);
-    else
-        tcp->checksum = wire_sum_fold(sum_any(t, seglen, pseudo));
+    if (partial) {
+        tcp->checksum = (uint16_t)~wire_sum_fold(pseudo_sum(src, dst, WIRE_PROTO_TCP, seglen));
+    } else {
+        /* The pseudo-header and the fixed header by their values (as in
+         * build_ipv4_header), and the timestamps too when they are the only
+         * option; the other options and the text by their bytes. */
+        uint64_t h = (uint64_t)src + dst + (WIRE_PROTO_TCP + seglen) + ports + tcp->seq + tcp->ack +
+                     w3 + tcp->urg;
+        if (payload_len == 0 && options_plain(&tcp->opts)) {
+            if (tcp->opts.has_ts)
+                h += (uint64_t)(OPT_NOP << 24 | OPT_NOP << 16 | OPT_TS << 8 | 10) +
+                     tcp->opts.ts_val + tcp->opts.ts_ecr;
+            tcp->checksum = (uint16_t)~fold_small(h);
+        } else {
+            tcp->checksum = wire_sum_fold(
+                sum_any(t + WIRE_TCP_HDR_LEN, seglen - WIRE_TCP_HDR_LEN, fold_small(h)));
+        }
+    }
     put16(t + 16, tcp->checksum);
     tcp->data_off = (uint8_t)off;
     tcp->payload = t + off;
