@@ -165,7 +165,8 @@ static void test_checksum_agrees_with_reference_at_every_length_and_alignment(vo
 /* wire_sum_scalar() is the 64-bit path wire_sum() takes without AVX2 (and
  * for 65..127 bytes with it): compared with the reference on its own, so
  * both paths are proved on a machine that has AVX2. */
-static void test_checksum_scalar_path_agrees_with_reference_at_every_length_and_alignment(void **state)
+static void
+test_checksum_scalar_path_agrees_with_reference_at_every_length_and_alignment(void **state)
 {
     uint8_t *buf = malloc(1100 + 8);
     assert_non_null(buf);
@@ -237,6 +238,58 @@ static void test_checksum_sums_can_be_chained_over_even_chunks(void **state)
     uint32_t s = wire_sum(buf, 100, 0);
     s = wire_sum(buf + 100, 200, s);
     assert_int_equal(wire_sum_fold(s), ref_checksum(buf, sizeof buf, 0));
+}
+
+/* wire_tcp_build sums the headers it writes from the fields' values; the
+ * bytes it wrote must verify with the byte-by-byte reference, whatever the
+ * values (all-ones and zero fields included) and whichever options. */
+static void test_built_segments_verify_with_the_reference_checksum(void **state)
+{
+    srand(99);
+    uint8_t pkt[1600], text[600];
+    for (size_t i = 0; i < sizeof text; i++)
+        text[i] = (uint8_t)rand();
+    for (int k = 0; k < 3000; k++) {
+        struct wire_tcp th;
+        memset(&th, 0, sizeof th);
+        uint32_t r = (uint32_t)rand();
+        th.sport = k % 7 == 0 ? 0xffff : (uint16_t)rand();
+        th.dport = k % 11 == 0 ? 0 : (uint16_t)rand();
+        th.seq = k % 5 == 0 ? 0xffffffffu : (uint32_t)rand() * 2654435761u;
+        th.ack = k % 3 == 0 ? 0 : (uint32_t)rand() * 40503u;
+        th.flags = (uint8_t)(r & 0xff);
+        th.win = (uint16_t)(r >> 8);
+        th.urg = r & 1 ? (uint16_t)rand() : 0;
+        th.opts.has_ts = (r >> 24) & 1;
+        th.opts.ts_val = (uint32_t)rand() * 7u;
+        th.opts.ts_ecr = k % 13 == 0 ? 0xffffffffu : (uint32_t)rand();
+        th.opts.has_mss = ((r >> 25) & 3) == 0;
+        th.opts.mss = 1460;
+        th.opts.n_sack = (uint8_t)((r >> 27) % 3);
+        for (int b = 0; b < th.opts.n_sack; b++)
+            th.opts.sack[b] = (struct wire_sack_block){(uint32_t)rand(), (uint32_t)rand()};
+        size_t tlen = (r >> 29) & 1 ? (size_t)rand() % sizeof text : 0;
+        uint32_t src = (uint32_t)rand() * 3u, dst = k % 17 == 0 ? 0xffffffffu : (uint32_t)rand();
+        size_t n = wire_tcp_build(pkt, sizeof pkt, src, dst, (uint16_t)k, &th, text, tlen);
+        assert_true(n >= 40);
+        assert_int_equal(ref_checksum(pkt, 20, 0), 0); /* IPv4 header */
+        uint8_t pseudo[12] = {(uint8_t)(src >> 24),
+                              (uint8_t)(src >> 16),
+                              (uint8_t)(src >> 8),
+                              (uint8_t)src,
+                              (uint8_t)(dst >> 24),
+                              (uint8_t)(dst >> 16),
+                              (uint8_t)(dst >> 8),
+                              (uint8_t)dst,
+                              0,
+                              WIRE_PROTO_TCP,
+                              (uint8_t)((n - 20) >> 8),
+                              (uint8_t)(n - 20)};
+        uint16_t ps = (uint16_t)~ref_checksum(pseudo, sizeof pseudo, 0);
+        if (ref_checksum(pkt + 20, n - 20, ps) != 0)
+            fail_msg("segment %d (flags %02x, ts %d, sack %d, %zu bytes): bad TCP checksum", k,
+                     th.flags, th.opts.has_ts, th.opts.n_sack, tlen);
+    }
 }
 
 /* ---- parsing packets made by scapy ---------------------------------------------- */
@@ -670,9 +723,10 @@ static size_t sack_option(uint8_t *p, const uint32_t (*edges)[2], size_t n)
     return k;
 }
 
-static const uint32_t sack_edges[4][2] = {
-    {0x00001001u, 0x00001801u}, {0x00002001u, 0x00002401u},
-    {0xfffffff0u, 0x00000010u}, {0x80000000u, 0x80000001u}};
+static const uint32_t sack_edges[4][2] = {{0x00001001u, 0x00001801u},
+                                          {0x00002001u, 0x00002401u},
+                                          {0xfffffff0u, 0x00000010u},
+                                          {0x80000000u, 0x80000001u}};
 
 static void test_rfc2018_sack_blocks_parse_one_to_four_in_order(void **state)
 {
@@ -1064,9 +1118,11 @@ int main(void)
         cmocka_unit_test(test_checksum_matches_rfc1071_worked_example),
         cmocka_unit_test(test_checksum_of_empty_buffer_is_initial_value),
         cmocka_unit_test(test_checksum_agrees_with_reference_at_every_length_and_alignment),
-        cmocka_unit_test(test_checksum_scalar_path_agrees_with_reference_at_every_length_and_alignment),
+        cmocka_unit_test(
+            test_checksum_scalar_path_agrees_with_reference_at_every_length_and_alignment),
         cmocka_unit_test(test_checksum_of_long_buffers_matches_reference_across_vector_chunks),
         cmocka_unit_test(test_checksum_with_all_ones_data_does_not_lose_carries),
+        cmocka_unit_test(test_built_segments_verify_with_the_reference_checksum),
         cmocka_unit_test(test_checksum_sums_can_be_chained_over_even_chunks),
         cmocka_unit_test(test_parse_scapy_syn_with_all_options),
         cmocka_unit_test(test_parse_scapy_data_segment_with_odd_length_payload),
