@@ -147,6 +147,42 @@ static void test_stale_cookie_is_dropped(void **state)
     tt_free(t);
 }
 
+/* RFC 4987 §3.6: a cookie SYN,ACK keeps no state, so nothing ever sends it
+ * again. If the peer's final ACK is lost (bench/soak.sh lost a few at tl0's
+ * full queue) and the server speaks first (daytime), the peer is ESTABLISHED
+ * and silent and the stack knows nothing: the connection waits for the peer's
+ * next segment. That one still acknowledges the cookie, so it makes the
+ * connection — here the peer's FIN after its 10 s timeout, which the server's
+ * answer then meets with a RST (the soak's "recv timeout" failures). */
+static void test_rfc4987_lost_cookie_ack_waits_for_the_peers_next_segment(void **state)
+{
+    struct tt *t = listener_with(4, TCP_SYNCOOKIES_ALWAYS);
+    assert_non_null(syn_from(t, 45000)); /* a cookie: t->iss */
+    /* The final ACK is lost: 10 s on, no SYN,ACK again and nothing to accept. */
+    tt_advance(t, 10 * 1000000ull);
+    tt_expect_nothing(t);
+    assert_int_equal(stats(t).conns_active, 0);
+    assert_int_equal(tcp_accept(t->s, t->now, t->lsd, NULL), -EAGAIN);
+    /* The peer gives up: its FIN acknowledges the cookie and makes the
+     * connection, already in CLOSE_WAIT. */
+    tt_in(t, TCP_ACK | TCP_FIN, 1, 1, NULL);
+    tt_expect(t, TCP_ACK, 1, 2, 0);
+    assert_int_equal(stats(t).cookies_ok, 1);
+    int sd = tcp_accept(t->s, t->now, t->lsd, NULL);
+    assert_true(sd >= 0);
+    struct tcp_status st;
+    assert_int_equal(tcp_status(t->s, sd, &st), 0);
+    assert_int_equal(st.state, TCP_CLOSE_WAIT);
+    assert_int_equal(st.iss, t->iss);
+    /* The server's text goes to a peer that has closed: it answers RST. */
+    assert_int_equal(tcp_send(t->s, t->now, sd, "day\r\n", 5), 5);
+    tt_expect(t, TCP_ACK | TCP_PSH, 1, 2, 5);
+    tt_in(t, TCP_RST, 2, 0, NULL);
+    assert_int_equal(tcp_status(t->s, sd, &st), 0);
+    assert_int_equal(st.state, TCP_CLOSED);
+    tt_free(t);
+}
+
 /* always: every SYN gets a cookie, and not one block is made for it. */
 static void test_always_mode_keeps_no_half_open_connection(void **state)
 {
@@ -518,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_valid_cookie_ack_makes_an_established_connection),
         cmocka_unit_test(test_wrong_cookie_is_dropped_and_makes_no_connection),
         cmocka_unit_test(test_stale_cookie_is_dropped),
+        cmocka_unit_test(test_rfc4987_lost_cookie_ack_waits_for_the_peers_next_segment),
         cmocka_unit_test(test_always_mode_keeps_no_half_open_connection),
         cmocka_unit_test(test_never_mode_drops_and_resets_stray_acks),
         cmocka_unit_test(test_max_conns_drops_syns_beyond_it),
