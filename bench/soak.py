@@ -5,7 +5,8 @@
 
 Starts `tcplab listen --quiet 7:echo 13:daytime`, then for MINUTES:
   - holds CONNS concurrent connections to the echo port; each sends a
-    numbered message about every second and checks the echo byte for byte;
+    numbered message about every second (their moments spread over the
+    second) and checks the echo byte for byte;
   - a churn thread connects to daytime, reads the answer and closes, as fast
     as it can, one connection at a time (the stack closes first, so its
     TIME_WAIT blocks pile up and max_time_wait is reached);
@@ -19,7 +20,9 @@ connects failed, the client kernel's TCP counters, the packets the kernel
 dropped at tl0, and listen's exit summary. Exit status 0 only if there was no
 data error, no failed connection and listen exited cleanly. SOAK_PCAP=FILE
 also records every RST on tl0 (tcpdump), to find the failed connections'
-ports afterwards.
+ports afterwards; SOAK_RING=FILE keeps a ring of daytime's packets on tl0
+(tcpdump -C 100 -W 5: FILE0..FILE4) stopped at the first churn failure, so
+the failing port's whole history is in it.
 """
 import errno
 import os
@@ -64,6 +67,11 @@ class Held:
     """CONNS connections, each echoing one numbered message at a time."""
 
     def __init__(self, n):
+        """The i-th connection's first message goes i/n s into the first
+        second, so the messages arrive spread over each second rather than
+        as one burst of n packets: a burst larger than tl0's queue
+        (txqueuelen, 500) is dropped by the kernel, and a dropped final ACK
+        of a cookie handshake is never recovered (see churn())."""
         self.sel = selectors.DefaultSelector()
         self.conns = []
         self.errors = 0
@@ -76,9 +84,14 @@ class Held:
                 self.failed_connects += 1
                 continue
             s.setblocking(False)
-            c = {"sock": s, "i": i, "n": 0, "want": b"", "got": b"", "sent_at": 0.0}
+            c = {"sock": s, "i": i, "n": 0, "want": b"", "got": b"", "sent_at": 0.0,
+                 "offset": i / n}
             self.conns.append(c)
             self.sel.register(s, selectors.EVENT_READ, c)
+
+    def start(self, now):
+        for c in self.conns:
+            c["sent_at"] = now - 1.0 + c["offset"]
 
     def message(self, c):
         body = f"conn {c['i']} message {c['n']} ".encode()
@@ -161,21 +174,28 @@ def churn(stop, stats):
                 except OSError:
                     port = 0
                 stats["examples"].append(f"{key} port {port} at {time.monotonic() - stats['t0']:.1f} s")
+            ring = stats.get("ring")
+            if ring and ring.poll() is None:  # SOAK_RING: keep the first failure's history
+                time.sleep(0.5)
+                ring.terminate()
             time.sleep(0.1)
         finally:
             s.close()
 
 
 def tun_drops():
-    """Packets the kernel dropped on the way to the stack (tl0's queue was
-    full: the stack had fallen behind) and on the way from it."""
-    def get(name):
-        try:
-            with open(f"/sys/class/net/tl0/statistics/{name}") as f:
-                return int(f.read())
-        except OSError:
-            return 0
-    return get("tx_dropped"), get("rx_dropped")
+    """Packets the kernel dropped on the way to the stack (tl0's queue of
+    txqueuelen packets was full: the stack had fallen behind; the kernel's
+    drop reason is FULL_RING) and on the way from it. Read from /proc/net/dev,
+    which is this network namespace's: /sys/class/net is the one sysfs was
+    mounted in (unshare --net does not remount it), where tl0 does not exist."""
+    with open("/proc/net/dev") as f:
+        for line in f:
+            name, _, rest = line.partition(":")
+            if name.strip() == "tl0":
+                v = [int(x) for x in rest.split()]
+                return v[11], v[3]  # transmit drop (to the stack), receive drop
+    return 0, 0
 
 
 def kernel_tcp_counters():
@@ -211,6 +231,11 @@ def main():
             dump = subprocess.Popen(["tcpdump", "-q", "-i", "tl0", "-s", "96", "-w",
                                      os.environ["SOAK_PCAP"], "tcp[tcpflags] & tcp-rst != 0"],
                                     stderr=subprocess.DEVNULL)
+        ring = None
+        if os.environ.get("SOAK_RING"):  # SOAK_RING=FILE: a ring of daytime's packets, stopped at the first failure
+            ring = subprocess.Popen(["tcpdump", "-q", "-i", "tl0", "-s", "96", "-C", "100", "-W", "5",
+                                     "-w", os.environ["SOAK_RING"], "port", str(DAYTIME)],
+                                    stderr=subprocess.DEVNULL)
         rss0 = rss_kb(listen.pid)
         print(f"# listen {' '.join(opts)} pid {listen.pid}, RSS at start {rss0} kB; {nconns} connections, "
               f"churn, SYN flood {rate}/s, {minutes:g} min")
@@ -219,7 +244,7 @@ def main():
                                   str(max(1, int(rate * (seconds + 5)))), str(rate),
                                   str(seconds + 5)], stdout=subprocess.PIPE)
         cstats = {"done": 0, "errors": 0, "failed": 0, "why": {}, "examples": [],
-                  "t0": time.monotonic()}
+                  "t0": time.monotonic(), "ring": ring}
         snmp0 = kernel_tcp_counters()
         drops0 = tun_drops()
         t = threading.Thread(target=churn, args=(stop, cstats), daemon=True)
@@ -228,6 +253,7 @@ def main():
               "echoes checked | data errors |")
         print("|---|---|---|---|---|---|---|---|---|")
         start = time.monotonic()
+        held.start(start)
         next_row = start
         while True:
             now = time.monotonic()
@@ -245,6 +271,9 @@ def main():
         held.close()
         flood.kill()
         flood.wait(timeout=5)
+        if ring and ring.poll() is None:
+            ring.terminate()
+            ring.wait(timeout=5)
         if dump:
             dump.terminate()
             dump.wait(timeout=5)
@@ -268,8 +297,11 @@ def main():
               f"(its queue full: the stack fell behind), {from_stack} from it")
         if cstats["why"].get("recv timeout"):
             print("# a recv timeout is a connect that completed (the client ESTABLISHED) and then "
-                  "no daytime text in 10 s: not the client's ports (AttemptFails above), not loss "
-                  "at tl0 (drops above); SOAK_PCAP=FILE records every RST for a post-mortem")
+                  "no daytime text in 10 s. With drops at tl0 above it is a lost final ACK of a "
+                  "SYN-cookie handshake: the cookie SYN,ACK kept no state, so nothing resends it, "
+                  "and daytime's client sends nothing until it gives up (RFC 4987 s3.6; "
+                  "tests/unit/test_tcp_limits.c). SOAK_RING=FILE keeps daytime's packets up to "
+                  "the first failure")
         status = 0 if errors == 0 and held.failed_connects == 0 and cstats["failed"] == 0 else 1
     finally:
         stop.set()

@@ -16,6 +16,7 @@
 #   sudo bench/soak.sh                         # 1 minute
 #   SOAK_MINUTES=30 nice sudo bench/soak.sh    # the long run
 #   SOAK_PCAP=/tmp/rst.pcap SOAK_MINUTES=5 sudo bench/soak.sh  # and every RST on tl0
+#   SOAK_RING=/tmp/r.pcap sudo bench/soak.sh   # daytime's packets, up to the first failure
 set -eu
 B=$(cd "${1:-${BENCH_BUILD:-build}}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
