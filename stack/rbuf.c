@@ -42,9 +42,9 @@ void rbuf_write_at(struct rbuf *r, uint32_t off, const void *src, uint32_t n)
 {
     uint32_t p = rbuf_pos(r, off);
     uint32_t first = r->cap - p < n ? r->cap - p : n;
-    memcpy(r->buf + p, src, first);
+    wire_copy(r->buf + p, src, first);
     if (n > first)
-        memcpy(r->buf, (const uint8_t *)src + first, n - first);
+        wire_copy(r->buf, (const uint8_t *)src + first, n - first);
 }
 
 void rbuf_read_at(const struct rbuf *r, uint32_t off, void *dst, uint32_t n)

@@ -370,6 +370,59 @@ uint32_t wire_sum_scalar(const uint8_t *buf, size_t len, uint32_t initial)
     return wire_sum_result(sum_native(buf, len), initial);
 }
 
+#ifdef WIRE_SUM_AVX2
+/* 256 bytes a round, eight loads and eight stores; then 128, 64, 32; the last
+ * partial 32 are the final 32 bytes again (n >= 32, no overlap). */
+__attribute__((target("avx2"))) static void copy_avx2(uint8_t *dst, const uint8_t *src, size_t n)
+{
+#define WIRE_COPY32(off)                                                                           \
+    _mm256_storeu_si256((__m256i *)(dst + (off)),                                                  \
+                        _mm256_loadu_si256((const __m256i *)(src + (off))))
+    const uint8_t *end = src + n;
+    for (; end - src >= 256; src += 256, dst += 256) {
+        __m256i v[8];
+        for (int k = 0; k < 8; k++)
+            v[k] = _mm256_loadu_si256((const __m256i *)(src + 32 * k));
+        for (int k = 0; k < 8; k++)
+            _mm256_storeu_si256((__m256i *)(dst + 32 * k), v[k]);
+    }
+    size_t rest = (size_t)(end - src);
+    if (rest & 128) {
+        WIRE_COPY32(0);
+        WIRE_COPY32(32);
+        WIRE_COPY32(64);
+        WIRE_COPY32(96);
+        src += 128;
+        dst += 128;
+    }
+    if (rest & 64) {
+        WIRE_COPY32(0);
+        WIRE_COPY32(32);
+        src += 64;
+        dst += 64;
+    }
+    if (rest & 32) {
+        WIRE_COPY32(0);
+        src += 32;
+        dst += 32;
+    }
+    if (rest & 31)
+        WIRE_COPY32((ptrdiff_t)(rest & 31) - 32);
+#undef WIRE_COPY32
+}
+#endif
+
+void wire_copy(void *dst, const void *src, size_t n)
+{
+#ifdef WIRE_SUM_AVX2
+    if (wire_have_avx2 && n >= WIRE_SUM_VECTOR_MIN) {
+        copy_avx2(dst, src, n);
+        return;
+    }
+#endif
+    memcpy(dst, src, n);
+}
+
 bool wire_sum_is_vectorised(void)
 {
 #ifdef WIRE_SUM_AVX2

@@ -240,6 +240,25 @@ static void test_checksum_sums_can_be_chained_over_even_chunks(void **state)
     assert_int_equal(wire_sum_fold(s), ref_checksum(buf, sizeof buf, 0));
 }
 
+/* wire_copy is memcpy: every length 0..1100 from and to every alignment
+ * 0..7, and not one byte beyond the end written. */
+static void test_wire_copy_copies_exactly_at_every_length_and_alignment(void **state)
+{
+    static uint8_t src[1200], dst[1200], want[1200];
+    for (size_t i = 0; i < sizeof src; i++)
+        src[i] = (uint8_t)(i * 31 + 7);
+    for (size_t sa = 0; sa < 8; sa++)
+        for (size_t da = 0; da < 8; da += 3)
+            for (size_t len = 0; len <= 1100; len++) {
+                memset(dst, 0xa5, sizeof dst);
+                memset(want, 0xa5, sizeof want);
+                memcpy(want + da, src + sa, len);
+                wire_copy(dst + da, src + sa, len);
+                if (memcmp(dst, want, sizeof dst) != 0)
+                    fail_msg("src align %zu dst align %zu len %zu: copy differs", sa, da, len);
+            }
+}
+
 /* wire_tcp_build sums the headers it writes from the fields' values; the
  * bytes it wrote must verify with the byte-by-byte reference, whatever the
  * values (all-ones and zero fields included) and whichever options. */
@@ -1123,6 +1142,7 @@ int main(void)
         cmocka_unit_test(test_checksum_of_long_buffers_matches_reference_across_vector_chunks),
         cmocka_unit_test(test_checksum_with_all_ones_data_does_not_lose_carries),
         cmocka_unit_test(test_built_segments_verify_with_the_reference_checksum),
+        cmocka_unit_test(test_wire_copy_copies_exactly_at_every_length_and_alignment),
         cmocka_unit_test(test_checksum_sums_can_be_chained_over_even_chunks),
         cmocka_unit_test(test_parse_scapy_syn_with_all_options),
         cmocka_unit_test(test_parse_scapy_data_segment_with_odd_length_payload),
