@@ -81,7 +81,8 @@ enum tcp_drop_reason {
     TCP_DROP_BAD_COOKIE,         /* ACK to a listener whose SYN cookie is wrong or stale */
     TCP_DROP_PAWS,               /* RFC 7323 §5: TSval older than TS.Recent (an ACK is sent) */
     TCP_DROP_TS_ECR_FUTURE,      /* TSecr greater than any TSval we sent: not ours */
-    TCP_DROP_MEM_LIMIT,          /* text or a datagram, no buffer for it: max_ring_total reached */
+    TCP_DROP_MEM_LIMIT,          /* text or a datagram, no buffer for it: max_ring_total reached;
+                                  * or no memory to turn a TIME_WAIT record back into a block */
     /* The TUN device's offload header (tun/tun_vnet.h) does not match the
      * packet it came with; the packet is dropped before any parsing. */
     TCP_DROP_VNET_SHORT,         /* shorter than the virtio_net_hdr, or nothing after it */

@@ -1142,15 +1142,10 @@ void tcp_input(struct stack *s, const struct wire_ipv4 *ip, const struct wire_tc
         .laddr = ip->dst, .raddr = ip->src, .lport = th->dport, .rport = th->sport};
     struct tcp_node *n = conn_lookup_node(s, &t);
     struct tcp_conn *c = tcp_node_conn(n);
-    if (n && !c) {
-        /* A TIME_WAIT record: its block again, for the steps below (tcp_tw.c). */
-        c = tcp_tw_expand(s, (struct tcp_tw *)n);
-        if (!c) {
-            tcp_drop_seg(s, NULL, &seg, TCP_DROP_MEM_LIMIT);
-            return;
-        }
-    }
-    struct tcp_conn *l = c ? NULL : listener_lookup(s, th->dport);
+    /* A TIME_WAIT record: its block again, for the steps below (tcp_tw.c);
+     * without memory for it the segment is dropped (the peer sends again). */
+    bool no_block = n && !c && !(c = tcp_tw_expand(s, (struct tcp_tw *)n));
+    struct tcp_conn *l = c || no_block ? NULL : listener_lookup(s, th->dport);
     if (c && c->ack_held)
         tcp_release_held_ack(s, c); /* before this segment: the ACK count stays */
 
@@ -1169,6 +1164,10 @@ void tcp_input(struct stack *s, const struct wire_ipv4 *ip, const struct wire_tc
     if (c && c->sd >= 0 && s->cfg.on_ready)
         s->cfg.on_ready(s->cfg.ready_ctx, c->sd, NULL);
 
+    if (no_block) {
+        tcp_drop_seg(s, NULL, &seg, TCP_DROP_MEM_LIMIT);
+        return;
+    }
     if (!c) {
         if (l)
             tcp_in_listen(s, l, &seg, &t);

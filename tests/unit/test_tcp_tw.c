@@ -358,6 +358,58 @@ static void test_time_wait_with_a_descriptor_becomes_a_record_at_close(void **st
     tt_free(t);
 }
 
+/* Without memory for the block a segment needs, the segment is dropped
+ * with a named reason and the record stays; the peer's next try is answered
+ * once there is memory again. Closing a record needs none. */
+struct failing {
+    bool fail_conn; /* refuse connection blocks */
+};
+
+static void *failing_alloc(void *ctx, size_t size, enum stack_mem_kind kind)
+{
+    struct failing *f = ctx;
+    if (f->fail_conn && kind == STACK_MEM_CONN)
+        return NULL;
+    return calloc(1, size);
+}
+
+static void failing_free(void *ctx, void *p, size_t size, enum stack_mem_kind kind)
+{
+    (void)ctx;
+    (void)size;
+    (void)kind;
+    free(p);
+}
+
+static void test_time_wait_record_without_memory_drops_the_segment(void **state)
+{
+    struct failing f = {false};
+    struct stack_config cfg;
+    tt_config(&cfg);
+    cfg.allocator =
+        (struct stack_allocator){.alloc = failing_alloc, .free = failing_free, .ctx = &f};
+    struct tt *t = listening(&cfg);
+    passive_to_time_wait(t, 48000, true);
+    assert_int_equal(stats(t).time_wait_records, 1);
+    f.fail_conn = true;
+    size_t segs = tt_count_events(t, TEV_SEGMENT);
+    tt_in(t, TCP_FIN | TCP_ACK, 1, 2, NULL);
+    assert_int_equal(tt_count_events(t, TEV_SEGMENT), segs + 1); /* the segment is shown */
+    assert_int_equal(tt_last_drop_reason(t, 0), TCP_DROP_MEM_LIMIT);
+    tt_expect_nothing(t);
+    tt_assert_state(t, TCP_TIME_WAIT);
+    assert_int_equal(stats(t).time_wait_records, 1);
+    f.fail_conn = false;
+    tt_in(t, TCP_FIN | TCP_ACK, 1, 2, NULL);
+    tt_expect(t, TCP_ACK, 2, 2, 0);
+    f.fail_conn = true;
+    tt_advance(t, 2 * TT_MSL_US);
+    tt_assert_state(t, TCP_CLOSED);
+    tt_expect_state_event(t, TCP_TIME_WAIT, TCP_CLOSED, "2MSL timeout");
+    f.fail_conn = false;
+    tt_free(t);
+}
+
 /* ---- records and blocks, byte for byte ------------------------------------------- */
 
 /* Every TIME_WAIT path on several connections, some with timestamps: FINs
@@ -566,6 +618,7 @@ int main(void)
         cmocka_unit_test(test_time_wait_limit_closes_the_oldest_record),
         cmocka_unit_test(test_time_wait_record_holds_its_port_until_2msl),
         cmocka_unit_test(test_time_wait_with_a_descriptor_becomes_a_record_at_close),
+        cmocka_unit_test(test_time_wait_record_without_memory_drops_the_segment),
         cmocka_unit_test(test_time_wait_records_and_blocks_give_the_same_events),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
