@@ -230,6 +230,36 @@ static void test_rfc9406_css_resumes_slow_start_when_rtt_falls_back(void **state
     free(c);
 }
 
+/* §4.4: HyStart++ "only for the initial slow start"; §4.2: a loss during
+ * it ends it (the loss response sets ssthresh). After a fast retransmit in
+ * CSS, slow start below the new ssthresh is standard: an RTT rise no longer
+ * leads to CSS, and each ACK adds a whole segment. */
+static void test_rfc9406_loss_ends_hystart_for_the_connection(void **state)
+{
+    (void)state;
+    struct stack_config cfg;
+    tt_config(&cfg);
+    struct tt *t = tt_new(&cfg); /* only its stack: the cc events go nowhere */
+    struct tcp_conn *c = hystart_conn();
+    hystart_round(c, 10, 20);
+    hystart_round(c, 10, 30);
+    assert_true(c->cc.hystart.css);
+    tcp_cc_enter_recovery(t->s, c); /* three duplicate ACKs */
+    assert_false(c->cc.hystart.on);
+    assert_false(c->cc.hystart.css);
+    c->snd_una = c->snd_nxt;
+    tcp_cc_recovery_done(t->s, c, false);
+    c->cc.ssthresh = 100 * MSS1000; /* well below it: slow start again */
+    c->cc.cwnd = 10 * MSS1000;
+    hystart_round(c, 10, 20);
+    uint32_t at = c->cc.cwnd;
+    hystart_round(c, 10, 40);
+    assert_false(c->cc.hystart.css);
+    assert_int_equal(c->cc.cwnd, at + 10 * MSS1000);
+    free(c);
+    tt_free(t);
+}
+
 /* ---- end to end: the stack sends, the test is the receiver ----------- */
 
 #define SMSS 1460
@@ -350,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_rfc9438_s4_8_timeout),
         cmocka_unit_test(test_rfc9406_hystart_leaves_slow_start_on_rtt_increase),
         cmocka_unit_test(test_rfc9406_css_resumes_slow_start_when_rtt_falls_back),
+        cmocka_unit_test(test_rfc9406_loss_ends_hystart_for_the_connection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
