@@ -478,6 +478,12 @@ def packets_summary(L):
     return tuple(int(g) for g in m.groups())
 
 
+def drop_reasons(L):
+    """{reason: count} from the "drops by reason" line of listen's summary."""
+    m = re.search(r"drops by reason: (.*)", L.stderr())
+    return {k: int(v) for k, v in (x.rsplit(" ", 1) for x in m.group(1).split(", "))} if m else {}
+
+
 def kernel_counter(name):
     """One of this namespace's own kernel TCP counters: `Tcp:RetransSegs`
     from /proc/net/snmp, `TcpExt:TCPSynRetrans` from /proc/net/netstat."""
@@ -499,6 +505,23 @@ def kernel_counter(name):
 RTX_SLACK = 10
 
 
+def check_observed_run_clean(L, krtx, what):
+    """Nothing dropped and nothing sent again, but for what a machine too
+    loaded to run the stack in time explains: a kernel that timed out sends
+    again what the stack already has, and the stack drops that duplicate
+    (unacceptable, with an ACK, RFC 9293 §3.10.7.4) — one drop per kernel
+    retransmission at most, and no more than one timeout's worth."""
+    pin, pout, dropped, rtx = packets_summary(L)
+    reasons = drop_reasons(L)
+    dups = sum(reasons.pop(r, 0) for r in ("unacceptable_segment", "paws"))
+    log(f"{what}: packets in {pin}, out {pout}, dropped {dropped} {drop_reasons(L)}, "
+        f"retransmitted by the stack {rtx}, by the kernel {krtx}")
+    check(not reasons and dups <= krtx <= RTX_SLACK and rtx <= RTX_SLACK,
+          f"{what}: dropped {dropped} {drop_reasons(L)}, the stack retransmitted {rtx}, "
+          f"the kernel {krtx}")
+    return pin, pout
+
+
 def test_trace_does_not_change_the_segments_sent():
     """Observing must not change the protocol. 300 connect+close exchanges
     (connect, shutdown, read to EOF, close) with a JSON trace — every event
@@ -509,26 +532,21 @@ def test_trace_does_not_change_the_segments_sent():
     depends on how the device's batches and GSO super-packets fall, which
     the scheduler decides, so there the comparison is of what observing
     must never cause: a segment sent again (by the stack or by the kernel)
-    or a packet dropped. Both runs must be clean: nothing dropped, and no
-    more retransmissions than one timeout on a stalled machine explains."""
+    or a packet dropped. Both runs must be clean (check_observed_run_clean)."""
     counts = {}
     for trace in (False, True):
+        before = kernel_counter("Tcp:RetransSegs")
         L = Listen("9:discard", trace=trace)
         try:
             for _ in range(300):
                 check(tcp_roundtrip(9, b"") == b"", "discard sent something back")
         finally:
             L.stop()
-        counts[trace] = packets_summary(L)
-    log(f"300 connect+close (in, out, dropped, retransmitted): without an observer "
-        f"{counts[False]}, with --trace {counts[True]}")
+        counts[trace] = check_observed_run_clean(
+            L, kernel_counter("Tcp:RetransSegs") - before, f"300 connect+close trace={trace}")
     for i, what in ((0, "in"), (1, "out")):
         a, b = counts[False][i], counts[True][i]
         check(abs(a - b) <= 300 // 10, f"packets {what}: {a} without an observer, {b} with --trace")
-    for trace in (False, True):
-        check(counts[trace][2] == 0 and counts[trace][3] <= RTX_SLACK,
-              f"trace={trace}: the connect+close runs dropped {counts[trace][2]} packets and "
-              f"retransmitted {counts[trace][3]} segments")
     for trace in (False, True):
         before = kernel_counter("Tcp:RetransSegs")
         L = Listen("7:echo", trace=trace)
@@ -537,45 +555,8 @@ def test_trace_does_not_change_the_segments_sent():
             check(tcp_roundtrip(7, data, timeout=30) == data, "the echo came back different")
         finally:
             L.stop()
-        pin, pout, dropped, rtx = packets_summary(L)
-        krtx = kernel_counter("Tcp:RetransSegs") - before
-        log(f"2 MB echo trace={trace}: packets in {pin}, out {pout}, dropped {dropped}, "
-            f"retransmitted by the stack {rtx}, by the kernel {krtx}")
-        check(dropped == 0 and rtx <= RTX_SLACK and krtx <= RTX_SLACK,
-              f"2 MB echo with trace={trace}: dropped {dropped}, the stack retransmitted {rtx}, "
-              f"the kernel {krtx}")
-
-
-def test_busy_poll_does_not_change_the_segments_sent():
-    """Busy-polling is a way of waiting, not of doing TCP: 300 connect+close
-    exchanges with --busy-poll 0 (the loop sleeps at once) and with
-    --busy-poll 200 need the same packets each way (the slack is the one of
-    test_trace_does_not_change_the_segments_sent: an ACK a batch boundary
-    folds into a FIN or not); with 0 the summary says nothing was spun."""
-    counts, lines = {}, {}
-    for spin in ("0", "200"):
-        L = Listen("9:discard", "--busy-poll", spin, trace=False)
-        try:
-            for _ in range(300):
-                check(tcp_roundtrip(9, b"") == b"", "discard sent something back")
-        finally:
-            L.stop()
-        counts[spin] = packets_summary(L)
-        m = re.search(r"busy-poll ([0-9.]+) ms of CPU \(caught (\d+), slept (\d+)\)", L.stderr())
-        check(m, f"no busy-poll line in the summary: {L.stderr()!r}")
-        lines[spin] = m
-    log(f"300 connect+close (in, out, dropped, retransmitted): --busy-poll 0 {counts['0']}, "
-        f"--busy-poll 200 {counts['200']}")
-    m = lines["0"]
-    check(m.group(1) == "0.0" and m.group(2) == "0" and m.group(3) == "0",
-          f"--busy-poll 0 still spun: {m.group(0)}")
-    for i, what in ((0, "in"), (1, "out")):
-        a, b = counts["0"][i], counts["200"][i]
-        check(abs(a - b) <= 300 // 10, f"packets {what}: {a} with --busy-poll 0, {b} with 200")
-    for spin in ("0", "200"):
-        check(counts[spin][2] == 0 and counts[spin][3] <= RTX_SLACK,
-              f"--busy-poll {spin}: dropped {counts[spin][2]} packets, retransmitted "
-              f"{counts[spin][3]} segments")
+        check_observed_run_clean(L, kernel_counter("Tcp:RetransSegs") - before,
+                                 f"2 MB echo trace={trace}")
 
 
 def test_offload_segments_arrive_as_sent():
