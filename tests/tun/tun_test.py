@@ -866,7 +866,9 @@ def test_connect_refused():
 
 def test_connect_to_kernel_listener_half_close():
     """Data both ways; the stack's FIN (stdin EOF) arrives while the kernel's
-    direction stays open; the kernel answers after it and closes."""
+    direction stays open; the kernel answers after it and closes. 3 MiB of
+    stdin: many pipe reads, several in one wake-up (cmd_connect.c reads
+    stdin again while the stack takes it all), must arrive intact, in order."""
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("0.0.0.0", 5000))
@@ -892,14 +894,14 @@ def test_connect_to_kernel_listener_half_close():
 
     t = threading.Thread(target=server, daemon=True)
     t.start()
-    data = os.urandom(50000)
+    data = os.urandom(3 << 20)
     r = run([TCPLAB, "connect", "--quiet", *MODE, KERNEL, "5000"], 30, input=data)
     t.join(timeout=5)
     srv.close()
     check("error" not in result, f"kernel server failed: {result.get('error')}")
     check(result.get("got") == data, "the kernel did not receive stdin intact")
     check(r.returncode == 0, f"status {r.returncode}; stderr {r.stderr!r}")
-    check(r.stdout == b"kernel heard 50000 bytes\n" + b"k" * 100000,
+    check(r.stdout == b"kernel heard %d bytes\n" % len(data) + b"k" * 100000,
           f"stdout was {len(r.stdout)} bytes: {r.stdout[:60]!r}")
 
 

@@ -44,6 +44,7 @@ const struct cli_command connect_command = {
 };
 
 #define CONNECT_BUF 65536
+#define CONNECT_STDIN_READS 16 /* reads of stdin per wake-up, at most */
 
 struct conn_ctx {
     struct tun_loop *loop;
@@ -153,12 +154,26 @@ static uint64_t connect_after(void *ctx, uint64_t now)
             return TCP_TIME_NEVER;
         }
     }
-    /* stdin to the connection. */
-    while (c->out_off < c->out_len && (tcp_poll(c->stack, c->sd) & TCP_POLLOUT)) {
-        ssize_t n = tcp_send(c->stack, now, c->sd, c->out + c->out_off, c->out_len - c->out_off);
-        if (n <= 0)
+    /* stdin to the connection. While the stack takes all that was read and
+     * stdin has more (poll says a read would not block), read again, up to
+     * CONNECT_STDIN_READS times per wake-up: a pipe gives at most 64 KB per
+     * read, and a trip round the loop for each 64 KB cost a wake-up. */
+    for (int reads = 0;;) {
+        while (c->out_off < c->out_len && (tcp_poll(c->stack, c->sd) & TCP_POLLOUT)) {
+            ssize_t n =
+                tcp_send(c->stack, now, c->sd, c->out + c->out_off, c->out_len - c->out_off);
+            if (n <= 0)
+                break;
+            c->out_off += (size_t)n;
+        }
+        if (c->out_off < c->out_len || c->stdin_eof || ++reads > CONNECT_STDIN_READS)
             break;
-        c->out_off += (size_t)n;
+        struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+        if (poll(&p, 1, 0) != 1)
+            break;
+        read_stdin(c, STDIN_FILENO, p.revents);
+        if (c->out_off == c->out_len)
+            break; /* nothing read: EOF or an error */
     }
     bool pending = c->out_off < c->out_len;
     tun_loop_set_fd_events(c->loop, STDIN_FILENO, (pending || c->stdin_eof) ? 0 : POLLIN);
