@@ -271,8 +271,10 @@ static void tcp_in_cookie_ack(struct stack *s, struct tcp_conn *l, const struct 
     tcp_in_other_states(s, c, &ack);
 }
 
+/* `tw_snd_nxt` is set when the SYN reopens a 4-tuple in TIME_WAIT: the old
+ * connection's SND.NXT, which the new ISS must lie beyond. */
 static void tcp_in_listen(struct stack *s, struct tcp_conn *l, const struct tcp_seg *seg,
-                          const struct tcp_tuple *tuple)
+                          const struct tcp_tuple *tuple, const uint32_t *tw_snd_nxt)
 {
     /* First, check for a RST: "An incoming RST segment could not be valid
      * since it could not have been sent in response to anything sent by
@@ -312,12 +314,16 @@ static void tcp_in_listen(struct stack *s, struct tcp_conn *l, const struct tcp_
         tcp_drop_seg(s, l, seg, TCP_DROP_BACKLOG_FULL);
         return;
     }
-    if (s->cfg.syncookies == TCP_SYNCOOKIES_ALWAYS ||
-        (syn_q_full && s->cfg.syncookies == TCP_SYNCOOKIES_AUTO)) {
+    /* A SYN that reopens TIME_WAIT never gets a cookie (as in Linux): a
+     * cookie is an ISS the stack cannot choose, and this one must lie beyond
+     * the old incarnation's SND.NXT. It takes a SYN queue entry even when
+     * the queue is full — the TIME_WAIT entry it replaces was just freed. */
+    if (!tw_snd_nxt && (s->cfg.syncookies == TCP_SYNCOOKIES_ALWAYS ||
+                        (syn_q_full && s->cfg.syncookies == TCP_SYNCOOKIES_AUTO))) {
         tcp_send_cookie(s, l, seg, tuple);
         return;
     }
-    if (syn_q_full) {
+    if (syn_q_full && !tw_snd_nxt) {
         tcp_drop_seg(s, l, seg, TCP_DROP_BACKLOG_FULL);
         return;
     }
@@ -335,6 +341,14 @@ static void tcp_in_listen(struct stack *s, struct tcp_conn *l, const struct tcp_
     c->rcv_nxt = seg->seq + 1;
     c->rcv_adv = c->rcv_nxt;
     c->iss = tcp_isn(s->cfg.isn_key, tuple, s->now);
+    /* RFC 1122 §4.2.2.13 (and RFC 6191 §2 without timestamps): a TIME_WAIT
+     * reopened by a new SYN is safe only if the new ISS is larger than any
+     * sequence number the old incarnation used. The clock-driven ISN of
+     * RFC 6528 need not be: the old connection may have sent faster than
+     * the clock runs, or closed a moment ago. Then start a full window past
+     * the old SND.NXT, as Linux does (tcp_timewait_state_process). */
+    if (tw_snd_nxt && !seq_gt(c->iss, *tw_snd_nxt + 65535u + 2u))
+        c->iss = *tw_snd_nxt + 65535u + 2u;
     c->snd_una = c->iss;
     c->snd_nxt = c->iss;
     tcp_take_syn_options(s, c, seg);
@@ -811,8 +825,9 @@ static bool tcp_in_special(struct stack *s, struct tcp_conn *c, const struct tcp
         struct tcp_conn *l = listener_lookup(s, c->tuple.lport);
         if (l) {
             struct tcp_tuple t = c->tuple;
+            uint32_t old_snd_nxt = c->snd_nxt;
             tcp_set_state(s, c, TCP_CLOSED, "rcvd SYN for a new connection");
-            tcp_in_listen(s, l, seg, &t);
+            tcp_in_listen(s, l, seg, &t, &old_snd_nxt);
             return true;
         }
     }
@@ -1170,7 +1185,7 @@ void tcp_input(struct stack *s, const struct wire_ipv4 *ip, const struct wire_tc
     }
     if (!c) {
         if (l)
-            tcp_in_listen(s, l, &seg, &t);
+            tcp_in_listen(s, l, &seg, &t, NULL);
         else
             tcp_in_closed(s, &seg);
         return;

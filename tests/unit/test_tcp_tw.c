@@ -11,6 +11,7 @@
  * for byte.
  */
 #include "tcptest.h"
+#include "seq.h"
 
 #define PEER_TS 1000000u
 
@@ -274,6 +275,57 @@ static void test_rfc6191_time_wait_record_reopened_by_higher_sequence(void **sta
     assert_int_equal(sa->tcp.flags, TCP_SYN | TCP_ACK);
     assert_int_equal(sa->tcp.ack, t->peer_isn + 100001);
     assert_int_equal(stats(t).conns_time_wait, 0);
+    tt_free(t);
+}
+
+/* RFC 1122 §4.2.2.13: a SYN may reopen TIME_WAIT only if the new
+ * connection's ISN is larger than the largest sequence number the old one
+ * used. Reopened at once, the clock-driven ISN (RFC 6528) for the same
+ * 4-tuple is the old ISS again, not beyond the old SND.NXT (ISS + SYN + FIN);
+ * the stack must start past it. */
+static void test_rfc1122_time_wait_reopen_iss_beyond_old_snd_nxt(void **state)
+{
+    struct tt *t = listening(NULL);
+    passive_to_time_wait(t, 48000, false);
+    uint32_t old_snd_nxt = t->iss + 2;
+    tt_in(t, TCP_SYN, 100000, 0, NULL);
+    const struct tt_pkt *sa = tt_next(t);
+    assert_non_null(sa);
+    assert_int_equal(sa->tcp.flags, TCP_SYN | TCP_ACK);
+    assert_true(seq_gt(sa->tcp.seq, old_snd_nxt));
+    tt_free(t);
+}
+
+/* The same reopening while a SYN flood holds the listener's SYN queue full
+ * (cookies on, RFC 4987 §3.6): a cookie is an ISS the stack cannot choose,
+ * so the reopening SYN gets a SYN queue entry of its own (the TIME_WAIT
+ * entry it replaces was just freed), with an ISS past the old SND.NXT; the
+ * next SYN from elsewhere still gets a cookie. */
+static void test_rfc4987_time_wait_reopen_is_never_answered_with_a_cookie(void **state)
+{
+    struct tt *t = listening(NULL); /* backlog 64, cookies auto */
+    passive_to_time_wait(t, 48000, false);
+    uint32_t old_snd_nxt = t->iss + 2;
+    for (uint16_t i = 0; i < 64; i++) {
+        t->pport = (uint16_t)(30000 + i);
+        tt_in(t, TCP_SYN, 0, 0, NULL);
+    }
+    tt_drain(t);
+    assert_int_equal(stats(t).syn_queue, 64);
+    assert_int_equal(stats(t).cookies_sent, 0);
+    t->pport = 48000;
+    tt_in(t, TCP_SYN, 100000, 0, NULL);
+    const struct tt_pkt *sa = tt_next(t);
+    assert_non_null(sa);
+    assert_int_equal(sa->tcp.flags, TCP_SYN | TCP_ACK);
+    assert_true(seq_gt(sa->tcp.seq, old_snd_nxt));
+    struct stack_stats ss = stats(t);
+    assert_int_equal(ss.cookies_sent, 0);
+    assert_int_equal(ss.syn_queue, 65);
+    assert_int_equal(ss.conns_time_wait, 0);
+    t->pport = 40000;
+    tt_in(t, TCP_SYN, 0, 0, NULL);
+    assert_int_equal(stats(t).cookies_sent, 1);
     tt_free(t);
 }
 
@@ -615,6 +667,8 @@ int main(void)
         cmocka_unit_test(test_time_wait_record_acks_old_duplicate_segment),
         cmocka_unit_test(test_rfc6191_time_wait_record_reopened_by_newer_tsval),
         cmocka_unit_test(test_rfc6191_time_wait_record_reopened_by_higher_sequence),
+        cmocka_unit_test(test_rfc1122_time_wait_reopen_iss_beyond_old_snd_nxt),
+        cmocka_unit_test(test_rfc4987_time_wait_reopen_is_never_answered_with_a_cookie),
         cmocka_unit_test(test_time_wait_limit_closes_the_oldest_record),
         cmocka_unit_test(test_time_wait_record_holds_its_port_until_2msl),
         cmocka_unit_test(test_time_wait_with_a_descriptor_becomes_a_record_at_close),
