@@ -559,6 +559,35 @@ def test_trace_does_not_change_the_segments_sent():
                                  f"2 MB echo trace={trace}")
 
 
+def test_busy_poll_does_not_change_the_segments_sent():
+    """Busy-polling is a way of waiting, not of doing TCP: 300 connect+close
+    exchanges with --busy-poll 0 (the loop sleeps at once) and with
+    --busy-poll 200 need the same packets each way (the slack is the one of
+    test_trace_does_not_change_the_segments_sent: an ACK a batch boundary
+    folds into a FIN or not), both runs clean (check_observed_run_clean);
+    with 0 the summary says nothing was spun."""
+    counts, lines = {}, {}
+    for spin in ("0", "200"):
+        before = kernel_counter("Tcp:RetransSegs")
+        L = Listen("9:discard", "--busy-poll", spin, trace=False)
+        try:
+            for _ in range(300):
+                check(tcp_roundtrip(9, b"") == b"", "discard sent something back")
+        finally:
+            L.stop()
+        counts[spin] = check_observed_run_clean(
+            L, kernel_counter("Tcp:RetransSegs") - before, f"300 connect+close --busy-poll {spin}")
+        m = re.search(r"busy-poll ([0-9.]+) ms of CPU \(caught (\d+), slept (\d+)\)", L.stderr())
+        check(m, f"no busy-poll line in the summary: {L.stderr()!r}")
+        lines[spin] = m
+    m = lines["0"]
+    check(m.group(1) == "0.0" and m.group(2) == "0" and m.group(3) == "0",
+          f"--busy-poll 0 still spun: {m.group(0)}")
+    for i, what in ((0, "in"), (1, "out")):
+        a, b = counts["0"][i], counts["200"][i]
+        check(abs(a - b) <= 300 // 10, f"packets {what}: {a} with --busy-poll 0, {b} with 200")
+
+
 def test_offload_segments_arrive_as_sent():
     """Bulk data into discard: with offloads (the default) the kernel hands
     over GSO super-packets and the trace shows them as they arrived, single
