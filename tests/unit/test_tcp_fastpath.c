@@ -248,6 +248,37 @@ static void test_window_in_a_predicted_segment_updates_snd_wnd(void **state)
     tt_free(t);
 }
 
+/* A segment of exactly the predicted shape with one payload bit flipped is
+ * still dropped as bad_checksum before any step: nothing delivered, nothing
+ * sent, the ring as it was; the intact segment then goes through. */
+static void test_bad_checksum_on_a_predicted_segment_is_dropped_and_leaves_the_ring(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    tt_in_data(t, 1, 1, NULL, 100); /* the receive ring exists from now on */
+    tt_expect(t, TCP_ACK, 1, 101, 0);
+    static uint8_t text[1460], pkt[1600];
+    for (size_t i = 0; i < sizeof text; i++)
+        text[i] = tt_pattern(100 + i);
+    struct tt_seg seg = {
+        .flags = TCP_ACK | TCP_PSH, .seq = 101, .ack = 1, .data = text, .len = sizeof text};
+    size_t n = tt_build(t, &seg, pkt, sizeof pkt);
+    pkt[n - 700] ^= 0x04;
+    size_t from = t->ev_len;
+    tt_input_raw(t, pkt, n);
+    assert_int_equal(tt_last_drop_reason(t, from), WIRE_ERR_BAD_CHECKSUM);
+    tt_expect_nothing(t);
+    assert_int_equal(tt_status(t).recv_queue, 100);
+    pkt[n - 700] ^= 0x04;
+    tt_input_raw(t, pkt, n);
+    tt_expect(t, TCP_ACK, 1, 1561, 0);
+    uint8_t got[1560];
+    assert_int_equal(tcp_recv(t->s, t->now, t->sd, got, sizeof got), (ssize_t)sizeof got);
+    for (size_t i = 0; i < sizeof got; i++)
+        if (got[i] != tt_pattern(i))
+            fail_msg("byte %zu of the stream is wrong", i);
+    tt_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_fast_path_with_timestamps_and_sack_matches_the_full_steps),
         cmocka_unit_test(test_rfc7323_paws_drops_old_in_order_segment_on_the_fast_path),
         cmocka_unit_test(test_window_in_a_predicted_segment_updates_snd_wnd),
+        cmocka_unit_test(test_bad_checksum_on_a_predicted_segment_is_dropped_and_leaves_the_ring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
