@@ -96,8 +96,12 @@ void tcp_rtt_after_lost_syn_5_7(struct tcp_rtt *r, const struct stack_config *cf
 
 /* ---- arming and cancelling ------------------------------------------------------ */
 
-static void tcp_timer_event(struct stack *s, const struct tcp_conn *c, enum tcp_timer t,
-                            enum tev_timer_action action, uint64_t deadline)
+/* Out of line: only an observer pays for building the event (inlined, its
+ * struct tev made every arm and cancel save registers and a frame). */
+__attribute__((noinline)) static void tcp_timer_event(struct stack *s, const struct tcp_conn *c,
+                                                      enum tcp_timer t,
+                                                      enum tev_timer_action action,
+                                                      uint64_t deadline)
 {
     struct tev ev;
     stack_event_init(s, &ev, TEV_TIMER, c);
