@@ -595,7 +595,8 @@ static int loop_wait(struct tun_loop *l, struct pollfd *pfd, unsigned n, uint64_
         return pr;
     }
     l->stats.spin_misses++;
-    if (l->spin_cur / 2 >= l->cfg.spin_us / 8)
+    unsigned floor = l->cfg.spin_us / 8 ? l->cfg.spin_us / 8 : 1; /* never 0: it could not grow back */
+    if (l->spin_cur / 2 >= floor)
         l->spin_cur /= 2;
     return poll(pfd, n, poll_timeout(wake, t));
 }
