@@ -72,7 +72,10 @@ wait_dev() {
 }
 field() { awk '{print $4}'; }
 HOST=10.7.0.2 ECHO=- S2K=- CPUMB=- CPUC=-
-P=""
+P="" S1="" S2="" NS="" R=""
+# A measurement that fails (set -e) must not leave its server behind:
+# stop what this run started, by PID, however it ends.
+trap 'for p in $P $S1 $S2 $NS $R; do kill "$p" 2>/dev/null || true; done' EXIT
 case $KIND in
 veth)
     unshare --net sleep 600 & NS=$!
