@@ -11,6 +11,7 @@
 #                                          # (make fuzz FUZZ_RUNS=...)
 #   FUZZ_TARGETS="fuzz_packet" fuzz/smoke.sh
 #   FUZZ_BUILD_DIR=/tmp/bf fuzz/smoke.sh
+#   FUZZ_FLAGS=-entropic=0 fuzz/smoke.sh   # more libFuzzer flags for every run
 #
 # With FUZZ_RUNS the time limit is FUZZ_SECONDS if set, else none. Each run
 # prints its inputs and inputs/s (stat::average_exec_per_sec).
@@ -87,9 +88,9 @@ for name in $targets; do
         [ "$seconds" != 0 ] && what="$what or ${seconds}s"
     fi
     echo "== running $name for $what (seeds:${seeds:- none})"
-    # shellcheck disable=SC2086 # $seeds is a list of directories, $limit options
+    # shellcheck disable=SC2086 # $seeds is a list of directories, $limit and $FUZZ_FLAGS options
     (cd "$build" && "./fuzz/$name" $limit -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 "$work/$name" $seeds) >"$build/$name.fuzz.log" 2>&1
+        -print_final_stats=1 ${FUZZ_FLAGS:-} "$work/$name" $seeds) >"$build/$name.fuzz.log" 2>&1
     rc=$?
     grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)|^#[0-9]+ *DONE' \
         "$build/$name.fuzz.log"
