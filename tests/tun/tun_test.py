@@ -522,6 +522,21 @@ def check_observed_run_clean(L, krtx, what):
     return pin, pout
 
 
+def connect_close_300(what, *args, trace):
+    """300 connect+close exchanges with discard on a `tcplab listen ARGS`:
+    ((packets in, out), the stopped Listen), the run held to
+    check_observed_run_clean."""
+    before = kernel_counter("Tcp:RetransSegs")
+    L = Listen("9:discard", *args, trace=trace)
+    try:
+        for _ in range(300):
+            check(tcp_roundtrip(9, b"") == b"", "discard sent something back")
+    finally:
+        L.stop()
+    return check_observed_run_clean(L, kernel_counter("Tcp:RetransSegs") - before,
+                                    f"300 connect+close {what}"), L
+
+
 def test_trace_does_not_change_the_segments_sent():
     """Observing must not change the protocol. 300 connect+close exchanges
     (connect, shutdown, read to EOF, close) with a JSON trace — every event
@@ -533,17 +548,7 @@ def test_trace_does_not_change_the_segments_sent():
     the scheduler decides, so there the comparison is of what observing
     must never cause: a segment sent again (by the stack or by the kernel)
     or a packet dropped. Both runs must be clean (check_observed_run_clean)."""
-    counts = {}
-    for trace in (False, True):
-        before = kernel_counter("Tcp:RetransSegs")
-        L = Listen("9:discard", trace=trace)
-        try:
-            for _ in range(300):
-                check(tcp_roundtrip(9, b"") == b"", "discard sent something back")
-        finally:
-            L.stop()
-        counts[trace] = check_observed_run_clean(
-            L, kernel_counter("Tcp:RetransSegs") - before, f"300 connect+close trace={trace}")
+    counts = {trace: connect_close_300(f"trace={trace}", trace=trace)[0] for trace in (False, True)}
     for i, what in ((0, "in"), (1, "out")):
         a, b = counts[False][i], counts[True][i]
         check(abs(a - b) <= 300 // 10, f"packets {what}: {a} without an observer, {b} with --trace")
@@ -568,15 +573,7 @@ def test_busy_poll_does_not_change_the_segments_sent():
     with 0 the summary says nothing was spun."""
     counts, lines = {}, {}
     for spin in ("0", "200"):
-        before = kernel_counter("Tcp:RetransSegs")
-        L = Listen("9:discard", "--busy-poll", spin, trace=False)
-        try:
-            for _ in range(300):
-                check(tcp_roundtrip(9, b"") == b"", "discard sent something back")
-        finally:
-            L.stop()
-        counts[spin] = check_observed_run_clean(
-            L, kernel_counter("Tcp:RetransSegs") - before, f"300 connect+close --busy-poll {spin}")
+        counts[spin], L = connect_close_300(f"--busy-poll {spin}", "--busy-poll", spin, trace=False)
         m = re.search(r"busy-poll ([0-9.]+) ms of CPU \(caught (\d+), slept (\d+)\)", L.stderr())
         check(m, f"no busy-poll line in the summary: {L.stderr()!r}")
         lines[spin] = m
