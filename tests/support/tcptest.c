@@ -392,6 +392,13 @@ enum tcp_state tt_state(const struct tt *t)
     return tt_find_conn(t, &st) ? st.state : TCP_CLOSED;
 }
 
+struct stack_stats tt_stats(const struct tt *t)
+{
+    struct stack_stats ss;
+    stack_get_stats(t->s, &ss);
+    return ss;
+}
+
 struct tcp_status tt_status(const struct tt *t)
 {
     struct tcp_status st;

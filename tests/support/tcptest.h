@@ -185,6 +185,8 @@ enum tcp_state tt_state(const struct tt *t);
 struct tcp_status tt_status(const struct tt *t);
 /* The status of the connection under test found by its tuple; false if gone. */
 bool tt_find_conn(const struct tt *t, struct tcp_status *out);
+/* stack_get_stats() of the stack under test. */
+struct stack_stats tt_stats(const struct tt *t);
 
 void tt_assert_state_(const struct tt *t, const char *file, int line, enum tcp_state want);
 #define tt_assert_state(t, want) tt_assert_state_((t), __FILE__, __LINE__, (want))

@@ -20,13 +20,6 @@ static const struct tt_pkt *syn_from(struct tt *t, uint16_t pport)
     return p;
 }
 
-static struct stack_stats stats(const struct tt *t)
-{
-    struct stack_stats ss;
-    stack_get_stats(t->s, &ss);
-    return ss;
-}
-
 static size_t count_cookie_segments(const struct tt *t)
 {
     size_t n = 0;
@@ -61,7 +54,7 @@ static void test_full_syn_queue_answers_with_cookies_and_keeps_no_state(void **s
         if (i >= 2) /* a cookie SYN,ACK offers no window scale: it could not be remembered */
             assert_false(p->tcp.opts.has_wscale);
     }
-    struct stack_stats ss = stats(t);
+    struct stack_stats ss = tt_stats(t);
     assert_int_equal(ss.syn_queue, 2);
     assert_int_equal(ss.conns_active, 2);
     assert_int_equal(ss.cookies_sent, 8);
@@ -78,10 +71,10 @@ static void test_valid_cookie_ack_makes_an_established_connection(void **state)
     assert_non_null(syn_from(t, 42000)); /* fills the SYN queue */
     const struct tt_pkt *p = syn_from(t, 42001);
     assert_non_null(p);
-    assert_int_equal(stats(t).cookies_sent, 1);
+    assert_int_equal(tt_stats(t).cookies_sent, 1);
     tt_in(t, TCP_ACK, 1, 1, NULL);
     tt_expect_nothing(t);
-    struct stack_stats ss = stats(t);
+    struct stack_stats ss = tt_stats(t);
     assert_int_equal(ss.cookies_ok, 1);
     assert_int_equal(ss.conns_active, 2);
     struct tcp_tuple tuple;
@@ -109,7 +102,7 @@ static void test_wrong_cookie_is_dropped_and_makes_no_connection(void **state)
     struct tt *t = listener_with(1, TCP_SYNCOOKIES_AUTO);
     assert_non_null(syn_from(t, 43000));
     assert_non_null(syn_from(t, 43001)); /* a cookie: t->iss */
-    uint64_t active = stats(t).conns_active;
+    uint64_t active = tt_stats(t).conns_active;
     size_t drops = tt_count_drops(t, TCP_DROP_BAD_COOKIE);
     tt_in(t, TCP_ACK, 1, 2, NULL); /* ACK = cookie + 2 */
     tt_expect_nothing(t);
@@ -120,7 +113,7 @@ static void test_wrong_cookie_is_dropped_and_makes_no_connection(void **state)
     tt_in(t, TCP_ACK, 1, 1, NULL);
     tt_expect_nothing(t);
     assert_int_equal(tt_count_drops(t, TCP_DROP_BAD_COOKIE), drops + 3);
-    struct stack_stats ss = stats(t);
+    struct stack_stats ss = tt_stats(t);
     assert_int_equal(ss.cookies_bad, 3);
     assert_int_equal(ss.cookies_ok, 0);
     assert_int_equal(ss.conns_active, active);
@@ -137,12 +130,12 @@ static void test_stale_cookie_is_dropped(void **state)
     tt_in(t, TCP_ACK, 1, 1, NULL);
     tt_expect_nothing(t);
     assert_int_equal(tt_count_drops(t, TCP_DROP_BAD_COOKIE), 1);
-    assert_int_equal(stats(t).conns_active, 0);
+    assert_int_equal(tt_stats(t).conns_active, 0);
     /* while a fresh one works */
     assert_non_null(syn_from(t, 44001));
     tt_advance(t, 30 * 1000000ull);
     tt_in(t, TCP_ACK, 1, 1, NULL);
-    assert_int_equal(stats(t).cookies_ok, 1);
+    assert_int_equal(tt_stats(t).cookies_ok, 1);
     assert_true(tcp_accept(t->s, t->now, t->lsd, NULL) >= 0);
     tt_free(t);
 }
@@ -161,13 +154,13 @@ static void test_rfc4987_lost_cookie_ack_waits_for_the_peers_next_segment(void *
     /* The final ACK is lost: 10 s on, no SYN,ACK again and nothing to accept. */
     tt_advance(t, 10 * 1000000ull);
     tt_expect_nothing(t);
-    assert_int_equal(stats(t).conns_active, 0);
+    assert_int_equal(tt_stats(t).conns_active, 0);
     assert_int_equal(tcp_accept(t->s, t->now, t->lsd, NULL), -EAGAIN);
     /* The peer gives up: its FIN acknowledges the cookie and makes the
      * connection, already in CLOSE_WAIT. */
     tt_in(t, TCP_ACK | TCP_FIN, 1, 1, NULL);
     tt_expect(t, TCP_ACK, 1, 2, 0);
-    assert_int_equal(stats(t).cookies_ok, 1);
+    assert_int_equal(tt_stats(t).cookies_ok, 1);
     int sd = tcp_accept(t->s, t->now, t->lsd, NULL);
     assert_true(sd >= 0);
     struct tcp_status st;
@@ -189,7 +182,7 @@ static void test_always_mode_keeps_no_half_open_connection(void **state)
     struct tt *t = listener_with(8, TCP_SYNCOOKIES_ALWAYS);
     for (uint16_t i = 0; i < 5; i++)
         assert_non_null(syn_from(t, (uint16_t)(45000 + i)));
-    struct stack_stats ss = stats(t);
+    struct stack_stats ss = tt_stats(t);
     assert_int_equal(ss.cookies_sent, 5);
     assert_int_equal(ss.conns_active, 0);
     assert_int_equal(ss.syn_queue, 0);
@@ -208,7 +201,7 @@ static void test_never_mode_drops_and_resets_stray_acks(void **state)
     tt_in(t, TCP_ACK, 1, 1, NULL);
     assert_int_equal(tt_next(t)->tcp.flags, TCP_RST);
     assert_int_equal(tt_count_drops(t, TCP_DROP_BAD_COOKIE), 0);
-    assert_int_equal(stats(t).cookies_sent, 0);
+    assert_int_equal(tt_stats(t).cookies_sent, 0);
     tt_free(t);
 }
 
@@ -226,7 +219,7 @@ static void test_max_conns_drops_syns_beyond_it(void **state)
         answered += syn_from(t, (uint16_t)(47000 + i)) != NULL;
     assert_int_equal(answered, 3);
     assert_int_equal(tt_count_drops(t, TCP_DROP_CONN_LIMIT), 2);
-    struct stack_stats ss = stats(t);
+    struct stack_stats ss = tt_stats(t);
     assert_int_equal(ss.limit_conns, 2);
     assert_int_equal(ss.conns_active, 3);
     tt_free(t);
@@ -240,50 +233,6 @@ static int established_from(struct tt *t, uint16_t pport)
     int sd = tcp_accept(t->s, t->now, t->lsd, NULL);
     assert_true(sd >= 0);
     return sd;
-}
-
-/* One connection from `pport` through to TIME_WAIT (we close first). */
-static void to_time_wait(struct tt *t, uint16_t pport)
-{
-    int sd = established_from(t, pport);
-    assert_int_equal(tcp_close(t->s, t->now, sd), 0);
-    tt_expect(t, TCP_FIN | TCP_ACK, 1, 1, 0);
-    tt_in(t, TCP_FIN | TCP_ACK, 1, 2, NULL);
-    tt_expect(t, TCP_ACK, 2, 2, 0);
-}
-
-/* max_time_wait: one more TIME_WAIT block closes the oldest. */
-static void test_time_wait_limit_closes_the_oldest(void **state)
-{
-    struct stack_config cfg;
-    tt_config(&cfg);
-    cfg.max_time_wait = 2;
-    struct tt *t = tt_new(&cfg);
-    tt_do_listen(t, 16);
-    to_time_wait(t, 48000);
-    to_time_wait(t, 48001);
-    assert_int_equal(stats(t).conns_time_wait, 2);
-    size_t mark = t->ev_len;
-    to_time_wait(t, 48002);
-    struct stack_stats ss = stats(t);
-    assert_int_equal(ss.conns_time_wait, 2);
-    assert_int_equal(ss.limit_time_wait, 1);
-    bool oldest_closed = false;
-    for (size_t i = mark; i < t->ev_len; i++) {
-        const struct tev *e = t->ev[i];
-        if (e->kind == TEV_STATE && e->u.state.from == TCP_TIME_WAIT) {
-            assert_int_equal(e->tuple.rport, 48000);
-            assert_int_equal(e->u.state.to, TCP_CLOSED);
-            assert_string_equal(e->u.state.cause, "TIME_WAIT limit: oldest closed");
-            oldest_closed = true;
-        }
-    }
-    assert_true(oldest_closed);
-    /* the two newest still answer as TIME_WAIT does: a retransmitted FIN is ACKed */
-    t->pport = 48002;
-    tt_in(t, TCP_FIN | TCP_ACK, 1, 2, NULL);
-    tt_expect(t, TCP_ACK, 2, 2, 0);
-    tt_free(t);
 }
 
 static void send_at(struct tt *t, uint16_t pport, uint32_t rseq, size_t len)
@@ -304,16 +253,16 @@ static void test_out_of_order_bytes_are_bounded_per_connection(void **state)
     int sd = established_from(t, 49000);
     uint32_t iss = t->iss;
     send_at(t, 49000, 101, 800); /* a hole of 100 bytes, 800 held */
-    assert_int_equal(stats(t).ooo_bytes, 800);
+    assert_int_equal(tt_stats(t).ooo_bytes, 800);
     size_t drops = tt_count_drops(t, TCP_DROP_OOO_LIMIT);
     t->iss = iss;
     send_at(t, 49000, 1001, 300); /* would hold 1100 */
     assert_int_equal(tt_count_drops(t, TCP_DROP_OOO_LIMIT), drops + 1);
-    struct stack_stats ss = stats(t);
+    struct stack_stats ss = tt_stats(t);
     assert_int_equal(ss.ooo_bytes, 800);
     assert_int_equal(ss.limit_ooo, 1);
     send_at(t, 49000, 1, 100); /* the hole filled: everything is in order */
-    assert_int_equal(stats(t).ooo_bytes, 0);
+    assert_int_equal(tt_stats(t).ooo_bytes, 0);
     char buf[2048];
     assert_int_equal(tcp_recv(t->s, t->now, sd, buf, sizeof buf), 900);
     tt_free(t);
@@ -337,10 +286,10 @@ static void test_out_of_order_bytes_are_bounded_in_total(void **state)
     assert_int_equal(tt_count_drops(t, TCP_DROP_OOO_LIMIT), 1);
     t->iss = iss_b;
     send_at(t, 49101, 11, 500); /* 1500: fine */
-    assert_int_equal(stats(t).ooo_bytes, 1500);
+    assert_int_equal(tt_stats(t).ooo_bytes, 1500);
     /* closing a connection gives its share back */
     assert_int_equal(tcp_abort(t->s, t->now, b), 0);
-    assert_int_equal(stats(t).ooo_bytes, 1000);
+    assert_int_equal(tt_stats(t).ooo_bytes, 1000);
     tt_free(t);
 }
 
@@ -417,13 +366,13 @@ static void test_rings_of_all_connections_stay_within_max_ring_total(void **stat
         t->iss = iss[i];
         send_at(t, (uint16_t)(49200 + i), 1, 100);
     }
-    struct stack_stats ss = stats(t);
+    struct stack_stats ss = tt_stats(t);
     assert_int_equal(ss.ring_bytes, 3 * 4096);
     assert_int_equal(ss.limit_ring, 0);
 
     t->iss = iss[3];
     send_at(t, 49203, 1, 100);
-    ss = stats(t);
+    ss = tt_stats(t);
     assert_int_equal(tt_count_drops(t, TCP_DROP_MEM_LIMIT), 1);
     assert_int_equal(ss.limit_ring, 1);
     assert_int_equal(ss.ring_bytes, 3 * 4096);
@@ -433,11 +382,11 @@ static void test_rings_of_all_connections_stay_within_max_ring_total(void **stat
     assert_int_equal(tcp_send(t->s, t->now, sd[3], "x", 1), -ENOBUFS);
 
     assert_int_equal(tcp_abort(t->s, t->now, sd[0]), 0);
-    assert_int_equal(stats(t).ring_bytes, 2 * 4096);
+    assert_int_equal(tt_stats(t).ring_bytes, 2 * 4096);
     t->iss = iss[3];
     send_at(t, 49203, 1, 100); /* the peer retransmits */
     assert_int_equal(tcp_recv(t->s, t->now, sd[3], buf, sizeof buf), 100);
-    assert_int_equal(stats(t).ring_bytes, 3 * 4096);
+    assert_int_equal(tt_stats(t).ring_bytes, 3 * 4096);
     tt_free(t);
 }
 
@@ -452,7 +401,7 @@ static void test_memory_counted_is_what_the_allocator_handed_out(void **state)
         established_from(t, (uint16_t)(49300 + i));
         send_at(t, (uint16_t)(49300 + i), 1, 200);
     }
-    struct stack_stats ss = stats(t);
+    struct stack_stats ss = tt_stats(t);
     assert_int_equal(ss.mem_bytes, m.live_bytes);
     assert_true(ss.mem_peak >= ss.mem_bytes);
     assert_int_equal(ss.ring_bytes, 40 * (uint64_t)cfg.rcvbuf);
@@ -475,7 +424,7 @@ static void test_floods_of_rsts_acks_and_fragments_make_nothing(void **state)
     struct tt *t = counted_listener(&cfg, &m, 1);
     assert_non_null(syn_from(t, 50100));
     assert_non_null(syn_from(t, 50101)); /* a cookie: the listener now checks ACKs */
-    struct stack_stats before = stats(t);
+    struct stack_stats before = tt_stats(t);
     size_t allocs = m.allocs, events = t->ev_len;
     uint32_t x = 12345;
     uint8_t pkt[128];
@@ -495,7 +444,7 @@ static void test_floods_of_rsts_acks_and_fragments_make_nothing(void **state)
         tt_input_raw(t, pkt, n);
         tt_drain(t);
     }
-    struct stack_stats after = stats(t);
+    struct stack_stats after = tt_stats(t);
     assert_int_equal(after.conns_active, before.conns_active);
     assert_int_equal(after.cookies_ok, 0);
     assert_true(after.cookies_bad > 0);
@@ -521,7 +470,7 @@ static void test_floods_at_a_live_connection_allocate_nothing(void **state)
     struct tt *t = counted_listener(&cfg, &m, 16);
     int sd = established_from(t, 50200);
     send_at(t, 50200, 1, 100); /* its receive ring exists */
-    struct stack_stats before = stats(t);
+    struct stack_stats before = tt_stats(t);
     size_t allocs = m.allocs, events = t->ev_len;
     uint32_t x = 777;
     uint8_t pkt[128];
@@ -536,7 +485,7 @@ static void test_floods_at_a_live_connection_allocate_nothing(void **state)
         tt_input_raw(t, pkt, n);
         tt_drain(t);
     }
-    struct stack_stats after = stats(t);
+    struct stack_stats after = tt_stats(t);
     assert_int_equal(m.allocs, allocs);
     assert_int_equal(after.mem_bytes, before.mem_bytes);
     assert_true(after.pkts_out - before.pkts_out <= 3000);
@@ -558,7 +507,6 @@ int main(void)
         cmocka_unit_test(test_always_mode_keeps_no_half_open_connection),
         cmocka_unit_test(test_never_mode_drops_and_resets_stray_acks),
         cmocka_unit_test(test_max_conns_drops_syns_beyond_it),
-        cmocka_unit_test(test_time_wait_limit_closes_the_oldest),
         cmocka_unit_test(test_out_of_order_bytes_are_bounded_per_connection),
         cmocka_unit_test(test_out_of_order_bytes_are_bounded_in_total),
         cmocka_unit_test(test_rings_of_all_connections_stay_within_max_ring_total),

@@ -15,13 +15,6 @@
 
 #define PEER_TS 1000000u
 
-static struct stack_stats stats(const struct tt *t)
-{
-    struct stack_stats ss;
-    stack_get_stats(t->s, &ss);
-    return ss;
-}
-
 /* A passive connection from the peer's port `pport` that the application
  * accepts and closes first, through FIN_WAIT_1 and FIN_WAIT_2 to TIME_WAIT
  * (the peer's FIN comes with its ACK of ours). With `ts` both SYNs carry
@@ -82,12 +75,12 @@ static uint64_t bytes_per_time_wait_entry(bool blocks)
     tt_config(&cfg);
     cfg.time_wait_blocks = blocks;
     struct tt *t = listening(&cfg);
-    uint64_t before = stats(t).mem_bytes;
+    uint64_t before = tt_stats(t).mem_bytes;
     for (uint16_t i = 0; i < N; i++) {
         passive_to_time_wait(t, (uint16_t)(20000 + i), i % 2 == 0);
         tt_drain(t);
     }
-    struct stack_stats ss = stats(t);
+    struct stack_stats ss = tt_stats(t);
     assert_int_equal(ss.conns_time_wait, N);
     assert_int_equal(ss.time_wait_records, blocks ? 0 : N);
     uint64_t per = (ss.mem_bytes - before) / N;
@@ -110,17 +103,17 @@ static void test_time_wait_entry_costs_at_most_256_bytes(void **state)
 static void test_time_wait_record_leaves_no_memory_behind(void **state)
 {
     struct tt *t = listening(NULL);
-    uint64_t before = stats(t).mem_bytes;
+    uint64_t before = tt_stats(t).mem_bytes;
     passive_to_time_wait(t, 48000, true);
-    assert_int_equal(stats(t).time_wait_records, 1);
-    uint64_t as_record = stats(t).mem_bytes;
+    assert_int_equal(tt_stats(t).time_wait_records, 1);
+    uint64_t as_record = tt_stats(t).mem_bytes;
     tt_in(t, TCP_FIN | TCP_ACK, 1, 2, NULL); /* expanded, then a record again */
     tt_expect(t, TCP_ACK, 2, 2, 0);
-    assert_int_equal(stats(t).time_wait_records, 1);
-    assert_int_equal(stats(t).mem_bytes, as_record);
+    assert_int_equal(tt_stats(t).time_wait_records, 1);
+    assert_int_equal(tt_stats(t).mem_bytes, as_record);
     tt_advance(t, 2 * TT_MSL_US);
     tt_assert_state(t, TCP_CLOSED);
-    struct stack_stats ss = stats(t);
+    struct stack_stats ss = tt_stats(t);
     assert_int_equal(ss.time_wait_records, 0);
     assert_int_equal(ss.conns_time_wait, 0);
     assert_int_equal(ss.conns_active, 0);
@@ -139,7 +132,7 @@ static void test_rfc9293_time_wait_record_reacks_fin_and_restarts_2msl(void **st
 {
     struct tt *t = listening(NULL);
     passive_to_time_wait(t, 48000, false);
-    assert_int_equal(stats(t).time_wait_records, 1);
+    assert_int_equal(tt_stats(t).time_wait_records, 1);
     tt_advance(t, 10 * TT_SEC);
     tt_in(t, TCP_FIN | TCP_ACK, 1, 2, NULL);
     tt_expect(t, TCP_ACK, 2, 2, 0);
@@ -148,7 +141,7 @@ static void test_rfc9293_time_wait_record_reacks_fin_and_restarts_2msl(void **st
     assert_true(tt_find_conn(t, &st));
     assert_int_equal(st.state, TCP_TIME_WAIT);
     assert_int_equal(st.timers[TCP_TIMER_TIME_WAIT], restarted + 2 * TT_MSL_US);
-    assert_int_equal(stats(t).time_wait_records, 1);
+    assert_int_equal(tt_stats(t).time_wait_records, 1);
     tt_advance(t, 2 * TT_MSL_US - 1);
     tt_assert_state(t, TCP_TIME_WAIT);
     size_t mark = t->ev_len;
@@ -183,7 +176,7 @@ static void test_rfc1337_time_wait_record_ignores_rst(void **state)
     assert_int_equal(tt_count_drops(t, TCP_DROP_RST_IN_TIME_WAIT), 2);
     tt_expect_nothing(t);
     tt_assert_state(t, TCP_TIME_WAIT);
-    assert_int_equal(stats(t).time_wait_records, 1);
+    assert_int_equal(tt_stats(t).time_wait_records, 1);
     tt_in(t, TCP_FIN | TCP_ACK, 1, 2, NULL);
     tt_expect(t, TCP_ACK, 2, 2, 0);
     tt_free(t);
@@ -200,7 +193,7 @@ static void test_rfc5961_time_wait_record_rate_limits_challenge_acks(void **stat
     tt_in(t, TCP_SYN, 0, 0, NULL); /* the old incarnation's SYN: not beyond RCV.NXT */
     assert_int_equal(tt_last_drop_reason(t, 0), TCP_DROP_SYN_CHALLENGED);
     tt_expect(t, TCP_ACK, 2, 2, 0);
-    assert_int_equal(stats(t).time_wait_records, 1);
+    assert_int_equal(tt_stats(t).time_wait_records, 1);
     tt_advance(t, 100 * TT_MS);
     tt_in(t, TCP_SYN, 0, 0, NULL);
     tt_expect_nothing(t);
@@ -229,7 +222,7 @@ static void test_time_wait_record_acks_old_duplicate_segment(void **state)
     tt_in_data(t, 1, 1, "o", 1); /* text is always answered, never rate-limited */
     tt_expect(t, TCP_ACK, 2, 2, 0);
     tt_assert_state(t, TCP_TIME_WAIT);
-    assert_int_equal(stats(t).time_wait_records, 1);
+    assert_int_equal(tt_stats(t).time_wait_records, 1);
     tt_free(t);
 }
 
@@ -246,7 +239,7 @@ static void test_rfc6191_time_wait_record_reopened_by_newer_tsval(void **state)
     tt_in_seg(t, &old);
     assert_int_equal(tt_last_drop_reason(t, 0), TCP_DROP_PAWS);
     tt_expect(t, TCP_ACK, 2, 2, 0);
-    assert_int_equal(stats(t).time_wait_records, 1);
+    assert_int_equal(tt_stats(t).time_wait_records, 1);
     struct tt_seg syn = {
         .flags = TCP_SYN,
         .seq = 0,
@@ -257,7 +250,7 @@ static void test_rfc6191_time_wait_record_reopened_by_newer_tsval(void **state)
     assert_non_null(sa);
     assert_int_equal(sa->tcp.flags, TCP_SYN | TCP_ACK);
     assert_int_equal(sa->tcp.opts.ts_ecr, PEER_TS + 100);
-    struct stack_stats ss = stats(t);
+    struct stack_stats ss = tt_stats(t);
     assert_int_equal(ss.conns_time_wait, 0);
     assert_int_equal(ss.time_wait_records, 0);
     assert_int_equal(ss.syn_queue, 1);
@@ -274,7 +267,7 @@ static void test_rfc6191_time_wait_record_reopened_by_higher_sequence(void **sta
     assert_non_null(sa);
     assert_int_equal(sa->tcp.flags, TCP_SYN | TCP_ACK);
     assert_int_equal(sa->tcp.ack, t->peer_isn + 100001);
-    assert_int_equal(stats(t).conns_time_wait, 0);
+    assert_int_equal(tt_stats(t).conns_time_wait, 0);
     tt_free(t);
 }
 
@@ -311,27 +304,27 @@ static void test_rfc4987_time_wait_reopen_is_never_answered_with_a_cookie(void *
         tt_in(t, TCP_SYN, 0, 0, NULL);
     }
     tt_drain(t);
-    assert_int_equal(stats(t).syn_queue, 64);
-    assert_int_equal(stats(t).cookies_sent, 0);
+    assert_int_equal(tt_stats(t).syn_queue, 64);
+    assert_int_equal(tt_stats(t).cookies_sent, 0);
     t->pport = 48000;
     tt_in(t, TCP_SYN, 100000, 0, NULL);
     const struct tt_pkt *sa = tt_next(t);
     assert_non_null(sa);
     assert_int_equal(sa->tcp.flags, TCP_SYN | TCP_ACK);
     assert_true(seq_gt(sa->tcp.seq, old_snd_nxt));
-    struct stack_stats ss = stats(t);
+    struct stack_stats ss = tt_stats(t);
     assert_int_equal(ss.cookies_sent, 0);
     assert_int_equal(ss.syn_queue, 65);
     assert_int_equal(ss.conns_time_wait, 0);
     t->pport = 40000;
     tt_in(t, TCP_SYN, 0, 0, NULL);
-    assert_int_equal(stats(t).cookies_sent, 1);
+    assert_int_equal(tt_stats(t).cookies_sent, 1);
     tt_free(t);
 }
 
 /* max_time_wait: the oldest entry, a record, is closed for the newest, with
- * the events a block gives (TIME_WAIT -> CLOSED, its 2MSL timer cancelled),
- * and its 4-tuple is free again. */
+ * the events a block gives (TIME_WAIT -> CLOSED, its 2MSL timer cancelled);
+ * the others stay in TIME_WAIT and its 4-tuple is free again. */
 static void test_time_wait_limit_closes_the_oldest_record(void **state)
 {
     struct stack_config cfg;
@@ -341,10 +334,10 @@ static void test_time_wait_limit_closes_the_oldest_record(void **state)
     passive_to_time_wait(t, 48000, false);
     uint64_t deadline0 = t->now + 2 * TT_MSL_US;
     passive_to_time_wait(t, 48001, false);
-    assert_int_equal(stats(t).time_wait_records, 2);
+    assert_int_equal(tt_stats(t).time_wait_records, 2);
     size_t mark = t->ev_len;
     passive_to_time_wait(t, 48002, false);
-    struct stack_stats ss = stats(t);
+    struct stack_stats ss = tt_stats(t);
     assert_int_equal(ss.conns_time_wait, 2);
     assert_int_equal(ss.time_wait_records, 2);
     assert_int_equal(ss.limit_time_wait, 1);
@@ -362,6 +355,14 @@ static void test_time_wait_limit_closes_the_oldest_record(void **state)
     assert_int_equal(cancel->u.timer.which, TCP_TIMER_TIME_WAIT);
     assert_int_equal(cancel->u.timer.action, TEV_TIMER_CANCEL);
     assert_int_equal(cancel->u.timer.deadline_us, deadline0);
+    /* only the oldest left TIME_WAIT */
+    for (size_t j = mark; j < t->ev_len; j++)
+        if (t->ev[j]->kind == TEV_STATE && t->ev[j]->u.state.from == TCP_TIME_WAIT)
+            assert_int_equal(t->ev[j]->tuple.rport, 48000);
+    /* the two newest still answer as TIME_WAIT does: a retransmitted FIN is ACKed */
+    t->pport = 48002;
+    tt_in(t, TCP_FIN | TCP_ACK, 1, 2, NULL);
+    tt_expect(t, TCP_ACK, 2, 2, 0);
     /* the evicted 4-tuple has no connection: a FIN on it gets a RST */
     t->pport = 48000;
     tt_in(t, TCP_FIN | TCP_ACK, 1, 2, NULL);
@@ -376,7 +377,7 @@ static void test_time_wait_limit_closes_the_oldest_record(void **state)
 static void test_time_wait_record_holds_its_port_until_2msl(void **state)
 {
     struct tt *t = tt_time_wait(NULL);
-    assert_int_equal(stats(t).time_wait_records, 1);
+    assert_int_equal(tt_stats(t).time_wait_records, 1);
     int sd = tcp_socket(t->s, t->now);
     assert_int_equal(tcp_bind(t->s, t->now, sd, t->sport), -EADDRINUSE);
     int sd2 = tcp_socket(t->s, t->now);
@@ -400,10 +401,10 @@ static void test_time_wait_with_a_descriptor_becomes_a_record_at_close(void **st
     tt_in(t, TCP_FIN | TCP_ACK, 1, 2, NULL);
     tt_expect(t, TCP_ACK, 2, 2, 0);
     tt_assert_state(t, TCP_TIME_WAIT);
-    assert_int_equal(stats(t).time_wait_records, 0);
+    assert_int_equal(tt_stats(t).time_wait_records, 0);
     assert_int_equal(tcp_close(t->s, t->now, t->sd), 0);
     t->sd = -1;
-    assert_int_equal(stats(t).time_wait_records, 1);
+    assert_int_equal(tt_stats(t).time_wait_records, 1);
     tt_assert_state(t, TCP_TIME_WAIT);
     tt_in(t, TCP_FIN | TCP_ACK, 1, 2, NULL);
     tt_expect(t, TCP_ACK, 2, 2, 0);
@@ -442,7 +443,7 @@ static void test_time_wait_record_without_memory_drops_the_segment(void **state)
         (struct stack_allocator){.alloc = failing_alloc, .free = failing_free, .ctx = &f};
     struct tt *t = listening(&cfg);
     passive_to_time_wait(t, 48000, true);
-    assert_int_equal(stats(t).time_wait_records, 1);
+    assert_int_equal(tt_stats(t).time_wait_records, 1);
     f.fail_conn = true;
     size_t segs = tt_count_events(t, TEV_SEGMENT);
     tt_in(t, TCP_FIN | TCP_ACK, 1, 2, NULL);
@@ -450,7 +451,7 @@ static void test_time_wait_record_without_memory_drops_the_segment(void **state)
     assert_int_equal(tt_last_drop_reason(t, 0), TCP_DROP_MEM_LIMIT);
     tt_expect_nothing(t);
     tt_assert_state(t, TCP_TIME_WAIT);
-    assert_int_equal(stats(t).time_wait_records, 1);
+    assert_int_equal(tt_stats(t).time_wait_records, 1);
     f.fail_conn = false;
     tt_in(t, TCP_FIN | TCP_ACK, 1, 2, NULL);
     tt_expect(t, TCP_ACK, 2, 2, 0);
@@ -644,7 +645,7 @@ static void test_time_wait_records_and_blocks_give_the_same_events(void **state)
         assert_int_equal(rec->out[i].len, blk->out[i].len);
         assert_memory_equal(rec->out[i].raw, blk->out[i].raw, rec->out[i].len);
     }
-    struct stack_stats a = stats(rec), b = stats(blk);
+    struct stack_stats a = tt_stats(rec), b = tt_stats(blk);
     assert_int_equal(a.conns_time_wait, b.conns_time_wait);
     assert_int_equal(a.conns_active, b.conns_active);
     assert_int_equal(a.limit_time_wait, b.limit_time_wait);
