@@ -100,6 +100,14 @@ struct stack_config {
     bool no_fast_path;        /* every segment through all of §3.10.7.4's steps, no header
                                  prediction (false; tests compare the two, docs/engine.md) */
     uint64_t delack_us;       /* delayed ACK timeout (40 ms, as Linux); at most TCP_DELACK_MAX_US */
+    /* Inside a batch (stack_batch_begin), in-order data may go unacknowledged
+     * up to this many bytes: the held ACK waits for the connection's next
+     * in-order segment too, so a burst of segments drained at once gets one
+     * ACK at the batch's end — what Linux's GRO gives its own receiver (one
+     * ACK per super-packet of up to 64 KB). 0: one ACK per two full-sized
+     * segments in a batch as outside one (RFC 1122 §4.2.3.2) (0; the TUN
+     * loop sets 64 KB) */
+    uint32_t batch_ack_max;
     bool nagle;               /* Nagle's algorithm, RFC 1122 §4.2.3.4 (true) */
     bool congestion_control;  /* RFC 5681 slow start, avoidance, fast recovery (true) */
     uint8_t cc_algo;          /* enum tcp_cc_algo, when congestion_control (NewReno) */
@@ -193,7 +201,8 @@ void stack_tick(struct stack *s, uint64_t now);
  * application's turn). Inside it, the ACK a segment leaves owed waits until
  * the same connection's next segment or stack_batch_end(), so reply data or
  * a FIN can carry it; as many ACKs go as without batching (RFC 1122
- * §4.2.3.2: at least one per two full-sized segments). */
+ * §4.2.3.2: at least one per two full-sized segments), unless
+ * cfg.batch_ack_max lets in-order data wait for the batch's end. */
 void stack_batch_begin(struct stack *s);
 void stack_batch_end(struct stack *s, uint64_t now);
 

@@ -1136,6 +1136,17 @@ static void tcp_in_other_states(struct stack *s, struct tcp_conn *c, struct tcp_
         tcp_send_owed_ack(s, c);
 }
 
+/* A held ACK (batching) may wait for the next in-order data segment too
+ * while the bytes it leaves unacknowledged stay within cfg.batch_ack_max
+ * (tcp.h); anything else — a gap, a control bit, an old segment — gets the
+ * ACK before it, as RFC 5681 §4.2 asks. */
+static bool tcp_held_ack_may_wait(const struct stack *s, const struct tcp_conn *c,
+                                  const struct wire_tcp *th)
+{
+    return th->payload_len != 0 && th->seq == c->rcv_nxt && (th->flags & ~TCP_PSH) == TCP_ACK &&
+           c->delack_bytes + th->payload_len <= s->cfg.batch_ack_max;
+}
+
 void tcp_input(struct stack *s, const struct wire_ipv4 *ip, const struct wire_tcp *th,
                const uint8_t *raw, size_t len)
 {
@@ -1161,7 +1172,7 @@ void tcp_input(struct stack *s, const struct wire_ipv4 *ip, const struct wire_tc
      * without memory for it the segment is dropped (the peer sends again). */
     bool no_block = n && !c && !(c = tcp_tw_expand(s, (struct tcp_tw *)n));
     struct tcp_conn *l = c || no_block ? NULL : listener_lookup(s, th->dport);
-    if (c && c->ack_held)
+    if (c && c->ack_held && !tcp_held_ack_may_wait(s, c, th))
         tcp_release_held_ack(s, c); /* before this segment: the ACK count stays */
 
     if (stack_observed(s)) {
