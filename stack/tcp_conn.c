@@ -124,6 +124,7 @@ static void conn_enter_closed(struct stack *s, struct tcp_conn *c)
         rbuf_release(s, &c->rcvq);
     c->ooo.n = 0;
     tcp_ooo_account(s, c);
+    c->ack_tpl.len = 0; /* another connection on this block gets its own */
     conn_detach_from_listener(c);
     conn_maybe_bury(s, c);
 }

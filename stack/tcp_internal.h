@@ -339,6 +339,10 @@ struct tcp_conn {
 
     uint32_t ooo_held; /* bytes held out of order (ooo's ranges), counted in stack.ooo_bytes */
 
+    /* the bare ACK's packet but its changing fields (tcp_out.c); len 0 until
+     * the first such ACK, and again when the block is CLOSED */
+    struct wire_ack_template ack_tpl;
+
     /* TIME_WAIT: to be made a record at the end of the call (tcp_tw.c) */
     unsigned tw_pending : 1;
     struct tcp_conn *tw_pending_next;
@@ -783,6 +787,10 @@ void tcp_ts_take_syn(struct stack *s, struct tcp_conn *c, const struct wire_tcp_
  * SYN if configured, then in every non-RST segment once agreed), and
  * record Last.ACK.sent. */
 void tcp_ts_fill(struct stack *s, struct tcp_conn *c, struct wire_tcp *th);
+/* TSval and TSecr of a segment sent now once timestamps are agreed (§4.3
+ * (1)); records the TSval as the newest sent and, with ACK, Last.ACK.sent. */
+void tcp_ts_stamp(struct stack *s, struct tcp_conn *c, bool has_ack, uint32_t ack,
+                  uint32_t *ts_val, uint32_t *ts_ecr);
 /* Before the first step of §3.10.7.4: the TSecr test and PAWS (§5.3 R1).
  * Returns false when the segment was dropped (and perhaps answered). */
 bool tcp_ts_check(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg);

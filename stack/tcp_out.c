@@ -61,6 +61,31 @@ static uint16_t tcp_window_field(struct tcp_conn *c)
     return (uint16_t)field;
 }
 
+/* The TEV_SEGMENT event of a packet in s->pkt. Out of line: only an
+ * observer pays for building it. */
+__attribute__((noinline)) static void tcp_emit_event(struct stack *s, const struct tcp_conn *c,
+                                                     uint32_t src, uint32_t dst,
+                                                     const struct wire_tcp *th, size_t len,
+                                                     bool retransmission, bool probe)
+{
+    struct tev ev;
+    stack_event_init(s, &ev, TEV_SEGMENT, c);
+    ev.tuple.laddr = src;
+    ev.tuple.raddr = dst;
+    ev.tuple.lport = th->sport;
+    ev.tuple.rport = th->dport;
+    ev.u.seg.dir = TEV_OUT;
+    ev.u.seg.tcp = *th;
+    ev.u.seg.src = src;
+    ev.u.seg.dst = dst;
+    ev.u.seg.raw = s->pkt;
+    ev.u.seg.raw_len = len;
+    ev.u.seg.retransmission = retransmission;
+    ev.u.seg.probe = probe;
+    ev.u.seg.cookie = s->emitting_cookie;
+    stack_emit(s, &ev);
+}
+
 void tcp_emit_packet(struct stack *s, const struct tcp_conn *c, uint32_t src, uint32_t dst,
                      struct wire_tcp *th, const uint8_t *payload, size_t n, bool retransmission,
                      bool probe)
@@ -80,28 +105,21 @@ void tcp_emit_packet(struct stack *s, const struct tcp_conn *c, uint32_t src, ui
     s->stats.pkts_out++;
     if (retransmission)
         s->stats.retransmissions++;
-    if (stack_observed(s)) {
-        struct tev ev;
-        stack_event_init(s, &ev, TEV_SEGMENT, c);
-        ev.tuple.laddr = src;
-        ev.tuple.raddr = dst;
-        ev.tuple.lport = th->sport;
-        ev.tuple.rport = th->dport;
-        ev.u.seg.dir = TEV_OUT;
-        ev.u.seg.tcp = *th;
-        ev.u.seg.src = src;
-        ev.u.seg.dst = dst;
-        ev.u.seg.raw = s->pkt;
-        ev.u.seg.raw_len = len;
-        ev.u.seg.retransmission = retransmission;
-        ev.u.seg.probe = probe;
-        ev.u.seg.cookie = s->emitting_cookie;
-        stack_emit(s, &ev);
-    }
+    if (stack_observed(s))
+        tcp_emit_event(s, c, src, dst, th, len, retransmission, probe);
     if (gso)
         s->cfg.output_gso(s->cfg.output_ctx, s->pkt, len, c->mss);
     else
         s->cfg.output(s->cfg.output_ctx, s->pkt, len);
+}
+
+/* A segment with ACK is going out: it settles the ACK we owed. */
+static void tcp_ack_sent(struct stack *s, struct tcp_conn *c)
+{
+    c->ack_owed = 0;
+    c->delack_bytes = 0;
+    if (tcp_timer_armed(c, TCP_TIMER_DELACK))
+        tcp_timer_cancel(s, c, TCP_TIMER_DELACK);
 }
 
 /* Send one segment of connection c: `n` bytes from send-queue offset
@@ -172,12 +190,8 @@ static void tcp_xmit(struct stack *s, struct tcp_conn *c, uint32_t seq, uint8_t 
             payload = s->payload_tmp;
         }
     }
-    if (flags & TCP_ACK) {
-        c->ack_owed = 0;
-        c->delack_bytes = 0;
-        if (tcp_timer_armed(c, TCP_TIMER_DELACK))
-            tcp_timer_cancel(s, c, TCP_TIMER_DELACK);
-    }
+    if (flags & TCP_ACK)
+        tcp_ack_sent(s, c);
     tcp_emit_packet(s, c, c->tuple.laddr, c->tuple.raddr, &th, payload, n, retransmission, probe);
 }
 
@@ -196,6 +210,46 @@ void tcp_send_syn(struct stack *s, struct tcp_conn *c, bool retransmission)
     }
 }
 
+/* Would tcp_xmit() give this bare ACK nothing but the header, the window
+ * and TSopt? Then the connection's template (wire_ack_template) makes the
+ * same bytes. Not with SACK blocks to report (RFC 2018 §4: a D-SACK, blocks
+ * remembered or held out of order; tcp_sack_fill_option) or an urgent
+ * pointer to carry (RFC 9293 §3.8.5), nor with stack_config.no_fast_path,
+ * which the tests use to compare the two ways (test_tcp_fastpath.c). */
+static bool tcp_ack_fits_template(const struct stack *s, const struct tcp_conn *c)
+{
+    if (s->cfg.no_fast_path || c->snd_urg)
+        return false;
+    return !c->sack_ok || (!c->srcv.dsack && c->srcv.n_recent == 0 && c->ooo.n == 0);
+}
+
+/* tcp_xmit()'s bare ACK, the same fields in the same order (the window and
+ * RCV.ADV, TSopt and Last.ACK.sent, the delayed ACK settled, then the
+ * packet), written over the template instead of built field by field. */
+static void tcp_send_ack_from_template(struct stack *s, struct tcp_conn *c)
+{
+    struct wire_ack_template *t = &c->ack_tpl;
+    if (!t->len || t->ts != c->ts_ok || t->ttl != c->ip_ttl || t->tos != c->ip_tos)
+        wire_ack_template_init(t, c->tuple.laddr, c->tuple.raddr, c->tuple.lport, c->tuple.rport,
+                               c->ts_ok, c->ip_tos, c->ip_ttl);
+    uint32_t seq = c->snd_max, ack = c->rcv_nxt;
+    uint16_t win = tcp_window_field(c);
+    uint32_t ts_val = 0, ts_ecr = 0;
+    if (c->ts_ok)
+        tcp_ts_stamp(s, c, true, ack, &ts_val, &ts_ecr);
+    tcp_ack_sent(s, c);
+    size_t len = wire_ack_template_fill(s->pkt, t, s->ip_id++, seq, ack, win, ts_val, ts_ecr);
+    s->stats.pkts_out++;
+    if (stack_observed(s)) {
+        /* the header as the event reports it: what the bytes say */
+        struct wire_ipv4 ip;
+        struct wire_tcp th;
+        if (wire_ipv4_parse(s->pkt, len, &ip) == WIRE_OK && wire_tcp_parse(&ip, &th) == WIRE_OK)
+            tcp_emit_event(s, c, c->tuple.laddr, c->tuple.raddr, &th, len, false, false);
+    }
+    s->cfg.output(s->cfg.output_ctx, s->pkt, len);
+}
+
 /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. While a timeout's go-back-N is
  * resending old sequence space SND.NXT is behind SND.MAX; a bare ACK then
  * carries SND.MAX, the next byte never sent (as BSD does), or the peer would
@@ -204,7 +258,10 @@ void tcp_send_ack(struct stack *s, struct tcp_conn *c)
 {
     if (c->state == TCP_SYN_SENT || c->state == TCP_CLOSED || c->state == TCP_LISTEN)
         return;
-    tcp_xmit(s, c, c->snd_max, TCP_ACK, 0, 0, false, false);
+    if (tcp_ack_fits_template(s, c))
+        tcp_send_ack_from_template(s, c);
+    else
+        tcp_xmit(s, c, c->snd_max, TCP_ACK, 0, 0, false, false);
 }
 
 /* ACK once per batch. RFC 1122 §4.2.3.2 lets an ACK wait (less than 0.5 s;

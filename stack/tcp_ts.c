@@ -97,10 +97,16 @@ void tcp_ts_fill(struct stack *s, struct tcp_conn *c, struct wire_tcp *th)
     if (!c->ts_ok)
         return;
     th->opts.has_ts = true;
-    th->opts.ts_val = c->ts_last_sent = tcp_ts_now(s, c);
-    th->opts.ts_ecr = c->ts_recent; /* §4.3 (1) */
-    if (th->flags & TCP_ACK)
-        c->last_ack_sent = th->ack;
+    tcp_ts_stamp(s, c, th->flags & TCP_ACK, th->ack, &th->opts.ts_val, &th->opts.ts_ecr);
+}
+
+void tcp_ts_stamp(struct stack *s, struct tcp_conn *c, bool has_ack, uint32_t ack,
+                  uint32_t *ts_val, uint32_t *ts_ecr)
+{
+    *ts_val = c->ts_last_sent = tcp_ts_now(s, c);
+    *ts_ecr = c->ts_recent; /* §4.3 (1) */
+    if (has_ack)
+        c->last_ack_sent = ack;
 }
 
 /* Is TS.Recent still worth comparing against (§5.5)? */

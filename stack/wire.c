@@ -813,6 +813,66 @@ size_t wire_tcp_build_partial(uint8_t *buf, size_t cap, uint32_t src, uint32_t d
     return tcp_build(buf, cap, src, dst, ip_id, tcp, payload, payload_len, true);
 }
 
+/* ---- a pure ACK from a template -------------------------------------------- */
+
+/* The words are those of build_ipv4_header() and tcp_build(), summed by
+ * value the same way; only the changing ones are left for the fill. */
+void wire_ack_template_init(struct wire_ack_template *t, uint32_t src, uint32_t dst,
+                            uint16_t sport, uint16_t dport, bool ts, uint8_t tos, uint8_t ttl)
+{
+    memset(t, 0, sizeof *t);
+    size_t optlen = ts ? 12 : 0;
+    size_t seglen = WIRE_TCP_HDR_LEN + optlen;
+    size_t total = WIRE_IPV4_HDR_LEN + seglen;
+    t->len = (uint8_t)total;
+    t->ts = ts;
+    t->tos = tos;
+    t->ttl = ttl;
+    uint8_t *b = t->pkt;
+    uint32_t w0 = 0x45000000u | (uint32_t)tos << 16 | (uint32_t)total;
+    uint32_t w1 = IP_FLAG_DF; /* the id goes in the upper half */
+    uint32_t w2 = (uint32_t)(ttl << 8 | WIRE_PROTO_TCP) << 16;
+    put32(b, w0);
+    put32(b + 4, w1);
+    put32(b + 8, w2);
+    put32(b + 12, src);
+    put32(b + 16, dst);
+    t->ip_sum = (uint64_t)w0 + w1 + w2 + src + dst;
+
+    uint8_t *p = b + WIRE_IPV4_HDR_LEN;
+    uint32_t ports = (uint32_t)sport << 16 | dport;
+    uint32_t w3 = (uint32_t)((seglen / 4) << 4) << 24 | (uint32_t)TCP_ACK << 16; /* window 0 */
+    put32(p, ports);
+    put32(p + 12, w3);
+    t->tcp_sum = (uint64_t)src + dst + (WIRE_PROTO_TCP + seglen) + ports + w3;
+    if (ts) {
+        uint32_t kinds = (uint32_t)(OPT_NOP << 24 | OPT_NOP << 16 | OPT_TS << 8 | 10);
+        put32(p + WIRE_TCP_HDR_LEN, kinds);
+        t->tcp_sum += kinds;
+    }
+}
+
+size_t wire_ack_template_fill(uint8_t *buf, const struct wire_ack_template *t, uint16_t ip_id,
+                              uint32_t seq, uint32_t ack, uint16_t win, uint32_t ts_val,
+                              uint32_t ts_ecr)
+{
+    memcpy(buf, t->pkt, WIRE_ACK_MAX_LEN); /* a fixed size: a few moves */
+    put16(buf + 4, ip_id);
+    put16(buf + 10, (uint16_t)~fold_small(t->ip_sum + ((uint32_t)ip_id << 16)));
+    uint8_t *p = buf + WIRE_IPV4_HDR_LEN;
+    put32(p + 4, seq);
+    put32(p + 8, ack);
+    put16(p + 14, win);
+    uint64_t h = t->tcp_sum + seq + ack + win;
+    if (t->ts) {
+        put32(p + WIRE_TCP_HDR_LEN + 4, ts_val);
+        put32(p + WIRE_TCP_HDR_LEN + 8, ts_ecr);
+        h += (uint64_t)ts_val + ts_ecr;
+    }
+    put16(p + 16, (uint16_t)~fold_small(h));
+    return t->len;
+}
+
 /* ---- UDP (RFC 768) --------------------------------------------------------- */
 
 int wire_udp_parse(const struct wire_ipv4 *ip, struct wire_udp *out)

@@ -195,6 +195,30 @@ size_t wire_tcp_build_partial(uint8_t *buf, size_t cap, uint32_t src, uint32_t d
                               uint16_t ip_id, struct wire_tcp *tcp, const uint8_t *payload,
                               size_t payload_len);
 
+/* A connection's pure ACK, built once: every byte of the IPv4 header, the
+ * TCP header and (with timestamps) NOP, NOP, TSopt, but the fields that
+ * change from one ACK to the next — IP id, SEG.SEQ, SEG.ACK, the window,
+ * TSval, TSecr and both checksums — and the sums of the fixed words. An ACK
+ * made from it is byte for byte what wire_tcp_build() (and
+ * wire_ipv4_set_tos_ttl()) make of the same fields: ACK alone, no urgent
+ * pointer, no other option. tests/unit/test_wire.c compares the two. */
+#define WIRE_ACK_MAX_LEN (WIRE_IPV4_HDR_LEN + WIRE_TCP_HDR_LEN + 12)
+struct wire_ack_template {
+    uint8_t pkt[WIRE_ACK_MAX_LEN]; /* the packet; the changing fields are 0 */
+    uint8_t len;                   /* 40, or 52 with timestamps */
+    bool ts;                       /* carries TSopt */
+    uint8_t tos, ttl;              /* as built (the connection's may change) */
+    uint64_t ip_sum;               /* the IPv4 header's fixed words, as values */
+    uint64_t tcp_sum;              /* pseudo-header, ports, offset and flags, option kinds */
+};
+void wire_ack_template_init(struct wire_ack_template *t, uint32_t src, uint32_t dst,
+                            uint16_t sport, uint16_t dport, bool ts, uint8_t tos, uint8_t ttl);
+/* Write the ACK into buf (room for WIRE_ACK_MAX_LEN bytes); returns its
+ * length. ts_val and ts_ecr are not read without timestamps. */
+size_t wire_ack_template_fill(uint8_t *buf, const struct wire_ack_template *t, uint16_t ip_id,
+                              uint32_t seq, uint32_t ack, uint16_t win, uint32_t ts_val,
+                              uint32_t ts_ecr);
+
 /* Build an ICMP echo reply to `req` (addresses swapped). Returns length or 0. */
 /* Rewrite the Diffserv/ECN byte and the TTL of a built IPv4 header (the
  * builders write TOS 0 and TTL 64) and its checksum: RFC 9293 MUST-48,

@@ -1,12 +1,14 @@
 /*
  * test_tcp_fastpath.c — the receive fast path (header prediction,
- * docs/engine.md "The receive fast path") changes no behaviour.
+ * docs/engine.md "The receive fast path") and the bare ACKs made from a
+ * per-connection template (tcp_out.c) change no behaviour.
  *
  * The proof is a comparison: two stacks with the same configuration, one
  * with stack_config.no_fast_path, are fed the same long random mix of
  * segments — in order, out of order, duplicates, old timestamps (PAWS),
  * window changes, pure ACKs, a ring that fills because the application
- * stops reading, delayed-ACK timeouts — and must send the same bytes and
+ * stops reading, delayed-ACK timeouts, a TTL and Diffserv byte changed
+ * half-way (the template is rebuilt) — and must send the same bytes and
  * report the same events, and the application must read the same stream.
  * Then the rules the fast path must still apply are checked on it directly.
  */
@@ -146,6 +148,12 @@ static void run_twins(bool timestamps, bool delayed_ack, unsigned seed)
             tt_advance(a, us);
             tt_advance(b, us);
             continue;
+        }
+        if (step == 2000) { /* IP_TTL, IP_TOS: the ACKs' IPv4 header changes */
+            assert_int_equal(tcp_setsockopt(a->s, a->now, a->sd, TCP_OPT_TTL, 33), 0);
+            assert_int_equal(tcp_setsockopt(b->s, b->now, b->sd, TCP_OPT_TTL, 33), 0);
+            assert_int_equal(tcp_setsockopt(a->s, a->now, a->sd, TCP_OPT_TOS, 0x28), 0);
+            assert_int_equal(tcp_setsockopt(b->s, b->now, b->sd, TCP_OPT_TOS, 0x28), 0);
         }
         if (rand() % 8 == 0) { /* the application sends too, the peer ACKs some of it */
             size_t n = (size_t)rand() % 3000;

@@ -311,6 +311,51 @@ static void test_built_segments_verify_with_the_reference_checksum(void **state)
     }
 }
 
+/* A bare ACK from a template (tcp_out.c sends them so) is byte for byte the
+ * one wire_tcp_build() and wire_ipv4_set_tos_ttl() make of the same fields,
+ * with and without timestamps, for any TTL and Diffserv byte, all-ones and
+ * zero fields included; one template serves ACK after ACK. */
+static void test_ack_template_builds_what_wire_tcp_build_builds(void **state)
+{
+    srand(2024);
+    for (int k = 0; k < 200; k++) {
+        uint32_t src = k % 9 == 0 ? 0xffffffffu : (uint32_t)rand() * 3u;
+        uint32_t dst = k % 17 == 0 ? 0 : (uint32_t)rand();
+        uint16_t sport = k % 7 == 0 ? 0xffff : (uint16_t)rand();
+        uint16_t dport = (uint16_t)rand();
+        bool ts = k & 1;
+        uint8_t ttl = k % 3 == 0 ? WIRE_DEFAULT_TTL : (uint8_t)rand();
+        uint8_t tos = k % 4 == 0 ? 0 : (uint8_t)(rand() & 0xfc);
+        struct wire_ack_template t;
+        wire_ack_template_init(&t, src, dst, sport, dport, ts, tos, ttl);
+        for (int j = 0; j < 20; j++) {
+            struct wire_tcp th;
+            memset(&th, 0, sizeof th);
+            th.sport = sport;
+            th.dport = dport;
+            th.seq = j % 5 == 0 ? 0xffffffffu : (uint32_t)rand() * 2654435761u;
+            th.ack = j % 3 == 0 ? 0 : (uint32_t)rand() * 40503u;
+            th.flags = TCP_ACK;
+            th.win = j % 4 == 0 ? 0xffff : (uint16_t)rand();
+            th.opts.has_ts = ts;
+            th.opts.ts_val = j % 6 == 0 ? 0xffffffffu : (uint32_t)rand() * 7u;
+            th.opts.ts_ecr = j % 7 == 0 ? 0 : (uint32_t)rand();
+            uint16_t id = (uint16_t)(k * 20 + j);
+            uint8_t want[100], got[WIRE_ACK_MAX_LEN];
+            size_t n = wire_tcp_build(want, sizeof want, src, dst, id, &th, NULL, 0);
+            if (ttl != WIRE_DEFAULT_TTL || tos != 0)
+                wire_ipv4_set_tos_ttl(want, tos, ttl);
+            size_t m = wire_ack_template_fill(got, &t, id, th.seq, th.ack, th.win, th.opts.ts_val,
+                                              th.opts.ts_ecr);
+            assert_int_equal(m, n);
+            if (memcmp(got, want, n) != 0)
+                fail_msg("ACK %d/%d (ts %d, ttl %u, tos %u): bytes differ", k, j, ts, ttl, tos);
+            assert_int_equal(ref_checksum(got, 20, 0), 0);
+            assert_int_equal(ref_checksum(got + 20, m - 20, ref_pseudo_sum(got, m - 20)), 0);
+        }
+    }
+}
+
 /* ---- parsing packets made by scapy ---------------------------------------------- */
 
 static void test_parse_scapy_syn_with_all_options(void **state)
@@ -1142,6 +1187,7 @@ int main(void)
         cmocka_unit_test(test_checksum_of_long_buffers_matches_reference_across_vector_chunks),
         cmocka_unit_test(test_checksum_with_all_ones_data_does_not_lose_carries),
         cmocka_unit_test(test_built_segments_verify_with_the_reference_checksum),
+        cmocka_unit_test(test_ack_template_builds_what_wire_tcp_build_builds),
         cmocka_unit_test(test_wire_copy_copies_exactly_at_every_length_and_alignment),
         cmocka_unit_test(test_checksum_sums_can_be_chained_over_even_chunks),
         cmocka_unit_test(test_parse_scapy_syn_with_all_options),
