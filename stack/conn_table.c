@@ -8,8 +8,9 @@
  *  - listeners, by local port (a segment with no connection of its own goes
  *    to the listener on its destination port, if any).
  *  - the descriptor table (what tcp_socket() hands out).
- *  - a min-heap of connections ordered by their earliest timer, so
- *    stack_next_deadline() is O(1) and a timer change is O(log n).
+ *  - a min-heap of connections ordered by their earliest timer (a key may
+ *    be early until it reaches the top: tcp_timer.c), so
+ *    stack_next_deadline() is O(1) and a timer change at most O(log n).
  *  - per-port reference counts, for bind()'s EADDRINUSE and ephemeral ports.
  */
 #include <stdlib.h>

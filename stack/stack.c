@@ -162,8 +162,9 @@ void stack_get_stats(const struct stack *s, struct stack_stats *out)
             out->syn_queue += tcp_node_conn_const(l)->syn_q_len;
 }
 
-uint64_t stack_next_deadline(const struct stack *s)
+uint64_t stack_next_deadline(struct stack *s)
 {
+    tcp_timers_settle_top(s);
     return s->heap_len ? s->heap[0]->deadline : TCP_TIME_NEVER;
 }
 

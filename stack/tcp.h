@@ -206,8 +206,10 @@ void stack_tick(struct stack *s, uint64_t now);
 void stack_batch_begin(struct stack *s);
 void stack_batch_end(struct stack *s, uint64_t now);
 
-/* The earliest pending timer, or TCP_TIME_NEVER. */
-uint64_t stack_next_deadline(const struct stack *s);
+/* The earliest pending timer, or TCP_TIME_NEVER. Not const: timers
+ * cancelled or moved later since the last call are settled in the timer
+ * heap here (stack/tcp_timer.c), once per call rather than once per change. */
+uint64_t stack_next_deadline(struct stack *s);
 
 /* Counters, for the UI, tests and benchmarks. */
 struct stack_stats {

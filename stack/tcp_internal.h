@@ -240,7 +240,8 @@ enum tcp_node_kind { TCP_NODE_CONN, TCP_NODE_TW };
 struct tcp_node {
     struct tcp_node *hnext;             /* next in its hash bucket (4-tuple or listener table) */
     struct tcp_node *tw_prev, *tw_next; /* TIME_WAIT entries, oldest first (tcp_limit.c) */
-    uint64_t deadline;                  /* its earliest timer: the heap's key */
+    uint64_t deadline;                  /* the heap's key: its earliest timer, or earlier
+                                           (tcp_timer.c: settled when at the top) */
     uint32_t heap_idx;                  /* slot in the stack's timer heap, TCP_HEAP_NONE if none */
     uint8_t kind;                       /* enum tcp_node_kind */
 };
@@ -253,7 +254,7 @@ struct tcp_conn {
     int sd;                    /* descriptor; -1 if orphaned or not yet accepted */
     struct tcp_tuple tuple;
     uint64_t timers[TCP_NTIMERS]; /* each timer's deadline, TCP_TIME_NEVER if idle;
-                                     node.deadline is the earliest */
+                                     node.deadline is the earliest or before it */
 
     uint8_t state;              /* enum tcp_state */
     unsigned hashed : 1;        /* in the 4-tuple table */
@@ -692,6 +693,11 @@ static inline bool tcp_timer_armed(const struct tcp_conn *c, enum tcp_timer t)
 void tcp_timer_arm_rtx(struct stack *s, struct tcp_conn *c);
 void tcp_timer_arm_keepalive(struct stack *s, struct tcp_conn *c);
 void tcp_timers_run(struct stack *s);
+/* A connection's heap key may be early (tcp_timer.c); make it its earliest
+ * timer, moving it in the heap (out of it if no timer is armed). */
+void tcp_timer_settle(struct stack *s, struct tcp_conn *c);
+/* Settle the keys at the heap's top until the top one is exact. */
+void tcp_timers_settle_top(struct stack *s);
 
 /* ---- tcp_rst.c ----------------------------------------------------------- */
 

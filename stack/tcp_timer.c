@@ -7,6 +7,14 @@
  * connection in the stack's min-heap, so the stack's next deadline is the
  * heap's top. stack_tick() fires whatever is due, earliest first. Arming,
  * firing and cancelling are reported as TEV_TIMER events.
+ *
+ * The heap's key may be early, never late: a timer that is cancelled or
+ * moves later (the delayed ACK armed and cancelled every second segment,
+ * the retransmission timer restarted by every ACK) leaves the key where it
+ * was, and the key is put right only when it reaches the top — when the
+ * stack is asked for its next deadline or the key comes due
+ * (tcp_timer_settle). Between two wake-ups a connection's timers can change
+ * many times for one heap update.
  */
 #include "tcp_internal.h"
 
@@ -112,31 +120,33 @@ __attribute__((noinline)) static void tcp_timer_event(struct stack *s, const str
     stack_emit(s, &ev);
 }
 
-static void tcp_timer_update_deadline(struct stack *s, struct tcp_conn *c)
+static uint64_t tcp_timer_earliest(const struct tcp_conn *c)
 {
     uint64_t d = TCP_TIME_NEVER;
     for (int t = 0; t < TCP_NTIMERS; t++)
         if (c->timers[t] < d)
             d = c->timers[t];
+    return d;
+}
+
+void tcp_timer_settle(struct stack *s, struct tcp_conn *c)
+{
+    uint64_t d = tcp_timer_earliest(c);
     if (d != c->node.deadline) {
         c->node.deadline = d;
         conn_heap_update(s, &c->node);
     }
 }
 
-/* Set one timer. The earliest deadline (the heap's key) moves only when this
- * timer becomes the earliest or was the earliest, so re-arming the delayed
- * ACK behind a later keepalive, or cancelling a timer that was not next,
- * costs no scan of the timers and no heap update. */
+/* Set one timer. The key only ever moves earlier here (this timer becomes
+ * the earliest); a timer cancelled or moved later leaves it early, to be
+ * settled at the top of the heap (the comment at the top of the file). */
 static void tcp_timer_set(struct stack *s, struct tcp_conn *c, enum tcp_timer t, uint64_t v)
 {
-    uint64_t was = c->timers[t];
     c->timers[t] = v;
     if (v < c->node.deadline) {
         c->node.deadline = v;
         conn_heap_update(s, &c->node);
-    } else if (was == c->node.deadline) {
-        tcp_timer_update_deadline(s, c);
     }
 }
 
@@ -163,6 +173,17 @@ void tcp_timer_cancel_all(struct stack *s, struct tcp_conn *c)
 {
     for (int t = 0; t < TCP_NTIMERS; t++)
         tcp_timer_cancel(s, c, (enum tcp_timer)t);
+    tcp_timer_settle(s, c); /* out of the heap now: the block may be freed */
+}
+
+void tcp_timers_settle_top(struct stack *s)
+{
+    while (s->heap_len) {
+        struct tcp_conn *c = tcp_node_conn(s->heap[0]);
+        if (!c || c->node.deadline == tcp_timer_earliest(c))
+            return; /* a record's key is its 2MSL timeout: always exact */
+        tcp_timer_settle(s, c);
+    }
 }
 
 /* RFC 6298 (5.1)/(5.3): (re)start the retransmission timer to expire after
@@ -371,8 +392,14 @@ void tcp_timers_run(struct stack *s)
             if (c->timers[t] < c->timers[due])
                 due = t;
         uint64_t when = c->timers[due];
+        if (when != c->node.deadline) {
+            /* An early key: put it right, and take the connections in the
+             * order of their real deadlines. */
+            tcp_timer_settle(s, c);
+            continue;
+        }
         c->timers[due] = TCP_TIME_NEVER;
-        tcp_timer_update_deadline(s, c);
+        tcp_timer_settle(s, c);
         if (stack_observed(s))
             tcp_timer_event(s, c, (enum tcp_timer)due, TEV_TIMER_FIRE, when);
         tcp_timer_fire(s, c, (enum tcp_timer)due);

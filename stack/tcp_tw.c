@@ -102,6 +102,7 @@ static void tcp_tw_compact(struct stack *s, struct tcp_conn *c)
     if (!tw)
         return; /* the block stays: bigger, just as correct */
     tw->node.kind = TCP_NODE_TW;
+    tcp_timer_settle(s, c); /* the record's key is its 2MSL deadline, exactly */
 #define TCP_TW_SAVE(f) tw->f = c->f;
     TCP_TW_KEPT(TCP_TW_SAVE)
 #undef TCP_TW_SAVE

@@ -486,6 +486,30 @@ static void test_delayed_ack_acks_every_second_full_segment_at_once(void **state
     tt_free(t);
 }
 
+/* The timer heap's keys may run early (stack/tcp_timer.c), what the stack
+ * reports may not: once the ACK of the second segment cancels the delayed
+ * ACK, stack_next_deadline() is the retransmission timer's deadline again,
+ * and the next timer to fire is that one, at its own time. */
+static void test_cancelled_delayed_ack_leaves_no_early_deadline(void **state)
+{
+    struct tt *t = connection_with_delayed_ack();
+    assert_int_equal(tcp_send(t->s, t->now, t->sd, "x", 1), 1);
+    tt_expect(t, TCP_ACK | TCP_PSH, 1, 1, 1);
+    uint64_t rtx = stack_next_deadline(t->s);
+    assert_true(rtx > t->now + stack_config(t->s)->delack_us);
+    tt_in_data(t, 1, 1, NULL, 1460);
+    tt_expect_nothing(t);
+    assert_true(stack_next_deadline(t->s) == t->now + stack_config(t->s)->delack_us);
+    tt_advance(t, 1000);
+    tt_in_data(t, 1461, 1, NULL, 1460);
+    tt_expect(t, TCP_ACK, 2, 2921, 0);
+    assert_true(stack_next_deadline(t->s) == rtx);
+    assert_true(tt_fire_next(t) != TCP_TIME_NEVER);
+    assert_true(t->now == rtx);
+    tt_expect(t, TCP_ACK | TCP_PSH, 1, 2921, 1); /* the retransmission, nothing before it */
+    tt_free(t);
+}
+
 /* RFC 5681 §4.2: an out-of-order segment is acknowledged at once (a
  * duplicate ACK), delayed ACK or not. */
 static void test_out_of_order_segment_is_acked_at_once_even_with_delayed_ack(void **state)
@@ -621,6 +645,7 @@ int main(void)
         cmocka_unit_test(test_zero_window_persist_probes_back_off_then_data_flows),
         cmocka_unit_test(test_delayed_ack_is_sent_after_delack_timeout),
         cmocka_unit_test(test_delayed_ack_acks_every_second_full_segment_at_once),
+        cmocka_unit_test(test_cancelled_delayed_ack_leaves_no_early_deadline),
         cmocka_unit_test(test_out_of_order_segment_is_acked_at_once_even_with_delayed_ack),
         cmocka_unit_test(test_segment_filling_a_hole_is_acked_at_once_even_with_delayed_ack),
         cmocka_unit_test(test_delayed_ack_off_acks_each_segment_at_once),
