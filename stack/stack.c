@@ -231,7 +231,8 @@ long stack_call(struct stack *s, int sd, const struct tcp_conn *c, enum tcp_call
 
 void stack_reap(struct stack *s)
 {
-    tcp_tw_compact_noted(s); /* first: a noted block may be on the graveyard */
+    if (s->tw_noted)
+        tcp_tw_compact_noted(s); /* first: a noted block may be on the graveyard */
     while (s->graveyard) {
         struct tcp_conn *c = s->graveyard;
         s->graveyard = c->qnext;

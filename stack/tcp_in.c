@@ -582,8 +582,11 @@ static void tcp_ack_received(struct stack *s, struct tcp_conn *c, const struct t
 static void tcp_text_in_order(struct stack *s, struct tcp_conn *c, const uint8_t *data, uint32_t n)
 {
     rbuf_write_at(&c->rcvq, c->rcvq.len, data, n);
-    uint32_t adv = tcp_asm_advance(&c->ooo, n);
-    tcp_ooo_account(s, c);
+    uint32_t adv = n;
+    if (c->ooo.n || c->ooo_held) { /* the text may reach what is held out of order */
+        adv = tcp_asm_advance(&c->ooo, n);
+        tcp_ooo_account(s, c);
+    }
     c->rcvq.len += adv;
     c->rcv_nxt += adv;
     /* RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: delay the ACK, but ACK
@@ -1096,9 +1099,11 @@ static bool tcp_in_predicted(struct stack *s, struct tcp_conn *c, const struct t
         seg->th->opts.n_sack != 0 || !c->rcvq.buf || c->ooo.n != 0 || c->rcv_fin_held ||
         c->rcvq.len >= c->rcvbuf || seg->data_len > c->rcvbuf - c->rcvq.len)
         return false;
-    if (!tcp_ts_check(s, c, seg)) /* RFC 7323 §5.3 R1: PAWS */
-        return true;
-    tcp_ts_take_recent(s, c, seg);
+    if (c->ts_ok) { /* RFC 7323 §5.3 R1 (PAWS) and R3: nothing to do without TSopt */
+        if (!tcp_ts_check(s, c, seg))
+            return true;
+        tcp_ts_take_recent(s, c, seg);
+    }
     /* The fifth step: SEG.ACK = SND.UNA, so only the window update. */
     if (seq_lt(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && seq_leq(c->snd_wl2, seg->ack)))
         tcp_update_send_window(c, seg, false);
