@@ -73,6 +73,21 @@ struct tcp_node *conn_lookup_node(const struct stack *s, const struct tcp_tuple 
     return n;
 }
 
+/* Segments come in runs of one connection's (a bulk transfer, a drain of
+ * the TUN device): remember the last one found, as BSD's tcp_last_inpcb
+ * did. The entry goes whenever a node leaves the table or is replaced
+ * (conn_hash_link), so it is always a node in the table. */
+struct tcp_node *conn_lookup_segment(struct stack *s, const struct tcp_tuple *t)
+{
+    struct tcp_node *n = s->lookup_last;
+    if (n && tuple_eq(tcp_node_tuple(n), t))
+        return n;
+    n = conn_lookup_node(s, t);
+    if (n)
+        s->lookup_last = n;
+    return n;
+}
+
 struct tcp_conn *conn_lookup(const struct stack *s, const struct tcp_tuple *t)
 {
     return tcp_node_conn(conn_lookup_node(s, t));
@@ -115,6 +130,7 @@ int conn_hash_insert(struct stack *s, struct tcp_conn *c)
 
 struct tcp_node **conn_hash_link(struct stack *s, const struct tcp_node *e)
 {
+    s->lookup_last = NULL; /* the caller unlinks or replaces e */
     struct tcp_node **pp = &s->buckets[tuple_hash(tcp_node_tuple(e)) & (s->nbuckets - 1)];
     while (*pp && *pp != e)
         pp = &(*pp)->hnext;

@@ -1171,7 +1171,7 @@ void tcp_input(struct stack *s, const struct wire_ipv4 *ip, const struct wire_tc
     };
     struct tcp_tuple t = {
         .laddr = ip->dst, .raddr = ip->src, .lport = th->dport, .rport = th->sport};
-    struct tcp_node *n = conn_lookup_node(s, &t);
+    struct tcp_node *n = conn_lookup_segment(s, &t);
     struct tcp_conn *c = tcp_node_conn(n);
     /* A TIME_WAIT record: its block again, for the steps below (tcp_tw.c);
      * without memory for it the segment is dropped (the peer sends again). */

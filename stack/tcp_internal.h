@@ -428,6 +428,7 @@ struct stack {
 
     uint64_t ooo_bytes;                 /* out-of-order bytes held by all connections */
     struct tcp_node *tw_head, *tw_tail; /* TIME_WAIT entries, oldest first */
+    struct tcp_node *lookup_last;       /* the last segment's node (conn_lookup_segment) */
     struct tcp_conn *tw_noted;          /* blocks to make TIME_WAIT records of (tcp_tw.c) */
     bool emitting_cookie;               /* the packet being emitted is a cookie SYN,ACK */
     /* Between stack_batch_begin() and stack_batch_end(): the connections
@@ -503,6 +504,8 @@ void stack_reap(struct stack *s);
 
 /* The table entry for 4-tuple t, of either kind, or NULL. */
 struct tcp_node *conn_lookup_node(const struct stack *s, const struct tcp_tuple *t);
+/* The same for an arriving segment: first the node the last one found. */
+struct tcp_node *conn_lookup_segment(struct stack *s, const struct tcp_tuple *t);
 /* The connection block for t; NULL if there is none or only a TIME_WAIT
  * record (tcp_input turns a record back into a block itself). */
 struct tcp_conn *conn_lookup(const struct stack *s, const struct tcp_tuple *t);

@@ -140,6 +140,23 @@ static void test_abort_sends_rst_at_snd_nxt(void **state)
     tt_free(t);
 }
 
+/* §3.10.7.1 after an ABORT: the connection's segments had just been
+ * finding it (conn_lookup_segment remembers the last one found), yet the
+ * next one finds no connection and is answered as CLOSED answers. */
+static void test_segment_after_abort_finds_no_connection_and_gets_rst(void **state)
+{
+    struct tt *t = tt_established(NULL);
+    tt_in_data(t, 1, 1, NULL, 10);
+    tt_expect(t, TCP_ACK, 1, 11, 0);
+    assert_int_equal(tcp_abort(t->s, t->now, t->sd), 0);
+    t->sd = -1;
+    tt_expect_rst(t, 1);
+    tt_in_data(t, 11, 1, NULL, 10);
+    tt_expect_rst(t, 1); /* the RST's seq is the segment's ACK */
+    tt_expect_nothing(t);
+    tt_free(t);
+}
+
 /* RFC 2525 §2.17 and RFC 9293 §3.10.4 (CLOSE): closing with data the
  * application never read resets the connection instead of a FIN. */
 static void test_close_with_unread_data_sends_rst_not_fin(void **state)
@@ -380,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_syn_sent_unacceptable_ack_gets_rst_and_connection_stays),
         cmocka_unit_test(test_syn_received_unacceptable_ack_gets_rst),
         cmocka_unit_test(test_abort_sends_rst_at_snd_nxt),
+        cmocka_unit_test(test_segment_after_abort_finds_no_connection_and_gets_rst),
         cmocka_unit_test(test_close_with_unread_data_sends_rst_not_fin),
         cmocka_unit_test(test_close_with_linger0_sends_rst),
         cmocka_unit_test(test_syn_sent_rst_with_acceptable_ack_refuses_connection),
