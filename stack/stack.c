@@ -229,10 +229,9 @@ long stack_call(struct stack *s, int sd, const struct tcp_conn *c, enum tcp_call
     return result;
 }
 
-void stack_reap(struct stack *s)
+void stack_reap_dead(struct stack *s)
 {
-    if (s->tw_noted)
-        tcp_tw_compact_noted(s); /* first: a noted block may be on the graveyard */
+    tcp_tw_compact_noted(s); /* first: a noted block may be on the graveyard */
     while (s->graveyard) {
         struct tcp_conn *c = s->graveyard;
         s->graveyard = c->qnext;

@@ -497,8 +497,14 @@ void stack_drop(struct stack *s, const struct tcp_conn *c, int reason, const uin
 /* Report a user call and its result; returns `result` for tail calls. */
 long stack_call(struct stack *s, int sd, const struct tcp_conn *c, enum tcp_call call, long arg,
                 long result);
-/* Free the connections that died during this call. */
-void stack_reap(struct stack *s);
+/* Free the connections that died during this call, and make TIME_WAIT
+ * records of the blocks noted for it (the usual case, neither: inline). */
+void stack_reap_dead(struct stack *s);
+static inline void stack_reap(struct stack *s)
+{
+    if (s->tw_noted || s->graveyard)
+        stack_reap_dead(s);
+}
 
 /* ---- conn_table.c -------------------------------------------------------- */
 
@@ -563,11 +569,36 @@ static inline bool tcp_state_synchronized(enum tcp_state st)
 
 /* ---- tcp_out.c ----------------------------------------------------------- */
 
+static inline bool tcp_state_sends_data(enum tcp_state st)
+{
+    return st == TCP_ESTABLISHED || st == TCP_CLOSE_WAIT || st == TCP_FIN_WAIT_1 ||
+           st == TCP_LAST_ACK || st == TCP_CLOSING;
+}
+/* Nothing queued, no FIN to send, no persist timer to stop: the rules in
+ * tcp_output_ex could send nothing and change nothing (a receiver's usual
+ * case, once per arriving segment). With the queue empty and no FIN, SND.NXT
+ * = SND.MAX = SND.UNA, so there is no go-back-N or SACK state to move.
+ * Inline, so that case costs its callers a few tests and no call. */
+static inline bool tcp_output_idle(const struct tcp_conn *c)
+{
+    return !tcp_state_sends_data(c->state) ||
+           (c->sndq.len == 0 && !c->fin_queued && !c->sack_recovery &&
+            c->timers[TCP_TIMER_PERSIST] == TCP_TIME_NEVER);
+}
+void tcp_output_ex(struct stack *s, struct tcp_conn *c, bool force);
 /* Send what the window, Nagle and SWS avoidance allow, and a FIN if due. */
-void tcp_output(struct stack *s, struct tcp_conn *c);
+static inline void tcp_output(struct stack *s, struct tcp_conn *c)
+{
+    if (!tcp_output_idle(c))
+        tcp_output_ex(s, c, false);
+}
 /* The same, but send one segment even if SWS avoidance or Nagle would wait
  * (the persist timer's "override timeout", RFC 9293 §3.8.6.2.1). */
-void tcp_output_forced(struct stack *s, struct tcp_conn *c);
+static inline void tcp_output_forced(struct stack *s, struct tcp_conn *c)
+{
+    if (!tcp_output_idle(c))
+        tcp_output_ex(s, c, true);
+}
 /* CLOSE for the sending direction (close() or shutdown(SHUT_WR)). */
 void tcp_close_send_side(struct stack *s, struct tcp_conn *c, const char *cause);
 static inline bool tcp_our_fin_acked(const struct tcp_conn *c)

@@ -325,12 +325,6 @@ void tcp_send_window_probe(struct stack *s, struct tcp_conn *c)
     tcp_xmit(s, c, c->snd_una - 1, TCP_ACK, 0, 0, false, true);
 }
 
-static bool tcp_state_sends_data(enum tcp_state st)
-{
-    return st == TCP_ESTABLISHED || st == TCP_CLOSE_WAIT || st == TCP_FIN_WAIT_1 ||
-           st == TCP_LAST_ACK || st == TCP_CLOSING;
-}
-
 /* A segment of n < MSS bytes, `avail` queued: may it go now?
  * RFC 9293 §3.8.6.2.1 (MUST-38), sender SWS avoidance, with D = avail and
  * U = the usable window, sends when
@@ -502,20 +496,7 @@ static void tcp_output_sack_recovery(struct stack *s, struct tcp_conn *c)
     }
 }
 
-/* Nothing queued, no FIN to send, no persist timer to stop: the rules in
- * tcp_output_ex could send nothing and change nothing (a receiver's usual
- * case, once per arriving segment). With the queue empty and no FIN, SND.NXT
- * = SND.MAX = SND.UNA, so there is no go-back-N or SACK state to move. */
-static inline bool tcp_output_idle(const struct tcp_conn *c)
-{
-    return !tcp_state_sends_data(c->state) ||
-           (c->sndq.len == 0 && !c->fin_queued && !c->sack_recovery &&
-            !tcp_timer_armed(c, TCP_TIMER_PERSIST));
-}
-
-/* Not inlined into tcp_output: the idle test there then costs a few
- * instructions, not this function's whole entry. */
-__attribute__((noinline)) static void tcp_output_ex(struct stack *s, struct tcp_conn *c, bool force)
+void tcp_output_ex(struct stack *s, struct tcp_conn *c, bool force)
 {
     if (c->snd_nxt == c->snd_una && c->sndq.len > 0)
         tcp_cc_before_send(s, c); /* RFC 5681 §4.1, restart after idle */
@@ -546,18 +527,6 @@ __attribute__((noinline)) static void tcp_output_ex(struct stack *s, struct tcp_
         tcp_timer_cancel(s, c, TCP_TIMER_PERSIST);
         c->persist_backoff = 0;
     }
-}
-
-void tcp_output(struct stack *s, struct tcp_conn *c)
-{
-    if (!tcp_output_idle(c))
-        tcp_output_ex(s, c, false);
-}
-
-void tcp_output_forced(struct stack *s, struct tcp_conn *c)
-{
-    if (!tcp_output_idle(c))
-        tcp_output_ex(s, c, true);
 }
 
 uint32_t tcp_retransmit_first(struct stack *s, struct tcp_conn *c)
