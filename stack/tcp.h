@@ -98,7 +98,9 @@ struct stack_config {
     bool timestamps;          /* offer RFC 7323 timestamps: RTTM and PAWS (true) */
     bool delayed_ack;         /* delay ACKs of in-order data (true) */
     bool no_fast_path;        /* every segment through all of §3.10.7.4's steps, no header
-                                 prediction (false; tests compare the two, docs/engine.md) */
+                                 prediction, and every bare ACK built by tcp_xmit, not from
+                                 the connection's template (false; tests compare the two,
+                                 docs/engine.md) */
     uint64_t delack_us;       /* delayed ACK timeout (40 ms, as Linux); at most TCP_DELACK_MAX_US */
     /* Inside a batch (stack_batch_begin), in-order data may go unacknowledged
      * up to this many bytes: the held ACK waits for the connection's next

@@ -829,8 +829,8 @@ void tcp_ts_take_syn(struct stack *s, struct tcp_conn *c, const struct wire_tcp_
 void tcp_ts_fill(struct stack *s, struct tcp_conn *c, struct wire_tcp *th);
 /* TSval and TSecr of a segment sent now once timestamps are agreed (§4.3
  * (1)); records the TSval as the newest sent and, with ACK, Last.ACK.sent. */
-void tcp_ts_stamp(struct stack *s, struct tcp_conn *c, bool has_ack, uint32_t ack,
-                  uint32_t *ts_val, uint32_t *ts_ecr);
+void tcp_ts_stamp(struct stack *s, struct tcp_conn *c, bool has_ack, uint32_t ack, uint32_t *ts_val,
+                  uint32_t *ts_ecr);
 /* Before the first step of §3.10.7.4: the TSecr test and PAWS (§5.3 R1).
  * Returns false when the segment was dropped (and perhaps answered). */
 bool tcp_ts_check(struct stack *s, struct tcp_conn *c, const struct tcp_seg *seg);

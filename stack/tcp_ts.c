@@ -100,8 +100,8 @@ void tcp_ts_fill(struct stack *s, struct tcp_conn *c, struct wire_tcp *th)
     tcp_ts_stamp(s, c, th->flags & TCP_ACK, th->ack, &th->opts.ts_val, &th->opts.ts_ecr);
 }
 
-void tcp_ts_stamp(struct stack *s, struct tcp_conn *c, bool has_ack, uint32_t ack,
-                  uint32_t *ts_val, uint32_t *ts_ecr)
+void tcp_ts_stamp(struct stack *s, struct tcp_conn *c, bool has_ack, uint32_t ack, uint32_t *ts_val,
+                  uint32_t *ts_ecr)
 {
     *ts_val = c->ts_last_sent = tcp_ts_now(s, c);
     *ts_ecr = c->ts_recent; /* §4.3 (1) */

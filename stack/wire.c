@@ -817,8 +817,8 @@ size_t wire_tcp_build_partial(uint8_t *buf, size_t cap, uint32_t src, uint32_t d
 
 /* The words are those of build_ipv4_header() and tcp_build(), summed by
  * value the same way; only the changing ones are left for the fill. */
-void wire_ack_template_init(struct wire_ack_template *t, uint32_t src, uint32_t dst,
-                            uint16_t sport, uint16_t dport, bool ts, uint8_t tos, uint8_t ttl)
+void wire_ack_template_init(struct wire_ack_template *t, uint32_t src, uint32_t dst, uint16_t sport,
+                            uint16_t dport, bool ts, uint8_t tos, uint8_t ttl)
 {
     memset(t, 0, sizeof *t);
     size_t optlen = ts ? 12 : 0;

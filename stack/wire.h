@@ -211,8 +211,8 @@ struct wire_ack_template {
     uint64_t ip_sum;               /* the IPv4 header's fixed words, as values */
     uint64_t tcp_sum;              /* pseudo-header, ports, offset and flags, option kinds */
 };
-void wire_ack_template_init(struct wire_ack_template *t, uint32_t src, uint32_t dst,
-                            uint16_t sport, uint16_t dport, bool ts, uint8_t tos, uint8_t ttl);
+void wire_ack_template_init(struct wire_ack_template *t, uint32_t src, uint32_t dst, uint16_t sport,
+                            uint16_t dport, bool ts, uint8_t tos, uint8_t ttl);
 /* Write the ACK into buf (room for WIRE_ACK_MAX_LEN bytes); returns its
  * length. ts_val and ts_ecr are not read without timestamps. */
 size_t wire_ack_template_fill(uint8_t *buf, const struct wire_ack_template *t, uint16_t ip_id,
