@@ -81,15 +81,9 @@ static void touch_up(struct harness *h, uint8_t ctl, uint8_t *p, size_t len)
     }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* The records after the cfg byte. */
+static void packet_records(struct harness *h, const uint8_t *data, size_t size)
 {
-    struct harness *h;
-    if (size < 1 || !(h = harness_start(data[0])))
-        return 0;
-    data++;
-    size--;
     for (int records = 0; size >= 4 && records < MAX_RECORDS; records++) {
         uint8_t ctl = data[0], act = data[1];
         size_t len = get16(data + 2);
@@ -97,19 +91,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size -= 4;
         if (len > size)
             len = size;
-        /* An exact-size copy, so ASan sees any read past the packet. */
-        uint8_t *pkt = malloc(len ? len : 1);
-        if (!pkt)
-            break;
-        memcpy(pkt, data, len);
+        /* A guarded copy, so ASan sees any read past the packet. */
+        uint8_t *pkt = harness_packet(data, len);
         touch_up(h, ctl, pkt, len);
         stack_input(h->s, h->now, pkt, len);
-        free(pkt);
         data += len;
         size -= len;
         harness_act(h, act);
         harness_check(h);
     }
-    harness_finish(h);
-    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return harness_fuzz(data, size, packet_records);
 }

@@ -41,6 +41,7 @@
 
 #define ARENA_SIZE   (64u << 20) /* reserved; only what an input touches is used */
 #define SCRATCH_SIZE (96u << 10) /* the stack's packet buffers, not part of a snapshot */
+#define PACKET_SIZE  (64u << 10) /* harness_packet(): the largest IPv4 packet */
 #define REDZONE      32
 #define LIVE         0x4c495645u /* "LIVE" */
 #define FREED        0x46524545u /* "FREE" */
@@ -55,6 +56,8 @@ static struct {
     size_t used;      /* bump pointer */
     size_t high;      /* the most `used` has been since the last restore */
     uint8_t *scratch; /* SCRATCH_SIZE bytes: STACK_MEM_SCRATCH blocks */
+    uint8_t *packet;  /* REDZONE + PACKET_SIZE + REDZONE bytes: harness_packet() */
+    size_t packet_used;
     size_t scratch_used;
     size_t live; /* blocks allocated and not freed (arena and scratch) */
 } arena;
@@ -68,13 +71,31 @@ static void arena_init(void)
 {
     if (arena.base)
         return;
-    void *p = mmap(NULL, ARENA_SIZE + SCRATCH_SIZE, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    size_t total = ARENA_SIZE + SCRATCH_SIZE + REDZONE + PACKET_SIZE + REDZONE;
+    void *p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
     if (p == MAP_FAILED)
         abort();
     arena.base = p;
     arena.scratch = arena.base + ARENA_SIZE;
-    POISON(arena.base, ARENA_SIZE + SCRATCH_SIZE);
+    arena.packet = arena.scratch + SCRATCH_SIZE;
+    POISON(arena.base, total);
+}
+
+/* A packet for the stack to read, where ASan sees a read past either end as
+ * it would for an exact-size heap block (the bytes around it are poisoned),
+ * without a malloc and a free per packet. Valid until the next call. */
+uint8_t *harness_packet(const uint8_t *p, size_t len)
+{
+    arena_init();
+    if (len > PACKET_SIZE)
+        abort();
+    POISON(arena.packet, arena.packet_used); /* the previous packet */
+    uint8_t *at = arena.packet + REDZONE;
+    UNPOISON(at, len);
+    memcpy(at, p, len);
+    arena.packet_used = REDZONE + len;
+    return at;
 }
 
 /* Empty the arena: a new world is built from offset 0. */
@@ -143,6 +164,23 @@ static void arena_free(void *ctx, void *p, size_t size, enum stack_mem_kind kind
 
 static struct harness world; /* the one the stack's callbacks point at */
 
+/* FUZZ_CHECK=1: what an input made the stack do, folded into one number
+ * (FNV-1a over every packet it sent and the text of every event, absolute
+ * sequence numbers), to compare a run on a restored world with a run on a
+ * fresh one. */
+static struct {
+    bool on;
+    uint64_t sum;
+    struct trace_text text;
+} digest;
+
+static void digest_bytes(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        digest.sum = (digest.sum ^ b[i]) * 0x100000001b3ull;
+}
+
 struct snapshot {
     bool made, ok;
     size_t used, scratch_used, live;
@@ -207,6 +245,8 @@ static void snapshot_restore(const struct snapshot *sn)
 static void capture_output(void *ctx, const uint8_t *pkt, size_t len)
 {
     struct harness *h = ctx;
+    if (digest.on)
+        digest_bytes(pkt, len);
     h->last_out_len = len < sizeof h->last_out ? len : sizeof h->last_out;
     memcpy(h->last_out, pkt, h->last_out_len);
     struct wire_ipv4 ip;
@@ -257,6 +297,8 @@ static void render_event(void *ctx, const struct tev *ev)
     /* Every state change must be an edge of RFC 9293 Figure 5 (the table). */
     if (ev->kind == TEV_STATE && !tcp_transition_legal(ev->u.state.from, ev->u.state.to))
         abort();
+    if (digest.on)
+        digest_bytes(line, trace_text_format(&digest.text, ev, line, sizeof line));
     unsigned cls = event_class(ev);
     uint64_t bit = 1ull << (cls & 63);
     if (!h->text.out && (!h->render || (h->rendered[cls >> 6] & bit)))
@@ -443,12 +485,12 @@ static bool harness_build(struct harness *h, uint8_t cfg_bits)
     return false;
 }
 
-struct harness *harness_start(uint8_t cfg_bits)
+/* The world for one input: built afresh (fresh), or restored from the
+ * snapshot of the world cfg_bits makes (built on first use). NULL if the
+ * stack could not be made. */
+static struct harness *harness_start(uint8_t cfg_bits, bool fresh)
 {
-    static int fresh = -1;
     arena_init();
-    if (fresh < 0)
-        fresh = getenv("FUZZ_FRESH") != NULL;
     bool ok;
     if (fresh) {
         ok = harness_build(&world, cfg_bits);
@@ -464,7 +506,7 @@ struct harness *harness_start(uint8_t cfg_bits)
     return ok ? &world : NULL;
 }
 
-void harness_finish(struct harness *h)
+static void harness_finish(struct harness *h)
 {
     /* Let every pending timer fire, in order, a bounded number of times.
      * 32 is past every give-up (SYN 2 and data 3 retries, 2 keepalive
@@ -485,4 +527,45 @@ void harness_finish(struct harness *h)
     h->s = NULL;
     if (arena.live != 0)
         abort(); /* the stack freed, yet blocks are live: a leak */
+}
+
+/* One input from its first byte on a world made as `fresh` says; returns the
+ * digest of what the stack did (0 unless digest.on). */
+static uint64_t harness_run(const uint8_t *data, size_t size, harness_records_fn *records,
+                            bool fresh)
+{
+    struct harness *h = harness_start(data[0], fresh);
+    if (!h)
+        return 0;
+    digest.sum = 0xcbf29ce484222325ull;
+    trace_text_init(&digest.text, NULL, false);
+    records(h, data + 1, size - 1);
+    harness_finish(h);
+    return digest.sum;
+}
+
+int harness_fuzz(const uint8_t *data, size_t size, harness_records_fn *records)
+{
+    static int mode = -1; /* 0 snapshot, 1 FUZZ_FRESH, 2 FUZZ_CHECK */
+    if (mode < 0)
+        mode = getenv("FUZZ_CHECK") ? 2 : getenv("FUZZ_FRESH") ? 1 : 0;
+    if (size < 1)
+        return 0;
+    if (mode < 2) {
+        harness_run(data, size, records, mode == 1);
+        return 0;
+    }
+    /* FUZZ_CHECK: the input on a fresh world, then on one restored from a
+     * snapshot (after whatever inputs ran before it in this process), must
+     * send the same packets and emit the same events. */
+    digest.on = true;
+    uint64_t fresh = harness_run(data, size, records, true);
+    uint64_t restored = harness_run(data, size, records, false);
+    digest.on = false;
+    if (fresh != restored) {
+        fprintf(stderr, "harness: a restored world differs from a fresh one (cfg 0x%02x)\n",
+                data[0]);
+        abort();
+    }
+    return 0;
 }

@@ -22,7 +22,8 @@
  *   0xc0 advance the clock: none, 50 ms, 1.5 s, 70 s (then fire timers)
  *
  * Speed: the world is built once per cfg byte and restored from a snapshot
- * before each input (harness.c; FUZZ_FRESH=1 builds it every time). The
+ * before each input (harness.c; FUZZ_FRESH=1 builds it every time, and
+ * FUZZ_CHECK=1 runs each input both ways and compares what it did). The
  * stack is configured with few retries (SYN 2, data 3) and an 8 s RTO
  * ceiling so every give-up path is a handful of timer firings away; nothing
  * else differs from the defaults.
@@ -63,13 +64,20 @@ struct harness {
     uint64_t rendered[8]; /* event classes already rendered in this input */
 };
 
-/* The world for one input (the same object every time; restored from a
- * snapshot of the world cfg_bits makes), or NULL if the stack could not be
- * made. */
-struct harness *harness_start(uint8_t cfg_bits);
-/* Fire every pending timer (bounded) and free the stack; a block the stack
- * did not give back aborts (a leak). */
-void harness_finish(struct harness *h);
+/* What a target does with one input once the world is there: the records
+ * after the cfg byte. */
+typedef void harness_records_fn(struct harness *h, const uint8_t *data, size_t size);
+/* Run one input (data[0] is the cfg byte): the world, the target's records,
+ * then every pending timer fired (bounded) and the stack freed; a block the
+ * stack did not give back aborts (a leak). FUZZ_FRESH=1 builds the world
+ * afresh for every input instead of restoring it; FUZZ_CHECK=1 runs every
+ * input both ways and aborts if the packets sent or the events differ.
+ * Returns 0 (libFuzzer's convention). */
+int harness_fuzz(const uint8_t *data, size_t size, harness_records_fn *records);
+/* A copy of p[0, len) (len <= 65536) that ASan guards like an exact-size
+ * heap block: any read past the packet is reported. Valid until the next
+ * call. */
+uint8_t *harness_packet(const uint8_t *p, size_t len);
 /* The application and clock actions of one record. */
 void harness_act(struct harness *h, uint8_t act);
 /* Abort if what must hold whatever the network says does not. */

@@ -14,7 +14,10 @@
 #   FUZZ_FLAGS=-entropic=0 fuzz/smoke.sh   # more libFuzzer flags for every run
 #
 # With FUZZ_RUNS the time limit is FUZZ_SECONDS if set, else none. Each run
-# prints its inputs and inputs/s (stat::average_exec_per_sec).
+# prints its inputs and inputs/s (stat::average_exec_per_sec). After a run of
+# an engine target (one that uses harness_fuzz), every input of the run is
+# replayed with FUZZ_CHECK=1: on a fresh and on a restored world, which must
+# do the same.
 #
 # Adding a target: add fuzz/fuzz_NAME.c (fuzz/CMakeLists.txt builds every
 # fuzz_*.c). Seeds: fuzz/corpus/NAME/ if it exists, else the directories
@@ -101,6 +104,21 @@ for name in $targets; do
         status=1
     else
         echo "== $name: no crash"
+    fi
+    # The engine targets restore their world from a snapshot: replay every
+    # input of the run (new and seeds) on a fresh and on a restored world and
+    # compare what the stack did (harness.h, FUZZ_CHECK).
+    if [ "$rc" -eq 0 ] && grep -q harness_fuzz "$here/$name.c"; then
+        # shellcheck disable=SC2086 # $seeds is a list of directories
+        if (cd "$build" && FUZZ_CHECK=1 "./fuzz/$name" -runs=0 "$work/$name" $seeds) \
+            >"$build/$name.check.log" 2>&1; then
+            echo "== $name: restored worlds match fresh ones ($(grep -Eo '^#[0-9]+' \
+                "$build/$name.check.log" | tail -n 1 | tr -d '#') inputs)"
+        else
+            tail -n 30 "$build/$name.check.log" >&2
+            echo "fuzz/smoke.sh: $name: a restored world differs (log: $build/$name.check.log)" >&2
+            status=1
+        fi
     fi
 done
 
