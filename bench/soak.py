@@ -100,6 +100,17 @@ def kernel_sockets():
     return est, tw
 
 
+def tl0_drops_from(dev):
+    """(to the stack, from it): tl0's transmit and receive drop columns of
+    /proc/net/dev's text (bytes); (0, 0) without a tl0 line."""
+    for line in dev.splitlines():
+        name, _, rest = line.partition(b":")
+        if name.strip() == b"tl0":
+            v = rest.split()
+            return int(v[11]), int(v[3])
+    return 0, 0
+
+
 class Tl0Drops:
     """Packets the kernel dropped at tl0: on the way to the stack (tun's
     queue of txqueuelen packets was full: the stack had fallen behind; the
@@ -113,12 +124,7 @@ class Tl0Drops:
         self.fd = os.open("/proc/net/dev", os.O_RDONLY)
 
     def read(self):
-        data = os.pread(self.fd, 16384, 0)
-        at = data.find(b"tl0:")
-        if at < 0:
-            return 0, 0
-        v = data[at + 4:data.find(b"\n", at)].split()
-        return int(v[11]), int(v[3])  # transmit drop (to the stack), receive drop
+        return tl0_drops_from(os.pread(self.fd, 16384, 0))
 
     def total(self):
         a, b = self.read()
