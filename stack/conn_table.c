@@ -30,12 +30,6 @@ static uint32_t tuple_hash(const struct tcp_tuple *t)
     return (uint32_t)x;
 }
 
-static inline bool tuple_eq(const struct tcp_tuple *a, const struct tcp_tuple *b)
-{
-    return a->lport == b->lport && a->rport == b->rport && a->raddr == b->raddr &&
-           a->laddr == b->laddr;
-}
-
 int conn_table_init(struct stack *s)
 {
     s->nbuckets = CONN_TABLE_INITIAL;
@@ -58,31 +52,17 @@ void conn_table_free(struct stack *s)
 
 /* ---- 4-tuple table ---------------------------------------------------------- */
 
-const struct tcp_tuple *tcp_node_tuple(const struct tcp_node *n)
-{
-    if (n->kind == TCP_NODE_TW)
-        return &((const struct tcp_tw *)n)->tuple;
-    return &((const struct tcp_conn *)n)->tuple;
-}
-
 struct tcp_node *conn_lookup_node(const struct stack *s, const struct tcp_tuple *t)
 {
     struct tcp_node *n = s->buckets[tuple_hash(t) & (s->nbuckets - 1)];
-    while (n && !tuple_eq(tcp_node_tuple(n), t))
+    while (n && !tcp_tuple_eq(tcp_node_tuple(n), t))
         n = n->hnext;
     return n;
 }
 
-/* Segments come in runs of one connection's (a bulk transfer, a drain of
- * the TUN device): remember the last one found, as BSD's tcp_last_inpcb
- * did. The entry goes whenever a node leaves the table or is replaced
- * (conn_hash_link), so it is always a node in the table. */
-struct tcp_node *conn_lookup_segment(struct stack *s, const struct tcp_tuple *t)
+struct tcp_node *conn_lookup_remember(struct stack *s, const struct tcp_tuple *t)
 {
-    struct tcp_node *n = s->lookup_last;
-    if (n && tuple_eq(tcp_node_tuple(n), t))
-        return n;
-    n = conn_lookup_node(s, t);
+    struct tcp_node *n = conn_lookup_node(s, t);
     if (n)
         s->lookup_last = n;
     return n;

@@ -31,22 +31,6 @@ void rbuf_release(struct stack *s, struct rbuf *r)
     r->cap = r->head = r->len = 0;
 }
 
-/* Position in buf of the byte `off` past head (off <= cap, head < cap). */
-static inline uint32_t rbuf_pos(const struct rbuf *r, uint32_t off)
-{
-    uint32_t p = r->head + off;
-    return p >= r->cap ? p - r->cap : p;
-}
-
-void rbuf_write_at(struct rbuf *r, uint32_t off, const void *src, uint32_t n)
-{
-    uint32_t p = rbuf_pos(r, off);
-    uint32_t first = r->cap - p < n ? r->cap - p : n;
-    wire_copy(r->buf + p, src, first);
-    if (n > first)
-        wire_copy(r->buf, (const uint8_t *)src + first, n - first);
-}
-
 void rbuf_read_at(const struct rbuf *r, uint32_t off, void *dst, uint32_t n)
 {
     uint32_t p = rbuf_pos(r, off);

@@ -53,8 +53,22 @@ struct stack;
  * rings of all connections would pass cfg.max_ring_total, or -ENOMEM. */
 int rbuf_init(struct stack *s, struct rbuf *r, uint32_t cap);
 void rbuf_release(struct stack *s, struct rbuf *r);
-/* Copy in at offset `off` from head (off + n <= cap); len is not changed. */
-void rbuf_write_at(struct rbuf *r, uint32_t off, const void *src, uint32_t n);
+/* Position in buf of the byte `off` past head (off <= cap, head < cap). */
+static inline uint32_t rbuf_pos(const struct rbuf *r, uint32_t off)
+{
+    uint32_t p = r->head + off;
+    return p >= r->cap ? p - r->cap : p;
+}
+/* Copy in at offset `off` from head (off + n <= cap); len is not changed.
+ * Inline: every in-order segment's text comes this way. */
+static inline void rbuf_write_at(struct rbuf *r, uint32_t off, const void *src, uint32_t n)
+{
+    uint32_t p = rbuf_pos(r, off);
+    uint32_t first = r->cap - p < n ? r->cap - p : n;
+    wire_copy(r->buf + p, src, first);
+    if (n > first)
+        wire_copy(r->buf, (const uint8_t *)src + first, n - first);
+}
 void rbuf_read_at(const struct rbuf *r, uint32_t off, void *dst, uint32_t n);
 /* Append at the tail; returns how many bytes fitted. */
 uint32_t rbuf_append(struct rbuf *r, const void *src, uint32_t n);
@@ -392,7 +406,17 @@ static inline const struct tcp_conn *tcp_node_conn_const(const struct tcp_node *
     return n && n->kind == TCP_NODE_CONN ? (const struct tcp_conn *)n : NULL;
 }
 /* The 4-tuple of a table entry, whichever kind it is. */
-const struct tcp_tuple *tcp_node_tuple(const struct tcp_node *n);
+static inline const struct tcp_tuple *tcp_node_tuple(const struct tcp_node *n)
+{
+    if (n->kind == TCP_NODE_TW)
+        return &((const struct tcp_tw *)n)->tuple;
+    return &((const struct tcp_conn *)n)->tuple;
+}
+static inline bool tcp_tuple_eq(const struct tcp_tuple *a, const struct tcp_tuple *b)
+{
+    return a->lport == b->lport && a->rport == b->rport && a->raddr == b->raddr &&
+           a->laddr == b->laddr;
+}
 
 /* ---- the stack ----------------------------------------------------------- */
 
@@ -510,8 +534,20 @@ static inline void stack_reap(struct stack *s)
 
 /* The table entry for 4-tuple t, of either kind, or NULL. */
 struct tcp_node *conn_lookup_node(const struct stack *s, const struct tcp_tuple *t);
-/* The same for an arriving segment: first the node the last one found. */
-struct tcp_node *conn_lookup_segment(struct stack *s, const struct tcp_tuple *t);
+/* The same for an arriving segment: first the node the last one found.
+ * Segments come in runs of one connection's (a bulk transfer, a drain of
+ * the TUN device), so the last node found is remembered, as BSD's
+ * tcp_last_inpcb was; it is forgotten whenever a node leaves the table or
+ * is replaced (conn_hash_link), so it is always a node in the table. The
+ * hit inline, the miss in conn_lookup_remember(). */
+struct tcp_node *conn_lookup_remember(struct stack *s, const struct tcp_tuple *t);
+static inline struct tcp_node *conn_lookup_segment(struct stack *s, const struct tcp_tuple *t)
+{
+    struct tcp_node *n = s->lookup_last;
+    if (n && tcp_tuple_eq(tcp_node_tuple(n), t))
+        return n;
+    return conn_lookup_remember(s, t);
+}
 /* The connection block for t; NULL if there is none or only a TIME_WAIT
  * record (tcp_input turns a record back into a block itself). */
 struct tcp_conn *conn_lookup(const struct stack *s, const struct tcp_tuple *t);
@@ -623,7 +659,12 @@ void tcp_emit_packet(struct stack *s, const struct tcp_conn *c, uint32_t src, ui
                      struct wire_tcp *th, const uint8_t *payload, size_t n, bool retransmission,
                      bool probe);
 /* Receive window we can offer now: free receive space, capped by scaling. */
-uint32_t tcp_rcv_space(const struct tcp_conn *c);
+static inline uint32_t tcp_rcv_space(const struct tcp_conn *c)
+{
+    uint32_t space = c->rcvbuf > c->rcvq.len ? c->rcvbuf - c->rcvq.len : 0;
+    uint32_t max = 65535u << c->rcv_wscale;
+    return space < max ? space : max;
+}
 
 /* ---- tcp_cc.c: congestion control (RFC 5681, RFC 6582, RFC 3042) -------- */
 
@@ -716,8 +757,41 @@ void tcp_input(struct stack *s, const struct wire_ipv4 *ip, const struct wire_tc
 
 /* ---- tcp_timer.c --------------------------------------------------------- */
 
-void tcp_timer_arm(struct stack *s, struct tcp_conn *c, enum tcp_timer t, uint64_t deadline);
-void tcp_timer_cancel(struct stack *s, struct tcp_conn *c, enum tcp_timer t);
+/* The TEV_TIMER event of an arm, cancel or firing (out of line: only an
+ * observer pays for building it). */
+void tcp_timer_event(struct stack *s, const struct tcp_conn *c, enum tcp_timer t,
+                     enum tev_timer_action action, uint64_t deadline);
+/* Set one timer. The heap's key only ever moves earlier here (this timer
+ * becomes the earliest); a timer cancelled or moved later leaves it early,
+ * to be settled at the top of the heap (tcp_timer.c). Inline, with arm and
+ * cancel: the delayed ACK is armed and cancelled every second segment. */
+static inline void tcp_timer_set(struct stack *s, struct tcp_conn *c, enum tcp_timer t,
+                                 uint64_t v)
+{
+    c->timers[t] = v;
+    if (v < c->node.deadline) {
+        c->node.deadline = v;
+        conn_heap_update(s, &c->node);
+    }
+}
+static inline void tcp_timer_arm(struct stack *s, struct tcp_conn *c, enum tcp_timer t,
+                                 uint64_t deadline)
+{
+    if (c->timers[t] == deadline)
+        return;
+    tcp_timer_set(s, c, t, deadline);
+    if (stack_observed(s))
+        tcp_timer_event(s, c, t, TEV_TIMER_ARM, deadline);
+}
+static inline void tcp_timer_cancel(struct stack *s, struct tcp_conn *c, enum tcp_timer t)
+{
+    uint64_t was = c->timers[t];
+    if (was == TCP_TIME_NEVER)
+        return;
+    tcp_timer_set(s, c, t, TCP_TIME_NEVER);
+    if (stack_observed(s))
+        tcp_timer_event(s, c, t, TEV_TIMER_CANCEL, was);
+}
 void tcp_timer_cancel_all(struct stack *s, struct tcp_conn *c);
 static inline bool tcp_timer_armed(const struct tcp_conn *c, enum tcp_timer t)
 {

@@ -31,17 +31,10 @@ static inline uint32_t min_u32(uint32_t a, uint32_t b)
     return a < b ? a : b;
 }
 
-uint32_t tcp_rcv_space(const struct tcp_conn *c)
-{
-    uint32_t space = c->rcvbuf > c->rcvq.len ? c->rcvbuf - c->rcvq.len : 0;
-    uint32_t max = 65535u << c->rcv_wscale;
-    return space < max ? space : max;
-}
-
 /* The window field for a non-SYN segment. RFC 9293 §3.8.6.2.2: the right
  * edge only moves when it can move by min(buffer/2, MSS), so a slow reader
  * does not make the peer send tiny segments. Records RCV.ADV. */
-static uint16_t tcp_window_field(struct tcp_conn *c)
+static inline uint16_t tcp_window_field(struct tcp_conn *c)
 {
     uint32_t space = tcp_rcv_space(c);
     uint32_t adv = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
@@ -229,7 +222,9 @@ static bool tcp_ack_fits_template(const struct stack *s, const struct tcp_conn *
 static void tcp_send_ack_from_template(struct stack *s, struct tcp_conn *c)
 {
     struct wire_ack_template *t = &c->ack_tpl;
-    if (!t->len || t->ts != c->ts_ok || t->ttl != c->ip_ttl || t->tos != c->ip_tos)
+    /* made again after IP_TTL or IP_TOS (tcp_setsockopt empties it) and when
+     * a new incarnation of the connection settled timestamps otherwise */
+    if (!t->len || t->ts != c->ts_ok)
         wire_ack_template_init(t, c->tuple.laddr, c->tuple.raddr, c->tuple.lport, c->tuple.rport,
                                c->ts_ok, c->ip_tos, c->ip_ttl);
     uint32_t seq = c->snd_max, ack = c->rcv_nxt;

@@ -106,10 +106,8 @@ void tcp_rtt_after_lost_syn_5_7(struct tcp_rtt *r, const struct stack_config *cf
 
 /* Out of line: only an observer pays for building the event (inlined, its
  * struct tev made every arm and cancel save registers and a frame). */
-__attribute__((noinline)) static void tcp_timer_event(struct stack *s, const struct tcp_conn *c,
-                                                      enum tcp_timer t,
-                                                      enum tev_timer_action action,
-                                                      uint64_t deadline)
+__attribute__((noinline)) void tcp_timer_event(struct stack *s, const struct tcp_conn *c, enum tcp_timer t,
+                     enum tev_timer_action action, uint64_t deadline)
 {
     struct tev ev;
     stack_event_init(s, &ev, TEV_TIMER, c);
@@ -138,36 +136,9 @@ void tcp_timer_settle(struct stack *s, struct tcp_conn *c)
     }
 }
 
-/* Set one timer. The key only ever moves earlier here (this timer becomes
- * the earliest); a timer cancelled or moved later leaves it early, to be
- * settled at the top of the heap (the comment at the top of the file). */
-static void tcp_timer_set(struct stack *s, struct tcp_conn *c, enum tcp_timer t, uint64_t v)
-{
-    c->timers[t] = v;
-    if (v < c->node.deadline) {
-        c->node.deadline = v;
-        conn_heap_update(s, &c->node);
-    }
-}
-
-void tcp_timer_arm(struct stack *s, struct tcp_conn *c, enum tcp_timer t, uint64_t deadline)
-{
-    if (c->timers[t] == deadline)
-        return;
-    tcp_timer_set(s, c, t, deadline);
-    if (stack_observed(s))
-        tcp_timer_event(s, c, t, TEV_TIMER_ARM, deadline);
-}
-
-void tcp_timer_cancel(struct stack *s, struct tcp_conn *c, enum tcp_timer t)
-{
-    if (c->timers[t] == TCP_TIME_NEVER)
-        return;
-    uint64_t was = c->timers[t];
-    tcp_timer_set(s, c, t, TCP_TIME_NEVER);
-    if (stack_observed(s))
-        tcp_timer_event(s, c, t, TEV_TIMER_CANCEL, was);
-}
+/* tcp_timer_set(), tcp_timer_arm() and tcp_timer_cancel() are inline in
+ * tcp_internal.h: the delayed ACK is armed and cancelled every second
+ * segment. */
 
 void tcp_timer_cancel_all(struct stack *s, struct tcp_conn *c)
 {

@@ -504,6 +504,7 @@ static int tcp_setsockopt_impl(struct stack *s, struct tcp_conn *c, enum tcp_soc
         if (value < 1 || value > 255)
             return -EINVAL;
         c->ip_ttl = (uint8_t)value;
+        c->ack_tpl.len = 0; /* the bare ACK's template has the old one */
         return 0;
     case TCP_OPT_TOS:
         /* The Diffserv field may change during the connection (SHLD-21);
@@ -511,6 +512,7 @@ static int tcp_setsockopt_impl(struct stack *s, struct tcp_conn *c, enum tcp_soc
         if (value < 0 || value > 255)
             return -EINVAL;
         c->ip_tos = (uint8_t)(value & 0xfc);
+        c->ack_tpl.len = 0; /* the bare ACK's template has the old one */
         return 0;
     case TCP_OPT_USER_TIMEOUT:
         if (value < 0)

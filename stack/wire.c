@@ -433,11 +433,14 @@ bool wire_sum_is_vectorised(void)
 }
 
 /* The TCP pseudo-header (RFC 9293 §3.1): source, destination, zero,
- * protocol, TCP length. */
+ * protocol, TCP length. Any value its 16-bit words' sum is congruent to
+ * modulo 0xffff does (2^16 = 1 there, as in fold_small): the addresses are
+ * added as 32-bit values and the carry out of 32 bits is added back. */
 static uint32_t pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto, size_t len)
 {
-    uint32_t s = (src >> 16) + (src & 0xffffu) + (dst >> 16) + (dst & 0xffffu);
-    return s + proto + (uint32_t)len;
+    uint64_t s = (uint64_t)src + dst + proto + (uint32_t)len;
+    s = (s & 0xffffffffu) + (s >> 32);
+    return (uint32_t)s + (uint32_t)(s >> 32);
 }
 
 /* ---- IPv4 (RFC 791 §3.1) -------------------------------------------------- */
@@ -826,8 +829,6 @@ void wire_ack_template_init(struct wire_ack_template *t, uint32_t src, uint32_t 
     size_t total = WIRE_IPV4_HDR_LEN + seglen;
     t->len = (uint8_t)total;
     t->ts = ts;
-    t->tos = tos;
-    t->ttl = ttl;
     uint8_t *b = t->pkt;
     uint32_t w0 = 0x45000000u | (uint32_t)tos << 16 | (uint32_t)total;
     uint32_t w1 = IP_FLAG_DF; /* the id goes in the upper half */

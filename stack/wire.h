@@ -207,7 +207,6 @@ struct wire_ack_template {
     uint8_t pkt[WIRE_ACK_MAX_LEN]; /* the packet; the changing fields are 0 */
     uint8_t len;                   /* 40, or 52 with timestamps */
     bool ts;                       /* carries TSopt */
-    uint8_t tos, ttl;              /* as built (the connection's may change) */
     uint64_t ip_sum;               /* the IPv4 header's fixed words, as values */
     uint64_t tcp_sum;              /* pseudo-header, ports, offset and flags, option kinds */
 };
