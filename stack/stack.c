@@ -273,8 +273,9 @@ static void stack_icmp_input(struct stack *s, const struct wire_ipv4 *ip, const 
     s->cfg.output(s->cfg.output_ctx, s->pkt, n);
 }
 
-static void stack_input_ex(struct stack *s, uint64_t now, const uint8_t *pkt, size_t len,
-                           bool tcp_csum_ok);
+/* Inline into both entries: one call less for every packet. */
+static inline void stack_input_ex(struct stack *s, uint64_t now, const uint8_t *pkt, size_t len,
+                                  bool tcp_csum_ok);
 
 void stack_input(struct stack *s, uint64_t now, const uint8_t *pkt, size_t len)
 {
@@ -286,8 +287,8 @@ void stack_input_csum_ok(struct stack *s, uint64_t now, const uint8_t *pkt, size
     stack_input_ex(s, now, pkt, len, true);
 }
 
-static void stack_input_ex(struct stack *s, uint64_t now, const uint8_t *pkt, size_t len,
-                           bool tcp_csum_ok)
+static inline void stack_input_ex(struct stack *s, uint64_t now, const uint8_t *pkt, size_t len,
+                                  bool tcp_csum_ok)
 {
     s->now = now;
     s->stats.pkts_in++;
