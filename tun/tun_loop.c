@@ -593,11 +593,17 @@ static int poll_timeout(uint64_t wake, uint64_t now)
  * less and notices the packet sooner. The other descriptors (signals, the
  * caller's) are polled every TUN_LOOP_SPIN_POLL_EVERY empty reads, and at
  * least every TUN_LOOP_OTHERS_MAX_US while packets keep coming, so a signal
- * or stdin waits microseconds at most. The window adapts as the kernel's
+ * or stdin waits microseconds at most. The window adapts as KVM's
  * halt-polling does: a spin that caught something doubles it (up to
- * cfg.spin_us), one that did not halves it (down to 1/8), so an idle or
- * slow peer costs little CPU. Off with spin_us = 0 (and on one CPU). The
- * CPU it burns is counted in stats.spin_us. */
+ * cfg.spin_us); after one that did not, the sleep tells: a packet within
+ * cfg.spin_us of the spin's start would have been caught by the full
+ * window, so it doubles too, while a later one (or none) says the peer is
+ * slow or idle and halves it (down to 1/8), so an idle or slow peer costs
+ * little CPU. (Halving on every miss, as until 2026-12-06, could settle at
+ * the floor for good when the peer answers in more than 1/8 of the window:
+ * each missed wait halved it, the immediate packets only won it back.) Off
+ * with spin_us = 0 (and on one CPU). The CPU it burns is counted in
+ * stats.spin_us. */
 static int loop_wait(struct tun_loop *l, struct pollfd *pfd, unsigned n, uint64_t wake)
 {
     uint64_t now = tun_loop_now(l);
@@ -639,10 +645,15 @@ static int loop_wait(struct tun_loop *l, struct pollfd *pfd, unsigned n, uint64_
     }
     l->stats.spin_misses++;
     l->others_polled = t;
-    unsigned floor = l->cfg.spin_us / 8 ? l->cfg.spin_us / 8 : 1; /* never 0: it could not grow back */
-    if (l->spin_cur / 2 >= floor)
-        l->spin_cur /= 2;
-    return poll(pfd, n, poll_timeout(wake, t));
+    pr = poll(pfd, n, poll_timeout(wake, t));
+    if (pr > 0 && (pfd[0].revents & POLLIN) && tun_loop_now(l) - now <= l->cfg.spin_us) {
+        l->spin_cur = (unsigned)min_u64(2ull * l->spin_cur, l->cfg.spin_us);
+    } else {
+        unsigned floor = l->cfg.spin_us / 8 ? l->cfg.spin_us / 8 : 1; /* never 0: it could not grow back */
+        if (l->spin_cur / 2 >= floor)
+            l->spin_cur /= 2;
+    }
+    return pr;
 }
 
 static void read_signals(struct tun_loop *l)
