@@ -1691,6 +1691,40 @@ def test_idle_loop_sleeps_and_sigint_cleans_up():
         L.stop(signal.SIGINT)
 
 
+def test_sigterm_during_bulk_stops_listen():
+    """While packets keep coming the busy-poll finds one at every turn and
+    never sleeps in poll(); the signalfd must still be looked at (at least
+    every 100 us, tun_loop.c). A kernel client sends into discard without a
+    pause; SIGTERM in the middle of it ends listen with status 0 within
+    Listen.stop()'s 10 s, the device removed, and some data had arrived."""
+    L = Listen("9:discard", trace=False)
+    sent = [0]
+    done = threading.Event()
+
+    def sender():
+        chunk = b"x" * (1 << 16)
+        try:
+            s = socket.create_connection((STACK, 9), timeout=5)
+            deadline = time.monotonic() + 15
+            while not done.is_set() and time.monotonic() < deadline and sent[0] < (4 << 30):
+                s.sendall(chunk)
+                sent[0] += len(chunk)
+        except OSError:
+            pass  # the device went away under the connection: expected
+
+    t = threading.Thread(target=sender)
+    t.start()
+    try:
+        wait_for(lambda: sent[0] >= (32 << 20) or not t.is_alive(), 20, "32 MB to be sent")
+        check(t.is_alive(), f"the sender stopped after {sent[0]} bytes, before SIGTERM")
+        L.stop()
+    finally:
+        done.set()
+        L.kill()
+        t.join(timeout=20)
+    check(not t.is_alive(), "the sender did not finish")
+
+
 TESTS = {name[5:]: fn for name, fn in globals().items() if name.startswith("test_")}
 
 
