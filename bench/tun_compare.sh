@@ -28,7 +28,10 @@
 # lwIP as --spin (a fixed window, never less patient than tcplab's adaptive
 # one). BENCH_SPIN=0: every TUN server sleeps in poll()/read() at once.
 # Env: BENCH_MB (300), BENCH_CONNS (5000), BENCH_REPS (3), BENCH_KINDS (all),
-# BENCH_SPIN (50).
+# BENCH_SPIN (50), BENCH_PRIO (none; e.g. "chrt -f 10": every server and
+# client runs under this prefix, so on a machine busy with other work they
+# are not preempted by it — for A/B runs under load; a quiet machine needs
+# none, and a figure taken with it says so).
 # The machine is shared: say the load (uptime is printed) with any figure.
 set -eu
 B=$(cd "${1:-${BENCH_BUILD:-build}}" && pwd)
@@ -40,6 +43,7 @@ MB=${BENCH_MB:-300}
 N=${BENCH_CONNS:-5000}
 REPS=${BENCH_REPS:-3}
 SPIN=${BENCH_SPIN:-50}
+PRIO=${BENCH_PRIO:-}
 if ! unshare --net true 2>/dev/null; then
     echo "tun_compare: needs root (unshare --net); skipped" >&2
     exit 0
@@ -53,11 +57,11 @@ trap 'rm -rf "$OUT"' EXIT
 # One repetition for one server kind, in its own namespace. Prints:
 #   KIND bulk echo conns16 conns1 stack2kernel cpu_ms_per_MB cpu_us_per_conn1 ("-" = n/a)
 measure() {
-    unshare --net sh -s "$B" "$1" "$MB" "$N" "$SPIN" <<'EOF'
+    unshare --net sh -s "$B" "$1" "$MB" "$N" "$SPIN" "$PRIO" <<'EOF'
 set -eu
-B=$1 KIND=$2 MB=$3 N=$4 SPIN=$5
+B=$1 KIND=$2 MB=$3 N=$4 SPIN=$5 PRIO=$6
 KC=$B/bench/bench_tun_kclient
-C0="taskset -c 0" C1="taskset -c 1"
+C0="$PRIO taskset -c 0" C1="$PRIO taskset -c 1"
 ip link set lo up
 sysctl -q -w net.ipv4.ip_local_port_range="1024 65000"
 # nanoseconds on a CPU, all threads (schedstat: finer than stat's ticks)
@@ -126,6 +130,7 @@ EOF
 
 echo "# uptime before: $(uptime)"
 echo "# busy-poll of every TUN server: $SPIN us (BENCH_SPIN)"
+[ -n "$PRIO" ] && echo "# every server and client under: $PRIO (BENCH_PRIO)"
 r=0
 while [ $r -lt "$REPS" ]; do
     for k in $KINDS; do measure "$k" >> "$OUT/runs" || echo "!! $k run $r failed" >&2; done
@@ -170,4 +175,5 @@ printf "%-30s %9s %9s %9s %9s %9s %9s   vs lwip %s; plain vs lwip %s (lower is b
 T=$(stat tcplab 8 med) L=$(stat lwip 8 med)
 printf "%-30s %9s %9s %9s %9s %9s %9s   vs lwip %s (lower is better; busy-polling included)\n" "server CPU us per conn (1 at a time)" \
     - "$(stat ceiling 8 med)" "$(stat ceil+off 8 med)" "$L" "$T" "$(stat plain 8 med)" "$(ratio "$T" "$L")"
-echo "command: sudo BENCH_MB=$MB BENCH_CONNS=$N BENCH_REPS=$REPS BENCH_SPIN=$SPIN bench/run tun_compare"
+PFX=""; [ -n "$PRIO" ] && PFX="BENCH_PRIO=\"$PRIO\" "
+echo "command: sudo ${PFX}BENCH_MB=$MB BENCH_CONNS=$N BENCH_REPS=$REPS BENCH_SPIN=$SPIN bench/run tun_compare"
