@@ -120,7 +120,7 @@ if [ $KIND = tcplab ] || [ $KIND = plain ]; then
     # the stack sends: tcplab connect's stdin into a kernel reader
     $C0 "$KC" recv 5001 > /tmp/tcplab-s2k.$$ & R=$!
     sleep 0.2
-    head -c "${MB}M" /dev/zero | $C1 "$B/tcplab" connect --quiet --busy-poll "$SPIN" $OFF 10.7.0.1 5001 >/dev/null
+    $PRIO head -c "${MB}M" /dev/zero | $C1 "$B/tcplab" connect --quiet --busy-poll "$SPIN" $OFF 10.7.0.1 5001 >/dev/null
     wait $R
     S2K=$(field < /tmp/tcplab-s2k.$$); rm -f /tmp/tcplab-s2k.$$
 fi
