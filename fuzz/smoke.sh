@@ -14,7 +14,8 @@
 #   FUZZ_FLAGS=-entropic=0 fuzz/smoke.sh   # more libFuzzer flags for every run
 #
 # With FUZZ_RUNS the time limit is FUZZ_SECONDS if set, else none. Each run
-# prints its inputs and inputs/s (stat::average_exec_per_sec). After a run of
+# prints its inputs and inputs/s (stat::average_exec_per_sec), and with GNU
+# time (/usr/bin/time) its CPU seconds and inputs per CPU second. After a run of
 # an engine target (one that uses harness_fuzz), every input of the run is
 # replayed with FUZZ_CHECK=1: on a fresh and on a restored world, which must
 # do the same.
@@ -91,12 +92,23 @@ for name in $targets; do
         [ "$seconds" != 0 ] && what="$what or ${seconds}s"
     fi
     echo "== running $name for $what (seeds:${seeds:- none})"
-    # shellcheck disable=SC2086 # $seeds is a list of directories, $limit and $FUZZ_FLAGS options
-    (cd "$build" && "./fuzz/$name" $limit -timeout=10 -rss_limit_mb=2048 \
+    # Inputs per CPU second too (with GNU time): on a shared machine the
+    # wall-clock rate mostly measures the other load.
+    timer=""
+    rm -f "$build/$name.cpu"
+    [ -x /usr/bin/time ] && timer="/usr/bin/time -f %U+%S -o $build/$name.cpu"
+    # shellcheck disable=SC2086 # $seeds is a list of directories, $limit, $timer and $FUZZ_FLAGS options
+    (cd "$build" && $timer "./fuzz/$name" $limit -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 ${FUZZ_FLAGS:-} "$work/$name" $seeds) >"$build/$name.fuzz.log" 2>&1
     rc=$?
     grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)|^#[0-9]+ *DONE' \
         "$build/$name.fuzz.log"
+    if [ -s "$build/$name.cpu" ]; then
+        awk -v cpu="$(tail -n 1 "$build/$name.cpu")" '/^stat::number_of_executed_units/ {
+            split(cpu, t, "+"); s = t[1] + t[2]
+            if (s > 0) printf "cpu seconds: %.1f, inputs per cpu second: %d\n", s, $2 / s }' \
+            "$build/$name.fuzz.log"
+    fi
     if [ "$rc" -ne 0 ]; then
         tail -n 60 "$build/$name.fuzz.log" >&2
         echo "fuzz/smoke.sh: $name FAILED (exit $rc); full log: $build/$name.fuzz.log" >&2
