@@ -264,10 +264,13 @@ def classify(kind, drops_in_window, cookies_bad):
     explains it (a possible bug in the stack). kind is "PHASE NAME" as
     churn() records it; drops_in_window the packets tl0 dropped (to the
     stack) while that connect needed them: for "recv timeout", from just
-    before connect() to just after it returned (the kernel hands the final
-    ACK to the device before connect() can return: it sends it while holding
-    the socket lock that connect() takes to return); for a failed connect,
-    from just before connect() to the failure, both directions.
+    before connect() to just after it returned (the kernel queues the final
+    ACK for tl0 before connect() can return: it sends it while holding the
+    socket lock that connect() takes to return; only if the other CPU is
+    running tl0's queue at that moment may the drop be counted microseconds
+    later, and then the failure is wrongly unexplained, never wrongly
+    explained); for a failed connect, from just before connect() to the
+    failure, both directions.
 
     - "recv timeout": the client was ESTABLISHED and daytime's text never
       came. The stack retransmits its data and FIN, and a SYN,ACK from a
