@@ -63,11 +63,10 @@ struct tun_loop_config {
 #define TUN_LOOP_DEFAULT_SPIN_US 50
 /* Defaults: tl0, 10.7.0.1/24, MTU 1500, stack at 10.7.0.2 with MSS = MTU-40,
  * window scaling offered and accepted, send and receive buffers of
- * TUN_LOOP_DEFAULT_BUF, one ACK per burst of up to TUN_LOOP_BATCH_ACK_MAX
- * bytes drained at once (stack_config.batch_ack_max), kernel state on,
- * signals watched. */
+ * TUN_LOOP_DEFAULT_BUF, an ACK at least per two full-sized segments (no
+ * stretch ACKs: stack_config.batch_ack_max 0), kernel state on, signals
+ * watched. */
 #define TUN_LOOP_DEFAULT_BUF (4u << 20)
-#define TUN_LOOP_BATCH_ACK_MAX 65536u
 void tun_loop_config_defaults(struct tun_loop_config *cfg);
 /* Raise the offered window-scale shift so the whole receive buffer can be
  * offered (tun_loop_new() does this). */

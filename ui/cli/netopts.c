@@ -187,6 +187,24 @@ static int set_busy_poll(void *base, const char *s, char *why, size_t cap)
     return 0;
 }
 
+/* --stretch-acks SIZE|off: how many bytes of in-order data drained in one
+ * batch one ACK may cover (stack_config.batch_ack_max; docs/tun.md). */
+static int set_stretch_acks(void *base, const char *s, char *why, size_t cap)
+{
+    uint32_t *max = &((struct netopts *)base)->loop.stack.batch_ack_max;
+    if (strcmp(s, "off") == 0) {
+        *max = 0;
+        return 0;
+    }
+    uint32_t v;
+    if (parse_bufsize(s, &v) && v <= (1u << 20)) {
+        *max = v;
+        return 0;
+    }
+    snprintf(why, cap, "give off or bytes from 1024 to 1M, e.g. 64K");
+    return -1;
+}
+
 static int set_syncookies(void *base, const char *s, char *why, size_t cap)
 {
     int mode = tcp_syncookies_parse(s);
@@ -283,6 +301,10 @@ const struct cli_opt netopts_table[] = {
     CLI_CUSTOM("busy-poll", 0, "US", set_busy_poll,
                "after a wake-up with packets, poll without sleeping for up to US "
                "microseconds (50; 0: off): faster replies, CPU spent waiting"),
+    CLI_CUSTOM("stretch-acks", 0, "SIZE", set_stretch_acks,
+               "let one ACK cover up to SIZE bytes of in-order data drained at once, as "
+               "Linux's GRO does (off: at least one ACK per two full segments, RFC 1122; "
+               "the default)"),
     CLI_FLAG("quiet", 'q', struct netopts, quiet,
              "no text trace on stderr (listen's summary at exit stays)"),
     CLI_END,
