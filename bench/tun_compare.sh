@@ -14,7 +14,9 @@
 #   tcplab   tcplab listen 9:discard 7:echo (defaults: window scaling, 4 MiB,
 #            TUN offloads on)
 #   plain    the same with --no-offload (1500-byte packets; its target is
-#            the plain ceiling)
+#            the plain ceiling): an ACK at least per 2*RMSS bytes, RFC 1122
+#   stretch  plain with --stretch-acks 64K: one ACK per burst drained at
+#            once, as Linux's GRO (RFC 2525 §2.13's stretch ACK; opt-in)
 # Figures: bulk kernel -> server (MB/s, 10^6 bytes), echo (MB/s each way),
 # connect+close 16 in flight and 1 at a time (conn/s), stack -> kernel bulk
 # (`tcplab connect` sending into a kernel reader), and the server's CPU
@@ -48,8 +50,8 @@ if ! unshare --net true 2>/dev/null; then
     echo "tun_compare: needs root (unshare --net); skipped" >&2
     exit 0
 fi
-KINDS="veth ceiling ceil+off tcplab plain"
-[ -x "$B/bench/bench_tun_lwip" ] && KINDS="veth ceiling ceil+off lwip tcplab plain"
+KINDS="veth ceiling ceil+off tcplab plain stretch"
+[ -x "$B/bench/bench_tun_lwip" ] && KINDS="veth ceiling ceil+off lwip tcplab plain stretch"
 KINDS=${BENCH_KINDS:-$KINDS}
 OUT=$(mktemp -d /tmp/tcplab-bench-XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
@@ -101,8 +103,8 @@ lwip)
     $C1 "$B/bench/bench_tun_lwip" --spin "$SPIN" 2>/dev/null & P=$!
     i=0; until ip link show tl0 >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 250 ]; sleep 0.02; done
     ip addr add 10.7.0.1/24 dev tl0; ip link set tl0 up; sleep 0.2 ;;
-tcplab|plain)
-    [ $KIND = tcplab ] && OFF="" || OFF=--no-offload
+tcplab|plain|stretch)
+    case $KIND in tcplab) OFF="" ;; plain) OFF=--no-offload ;; *) OFF="--no-offload --stretch-acks 64K" ;; esac
     $C1 "$B/tcplab" listen --quiet --busy-poll "$SPIN" $OFF 9:discard 7:echo 2>/dev/null & P=$!
     wait_dev tl0 10.7.0.1 ;;
 esac
@@ -116,7 +118,7 @@ R1=$($C0 "$KC" conns $HOST 9 $((N / 2)) 1 | field)
 [ -n "$P" ] && CPUC=$(awk -v a="$n0" -v b="$(cpu_ns $P)" -v n=$((N / 2)) 'BEGIN {printf "%.1f", (b - a) / 1000 / n}')
 if [ -n "$P" ]; then kill $P; wait $P 2>/dev/null || true; fi
 if [ $KIND = veth ]; then kill $S1 $S2 $NS; wait 2>/dev/null || true; fi
-if [ $KIND = tcplab ] || [ $KIND = plain ]; then
+if [ $KIND = tcplab ] || [ $KIND = plain ] || [ $KIND = stretch ]; then
     # the stack sends: tcplab connect's stdin into a kernel reader
     $C0 "$KC" recv 5001 > /tmp/tcplab-s2k.$$ & R=$!
     sleep 0.2
@@ -150,30 +152,34 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) p
 echo "runs (kind bulk echo c16 c1 stack->kernel cpu-ms/MB cpu-us/conn1):"
 sed 's/^/  /' "$OUT/runs"
 echo
-printf "%-30s %9s %9s %9s %9s %9s %9s   %s\n" "median of $REPS" veth ceiling ceil+off lwip tcplab plain "tcplab ratios (plain = --no-offload)"
+printf "%-30s %9s %9s %9s %9s %9s %9s %9s   %s\n" "median of $REPS" veth ceiling ceil+off lwip tcplab plain stretch \
+    "tcplab ratios (plain = --no-offload, stretch = plain + --stretch-acks 64K)"
 row() { # TITLE COL
     v=$(stat veth "$2" med) c=$(stat ceiling "$2" med) o=$(stat ceil+off "$2" med)
     l=$(stat lwip "$2" med) t=$(stat tcplab "$2" med) p=$(stat plain "$2" med)
-    printf "%-30s %9s %9s %9s %9s %9s %9s   vs veth %s  ceil+off %s  lwip %s; plain vs ceiling %s\n" "$1" "$v" "$c" "$o" "$l" "$t" "$p" \
-        "$(ratio "$t" "$v")" "$(ratio "$t" "$o")" "$(ratio "$t" "$l")" "$(ratio "$p" "$c")"
+    x=$(stat stretch "$2" med)
+    printf "%-30s %9s %9s %9s %9s %9s %9s %9s   vs veth %s  ceil+off %s  lwip %s; plain vs ceiling %s, stretch %s\n" \
+        "$1" "$v" "$c" "$o" "$l" "$t" "$p" "$x" \
+        "$(ratio "$t" "$v")" "$(ratio "$t" "$o")" "$(ratio "$t" "$l")" "$(ratio "$p" "$c")" "$(ratio "$x" "$c")"
 }
 row "bulk kernel->server, MB/s" 2
 row "echo, MB/s each way" 3
 row "connect+close 16 in flight/s" 4
-printf "%-30s %9s %9s %9s %9s %9s %9s   (tcplab min run / median: %s)\n" "  smallest of the $REPS runs" \
+printf "%-30s %9s %9s %9s %9s %9s %9s %9s   (tcplab min run / median: %s)\n" "  smallest of the $REPS runs" \
     "$(stat veth 4 min)" "$(stat ceiling 4 min)" "$(stat ceil+off 4 min)" "$(stat lwip 4 min)" \
-    "$(stat tcplab 4 min)" "$(stat plain 4 min)" "$(ratio "$(stat tcplab 4 min)" "$(stat tcplab 4 med)")"
+    "$(stat tcplab 4 min)" "$(stat plain 4 min)" "$(stat stretch 4 min)" \
+    "$(ratio "$(stat tcplab 4 min)" "$(stat tcplab 4 med)")"
 row "connect+close 1 at a time/s" 5
 T=$(stat tcplab 6 med) PL=$(stat plain 6 med)
-printf "%-30s %9s %9s %9s %9s %9s %9s   vs veth bulk %s; plain vs plain ceiling %s\n" \
-    "stack->kernel bulk, MB/s" - - - - "$T" "$PL" "$(ratio "$T" "$(stat veth 2 med)")" \
+printf "%-30s %9s %9s %9s %9s %9s %9s %9s   vs veth bulk %s; plain vs plain ceiling %s\n" \
+    "stack->kernel bulk, MB/s" - - - - "$T" "$PL" "$(stat stretch 6 med)" "$(ratio "$T" "$(stat veth 2 med)")" \
     "$(ratio "$PL" "$(stat ceiling 2 med)")"
 T=$(stat tcplab 7 med) L=$(stat lwip 7 med)
-printf "%-30s %9s %9s %9s %9s %9s %9s   vs lwip %s; plain vs lwip %s (lower is better)\n" "server CPU ms per MB received" \
-    - "$(stat ceiling 7 med)" "$(stat ceil+off 7 med)" "$L" "$T" "$(stat plain 7 med)" "$(ratio "$T" "$L")" \
-    "$(ratio "$(stat plain 7 med)" "$L")"
+printf "%-30s %9s %9s %9s %9s %9s %9s %9s   vs lwip %s; plain vs lwip %s (lower is better)\n" "server CPU ms per MB received" \
+    - "$(stat ceiling 7 med)" "$(stat ceil+off 7 med)" "$L" "$T" "$(stat plain 7 med)" "$(stat stretch 7 med)" \
+    "$(ratio "$T" "$L")" "$(ratio "$(stat plain 7 med)" "$L")"
 T=$(stat tcplab 8 med) L=$(stat lwip 8 med)
-printf "%-30s %9s %9s %9s %9s %9s %9s   vs lwip %s (lower is better; busy-polling included)\n" "server CPU us per conn (1 at a time)" \
-    - "$(stat ceiling 8 med)" "$(stat ceil+off 8 med)" "$L" "$T" "$(stat plain 8 med)" "$(ratio "$T" "$L")"
+printf "%-30s %9s %9s %9s %9s %9s %9s %9s   vs lwip %s (lower is better; busy-polling included)\n" "server CPU us per conn (1 at a time)" \
+    - "$(stat ceiling 8 med)" "$(stat ceil+off 8 med)" "$L" "$T" "$(stat plain 8 med)" "$(stat stretch 8 med)" "$(ratio "$T" "$L")"
 PFX=""; [ -n "$PRIO" ] && PFX="BENCH_PRIO=\"$PRIO\" "
 echo "command: sudo ${PFX}BENCH_MB=$MB BENCH_CONNS=$N BENCH_REPS=$REPS BENCH_SPIN=$SPIN bench/run tun_compare"
