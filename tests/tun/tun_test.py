@@ -585,15 +585,14 @@ def test_busy_poll_does_not_change_the_segments_sent():
         check(abs(a - b) <= 300 // 10, f"packets {what}: {a} with --busy-poll 0, {b} with 200")
 
 
-def test_offload_segments_arrive_as_sent():
-    """Bulk data into discard: with offloads (the default) the kernel hands
-    over GSO super-packets and the trace shows them as they arrived, single
-    segments larger than the MSS; with --no-offload no segment is larger
-    than the MSS. Either way every byte is received exactly once."""
-    L = Listen("9:discard")
-    total = 8 << 20
+def bulk_into_discard(total, *args):
+    """TOTAL bytes (a multiple of 64 KiB) from a kernel client into a
+    `tcplab listen ARGS 9:discard`, then the client's FIN and discard's;
+    returns the stopped Listen and the client's port."""
+    L = Listen(*args, "9:discard")
     try:
         s = socket.create_connection((STACK, 9), timeout=10)
+        port = s.getsockname()[1]
         chunk = b"x" * (1 << 16)
         for _ in range(total // len(chunk)):
             s.sendall(chunk)
@@ -602,6 +601,16 @@ def test_offload_segments_arrive_as_sent():
         s.close()
     finally:
         L.stop()
+    return L, port
+
+
+def test_offload_segments_arrive_as_sent():
+    """Bulk data into discard: with offloads (the default) the kernel hands
+    over GSO super-packets and the trace shows them as they arrived, single
+    segments larger than the MSS; with --no-offload no segment is larger
+    than the MSS. Either way every byte is received exactly once."""
+    total = 8 << 20
+    L, _ = bulk_into_discard(total)
     data = [e for e in L.events() if e.get("ev") == "seg" and e.get("dir") == "in"
             and e.get("dst") == f"{STACK}:9" and e.get("len", 0) > 0]
     check(sum(e["len"] for e in data) >= total, "the trace shows fewer bytes than were sent")
@@ -619,18 +628,7 @@ def bulk_into_discard_acks(total, *args):
     each segment the stack sent on that connection after one that held no
     out-of-order data, how far its ACK number moved past the one before (the
     bytes that one ACK newly covers)."""
-    L = Listen("--no-offload", *args, "9:discard")
-    try:
-        s = socket.create_connection((STACK, 9), timeout=10)
-        port = s.getsockname()[1]
-        chunk = b"a" * (1 << 16)
-        for _ in range(total // len(chunk)):
-            s.sendall(chunk)
-        s.shutdown(socket.SHUT_WR)
-        check(s.recv(1) == b"", "discard sent something back")
-        s.close()
-    finally:
-        L.stop()
+    L, port = bulk_into_discard(total, "--no-offload", *args)
     me, peer = f"{STACK}:9", f"{KERNEL}:{port}"
     segs = [e for e in L.events() if e.get("ev") == "seg" and {e.get("src"), e.get("dst")} == {me, peer}]
     data = [e for e in segs if e["dir"] == "in" and e.get("len", 0) > 0]
