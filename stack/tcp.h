@@ -107,8 +107,8 @@ struct stack_config {
      * in-order segment too, so a burst of segments drained at once gets one
      * ACK at the batch's end — what Linux's GRO gives its own receiver (one
      * ACK per super-packet of up to 64 KB). 0: one ACK per two full-sized
-     * segments in a batch as outside one (RFC 1122 §4.2.3.2) (0; the TUN
-     * loop sets 64 KB) */
+     * segments in a batch as outside one (RFC 1122 §4.2.3.2) (0; RFC 2525
+     * §2.13 calls more a stretch ACK: `tcplab listen --stretch-acks SIZE`) */
     uint32_t batch_ack_max;
     bool nagle;               /* Nagle's algorithm, RFC 1122 §4.2.3.4 (true) */
     bool congestion_control;  /* RFC 5681 slow start, avoidance, fast recovery (true) */

@@ -79,6 +79,18 @@ __attribute__((noinline)) static void tcp_emit_event(struct stack *s, const stru
     stack_emit(s, &ev);
 }
 
+/* The built packet in s->pkt leaves: counted, then handed to the output
+ * (with segmentation offload when it holds more than one MSS of data). Its
+ * event, if anyone observes, is the caller's, before this. */
+static inline void tcp_packet_out(struct stack *s, const struct tcp_conn *c, size_t len, bool gso)
+{
+    s->stats.pkts_out++;
+    if (gso)
+        s->cfg.output_gso(s->cfg.output_ctx, s->pkt, len, c->mss);
+    else
+        s->cfg.output(s->cfg.output_ctx, s->pkt, len);
+}
+
 void tcp_emit_packet(struct stack *s, const struct tcp_conn *c, uint32_t src, uint32_t dst,
                      struct wire_tcp *th, const uint8_t *payload, size_t n, bool retransmission,
                      bool probe)
@@ -95,15 +107,11 @@ void tcp_emit_packet(struct stack *s, const struct tcp_conn *c, uint32_t src, ui
     uint8_t ttl = c ? c->ip_ttl : s->cfg.ttl, tos = c ? c->ip_tos : 0;
     if (ttl != WIRE_DEFAULT_TTL || tos != 0)
         wire_ipv4_set_tos_ttl(s->pkt, tos, ttl);
-    s->stats.pkts_out++;
     if (retransmission)
         s->stats.retransmissions++;
     if (stack_observed(s))
         tcp_emit_event(s, c, src, dst, th, len, retransmission, probe);
-    if (gso)
-        s->cfg.output_gso(s->cfg.output_ctx, s->pkt, len, c->mss);
-    else
-        s->cfg.output(s->cfg.output_ctx, s->pkt, len);
+    tcp_packet_out(s, c, len, gso);
 }
 
 /* A segment with ACK is going out: it settles the ACK we owed. */
@@ -234,7 +242,6 @@ static void tcp_send_ack_from_template(struct stack *s, struct tcp_conn *c)
         tcp_ts_stamp(s, c, true, ack, &ts_val, &ts_ecr);
     tcp_ack_sent(s, c);
     size_t len = wire_ack_template_fill(s->pkt, t, s->ip_id++, seq, ack, win, ts_val, ts_ecr);
-    s->stats.pkts_out++;
     if (stack_observed(s)) {
         /* the header as the event reports it: what the bytes say */
         struct wire_ipv4 ip;
@@ -242,7 +249,7 @@ static void tcp_send_ack_from_template(struct stack *s, struct tcp_conn *c)
         if (wire_ipv4_parse(s->pkt, len, &ip) == WIRE_OK && wire_tcp_parse(&ip, &th) == WIRE_OK)
             tcp_emit_event(s, c, c->tuple.laddr, c->tuple.raddr, &th, len, false, false);
     }
-    s->cfg.output(s->cfg.output_ctx, s->pkt, len);
+    tcp_packet_out(s, c, len, false);
 }
 
 /* <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. While a timeout's go-back-N is

@@ -135,10 +135,6 @@ void tun_loop_config_defaults(struct tun_loop_config *cfg)
      * engine's 64 KiB per-connection default would drop it and recovery
      * crawled (plain-packet echo stalled for minutes). The text sits in the
      * receive buffer either way, so allow a buffer's worth per connection. */
-    /* ACKs as RFC 1122 §4.2.3.2 asks (one per two full-sized segments at
-     * least); --stretch-acks SIZE sets stack.batch_ack_max for one ACK per
-     * burst drained at once, as Linux's GRO gives its receiver (docs/tun.md). */
-    cfg->stack.batch_ack_max = 0;
     cfg->stack.max_ooo_conn = TUN_LOOP_DEFAULT_BUF;
     cfg->stack.max_ooo_total = 4 * TUN_LOOP_DEFAULT_BUF;
     /* Rings are counted at their full size against max_ring_total: room
